@@ -1,0 +1,79 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every target builds in Swift 6 language mode with the same strictness.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Asgard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "asgard", targets: ["asgard"]),
+        .library(name: "AsgardCore", targets: ["AsgardCore"]),
+        .library(name: "AsgardStore", targets: ["AsgardStore"]),
+        .library(name: "AsgardController", targets: ["AsgardController"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Domain types, desired-state loading and validation, the pure plan. Foundation and Yams only.
+        .target(
+            name: "AsgardCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // The store protocol and its SQLite implementation.
+        .target(
+            name: "AsgardStore",
+            dependencies: ["AsgardCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // One reconcile pass: load, validate, plan, apply into the store, audit.
+        .target(
+            name: "AsgardController",
+            dependencies: ["AsgardCore", "AsgardStore"],
+            swiftSettings: strict
+        ),
+        // The thin command-line front end.
+        .executableTarget(
+            name: "asgard",
+            dependencies: [
+                "AsgardCore", "AsgardStore", "AsgardController",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardCoreTests",
+            dependencies: ["AsgardCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardStoreTests",
+            dependencies: ["AsgardStore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardControllerTests",
+            dependencies: [
+                "AsgardController",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        // Runs the built `asgard` binary the way users and CI do.
+        .testTarget(
+            name: "AsgardCLITests",
+            dependencies: ["asgard"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,61 @@
+/// A whole validated desired state, with lookups by id.
+public struct DesiredState: Sendable, Hashable {
+    public private(set) var services: [String: Service] = [:]
+    public private(set) var projects: [String: Project] = [:]
+    public private(set) var keys: [String: Key] = [:]
+    public private(set) var servingEndpoints: [String: ServingEndpoint] = [:]
+    public private(set) var resources: [String: Resource] = [:]
+    /// Provisionable service name → (vendor id, service).
+    public private(set) var provisionable: [String: (vendor: String, service: ProvisionableService)] = [:]
+
+    public init(_ objects: [DesiredObject] = []) {
+        for object in objects { insert(object) }
+    }
+
+    /// Adds or replaces an object (the last one with a given ref wins).
+    public mutating func insert(_ object: DesiredObject) {
+        switch object {
+        case .service(let s):
+            if let old = services[s.id] { for p in old.provisionable { provisionable[p.name] = nil } }
+            services[s.id] = s
+            for p in s.provisionable { provisionable[p.name] = (s.id, p) }
+        case .project(let p): projects[p.id] = p
+        case .key(let k): keys[k.id] = k
+        case .servingEndpoint(let e): servingEndpoints[e.id] = e
+        case .resource(let r): resources[r.id] = r
+        }
+    }
+
+    /// Every object, in dependency order then by id.
+    public var objects: [DesiredObject] {
+        services.values.sorted { $0.id < $1.id }.map(DesiredObject.service)
+            + projects.values.sorted { $0.id < $1.id }.map(DesiredObject.project)
+            + keys.values.sorted { $0.id < $1.id }.map(DesiredObject.key)
+            + servingEndpoints.values.sorted { $0.id < $1.id }.map(DesiredObject.servingEndpoint)
+            + resources.values.sorted { $0.id < $1.id }.map(DesiredObject.resource)
+    }
+
+    public var count: Int { services.count + projects.count + keys.count + servingEndpoints.count + resources.count }
+
+    /// The approval tier of an object: its provisionable service's tier for resources and
+    /// serving endpoints (human when the service is unknown, to fail safe), auto otherwise.
+    public func tier(of object: DesiredObject) -> Tier {
+        switch object {
+        case .resource(let r): provisionable[r.service]?.service.tier ?? .human
+        case .servingEndpoint(let e): provisionable[e.provisioner]?.service.tier ?? .human
+        case .service, .project, .key: .auto
+        }
+    }
+
+    /// Every model route the gateway can offer from service manifests, by public id.
+    public var modelRoutes: [String: (vendor: String, route: ModelRoute)] {
+        var routes: [String: (vendor: String, route: ModelRoute)] = [:]
+        for service in services.values {
+            for model in service.inference?.models ?? [] { routes[model.id] = (service.id, model) }
+        }
+        return routes
+    }
+
+    public static func == (lhs: DesiredState, rhs: DesiredState) -> Bool { lhs.objects == rhs.objects }
+    public func hash(into hasher: inout Hasher) { hasher.combine(objects) }
+}

@@ -1,0 +1,333 @@
+public import Foundation
+
+/// The five kinds of desired-state object.
+public enum ObjectKind: String, Sendable, Hashable, Comparable, CaseIterable, Codable {
+    case service = "Service"
+    case project = "Project"
+    case key = "Key"
+    case servingEndpoint = "ServingEndpoint"
+    case resource = "Resource"
+
+    /// Creation order: what others refer to comes first. Deletion runs in reverse.
+    public var applyOrder: Int {
+        switch self {
+        case .service: 0
+        case .project: 1
+        case .key: 2
+        case .servingEndpoint: 3
+        case .resource: 4
+        }
+    }
+
+    public static func < (lhs: ObjectKind, rhs: ObjectKind) -> Bool { lhs.applyOrder < rhs.applyOrder }
+}
+
+/// `Kind/id`: names one object.
+public struct ObjectRef: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public var kind: ObjectKind
+    public var id: String
+
+    public init(_ kind: ObjectKind, _ id: String) {
+        self.kind = kind
+        self.id = id
+    }
+
+    public var description: String { "\(kind.rawValue)/\(id)" }
+
+    public static func < (lhs: ObjectRef, rhs: ObjectRef) -> Bool { (lhs.kind, lhs.id) < (rhs.kind, rhs.id) }
+}
+
+/// Whether an action may be applied by the controller alone or needs a person's approval.
+public enum Tier: String, Sendable, Hashable, Codable, CaseIterable {
+    case auto
+    case human
+}
+
+/// A team's unit of ownership, budget and data classification.
+public struct Project: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var owner: String
+    public var classification: DataClass
+    public var monthlyBudget: MicroDollars
+    /// People who may approve this project's human-tier requests.
+    public var approvers: [String]
+
+    public init(id: String, name: String, owner: String, classification: DataClass, monthlyBudget: MicroDollars, approvers: [String]) {
+        self.id = id
+        self.name = name
+        self.owner = owner
+        self.classification = classification
+        self.monthlyBudget = monthlyBudget
+        self.approvers = approvers
+    }
+}
+
+/// A virtual key: the SHA-256 digest of a secret held by a project's agents, never the secret.
+public struct Key: Sendable, Hashable, Codable {
+    public var id: String
+    public var project: String
+    /// Lower-case hex SHA-256 of the key's secret (manifests write it as `sha256:<hex>`).
+    public var digest: String
+    /// Public model ids, or `<vendor>/*` for every model of a vendor.
+    public var allowedModels: [String]
+    public var maxDataClass: DataClass
+    /// The data class assumed when a request does not state one.
+    public var defaultDataClass: DataClass
+    /// After this instant the key no longer authenticates.
+    public var expires: Date?
+    public var requestsPerMinute: Int?
+
+    public init(id: String, project: String, digest: String, allowedModels: [String], maxDataClass: DataClass,
+                defaultDataClass: DataClass, expires: Date? = nil, requestsPerMinute: Int? = nil) {
+        self.id = id
+        self.project = project
+        self.digest = digest
+        self.allowedModels = allowedModels
+        self.maxDataClass = maxDataClass
+        self.defaultDataClass = defaultDataClass
+        self.expires = expires
+        self.requestsPerMinute = requestsPerMinute
+    }
+}
+
+/// Prices per one million tokens.
+public struct TokenPricing: Sendable, Hashable, Codable {
+    public var inputPerMillion: MicroDollars
+    public var outputPerMillion: MicroDollars
+
+    public init(inputPerMillion: MicroDollars, outputPerMillion: MicroDollars) {
+        self.inputPerMillion = inputPerMillion
+        self.outputPerMillion = outputPerMillion
+    }
+}
+
+/// A public model id routed to an upstream name at a vendor.
+public struct ModelRoute: Sendable, Hashable, Codable {
+    /// `<vendor>/<name>`, e.g. `databricks/llama-3-3-70b`.
+    public var id: String
+    /// The vendor's name for it, e.g. a Databricks serving endpoint name.
+    public var upstream: String
+    public var pricing: TokenPricing
+    public var maxDataClass: DataClass
+
+    public init(id: String, upstream: String, pricing: TokenPricing, maxDataClass: DataClass) {
+        self.id = id
+        self.upstream = upstream
+        self.pricing = pricing
+        self.maxDataClass = maxDataClass
+    }
+}
+
+/// How the gateway reaches a vendor's chat API.
+public struct InferenceSpec: Sendable, Hashable, Codable {
+    public enum APIKind: String, Sendable, Hashable, Codable, CaseIterable {
+        case openAICompatible = "openai-compatible"
+    }
+
+    public var kind: APIKind
+    /// Name of the env var holding the base URL, e.g. `DATABRICKS_HOST`.
+    public var baseURLEnv: String
+    /// Name of the env var holding the bearer token, e.g. `DATABRICKS_TOKEN`.
+    public var tokenEnv: String
+    /// Path appended to the base URL; `{model}` is replaced by the upstream name.
+    public var chatPath: String
+    public var timeoutSeconds: Int
+    /// Add `usage_context: {"project": <id>}` to request bodies (Databricks usage tracking).
+    public var sendsUsageContext: Bool
+    /// The completion-token cap assumed for budget reservations when a request sets no `max_tokens`.
+    public var defaultMaxTokens: Int
+    public var models: [ModelRoute]
+
+    public init(kind: APIKind, baseURLEnv: String, tokenEnv: String, chatPath: String, timeoutSeconds: Int,
+                sendsUsageContext: Bool, defaultMaxTokens: Int, models: [ModelRoute]) {
+        self.kind = kind
+        self.baseURLEnv = baseURLEnv
+        self.tokenEnv = tokenEnv
+        self.chatPath = chatPath
+        self.timeoutSeconds = timeoutSeconds
+        self.sendsUsageContext = sendsUsageContext
+        self.defaultMaxTokens = defaultMaxTokens
+        self.models = models
+    }
+}
+
+/// Where a terraform resource type carries the `project=<id>` tag in a plan.
+public struct TagLocation: Sendable, Hashable, Codable {
+    public enum Format: String, Sendable, Hashable, Codable, CaseIterable {
+        /// `path` is a map holding `project`.
+        case map
+        /// `path` is a list of `{key, value}` objects, one with key `project`.
+        case keyValueList = "key-value-list"
+        /// The type carries no tag of its own; it lives inside a tagged parent.
+        case inherited
+    }
+
+    public var resourceType: String
+    /// Attribute names from the resource's planned values down to the tag holder (empty for `inherited`).
+    public var path: [String]
+    public var format: Format
+
+    public init(resourceType: String, path: [String], format: Format) {
+        self.resourceType = resourceType
+        self.path = path
+        self.format = format
+    }
+}
+
+/// A service Asgard can provision through terraform for a project.
+public struct ProvisionableService: Sendable, Hashable, Codable {
+    /// Globally unique name, e.g. `databricks-sql-warehouse`.
+    public var name: String
+    /// Module directory relative to the repository root, e.g. `modules/databricks/sql-warehouse`.
+    public var module: String
+    public var tier: Tier
+    /// The lowest project classification allowed to request it.
+    public var classificationFloor: DataClass
+    public var monthlyEstimate: MicroDollars
+    public var tagLocations: [TagLocation]
+
+    public init(name: String, module: String, tier: Tier, classificationFloor: DataClass, monthlyEstimate: MicroDollars, tagLocations: [TagLocation]) {
+        self.name = name
+        self.module = module
+        self.tier = tier
+        self.classificationFloor = classificationFloor
+        self.monthlyEstimate = monthlyEstimate
+        self.tagLocations = tagLocations
+    }
+}
+
+/// The kinds of cost source Asgard can read, with the env var roles each needs.
+public enum CostSourceType: String, Sendable, Hashable, Codable, CaseIterable {
+    case databricksBilling = "databricks-billing"
+
+    /// The roles (keys of `env:`) that must name an env var.
+    public var requiredEnv: [String] {
+        switch self {
+        case .databricksBilling: ["host", "token", "warehouse_id"]
+        }
+    }
+}
+
+/// Where a vendor's measured spend comes from.
+public struct CostSource: Sendable, Hashable, Codable {
+    public var type: CostSourceType
+    /// Role → env var name, e.g. `warehouse_id` → `DATABRICKS_WAREHOUSE_ID`.
+    public var env: [String: String]
+
+    public init(type: CostSourceType, env: [String: String]) {
+        self.type = type
+        self.env = env
+    }
+}
+
+/// A vendor plug-in manifest (`desired/services/<vendor>/service.yaml`); its id is the vendor.
+public struct Service: Sendable, Hashable, Codable {
+    public var id: String
+    public var inference: InferenceSpec?
+    public var provisionable: [ProvisionableService]
+    public var costSource: CostSource?
+
+    public init(id: String, inference: InferenceSpec?, provisionable: [ProvisionableService], costSource: CostSource?) {
+        self.id = id
+        self.inference = inference
+        self.provisionable = provisionable
+        self.costSource = costSource
+    }
+}
+
+/// A value passed to a terraform module as a parameter. Numbers keep their decimal text.
+public enum ParameterValue: Sendable, Hashable, Codable {
+    case string(String)
+    case number(String)
+    case bool(Bool)
+    case list([ParameterValue])
+    case map([String: ParameterValue])
+}
+
+/// A vendor serving endpoint that Asgard provisions for a project and then fronts as a route.
+public struct ServingEndpoint: Sendable, Hashable, Codable {
+    /// The endpoint name at the vendor.
+    public var id: String
+    public var project: String
+    /// The vendor (a `Service` id) that serves it.
+    public var service: String
+    /// The provisionable service that creates it, e.g. `databricks-model-serving`.
+    public var provisioner: String
+    /// The public model id the gateway routes to it, `<vendor>/<name>`.
+    public var model: String
+    public var maxDataClass: DataClass
+    public var pricing: TokenPricing
+    public var parameters: [String: ParameterValue]
+
+    public init(id: String, project: String, service: String, provisioner: String, model: String,
+                maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue]) {
+        self.id = id
+        self.project = project
+        self.service = service
+        self.provisioner = provisioner
+        self.model = model
+        self.maxDataClass = maxDataClass
+        self.pricing = pricing
+        self.parameters = parameters
+    }
+}
+
+/// A project's request for a provisionable service.
+public struct Resource: Sendable, Hashable, Codable {
+    public var id: String
+    public var project: String
+    /// A provisionable service name, e.g. `databricks-sql-warehouse`.
+    public var service: String
+    public var parameters: [String: ParameterValue]
+
+    public init(id: String, project: String, service: String, parameters: [String: ParameterValue]) {
+        self.id = id
+        self.project = project
+        self.service = service
+        self.parameters = parameters
+    }
+}
+
+/// Any one desired-state object.
+public enum DesiredObject: Sendable, Hashable, Codable {
+    case service(Service)
+    case project(Project)
+    case key(Key)
+    case servingEndpoint(ServingEndpoint)
+    case resource(Resource)
+
+    public var ref: ObjectRef {
+        switch self {
+        case .service(let s): ObjectRef(.service, s.id)
+        case .project(let p): ObjectRef(.project, p.id)
+        case .key(let k): ObjectRef(.key, k.id)
+        case .servingEndpoint(let e): ObjectRef(.servingEndpoint, e.id)
+        case .resource(let r): ObjectRef(.resource, r.id)
+        }
+    }
+
+    /// The project the object belongs to, if it belongs to one.
+    public var projectID: String? {
+        switch self {
+        case .project(let p): p.id
+        case .key(let k): k.project
+        case .servingEndpoint(let e): e.project
+        case .resource(let r): r.project
+        case .service: nil
+        }
+    }
+
+    /// Canonical JSON of the object (sorted keys): what digests and the store are built from.
+    public var canonicalJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        // Encoding these plain value types cannot fail.
+        let data = (try? encoder.encode(self)) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// SHA-256 of `canonicalJSON`, hex: changes exactly when the object's content changes.
+    public var specDigest: String { SHA256.hex(canonicalJSON) }
+}

@@ -1,0 +1,275 @@
+public import AsgardCore
+public import Foundation
+
+/// Asgard's persistence: applied objects and what is derived from them (keys, the gateway
+/// route table, cost-source configuration), approvals, the ledger and the audit log.
+///
+/// Shaped so a PostgreSQL implementation can follow with the same test suite: plain value
+/// types in and out, every multi-row change atomic, no SQL dialect leaking out.
+public protocol AsgardStore: Sendable {
+    /// Every object the controller has acted on.
+    func observedState() async throws -> ObservedState
+
+    /// Records one reconcile step and its audit entry in one transaction, and keeps the
+    /// derived tables in step: a `Key` writes its keys row, a `Service` replaces its routes
+    /// and cost source, a `ServingEndpoint` has a route only while its status is `applied`.
+    /// - Returns: the audit record written.
+    @discardableResult
+    func commit(_ change: ObjectChange, audit: AuditEntry) async throws -> AuditRecord
+
+    /// Appends one audit entry on its own.
+    @discardableResult
+    func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord
+
+    /// The newest `limit` audit records, oldest first.
+    func auditTail(limit: Int) async throws -> [AuditRecord]
+
+    /// Walks the whole audit chain and the recorded head.
+    func verifyAudit() async throws -> AuditVerification
+
+    /// Appends ledger rows in one transaction (a batch is how group commit will use it).
+    func appendLedger(_ entries: [LedgerEntry]) async throws
+
+    /// Ledger rows of a project with `from <= time < to`, oldest first.
+    func ledger(project: String, from: Date, to: Date) async throws -> [LedgerEntry]
+
+    /// The stored key whose digest is `digest` (lower-case hex), if any.
+    func key(digest: String) async throws -> StoredKey?
+
+    /// The gateway route table: every routable model.
+    func routes() async throws -> [StoredRoute]
+
+    /// The cost sources to read, one per vendor that has one.
+    func costSources() async throws -> [StoredCostSource]
+
+    /// Opens an approval request.
+    func requestApproval(_ request: ApprovalRequest) async throws -> Approval
+
+    /// Approvals, newest first, optionally only those in `status`.
+    func approvals(status: Approval.Status?) async throws -> [Approval]
+
+    /// Moves a pending approval to `approved`, `rejected` or `void`.
+    /// - Throws: `StoreError.approvalNotFound`, `StoreError.approvalNotPending`.
+    func decideApproval(id: String, status: Approval.Status, by: String, reason: String?) async throws -> Approval
+
+    /// Counts for people: objects by kind and status, routes, keys, approvals, ledger, audit.
+    func summary() async throws -> StoreSummary
+}
+
+/// One change to the applied-objects table.
+public enum ObjectChange: Sendable, Hashable {
+    /// Insert or replace the object with its tier and status.
+    case put(DesiredObject, tier: Tier, status: ObjectStatus, reason: String?)
+    /// Remove the object and whatever was derived from it.
+    case remove(ObjectRef)
+}
+
+/// What a caller asks to audit; the store assigns sequence, time and hashes.
+public struct AuditEntry: Sendable, Hashable {
+    public var actor: String
+    public var action: String
+    public var target: String?
+    public var outcome: String
+    /// Details, encoded by the store as canonical JSON (sorted keys).
+    public var detail: [String: String]
+
+    public init(actor: String, action: String, target: String?, outcome: String, detail: [String: String] = [:]) {
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.outcome = outcome
+        self.detail = detail
+    }
+}
+
+/// One model call, as metered by the gateway.
+public struct LedgerEntry: Sendable, Hashable, Codable {
+    public var requestID: String
+    public var time: Date
+    public var project: String
+    public var keyID: String
+    public var vendor: String
+    public var model: String
+    public var upstream: String
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cost: MicroDollars
+    public var latencyMicroseconds: Int64
+    /// `ok`, or the error code the caller saw.
+    public var status: String
+    /// True when token counts were estimated rather than reported by the upstream.
+    public var estimated: Bool
+
+    public init(requestID: String, time: Date, project: String, keyID: String, vendor: String, model: String, upstream: String,
+                promptTokens: Int, completionTokens: Int, cost: MicroDollars, latencyMicroseconds: Int64, status: String, estimated: Bool) {
+        self.requestID = requestID
+        self.time = time
+        self.project = project
+        self.keyID = keyID
+        self.vendor = vendor
+        self.model = model
+        self.upstream = upstream
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.cost = cost
+        self.latencyMicroseconds = latencyMicroseconds
+        self.status = status
+        self.estimated = estimated
+    }
+}
+
+/// A key as the gateway needs it.
+public struct StoredKey: Sendable, Hashable, Codable {
+    public var key: Key
+    public var status: ObjectStatus
+}
+
+/// One row of the gateway route table.
+public struct StoredRoute: Sendable, Hashable, Codable {
+    /// Public model id, `<vendor>/<name>`.
+    public var model: String
+    public var vendor: String
+    public var upstream: String
+    public var baseURLEnv: String
+    public var tokenEnv: String
+    public var chatPath: String
+    public var timeoutSeconds: Int
+    public var sendsUsageContext: Bool
+    public var defaultMaxTokens: Int
+    public var pricing: TokenPricing
+    public var maxDataClass: DataClass
+    /// The serving endpoint it came from, when provisioned rather than declared in a manifest.
+    public var servingEndpoint: String?
+
+    public init(model: String, vendor: String, upstream: String, baseURLEnv: String, tokenEnv: String, chatPath: String,
+                timeoutSeconds: Int, sendsUsageContext: Bool, defaultMaxTokens: Int, pricing: TokenPricing,
+                maxDataClass: DataClass, servingEndpoint: String?) {
+        self.model = model
+        self.vendor = vendor
+        self.upstream = upstream
+        self.baseURLEnv = baseURLEnv
+        self.tokenEnv = tokenEnv
+        self.chatPath = chatPath
+        self.timeoutSeconds = timeoutSeconds
+        self.sendsUsageContext = sendsUsageContext
+        self.defaultMaxTokens = defaultMaxTokens
+        self.pricing = pricing
+        self.maxDataClass = maxDataClass
+        self.servingEndpoint = servingEndpoint
+    }
+}
+
+/// A vendor's configured cost source.
+public struct StoredCostSource: Sendable, Hashable, Codable {
+    public var vendor: String
+    public var source: CostSource
+}
+
+/// What an approval is asked for.
+public struct ApprovalRequest: Sendable, Hashable {
+    public var ref: ObjectRef
+    public var project: String
+    /// `Action.digest` of the action awaiting approval.
+    public var actionDigest: String
+    /// SHA-256 of the terraform plan approved, once there is one.
+    public var planDigest: String?
+    /// What will happen, for the approver.
+    public var summary: String
+    public var monthlyEstimate: MicroDollars
+    public var requestedBy: String
+
+    public init(ref: ObjectRef, project: String, actionDigest: String, planDigest: String?, summary: String,
+                monthlyEstimate: MicroDollars, requestedBy: String) {
+        self.ref = ref
+        self.project = project
+        self.actionDigest = actionDigest
+        self.planDigest = planDigest
+        self.summary = summary
+        self.monthlyEstimate = monthlyEstimate
+        self.requestedBy = requestedBy
+    }
+}
+
+/// An approval and where it stands.
+public struct Approval: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case pending
+        case approved
+        case rejected
+        /// Superseded: the plan it approved no longer matches.
+        case void
+    }
+
+    public var id: String
+    public var ref: ObjectRef
+    public var project: String
+    public var actionDigest: String
+    public var planDigest: String?
+    public var summary: String
+    public var monthlyEstimate: MicroDollars
+    public var requestedBy: String
+    public var status: Status
+    public var decidedBy: String?
+    public var reason: String?
+    public var createdAt: Date
+    public var decidedAt: Date?
+
+    public init(id: String, ref: ObjectRef, project: String, actionDigest: String, planDigest: String?, summary: String,
+                monthlyEstimate: MicroDollars, requestedBy: String, status: Status, decidedBy: String?, reason: String?,
+                createdAt: Date, decidedAt: Date?) {
+        self.id = id
+        self.ref = ref
+        self.project = project
+        self.actionDigest = actionDigest
+        self.planDigest = planDigest
+        self.summary = summary
+        self.monthlyEstimate = monthlyEstimate
+        self.requestedBy = requestedBy
+        self.status = status
+        self.decidedBy = decidedBy
+        self.reason = reason
+        self.createdAt = createdAt
+        self.decidedAt = decidedAt
+    }
+}
+
+/// Counts for `asgard status` and `make run`.
+public struct StoreSummary: Sendable, Hashable, Codable {
+    /// `Kind` → `status` → count.
+    public var objects: [String: [String: Int]]
+    public var routes: Int
+    public var keys: Int
+    public var costSources: Int
+    public var pendingApprovals: Int
+    public var ledgerRows: Int
+    public var auditEntries: Int
+    public var auditHead: String?
+
+    public init(objects: [String: [String: Int]], routes: Int, keys: Int, costSources: Int, pendingApprovals: Int,
+                ledgerRows: Int, auditEntries: Int, auditHead: String?) {
+        self.objects = objects
+        self.routes = routes
+        self.keys = keys
+        self.costSources = costSources
+        self.pendingApprovals = pendingApprovals
+        self.ledgerRows = ledgerRows
+        self.auditEntries = auditEntries
+        self.auditHead = auditHead
+    }
+}
+
+/// Store failures that callers handle.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    case approvalNotFound(String)
+    case approvalNotPending(id: String, status: Approval.Status)
+    /// The database was written by a newer Asgard.
+    case unknownSchemaVersion(String)
+
+    public var description: String {
+        switch self {
+        case .approvalNotFound(let id): "no approval with id \(id)"
+        case .approvalNotPending(let id, let status): "approval \(id) is already \(status.rawValue)"
+        case .unknownSchemaVersion(let v): "the database has schema migration \(v), which this Asgard does not know: refusing to run an older binary on a newer store"
+        }
+    }
+}
