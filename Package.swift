@@ -50,10 +50,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Generators and helpers shared by the test targets.
+        .target(
+            name: "AsgardTestSupport",
+            dependencies: ["AsgardCore"],
+            path: "Tests/AsgardTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "AsgardCoreTests",
-            dependencies: ["AsgardCore", .product(name: "PropertyBased", package: "swift-property-based")],
-            resources: [.copy("Fixtures")],
+            dependencies: ["AsgardCore", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -64,7 +70,7 @@ let package = Package(
         .testTarget(
             name: "AsgardControllerTests",
             dependencies: [
-                "AsgardController",
+                "AsgardController", "AsgardTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

@@ -130,8 +130,13 @@ public struct InferenceSpec: Sendable, Hashable, Codable {
     public var baseURLEnv: String
     /// Name of the env var holding the bearer token, e.g. `DATABRICKS_TOKEN`.
     public var tokenEnv: String
-    /// Path appended to the base URL; `{model}` is replaced by the upstream name.
-    public var chatPath: String
+    /// The `chat_path` override: appended to the base URL with `{model}` replaced by the
+    /// upstream name (Databricks: `/serving-endpoints/{model}/invocations`). Nil means the
+    /// OpenAI default, `/v1/chat/completions`, with the upstream name in the body's `model`.
+    public var chatPath: String?
+
+    /// The OpenAI-compatible default path used when there is no override.
+    public static let defaultChatPath = "/v1/chat/completions"
     public var timeoutSeconds: Int
     /// Add `usage_context: {"project": <id>}` to request bodies (Databricks usage tracking).
     public var sendsUsageContext: Bool
@@ -139,7 +144,7 @@ public struct InferenceSpec: Sendable, Hashable, Codable {
     public var defaultMaxTokens: Int
     public var models: [ModelRoute]
 
-    public init(kind: APIKind, baseURLEnv: String, tokenEnv: String, chatPath: String, timeoutSeconds: Int,
+    public init(kind: APIKind, baseURLEnv: String, tokenEnv: String, chatPath: String?, timeoutSeconds: Int,
                 sendsUsageContext: Bool, defaultMaxTokens: Int, models: [ModelRoute]) {
         self.kind = kind
         self.baseURLEnv = baseURLEnv

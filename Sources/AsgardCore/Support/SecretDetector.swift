@@ -36,8 +36,17 @@ public enum SecretDetector {
         matches(in: text, stopAtFirst: true).first
     }
 
+    /// Whether `text` might contain a secret anywhere, even glued to other characters
+    /// (`x-dapi…`). Deliberately over-eager: it decides what is never echoed back.
+    public static func mayContainSecret(_ text: String) -> Bool {
+        !matches(in: text, stopAtFirst: true, requireBoundary: false).isEmpty
+    }
+
     /// Every non-overlapping secret-looking run in `text`, left to right.
-    public static func matches(in text: String, stopAtFirst: Bool = false) -> [Match] {
+    ///
+    /// - Parameter requireBoundary: only count runs that start a word (not preceded by a
+    ///   letter, digit, `-` or `_`), which keeps words like `task-runner-...` from matching.
+    public static func matches(in text: String, stopAtFirst: Bool = false, requireBoundary: Bool = true) -> [Match] {
         let bytes = Array(text.utf8)
         let n = bytes.count
         guard n >= 16 else { return [] }
@@ -54,9 +63,9 @@ public enum SecretDetector {
         var found: [Match] = []
         var i = 0
         while i < n {
-            let boundary = i == 0 || !isToken(bytes[i - 1])
+            let boundary = !requireBoundary || i == 0 || !isToken(bytes[i - 1])
             var match: Match?
-            if boundary, has(bytes, at: i, "dapi"), hexRun[i + 4] >= 32 {
+            if has(bytes, at: i, "dapi"), hexRun[i + 4] >= 32 {
                 match = Match(kind: .databricksToken, range: i..<(i + 4 + tokenRun[i + 4]))
             } else if boundary, has(bytes, at: i, "sk-"), tokenRun[i + 3] >= 20 {
                 match = Match(kind: .openAIKey, range: i..<(i + 3 + tokenRun[i + 3]))

@@ -35,6 +35,12 @@ public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
         self.message = message
     }
 
+    /// Orders by position, then by text, so reports are deterministic.
+    public static func inFileOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
+        if a.location != b.location { return a.location < b.location }
+        return a.description < b.description
+    }
+
     /// `file:line:column: error: Kind/id field: message`
     public var description: String {
         var text = "\(location): error: "
@@ -48,7 +54,7 @@ public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
 public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [Diagnostic]
 
-    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics.sorted { $0.location < $1.location } }
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics.sorted(by: Diagnostic.inFileOrder) }
 
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
@@ -56,7 +62,8 @@ public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
 /// Quotes a value from a manifest for an error message: secret-looking values are never echoed,
 /// long ones are shortened, control characters are escaped.
 public func quoted(_ value: String) -> String {
-    if let kind = SecretDetector.firstMatch(in: value)?.kind {
+    if SecretDetector.mayContainSecret(value) {
+        let kind = SecretDetector.matches(in: value, stopAtFirst: true, requireBoundary: false)[0].kind
         return "<a value that looks like \(kind.article) \(kind.displayName), not shown>"
     }
     var text = ""

@@ -1,0 +1,52 @@
+# Asgard: `make run` and `make test` work on a fresh machine: each installs what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+DEBIAN_PACKAGES := libsqlite3-dev libyaml-dev libcurl4-openssl-dev sqlite3
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+ASGARD := .build/debug/asgard
+export ASGARD_DATA_DIR ?= .asgard
+
+.PHONY: help setup debian venv build test run bench clean
+
+help:
+	@echo "make run    install what is missing, build, and bring Asgard up on SQLite with desired/"
+	@echo "make test   install what is missing, build, and run every test"
+	@echo "make bench  run the benchmarks and print the figures for BENCHMARKS.md"
+
+setup: debian venv
+
+# Debian packages, installed only when one is missing (apt-get update runs once, first).
+debian:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Python test clients, pinned, in a local venv; reinstalled when requirements-test.txt changes.
+$(VENV)/.installed: requirements-test.txt
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+build: setup
+	swift build
+
+test: setup
+	swift build --build-tests
+	$(PYTHON) scripts/check_desired_yaml.py $(ASGARD) desired
+	swift test
+
+run: build
+	@scripts/run.sh $(ASGARD)
+
+bench: setup
+	swift run -c release --package-path Benchmarks asgard-bench | tee .build/bench.txt
+
+clean:
+	rm -rf .build Benchmarks/.build $(VENV)

@@ -1,0 +1,148 @@
+public import AsgardCore
+public import AsgardStore
+import Foundation
+
+/// What one action came to in a reconcile pass.
+public struct ActionOutcome: Sendable, Hashable, Codable {
+    public enum Result: String, Sendable, Hashable, Codable {
+        /// In effect now.
+        case applied
+        /// Removed from the store (and, for provisioned objects, nothing was left to destroy).
+        case removed
+        /// Recorded; an auto-tier provisioning action waiting for the provisioner.
+        case pending
+        /// Recorded; a human-tier provisioning action waiting for an approval.
+        case awaitingApproval = "awaiting_approval"
+        /// Could not be carried out; will be tried again on the next pass.
+        case failed
+    }
+
+    public var action: Action
+    public var result: Result
+    /// Why, when the result is not `applied` or `removed`.
+    public var reason: String?
+    public var elapsedMilliseconds: Int
+}
+
+/// The report of one pass: validation problems, or what each planned action came to.
+public struct ReconcileReport: Sendable, Codable {
+    public var directory: String
+    public var objects: Int
+    public var files: Int
+    public var diagnostics: [Diagnostic]
+    public var outcomes: [ActionOutcome]
+
+    public var isValid: Bool { diagnostics.isEmpty }
+    /// Valid and no action failed.
+    public var succeeded: Bool { isValid && !outcomes.contains { $0.result == .failed } }
+}
+
+/// One level-triggered reconcile pass: load and validate `desired/`, diff it against what
+/// the store has recorded, and carry out each action through the store and the provisioner,
+/// auditing every step. Running it twice changes nothing the second time.
+public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendable {
+    public var store: Store
+    public var provisioner: Provisioning
+    public var loader: DesiredStateLoader
+    /// Who the audit log names as the actor.
+    public var actor: String
+
+    public init(store: Store, provisioner: Provisioning, loader: DesiredStateLoader = DesiredStateLoader(), actor: String = "reconciler") {
+        self.store = store
+        self.provisioner = provisioner
+        self.loader = loader
+        self.actor = actor
+    }
+
+    /// Runs one pass over the directory at `directory`.
+    ///
+    /// An invalid directory changes nothing but one audit entry (`validate.rejected`).
+    /// - Throws: store errors; provisioning failures are reported per action instead.
+    public func runOnce(directory: String) async throws -> ReconcileReport {
+        let loaded = loader.load(directory: directory)
+        var report = ReconcileReport(directory: directory, objects: loaded.state.count, files: loaded.files, diagnostics: loaded.diagnostics, outcomes: [])
+        guard loaded.isValid else {
+            try await store.appendAudit(AuditEntry(
+                actor: actor, action: "validate.rejected", target: nil, outcome: "rejected",
+                detail: ["directory": directory, "errors": String(loaded.diagnostics.count), "first_error": loaded.diagnostics[0].description]))
+            return report
+        }
+        report.outcomes = try await apply(loaded.state)
+        return report
+    }
+
+    /// Diffs a validated desired state against the store and carries out every action,
+    /// in plan order, each committed with its audit entry before the next begins.
+    public func apply(_ desired: DesiredState) async throws -> [ActionOutcome] {
+        let observed = try await store.observedState()
+        let byRef = Dictionary(desired.objects.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
+        var outcomes: [ActionOutcome] = []
+        for action in plan(desired: desired, observed: observed) {
+            let started = ContinuousClock.now
+            var outcome = try await carryOut(action, object: byRef[action.ref], observed: observed.objects[action.ref], state: desired)
+            outcome.elapsedMilliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
+            outcomes.append(outcome)
+        }
+        return outcomes
+    }
+
+    private func carryOut(_ action: Action, object: DesiredObject?, observed: ObservedObject?, state: DesiredState) async throws -> ActionOutcome {
+        var detail = ["action_digest": action.digest, "tier": action.tier.rawValue]
+        if let digest = action.specDigest { detail["spec_digest"] = digest }
+        let audit = { (outcome: ActionOutcome.Result, reason: String?) in
+            var details = detail
+            if let reason { details["reason"] = reason }
+            return AuditEntry(actor: actor, action: "reconcile.\(action.verb.rawValue)", target: action.ref.description,
+                              outcome: outcome.rawValue, detail: details)
+        }
+
+        switch (action.verb, object) {
+        case (.delete, _):
+            guard action.isProvisioning, observed?.status == .applied else {
+                let reason = action.isProvisioning ? "never provisioned, so nothing to destroy" : nil
+                try await store.commit(.remove(action.ref), audit: audit(.removed, reason))
+                return ActionOutcome(action: action, result: .removed, reason: reason, elapsedMilliseconds: 0)
+            }
+            do {
+                try await provisioner.destroy(action)
+                try await store.commit(.remove(action.ref), audit: audit(.removed, nil))
+                return ActionOutcome(action: action, result: .removed, reason: nil, elapsedMilliseconds: 0)
+            } catch {
+                let reason = "destroy did not run: \(error)"
+                try await store.appendAudit(audit(.failed, reason))
+                return ActionOutcome(action: action, result: .failed, reason: reason, elapsedMilliseconds: 0)
+            }
+        case (.create, let object?), (.update, let object?):
+            guard action.isProvisioning else {
+                try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
+                return ActionOutcome(action: action, result: .applied, reason: nil, elapsedMilliseconds: 0)
+            }
+            do {
+                try await provisioner.apply(action, object: object, in: state)
+                try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
+                return ActionOutcome(action: action, result: .applied, reason: nil, elapsedMilliseconds: 0)
+            } catch let error as ProvisioningError {
+                let (status, result, reason): (ObjectStatus, ActionOutcome.Result, String) = switch action.tier {
+                case .auto: (.pending, .pending, "auto tier: \(error)")
+                case .human: (.awaitingApproval, .awaitingApproval, "human tier: needs an approval bound to its terraform plan; \(error)")
+                }
+                try await store.commit(.put(object, tier: action.tier, status: status, reason: reason), audit: audit(result, reason))
+                return ActionOutcome(action: action, result: result, reason: reason, elapsedMilliseconds: 0)
+            } catch {
+                let reason = "\(error)"
+                try await store.commit(.put(object, tier: action.tier, status: .failed, reason: reason), audit: audit(.failed, reason))
+                return ActionOutcome(action: action, result: .failed, reason: reason, elapsedMilliseconds: 0)
+            }
+        case (.create, nil), (.update, nil):
+            // plan() only creates or updates objects it found in desired state.
+            preconditionFailure("plan produced \(action) for an object not in desired state")
+        }
+    }
+
+    /// The plan for `directory` against `observed`, with no effect at all: for `--dry-run`.
+    public static func dryRun(directory: String, observed: ObservedState, loader: DesiredStateLoader = DesiredStateLoader()) -> (LoadResult, [Action]) {
+        let loaded = loader.load(directory: directory)
+        guard loaded.isValid else { return (loaded, []) }
+        return (loaded, plan(desired: loaded.state, observed: observed))
+    }
+}

@@ -1,0 +1,123 @@
+/// Checks what no single object can check alone: unique ids, references, classification
+/// floors, model routing. Returns the state built from the objects and every problem.
+func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [ObjectRef: SourceLocation], [Diagnostic]) {
+    var diagnostics: [Diagnostic] = []
+    var first: [ObjectRef: LoadedObject] = [:]
+    var unique: [LoadedObject] = []
+    for item in loaded {
+        let ref = item.object.ref
+        if let earlier = first[ref] {
+            diagnostics.append(item.diagnostic("id", "duplicate id: \(ref) is already declared at \(earlier.location)"))
+            continue
+        }
+        first[ref] = item
+        unique.append(item)
+    }
+    let state = DesiredState(unique.map(\.object))
+
+    // Provisionable service names and model ids are global namespaces.
+    var provisionableOwner: [String: String] = [:]
+    var modelOwner: [String: String] = [:]
+    for item in unique {
+        guard case .service(let service) = item.object else { continue }
+        let expected = "services/\(service.id)/service.yaml"
+        if item.relative != expected {
+            diagnostics.append(item.diagnostic("id", "a Service manifest must live at \(expected) under the desired-state directory"))
+        }
+        for (index, p) in service.provisionable.enumerated() {
+            if let owner = provisionableOwner[p.name] {
+                diagnostics.append(item.diagnostic("provisionable[\(index)].name", "provisionable service \"\(p.name)\" is already offered by Service/\(owner)"))
+            } else {
+                provisionableOwner[p.name] = service.id
+            }
+        }
+        for (index, model) in (service.inference?.models ?? []).enumerated() {
+            let field = "inference.models[\(index)].id"
+            if model.id.split(separator: "/").first.map(String.init) != service.id {
+                diagnostics.append(item.diagnostic(field, "model \"\(model.id)\" must be named \(service.id)/<name>: a vendor routes only its own models"))
+            }
+            if let owner = modelOwner[model.id] {
+                diagnostics.append(item.diagnostic(field, "model \"\(model.id)\" is already routed by \(owner)"))
+            } else {
+                modelOwner[model.id] = "Service/\(service.id)"
+            }
+        }
+    }
+
+    let projectNeedsApprovers = { (project: Project, item: LoadedObject, field: String, serviceName: String) -> Diagnostic? in
+        guard project.approvers.isEmpty, state.provisionable[serviceName]?.service.tier == .human else { return nil }
+        return item.diagnostic(field, "\"\(serviceName)\" is human-tier but Project/\(project.id) lists no approvers, so it could never be approved")
+    }
+    let floorCheck = { (project: Project, item: LoadedObject, field: String, serviceName: String) -> Diagnostic? in
+        guard let floor = state.provisionable[serviceName]?.service.classificationFloor, project.classification < floor else { return nil }
+        return item.diagnostic(field, "Project/\(project.id) is classified \(project.classification.name), below the \(floor.name) floor of \"\(serviceName)\"")
+    }
+
+    for item in unique {
+        switch item.object {
+        case .service, .project:
+            continue
+        case .key(let key):
+            guard let project = state.projects[key.project] else {
+                diagnostics.append(item.diagnostic("project", "unknown project \"\(key.project)\" (no Project with that id)"))
+                continue
+            }
+            if key.maxDataClass > project.classification {
+                diagnostics.append(item.diagnostic("max_data_class", "\(key.maxDataClass.name) is above the classification of Project/\(project.id) (\(project.classification.name))"))
+            }
+            for (index, model) in key.allowedModels.enumerated() {
+                let field = "allowed_models[\(index)]"
+                if isVendorWildcard(model) {
+                    let vendor = String(model.dropLast(2))
+                    if state.services[vendor]?.inference == nil {
+                        diagnostics.append(item.diagnostic(field, "no Service \"\(vendor)\" with inference to allow models of"))
+                    }
+                } else if modelOwner[model] == nil && !state.servingEndpoints.values.contains(where: { $0.model == model }) {
+                    diagnostics.append(item.diagnostic(field, "unknown model \"\(model)\" (no Service or ServingEndpoint routes it)"))
+                }
+            }
+        case .resource(let resource):
+            let project = state.projects[resource.project]
+            if project == nil {
+                diagnostics.append(item.diagnostic("project", "unknown project \"\(resource.project)\" (no Project with that id)"))
+            }
+            guard state.provisionable[resource.service] != nil else {
+                diagnostics.append(item.diagnostic("service", "\"\(resource.service)\" is not a registered provisionable service (\(provisionableOwner.isEmpty ? "none is registered" : "registered: " + provisionableOwner.keys.sorted().joined(separator: ", ")))"))
+                continue
+            }
+            if let project {
+                diagnostics += [floorCheck(project, item, "service", resource.service), projectNeedsApprovers(project, item, "service", resource.service)].compactMap { $0 }
+            }
+        case .servingEndpoint(let endpoint):
+            let project = state.projects[endpoint.project]
+            if project == nil {
+                diagnostics.append(item.diagnostic("project", "unknown project \"\(endpoint.project)\" (no Project with that id)"))
+            }
+            guard let vendor = state.services[endpoint.service] else {
+                diagnostics.append(item.diagnostic("service", "unknown vendor \"\(endpoint.service)\" (no Service with that id)"))
+                continue
+            }
+            if vendor.inference == nil {
+                diagnostics.append(item.diagnostic("service", "Service/\(vendor.id) has no inference section, so the gateway cannot route to its endpoints"))
+            }
+            if !vendor.provisionable.contains(where: { $0.name == endpoint.provisioner }) {
+                diagnostics.append(item.diagnostic("provisioner", "\"\(endpoint.provisioner)\" is not a provisionable service of Service/\(vendor.id)"))
+            } else if let project {
+                diagnostics += [floorCheck(project, item, "provisioner", endpoint.provisioner), projectNeedsApprovers(project, item, "provisioner", endpoint.provisioner)].compactMap { $0 }
+            }
+            if endpoint.model.split(separator: "/").first.map(String.init) != vendor.id {
+                diagnostics.append(item.diagnostic("model", "model \"\(endpoint.model)\" must be named \(vendor.id)/<name>: a vendor routes only its own models"))
+            }
+            if let owner = modelOwner[endpoint.model] {
+                diagnostics.append(item.diagnostic("model", "model \"\(endpoint.model)\" is already routed by \(owner)"))
+            } else {
+                modelOwner[endpoint.model] = "ServingEndpoint/\(endpoint.id)"
+            }
+            if let project, endpoint.maxDataClass > project.classification {
+                diagnostics.append(item.diagnostic("max_data_class", "\(endpoint.maxDataClass.name) is above the classification of Project/\(project.id) (\(project.classification.name))"))
+            }
+        }
+    }
+    let sources = Dictionary(unique.map { ($0.object.ref, $0.location) }, uniquingKeysWith: { first, _ in first })
+    return (state, sources, diagnostics)
+}

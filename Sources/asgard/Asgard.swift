@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+
+/// `asgard`: the command-line front end. Parses arguments and calls into the libraries.
+///
+/// Exit codes: 0 valid / converged / intact, 1 invalid or failed, 2 usage error.
+@main
+struct Asgard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "asgard",
+        abstract: "Asgard: the control plane in front of Databricks, OpenAI and any OpenAI-compatible vendor.",
+        discussion: "Environment: ASGARD_DATA_DIR (data directory, default .asgard).",
+        subcommands: [Validate.self, Reconcile.self, Keygen.self, Audit.self, Status.self]
+    )
+
+    /// Runs the command, mapping usage errors to exit code 2 (ArgumentParser's default is 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// `--json` for machines.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON for machines instead of text for people.")
+    var json = false
+}
+
+/// Where the store lives.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "Data directory holding the SQLite store (default: $ASGARD_DATA_DIR, else .asgard).")
+    var dataDir: String?
+
+    var directory: String {
+        dataDir ?? ProcessInfo.processInfo.environment["ASGARD_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".asgard"
+    }
+
+    var storePath: String { directory + "/asgard.sqlite" }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
