@@ -1,0 +1,215 @@
+import AsgardCore
+import Foundation
+import GRDB
+
+/// Writes to `objects` and the tables derived from it. Every function runs inside the caller's
+/// write transaction, so a change and everything derived from it commit or roll back together.
+///
+/// Derivation rules:
+/// - `keys`: one row per `Key` object, whatever its status (the status is copied beside it).
+/// - `routes` declared by a manifest (`serving_endpoint IS NULL`): one per model of a
+///   `Service`'s `inference.models`.
+/// - `routes` for a serving endpoint (`serving_endpoint = <endpoint id>`): one per
+///   `ServingEndpoint` whose status is `applied` and whose vendor `Service` is stored with an
+///   inference spec; the route takes the endpoint's model, pricing and data class and the
+///   vendor's connection settings. It is recomputed when either the endpoint or the vendor changes.
+/// - `cost_sources`: one per `Service` with a cost source.
+///
+/// A change whose derived rows would collide with others (two keys with one digest, two routes
+/// for one model) fails with the SQLite constraint error and the whole transaction rolls back.
+enum ObjectTables {
+    /// Applies `change` to `objects` and brings the derived tables in step.
+    static func apply(_ change: ObjectChange, at now: Date, in db: Database) throws {
+        switch change {
+        case .put(let object, let tier, let status, let reason):
+            try put(object, tier: tier, status: status, reason: reason, at: now, in: db)
+        case .remove(let ref):
+            try remove(ref, in: db)
+        }
+    }
+
+    private static func put(_ object: DesiredObject, tier: Tier, status: ObjectStatus, reason: String?, at now: Date, in db: Database) throws {
+        let ref = object.ref
+        try db.execute(
+            sql: """
+                INSERT INTO objects (kind, id, project, spec_digest, spec_json, tier, status, status_reason, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (kind, id) DO UPDATE SET
+                    project = excluded.project, spec_digest = excluded.spec_digest, spec_json = excluded.spec_json,
+                    tier = excluded.tier, status = excluded.status, status_reason = excluded.status_reason,
+                    updated_at = excluded.updated_at
+                """,
+            arguments: [ref.kind.rawValue, ref.id, object.projectID, object.specDigest, object.canonicalJSON,
+                        tier.rawValue, status.rawValue, reason, Encoding.micros(now)]
+        )
+        switch object {
+        case .key(let key):
+            try db.execute(
+                sql: """
+                    INSERT INTO keys (id, project, digest, spec_json, status) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET
+                        project = excluded.project, digest = excluded.digest, spec_json = excluded.spec_json, status = excluded.status
+                    """,
+                arguments: [key.id, key.project, key.digest, try Encoding.canonicalJSON(key), status.rawValue]
+            )
+        case .service(let service):
+            try replaceManifestRoutes(of: service, in: db)
+            try replaceCostSource(of: service, in: db)
+            try refreshEndpointRoutes(vendor: service.id, in: db)
+        case .servingEndpoint(let endpoint):
+            try refreshEndpointRoute(endpoint, status: status, in: db)
+        case .project, .resource:
+            break
+        }
+    }
+
+    private static func remove(_ ref: ObjectRef, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND id = ?", arguments: [ref.kind.rawValue, ref.id])
+        switch ref.kind {
+        case .key:
+            try db.execute(sql: "DELETE FROM keys WHERE id = ?", arguments: [ref.id])
+        case .service:
+            // Manifest routes, and the endpoint routes that relied on this vendor's settings.
+            try db.execute(sql: "DELETE FROM routes WHERE vendor = ?", arguments: [ref.id])
+            try db.execute(sql: "DELETE FROM cost_sources WHERE vendor = ?", arguments: [ref.id])
+        case .servingEndpoint:
+            try db.execute(sql: "DELETE FROM routes WHERE serving_endpoint = ?", arguments: [ref.id])
+        case .project, .resource:
+            break
+        }
+    }
+
+    // MARK: Routes
+
+    private static func replaceManifestRoutes(of service: Service, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM routes WHERE vendor = ? AND serving_endpoint IS NULL", arguments: [service.id])
+        guard let inference = service.inference else { return }
+        for model in inference.models {
+            try insertRoute(StoredRoute(
+                model: model.id, vendor: service.id, upstream: model.upstream,
+                baseURLEnv: inference.baseURLEnv, tokenEnv: inference.tokenEnv, chatPath: inference.chatPath,
+                timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
+                defaultMaxTokens: inference.defaultMaxTokens, pricing: model.pricing, maxDataClass: model.maxDataClass,
+                servingEndpoint: nil
+            ), in: db)
+        }
+    }
+
+    /// Recomputes the routes of every serving endpoint of `vendor` (after the vendor changed).
+    private static func refreshEndpointRoutes(vendor: String, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM routes WHERE vendor = ? AND serving_endpoint IS NOT NULL", arguments: [vendor])
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT spec_json, status FROM objects WHERE kind = ? AND status = ?",
+            arguments: [ObjectKind.servingEndpoint.rawValue, ObjectStatus.applied.rawValue]
+        )
+        for row in rows {
+            guard case .servingEndpoint(let endpoint) = try storedObject(row) else { continue }
+            if endpoint.service == vendor {
+                try refreshEndpointRoute(endpoint, status: .applied, in: db)
+            }
+        }
+    }
+
+    /// Recomputes the one route of `endpoint`: present only while it is applied and its vendor is known.
+    private static func refreshEndpointRoute(_ endpoint: ServingEndpoint, status: ObjectStatus, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM routes WHERE serving_endpoint = ?", arguments: [endpoint.id])
+        guard status == .applied,
+              let row = try Row.fetchOne(db, sql: "SELECT spec_json FROM objects WHERE kind = ? AND id = ?",
+                                         arguments: [ObjectKind.service.rawValue, endpoint.service]),
+              case .service(let service) = try storedObject(row),
+              let inference = service.inference
+        else { return }
+        try insertRoute(StoredRoute(
+            model: endpoint.model, vendor: endpoint.service, upstream: endpoint.id,
+            baseURLEnv: inference.baseURLEnv, tokenEnv: inference.tokenEnv, chatPath: inference.chatPath,
+            timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
+            defaultMaxTokens: inference.defaultMaxTokens, pricing: endpoint.pricing, maxDataClass: endpoint.maxDataClass,
+            servingEndpoint: endpoint.id
+        ), in: db)
+    }
+
+    private static func insertRoute(_ route: StoredRoute, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO routes (model, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds,
+                    sends_usage_context, default_max_tokens, input_per_million_micros, output_per_million_micros,
+                    max_data_class, serving_endpoint)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [route.model, route.vendor, route.upstream, route.baseURLEnv, route.tokenEnv, route.chatPath,
+                        route.timeoutSeconds, route.sendsUsageContext, route.defaultMaxTokens,
+                        route.pricing.inputPerMillion.value, route.pricing.outputPerMillion.value,
+                        route.maxDataClass.name, route.servingEndpoint]
+        )
+    }
+
+    /// Reads one `routes` row.
+    static func route(_ row: Row) throws -> StoredRoute {
+        StoredRoute(
+            model: try row.decode(forColumn: "model"),
+            vendor: try row.decode(forColumn: "vendor"),
+            upstream: try row.decode(forColumn: "upstream"),
+            baseURLEnv: try row.decode(forColumn: "base_url_env"),
+            tokenEnv: try row.decode(forColumn: "token_env"),
+            chatPath: try row.decode(forColumn: "chat_path"),
+            timeoutSeconds: try row.decode(forColumn: "timeout_seconds"),
+            sendsUsageContext: try row.decode(forColumn: "sends_usage_context"),
+            defaultMaxTokens: try row.decode(forColumn: "default_max_tokens"),
+            pricing: TokenPricing(
+                inputPerMillion: MicroDollars(try row.decode(forColumn: "input_per_million_micros")),
+                outputPerMillion: MicroDollars(try row.decode(forColumn: "output_per_million_micros"))
+            ),
+            maxDataClass: try Encoding.decodeDataClass(row, "max_data_class", table: "routes"),
+            servingEndpoint: try row.decode(forColumn: "serving_endpoint")
+        )
+    }
+
+    // MARK: Cost sources
+
+    private static func replaceCostSource(of service: Service, in db: Database) throws {
+        guard let source = service.costSource else {
+            try db.execute(sql: "DELETE FROM cost_sources WHERE vendor = ?", arguments: [service.id])
+            return
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO cost_sources (vendor, type, env_json) VALUES (?, ?, ?)
+                ON CONFLICT (vendor) DO UPDATE SET type = excluded.type, env_json = excluded.env_json
+                """,
+            arguments: [service.id, source.type.rawValue, try Encoding.canonicalJSON(source.env)]
+        )
+    }
+
+    /// Reads one `cost_sources` row.
+    static func costSource(_ row: Row) throws -> StoredCostSource {
+        let type = try Encoding.decodeEnum(CostSourceType.self, row, "type", table: "cost_sources")
+        let env = try Encoding.decodeJSON([String: String].self, from: try row.decode(forColumn: "env_json"))
+        return StoredCostSource(vendor: try row.decode(forColumn: "vendor"), source: CostSource(type: type, env: env))
+    }
+
+    // MARK: Objects and keys
+
+    /// Decodes the `spec_json` column of an `objects` row.
+    static func storedObject(_ row: Row) throws -> DesiredObject {
+        try Encoding.decodeJSON(DesiredObject.self, from: try row.decode(forColumn: "spec_json"))
+    }
+
+    /// Reads one `objects` row as the controller observes it.
+    static func observed(_ row: Row) throws -> ObservedObject {
+        ObservedObject(
+            ref: ObjectRef(try Encoding.decodeEnum(ObjectKind.self, row, "kind", table: "objects"), try row.decode(forColumn: "id")),
+            specDigest: try row.decode(forColumn: "spec_digest"),
+            tier: try Encoding.decodeEnum(Tier.self, row, "tier", table: "objects"),
+            status: try Encoding.decodeEnum(ObjectStatus.self, row, "status", table: "objects"),
+            project: try row.decode(forColumn: "project")
+        )
+    }
+
+    /// Reads one `keys` row.
+    static func storedKey(_ row: Row) throws -> StoredKey {
+        StoredKey(
+            key: try Encoding.decodeJSON(Key.self, from: try row.decode(forColumn: "spec_json")),
+            status: try Encoding.decodeEnum(ObjectStatus.self, row, "status", table: "keys")
+        )
+    }
+}

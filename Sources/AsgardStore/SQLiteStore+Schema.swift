@@ -1,0 +1,127 @@
+import GRDB
+
+/// The SQLite schema, as an ordered list of named migrations.
+///
+/// Conventions, so a PostgreSQL schema can mirror it column for column:
+/// - table and column names are snake_case;
+/// - money is an `INTEGER` count of micro-dollars (columns end in `_micros`), never `REAL`;
+/// - instants (`updated_at`, `created_at`, `decided_at`, `ledger.time`) are `INTEGER`
+///   microseconds since 1970-01-01T00:00:00Z; the one exception is `audit.time`, which is the
+///   hashed RFC 3339 text of `AuditRecord.Content.time`;
+/// - enums are stored as their raw string values, data classes by name (`confidential`);
+/// - every table is `STRICT`, so SQLite refuses a value of the wrong type.
+///
+/// Migrations are append-only: a released migration is never edited, a change is a new one.
+enum Schema {
+    /// The migrator with every migration this binary knows, in order.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1", migrate: v1)
+        return migrator
+    }
+
+    /// The first schema: objects and their derived tables, approvals, ledger, audit log.
+    private static func v1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE objects (
+                kind TEXT NOT NULL,
+                id TEXT NOT NULL,
+                project TEXT,
+                spec_digest TEXT NOT NULL,
+                spec_json TEXT NOT NULL,
+                tier TEXT NOT NULL,
+                status TEXT NOT NULL,
+                status_reason TEXT,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (kind, id)
+            ) STRICT;
+
+            CREATE TABLE keys (
+                id TEXT NOT NULL PRIMARY KEY,
+                project TEXT NOT NULL,
+                digest TEXT NOT NULL UNIQUE,
+                spec_json TEXT NOT NULL,
+                status TEXT NOT NULL
+            ) STRICT;
+
+            CREATE TABLE routes (
+                model TEXT NOT NULL PRIMARY KEY,
+                vendor TEXT NOT NULL,
+                upstream TEXT NOT NULL,
+                base_url_env TEXT NOT NULL,
+                token_env TEXT NOT NULL,
+                chat_path TEXT NOT NULL,
+                timeout_seconds INTEGER NOT NULL,
+                sends_usage_context INTEGER NOT NULL,
+                default_max_tokens INTEGER NOT NULL,
+                input_per_million_micros INTEGER NOT NULL,
+                output_per_million_micros INTEGER NOT NULL,
+                max_data_class TEXT NOT NULL,
+                serving_endpoint TEXT
+            ) STRICT;
+            CREATE INDEX routes_vendor ON routes (vendor);
+            CREATE UNIQUE INDEX routes_serving_endpoint ON routes (serving_endpoint) WHERE serving_endpoint IS NOT NULL;
+
+            CREATE TABLE cost_sources (
+                vendor TEXT NOT NULL PRIMARY KEY,
+                type TEXT NOT NULL,
+                env_json TEXT NOT NULL
+            ) STRICT;
+
+            CREATE TABLE approvals (
+                id TEXT NOT NULL PRIMARY KEY,
+                kind TEXT NOT NULL,
+                object_id TEXT NOT NULL,
+                project TEXT NOT NULL,
+                action_digest TEXT NOT NULL,
+                plan_digest TEXT,
+                summary TEXT NOT NULL,
+                monthly_estimate_micros INTEGER NOT NULL,
+                requested_by TEXT NOT NULL,
+                status TEXT NOT NULL,
+                decided_by TEXT,
+                reason TEXT,
+                created_at INTEGER NOT NULL,
+                decided_at INTEGER
+            ) STRICT;
+            CREATE INDEX approvals_status_created ON approvals (status, created_at);
+
+            CREATE TABLE ledger (
+                request_id TEXT NOT NULL PRIMARY KEY,
+                time INTEGER NOT NULL,
+                project TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                vendor TEXT NOT NULL,
+                model TEXT NOT NULL,
+                upstream TEXT NOT NULL,
+                prompt_tokens INTEGER NOT NULL,
+                completion_tokens INTEGER NOT NULL,
+                cost_micros INTEGER NOT NULL,
+                latency_us INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                estimated INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX ledger_project_time ON ledger (project, time);
+
+            CREATE TABLE audit (
+                seq INTEGER PRIMARY KEY,
+                time TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT,
+                outcome TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            ) STRICT;
+
+            -- The newest audit entry, written in the same transaction as every audit insert, so
+            -- deleting the newest rows of `audit` is detectable. At most one row (id = 1).
+            CREATE TABLE audit_head (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL
+            ) STRICT;
+            """)
+    }
+}

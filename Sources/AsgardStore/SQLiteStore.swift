@@ -1,0 +1,278 @@
+public import AsgardCore
+public import Foundation
+import GRDB
+
+/// `AsgardStore` on one SQLite file, through a GRDB `DatabasePool` in WAL mode: any number of
+/// concurrent readers and one serialized writer, so audit sequence numbers never collide.
+///
+/// Every public method is one transaction. Money is stored as integer micro-dollars and instants
+/// as integer microseconds since 1970 (dates read back truncated to the microsecond); the audit
+/// log's `time` is the RFC 3339 text that its hash covers. See `Schema` for the tables.
+///
+/// Safe to share between tasks: it holds only the pool (itself thread-safe) and a clock.
+public final class SQLiteStore: AsgardStore {
+    private let pool: DatabasePool
+    private let clock: @Sendable () -> Date
+
+    /// Opens, creating if needed, the store at `path`, and brings its schema up to date.
+    ///
+    /// Creates the file's parent directory when it is missing, opens the database in WAL mode
+    /// and runs every migration not yet applied, each in its own transaction.
+    ///
+    /// - Parameters:
+    ///   - path: the database file.
+    ///   - clock: the source of audit times, `updated_at`, and approval creation and decision
+    ///     times; tests pass a fixed or stepping clock.
+    /// - Throws: `StoreError.unknownSchemaVersion` when the database has a migration this
+    ///   binary does not know (it was written by a newer Asgard); file-system errors creating the
+    ///   directory; GRDB's `DatabaseError` when the file cannot be opened or migrated.
+    public init(path: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+
+        var configuration = Configuration()
+        configuration.label = "AsgardStore"
+        // Wait for another process's writer rather than fail at once.
+        configuration.busyMode = .timeout(10)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+
+        let migrator = Schema.migrator
+        let unknown = try pool.read { db in
+            try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+        }
+        guard unknown.isEmpty else {
+            throw StoreError.unknownSchemaVersion(unknown.sorted().joined(separator: ", "))
+        }
+        try migrator.migrate(pool)
+
+        self.pool = pool
+        self.clock = clock
+    }
+
+    // MARK: Objects
+
+    /// Every row of `objects`, keyed by reference.
+    /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
+    public func observedState() async throws -> ObservedState {
+        try await pool.read { db in
+            ObservedState(try Row.fetchAll(db, sql: "SELECT kind, id, project, spec_digest, tier, status FROM objects")
+                .map(ObjectTables.observed))
+        }
+    }
+
+    /// Applies `change` to `objects`, keeps `keys`, `routes` and `cost_sources` in step (see
+    /// `ObjectTables` for the rules), and appends `audit`, all in one write transaction.
+    ///
+    /// - Returns: the audit record written.
+    /// - Throws: GRDB's `DatabaseError` on a constraint violation (a key digest or route model
+    ///   already used by another object) or an I/O failure; nothing is written then.
+    @discardableResult
+    public func commit(_ change: ObjectChange, audit: AuditEntry) async throws -> AuditRecord {
+        let clock = self.clock
+        return try await pool.write { db in
+            let now = clock()
+            try ObjectTables.apply(change, at: now, in: db)
+            return try AuditTable.append(audit, at: now, in: db)
+        }
+    }
+
+    // MARK: Audit
+
+    /// Appends `entry` to the audit chain in its own transaction.
+    /// - Returns: the record written, with its sequence number, time and hashes.
+    /// - Throws: GRDB's `DatabaseError`.
+    @discardableResult
+    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
+        let clock = self.clock
+        return try await pool.write { db in
+            try AuditTable.append(entry, at: clock(), in: db)
+        }
+    }
+
+    /// The newest `limit` audit records, oldest first; empty when `limit` is not positive.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func auditTail(limit: Int) async throws -> [AuditRecord] {
+        guard limit > 0 else { return [] }
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(AuditTable.columns) FROM audit ORDER BY seq DESC LIMIT ?", arguments: [limit])
+                .map(AuditTable.record)
+                .reversed()
+        }
+    }
+
+    /// Reads the whole audit log and the recorded head in one snapshot and checks the chain:
+    /// detects edited, deleted, inserted and reordered rows, and a truncated or edited head.
+    /// - Returns: `.intact` with the count and head hash, or `.broken` at the first bad entry.
+    /// - Throws: GRDB's `DatabaseError` when the database cannot be read.
+    public func verifyAudit() async throws -> AuditVerification {
+        try await pool.read { db in try AuditTable.verify(in: db) }
+    }
+
+    // MARK: Ledger
+
+    /// Inserts `entries` in one transaction: all of them or, on any error, none.
+    /// - Throws: GRDB's `DatabaseError`, e.g. when a request id is already in the ledger.
+    public func appendLedger(_ entries: [LedgerEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await pool.write { db in
+            let statement = try db.makeStatement(sql: """
+                INSERT INTO ledger (request_id, time, project, key_id, vendor, model, upstream, prompt_tokens,
+                    completion_tokens, cost_micros, latency_us, status, estimated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for entry in entries {
+                try statement.execute(arguments: [
+                    entry.requestID, Encoding.micros(entry.time), entry.project, entry.keyID, entry.vendor, entry.model,
+                    entry.upstream, entry.promptTokens, entry.completionTokens, entry.cost.value,
+                    entry.latencyMicroseconds, entry.status, entry.estimated,
+                ])
+            }
+        }
+    }
+
+    /// The ledger rows of `project` with `from <= time < to` (to the microsecond), oldest
+    /// first, rows with equal times in insertion order.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func ledger(project: String, from: Date, to: Date) async throws -> [LedgerEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM ledger WHERE project = ? AND time >= ? AND time < ?
+                    ORDER BY time, rowid
+                    """,
+                arguments: [project, Encoding.micros(from), Encoding.micros(to)]
+            ).map { row in
+                LedgerEntry(
+                    requestID: try row.decode(forColumn: "request_id"),
+                    time: Encoding.date(micros: try row.decode(forColumn: "time")),
+                    project: try row.decode(forColumn: "project"),
+                    keyID: try row.decode(forColumn: "key_id"),
+                    vendor: try row.decode(forColumn: "vendor"),
+                    model: try row.decode(forColumn: "model"),
+                    upstream: try row.decode(forColumn: "upstream"),
+                    promptTokens: try row.decode(forColumn: "prompt_tokens"),
+                    completionTokens: try row.decode(forColumn: "completion_tokens"),
+                    cost: MicroDollars(try row.decode(forColumn: "cost_micros")),
+                    latencyMicroseconds: try row.decode(forColumn: "latency_us"),
+                    status: try row.decode(forColumn: "status"),
+                    estimated: try row.decode(forColumn: "estimated")
+                )
+            }
+        }
+    }
+
+    // MARK: Derived tables
+
+    /// The key whose digest is `digest`, with the status of its object, whatever that status is.
+    /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
+    public func key(digest: String) async throws -> StoredKey? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT spec_json, status FROM keys WHERE digest = ?", arguments: [digest])
+                .map(ObjectTables.storedKey)
+        }
+    }
+
+    /// Every route, manifest-declared and serving-endpoint ones alike, ordered by model id.
+    /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
+    public func routes() async throws -> [StoredRoute] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM routes ORDER BY model").map(ObjectTables.route)
+        }
+    }
+
+    /// Every configured cost source, ordered by vendor.
+    /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
+    public func costSources() async throws -> [StoredCostSource] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM cost_sources ORDER BY vendor").map(ObjectTables.costSource)
+        }
+    }
+
+    // MARK: Approvals
+
+    /// Records a new pending approval with a fresh id (`apr_` and 16 random hex digits).
+    /// - Returns: the approval as stored.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func requestApproval(_ request: ApprovalRequest) async throws -> Approval {
+        let clock = self.clock
+        return try await pool.write { db in
+            let approval = Approval(
+                id: ApprovalTable.newID(), ref: request.ref, project: request.project,
+                actionDigest: request.actionDigest, planDigest: request.planDigest, summary: request.summary,
+                monthlyEstimate: request.monthlyEstimate, requestedBy: request.requestedBy, status: .pending,
+                decidedBy: nil, reason: nil, createdAt: Encoding.stored(clock()), decidedAt: nil
+            )
+            try ApprovalTable.insert(approval, in: db)
+            return approval
+        }
+    }
+
+    /// Approvals, newest first (by creation time, then by insertion), optionally only those in `status`.
+    /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
+    public func approvals(status: Approval.Status?) async throws -> [Approval] {
+        try await pool.read { db in
+            let rows = if let status {
+                try Row.fetchAll(db, sql: "SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, rowid DESC",
+                                 arguments: [status.rawValue])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC")
+            }
+            return try rows.map(ApprovalTable.approval)
+        }
+    }
+
+    /// Moves a pending approval to `status`, recording who decided, why and when.
+    /// - Returns: the approval as now stored.
+    /// - Throws: `StoreError.approvalNotFound` when no approval has `id`;
+    ///   `StoreError.approvalNotPending` when it was already decided; an error when `status`
+    ///   is `.pending` (not a decision); GRDB's `DatabaseError`.
+    public func decideApproval(id: String, status: Approval.Status, by: String, reason: String?) async throws -> Approval {
+        guard status != .pending else {
+            throw InvalidRequest(description: "approval \(id) cannot be decided as pending: decide approved, rejected or void")
+        }
+        let clock = self.clock
+        return try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM approvals WHERE id = ?", arguments: [id]) else {
+                throw StoreError.approvalNotFound(id)
+            }
+            var approval = try ApprovalTable.approval(row)
+            guard approval.status == .pending else {
+                throw StoreError.approvalNotPending(id: id, status: approval.status)
+            }
+            approval.status = status
+            approval.decidedBy = by
+            approval.reason = reason
+            approval.decidedAt = Encoding.stored(clock())
+            try ApprovalTable.recordDecision(approval, in: db)
+            return approval
+        }
+    }
+
+    // MARK: Summary
+
+    /// Counts of every table, objects by kind and status, and the recorded audit head (nil
+    /// while the log is empty), read in one snapshot.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func summary() async throws -> StoreSummary {
+        try await pool.read { db in
+            var objects: [String: [String: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, status, COUNT(*) AS n FROM objects GROUP BY kind, status") {
+                let kind: String = try row.decode(forColumn: "kind")
+                let status: String = try row.decode(forColumn: "status")
+                objects[kind, default: [:]][status] = try row.decode(forColumn: "n")
+            }
+            func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? 0 }
+            return StoreSummary(
+                objects: objects,
+                routes: try count("SELECT COUNT(*) FROM routes"),
+                keys: try count("SELECT COUNT(*) FROM keys"),
+                costSources: try count("SELECT COUNT(*) FROM cost_sources"),
+                pendingApprovals: try count("SELECT COUNT(*) FROM approvals WHERE status = 'pending'"),
+                ledgerRows: try count("SELECT COUNT(*) FROM ledger"),
+                auditEntries: try count("SELECT COUNT(*) FROM audit"),
+                auditHead: try String.fetchOne(db, sql: "SELECT hash FROM audit_head WHERE id = 1")
+            )
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import AsgardCore
+import AsgardStore
+import Foundation
+import Testing
+
+@Suite("commit: objects and derived tables")
+struct CommitTests {
+    @Test("put then remove each kind of object", arguments: ObjectKind.allCases)
+    func putAndRemove(kind: ObjectKind) async throws {
+        let object = try #require(Fixture.allKinds.first { $0.ref.kind == kind })
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            let record = try await commit(store, Fixture.put(object, tier: .human, status: .pending, reason: "waiting"))
+            #expect(record.content.sequence == 1)
+            #expect(record.content.target == object.ref.description)
+
+            let observed = try await store.observedState()
+            #expect(observed.objects == [object.ref: ObservedObject(
+                ref: object.ref, specDigest: object.specDigest, tier: .human, status: .pending, project: object.projectID
+            )])
+            let stored = try sqlite3Lines(scratch.path,
+                "SELECT kind, id, ifnull(project, '-'), spec_json, status_reason FROM objects")
+            #expect(stored == ["\(object.ref.kind.rawValue)|\(object.ref.id)|\(object.projectID ?? "-")|\(object.canonicalJSON)|waiting"])
+
+            try await commit(store, .remove(object.ref))
+            #expect(try await store.observedState().objects.isEmpty)
+            let summary = try await store.summary()
+            #expect(summary.objects.isEmpty)
+            #expect(summary.keys == 0 && summary.routes == 0 && summary.costSources == 0)
+            let head = try #require(summary.auditHead)
+            #expect(try await store.verifyAudit() == .intact(count: 2, head: head))
+        }
+    }
+
+    @Test("observed state round-trips every field, also after reopening")
+    func observedStateRoundTrip() async throws {
+        try await withScratch { scratch in
+            let statuses: [ObjectStatus] = [.applied, .applied, .failed, .awaitingApproval, .pending]
+            let tiers: [Tier] = [.auto, .auto, .auto, .human, .auto]
+            var expected: [ObservedObject] = []
+            do {
+                let store = try scratch.open()
+                for (index, object) in Fixture.allKinds.enumerated() {
+                    try await commit(store, Fixture.put(object, tier: tiers[index], status: statuses[index]))
+                    expected.append(ObservedObject(ref: object.ref, specDigest: object.specDigest, tier: tiers[index],
+                                                   status: statuses[index], project: object.projectID))
+                }
+                // An update replaces the row.
+                let renamed = DesiredObject.project(Project(id: "fraud", name: "Fraud (renamed)", owner: "ana@example.com",
+                                                            classification: .restricted, monthlyBudget: Fixture.dollars("2000"), approvers: []))
+                try await commit(store, Fixture.put(renamed, tier: .human, status: .failed))
+                expected[1] = ObservedObject(ref: renamed.ref, specDigest: renamed.specDigest, tier: .human, status: .failed, project: "fraud")
+                #expect(try await store.observedState() == ObservedState(expected))
+            }
+            let reopened = try scratch.open()
+            #expect(try await reopened.observedState() == ObservedState(expected))
+            #expect(expected.map(\.specDigest) != Fixture.allKinds.map(\.specDigest)) // the update changed a digest
+        }
+    }
+
+    @Test("a key is found by digest with the status of its last put, and forgotten on remove")
+    func keys() async throws {
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            let key = Fixture.key()
+            #expect(try await store.key(digest: key.digest) == nil)
+
+            try await commit(store, Fixture.put(.key(key)))
+            let stored = try #require(try await store.key(digest: key.digest))
+            #expect(stored.key == key)
+            #expect(stored.status == .applied)
+
+            try await commit(store, Fixture.put(.key(key), status: .failed))
+            #expect(try await store.key(digest: key.digest)?.status == .failed)
+
+            // Rotation: same id, new digest.
+            let rotated = Fixture.key(secret: "rotated")
+            try await commit(store, Fixture.put(.key(rotated)))
+            #expect(try await store.key(digest: key.digest) == nil)
+            #expect(try await store.key(digest: rotated.digest)?.key == rotated)
+            #expect(try await store.summary().keys == 1)
+
+            try await commit(store, .remove(ObjectRef(.key, key.id)))
+            #expect(try await store.key(digest: rotated.digest) == nil)
+            #expect(try await store.summary().keys == 0)
+        }
+    }
+
+    @Test("a commit whose derived row collides writes nothing, audit included")
+    func collisionRollsBack() async throws {
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            try await commit(store, Fixture.put(.key(Fixture.key("first"))))
+            let duplicate = Fixture.key("second") // same secret, so the same digest
+            await #expect(throws: (any Error).self) {
+                try await commit(store, Fixture.put(.key(duplicate)))
+            }
+            #expect(try await store.observedState().objects.keys.map(\.id) == ["first"])
+            #expect(try await store.key(digest: duplicate.digest)?.key.id == "first")
+            let summary = try await store.summary()
+            #expect(summary.auditEntries == 1)
+            let head = try #require(summary.auditHead)
+            #expect(try await store.verifyAudit() == .intact(count: 1, head: head))
+            // The next audit entry takes the next sequence number: no gap was left.
+            #expect(try await store.appendAudit(Fixture.audit()).content.sequence == 2)
+        }
+    }
+
+    @Test("a service's manifest routes and cost source follow its puts and removal")
+    func serviceRoutes() async throws {
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            let service = Fixture.service()
+            try await commit(store, Fixture.put(.service(service)))
+
+            let inference = try #require(service.inference)
+            let expected = inference.models.map { model in
+                StoredRoute(model: model.id, vendor: "databricks", upstream: model.upstream, baseURLEnv: "DATABRICKS_HOST",
+                            tokenEnv: "DATABRICKS_TOKEN", chatPath: "/serving-endpoints/{model}/invocations", timeoutSeconds: 60,
+                            sendsUsageContext: true, defaultMaxTokens: 4096, pricing: model.pricing,
+                            maxDataClass: model.maxDataClass, servingEndpoint: nil)
+            }.sorted { $0.model < $1.model }
+            #expect(try await store.routes() == expected)
+            #expect(try await store.routes().first?.pricing.outputPerMillion == MicroDollars(2_250_000))
+            let sources = try await store.costSources()
+            #expect(sources.map(\.vendor) == ["databricks"])
+            #expect(sources.map(\.source) == [Fixture.costSource])
+
+            // Another vendor's routes are not touched by updates to this one.
+            try await commit(store, Fixture.put(.service(Fixture.service("openai", models: [Fixture.model("gpt-4o", vendor: "openai")], costSource: nil))))
+
+            // An update replaces the model list: one renamed, one dropped; the cost source goes.
+            let updated = Fixture.service(models: [Fixture.model("llama-4", input: "0.1", output: "0.2", maxDataClass: .internal)], costSource: nil)
+            try await commit(store, Fixture.put(.service(updated)))
+            let routes = try await store.routes()
+            #expect(routes.map(\.model) == ["databricks/llama-4", "openai/gpt-4o"])
+            #expect(routes.first?.pricing == Fixture.pricing("0.1", "0.2"))
+            #expect(routes.first?.maxDataClass == .internal)
+            #expect(try await store.costSources().isEmpty)
+
+            // A service without an inference spec has no routes.
+            try await commit(store, Fixture.put(.service(Service(id: "databricks", inference: nil, provisionable: [], costSource: Fixture.costSource))))
+            #expect(try await store.routes().map(\.model) == ["openai/gpt-4o"])
+            #expect(try await store.costSources().map(\.vendor) == ["databricks"])
+
+            try await commit(store, .remove(ObjectRef(.service, "databricks")))
+            #expect(try await store.routes().map(\.model) == ["openai/gpt-4o"])
+            #expect(try await store.costSources().isEmpty)
+            #expect(try sqlite3(scratch.path, "SELECT typeof(input_per_million_micros) FROM routes") == "integer")
+        }
+    }
+
+    @Test("a serving endpoint has a route exactly while it is applied",
+          arguments: [ObjectStatus.pending, .awaitingApproval, .failed])
+    func endpointRoute(notApplied: ObjectStatus) async throws {
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            try await commit(store, Fixture.put(.service(Fixture.service())))
+            let manifestModels = try await store.routes().map(\.model)
+            #expect(manifestModels.count == 2)
+            let endpoint = Fixture.endpoint()
+            func endpointRoutes() async throws -> [StoredRoute] {
+                try await store.routes().filter { $0.servingEndpoint != nil }
+            }
+
+            try await commit(store, Fixture.put(.servingEndpoint(endpoint), tier: .human, status: notApplied))
+            #expect(try await endpointRoutes().isEmpty)
+
+            try await commit(store, Fixture.put(.servingEndpoint(endpoint), tier: .human, status: .applied))
+            let expected = StoredRoute(
+                model: "databricks/fraud-llm", vendor: "databricks", upstream: "fraud-llm", baseURLEnv: "DATABRICKS_HOST",
+                tokenEnv: "DATABRICKS_TOKEN", chatPath: "/serving-endpoints/{model}/invocations", timeoutSeconds: 60,
+                sendsUsageContext: true, defaultMaxTokens: 4096, pricing: Fixture.pricing("2", "6"), maxDataClass: .restricted,
+                servingEndpoint: "fraud-llm")
+            #expect(try await endpointRoutes() == [expected])
+
+            try await commit(store, Fixture.put(.servingEndpoint(endpoint), tier: .human, status: notApplied))
+            #expect(try await endpointRoutes().isEmpty)
+
+            // Changing the public model id moves the route.
+            try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint(model: "databricks/fraud-llm-v2")), tier: .human, status: .applied))
+            #expect(try await endpointRoutes().map(\.model) == ["databricks/fraud-llm-v2"])
+
+            try await commit(store, .remove(ObjectRef(.servingEndpoint, endpoint.id)))
+            #expect(try await endpointRoutes().isEmpty)
+            #expect(try await store.routes().map(\.model) == manifestModels)
+        }
+    }
+
+    @Test("an endpoint route needs its vendor's service and follows the vendor's settings")
+    func endpointFollowsVendor() async throws {
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            let endpoint = Fixture.endpoint()
+            try await commit(store, Fixture.put(.servingEndpoint(endpoint)))
+            #expect(try await store.routes().isEmpty)
+
+            try await commit(store, Fixture.put(.service(Fixture.service(models: []))))
+            #expect(try await store.routes().map(\.model) == ["databricks/fraud-llm"])
+
+            try await commit(store, Fixture.put(.service(Fixture.service(models: [], tokenEnv: "DATABRICKS_SP_TOKEN"))))
+            #expect(try await store.routes().map(\.tokenEnv) == ["DATABRICKS_SP_TOKEN"])
+
+            try await commit(store, .remove(ObjectRef(.service, "databricks")))
+            #expect(try await store.routes().isEmpty)
+
+            // An endpoint of another vendor is unaffected by this vendor's changes.
+            try await commit(store, Fixture.put(.service(Fixture.service(models: []))))
+            try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint("other", service: "openai", model: "openai/other"))))
+            #expect(try await store.routes().map(\.model) == ["databricks/fraud-llm"])
+        }
+    }
+
+    @Test("two routes for one model are refused and the commit rolls back")
+    func routeCollision() async throws {
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            try await commit(store, Fixture.put(.service(Fixture.service())))
+            let clash = Fixture.endpoint(model: "databricks/dbrx")
+            await #expect(throws: (any Error).self) {
+                try await commit(store, Fixture.put(.servingEndpoint(clash)))
+            }
+            #expect(try await store.observedState().objects[ObjectRef(.servingEndpoint, clash.id)] == nil)
+            #expect(try await store.routes().allSatisfy { $0.servingEndpoint == nil })
+            #expect(try await store.summary().auditEntries == 1)
+        }
+    }
+}

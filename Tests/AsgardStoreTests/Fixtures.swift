@@ -1,0 +1,186 @@
+import AsgardCore
+import AsgardStore
+import Foundation
+import Synchronization
+import Testing
+
+// MARK: - Scratch databases
+
+/// A fresh directory for one test, removed when the test body returns.
+struct Scratch: Sendable {
+    let directory: URL
+
+    /// The database file (its parent directory is created by the store, not here).
+    var path: String { directory.appendingPathComponent("state/asgard.sqlite").path }
+
+    /// Opens (or reopens) the store at `path`.
+    func open(clock: TestClock? = nil) throws -> SQLiteStore {
+        if let clock {
+            return try SQLiteStore(path: path, clock: { clock.now() })
+        }
+        return try SQLiteStore(path: path)
+    }
+}
+
+/// Runs `body` with a fresh scratch directory, then deletes it.
+func withScratch(_ body: (Scratch) async throws -> Void) async throws {
+    let directory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("asgard-store-tests", isDirectory: true)
+        .appendingPathComponent(UUID().uuidString, isDirectory: true)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try await body(Scratch(directory: directory))
+}
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date(timeIntervalSince1970: 1_795_642_954)) { current = Mutex(start) }
+
+    func now() -> Date { current.withLock { $0 } }
+
+    func advance(seconds: TimeInterval) { current.withLock { $0 += seconds } }
+
+    func set(_ date: Date) { current.withLock { $0 = date } }
+}
+
+// MARK: - The sqlite3 command-line tool
+
+struct SQLite3Failure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Runs `sql` against the database file with the `sqlite3` command-line tool, in a separate
+/// process, as an operator (or an attacker) with file access would.
+/// - Returns: standard output, trailing newline removed.
+@discardableResult
+func sqlite3(_ path: String, _ sql: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["sqlite3", "-batch", path, sql]
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    do {
+        try process.run()
+    } catch {
+        throw SQLite3Failure(description: "cannot run sqlite3 (apt-get install -y sqlite3): \(error)")
+    }
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    let err = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw SQLite3Failure(description: "sqlite3 exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
+    }
+    var text = String(decoding: out, as: UTF8.self)
+    while text.hasSuffix("\n") { text.removeLast() }
+    return text
+}
+
+/// The lines of `sqlite3` output.
+func sqlite3Lines(_ path: String, _ sql: String) throws -> [String] {
+    let text = try sqlite3(path, sql)
+    return text.isEmpty ? [] : text.components(separatedBy: "\n")
+}
+
+// MARK: - Domain values
+
+/// Small, valid-looking domain objects.
+enum Fixture {
+    static func dollars(_ text: String) -> MicroDollars {
+        // Fixture literals are valid amounts.
+        (try? MicroDollars(dollars: text)) ?? .zero
+    }
+
+    static func pricing(_ input: String, _ output: String) -> TokenPricing {
+        TokenPricing(inputPerMillion: dollars(input), outputPerMillion: dollars(output))
+    }
+
+    static func project(_ id: String = "fraud") -> Project {
+        Project(id: id, name: "Fraud detection", owner: "ana@example.com", classification: .confidential,
+                monthlyBudget: dollars("1500"), approvers: ["ana@example.com", "ben@example.com"])
+    }
+
+    static func key(_ id: String = "fraud-agent", project: String = "fraud", secret: String = "s3cret") -> Key {
+        Key(id: id, project: project, digest: SHA256.hex(secret), allowedModels: ["databricks/*", "openai/gpt-4o"],
+            maxDataClass: .confidential, defaultDataClass: .internal,
+            expires: Date(timeIntervalSince1970: 1_800_000_000), requestsPerMinute: 60)
+    }
+
+    static func model(_ name: String, vendor: String = "databricks", input: String = "0.50", output: String = "1.50",
+                      maxDataClass: DataClass = .confidential) -> ModelRoute {
+        ModelRoute(id: "\(vendor)/\(name)", upstream: "upstream-\(name)", pricing: pricing(input, output), maxDataClass: maxDataClass)
+    }
+
+    static func inference(models: [ModelRoute], tokenEnv: String = "DATABRICKS_TOKEN", timeout: Int = 60) -> InferenceSpec {
+        InferenceSpec(kind: .openAICompatible, baseURLEnv: "DATABRICKS_HOST", tokenEnv: tokenEnv,
+                      chatPath: "/serving-endpoints/{model}/invocations", timeoutSeconds: timeout,
+                      sendsUsageContext: true, defaultMaxTokens: 4096, models: models)
+    }
+
+    static let costSource = CostSource(type: .databricksBilling, env: [
+        "host": "DATABRICKS_HOST", "token": "DATABRICKS_TOKEN", "warehouse_id": "DATABRICKS_WAREHOUSE_ID",
+    ])
+
+    static func service(_ id: String = "databricks", models: [ModelRoute]? = nil, costSource: CostSource? = Fixture.costSource,
+                        tokenEnv: String = "DATABRICKS_TOKEN") -> Service {
+        let models = models ?? [model("llama-3-3-70b", vendor: id), model("dbrx", vendor: id, input: "0.75", output: "2.25")]
+        return Service(
+            id: id,
+            inference: inference(models: models, tokenEnv: tokenEnv),
+            provisionable: [ProvisionableService(
+                name: "databricks-model-serving", module: "modules/databricks/model-serving", tier: .human,
+                classificationFloor: .internal, monthlyEstimate: dollars("250"),
+                tagLocations: [TagLocation(resourceType: "databricks_model_serving", path: ["tags"], format: .keyValueList)]
+            )],
+            costSource: costSource
+        )
+    }
+
+    static func endpoint(_ id: String = "fraud-llm", service: String = "databricks", model: String = "databricks/fraud-llm") -> ServingEndpoint {
+        ServingEndpoint(id: id, project: "fraud", service: service, provisioner: "databricks-model-serving", model: model,
+                        maxDataClass: .restricted, pricing: pricing("2", "6"),
+                        parameters: ["workload_size": .string("Small"), "scale_to_zero": .bool(true)])
+    }
+
+    static func resource(_ id: String = "fraud-warehouse") -> Resource {
+        Resource(id: id, project: "fraud", service: "databricks-sql-warehouse",
+                 parameters: ["size": .string("2X-Small"), "max_clusters": .number("2"), "tags": .map(["team": .string("risk")])])
+    }
+
+    /// One object of each kind.
+    static let allKinds: [DesiredObject] = [
+        .service(service()), .project(project()), .key(key()), .servingEndpoint(endpoint()), .resource(resource()),
+    ]
+
+    static func audit(_ action: String = "reconcile.create", target: String? = "Project/fraud", outcome: String = "applied",
+                      detail: [String: String] = [:]) -> AuditEntry {
+        AuditEntry(actor: "reconciler", action: action, target: target, outcome: outcome, detail: detail)
+    }
+
+    static func put(_ object: DesiredObject, tier: Tier = .auto, status: ObjectStatus = .applied, reason: String? = nil) -> ObjectChange {
+        .put(object, tier: tier, status: status, reason: reason)
+    }
+}
+
+/// Commits `change` with a matching audit entry.
+@discardableResult
+func commit(_ store: SQLiteStore, _ change: ObjectChange) async throws -> AuditRecord {
+    switch change {
+    case .put(let object, _, let status, _):
+        try await store.commit(change, audit: Fixture.audit("reconcile.put", target: object.ref.description, outcome: status.rawValue))
+    case .remove(let ref):
+        try await store.commit(change, audit: Fixture.audit("reconcile.delete", target: ref.description))
+    }
+}
+
+/// The sequence number of a broken verdict, or nil (recording an issue) for an intact one.
+func brokenSequence(_ verdict: AuditVerification, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Int64? {
+    guard case .broken(let sequence, _) = verdict else {
+        Issue.record("expected a broken chain, got \(verdict)", sourceLocation: sourceLocation)
+        return nil
+    }
+    return sequence
+}

@@ -1,0 +1,92 @@
+import AsgardCore
+import AsgardStore
+import Foundation
+import Testing
+
+@Suite("Schema and migrations")
+struct SchemaTests {
+    static let tables = ["approvals", "audit", "audit_head", "cost_sources", "keys", "ledger", "objects", "routes"]
+
+    @Test("opening creates the parent directory, every table, WAL mode and one migration")
+    func createsSchema() async throws {
+        try await withScratch { scratch in
+            #expect(!FileManager.default.fileExists(atPath: scratch.directory.appendingPathComponent("state").path))
+            _ = try scratch.open()
+            #expect(FileManager.default.fileExists(atPath: scratch.path))
+
+            let tables = try sqlite3Lines(scratch.path,
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations' ORDER BY name")
+            #expect(tables == Self.tables)
+            #expect(try sqlite3(scratch.path, "PRAGMA journal_mode") == "wal")
+            #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations") == ["v1"])
+            let ledgerIndex = try sqlite3(scratch.path, "SELECT group_concat(name) FROM pragma_index_info('ledger_project_time')")
+            #expect(ledgerIndex == "project,time")
+        }
+    }
+
+    @Test("money columns are INTEGER and no column anywhere is REAL")
+    func moneyIsInteger() async throws {
+        try await withScratch { scratch in
+            _ = try scratch.open()
+            let moneyColumns = [
+                ("ledger", "cost_micros"), ("approvals", "monthly_estimate_micros"),
+                ("routes", "input_per_million_micros"), ("routes", "output_per_million_micros"),
+            ]
+            for (table, column) in moneyColumns {
+                #expect(try sqlite3(scratch.path, "SELECT type FROM pragma_table_info('\(table)') WHERE name = '\(column)'") == "INTEGER")
+            }
+            var columnCount = 0
+            for table in Self.tables {
+                let types = try sqlite3Lines(scratch.path, "SELECT upper(type) FROM pragma_table_info('\(table)')")
+                columnCount += types.count
+                #expect(!types.contains { $0.contains("REAL") || $0.contains("FLOA") || $0.contains("DOUB") }, "\(table): \(types)")
+            }
+            #expect(columnCount > 50)
+        }
+    }
+
+    @Test("reopening is idempotent and keeps the data")
+    func reopen() async throws {
+        try await withScratch { scratch in
+            do {
+                let store = try scratch.open()
+                try await commit(store, Fixture.put(.project(Fixture.project())))
+            }
+            for _ in 0..<3 {
+                let store = try scratch.open()
+                #expect(try await store.observedState().objects.keys.map(\.description) == ["Project/fraud"])
+                let head = try #require(try await store.summary().auditHead)
+                #expect(try await store.verifyAudit() == .intact(count: 1, head: head))
+            }
+            #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations") == ["v1"])
+        }
+    }
+
+    @Test("a database migrated by a newer binary is refused", arguments: [["v2"], ["v2_add_budgets", "v3"]])
+    func unknownMigration(extra: [String]) async throws {
+        try await withScratch { scratch in
+            do {
+                let store = try scratch.open()
+                try await store.appendAudit(Fixture.audit())
+            }
+            for identifier in extra {
+                try sqlite3(scratch.path, "INSERT INTO grdb_migrations (identifier) VALUES ('\(identifier)')")
+            }
+            #expect(throws: StoreError.unknownSchemaVersion(extra.sorted().joined(separator: ", "))) {
+                try scratch.open()
+            }
+            // Refusing does not touch the database.
+            #expect(try sqlite3(scratch.path, "SELECT count(*) FROM grdb_migrations") == String(extra.count + 1))
+            #expect(try sqlite3(scratch.path, "SELECT count(*) FROM audit") == "1")
+        }
+    }
+
+    @Test("a file that is not a database is an error, not a crash")
+    func notADatabase() async throws {
+        try await withScratch { scratch in
+            try FileManager.default.createDirectory(at: scratch.directory.appendingPathComponent("state"), withIntermediateDirectories: true)
+            try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: scratch.path))
+            #expect(throws: (any Error).self) { try scratch.open() }
+        }
+    }
+}
