@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(
             name: "AsgardCoreTests",
             dependencies: ["AsgardCore", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

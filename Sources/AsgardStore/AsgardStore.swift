@@ -122,6 +122,11 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
 public struct StoredKey: Sendable, Hashable, Codable {
     public var key: Key
     public var status: ObjectStatus
+
+    public init(key: Key, status: ObjectStatus) {
+        self.key = key
+        self.status = status
+    }
 }
 
 /// One row of the gateway route table.
@@ -132,7 +137,9 @@ public struct StoredRoute: Sendable, Hashable, Codable {
     public var upstream: String
     public var baseURLEnv: String
     public var tokenEnv: String
-    public var chatPath: String
+    /// The manifest's `chat_path` override; nil means `/v1/chat/completions` with the
+    /// upstream name in the body (see `InferenceSpec.chatPath`).
+    public var chatPath: String?
     public var timeoutSeconds: Int
     public var sendsUsageContext: Bool
     public var defaultMaxTokens: Int
@@ -141,7 +148,7 @@ public struct StoredRoute: Sendable, Hashable, Codable {
     /// The serving endpoint it came from, when provisioned rather than declared in a manifest.
     public var servingEndpoint: String?
 
-    public init(model: String, vendor: String, upstream: String, baseURLEnv: String, tokenEnv: String, chatPath: String,
+    public init(model: String, vendor: String, upstream: String, baseURLEnv: String, tokenEnv: String, chatPath: String?,
                 timeoutSeconds: Int, sendsUsageContext: Bool, defaultMaxTokens: Int, pricing: TokenPricing,
                 maxDataClass: DataClass, servingEndpoint: String?) {
         self.model = model
@@ -163,6 +170,11 @@ public struct StoredRoute: Sendable, Hashable, Codable {
 public struct StoredCostSource: Sendable, Hashable, Codable {
     public var vendor: String
     public var source: CostSource
+
+    public init(vendor: String, source: CostSource) {
+        self.vendor = vendor
+        self.source = source
+    }
 }
 
 /// What an approval is asked for.

@@ -194,6 +194,11 @@ enum ObjectTables {
         try Encoding.decodeJSON(DesiredObject.self, from: try row.decode(forColumn: "spec_json"))
     }
 
+    /// Every `objects` row as the controller observes it.
+    static func observedState(_ db: Database) throws -> ObservedState {
+        ObservedState(try Row.fetchAll(db, sql: "SELECT kind, id, project, spec_digest, tier, status FROM objects").map(observed))
+    }
+
     /// Reads one `objects` row as the controller observes it.
     static func observed(_ row: Row) throws -> ObservedObject {
         ObservedObject(

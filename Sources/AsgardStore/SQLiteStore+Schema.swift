@@ -50,7 +50,7 @@ enum Schema {
                 upstream TEXT NOT NULL,
                 base_url_env TEXT NOT NULL,
                 token_env TEXT NOT NULL,
-                chat_path TEXT NOT NULL,
+                chat_path TEXT,
                 timeout_seconds INTEGER NOT NULL,
                 sends_usage_context INTEGER NOT NULL,
                 default_max_tokens INTEGER NOT NULL,

@@ -49,15 +49,40 @@ public final class SQLiteStore: AsgardStore {
         self.clock = clock
     }
 
+    /// Reads observed state without creating, migrating or writing anything: for `--dry-run`.
+    ///
+    /// Returns nil when there is no store file. When the write-ahead log is absent or empty
+    /// (no writer is running, which is the normal state after a clean close), the file is
+    /// opened as an immutable URI, so SQLite creates no `-wal` or `-shm` file and takes no
+    /// lock. With a live writer the log must be read too, so the file is opened read-only
+    /// through the writer's existing shared-memory index.
+    ///
+    /// - Throws: `StoreError.unknownSchemaVersion` for a store written by a newer Asgard;
+    ///   GRDB's `DatabaseError` when the file is not a readable store.
+    public static func observedStateIfPresent(path: String) throws -> ObservedState? {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: path) else { return nil }
+        let walSize = (try? manager.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? nil
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = "AsgardStore.readonly"
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        let location = (walSize ?? 0) == 0 ? "file:\(absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? absolute)?immutable=1" : absolute
+        let queue = try DatabaseQueue(path: location, configuration: configuration)
+        return try queue.read { db in
+            let migrator = Schema.migrator
+            let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+            guard unknown.isEmpty else { throw StoreError.unknownSchemaVersion(unknown.sorted().joined(separator: ", ")) }
+            return try ObjectTables.observedState(db)
+        }
+    }
+
     // MARK: Objects
 
     /// Every row of `objects`, keyed by reference.
     /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
     public func observedState() async throws -> ObservedState {
-        try await pool.read { db in
-            ObservedState(try Row.fetchAll(db, sql: "SELECT kind, id, project, spec_digest, tier, status FROM objects")
-                .map(ObjectTables.observed))
-        }
+        try await pool.read(ObjectTables.observedState)
     }
 
     /// Applies `change` to `objects`, keeps `keys`, `routes` and `cost_sources` in step (see

@@ -36,7 +36,7 @@ struct Audit: AsyncParsableCommand {
     struct Tail: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the newest audit entries, oldest first.")
 
-        @Option(name: .shortAndLong, help: "How many entries.")
+        @Option(name: [.customShort("n"), .long], help: "How many entries.")
         var count = 20
 
         @OptionGroup var store: StoreOptions

@@ -1,18 +1,7 @@
 import AsgardCore
+import AsgardTestSupport
 import Foundation
 import Testing
-
-/// SplitMix64: a tiny deterministic generator, so every run feeds the same documents.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 /// Mutates valid manifests byte- and token-wise and feeds every result to the loader.
 /// Passing means: no crash, no hang (the time limit), and a valid verdict only for input
@@ -53,7 +42,7 @@ struct SplitMix64: RandomNumberGenerator {
     @Test(.timeLimit(.minutes(5)))
     func tenThousandMutatedDocumentsNeitherCrashNorHang() {
         #expect(Self.seeds.count == 5)
-        var rng = SplitMix64(state: 0xA5_6A4D)
+        var rng = SplitMix64(seed: 0xA5_6A4D)
         let loader = DesiredStateLoader()
         var valid = 0, invalid = 0
         for index in 0..<10_000 {

@@ -1,4 +1,5 @@
 import AsgardCore
+import AsgardTestSupport
 import Foundation
 import Testing
 

@@ -1,17 +1,9 @@
 import Foundation
 import AsgardCore
-
-/// The package root, found from this file's path (tests run from any directory).
-let packageRoot: String = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+import AsgardTestSupport
 
 /// A fresh, empty temporary directory.
-func temporaryDirectory(_ name: String = #function) throws -> String {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let path = NSTemporaryDirectory() + "asgard-\(safe)-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+func temporaryDirectory(_ name: String = #function) throws -> String { try makeTemporaryDirectory(name) }
 
 /// Writes `files` (relative path → text) under `root`.
 func write(_ files: [String: String], under root: String) throws {
