@@ -79,7 +79,7 @@ let package = Package(
         // Runs the built `asgard` binary the way users and CI do.
         .testTarget(
             name: "AsgardCLITests",
-            dependencies: ["asgard"],
+            dependencies: ["asgard", "AsgardCore", "AsgardTestSupport"],
             swiftSettings: strict
         ),
     ]

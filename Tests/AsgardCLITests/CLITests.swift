@@ -1,0 +1,222 @@
+import AsgardCore
+import AsgardTestSupport
+import Foundation
+import Testing
+
+@Suite struct ValidateCommandTests {
+    @Test func shippedDesiredStateIsValid() throws {
+        let result = try asgard(["validate", "desired"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "desired: valid (11 objects in 9 files)\n")
+    }
+
+    static let brokenExamples = ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/examples/broken")) ?? []).sorted()
+
+    /// Each broken example fails with exactly its golden diagnostics, all in one run.
+    @Test(arguments: brokenExamples)
+    func brokenExampleExitsOneWithGoldenErrors(name: String) throws {
+        let result = try asgard(["validate", "examples/broken/\(name)"])
+        #expect(result.status == 1)
+        let golden = try String(contentsOfFile: packageRoot + "/Tests/AsgardCoreTests/Fixtures/golden/\(name).txt", encoding: .utf8)
+        let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+        let count = golden.split(separator: "\n").count
+        #expect(lines.prefix(count).joined(separator: "\n") + "\n" == golden)
+        #expect(lines[count].hasPrefix("\(count) error\(count == 1 ? "" : "s") in "))
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func jsonNamesFileLineColumnFieldAndMessage() throws {
+        let result = try asgard(["validate", "--json", "examples/broken/bad-money"])
+        #expect(result.status == 1)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(json["valid"] as? Bool == false)
+        let errors = try #require(json["errors"] as? [[String: Any]])
+        #expect(errors.count == 5)
+        #expect(errors[0]["file"] as? String == "examples/broken/bad-money/project.yaml")
+        #expect(errors[0]["line"] as? Int == 6 && errors[0]["column"] as? Int == 21)
+        #expect(errors[0]["field"] as? String == "monthly_budget_usd" && errors[0]["object"] as? String == "Project/payments")
+    }
+}
+
+@Suite struct ExitCodeTests {
+    @Test(arguments: [
+        ["frobnicate"], ["reconcile"], ["reconcile", "--once", "--dry-run"], ["validate", "--bogus"], ["audit", "tail", "-n", "0"], ["audit", "verify", "extra"],
+    ])
+    func usageErrorsExitTwo(arguments: [String]) throws {
+        let result = try asgard(arguments)
+        #expect(result.status == 2, "\(arguments): \(result.output)")
+        #expect(result.stderr.contains("Usage") || result.stderr.contains("Error"))
+    }
+
+    @Test(arguments: [["--help"], ["reconcile", "--help"], ["audit", "verify", "--help"]])
+    func helpExitsZero(arguments: [String]) throws {
+        let result = try asgard(arguments)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE"))
+    }
+}
+
+@Suite struct ReconcileCommandTests {
+    let root: String
+
+    init() throws {
+        root = try makeTemporaryDirectory("cli")
+        _ = try copyShippedDesired(into: root)
+    }
+
+    @Test func dryRunLeavesNoTraceWithoutAStore() throws {
+        let before = try snapshot(root)
+        let result = try asgard(["reconcile", "--dry-run", "desired"], in: root)
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("Plan: 11 to create, 0 to update, 0 to delete."))
+        #expect(result.stdout.contains("+ create Resource/fraud-warehouse      human  (provisioning; needs a human approval)"))
+        #expect(try snapshot(root) == before)
+        #expect(!FileManager.default.fileExists(atPath: root + "/.asgard"))
+        // Nor under an explicit data directory.
+        let elsewhere = root + "/elsewhere"
+        #expect(try asgard(["reconcile", "--dry-run", "--data-dir", elsewhere, "desired"], in: root).status == 0)
+        #expect(try asgard(["reconcile", "--dry-run", "desired"], in: root, environment: ["ASGARD_DATA_DIR": elsewhere]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: elsewhere))
+    }
+
+    @Test func dryRunReadsAnExistingStoreWithoutTouchingIt() throws {
+        #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
+        let before = try snapshot(root)
+        let unchanged = try asgard(["reconcile", "--dry-run", "desired"], in: root)
+        #expect(unchanged.status == 0 && unchanged.stdout == "No changes: 11 objects in 9 files match the store.\n")
+        // A changed desired state is planned against the store, still without touching it.
+        let file = root + "/desired/projects/marketing-copy.yaml"
+        try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "classification: internal", with: "classification: confidential")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let afterEdit = try snapshot(root)
+        #expect(afterEdit != before)
+        let changed = try asgard(["reconcile", "--dry-run", "--json", "desired"], in: root)
+        #expect(changed.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(changed.stdout.utf8)) as? [String: Any])
+        let actions = try #require(json["actions"] as? [[String: Any]])
+        #expect(actions.map { "\($0["verb"]!) \($0["object"]!)" } == ["update Project/marketing-copy"])
+        #expect(try snapshot(root) == afterEdit)
+    }
+
+    @Test func onceTwicePlansNothingTheSecondTime() throws {
+        let first = try asgard(["reconcile", "--once", "--json", "desired"], in: root)
+        #expect(first.status == 0)
+        let firstJSON = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        #expect((firstJSON["outcomes"] as? [Any])?.count == 11)
+        let second = try asgard(["reconcile", "--once", "desired"], in: root)
+        #expect(second.status == 0 && second.stdout == "Converged: 11 objects in 9 files, nothing to do.\n")
+        let status = try asgard(["status", "--json"], in: root)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        #expect(summary["audit_entries"] as? Int == 11 && summary["routes"] as? Int == 3 && summary["keys"] as? Int == 3)
+    }
+
+    @Test func anInvalidOnceAppliesNothingAndAuditsTheRejection() throws {
+        let result = try asgard(["reconcile", "--once", packageRoot + "/examples/broken/dangling-references"], in: root)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("Nothing was applied; the rejection is in the audit log."))
+        let tail = try asgard(["audit", "tail", "--json"], in: root)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(tail.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 1 && rows[0]["action"] as? String == "validate.rejected")
+    }
+
+    @Test func readingCommandsNeverCreateAStore() throws {
+        for command in [["status"], ["audit", "verify"], ["audit", "tail"]] {
+            let result = try asgard(command, in: root)
+            #expect(result.status == 1 && result.stderr.contains("no store at .asgard/asgard.sqlite"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: root + "/.asgard"))
+    }
+}
+
+@Suite struct AuditCommandTests {
+    let root: String
+    let database: String
+
+    init() throws {
+        root = try makeTemporaryDirectory("audit")
+        _ = try copyShippedDesired(into: root)
+        database = root + "/.asgard/asgard.sqlite"
+    }
+
+    private func verify() throws -> CommandResult { try asgard(["audit", "verify"], in: root) }
+
+    @Test func intactLogVerifies() throws {
+        #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
+        let result = try verify()
+        #expect(result.status == 0 && result.stdout.hasPrefix("audit log intact: 11 entries, head "))
+    }
+
+    @Test(arguments: [
+        ("UPDATE audit SET outcome = 'applied' WHERE seq = 9", "audit log BROKEN at entry 9: its content does not match its hash"),
+        ("DELETE FROM audit WHERE seq = 4", "audit log BROKEN at entry 5: expected entry 4 here"),
+        ("DELETE FROM audit WHERE seq = 11", "audit log BROKEN at entry 11: the recorded head is entry 11 but the log ends at entry 10"),
+        ("""
+         UPDATE audit SET seq = -1 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -1;
+         """, "audit log BROKEN at entry 3: its previous-hash does not match entry 2"),
+    ])
+    func tamperingIsCaughtAndNamed(sql: String, message: String) throws {
+        #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
+        try sqlite3(database, sql)
+        let result = try verify()
+        #expect(result.status == 1)
+        #expect(result.stdout.hasPrefix(message), "\(result.stdout)")
+    }
+
+    @Test func swappedContentsAreCaught() throws {
+        #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
+        // Exchange every hashed column of entries 5 and 6, keeping their positions and hashes.
+        let columns = ["time", "actor", "action", "target", "outcome", "detail"]
+        let assignments = columns.map { "\($0) = (SELECT \($0) FROM saved WHERE saved.seq = 11 - audit.seq)" }.joined(separator: ", ")
+        try sqlite3(database, """
+            CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq IN (5, 6);
+            UPDATE audit SET \(assignments) WHERE seq IN (5, 6);
+            """)
+        let result = try verify()
+        #expect(result.status == 1 && result.stdout.hasPrefix("audit log BROKEN at entry 5: its content does not match its hash"))
+    }
+}
+
+@Suite struct KeygenTests {
+    @Test func printsAFreshKeyOnceWithItsDigest() throws {
+        let first = try asgard(["keygen", "--json"])
+        let second = try asgard(["keygen", "--json"])
+        #expect(first.status == 0 && second.status == 0)
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: String])
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: String])
+        let key = try #require(a["key"])
+        #expect(key.hasPrefix("asg_") && key.count == 47 && key != b["key"])
+        #expect(a["digest"] == "sha256:" + SHA256.hex(key))
+        let text = try asgard(["keygen"])
+        #expect(text.stdout.hasPrefix("key:    asg_") && text.stdout.contains("\ndigest: sha256:"))
+    }
+}
+
+@Suite struct SecretHandlingTests {
+    static let fragments = ["0123456789abcdef0123456789abcdef", "EXAMPLEexampleEXAMPLEexample0000", "AKIAIOSFODNN7EXAMPLE", "MIIEFAKEFAKE"]
+
+    /// The secret-looking values in examples/broken/secrets appear in no output of any
+    /// command, in text or JSON, nor anywhere in the store.
+    @Test func secretLookingValuesAreNeverPrintedOrStored() throws {
+        let root = try makeTemporaryDirectory("secrets")
+        let example = packageRoot + "/examples/broken/secrets"
+        let runs = [
+            try asgard(["validate", example], in: root),
+            try asgard(["validate", "--json", example], in: root),
+            try asgard(["reconcile", "--dry-run", example], in: root),
+            try asgard(["reconcile", "--dry-run", "--json", example], in: root),
+            try asgard(["reconcile", "--once", example], in: root),
+            try asgard(["reconcile", "--once", "--json", example], in: root),
+            try asgard(["audit", "tail", "--json"], in: root),
+            try asgard(["audit", "tail"], in: root),
+        ]
+        #expect(runs.prefix(6).allSatisfy { $0.status == 1 })
+        #expect(runs[0].stderr.contains("inference.token_env: looks like a Databricks token (value not shown)"))
+        var everything = runs.map(\.output).joined()
+        for file in try FileManager.default.contentsOfDirectory(atPath: root + "/.asgard") {
+            everything += String(decoding: try Data(contentsOf: URL(fileURLWithPath: root + "/.asgard/" + file)), as: UTF8.self)
+        }
+        for fragment in Self.fragments {
+            #expect(!everything.contains(fragment), "\(fragment.prefix(6))… leaked")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import AsgardTestSupport
+import Foundation
+
+/// What a run of the `asgard` binary did.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var output: String { stdout + stderr }
+}
+
+/// The built `asgard` binary, beside the test bundle.
+let asgardBinary: String = {
+    let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("asgard").path
+    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+    return packageRoot + "/.build/debug/asgard"
+}()
+
+/// Runs `asgard` with `arguments` in `directory`, with the test's environment minus
+/// ASGARD_DATA_DIR, plus `environment`. Output goes to temporary files, so no pipe can fill.
+func asgard(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) throws -> CommandResult {
+    let scratch = try makeTemporaryDirectory("command")
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    FileManager.default.createFile(atPath: scratch + "/out", contents: nil)
+    FileManager.default.createFile(atPath: scratch + "/err", contents: nil)
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/out"))
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/err"))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: asgardBinary)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    var env = ProcessInfo.processInfo.environment
+    env["ASGARD_DATA_DIR"] = nil
+    env.merge(environment) { _, new in new }
+    process.environment = env
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    return CommandResult(status: process.terminationStatus,
+                         stdout: try String(contentsOfFile: scratch + "/out", encoding: .utf8),
+                         stderr: try String(contentsOfFile: scratch + "/err", encoding: .utf8))
+}
+
+/// Runs the `sqlite3` command-line tool on a database file.
+func sqlite3(_ database: String, _ sql: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = [database, sql]
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+}
