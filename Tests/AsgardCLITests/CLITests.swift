@@ -10,8 +10,6 @@ import Testing
         #expect(result.stdout == "desired: valid (11 objects in 9 files)\n")
     }
 
-    static let brokenExamples = ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/examples/broken")) ?? []).sorted()
-
     /// Each broken example fails with exactly its golden diagnostics, all in one run.
     @Test(arguments: brokenExamples)
     func brokenExampleExitsOneWithGoldenErrors(name: String) throws {

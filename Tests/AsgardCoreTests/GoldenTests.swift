@@ -6,10 +6,7 @@ import Testing
 /// Each directory under `examples/broken/` shows one kind of error; its diagnostics must
 /// match `Fixtures/golden/<name>.txt` exactly. Set ASGARD_UPDATE_GOLDEN=1 to rewrite them.
 @Suite struct GoldenTests {
-    static let cases: [String] = {
-        let directory = packageRoot + "/examples/broken"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
-    }()
+    static let cases = brokenExamples
 
     @Test func everyExampleHasAGoldenFile() throws {
         #expect(Self.cases.count >= 15)

@@ -36,3 +36,13 @@ public func snapshot(_ root: String) throws -> [String: Data] {
     }
     return result
 }
+
+/// The names of the example directories under `examples/broken/`, sorted.
+public let brokenExamples: [String] = {
+    let directory = packageRoot + "/examples/broken"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return names.filter { name in
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory) && isDirectory.boolValue
+    }.sorted()
+}()
