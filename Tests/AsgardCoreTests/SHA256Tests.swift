@@ -46,7 +46,10 @@ import Testing
         var hasher = SHA256()
         hasher.update(text[..<13])
         hasher.update(text[13..<200])
-        hasher.update(text[200...])
+        hasher.update(text[200...].lazy.map { $0 })  // not contiguous: the copying path
         #expect(hasher.finalize() == SHA256.hash(text))
+        var byteWise = SHA256()
+        for byte in text { byteWise.update(CollectionOfOne(byte)) }
+        #expect(byteWise.finalize() == SHA256.hash(text))
     }
 }
