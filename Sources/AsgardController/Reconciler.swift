@@ -79,14 +79,15 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         var outcomes: [ActionOutcome] = []
         for action in plan(desired: desired, observed: observed) {
             let started = ContinuousClock.now
-            var outcome = try await carryOut(action, object: byRef[action.ref], observed: observed.objects[action.ref], state: desired)
-            outcome.elapsedMilliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
-            outcomes.append(outcome)
+            let (result, reason) = try await carryOut(action, object: byRef[action.ref], observed: observed.objects[action.ref], state: desired)
+            let elapsed = Int((ContinuousClock.now - started) / .milliseconds(1))
+            outcomes.append(ActionOutcome(action: action, result: result, reason: reason, elapsedMilliseconds: elapsed))
         }
         return outcomes
     }
 
-    private func carryOut(_ action: Action, object: DesiredObject?, observed: ObservedObject?, state: DesiredState) async throws -> ActionOutcome {
+    /// Carries out one action and commits it with its audit entry; returns what it came to.
+    private func carryOut(_ action: Action, object: DesiredObject?, observed: ObservedObject?, state: DesiredState) async throws -> (ActionOutcome.Result, String?) {
         var detail = ["action_digest": action.digest, "tier": action.tier.rawValue]
         if let digest = action.specDigest { detail["spec_digest"] = digest }
         let audit = { (outcome: ActionOutcome.Result, reason: String?) in
@@ -101,48 +102,41 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
             guard action.isProvisioning, observed?.status == .applied else {
                 let reason = action.isProvisioning ? "never provisioned, so nothing to destroy" : nil
                 try await store.commit(.remove(action.ref), audit: audit(.removed, reason))
-                return ActionOutcome(action: action, result: .removed, reason: reason, elapsedMilliseconds: 0)
+                return (.removed, reason)
             }
             do {
                 try await provisioner.destroy(action)
                 try await store.commit(.remove(action.ref), audit: audit(.removed, nil))
-                return ActionOutcome(action: action, result: .removed, reason: nil, elapsedMilliseconds: 0)
+                return (.removed, nil)
             } catch {
                 let reason = "destroy did not run: \(error)"
                 try await store.appendAudit(audit(.failed, reason))
-                return ActionOutcome(action: action, result: .failed, reason: reason, elapsedMilliseconds: 0)
+                return (.failed, reason)
             }
         case (.create, let object?), (.update, let object?):
             guard action.isProvisioning else {
                 try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
-                return ActionOutcome(action: action, result: .applied, reason: nil, elapsedMilliseconds: 0)
+                return (.applied, nil)
             }
             do {
                 try await provisioner.apply(action, object: object, in: state)
                 try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
-                return ActionOutcome(action: action, result: .applied, reason: nil, elapsedMilliseconds: 0)
+                return (.applied, nil)
             } catch let error as ProvisioningError {
                 let (status, result, reason): (ObjectStatus, ActionOutcome.Result, String) = switch action.tier {
                 case .auto: (.pending, .pending, "auto tier: \(error)")
                 case .human: (.awaitingApproval, .awaitingApproval, "human tier: needs an approval bound to its terraform plan; \(error)")
                 }
                 try await store.commit(.put(object, tier: action.tier, status: status, reason: reason), audit: audit(result, reason))
-                return ActionOutcome(action: action, result: result, reason: reason, elapsedMilliseconds: 0)
+                return (result, reason)
             } catch {
                 let reason = "\(error)"
                 try await store.commit(.put(object, tier: action.tier, status: .failed, reason: reason), audit: audit(.failed, reason))
-                return ActionOutcome(action: action, result: .failed, reason: reason, elapsedMilliseconds: 0)
+                return (.failed, reason)
             }
         case (.create, nil), (.update, nil):
             // plan() only creates or updates objects it found in desired state.
             preconditionFailure("plan produced \(action) for an object not in desired state")
         }
-    }
-
-    /// The plan for `directory` against `observed`, with no effect at all: for `--dry-run`.
-    public static func dryRun(directory: String, observed: ObservedState, loader: DesiredStateLoader = DesiredStateLoader()) -> (LoadResult, [Action]) {
-        let loaded = loader.load(directory: directory)
-        guard loaded.isValid else { return (loaded, []) }
-        return (loaded, plan(desired: loaded.state, observed: observed))
     }
 }

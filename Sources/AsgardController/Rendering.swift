@@ -22,7 +22,8 @@ public enum Rendering {
             let sign = switch action.verb { case .create: "+"; case .update: "~"; case .delete: "-" }
             let padded = action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
             let note = action.isProvisioning ? (action.tier == .human ? "  (provisioning; needs a human approval)" : "  (provisioning)") : ""
-            return "  \(sign) \(action.verb.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(padded)  \(action.tier.rawValue)\(note)"
+            let tier = note.isEmpty ? action.tier.rawValue : action.tier.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)
+            return "  \(sign) \(action.verb.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(padded)  \(tier)\(note)"
         }
         let count = { (verb: Action.Verb) in actions.filter { $0.verb == verb }.count }
         lines.insert("Plan: \(count(.create)) to create, \(count(.update)) to update, \(count(.delete)) to delete.", at: 0)

@@ -43,7 +43,7 @@ struct Reconcile: AsyncParsableCommand {
 
     private func dryRunPass() throws {
         let observed = try SQLiteStore.observedStateIfPresent(path: store.storePath)
-        let (result, actions) = Reconciler<SQLiteStore, UnavailableProvisioner>.dryRun(directory: directory, observed: observed ?? ObservedState())
+        let (result, actions) = DesiredStateLoader().plan(directory: directory, against: observed ?? ObservedState())
         if output.json {
             print(Rendering.json(JSONOutput.Plan(result, actions: actions, directory: directory)))
         } else if result.isValid {

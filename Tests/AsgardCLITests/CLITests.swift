@@ -68,6 +68,7 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("Plan: 11 to create, 0 to update, 0 to delete."))
         #expect(result.stdout.contains("+ create Resource/fraud-warehouse      human  (provisioning; needs a human approval)"))
+        #expect(result.stdout.contains("+ create Resource/fraud-features       auto   (provisioning)"))
         #expect(try snapshot(root) == before)
         #expect(!FileManager.default.fileExists(atPath: root + "/.asgard"))
         // Nor under an explicit data directory.

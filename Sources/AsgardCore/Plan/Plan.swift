@@ -121,3 +121,13 @@ extension ObservedState {
         return next
     }
 }
+
+extension DesiredStateLoader {
+    /// Loads `directory` and plans it against `observed`, with no effect at all: what
+    /// `reconcile --dry-run` shows. The plan is empty when the directory is invalid.
+    public func plan(directory: String, against observed: ObservedState) -> (LoadResult, [Action]) {
+        let loaded = load(directory: directory)
+        guard loaded.isValid else { return (loaded, []) }
+        return (loaded, AsgardCore.plan(desired: loaded.state, observed: observed))
+    }
+}
