@@ -46,7 +46,7 @@ run: build
 	@scripts/run.sh $(ASGARD)
 
 bench: setup
-	swift run -c release --package-path Benchmarks asgard-bench | tee .build/bench.txt
+	swift package --package-path Benchmarks benchmark --no-progress | tee .build/bench.txt
 
 clean:
 	rm -rf .build Benchmarks/.build $(VENV)

@@ -1,6 +1,6 @@
 /// Checks what no single object can check alone: unique ids, references, classification
 /// floors, model routing. Returns the state built from the objects and every problem.
-func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [ObjectRef: SourceLocation], [Diagnostic]) {
+func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
     var diagnostics: [Diagnostic] = []
     var first: [ObjectRef: LoadedObject] = [:]
     var unique: [LoadedObject] = []
@@ -118,6 +118,5 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [ObjectRef: Sourc
             }
         }
     }
-    let sources = Dictionary(unique.map { ($0.object.ref, $0.location) }, uniquingKeysWith: { first, _ in first })
-    return (state, sources, diagnostics)
+    return (state, diagnostics)
 }

@@ -4,8 +4,6 @@ public import Foundation
 public struct LoadResult: Sendable {
     /// The objects that decoded; only trustworthy when `diagnostics` is empty.
     public var state: DesiredState
-    /// Where each object was declared.
-    public var sources: [ObjectRef: SourceLocation]
     public var files: Int
     /// Every problem, in file order.
     public var diagnostics: [Diagnostic]
@@ -28,7 +26,7 @@ public struct DesiredStateLoader: Sendable {
         let display = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         var diagnostics: [Diagnostic] = []
         let rootProblem = { (message: String) in
-            LoadResult(state: DesiredState(), sources: [:], files: 0,
+            LoadResult(state: DesiredState(), files: 0,
                        diagnostics: [Diagnostic(SourceLocation(file: display, line: 1, column: 1), message)])
         }
         var isDirectory: ObjCBool = false
@@ -84,8 +82,8 @@ public struct DesiredStateLoader: Sendable {
             diagnostics += context.diagnostics
             if let object { loaded.append(LoadedObject(object: object, file: file, relative: relative, document: node, context: context.object)) }
         }
-        let (state, objectSources, crossDiagnostics) = crossValidate(loaded)
-        return LoadResult(state: state, sources: objectSources, files: sources.count,
+        let (state, crossDiagnostics) = crossValidate(loaded)
+        return LoadResult(state: state, files: sources.count,
                           diagnostics: (diagnostics + crossDiagnostics).sorted(by: Diagnostic.inFileOrder))
     }
 
