@@ -1,5 +1,6 @@
 # Asgard: `make run` and `make test` work on a fresh machine: each installs what is missing first.
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
 DEBIAN_PACKAGES := libsqlite3-dev libyaml-dev libcurl4-openssl-dev sqlite3

@@ -47,10 +47,7 @@ enum Encoding {
 
     /// Canonical JSON: sorted keys, unescaped slashes, ISO 8601 dates (as `DesiredObject.canonicalJSON`).
     static func canonicalJSON<Value: Encodable>(_ value: Value) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        try CanonicalJSON.encode(value)
     }
 
     /// Decodes JSON written by `canonicalJSON`.

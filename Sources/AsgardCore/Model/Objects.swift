@@ -325,12 +325,8 @@ public enum DesiredObject: Sendable, Hashable, Codable {
 
     /// Canonical JSON of the object (sorted keys): what digests and the store are built from.
     public var canonicalJSON: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        // Encoding these plain value types cannot fail.
-        let data = (try? encoder.encode(self)) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        // These plain value types hold no floating-point value, so encoding cannot fail.
+        (try? CanonicalJSON.encode(self)) ?? ""
     }
 
     /// SHA-256 of `canonicalJSON`, hex: changes exactly when the object's content changes.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The outcome of loading a desired-state directory: the state, and every problem found.
 public struct LoadResult: Sendable {
