@@ -21,8 +21,8 @@ let asgardBinary: String = {
 func asgard(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) throws -> CommandResult {
     let scratch = try makeTemporaryDirectory("command")
     defer { try? FileManager.default.removeItem(atPath: scratch) }
-    FileManager.default.createFile(atPath: scratch + "/out", contents: nil)
-    FileManager.default.createFile(atPath: scratch + "/err", contents: nil)
+    _ = FileManager.default.createFile(atPath: scratch + "/out", contents: nil)
+    _ = FileManager.default.createFile(atPath: scratch + "/err", contents: nil)
     let out = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/out"))
     let err = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/err"))
     let process = Process()

@@ -49,7 +49,7 @@ public enum SecretDetector {
     public static func matches(in text: String, stopAtFirst: Bool = false, requireBoundary: Bool = true) -> [Match] {
         let bytes = Array(text.utf8)
         let n = bytes.count
-        guard n >= 16 else { return [] }
+        guard n >= 16, containsTrigger(bytes) else { return [] }
         // tokenRun[i]: how many bytes from i on are in [A-Za-z0-9_-]; base64URLRun likewise.
         var tokenRun = [Int](repeating: 0, count: n + 1)
         var hexRun = [Int](repeating: 0, count: n + 1)
@@ -85,6 +85,22 @@ public enum SecretDetector {
             }
         }
         return found
+    }
+
+    /// Whether any detector's fixed prefix occurs at all: most text has none, and then the
+    /// run tables are never built.
+    private static func containsTrigger(_ bytes: [UInt8]) -> Bool {
+        for i in bytes.indices {
+            switch bytes[i] {
+            case UInt8(ascii: "d"): if has(bytes, at: i, "dapi") { return true }
+            case UInt8(ascii: "s"): if has(bytes, at: i, "sk-") { return true }
+            case UInt8(ascii: "A"): if awsPrefix(bytes, at: i) { return true }
+            case UInt8(ascii: "-"): if has(bytes, at: i, "-----BEGIN ") { return true }
+            case UInt8(ascii: "e"): if has(bytes, at: i, "eyJ") { return true }
+            default: continue
+            }
+        }
+        return false
     }
 
     private static func isToken(_ b: UInt8) -> Bool { isDigit(b) || isUpper(b) || (b >= 97 && b <= 122) || b == 45 || b == 95 }

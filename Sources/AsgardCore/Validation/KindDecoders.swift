@@ -80,18 +80,6 @@ func isVendorWildcard(_ text: String) -> Bool {
     text.hasSuffix("/*") && Rules.isID(String(text.dropLast(2)))
 }
 
-/// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 instant.
-func parseInstant(_ text: String) -> Date? {
-    let full = ISO8601DateFormatter()
-    if let date = full.date(from: text) { return date }
-    full.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let date = full.date(from: text) { return date }
-    let day = ISO8601DateFormatter()
-    day.formatOptions = [.withFullDate]
-    guard text.count == 10 else { return nil }
-    return day.date(from: text)
-}
-
 private func decodeService(_ node: YAMLNode, _ context: DecodeContext) -> Service? {
     guard let f = context.fields(node, at: "", required: ["kind", "id"], optional: ["inference", "provisionable", "cost_source"]) else { return nil }
     let id = id(f)

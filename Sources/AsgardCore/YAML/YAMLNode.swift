@@ -41,18 +41,21 @@ public struct YAMLPair: Sendable, Hashable {
 /// A scalar's text and whether it was written plain (unquoted), which decides its type
 /// under the YAML 1.2 core schema.
 public struct YAMLScalar: Sendable, Hashable {
-    public var text: String
-    public var isPlain: Bool
+    public let text: String
+    public let isPlain: Bool
+    /// The core-schema type of the scalar, resolved once.
+    public let resolved: Resolved
 
     public init(text: String, isPlain: Bool) {
         self.text = text
         self.isPlain = isPlain
+        self.resolved = Self.resolve(text, isPlain: isPlain)
     }
 
     /// The core-schema type of the scalar.
     public enum Resolved: Sendable, Hashable { case null, bool(Bool), integer, float, string }
 
-    public var resolved: Resolved {
+    private static func resolve(_ text: String, isPlain: Bool) -> Resolved {
         guard isPlain else { return .string }
         switch text {
         case "", "~", "null", "Null", "NULL": return .null
