@@ -88,6 +88,33 @@ import Testing
         ])
     }
 
+    @Test func optionalKeyFieldsAreCheckedWhenPresent() {
+        let key = { (extra: String) in
+            """
+            kind: Key
+            id: k
+            project: p
+            digest: sha256:\(String(repeating: "cd", count: 32))
+            allowed_models: [acme/small]
+            max_data_class: internal
+            \(extra)
+            """
+        }
+        let base = ["services/acme/service.yaml": acmeService, "p.yaml": project("p")]
+        let valid = load(base.merging(["k.yaml": key("expires: 2027-06-30T12:00:00+02:00\nrequests_per_minute: 5")]) { $1 })
+        #expect(valid.isValid)
+        #expect(valid.state.keys["k"]?.expires == Date(timeIntervalSince1970: 1_814_349_600))
+        #expect(valid.state.keys["k"]?.requestsPerMinute == 5)
+        #expect(valid.state.keys["k"]?.defaultDataClass == .internal)
+        let invalid = load(base.merging(["k.yaml": key("expires: 2027-02-30\nrequests_per_minute: -1\ndefault_data_class: restricted")]) { $1 })
+        #expect(invalid.messages == [
+            "test/k.yaml:7:10: error: Key/k expires: \"2027-02-30\" is not a date (YYYY-MM-DD) or an RFC 3339 time",
+            "test/k.yaml:8:22: error: Key/k requests_per_minute: expected a whole number from 1 to 1000000, found \"-1\"",
+        ])
+        let above = load(base.merging(["k.yaml": key("default_data_class: confidential")]) { $1 })
+        #expect(above.messages == ["test/k.yaml:7:21: error: Key/k default_data_class: confidential is above max_data_class internal"])
+    }
+
     @Test func aServiceLivesAtItsOwnPath() {
         #expect(load(["vendors/acme.yaml": acmeService]).messages == [
             "test/vendors/acme.yaml:2:5: error: Service/acme id: a Service manifest must live at services/acme/service.yaml under the desired-state directory",

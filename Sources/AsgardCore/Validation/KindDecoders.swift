@@ -59,14 +59,8 @@ private func decodeKey(_ node: YAMLNode, _ context: DecodeContext) -> Key? {
                            expected: "a model id of the form <vendor>/<name>, or <vendor>/* for all of a vendor's models")
     let maxClass = f.dataClass("max_data_class")
     let defaultClass = f.has("default_data_class") ? f.dataClass("default_data_class") : (maxClass.map { min($0, .internal) })
-    let expires: Date?? = f.has("expires") ? f.string("expires").flatMap { text in
-        guard let date = parseInstant(text) else {
-            if let n = f.node("expires") { context.error(at: n, "expires", "\(quoted(text)) is not a date (YYYY-MM-DD) or an RFC 3339 time") }
-            return nil
-        }
-        return .some(date)
-    } : .some(nil)
-    let rpm: Int?? = f.has("requests_per_minute") ? f.integer("requests_per_minute", in: 1...1_000_000).map { .some($0) } : .some(nil)
+    let expires = f.optional("expires", f.instant)
+    let rpm = f.optional("requests_per_minute") { f.integer($0, in: 1...1_000_000) }
     guard let id, let project, let digest, let models, let maxClass, let defaultClass, let expires, let rpm else { return nil }
     if defaultClass > maxClass, let n = f.node("default_data_class") {
         context.error(at: n, "default_data_class", "\(defaultClass.name) is above max_data_class \(maxClass.name)")
@@ -109,8 +103,10 @@ private func decodeInference(_ node: YAMLNode, _ context: DecodeContext) -> Infe
     let kind = f.enumeration("kind", InferenceSpec.APIKind.allCases.map(\.rawValue)).flatMap(InferenceSpec.APIKind.init(rawValue:))
     let baseURL = f.envVarName("base_url_env"), token = f.envVarName("token_env")
     // An override exists to put the model in the path; without one the model goes in the body.
-    let chatPath: String?? = f.has("chat_path") ? f.string("chat_path", matching: Rules.isChatPath,
-        expected: "a URL path starting with / that contains the {model} placeholder, e.g. /serving-endpoints/{model}/invocations (leave chat_path out to use /v1/chat/completions with the model in the body)").map { .some($0) } : .some(nil)
+    let chatPath = f.optional("chat_path") {
+        f.string($0, matching: Rules.isChatPath,
+                 expected: "a URL path starting with / that contains the {model} placeholder, e.g. /serving-endpoints/{model}/invocations (leave chat_path out to use /v1/chat/completions with the model in the body)")
+    }
     let timeout = f.has("timeout_seconds") ? f.integer("timeout_seconds", in: 1...3600) : 60
     let usage = f.has("usage_context") ? f.bool("usage_context") : false
     let maxTokens = f.has("default_max_tokens") ? f.integer("default_max_tokens", in: 1...10_000_000) : 4096

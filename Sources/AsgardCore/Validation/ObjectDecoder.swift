@@ -120,6 +120,23 @@ struct Fields {
         return text
     }
 
+    /// An optional field: `.some(nil)` when absent, `.some(value)` when valid, and nil (after
+    /// `read` reported why) when present but invalid.
+    func optional<T>(_ name: String, _ read: (String) -> T?) -> T?? {
+        guard has(name) else { return .some(nil) }
+        return read(name).map { .some($0) }
+    }
+
+    /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 instant.
+    func instant(_ name: String) -> Date? {
+        guard let text = string(name), let value = node(name) else { return nil }
+        guard let date = parseInstant(text) else {
+            context.error(at: value, fieldPath(name), "\(quoted(text)) is not a date (YYYY-MM-DD) or an RFC 3339 time")
+            return nil
+        }
+        return date
+    }
+
     func bool(_ name: String) -> Bool? {
         guard let value = node(name) else { return nil }
         guard case .scalar(let scalar) = value.value, case .bool(let flag) = scalar.resolved else {
