@@ -14,11 +14,11 @@ echo "== asgard status"
 "$asgard" status
 echo
 "$asgard" audit verify
-cat <<EOT
-
-Where to look:
-  $data/asgard.sqlite          the store (sqlite3 $data/asgard.sqlite '.tables')
-  $asgard audit tail           the newest audit entries
-  $asgard reconcile --dry-run  what a pass would change now (nothing, once converged)
-Provisioning actions stay pending / awaiting approval until the terraform connector exists.
-EOT
+echo
+echo "Where to look:"
+printf '  %-48s %s\n' \
+    "$data/asgard.sqlite" "the store (sqlite3 $data/asgard.sqlite .tables)" \
+    "$asgard audit tail" "the newest audit entries" \
+    "$asgard reconcile --dry-run desired" "what a pass would change now (nothing, once converged)" \
+    "$asgard --help" "every command"
+echo "Provisioning actions stay pending / awaiting approval until the terraform connector exists."
