@@ -86,6 +86,13 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         return outcomes
     }
 
+    /// Marks every pending approval of `ref` void, recording why.
+    private func voidPendingApprovals(of ref: ObjectRef, because reason: String) async throws {
+        for approval in try await store.approvals(status: .pending) where approval.ref == ref {
+            _ = try await store.decideApproval(id: approval.id, status: .void, by: actor, reason: reason)
+        }
+    }
+
     /// Carries out one action and commits it with its audit entry; returns what it came to.
     private func carryOut(_ action: Action, object: DesiredObject?, observed: ObservedObject?, state: DesiredState) async throws -> (ActionOutcome.Result, String?) {
         var detail = ["action_digest": action.digest, "tier": action.tier.rawValue]
@@ -97,6 +104,10 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
                               outcome: outcome.rawValue, detail: details)
         }
 
+        if action.isProvisioning, action.verb != .create {
+            // An approval is for one exact change: a changed or removed object voids it.
+            try await voidPendingApprovals(of: action.ref, because: "\(action.ref) was \(action.verb == .delete ? "removed from" : "changed in") desired state")
+        }
         switch (action.verb, object) {
         case (.delete, _):
             guard action.isProvisioning, observed?.status == .applied else {
@@ -119,9 +130,21 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
                 return (.applied, nil)
             }
             do {
-                try await provisioner.apply(action, object: object, in: state)
-                try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
-                return (.applied, nil)
+                switch action.tier {
+                case .auto:
+                    try await provisioner.apply(action, object: object, in: state)
+                    try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
+                    return (.applied, nil)
+                case .human:
+                    // Nothing is applied before a person approves this exact plan.
+                    let planned = try await provisioner.plan(action, object: object, in: state)
+                    let approval = try await store.requestApproval(ApprovalRequest(
+                        ref: action.ref, project: action.project ?? "", actionDigest: action.digest, planDigest: planned.digest,
+                        summary: planned.summary, monthlyEstimate: state.monthlyEstimate(of: object), requestedBy: actor))
+                    let reason = "human tier: approval \(approval.id) requested for plan \(planned.digest.prefix(12))"
+                    try await store.commit(.put(object, tier: action.tier, status: .awaitingApproval, reason: reason), audit: audit(.awaitingApproval, reason))
+                    return (.awaitingApproval, reason)
+                }
             } catch let error as ProvisioningError {
                 let (status, result, reason): (ObjectStatus, ActionOutcome.Result, String) = switch action.tier {
                 case .auto: (.pending, .pending, "auto tier: \(error)")

@@ -37,14 +37,27 @@ public struct DesiredState: Sendable, Hashable {
 
     public var count: Int { services.count + projects.count + keys.count + servingEndpoints.count + resources.count }
 
+    /// The provisionable service that creates a resource or serving endpoint, if registered.
+    public func provisionableService(of object: DesiredObject) -> ProvisionableService? {
+        switch object {
+        case .resource(let r): provisionable[r.service]?.service
+        case .servingEndpoint(let e): provisionable[e.provisioner]?.service
+        case .service, .project, .key: nil
+        }
+    }
+
     /// The approval tier of an object: its provisionable service's tier for resources and
     /// serving endpoints (human when the service is unknown, to fail safe), auto otherwise.
     public func tier(of object: DesiredObject) -> Tier {
         switch object {
-        case .resource(let r): provisionable[r.service]?.service.tier ?? .human
-        case .servingEndpoint(let e): provisionable[e.provisioner]?.service.tier ?? .human
+        case .resource, .servingEndpoint: provisionableService(of: object)?.tier ?? .human
         case .service, .project, .key: .auto
         }
+    }
+
+    /// The monthly estimate of the service behind a resource or serving endpoint (zero otherwise).
+    public func monthlyEstimate(of object: DesiredObject) -> MicroDollars {
+        provisionableService(of: object)?.monthlyEstimate ?? .zero
     }
 
     /// Every model route the gateway can offer from service manifests, by public id.
