@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "AsgardCore", targets: ["AsgardCore"]),
         .library(name: "AsgardStore", targets: ["AsgardStore"]),
         .library(name: "AsgardController", targets: ["AsgardController"]),
+        .library(name: "Cedar", targets: ["Cedar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -29,6 +30,8 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        // The Cedar policy language: parser, evaluator, authorizer. No dependencies.
+        .target(name: "Cedar", swiftSettings: strict),
         // The store protocol and its SQLite implementation.
         .target(
             name: "AsgardStore",
@@ -61,6 +64,11 @@ let package = Package(
             name: "AsgardCoreTests",
             dependencies: ["AsgardCore", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CedarTests",
+            dependencies: ["Cedar", "AsgardTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
