@@ -274,9 +274,12 @@ struct Parser {
                 try rejectSlot()
                 return .isIn(type, try entityLiteral())
             }
+            guard current.isPunct(variable == "principal" ? .comma : .rightParen) else {
+                throw expected(variable == "principal" ? "'in' or ','" : "'in' or ')'")
+            }
             return .is(type)
         }
-        guard current.isPunct(.comma) || current.isPunct(.rightParen) else {
+        guard current.isPunct(variable == "principal" ? .comma : .rightParen) else {
             throw expected(variable == "principal" ? "'==', 'in', 'is' or ','" : "'==', 'in', 'is' or ')'")
         }
         return .any
@@ -599,8 +602,6 @@ struct Parser {
     /// `'(' [ExprList] ')'`
     mutating func arguments() throws(ParseError) -> [Node] {
         try expect(.leftParen)
-        try enter()
-        defer { nesting -= 1 }
         var args: [Node] = []
         if current.isPunct(.rightParen) {
             advance()
@@ -637,8 +638,6 @@ struct Parser {
             return inner
         case .punct(.leftBracket):
             advance()
-            try enter()
-            defer { nesting -= 1 }
             var elements: [Node] = []
             if !current.isPunct(.rightBracket) {
                 while true {
@@ -710,8 +709,6 @@ struct Parser {
     /// `'{' [RecInits] '}'` with `RecInits ::= (IDENT | STR) ':' Expr {',' (IDENT | STR) ':' Expr}`
     mutating func record() throws(ParseError) -> Node {
         try expect(.leftBrace)
-        try enter()
-        defer { nesting -= 1 }
         var entries: [RecordEntry] = []
         var keys: Set<String> = []
         var height = 0
