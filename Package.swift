@@ -32,6 +32,8 @@ let package = Package(
         ),
         // The Cedar policy language: parser, evaluator, authorizer. No dependencies.
         .target(name: "Cedar", swiftSettings: strict),
+        // Asgard's policy set on the Cedar engine: loading, fail-closed and shadow decisions, policy tests.
+        .target(name: "AsgardPolicy", dependencies: ["Cedar", "AsgardCore"], swiftSettings: strict),
         // The store protocol and its SQLite implementation.
         .target(
             name: "AsgardStore",
@@ -48,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "asgard",
             dependencies: [
-                "AsgardCore", "AsgardStore", "AsgardController",
+                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "Cedar",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -64,6 +66,11 @@ let package = Package(
             name: "AsgardCoreTests",
             dependencies: ["AsgardCore", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardPolicyTests",
+            dependencies: ["AsgardPolicy", "AsgardTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
