@@ -23,20 +23,18 @@ public struct Entities: Sendable, Hashable {
     public init(closingParentsOf entities: [Entity]) {
         var store: [EntityUID: Entity] = [:]
         for entity in entities { store[entity.uid] = entity }
-        var closed: [EntityUID: Set<EntityUID>] = [:]
-        func ancestors(of uid: EntityUID, visiting: inout Set<EntityUID>) -> Set<EntityUID> {
-            if let known = closed[uid] { return known }
-            guard let direct = store[uid]?.ancestors, visiting.insert(uid).inserted else { return [] }
-            var all = direct
-            for parent in direct { all.formUnion(ancestors(of: parent, visiting: &visiting)) }
-            visiting.remove(uid)
-            all.remove(uid)
-            closed[uid] = all
-            return all
-        }
+        // Each entity's ancestors: everything reachable through parent links, found by a
+        // walk over the direct parents (cycles end the walk; an entity is not its own ancestor).
+        let parents = store.mapValues(\.ancestors)
         for uid in store.keys {
-            var visiting: Set<EntityUID> = []
-            store[uid]?.ancestors = ancestors(of: uid, visiting: &visiting)
+            var reached: Set<EntityUID> = []
+            var pending = Array(parents[uid] ?? [])
+            while let next = pending.popLast() {
+                guard reached.insert(next).inserted else { continue }
+                pending.append(contentsOf: parents[next] ?? [])
+            }
+            reached.remove(uid)
+            store[uid]?.ancestors = reached
         }
         byUID = store
     }
