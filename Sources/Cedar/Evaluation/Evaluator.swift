@@ -216,7 +216,7 @@ public struct Evaluator: Sendable {
         switch (lhs, rhs) {
         case (.bool(let a), .bool(let b)): return a == b
         case (.long(let a), .long(let b)): return a == b
-        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
         case (.entity(let a), .entity(let b)): return uidsEqual(a, b)
         case (.extensionValue(let a), .extensionValue(let b)): return a == b
         case (.record(let a), .record(let b)):
@@ -233,7 +233,7 @@ public struct Evaluator: Sendable {
     }
 
     static func uidsEqual(_ a: EntityUID, _ b: EntityUID) -> Bool {
-        a.type.unicodeScalars.elementsEqual(b.type.unicodeScalars) && a.id.unicodeScalars.elementsEqual(b.id.unicodeScalars)
+        a.type.utf8.elementsEqual(b.type.utf8) && a.id.utf8.elementsEqual(b.id.utf8)
     }
 
     /// Whether `text` matches a `like` pattern, comparing Unicode scalars; `*` matches any run
