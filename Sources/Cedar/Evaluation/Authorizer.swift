@@ -1,13 +1,74 @@
-// STUB: replaced by the evaluator. Declares the API the other parts build against.
+// Cedar's authorizer (cedar-spec `Spec/Authorizer.lean`, `Spec/Policy.lean`).
 
 /// Decides requests against a policy set with Cedar's semantics.
 public struct Authorizer: Sendable {
+    /// The policy set, in order.
     public var policies: [Policy]
 
+    /// An authorizer for `policies`.
     public init(policies: [Policy]) { self.policies = policies }
 
+    /// Decides `request` against `entities`: denied if any satisfied `forbid` (those are the
+    /// reasons), else allowed if any satisfied `permit` (those are the reasons), else denied
+    /// with no reasons. A policy whose conditions raise an error (including a non-boolean
+    /// condition) is skipped and reported in `errors` whatever the decision.
     public func authorize(_ request: Request, entities: Entities) -> Response {
-        Response(decision: .deny, reasons: [], errors: Set(policies.map(\.id)),
-                 errorMessages: Dictionary(uniqueKeysWithValues: policies.map { ($0.id, "the Cedar evaluator is not built yet") }))
+        let evaluator = Evaluator(request: request, entities: entities)
+        var permits: Set<String> = []
+        var forbids: Set<String> = []
+        var errors: Set<String> = []
+        var messages: [String: String] = [:]
+        for policy in policies {
+            do throws(EvaluationError) {
+                guard try Authorizer.isSatisfied(policy, by: evaluator) else { continue }
+                switch policy.effect {
+                case .permit: permits.insert(policy.id)
+                case .forbid: forbids.insert(policy.id)
+                }
+            } catch {
+                errors.insert(policy.id)
+                messages[policy.id] = error.description
+            }
+        }
+        if forbids.isEmpty && !permits.isEmpty {
+            return Response(decision: .allow, reasons: permits, errors: errors, errorMessages: messages)
+        }
+        return Response(decision: .deny, reasons: forbids, errors: errors, errorMessages: messages)
+    }
+
+    /// Whether `policy`'s scope matches and its conditions hold, in the specification's order:
+    /// principal, action, resource, then each condition top to bottom, stopping at the first
+    /// one that does not hold (so later conditions are not evaluated).
+    public static func isSatisfied(_ policy: Policy, by evaluator: Evaluator) throws(EvaluationError) -> Bool {
+        let request = evaluator.request
+        let entities = evaluator.entities
+        guard scopeMatches(policy.principal, request.principal, entities),
+              actionMatches(policy.action, request.action, entities),
+              scopeMatches(policy.resource, request.resource, entities) else { return false }
+        for condition in policy.conditions {
+            let value = try evaluator.evaluate(condition.body)
+            guard case .bool(let holds) = value else { throw .typeError(expected: "bool", found: value.typeName) }
+            if holds != (condition.kind == .when) { return false }
+        }
+        return true
+    }
+
+    static func scopeMatches(_ scope: ScopeConstraint, _ uid: EntityUID, _ entities: Entities) -> Bool {
+        switch scope {
+        case .any: true
+        case .equal(let target): Evaluator.uidsEqual(uid, target)
+        case .in(let target): entities.isDescendant(uid, of: target)
+        case .is(let type): uid.type == type
+        case .isIn(let type, let target): uid.type == type && entities.isDescendant(uid, of: target)
+        }
+    }
+
+    static func actionMatches(_ scope: ActionConstraint, _ uid: EntityUID, _ entities: Entities) -> Bool {
+        switch scope {
+        case .any: true
+        case .equal(let target): Evaluator.uidsEqual(uid, target)
+        case .in(let target): entities.isDescendant(uid, of: target)
+        case .inSet(let targets): targets.contains { entities.isDescendant(uid, of: $0) }
+        }
     }
 }
