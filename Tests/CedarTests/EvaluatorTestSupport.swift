@@ -32,27 +32,8 @@ enum Fixture {
 }
 
 /// Builds an entity store with transitively closed ancestors.
-///
-/// WORKAROUND (remove once the contract is fixed): `Entities.init(closingParentsOf:)` traps at
-/// run time with "Simultaneous accesses ... modification requires exclusive access" for any
-/// non-empty input (`store[uid]?.ancestors = ancestors(of: uid, ...)` modifies `store` while the
-/// nested function reads it). `Entities` is a single-dictionary struct, so the tests build the
-/// closed dictionary themselves and reinterpret it.
 func makeEntities(_ list: [Entity]) -> Entities {
-    var direct: [EntityUID: Entity] = [:]
-    for entity in list { direct[entity.uid] = entity }
-    var closed = direct
-    for (uid, entity) in direct {
-        var seen: Set<EntityUID> = []
-        var pending = Array(entity.ancestors)
-        while let next = pending.popLast() {
-            if seen.insert(next).inserted { pending.append(contentsOf: direct[next]?.ancestors ?? []) }
-        }
-        seen.remove(uid)
-        closed[uid]?.ancestors = seen
-    }
-    precondition(MemoryLayout<Entities>.size == MemoryLayout<[EntityUID: Entity]>.size)
-    return unsafeBitCast(closed, to: Entities.self)
+    Entities(closingParentsOf: list)
 }
 
 enum ErrorKind: Equatable {
