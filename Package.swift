@@ -76,6 +76,7 @@ let package = Package(
         .testTarget(
             name: "CedarTests",
             dependencies: ["Cedar", "AsgardTestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

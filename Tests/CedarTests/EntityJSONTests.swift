@@ -302,7 +302,7 @@ struct EntitiesJSONTests {
     // CONTRACT-BUG: `Entities(closingParentsOf:)` traps ("Fatal access conflict detected") for any
     // non-empty input, taking the whole test process down, so the tests that build a non-empty
     // store are off until `Sources/Cedar/Entities.swift` is fixed; then set this to true.
-    static let entitiesInitIsFixed = false
+    static let entitiesInitIsFixed = true
 
     @Test(.enabled(if: entitiesInitIsFixed, "Entities(closingParentsOf:) has an exclusivity violation (contract fix pending)"))
     func parsesEntitiesAndClosesParents() throws {

@@ -8,11 +8,8 @@ private let action = Expr.variable(.action)
 private let resource = Expr.variable(.resource)
 private let context = Expr.variable(.context)
 private func int(_ v: Int64) -> Expr { .literal(.long(v)) }
-private func str(_ s: String) -> Expr { .literal(.string(s)) }
-private func bool(_ b: Bool) -> Expr { .literal(.bool(b)) }
 private func entity(_ type: String, _ id: String) -> Expr { .literal(.entity(EntityUID(type: type, id: id))) }
 private func attr(_ e: Expr, _ name: String) -> Expr { .getAttribute(e, name) }
-private func bin(_ op: BinaryOperator, _ a: Expr, _ b: Expr) -> Expr { .binary(op, a, b) }
 private func uid(_ type: String, _ id: String) -> EntityUID { EntityUID(type: type, id: id) }
 
 /// One policy around a condition.
