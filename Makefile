@@ -41,6 +41,7 @@ build: setup
 test: setup
 	swift build --build-tests
 	$(PYTHON) scripts/check_desired_yaml.py $(ASGARD) desired
+	$(ASGARD) policy test policies
 	swift test
 
 run: build
