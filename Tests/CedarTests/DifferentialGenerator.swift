@@ -403,7 +403,7 @@ struct DiffGenerator {
             return .set(items)
         case .record:
             var fields: [String: Value] = [:]
-            for (name, fieldType) in Self.recordFields where rng.chance(0.6) {
+            for (name, fieldType) in Self.recordFields where rng.chance(0.8) {
                 if fieldType == .record, depth <= 0 { continue }
                 fields[name] = value(fieldType, depth: depth - 1, uids: uids)
             }
@@ -472,7 +472,7 @@ struct DiffGenerator {
             if rng.chance(0.4) {
                 for (key, type) in Self.tagKeys where rng.chance(0.5) { tags[key] = attributeValue(type, uids: uids) }
             }
-            out.append(Entity(uid: u, attributes: attributes(uids: uids, probability: 0.45), ancestors: parents, tags: tags))
+            out.append(Entity(uid: u, attributes: attributes(uids: uids, probability: 0.75), ancestors: parents, tags: tags))
         }
         return out
     }
@@ -616,7 +616,7 @@ struct DiffGenerator {
     }
 
     mutating func boolExpr(depth d: Int, uids: [EntityUID]) -> DiffExpr {
-        switch rng.below(22) {
+        switch rng.below(25) {
         case 0: return .unary("!", expr(.bool, depth: d, uids: uids))
         case 1: return .binary("&&", expr(.bool, depth: d, uids: uids), expr(.bool, depth: d, uids: uids))
         case 2, 3, 4: return .binary("||", expr(.bool, depth: d, uids: uids), expr(.bool, depth: d, uids: uids))
@@ -663,6 +663,26 @@ struct DiffGenerator {
             return .method(expr(.ip, depth: d, uids: uids), rng.pick(["isIpv4", "isIpv6", "isLoopback", "isMulticast"]), [])
         case 20:
             return .binary(rng.pick(["==", "!="]), expr(.long, depth: d, uids: uids), expr(.long, depth: d, uids: uids))
+        case 21, 22, 23:
+            // The idiom that keeps a read from erring: `e has a && <use of e.a>`.
+            let (name, type) = rng.pick(Self.attributes)
+            let base: DiffExpr = rng.chance(0.3) ? .raw("context") : entityBase(uids, depth: 0)
+            let read: DiffExpr = .attr(base, name)
+            let use: DiffExpr
+            switch type {
+            case .bool: use = read
+            case .long: use = .binary(rng.pick(["<", "<=", ">", ">=", "=="]), read, expr(.long, depth: d, uids: uids))
+            case .set: use = .method(read, rng.pick(["contains", "containsAny"]), [rng.chance(0.5) ? entityLiteral(uids) : expr(.set, depth: d, uids: uids)])
+            case .string: use = rng.chance(0.5) ? .like(read, pattern()) : .binary("==", read, stringLiteral())
+            case .record: use = .has(read, rng.pick(Self.recordFields).0)
+            case .decimal: use = .method(read, "lessThan", [expr(.decimal, depth: d, uids: uids)])
+            case .ip: use = .method(read, rng.pick(["isLoopback", "isIpv4", "isInRange"]), [])
+            case .datetime: use = .binary(rng.pick(["<", ">="]), read, expr(.datetime, depth: d, uids: uids))
+            case .duration: use = .binary(rng.pick(["<", ">="]), .method(read, "toSeconds", []), longLiteral())
+            case .entity: use = .binary("in", read, entityLiteral(uids))
+            }
+            if case .method(let receiver, "isInRange", []) = use { return .binary("&&", .has(base, name), .method(receiver, "isInRange", [expr(.ip, depth: d, uids: uids)])) }
+            return .binary("&&", .has(base, name), use)
         default:
             return read(.bool, depth: d, uids: uids) ?? leaf(.bool, uids: uids)
         }
@@ -677,8 +697,8 @@ struct DiffGenerator {
     }
 
     mutating func scope(_ variable: String, types: [String], uids: [EntityUID]) -> String {
-        switch rng.below(14) {
-        case 0...4, 12: return variable
+        switch rng.below(16) {
+        case 0...4, 12...14: return variable
         case 5: return "\(variable) == \(mention(uid(types: types, present: uids)))"
         case 6: return "\(variable) in \(mention(uid(types: Self.allTypes, present: uids)))"
         case 7: return "\(variable) in \(mention(uid(types: types, present: uids)))"
@@ -690,8 +710,8 @@ struct DiffGenerator {
     }
 
     mutating func actionScope(uids: [EntityUID]) -> String {
-        switch rng.below(7) {
-        case 0, 1, 2: return "action"
+        switch rng.below(9) {
+        case 0, 1, 2, 7, 8: return "action"
         case 3: return "action == \(mention(uid(types: ["Action"], present: uids)))"
         case 4: return "action in \(mention(uid(types: ["Action"], present: uids)))"
         default:
@@ -719,7 +739,7 @@ struct DiffGenerator {
         return Request(principal: uid(types: Self.principalTypes, present: favoured),
                 action: uid(types: ["Action"], present: favoured),
                 resource: uid(types: Self.resourceTypes, present: favoured),
-                context: attributes(uids: uids, probability: 0.7))
+                context: attributes(uids: uids, probability: 0.85))
     }
 
     mutating func nextCase(requests: Int) -> DiffCase {
