@@ -7,8 +7,8 @@ import Cedar
 
 // MARK: - Randomness
 
-/// SplitMix64: small, fast, and the same sequence on every platform for one seed.
-struct SplitMix64 {
+/// SplitMix64 (named apart from other tests' generators in this module): small, fast, and the same sequence on every platform for one seed.
+struct DiffRandom {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
@@ -334,11 +334,11 @@ enum DiffType: CaseIterable {
 }
 
 struct DiffGenerator {
-    var rng: SplitMix64
+    var rng: DiffRandom
     /// Entities the policies' scopes name, which requests then favour (so scopes match more often).
     var mentioned: [EntityUID] = []
 
-    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    init(seed: UInt64) { rng = DiffRandom(seed: seed) }
 
     // Vocabulary -------------------------------------------------------------------------------
 
@@ -751,4 +751,4 @@ struct DiffGenerator {
     }
 }
 
-extension SplitMix64: RandomNumberGenerator {}
+extension DiffRandom: RandomNumberGenerator {}

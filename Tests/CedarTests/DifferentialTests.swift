@@ -199,7 +199,7 @@ struct DifferentialReference: Sendable {
 
     /// Each case from its own seed, so a case replays alone.
     static func caseSeed(_ seed: UInt64, _ index: Int) -> UInt64 {
-        var mixer = SplitMix64(seed: seed ^ (UInt64(index) &* 0xD6E8_FEB8_6659_FD93))
+        var mixer = DiffRandom(seed: seed ^ (UInt64(index) &* 0xD6E8_FEB8_6659_FD93))
         return mixer.next()
     }
 
