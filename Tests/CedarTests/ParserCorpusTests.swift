@@ -1,3 +1,4 @@
+import AsgardTestSupport
 import Cedar
 import Foundation
 import Testing
@@ -82,36 +83,12 @@ struct ParserCorpusTests {
     /// Deterministic mutations of corpus texts: the parser must return or throw, never crash or hang.
     @Test(.timeLimit(.minutes(5))) func mutatedCorpusNeverCrashes() throws {
         let texts = try corpusPolicies().map { Array($0.text.utf8) }
-        let fragments: [[UInt8]] = [
-            "(", ")", "[", "]", "{", "}", "\"", "\\", "::", ":", ",", ";", ".", "@", "?", "-", "!", "*", "+",
-            "==", "<=", "&&", "||", "if", "then", "else", "in", "is", "has", "like", "principal", "when",
-            "-9223372036854775808", "99999999999999999999", "\\u{", "\\u{110000}", "\\x80", "//", "\n", "é", "😀",
-            "decimal(", ".contains(", "permit(", "@id(\"", "\u{0}", "\u{FF}",
-        ].map { Array($0.utf8) }
         var rng = SplitMix64(seed: 0xCEDA_2026)
         var parsed = 0
         var rejected = 0
-        let total = 24_000
+        let total = 100_000
         for n in 0..<total {
-            var bytes = texts[Int(rng.next() % UInt64(texts.count))]
-            let mutations = 1 + Int(rng.next() % 3)
-            for _ in 0..<mutations {
-                let at = bytes.isEmpty ? 0 : Int(rng.next() % UInt64(bytes.count))
-                switch (n + Int(rng.next() % 5)) % 5 {
-                case 0: // flip a byte to a random value
-                    if !bytes.isEmpty { bytes[at] = UInt8(truncatingIfNeeded: rng.next()) }
-                case 1: // insert a token-ish fragment
-                    bytes.insert(contentsOf: fragments[Int(rng.next() % UInt64(fragments.count))], at: at)
-                case 2: // delete a run of bytes
-                    let length = min(bytes.count - at, 1 + Int(rng.next() % 8))
-                    bytes.removeSubrange(at..<(at + length))
-                case 3: // truncate
-                    bytes.removeSubrange(at...)
-                default: // duplicate a slice
-                    let length = min(bytes.count - at, Int(rng.next() % 40))
-                    bytes.insert(contentsOf: Array(bytes[at..<(at + length)]), at: at)
-                }
-            }
+            let bytes = mutate(texts[Int(rng.next() % UInt64(texts.count))], round: n, using: &rng)
             // Mutations may split UTF-8 sequences; `String(decoding:)` repairs them like any caller would.
             let text = String(decoding: bytes, as: UTF8.self)
             do {
@@ -130,15 +107,62 @@ struct ParserCorpusTests {
     }
 }
 
-/// A small deterministic PRNG (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// Token-ish fragments that mutations insert into Cedar texts and JSON documents.
+private let fragments: [[UInt8]] = [
+    "(", ")", "[", "]", "{", "}", "\"", "\\", "::", ":", ",", ";", ".", "@", "?", "-", "!", "*", "+",
+    "==", "<=", "&&", "||", "if", "then", "else", "in", "is", "has", "like", "principal", "when",
+    "-9223372036854775808", "99999999999999999999", "\\u{", "\\u{110000}", "\\x80", "//", "\n", "é", "😀",
+    "decimal(", ".contains(", "permit(", "@id(\"", "\u{0}", "\u{FF}",
+    "\"__entity\"", "\"__extn\"", "{\"fn\":\"offset\",\"args\":[", "null", "1e400", "0.5", "\"uid\"", "\"parents\"", "[[[[[[",
+].map { Array($0.utf8) }
+
+/// One to three random edits: flip a byte, insert a fragment, delete a run, truncate, or duplicate a slice.
+func mutate(_ input: [UInt8], round n: Int, using rng: inout SplitMix64) -> [UInt8] {
+    var bytes = input
+    for _ in 0..<(1 + Int(rng.next() % 3)) {
+        let at = bytes.isEmpty ? 0 : Int(rng.next() % UInt64(bytes.count))
+        switch (n + Int(rng.next() % 5)) % 5 {
+        case 0:
+            if !bytes.isEmpty { bytes[at] = UInt8(truncatingIfNeeded: rng.next()) }
+        case 1:
+            bytes.insert(contentsOf: fragments[Int(rng.next() % UInt64(fragments.count))], at: at)
+        case 2:
+            let length = min(bytes.count - at, 1 + Int(rng.next() % 8))
+            bytes.removeSubrange(at..<(at + length))
+        case 3:
+            bytes.removeSubrange(at...)
+        default:
+            let length = min(bytes.count - at, Int(rng.next() % 40))
+            bytes.insert(contentsOf: Array(bytes[at..<(at + length)]), at: at)
+        }
+    }
+    return bytes
+}
+
+@Suite("Entity JSON against mutated corpus entity files")
+struct EntityJSONFuzzTests {
+    /// 100,000 mutated entity documents: each either loads or is refused with a DataError.
+    @Test(.timeLimit(.minutes(5))) func mutatedEntityFilesNeverCrash() throws {
+        let directory = try corpusDirectory()
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".entities.json") }.sorted()
+        // Prefer small files so the run stays fast; every escape form occurs among them.
+        let documents = try names.prefix(3_000).map { try [UInt8](Data(contentsOf: directory.appendingPathComponent($0))) }
+            .sorted { $0.count < $1.count }.prefix(1_500)
+        var rng = SplitMix64(seed: 0x0E47_1735)
+        var loaded = 0
+        var refused = 0
+        let total = 100_000
+        for n in 0..<total {
+            let bytes = mutate(documents[documents.startIndex + Int(rng.next() % UInt64(documents.count))], round: n, using: &rng)
+            do {
+                _ = try parseEntities(json: bytes)
+                loaded += 1
+            } catch {
+                refused += 1
+                #expect(!error.description.isEmpty)
+            }
+        }
+        print("Cedar entity JSON fuzz: \(total) mutated documents, \(loaded) loaded, \(refused) refused with a DataError")
+        #expect(loaded + refused == total && refused > total / 2)
     }
 }
