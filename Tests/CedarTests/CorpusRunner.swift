@@ -287,9 +287,10 @@ struct CorpusSummary {
     var passed: Int { outcomes.count(where: \.passed) }
     var failed: Int { outcomes.count - passed }
 
-    /// The lines to print: the exact `label: N passed, M failed` line first.
+    /// The lines to print: `label: N passed, M failed (files)` first. The file count keeps the
+    /// line from reading as the whole run's closing summary.
     func report(examples: Int = 5, schemaNotes: Bool = false) -> [String] {
-        var lines = ["\(label): \(passed) passed, \(failed) failed"]
+        var lines = ["\(label): \(passed) passed, \(failed) failed (files)"]
         let requestsTotal = outcomes.reduce(0) { $0 + $1.requestsTotal }
         let requestsPassed = outcomes.reduce(0) { $0 + $1.requestsPassed }
         lines.append("  requests: \(requestsPassed) of \(requestsTotal) matched")
