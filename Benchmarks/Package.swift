@@ -27,5 +27,15 @@ let package = Package(
             path: "Benchmarks/DesiredStateBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Cedar authorization latency: Asgard's policy set and 1,000 generated policies.
+        .executableTarget(
+            name: "CedarBenchmarks",
+            dependencies: [
+                .product(name: "Cedar", package: "Asgard"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/CedarBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )
