@@ -48,7 +48,8 @@ run: build
 	@scripts/run.sh $(ASGARD)
 
 bench: setup
-	swift package --package-path Benchmarks benchmark --no-progress | tee .build/bench.txt
+	swift package --package-path Benchmarks benchmark --no-progress --scale | tee .build/bench.txt
+	$(PYTHON) scripts/bench_cedarpy.py | tee -a .build/bench.txt
 
 clean:
 	rm -rf .build Benchmarks/.build $(VENV)
