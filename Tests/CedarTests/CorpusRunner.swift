@@ -1,5 +1,6 @@
 import Cedar
 import Foundation
+import Synchronization
 
 // Runs Cedar integration-test files (the generated corpus and the hand-written tests of
 // cedar-integration-tests, in `<package root>/../shared/cedar/`) against this package's parser,
@@ -23,9 +24,16 @@ struct CorpusSetupError: Error, CustomStringConvertible {
     var description: String
 }
 
+/// Serialises unpacking: suites run in parallel and several of them need the corpus.
+private let unpacking = Mutex(())
+
 /// Unpacks the corpus tarball into `.build/cedar-corpus` unless a previous run already did
 /// (it leaves a marker file); returns the directory the test files' paths are relative to.
 func unpackCorpusIfNeeded() throws -> URL {
+    try unpacking.withLock { _ throws -> URL in try unpackCorpusNow() }
+}
+
+private func unpackCorpusNow() throws -> URL {
     let fileManager = FileManager.default
     let target = CorpusLocations.unpacked
     let marker = target.appendingPathComponent(".unpacked")

@@ -9,23 +9,9 @@ private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompon
 /// The shared Cedar test data next to the worktree.
 private let sharedCedar = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/cedar")
 
-/// Unpacks `corpus-tests.tar.gz` into `.build/cedar-corpus/` once, and returns the `corpus-tests` directory.
+/// The unpacked `corpus-tests` directory (unpacked once, by `unpackCorpusIfNeeded`).
 private func corpusDirectory() throws -> URL {
-    let target = packageRoot.appendingPathComponent(".build/cedar-corpus")
-    let corpus = target.appendingPathComponent("corpus-tests")
-    let fm = FileManager.default
-    if !fm.fileExists(atPath: corpus.path) {
-        try fm.createDirectory(at: target, withIntermediateDirectories: true)
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
-        tar.arguments = ["xzf", sharedCedar.appendingPathComponent("corpus-tests.tar.gz").path, "-C", target.path]
-        try tar.run()
-        tar.waitUntilExit()
-        guard tar.terminationStatus == 0 else {
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "tar exited \(tar.terminationStatus)"])
-        }
-    }
-    return corpus
+    try unpackCorpusIfNeeded().appendingPathComponent("corpus-tests")
 }
 
 /// The texts of every `corpus-tests/*.cedar` file, sorted by name.
