@@ -16,12 +16,15 @@ let package = Package(
         .library(name: "AsgardStore", targets: ["AsgardStore"]),
         .library(name: "AsgardController", targets: ["AsgardController"]),
         .library(name: "Cedar", targets: ["Cedar"]),
+        .executable(name: "fake-databricks", targets: ["fake-databricks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Domain types, desired-state loading and validation, the pure plan. Foundation and Yams only.
@@ -34,6 +37,15 @@ let package = Package(
         .target(name: "Cedar", swiftSettings: strict),
         // Asgard's policy set on the Cedar engine: loading, fail-closed and shadow decisions, policy tests.
         .target(name: "AsgardPolicy", dependencies: ["Cedar", "AsgardCore"], swiftSettings: strict),
+        // The inference gateway's pure parts: guardrails, budgets, rate limits, kill switches, pricing.
+        .target(name: "AsgardGateway", dependencies: ["AsgardCore"], swiftSettings: strict),
+        // A faithful fake of the Databricks REST API (serving endpoints), for tests and `asgard demo`.
+        .target(
+            name: "FakeDatabricks",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "fake-databricks", dependencies: ["FakeDatabricks"], swiftSettings: strict),
         // The store protocol and its SQLite implementation.
         .target(
             name: "AsgardStore",
@@ -66,6 +78,20 @@ let package = Package(
             name: "AsgardCoreTests",
             dependencies: ["AsgardCore", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardGatewayTests",
+            dependencies: ["AsgardGateway", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FakeDatabricksTests",
+            dependencies: [
+                "FakeDatabricks", "fake-databricks", "AsgardTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
