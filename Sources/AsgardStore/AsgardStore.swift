@@ -33,6 +33,26 @@ public protocol AsgardStore: Sendable {
     /// Ledger rows of a project with `from <= time < to`, oldest first.
     func ledger(project: String, from: Date, to: Date) async throws -> [LedgerEntry]
 
+    /// Commits the ledger rows and audit entries of finished calls in one transaction: the
+    /// gateway's group commit (many concurrent calls share one disk sync).
+    func appendCalls(ledger: [LedgerEntry], audit: [AuditEntry]) async throws
+
+    /// Total cost of a project's ledger rows with `from <= time < to`.
+    func spend(project: String, from: Date, to: Date) async throws -> MicroDollars
+
+    /// A project's spend by UTC day and model, for `from <= time < to`, ordered by day then model.
+    func usage(project: String, from: Date, to: Date) async throws -> [UsageRow]
+
+    /// Every engaged kill switch.
+    func killSwitches() async throws -> [StoredKillSwitch]
+
+    /// Engages (or re-engages) a kill switch and audits it, in one transaction.
+    func engageKillSwitch(_ killSwitch: StoredKillSwitch, audit: AuditEntry) async throws
+
+    /// Releases a kill switch and audits it, in one transaction.
+    /// - Returns: false when no such switch was engaged (nothing is audited then).
+    func releaseKillSwitch(scope: String, target: String, audit: AuditEntry) async throws -> Bool
+
     /// The stored key whose digest is `digest` (lower-case hex), if any.
     func key(digest: String) async throws -> StoredKey?
 
@@ -115,6 +135,47 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
         self.latencyMicroseconds = latencyMicroseconds
         self.status = status
         self.estimated = estimated
+    }
+}
+
+/// One day's use of one model by a project.
+public struct UsageRow: Sendable, Hashable, Codable {
+    /// UTC day, `YYYY-MM-DD`.
+    public var day: String
+    public var model: String
+    public var calls: Int
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cost: MicroDollars
+    /// Calls whose token counts were estimated.
+    public var estimatedCalls: Int
+
+    public init(day: String, model: String, calls: Int, promptTokens: Int, completionTokens: Int, cost: MicroDollars, estimatedCalls: Int) {
+        self.day = day
+        self.model = model
+        self.calls = calls
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.cost = cost
+        self.estimatedCalls = estimatedCalls
+    }
+}
+
+/// An engaged kill switch: `scope` is global, vendor, model, project or key; `target` the id
+/// (empty for global).
+public struct StoredKillSwitch: Sendable, Hashable, Codable {
+    public var scope: String
+    public var target: String
+    public var reason: String
+    public var engagedBy: String
+    public var since: Date
+
+    public init(scope: String, target: String, reason: String, engagedBy: String, since: Date) {
+        self.scope = scope
+        self.target = target
+        self.reason = reason
+        self.engagedBy = engagedBy
+        self.since = since
     }
 }
 

@@ -17,7 +17,22 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
+        migrator.registerMigration("v2-kill-switches", migrate: v2)
         return migrator
+    }
+
+    /// Kill switches: one row per engaged switch; `target` is empty for the global one.
+    private static func v2(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE kill_switches (
+                scope TEXT NOT NULL,
+                target TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                engaged_by TEXT NOT NULL,
+                since INTEGER NOT NULL,
+                PRIMARY KEY (scope, target)
+            ) STRICT;
+            """)
     }
 
     /// The first schema: objects and their derived tables, approvals, ledger, audit log.

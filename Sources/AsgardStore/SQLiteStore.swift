@@ -11,8 +11,8 @@ import GRDB
 ///
 /// Safe to share between tasks: it holds only the pool (itself thread-safe) and a clock.
 public final class SQLiteStore: AsgardStore {
-    private let pool: DatabasePool
-    private let clock: @Sendable () -> Date
+    let pool: DatabasePool
+    let clock: @Sendable () -> Date
 
     /// Opens, creating if needed, the store at `path`, and brings its schema up to date.
     ///
@@ -139,20 +139,7 @@ public final class SQLiteStore: AsgardStore {
     /// - Throws: GRDB's `DatabaseError`, e.g. when a request id is already in the ledger.
     public func appendLedger(_ entries: [LedgerEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await pool.write { db in
-            let statement = try db.makeStatement(sql: """
-                INSERT INTO ledger (request_id, time, project, key_id, vendor, model, upstream, prompt_tokens,
-                    completion_tokens, cost_micros, latency_us, status, estimated)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for entry in entries {
-                try statement.execute(arguments: [
-                    entry.requestID, Encoding.micros(entry.time), entry.project, entry.keyID, entry.vendor, entry.model,
-                    entry.upstream, entry.promptTokens, entry.completionTokens, entry.cost.value,
-                    entry.latencyMicroseconds, entry.status, entry.estimated,
-                ])
-            }
-        }
+        try await pool.write { db in try LedgerTable.insert(entries, in: db) }
     }
 
     /// The ledger rows of `project` with `from <= time < to` (to the microsecond), oldest
