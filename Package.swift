@@ -38,7 +38,7 @@ let package = Package(
         // Asgard's policy set on the Cedar engine: loading, fail-closed and shadow decisions, policy tests.
         .target(name: "AsgardPolicy", dependencies: ["Cedar", "AsgardCore"], swiftSettings: strict),
         // The inference gateway's pure parts: guardrails, budgets, rate limits, kill switches, pricing.
-        .target(name: "AsgardGateway", dependencies: ["AsgardCore"], swiftSettings: strict),
+        .target(name: "AsgardGateway", dependencies: ["AsgardCore", "Cedar"], swiftSettings: strict),
         // A faithful fake of the Databricks REST API (serving endpoints), for tests and `asgard demo`.
         .target(
             name: "FakeDatabricks",
