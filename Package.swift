@@ -82,7 +82,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AsgardGatewayTests",
-            dependencies: ["AsgardGateway", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["AsgardGateway", "AsgardPolicy", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,59 @@
+public import AsgardCore
+public import Cedar
+public import Foundation
+
+extension Key {
+    /// Whether the key lists `model` by id or its vendor by `<vendor>/*`.
+    public func allows(model: String, vendor: String) -> Bool {
+        allowedModels.contains(model) || allowedModels.contains("\(vendor)/*")
+    }
+}
+
+/// The Cedar entities and requests of `invoke` decisions, following
+/// `policies/asgard.cedarschema`: keys, their projects and the routed models.
+public enum InvokeEntities {
+    /// One store for a snapshot of desired state: built once, shared by every request.
+    public static func store(keys: [Key], projects: [Project], routes: RouteTable) -> Entities {
+        var entities: [Entity] = []
+        for project in projects {
+            entities.append(Entity(uid: uid(project: project.id), attributes: [
+                "classification_level": .long(Int64(project.classification.rawValue)),
+                "active": .bool(true),
+                "owner": .entity(EntityUID(type: "User", id: project.owner)),
+                "approvers": .set(Set(project.approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
+            ]))
+        }
+        for key in keys {
+            var attributes: [String: Value] = [
+                "project": .entity(uid(project: key.project)),
+                "max_level": .long(Int64(key.maxDataClass.rawValue)),
+                "allowed_models": .set(Set(key.allowedModels.filter { !$0.hasSuffix("/*") }.map(Value.string))),
+                "allowed_vendors": .set(Set(key.allowedModels.filter { $0.hasSuffix("/*") }.map { .string(String($0.dropLast(2))) })),
+            ]
+            if let expires = key.expires {
+                attributes["expires"] = .extensionValue(.datetime(Int64((expires.timeIntervalSince1970 * 1000).rounded(.down))))
+            }
+            entities.append(Entity(uid: uid(key: key.id), attributes: attributes))
+        }
+        for model in routes.models {
+            guard let route = routes[model] else { continue }
+            entities.append(Entity(uid: uid(model: model), attributes: [
+                "vendor": .string(route.vendor), "name": .string(model), "max_level": .long(Int64(route.maxDataClass.rawValue)),
+            ]))
+        }
+        return Entities(closingParentsOf: entities)
+    }
+
+    public static func uid(key: String) -> EntityUID { EntityUID(type: "Key", id: key) }
+    public static func uid(project: String) -> EntityUID { EntityUID(type: "Project", id: project) }
+    public static func uid(model: String) -> EntityUID { EntityUID(type: "Model", id: model) }
+
+    /// The `invoke` request of one call.
+    public static func request(key: String, model: String, level: DataClass, estimatedCost: MicroDollars, now: Date) -> Request {
+        Request(principal: uid(key: key), action: EntityUID(type: "Action", id: "invoke"), resource: uid(model: model), context: [
+            "level": .long(Int64(level.rawValue)),
+            "estimated_cost_micros": .long(estimatedCost.value),
+            "now": .extensionValue(.datetime(Int64((now.timeIntervalSince1970 * 1000).rounded(.down)))),
+        ])
+    }
+}
