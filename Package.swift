@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Domain types, desired-state loading and validation, the pure plan. Foundation and Yams only.
@@ -46,6 +47,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "fake-databricks", dependencies: ["FakeDatabricks"], swiftSettings: strict),
+        // The running server: Hummingbird wiring, the gateway pipeline, upstream calls, the controller loop.
+        .target(
+            name: "AsgardServer",
+            dependencies: [
+                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "Cedar",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The store protocol and its SQLite implementation.
         .target(
             name: "AsgardStore",
@@ -83,6 +95,14 @@ let package = Package(
         .testTarget(
             name: "AsgardGatewayTests",
             dependencies: ["AsgardGateway", "AsgardPolicy", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardServerTests",
+            dependencies: [
+                "AsgardServer", "AsgardTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
