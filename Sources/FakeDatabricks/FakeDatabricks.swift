@@ -206,8 +206,8 @@ public struct FakeDatabricks: Sendable {
         let delay = knobs.chunkDelay
         let body = ResponseBody { writer in
             for (index, frame) in frames.enumerated() {
-                if let drop, index >= drop { throw StreamDropped() }
                 if index > 0, delay > .zero { try await Task.sleep(for: delay) }
+                if let drop, index >= drop { throw StreamDropped() }
                 try await writer.write(ByteBuffer(string: frame))
             }
             try await writer.finish(nil)

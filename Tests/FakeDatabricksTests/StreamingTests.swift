@@ -80,6 +80,9 @@ struct StreamingTests {
     func dropped() async throws {
         try await withFake { fake, client in
             fake.controls.setDropStream(afterChunks: 3, for: llama)
+            // A pause between frames lets the client read them before the connection closes
+            // (AsyncHTTPClient drops unread parts when the body fails).
+            fake.controls.update(llama) { $0.chunkDelay = .milliseconds(50) }
             let result = try await client.invoke(chat("drop", ["stream": true]))
             #expect(result.status == 200)
             #expect(result.truncated)

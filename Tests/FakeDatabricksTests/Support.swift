@@ -111,3 +111,4 @@ func expectError(
             sourceLocation: sourceLocation)
     #expect(result.header("Content-Type")?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
 }
+
