@@ -29,7 +29,7 @@ LLAMA = "databricks-meta-llama-3-3-70b-instruct"
 REPLY_PREFIX = "This is a deterministic answer from "
 
 
-def client(port, token, retry_timeout=2):
+def client(port, token, retry_timeout=1):
     # A short retry timeout: the SDK retries 429 and 503 for minutes by default.
     config = Config(
         host=f"http://127.0.0.1:{port}",

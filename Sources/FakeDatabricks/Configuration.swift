@@ -175,7 +175,7 @@ public enum StreamUsageMode: Sendable, Hashable {
 public struct EndpointKnobs: Sendable, Hashable {
     /// Added before every answer of this endpoint (errors included, auth failures excepted).
     public var latency: Duration
-    /// Added before every stream chunk after the first.
+    /// Added before every stream frame after the first (and before a stream is dropped).
     public var chunkDelay: Duration
     /// The fault answered instead of a completion (while `remaining` is nil or positive).
     public var fault: FakeFault?

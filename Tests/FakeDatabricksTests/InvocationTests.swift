@@ -1,4 +1,7 @@
 import FakeDatabricks
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
 import Foundation
 import Testing
 
@@ -116,14 +119,39 @@ struct InvocationTests {
         }
     }
 
-    @Test("the in-memory router answers too (no socket)")
-    func routerOnly() async throws {
-        // The model is pure: the same request through the pure API gives the same reply.
+    @Test("the model is pure: same request, same completion; stream pieces rebuild the text")
+    func pureModel() throws {
         let request = try FakeModel.parse(chat("hello")).get()
         let completion = FakeModel.complete(endpoint: llama, request: request)
+        #expect(completion == FakeModel.complete(endpoint: llama, request: request))
         #expect(completion.choices.count == 1)
         #expect(completion.promptTokens == 2)
         #expect(FakeModel.streamPieces("a b  c").joined() == "a b  c")
         #expect(FakeModel.streamPieces("a b  c") == ["a", " b", "  c"])
+    }
+
+    @Test("the router also answers in memory (HummingbirdTesting .router, no socket)")
+    func inMemoryRouter() async throws {
+        let fake = FakeDatabricks(FakeDatabricksConfiguration(token: testToken))
+        let app = Application(router: fake.router())
+        try await app.test(.router) { client in
+            var headers = HTTPFields()
+            headers[.authorization] = "Bearer \(testToken)"
+            headers[.contentType] = "application/json"
+            try await client.execute(
+                uri: "/serving-endpoints/fraud-triage/invocations", method: .post, headers: headers,
+                body: ByteBuffer(string: chat("hi").serialized)
+            ) { response in
+                #expect(response.status == .ok)
+                let json = JSONValue.parse(String(buffer: response.body))
+                #expect(json?["object"] == "chat.completion")
+                #expect(response.headers[HTTPField.Name("served-model-name")!] == "fraud-triage-llm-1")
+            }
+            try await client.execute(uri: "/api/2.0/serving-endpoints", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(JSONValue.parse(String(buffer: response.body))?["error_code"] == "UNAUTHENTICATED")
+            }
+        }
+        #expect(fake.controls.callCount(for: "fraud-triage") == 1)
     }
 }
