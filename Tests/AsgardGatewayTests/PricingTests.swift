@@ -24,6 +24,10 @@ import Testing
         CostCase(prompt: 3, completion: 0, inputPerMillion: 333_333, outputPerMillion: 0, expected: 1),
         // Rounded once for the call, not per side: 0.5 + 0.5 = 1, not 2.
         CostCase(prompt: 1, completion: 1, inputPerMillion: 500_000, outputPerMillion: 500_000, expected: 1),
+        // A millionth of a micro-dollar over a whole amount is still charged as the next one.
+        CostCase(prompt: 1, completion: 0, inputPerMillion: 1, outputPerMillion: 0, expected: 1),
+        CostCase(prompt: 1_000_001, completion: 0, inputPerMillion: 1, outputPerMillion: 0, expected: 2),
+        CostCase(prompt: 0, completion: 2_000_001, inputPerMillion: 0, outputPerMillion: 1, expected: 3),
         // Exactly one micro-dollar is not rounded further.
         CostCase(prompt: 1, completion: 0, inputPerMillion: 1_000_000, outputPerMillion: 0, expected: 1),
         CostCase(prompt: 1_000_001, completion: 0, inputPerMillion: 1_000_000, outputPerMillion: 0, expected: 1_000_001),
