@@ -1,0 +1,238 @@
+public import AsgardCore
+public import Foundation
+import Synchronization
+
+/// A claim on part of a project's budget for one call in flight.
+///
+/// Only `BudgetLedger.reserve` makes one. It must be closed exactly once, by `settle` (the call
+/// finished: charge what it cost) or `release` (the vendor was never reached or failed: charge
+/// nothing); closing it a second time is a detected no-op.
+public struct BudgetReservation: Sendable, Hashable, CustomStringConvertible {
+    /// Unique within the ledger that made it.
+    public let id: UInt64
+    public let project: String
+    /// The amount held back from the budget until the reservation is closed.
+    public let amount: MicroDollars
+    /// The period the reservation was made in.
+    public let period: BudgetPeriod
+
+    init(id: UInt64, project: String, amount: MicroDollars, period: BudgetPeriod) {
+        self.id = id
+        self.project = project
+        self.amount = amount
+        self.period = period
+    }
+
+    public var description: String { "reservation #\(id) of $\(amount) for \(project) in \(period)" }
+}
+
+/// Why a reservation was refused: the call could cost more than the project has left.
+///
+/// The gateway answers it with HTTP 402; `description` is the message.
+public struct BudgetExceeded: Error, Sendable, Hashable, CustomStringConvertible {
+    public let project: String
+    /// False when the ledger holds no budget for the project at all (then `budget` is zero).
+    public let hasBudget: Bool
+    public let budget: MicroDollars
+    /// Settled spend in the current period.
+    public let spent: MicroDollars
+    /// Held back for calls in flight.
+    public let reserved: MicroDollars
+    /// The refused reservation: the call's worst-case cost.
+    public let requested: MicroDollars
+    public let period: BudgetPeriod
+
+    /// What is left for new calls: the budget less spent and reserved, never below zero.
+    public var available: MicroDollars {
+        MicroDollars(max(0, budget.value - min(budget.value, spent.value) - min(budget.value, reserved.value)))
+    }
+
+    public var description: String {
+        guard hasBudget else { return "project \(project) has no budget in the gateway; no call can be charged to it" }
+        return "project \(project) has $\(available) left of its $\(budget) budget for \(period) "
+            + "($\(spent) spent, $\(reserved) reserved by calls in flight); this call could cost up to $\(requested)"
+    }
+}
+
+/// How closing a reservation with `BudgetLedger.settle` went.
+public enum BudgetSettlement: Sendable, Hashable {
+    /// Charged, within the reservation.
+    case settled
+    /// Charged, but the actual cost was above the reservation by this much, so the project's
+    /// spend may now be above its budget. It means the prompt estimate or the `max_tokens` cap
+    /// failed; worth a warning in the log.
+    case exceededReservation(by: MicroDollars)
+    /// The reservation had already been settled or released: nothing changed.
+    case alreadyClosed
+}
+
+/// A project's figures in the ledger at one instant.
+public struct BudgetSnapshot: Sendable, Hashable {
+    public let budget: MicroDollars
+    /// Settled spend in `period`.
+    public let spent: MicroDollars
+    /// Held back for calls in flight.
+    public let reserved: MicroDollars
+    /// The month `spent` belongs to; nil until the first `load` or `reserve` for the project.
+    public let period: BudgetPeriod?
+}
+
+/// Every project's monthly budget, settled spend and in-flight reservations, in memory.
+///
+/// The gateway reserves a call's worst-case cost (`Pricing.worstCase`) before calling the vendor
+/// and settles the reported cost afterwards, so concurrent calls can never together commit more
+/// than the budget: `reserve` succeeds only if `spent + reserved + amount ≤ budget`, checked and
+/// applied under one lock.
+///
+/// **Months.** `reserve` takes the current time. When it falls in a later UTC month
+/// (`BudgetPeriod`) than the project's, the project's settled spend is reset to zero before the
+/// check: the ledger rolls over by itself, with no scheduled job. Reservations in flight are kept
+/// across the rollover, and a call settled after it is charged to the new month (the server
+/// records usage at settle time too, so the store agrees). A time in an earlier month than the
+/// project's (a clock stepped back) counts as the project's current month.
+///
+/// **Loading.** At start the server calls `setBudget` for every project and `load` with the
+/// month's spend from the store, before serving calls. Budget changes from the reconciler go
+/// through `setBudget`, which keeps spend and reservations: lowering a budget below what is
+/// committed refuses new calls but does not cancel calls in flight.
+///
+/// One `Mutex` guards the whole ledger: each operation is a few dictionary accesses, far
+/// cheaper than the call it accounts for.
+public final class BudgetLedger: Sendable {
+    struct Account {
+        var budget: MicroDollars = .zero
+        var spent: MicroDollars = .zero
+        var reserved: MicroDollars = .zero
+        var period: BudgetPeriod?
+    }
+
+    struct State {
+        var accounts: [String: Account] = [:]
+        /// Ids of the reservations not yet settled or released.
+        var open: Set<UInt64> = []
+        var nextID: UInt64 = 1
+    }
+
+    let state = Mutex(State())
+
+    /// An empty ledger: every reservation is refused until `setBudget` is called for its project.
+    public init() {}
+
+    /// Sets a project's monthly budget, adding the project if it is new.
+    ///
+    /// Spend and reservations are kept, so it is safe while calls are in flight. There is no
+    /// removal: a deleted project's budget is set to zero, which refuses every call that costs
+    /// anything, while its calls in flight still settle.
+    public func setBudget(project: String, monthly: MicroDollars) {
+        state.withLock { $0.accounts[project, default: Account()].budget = monthly }
+    }
+
+    /// Replaces a project's settled spend for `period` with the store's figure.
+    ///
+    /// Called at start, before the project serves calls. A load for a period older than the one
+    /// the project is already in is stale and ignored.
+    ///
+    /// - Returns: whether the figure was taken.
+    @discardableResult
+    public func load(project: String, spent: MicroDollars, period: BudgetPeriod) -> Bool {
+        state.withLock { state in
+            var account = state.accounts[project] ?? Account()
+            if let current = account.period, period < current { return false }
+            account.spent = MicroDollars(max(0, spent.value))
+            account.period = period
+            state.accounts[project] = account
+            return true
+        }
+    }
+
+    /// Holds back `amount` of the project's budget for one call, if it fits.
+    ///
+    /// Succeeds only if `spent + reserved + amount ≤ budget` for the month containing `now`
+    /// (rolling the project into that month first, see the type's documentation). A negative
+    /// amount counts as zero. An unknown project is refused whatever the amount.
+    ///
+    /// - Returns: the reservation, to be settled or released exactly once, or why it was refused.
+    public func reserve(project: String, amount: MicroDollars, now: Date) -> Result<BudgetReservation, BudgetExceeded> {
+        let requested = MicroDollars(max(0, amount.value))
+        let period = BudgetPeriod(containing: now)
+        return state.withLock { state in
+            guard var account = state.accounts[project] else {
+                return .failure(BudgetExceeded(project: project, hasBudget: false, budget: .zero, spent: .zero,
+                                               reserved: .zero, requested: requested, period: period))
+            }
+            if account.period == nil {
+                account.period = period
+            } else if let current = account.period, current < period {
+                account.period = period
+                account.spent = .zero
+            }
+            let current = account.period ?? period
+            // 128-bit sum: spent may sit far above the budget after an over-reservation settle.
+            let committed = Int128(account.spent.value) + Int128(account.reserved.value) + Int128(requested.value)
+            guard committed <= Int128(account.budget.value) else {
+                state.accounts[project] = account
+                return .failure(BudgetExceeded(project: project, hasBudget: true, budget: account.budget,
+                                               spent: account.spent, reserved: account.reserved,
+                                               requested: requested, period: current))
+            }
+            account.reserved.value += requested.value // ≤ budget, so no overflow
+            state.accounts[project] = account
+            let id = state.nextID
+            state.nextID += 1
+            state.open.insert(id)
+            return .success(BudgetReservation(id: id, project: project, amount: requested, period: current))
+        }
+    }
+
+    /// Closes a reservation with the call's actual cost: releases the hold and charges `actual`.
+    ///
+    /// The gateway caps `max_tokens` upstream, so the actual cost should not exceed the
+    /// reservation. If it does (the vendor ignored the cap, or the prompt estimate was low), the
+    /// whole actual cost is charged anyway, since spend is what happened, even if that takes the
+    /// project over its budget; the result says so. A negative actual counts as zero.
+    ///
+    /// - Returns: `.alreadyClosed`, changing nothing, if the reservation was settled or released
+    ///   before.
+    @discardableResult
+    public func settle(_ reservation: BudgetReservation, actual: MicroDollars) -> BudgetSettlement {
+        let charged = max(0, actual.value)
+        return state.withLock { state in
+            guard state.open.remove(reservation.id) != nil else { return .alreadyClosed }
+            if var account = state.accounts[reservation.project] {
+                account.reserved.value -= reservation.amount.value
+                let (sum, overflow) = account.spent.value.addingReportingOverflow(charged)
+                account.spent.value = overflow ? Int64.max : sum
+                state.accounts[reservation.project] = account
+            }
+            return charged > reservation.amount.value
+                ? .exceededReservation(by: MicroDollars(charged - reservation.amount.value)) : .settled
+        }
+    }
+
+    /// Closes a reservation without charging anything: the vendor was never reached, or failed
+    /// before doing billable work.
+    ///
+    /// - Returns: false, changing nothing, if the reservation was settled or released before.
+    @discardableResult
+    public func release(_ reservation: BudgetReservation) -> Bool {
+        state.withLock { state in
+            guard state.open.remove(reservation.id) != nil else { return false }
+            state.accounts[reservation.project]?.reserved.value -= reservation.amount.value
+            return true
+        }
+    }
+
+    /// A project's budget, spend and reservations, or nil if the ledger does not know it.
+    public func snapshot(project: String) -> BudgetSnapshot? {
+        state.withLock { state in
+            state.accounts[project].map {
+                BudgetSnapshot(budget: $0.budget, spent: $0.spent, reserved: $0.reserved, period: $0.period)
+            }
+        }
+    }
+
+    /// How many reservations are neither settled nor released; zero when no call is in flight.
+    public var openReservations: Int {
+        state.withLock { $0.open.count }
+    }
+}

@@ -1,0 +1,116 @@
+public import Foundation
+import Synchronization
+
+/// What a kill switch stops.
+public enum KillScope: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Every call through the gateway.
+    case global
+    /// Every call to one vendor, e.g. `databricks`.
+    case vendor
+    /// Every call to one model, by its public id, e.g. `databricks/llama-3-3-70b`.
+    case model
+    /// Every call charged to one project.
+    case project
+    /// Every call made with one virtual key, by key id.
+    case key
+}
+
+/// An operator's order to refuse calls in one scope, with who gave it, when and why.
+public struct KillSwitch: Sendable, Hashable, Codable {
+    public var scope: KillScope
+    /// The vendor, model, project or key id it stops; empty (and ignored) for `.global`.
+    public var id: String
+    /// Shown to callers in the refusal and on the dashboard.
+    public var reason: String
+    public var since: Date
+    /// Who engaged it.
+    public var by: String
+
+    public init(scope: KillScope, id: String, reason: String, since: Date, by: String) {
+        self.scope = scope
+        self.id = scope == .global ? "" : id
+        self.reason = reason
+        self.since = since
+        self.by = by
+    }
+}
+
+/// The kill switches in force, indexed for the per-call check.
+public struct KillSwitchSet: Sendable, Hashable {
+    /// The switches, as given (one per scope and id).
+    public let switches: [KillSwitch]
+    let global: KillSwitch?
+    let byScope: [KillScope: [String: KillSwitch]]
+
+    /// Indexes `switches`. Of two switches with the same scope and id, the first given wins.
+    public init(_ switches: [KillSwitch]) {
+        var global: KillSwitch?
+        var byScope: [KillScope: [String: KillSwitch]] = [:]
+        var kept: [KillSwitch] = []
+        for killSwitch in switches {
+            if killSwitch.scope == .global {
+                guard global == nil else { continue }
+                global = killSwitch
+            } else {
+                guard byScope[killSwitch.scope]?[killSwitch.id] == nil else { continue }
+                byScope[killSwitch.scope, default: [:]][killSwitch.id] = killSwitch
+            }
+            kept.append(killSwitch)
+        }
+        self.switches = kept
+        self.global = global
+        self.byScope = byScope
+    }
+
+    /// No switch engaged.
+    public static let empty = KillSwitchSet([])
+
+    /// The switch that stops a call, if any: the first match in the order global, vendor, model,
+    /// project, key, so the broadest applicable order is the one reported. O(1): at most four
+    /// hash lookups.
+    ///
+    /// - Parameters:
+    ///   - vendor: the vendor the call is routed to, e.g. `databricks`.
+    ///   - model: the public model id, e.g. `databricks/llama-3-3-70b`.
+    ///   - project: the project the key belongs to.
+    ///   - key: the virtual key's id.
+    public func check(vendor: String, model: String, project: String, key: String) -> KillSwitch? {
+        if let global { return global }
+        guard !byScope.isEmpty else { return nil }
+        return byScope[.vendor]?[vendor] ?? byScope[.model]?[model]
+            ?? byScope[.project]?[project] ?? byScope[.key]?[key]
+    }
+
+    public var isEmpty: Bool { switches.isEmpty }
+}
+
+/// The kill switches currently in force, shared by every request handler.
+///
+/// The store is the source of truth (switches are engaged from the API and dashboard, possibly on
+/// another replica); the server's refresh service reads them from the store at least once a
+/// second and calls `replace(with:)`, so a switch takes effect everywhere within about a second.
+/// Reads copy an immutable `KillSwitchSet` out of a `Mutex`, which is cheap and never waits on
+/// the store.
+public final class KillSwitchBoard: Sendable {
+    let installed: Mutex<KillSwitchSet>
+
+    /// A board holding `initial` (none by default).
+    public init(_ initial: KillSwitchSet = .empty) {
+        installed = Mutex(initial)
+    }
+
+    /// The switches in force now.
+    public var current: KillSwitchSet {
+        installed.withLock { $0 }
+    }
+
+    /// Installs a newly read set of switches, replacing the previous one whole.
+    public func replace(with newSet: KillSwitchSet) {
+        installed.withLock { $0 = newSet }
+    }
+
+    /// `current.check(...)`: the switch that stops this call, if any.
+    public func check(vendor: String, model: String, project: String, key: String) -> KillSwitch? {
+        current.check(vendor: vendor, model: model, project: project, key: key)
+    }
+}
