@@ -43,7 +43,7 @@ import Testing
         let store = try SQLiteStore(path: root + "/asgard.sqlite")
         try await store.appendLedger([Self.entry(1)])
         let recorder = CallRecorder(store: store)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await recorder.run() }
             // A duplicate request id makes the transaction fail: the caller hears of it.
             await #expect(throws: (any Error).self) {

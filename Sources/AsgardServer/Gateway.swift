@@ -1,0 +1,249 @@
+import AsgardCore
+public import AsgardGateway
+import AsgardStore
+import Cedar
+public import Foundation
+
+/// Which front door a call came through.
+public enum ChatEndpoint: Sendable {
+    /// `POST /v1/chat/completions`: data class from `X-Asgard-Data-Class`, else the key's default.
+    case openAICompatible
+    /// `POST /api/gateway/chat`: data class from the body's `data_class` (required).
+    case asgard
+}
+
+/// What the gateway answers.
+public struct GatewayResponse: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+    public var headers: [(String, String)]
+}
+
+/// The inference pipeline, in the order the design fixes: authenticate → kill switch → model →
+/// Cedar `invoke` → data class → input guardrails → rate limit → budget reservation →
+/// upstream → output guardrails → settle → ledger and audit (durable) → response.
+/// Each refusal is an OpenAI error object and an audit entry.
+public struct Gateway: Sendable {
+    public var snapshot: @Sendable () -> GatewaySnapshot
+    public var upstream: HTTPUpstream
+    public var recorder: CallRecorder
+    public var budgets: BudgetLedger
+    public var rateLimiter: RateLimiter
+    public var killSwitches: KillSwitchBoard
+    /// The process environment, where vendor base URLs and tokens are read by name.
+    public var environment: [String: String]
+    public var maxBodyBytes = 1 << 20
+    public var clock: @Sendable () -> Date = { Date() }
+
+    public init(snapshot: @escaping @Sendable () -> GatewaySnapshot, upstream: HTTPUpstream, recorder: CallRecorder, budgets: BudgetLedger,
+                rateLimiter: RateLimiter, killSwitches: KillSwitchBoard, environment: [String: String]) {
+        self.snapshot = snapshot
+        self.upstream = upstream
+        self.recorder = recorder
+        self.budgets = budgets
+        self.rateLimiter = rateLimiter
+        self.killSwitches = killSwitches
+        self.environment = environment
+    }
+
+    /// One non-streamed chat call.
+    public func chat(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> GatewayResponse {
+        let started = ContinuousClock.now
+        let requestID = "req_" + hexString((0..<12).map { _ in UInt8.random(in: 0...255) })
+        var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied", detail: ["request_id": requestID])
+        do {
+            let outcome = try await decideAndCall(authorization: authorization, dataClassHeader: dataClassHeader, body: body,
+                                                  endpoint: endpoint, requestID: requestID, started: started, audit: &audit)
+            return outcome
+        } catch {
+            audit.detail["reason"] = error.code
+            audit.detail["status"] = String(error.status)
+            audit.outcome = "denied"
+            // The refusal is recorded before the caller hears of it.
+            try? await recorder.record(ledger: nil, audit: audit)
+            var headers = [("Content-Type", "application/json"), ("x-asgard-request-id", requestID)]
+            if let retryAfter = error.retryAfter { headers.append(("Retry-After", String(retryAfter))) }
+            return GatewayResponse(status: error.status, body: Array(error.body.utf8), headers: headers)
+        }
+    }
+
+    private func decideAndCall(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
+                               requestID: String, started: ContinuousClock.Instant, audit: inout AuditEntry) async throws(GatewayError) -> GatewayResponse {
+        let snapshot = self.snapshot()
+        // 1. Authenticate: Bearer asg_..., looked up by its SHA-256 digest.
+        guard let authorization, authorization.hasPrefix("Bearer ") else { throw .invalidAPIKey }
+        let secret = String(authorization.dropFirst(7))
+        let digest = SHA256.hex(secret)
+        guard let key = snapshot.keysByDigest[digest], constantTimeEqual(key.digest, digest) else { throw .invalidAPIKey }
+        audit.actor = "Key/\(key.id)"
+        audit.detail["project"] = key.project
+        guard let project = snapshot.projects[key.project] else { throw .invalidAPIKey }
+
+        let request = try ChatRequest(bytes: body, limit: maxBodyBytes)
+        audit.target = request.model
+        let vendor = request.model.split(separator: "/").first.map(String.init) ?? ""
+        // 2. Kill switches.
+        if let kill = killSwitches.check(vendor: vendor, model: request.model, project: project.id, key: key.id) {
+            throw .killed(scope: kill.scope.rawValue, target: kill.id, reason: kill.reason)
+        }
+        // 3. The model: routed at all, and allowed to this key.
+        guard let route = snapshot.routes[request.model] else { throw .modelNotFound(request.model) }
+        guard key.allows(model: route.model, vendor: route.vendor) else { throw .modelNotAllowed(request.model) }
+        // The data class of the request.
+        let level: DataClass
+        switch endpoint {
+        case .asgard:
+            guard let stated = request.dataClass else { throw .invalidRequest("data_class is required", param: "data_class") }
+            level = stated
+        case .openAICompatible:
+            if let header = dataClassHeader {
+                guard let stated = DataClass(name: header) else {
+                    throw .invalidRequest("X-Asgard-Data-Class must be one of public, internal, confidential, restricted", param: "X-Asgard-Data-Class")
+                }
+                level = stated
+            } else {
+                level = request.dataClass ?? key.defaultDataClass
+            }
+        }
+        audit.detail["data_class"] = level.name
+        let maxTokens = request.maxTokens ?? route.defaultMaxTokens
+        let promptEstimate = Pricing.estimatePromptTokens(messages: request.messageTexts)
+        let worstCase = Pricing.worstCase(promptTokens: promptEstimate, maxTokens: maxTokens, pricing: route.pricing)
+        // 4. Cedar.
+        let decision = snapshot.policy.decide(InvokeEntities.request(key: key.id, model: route.model, level: level, estimatedCost: worstCase, now: clock()),
+                                              entities: snapshot.entities)
+        audit.detail["policies"] = decision.response.reasons.sorted().joined(separator: ",")
+        if !decision.response.errors.isEmpty {
+            audit.detail["policy_errors"] = decision.response.errors.sorted().map { "\($0): \(decision.response.errorMessages[$0] ?? "")" }.joined(separator: "; ")
+        }
+        guard decision.allowed else {
+            throw .policyDenied(decision.response.reasons.sorted(), failedClosedOn: decision.failedClosedOn.sorted())
+        }
+        // 5. Data classes: the request may not exceed the model, the key or the project.
+        if level > route.maxDataClass { throw .dataClassDenied("\(level.name) data may not be sent to \(route.model) (at most \(route.maxDataClass.name))") }
+        if level > key.maxDataClass { throw .dataClassDenied("this key may send at most \(key.maxDataClass.name) data, not \(level.name)") }
+        if level > project.classification { throw .dataClassDenied("project \(project.id) is classified \(project.classification.name), below \(level.name)") }
+        // 6. Input guardrails.
+        let guardrail = snapshot.guardrailPolicy(of: project.id)
+        var redacted: [String]?
+        var findings: [String] = []
+        for (index, text) in request.messageTexts.enumerated() {
+            switch Guardrails.apply(guardrail, dataClass: level, to: text) {
+            case .blocked(let detector):
+                throw .guardrailBlocked(detector.rawValue, in: "request")
+            case .pass(let passed, let found):
+                findings += found.map(\.detector.rawValue)
+                if passed != text {
+                    if redacted == nil { redacted = request.messageTexts }
+                    redacted?[index] = passed
+                }
+            }
+        }
+        if !findings.isEmpty { audit.detail["input_findings"] = findings.joined(separator: ",") }
+        // 7. Rate limit.
+        if let limit = key.requestsPerMinute, case .limited(let retryAfter) = rateLimiter.acquire(key: key.id, limit: limit, now: .now) {
+            throw .rateLimited(retryAfter: retryAfter)
+        }
+        // 8. Budget: reserve the worst case.
+        let reservation: BudgetReservation
+        switch budgets.reserve(project: project.id, amount: worstCase, now: clock()) {
+        case .success(let granted): reservation = granted
+        case .failure(let exceeded):
+            throw .budgetExceeded(project: project.id, budget: exceeded.budget.description, spent: exceeded.spent.description,
+                                  reserved: exceeded.reserved.description, requested: exceeded.requested.description)
+        }
+        // 9. Upstream.
+        let reply: UpstreamReply
+        do {
+            let target = try route.endpoint(in: environment)
+            let upstreamBody = request.upstreamBody(upstreamModel: route.upstream, maxTokens: maxTokens, redactedTexts: redacted,
+                                                    usageContextProject: route.sendsUsageContext ? project.id : nil)
+            reply = try await upstream.post(url: target.url, token: target.token, body: upstreamBody.jsonBytes, timeoutSeconds: route.timeoutSeconds)
+            guard (200..<300).contains(reply.status) else {
+                throw Self.upstreamError(reply, token: target.token)
+            }
+        } catch let error as GatewayError {
+            _ = budgets.release(reservation)
+            throw error
+        } catch {
+            _ = budgets.release(reservation)
+            throw .upstream(status: 0, vendorCode: nil, message: "\(error)")
+        }
+        // 10. Output guardrails, 11. settle, 12. ledger and audit, 13. response.
+        var response = (try? JSONValue.parse(reply.body)) ?? .null
+        let usage = response["usage"]
+        var promptTokens = promptEstimate
+        var completionTokens = maxTokens
+        var estimated = true
+        if case .integer(let prompt)? = usage?["prompt_tokens"], case .integer(let completion)? = usage?["completion_tokens"] {
+            promptTokens = Int(prompt)
+            completionTokens = Int(completion)
+            estimated = false
+        }
+        if case .array(let choices)? = response["choices"] {
+            var replaced: [JSONValue] = []
+            for choice in choices {
+                guard case .string(let content)? = choice["message"]?["content"] else { replaced.append(choice); continue }
+                switch Guardrails.apply(guardrail, dataClass: level, to: content) {
+                case .blocked(let detector):
+                    let cost = Pricing.cost(promptTokens: promptTokens, completionTokens: completionTokens, pricing: route.pricing)
+                    _ = budgets.settle(reservation, actual: cost)
+                    try? await recordCall(requestID: requestID, key: key, route: route, prompt: promptTokens, completion: completionTokens,
+                                          cost: cost, started: started, status: "guardrail_blocked", estimated: estimated, audit: audit)
+                    throw .guardrailBlocked(detector.rawValue, in: "response")
+                case .pass(let passed, let found):
+                    if !found.isEmpty { audit.detail["output_findings"] = found.map(\.detector.rawValue).joined(separator: ",") }
+                    replaced.append(passed == content ? choice : choice.setting("message", to: (choice["message"] ?? .null).setting("content", to: .string(passed))))
+                }
+            }
+            response = response.setting("choices", to: .array(replaced))
+        }
+        let cost = Pricing.cost(promptTokens: promptTokens, completionTokens: completionTokens, pricing: route.pricing)
+        _ = budgets.settle(reservation, actual: cost)
+        audit.outcome = "allowed"
+        do {
+            try await recordCall(requestID: requestID, key: key, route: route, prompt: promptTokens, completion: completionTokens,
+                                 cost: cost, started: started, status: "ok", estimated: estimated, audit: audit)
+        } catch {
+            throw GatewayError(status: 500, type: "api_error", code: "ledger_unavailable",
+                               message: "the call succeeded but could not be recorded, so its answer is withheld")
+        }
+        return GatewayResponse(status: 200, body: response.jsonBytes, headers: [("Content-Type", "application/json"), ("x-asgard-request-id", requestID)])
+    }
+
+    private func recordCall(requestID: String, key: Key, route: Route, prompt: Int, completion: Int, cost: MicroDollars,
+                            started: ContinuousClock.Instant, status: String, estimated: Bool, audit: AuditEntry) async throws {
+        let elapsed = ContinuousClock.now - started
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        var audit = audit
+        audit.detail["cost_micros"] = String(cost.value)
+        try await recorder.record(ledger: LedgerEntry(
+            requestID: requestID, time: clock(), project: key.project, keyID: key.id, vendor: route.vendor, model: route.model,
+            upstream: route.upstream, promptTokens: prompt, completionTokens: completion, cost: cost,
+            latencyMicroseconds: micros, status: status, estimated: estimated), audit: audit)
+    }
+
+    /// Maps a vendor's error answer to 502, keeping the vendor's error code and scrubbing the token.
+    static func upstreamError(_ reply: UpstreamReply, token: String) -> GatewayError {
+        let parsed = try? JSONValue.parse(reply.body)
+        var code: String?
+        var message = "no message"
+        if case .string(let vendorCode)? = parsed?["error_code"] { code = vendorCode }
+        if case .string(let vendorCode)? = parsed?["error"]?["code"] { code = vendorCode }
+        if case .string(let text)? = parsed?["message"] { message = text }
+        if case .string(let text)? = parsed?["error"]?["message"] { message = text }
+        if !token.isEmpty { message = message.replacingOccurrences(of: token, with: "[REDACTED]") }
+        message = Guardrails.redact(message)
+        if reply.status == 504 { return .upstreamTimeout(after: 0) }
+        return .upstream(status: reply.status, vendorCode: code, message: String(message.prefix(500)))
+    }
+}
+
+/// Equality of two strings in time that depends only on their lengths.
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var difference: UInt8 = 0
+    for index in x.indices { difference |= x[index] ^ y[index] }
+    return difference == 0
+}

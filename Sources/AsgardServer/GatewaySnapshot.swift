@@ -1,0 +1,38 @@
+public import AsgardCore
+public import AsgardGateway
+public import AsgardPolicy
+public import AsgardStore
+public import Cedar
+
+/// Everything a call is decided against, as one immutable value: routes, keys by digest,
+/// projects, the Cedar entity store and policies, guardrail policies. The server swaps whole
+/// snapshots atomically when desired state changes, so a call never sees half an update.
+public struct GatewaySnapshot: Sendable {
+    public var routes: RouteTable
+    public var keysByDigest: [String: Key]
+    public var projects: [String: Project]
+    public var entities: Entities
+    public var policy: PolicyEngine
+    public var guardrails: [String: GuardrailPolicy]
+
+    /// Builds the snapshot of an applied desired state and the store's route table.
+    public init(state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, guardrails: [String: GuardrailPolicy] = [:]) {
+        let table = RouteTable(stored.map { route in
+            Route(model: route.model, vendor: route.vendor, upstream: route.upstream, baseURLEnv: route.baseURLEnv,
+                  tokenEnv: route.tokenEnv, chatPath: route.chatPath, timeoutSeconds: route.timeoutSeconds,
+                  sendsUsageContext: route.sendsUsageContext, defaultMaxTokens: route.defaultMaxTokens,
+                  pricing: route.pricing, maxDataClass: route.maxDataClass)
+        })
+        routes = table
+        keysByDigest = Dictionary(state.keys.values.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
+        projects = state.projects
+        entities = InvokeEntities.store(keys: Array(state.keys.values), projects: Array(state.projects.values), routes: table)
+        policy = PolicyEngine(enforced: policies)
+        self.guardrails = guardrails
+    }
+
+    /// The guardrail policy of a project (redact everything by default).
+    public func guardrailPolicy(of project: String) -> GuardrailPolicy {
+        guardrails[project] ?? GuardrailPolicy()
+    }
+}
