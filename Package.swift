@@ -100,7 +100,8 @@ let package = Package(
         .testTarget(
             name: "AsgardServerTests",
             dependencies: [
-                "AsgardServer", "AsgardTestSupport",
+                "AsgardServer", "AsgardTestSupport", "FakeDatabricks", "AsgardGateway", "AsgardPolicy", "AsgardController",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

@@ -1,0 +1,220 @@
+import AsgardController
+import AsgardCore
+import AsgardGateway
+import AsgardPolicy
+import AsgardServer
+import AsgardStore
+import AsgardTestSupport
+import AsyncHTTPClient
+import FakeDatabricks
+import Foundation
+import Testing
+
+/// The pipeline end to end: real SQLite store, real HTTP to the fake Databricks on loopback,
+/// the shipped desired state and policies, keys whose secrets the test knows.
+final class GatewayHarness: Sendable {
+    static let sentinelToken = "dapiSENTINEL0000000000000000000000ffff"
+    static let scorer = "asg_test_scorer"       // fraud-scoring-agent: databricks, up to confidential, 120 rpm
+    static let notebook = "asg_test_notebook"   // fraud-analyst-notebook: databricks/*, up to internal, 30 rpm
+
+    let root: String
+    let store: SQLiteStore
+    let recorder: CallRecorder
+    let fake: RunningFakeDatabricks
+    let client: HTTPClient
+    let budgets = BudgetLedger()
+    let killSwitches = KillSwitchBoard()
+    let gateway: Gateway
+    let state: DesiredState
+
+    init(budgetDollars: String? = nil, requestsPerMinute: Int? = nil, guardrails: [String: GuardrailPolicy] = [:],
+         policiesDirectory: String = packageRoot + "/policies") async throws {
+        root = try makeTemporaryDirectory("gateway")
+        store = try SQLiteStore(path: root + "/asgard.sqlite")
+        recorder = CallRecorder(store: store)
+        fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: Self.sentinelToken)).start()
+        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var state = DesiredStateLoader().load(directory: packageRoot + "/desired").state
+        for (id, secret) in [("fraud-scoring-agent", Self.scorer), ("fraud-analyst-notebook", Self.notebook)] {
+            var key = state.keys[id]!
+            key.digest = SHA256.hex(secret)
+            if let requestsPerMinute { key.requestsPerMinute = requestsPerMinute }
+            state.insert(.key(key))
+        }
+        if let budgetDollars {
+            var project = state.projects["fraud-detection"]!
+            project.monthlyBudget = try MicroDollars(dollars: budgetDollars)
+            state.insert(.project(project))
+        }
+        self.state = state
+        _ = try await Reconciler(store: store, provisioner: UnavailableProvisioner()).apply(state)
+        for project in state.projects.values { budgets.setBudget(project: project.id, monthly: project.monthlyBudget) }
+        let (bundle, problems) = PolicyBundle.load(directory: policiesDirectory)
+        precondition(problems.isEmpty, "\(problems)")
+        let snapshot = GatewaySnapshot(state: state, routes: try await store.routes(), policies: bundle, guardrails: guardrails)
+        gateway = Gateway(snapshot: { snapshot }, upstream: HTTPUpstream(client: client), recorder: recorder, budgets: budgets,
+                          rateLimiter: RateLimiter(), killSwitches: killSwitches,
+                          environment: ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": Self.sentinelToken])
+    }
+
+    /// Runs `body` with the recorder running, then shuts everything down.
+    func run(_ body: @Sendable (GatewayHarness) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.recorder.run() }
+            do { try await body(self) } catch {
+                group.cancelAll()
+                try await fake.shutdown()
+                try await client.shutdown()
+                throw error
+            }
+            group.cancelAll()
+        }
+        try await fake.shutdown()
+        try await client.shutdown()
+    }
+
+    func chat(_ secret: String?, model: String = "databricks/llama-3-3-70b", content: String = "score this transaction",
+              dataClass: String? = nil, extra: String = "") async -> (status: Int, json: [String: Any], headers: [(String, String)]) {
+        let body = #"{"model":"\#(model)","messages":[{"role":"user","content":\#(Self.quote(content))}]\#(extra)}"#
+        let response = await gateway.chat(authorization: secret.map { "Bearer \($0)" }, dataClassHeader: dataClass,
+                                          body: Array(body.utf8), endpoint: .openAICompatible)
+        let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+        return (response.status, json, response.headers)
+    }
+
+    static func quote(_ text: String) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: [text]), as: UTF8.self).dropFirst().dropLast().description
+    }
+
+    static func code(_ json: [String: Any]) -> String? { (json["error"] as? [String: Any])?["code"] as? String }
+}
+
+@Suite(.serialized) struct GatewayTests {
+    @Test func anAllowedCallIsAnsweredMeteredAndAudited() async throws {
+        try await GatewayHarness().run { h in
+            let reply = await h.chat(GatewayHarness.scorer, extra: #","temperature":0.70"#)
+            #expect(reply.status == 200, "\(reply.json)")
+            let choices = try #require(reply.json["choices"] as? [[String: Any]])
+            #expect(((choices.first?["message"] as? [String: Any])?["content"] as? String)?.hasPrefix("This is a deterministic answer") == true)
+            // What the vendor received: its own model name, the reserved cap, the project's usage context, the rest untouched.
+            let sent = try #require(h.fake.controls.lastRequestBody(for: "databricks-meta-llama-3-3-70b-instruct"))
+            #expect(sent.contains(#""model":"databricks-meta-llama-3-3-70b-instruct""#) && sent.contains(#""max_tokens":4096"#))
+            #expect(sent.contains(#""usage_context":{"project":"fraud-detection"}"#) && sent.contains(#""temperature":0.70"#))
+            // The ledger row, committed before the answer, priced from the manifest.
+            let rows = try await h.store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture)
+            let row = try #require(rows.first)
+            let usage = try #require(reply.json["usage"] as? [String: Int])
+            #expect(rows.count == 1 && row.keyID == "fraud-scoring-agent" && row.model == "databricks/llama-3-3-70b")
+            #expect(row.promptTokens == usage["prompt_tokens"] && row.completionTokens == usage["completion_tokens"] && !row.estimated)
+            #expect(row.cost == Pricing.cost(promptTokens: row.promptTokens, completionTokens: row.completionTokens,
+                                              pricing: TokenPricing(inputPerMillion: MicroDollars(500_000), outputPerMillion: MicroDollars(1_500_000))))
+            let audit = try await h.store.auditTail(limit: 1)[0].content
+            #expect(audit.action == "gateway.invoke" && audit.outcome == "allowed" && audit.actor == "Key/fraud-scoring-agent")
+            #expect(audit.detail.contains(#""policies":"key-invokes-allowed-model""#))
+            #expect(h.budgets.snapshot(project: "fraud-detection")?.spent == row.cost)
+        }
+    }
+
+    struct Refusal: Sendable, CustomTestStringConvertible {
+        var name: String
+        var secret: String?
+        var model = "databricks/llama-3-3-70b"
+        var dataClass: String?
+        var content = "hello"
+        var status: Int
+        var code: String
+        var testDescription: String { name }
+    }
+
+    @Test(arguments: [
+        Refusal(name: "no key", secret: nil, status: 401, code: "invalid_api_key"),
+        Refusal(name: "unknown key", secret: "asg_nobody", status: 401, code: "invalid_api_key"),
+        Refusal(name: "unknown model", secret: GatewayHarness.scorer, model: "databricks/nope", status: 404, code: "model_not_found"),
+        Refusal(name: "model not allowed", secret: GatewayHarness.scorer, model: "openai/gpt-4o-mini", status: 403, code: "model_not_allowed"),
+        Refusal(name: "level above the key", secret: GatewayHarness.notebook, dataClass: "confidential", status: 403, code: "policy_denied"),
+        Refusal(name: "bad data class header", secret: GatewayHarness.scorer, dataClass: "secret", status: 400, code: "invalid_request"),
+    ])
+    func refusalsAreOpenAIErrorsAndAudited(refusal: Refusal) async throws {
+        try await GatewayHarness().run { h in
+            let reply = await h.chat(refusal.secret, model: refusal.model, content: refusal.content, dataClass: refusal.dataClass)
+            #expect(reply.status == refusal.status && GatewayHarness.code(reply.json) == refusal.code, "\(reply.json)")
+            let audit = try await h.store.auditTail(limit: 1)[0].content
+            #expect(audit.outcome == "denied" && audit.detail.contains(#""reason":"\#(refusal.code)""#))
+            #expect(try await h.store.summary().ledgerRows == 0)
+            #expect(h.fake.controls.callCount(for: "databricks-meta-llama-3-3-70b-instruct") == 0)
+        }
+    }
+
+    @Test func aKillSwitchStopsTheNextCall() async throws {
+        try await GatewayHarness().run { h in
+            #expect(await h.chat(GatewayHarness.scorer).status == 200)
+            h.killSwitches.replace(with: KillSwitchSet([KillSwitch(scope: .project, id: "fraud-detection", reason: "leak investigation", since: Date(), by: "ops")]))
+            let reply = await h.chat(GatewayHarness.scorer)
+            #expect(reply.status == 403 && GatewayHarness.code(reply.json) == "killed")
+            #expect((reply.json["error"] as? [String: Any])?["message"] as? String == "a kill switch is engaged for project fraud-detection: leak investigation")
+        }
+    }
+
+    @Test func guardrailsBlockOrRedactByDataClass() async throws {
+        let policy = GuardrailPolicy(defaultAction: .redact, overrides: [.confidential: .block])
+        try await GatewayHarness(guardrails: ["fraud-detection": policy]).run { h in
+            let card = "charge 4111 1111 1111 1111 now"
+            let blocked = await h.chat(GatewayHarness.scorer, content: card, dataClass: "confidential")
+            #expect(blocked.status == 400 && GatewayHarness.code(blocked.json) == "guardrail_blocked")
+            #expect(!"\(blocked.json)".contains("4111"))
+            let redacted = await h.chat(GatewayHarness.scorer, content: card, dataClass: "internal")
+            #expect(redacted.status == 200)
+            let sent = try #require(h.fake.controls.lastRequestBody(for: "databricks-meta-llama-3-3-70b-instruct"))
+            #expect(sent.contains("charge [REDACTED:credit_card] now") && !sent.contains("4111"))
+        }
+    }
+
+    @Test func theRateLimitAnswers429WithRetryAfter() async throws {
+        try await GatewayHarness(requestsPerMinute: 2).run { h in
+            #expect(await h.chat(GatewayHarness.scorer).status == 200)
+            #expect(await h.chat(GatewayHarness.scorer).status == 200)
+            let limited = await h.chat(GatewayHarness.scorer)
+            #expect(limited.status == 429 && GatewayHarness.code(limited.json) == "rate_limited")
+            #expect(limited.headers.contains { $0.0 == "Retry-After" && Int($0.1).map { $0 >= 1 && $0 <= 60 } == true })
+        }
+    }
+
+    @Test func upstreamErrorsBecome502WithTheVendorCodeAndNoToken() async throws {
+        try await GatewayHarness().run { h in
+            h.fake.controls.setFault(.unavailable(), for: "databricks-meta-llama-3-3-70b-instruct")
+            let reply = await h.chat(GatewayHarness.scorer)
+            #expect(reply.status == 502 && GatewayHarness.code(reply.json) == "upstream_TEMPORARILY_UNAVAILABLE", "\(reply.json)")
+            #expect(!"\(reply.json)".contains(GatewayHarness.sentinelToken))
+            // Nothing was spent: the reservation was released.
+            #expect(h.budgets.snapshot(project: "fraud-detection")?.reserved == .zero)
+            #expect(h.budgets.snapshot(project: "fraud-detection")?.spent == .zero)
+        }
+    }
+
+    /// 200 concurrent calls against a budget that fits 50 calls: at most 50 succeed, spend
+    /// stays within the budget, every refusal is budget_exceeded. Each call asks for 8 tokens
+    /// and the fake always gives 8 (and counts 4 prompt tokens), so each costs exactly `call`.
+    @Test func budgetsCannotBeOverrun() async throws {
+        let pricing = TokenPricing(inputPerMillion: MicroDollars(500_000), outputPerMillion: MicroDollars(1_500_000))
+        let call = Pricing.cost(promptTokens: 4, completionTokens: 8, pricing: pricing)
+        let budget = MicroDollars(call.value * 50)
+        try await GatewayHarness(budgetDollars: budget.description, requestsPerMinute: 100_000).run { h in
+            let replies = await withTaskGroup(of: (Int, String?, Int?).self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        let reply = await h.chat(GatewayHarness.scorer, content: "score this transaction", extra: #","max_tokens":8"#)
+                        return (reply.status, GatewayHarness.code(reply.json), (reply.json["usage"] as? [String: Int])?["completion_tokens"])
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let succeeded = replies.filter { $0.0 == 200 }
+            #expect(!succeeded.isEmpty && succeeded.count <= 50)
+            #expect(succeeded.allSatisfy { $0.2 == 8 })
+            #expect(replies.allSatisfy { $0.0 == 200 || ($0.0 == 402 && $0.1 == "budget_exceeded") }, "\(Set(replies.map { "\($0.0) \($0.1 ?? "-")" }))")
+            let spent = try await h.store.spend(project: "fraud-detection", from: .distantPast, to: .distantFuture)
+            #expect(spent <= budget && spent == MicroDollars(call.value * Int64(succeeded.count)))
+            #expect(try await h.store.summary().ledgerRows == succeeded.count)
+        }
+    }
+}
