@@ -74,7 +74,8 @@ let package = Package(
         .executableTarget(
             name: "asgard",
             dependencies: [
-                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "Cedar",
+                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "Cedar", "AsgardServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -24,7 +24,8 @@ public struct GatewayResponse: Sendable {
 /// upstream → output guardrails → settle → ledger and audit (durable) → response.
 /// Each refusal is an OpenAI error object and an audit entry.
 public struct Gateway: Sendable {
-    public var snapshot: @Sendable () -> GatewaySnapshot
+    /// The current snapshot; nil until the controller's first pass has built one.
+    public var snapshot: @Sendable () -> GatewaySnapshot?
     public var upstream: HTTPUpstream
     public var recorder: CallRecorder
     public var budgets: BudgetLedger
@@ -35,7 +36,7 @@ public struct Gateway: Sendable {
     public var maxBodyBytes = 1 << 20
     public var clock: @Sendable () -> Date = { Date() }
 
-    public init(snapshot: @escaping @Sendable () -> GatewaySnapshot, upstream: HTTPUpstream, recorder: CallRecorder, budgets: BudgetLedger,
+    public init(snapshot: @escaping @Sendable () -> GatewaySnapshot?, upstream: HTTPUpstream, recorder: CallRecorder, budgets: BudgetLedger,
                 rateLimiter: RateLimiter, killSwitches: KillSwitchBoard, environment: [String: String]) {
         self.snapshot = snapshot
         self.upstream = upstream
@@ -69,7 +70,9 @@ public struct Gateway: Sendable {
 
     private func decideAndCall(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
                                requestID: String, started: ContinuousClock.Instant, audit: inout AuditEntry) async throws(GatewayError) -> GatewayResponse {
-        let snapshot = self.snapshot()
+        guard let snapshot = self.snapshot() else {
+            throw GatewayError(status: 503, type: "api_error", code: "starting", message: "the gateway is starting: desired state is not loaded yet")
+        }
         // 1. Authenticate: Bearer asg_..., looked up by its SHA-256 digest.
         guard let authorization, authorization.hasPrefix("Bearer ") else { throw .invalidAPIKey }
         let secret = String(authorization.dropFirst(7))
