@@ -1,0 +1,107 @@
+import AsgardCore
+import AsgardServer
+import AsgardTestSupport
+import AsyncHTTPClient
+import FakeDatabricks
+import Foundation
+import NIOCore
+import Testing
+
+/// A whole `asgard serve` on loopback (real HTTP, real SQLite, the fake Databricks upstream),
+/// over a copy of the shipped desired state plus test keys whose secrets the test knows.
+struct ServedAsgard {
+    static let secrets = ["sdk-key": "asg_sdk_key_0001", "limited-key": "asg_sdk_limited_0002", "broke-key": "asg_sdk_broke_0003"]
+
+    /// Runs `body` with the server's base URL, then shuts everything down gracefully.
+    static func run(_ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void) async throws {
+        let root = try makeTemporaryDirectory("served")
+        let desired = try copyShippedDesired(into: root)
+        try """
+            kind: Project
+            id: broke
+            name: Broke
+            owner: nobody@example.com
+            classification: internal
+            monthly_budget_usd: 0.000001
+            ---
+            kind: Key
+            id: sdk-key
+            project: fraud-detection
+            digest: sha256:\(SHA256.hex(secrets["sdk-key"]!))
+            allowed_models: [databricks/llama-3-3-70b]
+            max_data_class: internal
+            ---
+            kind: Key
+            id: limited-key
+            project: fraud-detection
+            digest: sha256:\(SHA256.hex(secrets["limited-key"]!))
+            allowed_models: [databricks/llama-3-3-70b]
+            max_data_class: internal
+            requests_per_minute: 1
+            ---
+            kind: Key
+            id: broke-key
+            project: broke
+            digest: sha256:\(SHA256.hex(secrets["broke-key"]!))
+            allowed_models: [databricks/llama-3-3-70b]
+            max_data_class: internal
+            """.write(toFile: desired + "/keys/sdk.yaml", atomically: true, encoding: .utf8)
+        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: "dapi-served-token")).start()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.desiredDirectory = desired
+        configuration.policiesDirectory = packageRoot + "/policies"
+        configuration.dataDirectory = root + "/data"
+        configuration.environment = ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": "dapi-served-token"]
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
+            portSink.yield(channel.localAddress?.port ?? 0)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await application.runService(gracefulShutdownSignals: []) }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let base = "http://127.0.0.1:\(port)"
+            // Wait for the controller's first pass.
+            for _ in 0..<100 {
+                let health = try await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(5))
+                if health.status == .ok { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            do { try await body(base, fake) } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+        }
+        try await fake.shutdown()
+        try await client.shutdown()
+    }
+}
+
+@Suite(.serialized) struct OpenAISDKTests {
+    /// The official `openai` Python SDK (pinned in requirements-test.txt) against /v1.
+    @Test func theOfficialOpenAISDKWorksAgainstTheGateway() async throws {
+        let python = packageRoot + "/.venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("no \(python): run `make venv` (make test does) to install the pinned openai SDK")
+            return
+        }
+        try await ServedAsgard.run { base, _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [packageRoot + "/scripts/openai_sdk_check.py", base, ServedAsgard.secrets["sdk-key"]!,
+                                 ServedAsgard.secrets["limited-key"]!, ServedAsgard.secrets["broke-key"]!]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            print(text)
+            #expect(process.terminationStatus == 0, "\(text)")
+            #expect(text.contains(" passed, 0 failed"))
+        }
+    }
+}
