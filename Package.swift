@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "asgard",
             dependencies: [
-                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "Cedar", "AsgardServer",
+                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "Cedar", "AsgardServer", "FakeDatabricks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
