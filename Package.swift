@@ -143,7 +143,10 @@ let package = Package(
         // Runs the built `asgard` binary the way users and CI do.
         .testTarget(
             name: "AsgardCLITests",
-            dependencies: ["asgard", "AsgardCore", "AsgardTestSupport"],
+            dependencies: [
+                "asgard", "AsgardCore", "AsgardStore", "AsgardTestSupport", "FakeDatabricks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: strict
         ),
     ]

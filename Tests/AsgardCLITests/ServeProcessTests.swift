@@ -1,0 +1,165 @@
+import AsgardCore
+import AsgardStore
+import AsgardTestSupport
+import AsyncHTTPClient
+import FakeDatabricks
+import Foundation
+import NIOCore
+import Synchronization
+import Testing
+
+/// `asgard serve` as a real process: its output captured, killed with SIGKILL under load.
+struct ServeProcess {
+    static let sentinel = "dapiSENTINELSENTINELSENTINEL00000000"
+    static let secret = "asg_process_test_key_0001"
+
+    let root: String
+    let process: Process
+    let base: String
+    let output: String
+
+    /// Starts `asgard serve` on a free port over a copy of desired/ with a known key.
+    static func start(root: String, fakeURL: String, port: Int) throws -> ServeProcess {
+        let desired = root + "/desired"
+        if !FileManager.default.fileExists(atPath: desired) {
+            _ = try copyShippedDesired(into: root)
+            try """
+                kind: Key
+                id: process-key
+                project: fraud-detection
+                digest: sha256:\(SHA256.hex(secret))
+                allowed_models: [databricks/llama-3-3-70b]
+                max_data_class: internal
+                requests_per_minute: 1000000
+                """.write(toFile: desired + "/keys/process.yaml", atomically: true, encoding: .utf8)
+        }
+        let output = root + "/serve-\(port).log"
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: asgardBinary)
+        process.arguments = ["serve", desired, "--port", String(port), "--policies", packageRoot + "/policies", "--data-dir", root + "/data"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABRICKS_HOST"] = fakeURL
+        environment["DATABRICKS_TOKEN"] = sentinel
+        process.environment = environment
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return ServeProcess(root: root, process: process, base: "http://127.0.0.1:\(port)", output: output)
+    }
+
+    func waitUntilHealthy(_ client: HTTPClient) async throws {
+        for _ in 0..<200 {
+            if let health = try? await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2)), health.status == .ok { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("asgard serve did not become healthy: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data(), as: UTF8.self))")
+    }
+
+    /// A chat call: status, body and the request id header.
+    static func chat(_ client: HTTPClient, _ base: String, key: String = secret, content: String = "hello") async throws -> (Int, String, String?) {
+        var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"model":"databricks/llama-3-3-70b","messages":[{"role":"user","content":"\#(content)"}]}"#))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: body), response.headers.first(name: "x-asgard-request-id"))
+    }
+
+    static func freePort() -> Int { Int.random(in: 20_000...60_000) }
+}
+
+@Suite(.serialized) struct ServeProcessTests {
+    /// A sentinel vendor token appears in no response, log line, ledger or audit row, error or file.
+    @Test func theVendorTokenNeverLeaves() async throws {
+        let root = try makeTemporaryDirectory("sentinel")
+        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let server = try ServeProcess.start(root: root, fakeURL: fake.url, port: ServeProcess.freePort())
+        var seen = ""
+        do {
+            try await server.waitUntilHealthy(client)
+            seen += try await ServeProcess.chat(client, server.base).1
+            seen += try await ServeProcess.chat(client, server.base, key: "asg_wrong").1
+            for fault in [FakeFault.unavailable(), .internalError(), .permissionDenied(), .rateLimited(), .timeout()] {
+                fake.controls.setFault(fault, for: "databricks-meta-llama-3-3-70b-instruct")
+                let (status, body, _) = try await ServeProcess.chat(client, server.base)
+                #expect(status == 502 || status == 504, "\(body)")
+                seen += body
+            }
+            // Vendor error messages that quote the token are scrubbed too.
+            fake.controls.setFault(FakeFault(status: 401, errorCode: "UNAUTHENTICATED", message: "bad token \(ServeProcess.sentinel)"),
+                                   for: "databricks-meta-llama-3-3-70b-instruct")
+            let (status, body, _) = try await ServeProcess.chat(client, server.base)
+            #expect(status == 502 && body.contains("upstream_UNAUTHENTICATED"))
+            seen += body
+        } catch {
+            server.process.terminate()
+            throw error
+        }
+        server.process.terminate()
+        server.process.waitUntilExit()
+        try await fake.shutdown()
+        try await client.shutdown()
+        seen += String(decoding: try Data(contentsOf: URL(fileURLWithPath: server.output)), as: UTF8.self)
+        for file in try FileManager.default.contentsOfDirectory(atPath: root + "/data") {
+            seen += String(decoding: try Data(contentsOf: URL(fileURLWithPath: root + "/data/" + file)), as: UTF8.self)
+        }
+        let audit = try asgard(["audit", "tail", "-n", "100", "--data-dir", root + "/data"])
+        seen += audit.output
+        #expect(audit.stdout.contains("gateway.invoke"))
+        #expect(!seen.contains(ServeProcess.sentinel))
+        #expect(!seen.contains("SENTINELSENTINEL"))
+    }
+
+    /// SIGKILL during a load of 1,200 calls: after a restart every call the client saw succeed
+    /// has its ledger row, and the audit chain verifies.
+    @Test(.timeLimit(.minutes(5))) func nothingAClientSawSucceedIsLostOnSIGKILL() async throws {
+        let root = try makeTemporaryDirectory("sigkill")
+        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let server = try ServeProcess.start(root: root, fakeURL: fake.url, port: ServeProcess.freePort())
+        try await server.waitUntilHealthy(client)
+        let base = server.base
+        let pid = server.process.processIdentifier
+        // The kill lands once 400 calls have been answered, with hundreds more in flight.
+        let answered = Counter()
+        let succeeded = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<1_200 {
+                group.addTask {
+                    guard let (status, _, id) = try? await ServeProcess.chat(client, base), status == 200 else { return nil }
+                    if answered.increment() == 400 { kill(pid, SIGKILL) }
+                    return id
+                }
+            }
+            return await group.reduce(into: [String]()) { if let id = $1 { $0.append(id) } }
+        }
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .uncaughtSignal)
+        #expect(!succeeded.isEmpty, "no call succeeded before the kill")
+        // Restart on the same store, then look up every call the client saw succeed.
+        let restarted = try ServeProcess.start(root: root, fakeURL: fake.url, port: ServeProcess.freePort())
+        try await restarted.waitUntilHealthy(client)
+        restarted.process.terminate()
+        restarted.process.waitUntilExit()
+        let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        let rows = Set(try await store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture).map(\.requestID))
+        let missing = succeeded.filter { !rows.contains($0) }
+        #expect(missing.isEmpty, "\(missing.count) of \(succeeded.count) successful calls have no ledger row")
+        let verify = try asgard(["audit", "verify", "--data-dir", root + "/data"])
+        #expect(verify.status == 0, "\(verify.output)")
+        print("sigkill: \(succeeded.count) of 1200 calls succeeded before the kill; all have ledger rows")
+        try await fake.shutdown()
+        try await client.shutdown()
+    }
+}
+
+/// A shared count.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    /// Adds one; returns the new count.
+    func increment() -> Int { value.withLock { $0 += 1; return $0 } }
+}
