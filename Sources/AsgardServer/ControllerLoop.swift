@@ -1,5 +1,5 @@
 public import AsgardController
-public import AsgardCore
+import AsgardCore
 public import AsgardGateway
 import AsgardPolicy
 public import AsgardStore
@@ -31,13 +31,11 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
     public let budgets: BudgetLedger
     public let killSwitches: KillSwitchBoard
     public let passInterval: Duration
-    public let guardrails: @Sendable (DesiredState) -> [String: GuardrailPolicy]
     /// Called after every pass with its report, for logs.
     public let onPass: @Sendable (ReconcileReport) -> Void
 
     public init(store: SQLiteStore, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
                 killSwitches: KillSwitchBoard, passInterval: Duration = .seconds(30),
-                guardrails: @escaping @Sendable (DesiredState) -> [String: GuardrailPolicy] = { _ in [:] },
                 onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in }) {
         self.store = store
         self.desiredDirectory = desiredDirectory
@@ -46,7 +44,6 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
         self.budgets = budgets
         self.killSwitches = killSwitches
         self.passInterval = passInterval
-        self.guardrails = guardrails
         self.onPass = onPass
     }
 
@@ -67,7 +64,8 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
             let spent = try await store.spend(project: project.id, from: period.start, to: period.next.start)
             _ = budgets.load(project: project.id, spent: spent, period: period)
         }
-        snapshot.replace(with: GatewaySnapshot(state: state, routes: try await store.routes(), policies: bundle, guardrails: guardrails(state)))
+        snapshot.replace(with: GatewaySnapshot(state: state, routes: try await store.routes(), policies: bundle,
+                                         guardrails: state.projects.compactMapValues { $0.guardrails.map(GuardrailPolicy.init) }))
     }
 
     /// Re-reads the engaged kill switches.

@@ -22,6 +22,11 @@ import Testing
         #expect(state.services["openai"]?.inference?.chatPath == nil && state.services["litellm"]?.inference?.chatPath == nil)
         #expect(Set(state.projects.values.map(\.classification)).count == 2)
         #expect(state.keys.count >= 2 && state.servingEndpoints.count == 1 && state.resources.count >= 1)
+        // Guardrail settings decode, and encode as an object keyed by class name: the same
+        // bytes in every process (a dictionary keyed by an enum would not be).
+        let fraud = try #require(state.projects["fraud-detection"])
+        #expect(fraud.guardrails == GuardrailSettings(defaultAction: .redact, byDataClass: [.confidential: .block, .restricted: .block]))
+        #expect(DesiredObject.project(fraud).canonicalJSON.contains(#""guardrails":{"confidential":"block","default":"redact","restricted":"block"}"#))
     }
 
     @Test func reportsEveryErrorOfEveryFileInOneRun() {

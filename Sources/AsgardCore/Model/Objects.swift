@@ -52,14 +52,68 @@ public struct Project: Sendable, Hashable, Codable {
     public var monthlyBudget: MicroDollars
     /// People who may approve this project's human-tier requests.
     public var approvers: [String]
+    /// What the gateway's guardrails do with secrets and PII in this project's calls; nil
+    /// means the default (redact, for every data class).
+    public var guardrails: GuardrailSettings?
 
-    public init(id: String, name: String, owner: String, classification: DataClass, monthlyBudget: MicroDollars, approvers: [String]) {
+    public init(id: String, name: String, owner: String, classification: DataClass, monthlyBudget: MicroDollars, approvers: [String],
+                guardrails: GuardrailSettings? = nil) {
         self.id = id
         self.name = name
         self.owner = owner
         self.classification = classification
         self.monthlyBudget = monthlyBudget
         self.approvers = approvers
+        self.guardrails = guardrails
+    }
+}
+
+/// What the gateway does when a guardrail fires.
+public enum GuardrailAction: String, Sendable, Codable, Hashable, CaseIterable {
+    /// Refuse the request: `400 guardrail_blocked`, naming the detector, never echoing the match.
+    case block
+    /// Replace each match with `[REDACTED:<detector>]` before the upstream (or the client) sees it.
+    case redact
+    /// Let the text through unchanged and record the findings (detector and offsets only).
+    case log
+}
+
+/// A project's guardrail actions: a default and overrides by data class.
+///
+/// Encoded as an object keyed by data-class name (`{"default": ..., "confidential": ...}`):
+/// Codable would write a dictionary keyed by an enum as an array in hash order, which would
+/// change the content digest from one process to the next.
+public struct GuardrailSettings: Sendable, Hashable, Codable {
+    public var defaultAction: GuardrailAction
+    public var byDataClass: [DataClass: GuardrailAction]
+
+    public init(defaultAction: GuardrailAction, byDataClass: [DataClass: GuardrailAction] = [:]) {
+        self.defaultAction = defaultAction
+        self.byDataClass = byDataClass
+    }
+
+    private struct Name: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Name.self)
+        defaultAction = try container.decode(GuardrailAction.self, forKey: Name("default"))
+        var byDataClass: [DataClass: GuardrailAction] = [:]
+        for dataClass in DataClass.allCases {
+            byDataClass[dataClass] = try container.decodeIfPresent(GuardrailAction.self, forKey: Name(dataClass.name))
+        }
+        self.byDataClass = byDataClass
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Name.self)
+        try container.encode(defaultAction, forKey: Name("default"))
+        for (dataClass, action) in byDataClass { try container.encode(action, forKey: Name(dataClass.name)) }
     }
 }
 

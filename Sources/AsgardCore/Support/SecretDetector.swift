@@ -42,6 +42,16 @@ public enum SecretDetector {
         !matches(in: text, stopAtFirst: true, requireBoundary: false).isEmpty
     }
 
+    /// `text` with every secret-looking run (even glued to other characters) replaced by
+    /// `<not shown>`: the last line of defence for anything echoed back to people.
+    public static func redacting(_ text: String) -> String {
+        let found = matches(in: text, requireBoundary: false)
+        guard !found.isEmpty else { return text }
+        var bytes = Array(text.utf8)
+        for match in found.reversed() { bytes.replaceSubrange(match.range, with: Array("<not shown>".utf8)) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Every non-overlapping secret-looking run in `text`, left to right.
     ///
     /// - Parameter requireBoundary: only count runs that start a word (not preceded by a

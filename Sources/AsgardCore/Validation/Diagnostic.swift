@@ -28,11 +28,13 @@ public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
     public var field: String?
     public var message: String
 
+    /// Anything secret-looking in the object, field or message is replaced by `<not shown>`,
+    /// whichever path built the message.
     public init(_ location: SourceLocation, object: String? = nil, field: String? = nil, _ message: String) {
         self.location = location
-        self.object = object
-        self.field = field
-        self.message = message
+        self.object = object.map(SecretDetector.redacting)
+        self.field = field.map(SecretDetector.redacting)
+        self.message = SecretDetector.redacting(message)
     }
 
     /// Orders by position, then by text, so reports are deterministic.

@@ -42,12 +42,30 @@ private func projectRef(_ f: Fields) -> String? {
 
 private func decodeProject(_ node: YAMLNode, _ context: DecodeContext) -> Project? {
     guard let f = context.fields(node, at: "", required: ["kind", "id", "name", "owner", "classification", "monthly_budget_usd"],
-                                 optional: ["approvers"]) else { return nil }
+                                 optional: ["approvers", "guardrails"]) else { return nil }
     let id = id(f), name = f.string("name"), owner = f.string("owner"), classification = f.dataClass("classification")
     let budget = f.dollars("monthly_budget_usd")
     let approvers = f.has("approvers") ? f.strings("approvers") : []
-    guard let id, let name, let owner, let classification, let budget, let approvers else { return nil }
-    return Project(id: id, name: name, owner: owner, classification: classification, monthlyBudget: budget, approvers: approvers)
+    let guardrails = f.optional("guardrails") { name in f.node(name).flatMap { decodeGuardrails($0, context) } }
+    guard let id, let name, let owner, let classification, let budget, let approvers, let guardrails else { return nil }
+    return Project(id: id, name: name, owner: owner, classification: classification, monthlyBudget: budget, approvers: approvers,
+                   guardrails: guardrails)
+}
+
+/// `guardrails: {default: redact, confidential: block, ...}`: an action per data class.
+private func decodeGuardrails(_ node: YAMLNode, _ context: DecodeContext) -> GuardrailSettings? {
+    guard let f = context.fields(node, at: "guardrails", required: [], optional: ["default"] + DataClass.allCases.map(\.name)) else { return nil }
+    let actions = GuardrailAction.allCases.map(\.rawValue)
+    var ok = true
+    let defaultAction = f.has("default") ? f.enumeration("default", actions).flatMap(GuardrailAction.init(rawValue:)) : .redact
+    if defaultAction == nil { ok = false }
+    var byClass: [DataClass: GuardrailAction] = [:]
+    for dataClass in DataClass.allCases where f.has(dataClass.name) {
+        guard let action = f.enumeration(dataClass.name, actions).flatMap(GuardrailAction.init(rawValue:)) else { ok = false; continue }
+        byClass[dataClass] = action
+    }
+    guard ok, let defaultAction else { return nil }
+    return GuardrailSettings(defaultAction: defaultAction, byDataClass: byClass)
 }
 
 private func decodeKey(_ node: YAMLNode, _ context: DecodeContext) -> Key? {

@@ -1,15 +1,5 @@
 public import AsgardCore
 
-/// What the gateway does when a guardrail fires.
-public enum GuardrailAction: String, Sendable, Codable, Hashable, CaseIterable {
-    /// Refuse the request: `400 guardrail_blocked`, naming the detector, never echoing the match.
-    case block
-    /// Replace each match with `[REDACTED:<detector>]` before the upstream (or the client) sees it.
-    case redact
-    /// Let the text through unchanged and record the findings (detector and offsets only).
-    case log
-}
-
 /// One project's guardrail settings: which detectors run, and the action per data class.
 public struct GuardrailPolicy: Sendable, Hashable, Codable {
     /// The action for any data class without an override.
@@ -24,6 +14,11 @@ public struct GuardrailPolicy: Sendable, Hashable, Codable {
         self.defaultAction = defaultAction
         self.overrides = overrides
         self.detectors = detectors
+    }
+
+    /// The policy a project's desired state asks for (all detectors).
+    public init(_ settings: GuardrailSettings) {
+        self.init(defaultAction: settings.defaultAction, overrides: settings.byDataClass)
     }
 
     /// The override for `dataClass`, else the default action.

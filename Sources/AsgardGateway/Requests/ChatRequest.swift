@@ -59,7 +59,11 @@ public struct ChatRequest: Sendable {
                     joined.append(text)
                 }
                 texts.append(joined.joined(separator: "\n"))
-            case .null?, nil where role == "assistant":
+            case .null?, nil:
+                // Only an assistant turn (e.g. one that called tools) may carry no content.
+                guard role == "assistant" else {
+                    throw .invalidRequest("content is required", param: "messages[\(index)].content")
+                }
                 texts.append("")
             default:
                 throw .invalidRequest("content must be a string or an array of text parts", param: "messages[\(index)].content")
