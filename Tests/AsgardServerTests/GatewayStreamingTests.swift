@@ -5,6 +5,7 @@ import AsgardStore
 import Cedar
 import FakeDatabricks
 import Foundation
+import NIOCore
 import Testing
 
 /// The streamed path: against the fake Databricks over loopback (`GatewayHarness`), and the
@@ -57,11 +58,13 @@ import Testing
             #expect(stream.headers.contains { $0.0 == "Content-Type" && $0.1 == "text/event-stream" })
             #expect(stream.headers.contains { $0.0 == "x-asgard-request-id" && $0.1 == stream.requestID })
             var frames: [[UInt8]] = []
-            var rowAtDone: LedgerEntry?
+            var rowsAtDone: [LedgerEntry?] = []
             let ending = try await stream.produce { frame in
                 frames.append(frame)
-                if frame == Array("data: [DONE]\n\n".utf8) { rowAtDone = try await Self.row(h, stream.requestID) }
+                if frame == Array("data: [DONE]\n\n".utf8) { rowsAtDone.append(try await Self.row(h, stream.requestID)) }
             }
+            #expect(rowsAtDone.count == 1)
+            let rowAtDone = rowsAtDone.first ?? nil
             #expect(ending == .ok)
             #expect(Self.text(frames) == expected)
             #expect(Self.payloads(frames).last == "[DONE]")
@@ -100,11 +103,13 @@ import Testing
             }
             let stream = try await Self.open(h)
             var frames: [[UInt8]] = []
-            var rowAtDone: LedgerEntry?
+            var rowsAtDone: [LedgerEntry?] = []
             let ending = try await stream.produce { frame in
                 frames.append(frame)
-                if frame == Array("data: [DONE]\n\n".utf8) { rowAtDone = try await Self.row(h, stream.requestID) }
+                if frame == Array("data: [DONE]\n\n".utf8) { rowsAtDone.append(try await Self.row(h, stream.requestID)) }
             }
+            #expect(rowsAtDone.count == 1)
+            let rowAtDone = rowsAtDone.first ?? nil
             #expect(ending == .ok && Self.payloads(frames).last == "[DONE]")
             #expect(Self.text(frames).hasPrefix("This is a deterministic answer"))
             let row = try #require(rowAtDone)
@@ -224,6 +229,31 @@ import Testing
             let ending = try await stream.produce { frames.append($0) }
             #expect(ending == .ok)
             #expect(Self.text(frames).hasPrefix("This is a deterministic answer"))
+        }
+    }
+
+    /// The whole streamed path over a synthetic upstream whose card number is split across
+    /// chunks: with `block`, the client gets an error event and never the number; the call is
+    /// settled and recorded as `guardrail_blocked`.
+    @Test func aBlockedOutputEndsTheStreamWithAnErrorEventAndIsRecorded() async throws {
+        let policy = GuardrailPolicy(defaultAction: .block, overrides: [.internal: .redact])
+        try await GatewayHarness(guardrails: ["fraud-detection": policy]).run { h in
+            var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied", detail: [:])
+            let admission = try h.gateway.admit(authorization: "Bearer \(GatewayHarness.scorer)", dataClassHeader: "confidential",
+                                                body: Self.body(), endpoint: .openAICompatible, audit: &audit)
+            let upstream = ByteBuffer(bytes: Self.upstream(Self.cardPieces, cut: 1_000_000).joined())
+            let stream = GatewayEventStream(gateway: h.gateway, admission: admission, requestID: "req_blocked", started: .now, audit: audit,
+                                            forwardUsage: false, upstream: .bytes(upstream))
+            var frames: [[UInt8]] = []
+            let ending = try await stream.produce { frames.append($0) }
+            #expect(ending == .guardrailBlocked)
+            let all = String(decoding: frames.joined(), as: UTF8.self)
+            #expect(!all.contains("4111") && !all.contains("[DONE]"))
+            #expect(Self.payloads(frames).last?.contains(#""code":"guardrail_blocked""#) == true, "\(all)")
+            let row = try #require(try await Self.row(h, "req_blocked"))
+            #expect(row.status == "guardrail_blocked" && row.estimated && row.completionTokens > 0)
+            #expect(h.budgets.snapshot(project: "fraud-detection")?.reserved == .zero)
+            #expect(h.budgets.snapshot(project: "fraud-detection")?.spent == row.cost)
         }
     }
 
