@@ -1,0 +1,622 @@
+import AsgardCore
+import AsgardGateway
+import AsgardStore
+import AsyncHTTPClient
+import Cedar
+import Foundation
+public import Hummingbird
+import NIOCore
+
+// MARK: - Server-sent events
+
+/// One server-sent event: its `data:` lines joined with `\n`, and its `event:` name if any.
+struct SSEEvent: Sendable, Hashable {
+    var data: String
+    var event: String?
+}
+
+/// Splits a byte stream into server-sent events, whatever the chunk boundaries.
+///
+/// Lines end with LF, CRLF or CR (a CRLF split across chunks counts once). An event ends at a
+/// blank line; `data:` lines (one optional space after the colon is dropped) are joined with
+/// `\n`; `event:` names it; comments (`:`…) and other fields (`id:`, `retry:`) are ignored; an
+/// event without any `data:` line is not dispatched. `finish()` dispatches a last event that
+/// the stream did not terminate with a blank line (a lenient reading, so a vendor that omits
+/// the final blank line loses nothing).
+struct SSEParser: Sendable {
+    private var line: [UInt8] = []
+    private var data: [UInt8] = []
+    private var hasData = false
+    private var event: String?
+    private var afterCR = false
+    /// The longest line kept; longer lines are truncated (a misbehaving vendor cannot exhaust memory).
+    var maxLineBytes = 1 << 20
+
+    mutating func push(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
+        var out: [SSEEvent] = []
+        for byte in bytes {
+            if afterCR {
+                afterCR = false
+                if byte == 0x0A { continue }
+            }
+            switch byte {
+            case 0x0D:
+                afterCR = true
+                endLine(into: &out)
+            case 0x0A:
+                endLine(into: &out)
+            default:
+                if line.count < maxLineBytes { line.append(byte) }
+            }
+        }
+        return out
+    }
+
+    /// Ends the stream: a pending line and an unterminated event are dispatched.
+    mutating func finish() -> [SSEEvent] {
+        var out: [SSEEvent] = []
+        if !line.isEmpty { endLine(into: &out) }
+        endLine(into: &out)
+        return out
+    }
+
+    private mutating func endLine(into out: inout [SSEEvent]) {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            if hasData { out.append(SSEEvent(data: String(decoding: data, as: UTF8.self), event: event)) }
+            data.removeAll(keepingCapacity: true)
+            hasData = false
+            event = nil
+            return
+        }
+        if line[0] == UInt8(ascii: ":") { return }
+        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
+        let field = line[..<colon]
+        var value = colon < line.endIndex ? line[(colon + 1)...] : []
+        if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+        if field.elementsEqual("data".utf8) {
+            if hasData { data.append(0x0A) }
+            data.append(contentsOf: value)
+            hasData = true
+        } else if field.elementsEqual("event".utf8) {
+            event = String(decoding: value, as: UTF8.self)
+        }
+    }
+}
+
+// MARK: - The per-chunk transformation
+
+/// Turns the vendor's `chat.completion.chunk` events into the client's, pure and synchronous:
+/// each choice's `delta.content` goes through its own `StreamGuardrail` (so a match split across
+/// chunks is still caught), `usage` is captured, and the raw generated text is counted.
+///
+/// Per the project's guardrail action for the call's data class:
+/// - `redact`: the client gets the guardrail's output (held back by its window, flushed at the
+///   choice's `finish_reason` or at `finish()`), matches replaced by `[REDACTED:<detector>]`;
+/// - `log`: the text passes unchanged and at once; findings are collected for the audit entry;
+/// - `block`: the client gets the guardrail's output as long as it has no finding; at the first
+///   finding `blocked` is set and nothing more is produced (the match is never forwarded).
+///
+/// The vendor's `[DONE]` is swallowed (`sawDone`); the gateway sends its own after the ledger
+/// row is durable. The `usage` chunk is forwarded only when the client asked for it
+/// (`stream_options.include_usage`); the gateway asks the vendor regardless.
+struct ChatStreamTransformer: Sendable {
+    let action: GuardrailAction
+    let detectors: Set<GuardrailDetector>
+    /// Whether `usage` is passed on to the client.
+    let forwardUsage: Bool
+
+    private var guardrails: [Int64: StreamGuardrail] = [:]
+    /// Choice indexes in order of first appearance.
+    private var order: [Int64] = []
+    private var finished: Set<Int64> = []
+    /// The last chunk's envelope (`id`, `object`, `created`, `model`), for chunks the gateway makes.
+    private var envelope: JSONValue = .object([JSONMember(key: "object", value: .string("chat.completion.chunk"))])
+
+    /// Bytes of content the vendor generated (before any redaction), all choices.
+    private(set) var generatedBytes = 0
+    /// The vendor's reported usage, if a chunk carried it.
+    private(set) var usage: (prompt: Int, completion: Int)?
+    private(set) var sawDone = false
+    /// Set when the vendor sent an error object instead of a chunk (its code, if any).
+    private(set) var upstreamFailure: String?
+    /// Set when the `block` action stopped the stream.
+    private(set) var blocked: GuardrailDetector?
+    /// Detectors that fired, in order (offsets are not kept).
+    private(set) var findings: [GuardrailDetector] = []
+
+    init(action: GuardrailAction, detectors: Set<GuardrailDetector>, forwardUsage: Bool) {
+        self.action = action
+        self.detectors = detectors
+        self.forwardUsage = forwardUsage
+    }
+
+    init(policy: GuardrailPolicy, dataClass: DataClass, forwardUsage: Bool) {
+        self.init(action: policy.action(for: dataClass), detectors: policy.detectors, forwardUsage: forwardUsage)
+    }
+
+    /// Whether nothing more should be read from the vendor.
+    var isStopped: Bool { sawDone || blocked != nil || upstreamFailure != nil }
+
+    /// Whether the vendor ended the stream properly: `[DONE]`, or every choice it started
+    /// reached a `finish_reason` (`[DONE]` is not guaranteed by Databricks).
+    var isComplete: Bool { sawDone || (!order.isEmpty && order.allSatisfy(finished.contains)) }
+
+    /// The client's SSE frames for one vendor event (none, one, or — never more than — one).
+    mutating func accept(_ event: SSEEvent) -> [[UInt8]] {
+        guard !isStopped else { return [] }
+        let trimmed = event.data.trimmingCharacters(in: .whitespaces)
+        if trimmed == "[DONE]" {
+            sawDone = true
+            return []
+        }
+        // An event that is not JSON cannot be scanned, so it is not forwarded.
+        guard let chunk = try? JSONValue.parse(trimmed), case .object = chunk else { return [] }
+        if let error = chunk["error"], error != .null {
+            if case .string(let code)? = error["code"] { upstreamFailure = code }
+            else if case .string(let code)? = error["error_code"] { upstreamFailure = code }
+            else { upstreamFailure = "error" }
+            return []
+        }
+        if case .object? = chunk["usage"], case .integer(let prompt)? = chunk["usage"]?["prompt_tokens"],
+           case .integer(let completion)? = chunk["usage"]?["completion_tokens"] {
+            usage = (Int(prompt), Int(completion))
+        }
+        envelope = chunk.removing("choices").removing("usage")
+        var out = forwardUsage ? chunk : chunk.removing("usage")
+        var hadChoices = false
+        if case .array(let choices)? = chunk["choices"] {
+            hadChoices = !choices.isEmpty
+            var replaced: [JSONValue] = []
+            for choice in choices {
+                let index: Int64
+                if case .integer(let stated)? = choice["index"] { index = stated } else { index = 0 }
+                if guardrails[index] == nil {
+                    guardrails[index] = StreamGuardrail(detectors: detectors)
+                    order.append(index)
+                }
+                var content = ""
+                var hadContent = false
+                if case .string(let raw)? = choice["delta"]?["content"] {
+                    hadContent = true
+                    guard let passed = scan(raw, choice: index) else { return [] }
+                    content = passed
+                }
+                var isFinal = false
+                if let reason = choice["finish_reason"], reason != .null { isFinal = true }
+                if isFinal, !finished.contains(index) {
+                    guard let rest = flush(choice: index) else { return [] }
+                    if !rest.isEmpty { hadContent = true }
+                    content += rest
+                    finished.insert(index)
+                }
+                if hadContent {
+                    let delta = choice["delta"] ?? .object([])
+                    replaced.append(choice.setting("delta", to: delta.setting("content", to: .string(content))))
+                } else {
+                    replaced.append(choice)
+                }
+            }
+            out = out.setting("choices", to: .array(replaced))
+        }
+        // A usage-only chunk the client did not ask for is dropped.
+        if !hadChoices, !forwardUsage { return [] }
+        return [Self.frame(out)]
+    }
+
+    /// Ends the stream (normally or not): text still held by a guardrail is flushed in
+    /// gateway-made chunks, one per unfinished choice. Nothing once stopped by `block`.
+    mutating func finish() -> [[UInt8]] {
+        guard blocked == nil else { return [] }
+        var out: [[UInt8]] = []
+        for index in order where !finished.contains(index) {
+            guard let rest = flush(choice: index) else { return [] }
+            finished.insert(index)
+            guard !rest.isEmpty else { continue }
+            let delta = JSONValue.object([JSONMember(key: "content", value: .string(rest))])
+            let choice = JSONValue.object([JSONMember(key: "index", value: .integer(index)), JSONMember(key: "delta", value: delta),
+                                           JSONMember(key: "finish_reason", value: .null)])
+            out.append(Self.frame(envelope.setting("choices", to: .array([choice]))))
+        }
+        return out
+    }
+
+    /// Pushes raw content of one choice through its guardrail; nil when `block` fired.
+    private mutating func scan(_ raw: String, choice index: Int64) -> String? {
+        generatedBytes += raw.utf8.count
+        let (emit, found) = guardrails[index]!.push(raw)
+        return judge(emit, found, raw: raw)
+    }
+
+    private mutating func flush(choice index: Int64) -> String? {
+        guard guardrails[index] != nil else { return "" }
+        let (emit, found) = guardrails[index]!.finish()
+        return judge(emit, found, raw: nil)
+    }
+
+    /// Applies the action to a guardrail's output. `raw` is the pushed text (`log` forwards it).
+    private mutating func judge(_ emit: String, _ found: [GuardrailFinding], raw: String?) -> String? {
+        findings += found.map(\.detector)
+        switch action {
+        case .redact:
+            return emit
+        case .log:
+            return raw ?? ""
+        case .block:
+            if let first = found.first {
+                blocked = first.detector
+                return nil
+            }
+            // A long secret is emitted as its marker before its finding is reported (the
+            // guardrail swallows the rest of its run): that too is a block.
+            if let marker = detectors.sorted().first(where: { emit.contains($0.redactionMarker) }) {
+                blocked = marker
+                return nil
+            }
+            return emit
+        }
+    }
+
+    static func frame(_ value: JSONValue) -> [UInt8] {
+        Array("data: ".utf8) + value.jsonBytes + Array("\n\n".utf8)
+    }
+
+    static func errorFrame(_ error: GatewayError) -> [UInt8] {
+        Array("data: ".utf8) + Array(error.body.utf8) + Array("\n\n".utf8)
+    }
+
+    static let doneFrame = Array("data: [DONE]\n\n".utf8)
+
+    /// Completion tokens when the vendor reports none: `⌈bytes / 3⌉` of the generated text
+    /// (the same deliberately high rate as `Pricing.estimatePromptTokens`), at most `maxTokens`
+    /// (the vendor was told it may not produce more). Zero for no text.
+    static func estimateCompletionTokens(bytes: Int, maxTokens: Int) -> Int {
+        min(max(maxTokens, 0), (bytes + 2) / 3)
+    }
+}
+
+// MARK: - Admission
+
+/// Everything the admission steps (authenticate … budget reservation) established for one call.
+///
+/// The non-streamed path does the same steps inline in `Gateway.decideAndCall`; both should use
+/// one `admit` (see the proposal in the branch's report).
+struct GatewayAdmission: Sendable {
+    var key: Key
+    var project: Project
+    var route: Route
+    var request: ChatRequest
+    var level: DataClass
+    var maxTokens: Int
+    var promptEstimate: Int
+    var guardrail: GuardrailPolicy
+    /// Message texts after input guardrails, nil when unchanged.
+    var redactedTexts: [String]?
+    var reservation: BudgetReservation
+}
+
+extension Gateway {
+    /// Steps 1–8 of the pipeline: authenticate, kill switch, model, Cedar, data class, input
+    /// guardrails, rate limit, budget reservation. On success the caller owns the reservation.
+    func admit(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
+               audit: inout AuditEntry) throws(GatewayError) -> GatewayAdmission {
+        let snapshot = self.snapshot()
+        // 1. Authenticate: Bearer asg_..., looked up by its SHA-256 digest.
+        guard let authorization, authorization.hasPrefix("Bearer ") else { throw .invalidAPIKey }
+        let digest = SHA256.hex(String(authorization.dropFirst(7)))
+        guard let key = snapshot.keysByDigest[digest], constantTimeEqual(key.digest, digest) else { throw .invalidAPIKey }
+        audit.actor = "Key/\(key.id)"
+        audit.detail["project"] = key.project
+        guard let project = snapshot.projects[key.project] else { throw .invalidAPIKey }
+
+        let request = try ChatRequest(bytes: body, limit: maxBodyBytes)
+        audit.target = request.model
+        let vendor = request.model.split(separator: "/").first.map(String.init) ?? ""
+        // 2. Kill switches.
+        if let kill = killSwitches.check(vendor: vendor, model: request.model, project: project.id, key: key.id) {
+            throw .killed(scope: kill.scope.rawValue, target: kill.id, reason: kill.reason)
+        }
+        // 3. The model: routed at all, and allowed to this key.
+        guard let route = snapshot.routes[request.model] else { throw .modelNotFound(request.model) }
+        guard key.allows(model: route.model, vendor: route.vendor) else { throw .modelNotAllowed(request.model) }
+        let level: DataClass
+        switch endpoint {
+        case .asgard:
+            guard let stated = request.dataClass else { throw .invalidRequest("data_class is required", param: "data_class") }
+            level = stated
+        case .openAICompatible:
+            if let header = dataClassHeader {
+                guard let stated = DataClass(name: header) else {
+                    throw .invalidRequest("X-Asgard-Data-Class must be one of public, internal, confidential, restricted", param: "X-Asgard-Data-Class")
+                }
+                level = stated
+            } else {
+                level = request.dataClass ?? key.defaultDataClass
+            }
+        }
+        audit.detail["data_class"] = level.name
+        let maxTokens = request.maxTokens ?? route.defaultMaxTokens
+        let promptEstimate = Pricing.estimatePromptTokens(messages: request.messageTexts)
+        let worstCase = Pricing.worstCase(promptTokens: promptEstimate, maxTokens: maxTokens, pricing: route.pricing)
+        // 4. Cedar.
+        let decision = snapshot.policy.decide(InvokeEntities.request(key: key.id, model: route.model, level: level, estimatedCost: worstCase, now: clock()),
+                                              entities: snapshot.entities)
+        audit.detail["policies"] = decision.response.reasons.sorted().joined(separator: ",")
+        if !decision.response.errors.isEmpty {
+            audit.detail["policy_errors"] = decision.response.errors.sorted().map { "\($0): \(decision.response.errorMessages[$0] ?? "")" }.joined(separator: "; ")
+        }
+        guard decision.allowed else {
+            throw .policyDenied(decision.response.reasons.sorted(), failedClosedOn: decision.failedClosedOn.sorted())
+        }
+        // 5. Data classes: the request may not exceed the model, the key or the project.
+        if level > route.maxDataClass { throw .dataClassDenied("\(level.name) data may not be sent to \(route.model) (at most \(route.maxDataClass.name))") }
+        if level > key.maxDataClass { throw .dataClassDenied("this key may send at most \(key.maxDataClass.name) data, not \(level.name)") }
+        if level > project.classification { throw .dataClassDenied("project \(project.id) is classified \(project.classification.name), below \(level.name)") }
+        // 6. Input guardrails.
+        let guardrail = snapshot.guardrailPolicy(of: project.id)
+        var redacted: [String]?
+        var findings: [String] = []
+        for (index, text) in request.messageTexts.enumerated() {
+            switch Guardrails.apply(guardrail, dataClass: level, to: text) {
+            case .blocked(let detector):
+                throw .guardrailBlocked(detector.rawValue, in: "request")
+            case .pass(let passed, let found):
+                findings += found.map(\.detector.rawValue)
+                if passed != text {
+                    if redacted == nil { redacted = request.messageTexts }
+                    redacted?[index] = passed
+                }
+            }
+        }
+        if !findings.isEmpty { audit.detail["input_findings"] = findings.joined(separator: ",") }
+        // 7. Rate limit.
+        if let limit = key.requestsPerMinute, case .limited(let retryAfter) = rateLimiter.acquire(key: key.id, limit: limit, now: .now) {
+            throw .rateLimited(retryAfter: retryAfter)
+        }
+        // 8. Budget: reserve the worst case.
+        let reservation: BudgetReservation
+        switch budgets.reserve(project: project.id, amount: worstCase, now: clock()) {
+        case .success(let granted): reservation = granted
+        case .failure(let exceeded):
+            throw .budgetExceeded(project: project.id, budget: exceeded.budget.description, spent: exceeded.spent.description,
+                                  reserved: exceeded.reserved.description, requested: exceeded.requested.description)
+        }
+        return GatewayAdmission(key: key, project: project, route: route, request: request, level: level, maxTokens: maxTokens,
+                                promptEstimate: promptEstimate, guardrail: guardrail, redactedTexts: redacted, reservation: reservation)
+    }
+
+    /// Whether a chat body asks for a stream (`"stream": true`); false for anything unparseable
+    /// (the non-streamed path then answers the error).
+    public static func wantsStream(_ body: [UInt8]) -> Bool {
+        guard let json = try? JSONValue.parse(body), case .bool(true)? = json["stream"] else { return false }
+        return true
+    }
+
+    /// One streamed chat call: the same admission, refusals and audit as `chat`, then an SSE
+    /// stream (see `GatewayEventStream`). The request is streamed even if its body lacks
+    /// `"stream": true`.
+    public func chatStream(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> GatewayStreamResponse {
+        let started = ContinuousClock.now
+        let requestID = "req_" + hexString((0..<12).map { _ in UInt8.random(in: 0...255) })
+        var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied",
+                               detail: ["request_id": requestID, "stream": "true"])
+        do throws(GatewayError) {
+            var admission = try admit(authorization: authorization, dataClassHeader: dataClassHeader, body: body, endpoint: endpoint, audit: &audit)
+            if !admission.request.stream {
+                admission.request.stream = true
+                admission.request.body = admission.request.body.setting("stream", to: .bool(true))
+            }
+            // 9. Upstream: the call is admitted once the vendor answers 2xx with a stream.
+            let upstreamBody: HTTPClientResponse.Body
+            do throws(GatewayError) {
+                let target: (url: String, token: String)
+                do { target = try admission.route.endpoint(in: environment) } catch {
+                    throw .upstream(status: 0, vendorCode: nil, message: "\(error)")
+                }
+                let sent = admission.request.upstreamBody(upstreamModel: admission.route.upstream, maxTokens: admission.maxTokens,
+                                                          redactedTexts: admission.redactedTexts,
+                                                          usageContextProject: admission.route.sendsUsageContext ? admission.project.id : nil)
+                upstreamBody = try await upstream.stream(url: target.url, token: target.token, body: sent.jsonBytes,
+                                                         timeoutSeconds: admission.route.timeoutSeconds).body
+            } catch {
+                _ = budgets.release(admission.reservation)
+                throw error
+            }
+            let wantsUsage: Bool
+            if case .bool(true)? = admission.request.body["stream_options"]?["include_usage"] { wantsUsage = true } else { wantsUsage = false }
+            return .stream(GatewayEventStream(
+                gateway: self, admission: admission, requestID: requestID, started: started, audit: audit,
+                forwardUsage: wantsUsage, upstream: upstreamBody))
+        } catch {
+            audit.detail["reason"] = error.code
+            audit.detail["status"] = String(error.status)
+            audit.outcome = "denied"
+            // The refusal is recorded before the caller hears of it.
+            try? await recorder.record(ledger: nil, audit: audit)
+            var headers = [("Content-Type", "application/json"), ("x-asgard-request-id", requestID)]
+            if let retryAfter = error.retryAfter { headers.append(("Retry-After", String(retryAfter))) }
+            return .refused(GatewayResponse(status: error.status, body: Array(error.body.utf8), headers: headers))
+        }
+    }
+}
+
+// MARK: - The streamed response
+
+/// What `Gateway.chatStream` answers: a refusal (the same error and audit as `chat`), or a stream.
+public enum GatewayStreamResponse: Sendable {
+    case refused(GatewayResponse)
+    case stream(GatewayEventStream)
+}
+
+/// How a streamed call ended; also the ledger row's `status`.
+public enum GatewayStreamEnding: String, Sendable, Hashable {
+    /// The vendor finished; the client got every frame and `data: [DONE]`.
+    case ok
+    /// The vendor's stream broke (or ended unfinished); the client got an error event.
+    case upstreamDropped = "upstream_dropped"
+    /// The vendor sent an error object mid-stream; the client got an error event.
+    case upstreamError = "upstream_error"
+    /// The `block` guardrail fired on the output; the client got an error event, never the match.
+    case guardrailBlocked = "guardrail_blocked"
+    /// The client went away (a write failed or the task was cancelled).
+    case clientDisconnected = "client_disconnected"
+}
+
+/// An admitted streamed call: status 200, `headers`, and a body produced by `produce(_:)`.
+///
+/// `produce` must be run exactly once (it owns the budget reservation and the upstream body).
+/// It forwards the vendor's chunks through the output guardrail, and at the end settles the
+/// reservation and records the ledger row and audit entry through `CallRecorder` — durable
+/// *before* the final `data: [DONE]` is written. Counting: the vendor's `usage` when it sent
+/// one, else the prompt estimate and `ChatStreamTransformer.estimateCompletionTokens` of the
+/// text generated so far, with the row marked `estimated`. A vendor drop, an upstream error
+/// object or a `block` finding ends the stream with `data: {"error":{...}}` (no `[DONE]`); a
+/// client that goes away is charged for what was generated so far (`client_disconnected`).
+public struct GatewayEventStream: Sendable {
+    public let status = 200
+    public let headers: [(String, String)]
+    public let requestID: String
+
+    let gateway: Gateway
+    let admission: GatewayAdmission
+    let started: ContinuousClock.Instant
+    let audit: AuditEntry
+    let forwardUsage: Bool
+    let upstream: HTTPClientResponse.Body
+
+    init(gateway: Gateway, admission: GatewayAdmission, requestID: String, started: ContinuousClock.Instant, audit: AuditEntry,
+         forwardUsage: Bool, upstream: HTTPClientResponse.Body) {
+        self.gateway = gateway
+        self.admission = admission
+        self.requestID = requestID
+        self.started = started
+        self.audit = audit
+        self.forwardUsage = forwardUsage
+        self.upstream = upstream
+        headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("x-asgard-request-id", requestID)]
+    }
+
+    /// A write to the client failed.
+    private struct ClientGone: Error {
+        var underlying: any Error
+    }
+
+    /// Streams the call to `write`, one SSE frame per call.
+    ///
+    /// - Returns: how the call ended (anything but `clientDisconnected`).
+    /// - Throws: when the client went away: the error `write` threw, or `CancellationError` when
+    ///   the task was cancelled. The call is settled and recorded before this returns or throws.
+    @discardableResult
+    public func produce(_ write: ([UInt8]) async throws -> Void) async throws -> GatewayStreamEnding {
+        var transformer = ChatStreamTransformer(policy: admission.guardrail, dataClass: admission.level, forwardUsage: forwardUsage)
+        var parser = SSEParser()
+        func send(_ frames: [[UInt8]]) async throws(ClientGone) {
+            for frame in frames {
+                do { try await write(frame) } catch { throw ClientGone(underlying: error) }
+            }
+        }
+        var ending: GatewayStreamEnding = .ok
+        do {
+            reading: for try await buffer in upstream {
+                if Task.isCancelled { throw CancellationError() }
+                for event in parser.push(buffer.readableBytesView) {
+                    try await send(transformer.accept(event))
+                    if transformer.isStopped { break reading }
+                }
+            }
+            if Task.isCancelled { throw CancellationError() }
+            if !transformer.isStopped {
+                for event in parser.finish() { try await send(transformer.accept(event)) }
+            }
+            if transformer.blocked != nil { ending = .guardrailBlocked }
+            else if transformer.upstreamFailure != nil { ending = .upstreamError }
+            else if !transformer.isComplete { ending = .upstreamDropped }
+            // Text the guardrail still holds was generated and is safe to send (redacted).
+            try await send(transformer.finish())
+            if transformer.blocked != nil { ending = .guardrailBlocked }
+        } catch let gone as ClientGone {
+            await settleAndRecord(.clientDisconnected, transformer)
+            throw gone.underlying
+        } catch {
+            if Task.isCancelled || error is CancellationError {
+                await settleAndRecord(.clientDisconnected, transformer)
+                throw CancellationError()
+            }
+            ending = .upstreamDropped
+            do { try await send(transformer.finish()) } catch {
+                await settleAndRecord(.clientDisconnected, transformer)
+                throw error.underlying
+            }
+            if transformer.blocked != nil { ending = .guardrailBlocked }
+        }
+        let recorded = await settleAndRecord(ending, transformer)
+        let last: [UInt8]
+        switch ending {
+        case .ok:
+            last = recorded ? ChatStreamTransformer.doneFrame : ChatStreamTransformer.errorFrame(Self.ledgerUnavailable)
+        case .upstreamDropped:
+            last = ChatStreamTransformer.errorFrame(GatewayError(
+                status: 502, type: "api_error", code: "upstream_dropped", message: "the upstream stream ended before the completion was finished"))
+        case .upstreamError:
+            last = ChatStreamTransformer.errorFrame(.upstream(status: 200, vendorCode: transformer.upstreamFailure, message: "error in the stream"))
+        case .guardrailBlocked:
+            last = ChatStreamTransformer.errorFrame(.guardrailBlocked((transformer.blocked ?? .privateKey).rawValue, in: "response"))
+        case .clientDisconnected:
+            last = []
+        }
+        if !last.isEmpty { try await write(last) }
+        return ending
+    }
+
+    static let ledgerUnavailable = GatewayError(status: 500, type: "api_error", code: "ledger_unavailable",
+                                                message: "the call succeeded but could not be recorded")
+
+    /// Settles the reservation and records the ledger row and audit entry; true once durable.
+    @discardableResult
+    private func settleAndRecord(_ ending: GatewayStreamEnding, _ transformer: ChatStreamTransformer) async -> Bool {
+        let route = admission.route
+        let prompt: Int, completion: Int, estimated: Bool
+        if let usage = transformer.usage {
+            (prompt, completion, estimated) = (usage.prompt, usage.completion, false)
+        } else {
+            prompt = admission.promptEstimate
+            completion = ChatStreamTransformer.estimateCompletionTokens(bytes: transformer.generatedBytes, maxTokens: admission.maxTokens)
+            estimated = true
+        }
+        let cost = Pricing.cost(promptTokens: prompt, completionTokens: completion, pricing: route.pricing)
+        _ = gateway.budgets.settle(admission.reservation, actual: cost)
+        var audit = self.audit
+        switch ending {
+        case .ok, .clientDisconnected:
+            audit.outcome = "allowed"
+        case .upstreamDropped, .upstreamError, .guardrailBlocked:
+            audit.outcome = "denied"
+            audit.detail["reason"] = ending.rawValue
+        }
+        audit.detail["stream_status"] = ending.rawValue
+        if !transformer.findings.isEmpty { audit.detail["output_findings"] = transformer.findings.map(\.rawValue).joined(separator: ",") }
+        audit.detail["cost_micros"] = String(cost.value)
+        let elapsed = ContinuousClock.now - started
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        let row = LedgerEntry(
+            requestID: requestID, time: gateway.clock(), project: admission.key.project, keyID: admission.key.id, vendor: route.vendor,
+            model: route.model, upstream: route.upstream, promptTokens: prompt, completionTokens: completion, cost: cost,
+            latencyMicroseconds: micros, status: ending.rawValue, estimated: estimated)
+        do {
+            try await gateway.recorder.record(ledger: row, audit: audit)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// The stream as a Hummingbird response body (the status and headers are `status` and
+    /// `headers`). A client that goes away makes the writer throw; the call is then recorded
+    /// as `client_disconnected` and the error passed on to Hummingbird.
+    public var responseBody: ResponseBody {
+        ResponseBody { writer in
+            try await produce { frame in try await writer.write(ByteBuffer(bytes: frame)) }
+            try await writer.finish(nil)
+        }
+    }
+}
