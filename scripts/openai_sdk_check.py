@@ -49,6 +49,17 @@ reply = client(key).chat.completions.create(model="databricks/llama-3-3-70b", me
 check("plain completion", reply.choices[0].message.content.startswith("This is a deterministic answer"), reply)
 check("usage reported", reply.usage is not None and reply.usage.completion_tokens > 0, reply.usage)
 
+stream = client(key).chat.completions.create(model="databricks/llama-3-3-70b", messages=messages, stream=True,
+                                            stream_options={"include_usage": True})
+pieces, usage = [], None
+for chunk in stream:
+    if chunk.choices and chunk.choices[0].delta.content:
+        pieces.append(chunk.choices[0].delta.content)
+    if chunk.usage is not None:
+        usage = chunk.usage
+check("streamed text equals the plain completion", "".join(pieces) == reply.choices[0].message.content, "".join(pieces))
+check("streamed usage", usage is not None and usage.completion_tokens == reply.usage.completion_tokens, usage)
+
 models = [m.id for m in client(key).models.list()]
 check("models list", models == ["databricks/llama-3-3-70b"], models)
 

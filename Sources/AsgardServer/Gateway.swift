@@ -70,13 +70,79 @@ public struct Gateway: Sendable {
 
     private func decideAndCall(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
                                requestID: String, started: ContinuousClock.Instant, audit: inout AuditEntry) async throws(GatewayError) -> GatewayResponse {
+        let admission = try admit(authorization: authorization, dataClassHeader: dataClassHeader, body: body, endpoint: endpoint, audit: &audit)
+        let (key, route, request, level, guardrail) = (admission.key, admission.route, admission.request, admission.level, admission.guardrail)
+        let (maxTokens, promptEstimate, reservation, redacted) = (admission.maxTokens, admission.promptEstimate, admission.reservation, admission.redactedTexts)
+        let project = admission.project
+        // 9. Upstream.
+        let reply: UpstreamReply
+        do {
+            let target = try route.endpoint(in: environment)
+            let upstreamBody = request.upstreamBody(upstreamModel: route.upstream, maxTokens: maxTokens, redactedTexts: redacted,
+                                                    usageContextProject: route.sendsUsageContext ? project.id : nil)
+            reply = try await upstream.post(url: target.url, token: target.token, body: upstreamBody.jsonBytes, timeoutSeconds: route.timeoutSeconds)
+            guard (200..<300).contains(reply.status) else {
+                throw Self.upstreamError(reply, token: target.token)
+            }
+        } catch let error as GatewayError {
+            _ = budgets.release(reservation)
+            throw error
+        } catch {
+            _ = budgets.release(reservation)
+            throw .upstream(status: 0, vendorCode: nil, message: "\(error)")
+        }
+        // 10. Output guardrails, 11. settle, 12. ledger and audit, 13. response.
+        var response = (try? JSONValue.parse(reply.body)) ?? .null
+        let usage = response["usage"]
+        var promptTokens = promptEstimate
+        var completionTokens = maxTokens
+        var estimated = true
+        if case .integer(let prompt)? = usage?["prompt_tokens"], case .integer(let completion)? = usage?["completion_tokens"] {
+            promptTokens = Int(prompt)
+            completionTokens = Int(completion)
+            estimated = false
+        }
+        if case .array(let choices)? = response["choices"] {
+            var replaced: [JSONValue] = []
+            for choice in choices {
+                guard case .string(let content)? = choice["message"]?["content"] else { replaced.append(choice); continue }
+                switch Guardrails.apply(guardrail, dataClass: level, to: content) {
+                case .blocked(let detector):
+                    let cost = Pricing.cost(promptTokens: promptTokens, completionTokens: completionTokens, pricing: route.pricing)
+                    _ = budgets.settle(reservation, actual: cost)
+                    try? await recordCall(requestID: requestID, key: key, route: route, prompt: promptTokens, completion: completionTokens,
+                                          cost: cost, started: started, status: "guardrail_blocked", estimated: estimated, audit: audit)
+                    throw .guardrailBlocked(detector.rawValue, in: "response")
+                case .pass(let passed, let found):
+                    if !found.isEmpty { audit.detail["output_findings"] = found.map(\.detector.rawValue).joined(separator: ",") }
+                    replaced.append(passed == content ? choice : choice.setting("message", to: (choice["message"] ?? .null).setting("content", to: .string(passed))))
+                }
+            }
+            response = response.setting("choices", to: .array(replaced))
+        }
+        let cost = Pricing.cost(promptTokens: promptTokens, completionTokens: completionTokens, pricing: route.pricing)
+        _ = budgets.settle(reservation, actual: cost)
+        audit.outcome = "allowed"
+        do {
+            try await recordCall(requestID: requestID, key: key, route: route, prompt: promptTokens, completion: completionTokens,
+                                 cost: cost, started: started, status: "ok", estimated: estimated, audit: audit)
+        } catch {
+            throw GatewayError(status: 500, type: "api_error", code: "ledger_unavailable",
+                               message: "the call succeeded but could not be recorded, so its answer is withheld")
+        }
+        return GatewayResponse(status: 200, body: response.jsonBytes, headers: [("Content-Type", "application/json"), ("x-asgard-request-id", requestID)])
+    }
+
+    /// Steps 1–8 of the pipeline: authenticate, kill switch, model, Cedar, data class, input
+    /// guardrails, rate limit, budget reservation. On success the caller owns the reservation.
+    func admit(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
+               audit: inout AuditEntry) throws(GatewayError) -> GatewayAdmission {
         guard let snapshot = self.snapshot() else {
             throw GatewayError(status: 503, type: "api_error", code: "starting", message: "the gateway is starting: desired state is not loaded yet")
         }
         // 1. Authenticate: Bearer asg_..., looked up by its SHA-256 digest.
         guard let authorization, authorization.hasPrefix("Bearer ") else { throw .invalidAPIKey }
-        let secret = String(authorization.dropFirst(7))
-        let digest = SHA256.hex(secret)
+        let digest = SHA256.hex(String(authorization.dropFirst(7)))
         guard let key = snapshot.keysByDigest[digest], constantTimeEqual(key.digest, digest) else { throw .invalidAPIKey }
         audit.actor = "Key/\(key.id)"
         audit.detail["project"] = key.project
@@ -92,7 +158,6 @@ public struct Gateway: Sendable {
         // 3. The model: routed at all, and allowed to this key.
         guard let route = snapshot.routes[request.model] else { throw .modelNotFound(request.model) }
         guard key.allows(model: route.model, vendor: route.vendor) else { throw .modelNotAllowed(request.model) }
-        // The data class of the request.
         let level: DataClass
         switch endpoint {
         case .asgard:
@@ -155,66 +220,12 @@ public struct Gateway: Sendable {
             throw .budgetExceeded(project: project.id, budget: exceeded.budget.description, spent: exceeded.spent.description,
                                   reserved: exceeded.reserved.description, requested: exceeded.requested.description)
         }
-        // 9. Upstream.
-        let reply: UpstreamReply
-        do {
-            let target = try route.endpoint(in: environment)
-            let upstreamBody = request.upstreamBody(upstreamModel: route.upstream, maxTokens: maxTokens, redactedTexts: redacted,
-                                                    usageContextProject: route.sendsUsageContext ? project.id : nil)
-            reply = try await upstream.post(url: target.url, token: target.token, body: upstreamBody.jsonBytes, timeoutSeconds: route.timeoutSeconds)
-            guard (200..<300).contains(reply.status) else {
-                throw Self.upstreamError(reply, token: target.token)
-            }
-        } catch let error as GatewayError {
-            _ = budgets.release(reservation)
-            throw error
-        } catch {
-            _ = budgets.release(reservation)
-            throw .upstream(status: 0, vendorCode: nil, message: "\(error)")
-        }
-        // 10. Output guardrails, 11. settle, 12. ledger and audit, 13. response.
-        var response = (try? JSONValue.parse(reply.body)) ?? .null
-        let usage = response["usage"]
-        var promptTokens = promptEstimate
-        var completionTokens = maxTokens
-        var estimated = true
-        if case .integer(let prompt)? = usage?["prompt_tokens"], case .integer(let completion)? = usage?["completion_tokens"] {
-            promptTokens = Int(prompt)
-            completionTokens = Int(completion)
-            estimated = false
-        }
-        if case .array(let choices)? = response["choices"] {
-            var replaced: [JSONValue] = []
-            for choice in choices {
-                guard case .string(let content)? = choice["message"]?["content"] else { replaced.append(choice); continue }
-                switch Guardrails.apply(guardrail, dataClass: level, to: content) {
-                case .blocked(let detector):
-                    let cost = Pricing.cost(promptTokens: promptTokens, completionTokens: completionTokens, pricing: route.pricing)
-                    _ = budgets.settle(reservation, actual: cost)
-                    try? await recordCall(requestID: requestID, key: key, route: route, prompt: promptTokens, completion: completionTokens,
-                                          cost: cost, started: started, status: "guardrail_blocked", estimated: estimated, audit: audit)
-                    throw .guardrailBlocked(detector.rawValue, in: "response")
-                case .pass(let passed, let found):
-                    if !found.isEmpty { audit.detail["output_findings"] = found.map(\.detector.rawValue).joined(separator: ",") }
-                    replaced.append(passed == content ? choice : choice.setting("message", to: (choice["message"] ?? .null).setting("content", to: .string(passed))))
-                }
-            }
-            response = response.setting("choices", to: .array(replaced))
-        }
-        let cost = Pricing.cost(promptTokens: promptTokens, completionTokens: completionTokens, pricing: route.pricing)
-        _ = budgets.settle(reservation, actual: cost)
-        audit.outcome = "allowed"
-        do {
-            try await recordCall(requestID: requestID, key: key, route: route, prompt: promptTokens, completion: completionTokens,
-                                 cost: cost, started: started, status: "ok", estimated: estimated, audit: audit)
-        } catch {
-            throw GatewayError(status: 500, type: "api_error", code: "ledger_unavailable",
-                               message: "the call succeeded but could not be recorded, so its answer is withheld")
-        }
-        return GatewayResponse(status: 200, body: response.jsonBytes, headers: [("Content-Type", "application/json"), ("x-asgard-request-id", requestID)])
+        return GatewayAdmission(key: key, project: project, route: route, request: request, level: level, maxTokens: maxTokens,
+                                promptEstimate: promptEstimate, guardrail: guardrail, redactedTexts: redacted, reservation: reservation)
     }
 
-    private func recordCall(requestID: String, key: Key, route: Route, prompt: Int, completion: Int, cost: MicroDollars,
+
+    func recordCall(requestID: String, key: Key, route: Route, prompt: Int, completion: Int, cost: MicroDollars,
                             started: ContinuousClock.Instant, status: String, estimated: Bool, audit: AuditEntry) async throws {
         let elapsed = ContinuousClock.now - started
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
@@ -249,4 +260,20 @@ func constantTimeEqual(_ a: String, _ b: String) -> Bool {
     var difference: UInt8 = 0
     for index in x.indices { difference |= x[index] ^ y[index] }
     return difference == 0
+}
+
+/// Everything the admission steps (authenticate … budget reservation) established for one call.
+/// Both the streamed and the non-streamed path start with `Gateway.admit`.
+struct GatewayAdmission: Sendable {
+    var key: Key
+    var project: Project
+    var route: Route
+    var request: ChatRequest
+    var level: DataClass
+    var maxTokens: Int
+    var promptEstimate: Int
+    var guardrail: GuardrailPolicy
+    /// Message texts after input guardrails, nil when unchanged.
+    var redactedTexts: [String]?
+    var reservation: BudgetReservation
 }

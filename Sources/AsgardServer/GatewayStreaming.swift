@@ -277,114 +277,7 @@ struct ChatStreamTransformer: Sendable {
 
 // MARK: - Admission
 
-/// Everything the admission steps (authenticate … budget reservation) established for one call.
-///
-/// The non-streamed path does the same steps inline in `Gateway.decideAndCall`; both should use
-/// one `admit` (see the proposal in the branch's report).
-struct GatewayAdmission: Sendable {
-    var key: Key
-    var project: Project
-    var route: Route
-    var request: ChatRequest
-    var level: DataClass
-    var maxTokens: Int
-    var promptEstimate: Int
-    var guardrail: GuardrailPolicy
-    /// Message texts after input guardrails, nil when unchanged.
-    var redactedTexts: [String]?
-    var reservation: BudgetReservation
-}
-
 extension Gateway {
-    /// Steps 1–8 of the pipeline: authenticate, kill switch, model, Cedar, data class, input
-    /// guardrails, rate limit, budget reservation. On success the caller owns the reservation.
-    func admit(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
-               audit: inout AuditEntry) throws(GatewayError) -> GatewayAdmission {
-        let snapshot = self.snapshot()
-        // 1. Authenticate: Bearer asg_..., looked up by its SHA-256 digest.
-        guard let authorization, authorization.hasPrefix("Bearer ") else { throw .invalidAPIKey }
-        let digest = SHA256.hex(String(authorization.dropFirst(7)))
-        guard let key = snapshot.keysByDigest[digest], constantTimeEqual(key.digest, digest) else { throw .invalidAPIKey }
-        audit.actor = "Key/\(key.id)"
-        audit.detail["project"] = key.project
-        guard let project = snapshot.projects[key.project] else { throw .invalidAPIKey }
-
-        let request = try ChatRequest(bytes: body, limit: maxBodyBytes)
-        audit.target = request.model
-        let vendor = request.model.split(separator: "/").first.map(String.init) ?? ""
-        // 2. Kill switches.
-        if let kill = killSwitches.check(vendor: vendor, model: request.model, project: project.id, key: key.id) {
-            throw .killed(scope: kill.scope.rawValue, target: kill.id, reason: kill.reason)
-        }
-        // 3. The model: routed at all, and allowed to this key.
-        guard let route = snapshot.routes[request.model] else { throw .modelNotFound(request.model) }
-        guard key.allows(model: route.model, vendor: route.vendor) else { throw .modelNotAllowed(request.model) }
-        let level: DataClass
-        switch endpoint {
-        case .asgard:
-            guard let stated = request.dataClass else { throw .invalidRequest("data_class is required", param: "data_class") }
-            level = stated
-        case .openAICompatible:
-            if let header = dataClassHeader {
-                guard let stated = DataClass(name: header) else {
-                    throw .invalidRequest("X-Asgard-Data-Class must be one of public, internal, confidential, restricted", param: "X-Asgard-Data-Class")
-                }
-                level = stated
-            } else {
-                level = request.dataClass ?? key.defaultDataClass
-            }
-        }
-        audit.detail["data_class"] = level.name
-        let maxTokens = request.maxTokens ?? route.defaultMaxTokens
-        let promptEstimate = Pricing.estimatePromptTokens(messages: request.messageTexts)
-        let worstCase = Pricing.worstCase(promptTokens: promptEstimate, maxTokens: maxTokens, pricing: route.pricing)
-        // 4. Cedar.
-        let decision = snapshot.policy.decide(InvokeEntities.request(key: key.id, model: route.model, level: level, estimatedCost: worstCase, now: clock()),
-                                              entities: snapshot.entities)
-        audit.detail["policies"] = decision.response.reasons.sorted().joined(separator: ",")
-        if !decision.response.errors.isEmpty {
-            audit.detail["policy_errors"] = decision.response.errors.sorted().map { "\($0): \(decision.response.errorMessages[$0] ?? "")" }.joined(separator: "; ")
-        }
-        guard decision.allowed else {
-            throw .policyDenied(decision.response.reasons.sorted(), failedClosedOn: decision.failedClosedOn.sorted())
-        }
-        // 5. Data classes: the request may not exceed the model, the key or the project.
-        if level > route.maxDataClass { throw .dataClassDenied("\(level.name) data may not be sent to \(route.model) (at most \(route.maxDataClass.name))") }
-        if level > key.maxDataClass { throw .dataClassDenied("this key may send at most \(key.maxDataClass.name) data, not \(level.name)") }
-        if level > project.classification { throw .dataClassDenied("project \(project.id) is classified \(project.classification.name), below \(level.name)") }
-        // 6. Input guardrails.
-        let guardrail = snapshot.guardrailPolicy(of: project.id)
-        var redacted: [String]?
-        var findings: [String] = []
-        for (index, text) in request.messageTexts.enumerated() {
-            switch Guardrails.apply(guardrail, dataClass: level, to: text) {
-            case .blocked(let detector):
-                throw .guardrailBlocked(detector.rawValue, in: "request")
-            case .pass(let passed, let found):
-                findings += found.map(\.detector.rawValue)
-                if passed != text {
-                    if redacted == nil { redacted = request.messageTexts }
-                    redacted?[index] = passed
-                }
-            }
-        }
-        if !findings.isEmpty { audit.detail["input_findings"] = findings.joined(separator: ",") }
-        // 7. Rate limit.
-        if let limit = key.requestsPerMinute, case .limited(let retryAfter) = rateLimiter.acquire(key: key.id, limit: limit, now: .now) {
-            throw .rateLimited(retryAfter: retryAfter)
-        }
-        // 8. Budget: reserve the worst case.
-        let reservation: BudgetReservation
-        switch budgets.reserve(project: project.id, amount: worstCase, now: clock()) {
-        case .success(let granted): reservation = granted
-        case .failure(let exceeded):
-            throw .budgetExceeded(project: project.id, budget: exceeded.budget.description, spent: exceeded.spent.description,
-                                  reserved: exceeded.reserved.description, requested: exceeded.requested.description)
-        }
-        return GatewayAdmission(key: key, project: project, route: route, request: request, level: level, maxTokens: maxTokens,
-                                promptEstimate: promptEstimate, guardrail: guardrail, redactedTexts: redacted, reservation: reservation)
-    }
-
     /// Whether a chat body asks for a stream (`"stream": true`); false for anything unparseable
     /// (the non-streamed path then answers the error).
     public static func wantsStream(_ body: [UInt8]) -> Bool {
@@ -595,15 +488,9 @@ public struct GatewayEventStream: Sendable {
         }
         audit.detail["stream_status"] = ending.rawValue
         if !transformer.findings.isEmpty { audit.detail["output_findings"] = transformer.findings.map(\.rawValue).joined(separator: ",") }
-        audit.detail["cost_micros"] = String(cost.value)
-        let elapsed = ContinuousClock.now - started
-        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        let row = LedgerEntry(
-            requestID: requestID, time: gateway.clock(), project: admission.key.project, keyID: admission.key.id, vendor: route.vendor,
-            model: route.model, upstream: route.upstream, promptTokens: prompt, completionTokens: completion, cost: cost,
-            latencyMicroseconds: micros, status: ending.rawValue, estimated: estimated)
         do {
-            try await gateway.recorder.record(ledger: row, audit: audit)
+            try await gateway.recordCall(requestID: requestID, key: admission.key, route: route, prompt: prompt, completion: completion,
+                                         cost: cost, started: started, status: ending.rawValue, estimated: estimated, audit: audit)
             return true
         } catch {
             return false

@@ -75,10 +75,18 @@ public struct AsgardServer: Sendable {
                 } catch {
                     return Self.response(GatewayResponse(error: .bodyTooLarge(limit: maxBodyBytes)))
                 }
-                let answer = await gateway.chat(authorization: request.headers[.authorization],
-                                                dataClassHeader: request.headers[HTTPField.Name("X-Asgard-Data-Class")!],
-                                                body: Array(body.readableBytesView), endpoint: endpoint)
-                return Self.response(answer)
+                let bytes = Array(body.readableBytesView)
+                let authorization = request.headers[.authorization]
+                let dataClass = request.headers[HTTPField.Name("X-Asgard-Data-Class")!]
+                guard Gateway.wantsStream(bytes) else {
+                    return Self.response(await gateway.chat(authorization: authorization, dataClassHeader: dataClass, body: bytes, endpoint: endpoint))
+                }
+                switch await gateway.chatStream(authorization: authorization, dataClassHeader: dataClass, body: bytes, endpoint: endpoint) {
+                case .refused(let answer):
+                    return Self.response(answer)
+                case .stream(let stream):
+                    return Response(status: .init(code: stream.status), headers: Self.fields(stream.headers), body: stream.responseBody)
+                }
             }
         }
         router.get("/v1/models") { request, _ -> Response in
@@ -126,11 +134,15 @@ public struct AsgardServer: Sendable {
     }
 
     static func response(_ answer: GatewayResponse) -> Response {
+        Response(status: .init(code: answer.status), headers: fields(answer.headers), body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+
+    static func fields(_ headers: [(String, String)]) -> HTTPFields {
         var fields = HTTPFields()
-        for (name, value) in answer.headers {
+        for (name, value) in headers {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
-        return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        return fields
     }
 }
 

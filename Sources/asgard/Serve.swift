@@ -31,7 +31,9 @@ struct Serve: AsyncParsableCommand {
         configuration.policiesDirectory = policies
         configuration.dataDirectory = store.directory
         configuration.passInterval = .seconds(passInterval)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // Streams are bounded by the read timeout between chunks; each call also has its manifest's deadline.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(120))))
         let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
             let address = channel.localAddress.map { "\($0)" } ?? "\(host):\(port)"
             print("asgard: serving on \(address) (desired: \(directory), store: \(store.storePath))")
