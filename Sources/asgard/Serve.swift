@@ -34,9 +34,9 @@ struct Serve: AsyncParsableCommand {
         // Streams are bounded by the read timeout between chunks; each call also has its manifest's deadline.
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                 configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(120))))
-        let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
-            let address = channel.localAddress.map { "\($0)" } ?? "\(host):\(port)"
-            print("asgard: serving on \(address) (desired: \(directory), store: \(store.storePath))")
+        let (_, application) = try AsgardServer.build(configuration, httpClient: client) { [directory, store] channel in
+            let bound = channel.localAddress?.port ?? port
+            FileHandle.standardOutput.write(Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))
         }
         do {
             try await application.runService()

@@ -15,11 +15,23 @@ struct ServeProcess {
 
     let root: String
     let process: Process
-    let base: String
     let output: String
 
+    /// The base URL, read from the line `asgard serve` prints once it listens (it picks a free port).
+    func base() async throws -> String {
+        for _ in 0..<600 {
+            let log = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data(), as: UTF8.self)
+            if let line = log.split(separator: "\n").first(where: { $0.hasPrefix("asgard: serving on ") }) {
+                return String(line.dropFirst("asgard: serving on ".count).split(separator: " ")[0])
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("asgard serve printed no address: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data(), as: UTF8.self))")
+        return "http://127.0.0.1:1"
+    }
+
     /// Starts `asgard serve` on a free port over a copy of desired/ with a known key.
-    static func start(root: String, fakeURL: String, port: Int) throws -> ServeProcess {
+    static func start(root: String, fakeURL: String) throws -> ServeProcess {
         let desired = root + "/desired"
         if !FileManager.default.fileExists(atPath: desired) {
             _ = try copyShippedDesired(into: root)
@@ -33,11 +45,11 @@ struct ServeProcess {
                 requests_per_minute: 1000000
                 """.write(toFile: desired + "/keys/process.yaml", atomically: true, encoding: .utf8)
         }
-        let output = root + "/serve-\(port).log"
+        let output = root + "/serve-\(UUID().uuidString.prefix(8)).log"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: asgardBinary)
-        process.arguments = ["serve", desired, "--port", String(port), "--policies", packageRoot + "/policies", "--data-dir", root + "/data"]
+        process.arguments = ["serve", desired, "--port", "0", "--policies", packageRoot + "/policies", "--data-dir", root + "/data"]
         var environment = ProcessInfo.processInfo.environment
         environment["DATABRICKS_HOST"] = fakeURL
         environment["DATABRICKS_TOKEN"] = sentinel
@@ -46,11 +58,12 @@ struct ServeProcess {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        return ServeProcess(root: root, process: process, base: "http://127.0.0.1:\(port)", output: output)
+        return ServeProcess(root: root, process: process, output: output)
     }
 
     func waitUntilHealthy(_ client: HTTPClient) async throws {
-        for _ in 0..<200 {
+        let base = try await base()
+        for _ in 0..<600 {
             if let health = try? await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2)), health.status == .ok { return }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -69,7 +82,6 @@ struct ServeProcess {
         return (Int(response.status.code), String(buffer: body), response.headers.first(name: "x-asgard-request-id"))
     }
 
-    static func freePort() -> Int { Int.random(in: 20_000...60_000) }
 }
 
 @Suite(.serialized) struct ServeProcessTests {
@@ -78,22 +90,23 @@ struct ServeProcess {
         let root = try makeTemporaryDirectory("sentinel")
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let server = try ServeProcess.start(root: root, fakeURL: fake.url, port: ServeProcess.freePort())
+        let server = try ServeProcess.start(root: root, fakeURL: fake.url)
         var seen = ""
         do {
             try await server.waitUntilHealthy(client)
-            seen += try await ServeProcess.chat(client, server.base).1
-            seen += try await ServeProcess.chat(client, server.base, key: "asg_wrong").1
+            let base = try await server.base()
+            seen += try await ServeProcess.chat(client, base).1
+            seen += try await ServeProcess.chat(client, base, key: "asg_wrong").1
             for fault in [FakeFault.unavailable(), .internalError(), .permissionDenied(), .rateLimited(), .timeout()] {
                 fake.controls.setFault(fault, for: "databricks-meta-llama-3-3-70b-instruct")
-                let (status, body, _) = try await ServeProcess.chat(client, server.base)
+                let (status, body, _) = try await ServeProcess.chat(client, base)
                 #expect(status == 502 || status == 504, "\(body)")
                 seen += body
             }
             // Vendor error messages that quote the token are scrubbed too.
             fake.controls.setFault(FakeFault(status: 401, errorCode: "UNAUTHENTICATED", message: "bad token \(ServeProcess.sentinel)"),
                                    for: "databricks-meta-llama-3-3-70b-instruct")
-            let (status, body, _) = try await ServeProcess.chat(client, server.base)
+            let (status, body, _) = try await ServeProcess.chat(client, base)
             #expect(status == 502 && body.contains("upstream_UNAUTHENTICATED"))
             seen += body
         } catch {
@@ -121,9 +134,9 @@ struct ServeProcess {
         let root = try makeTemporaryDirectory("sigkill")
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let server = try ServeProcess.start(root: root, fakeURL: fake.url, port: ServeProcess.freePort())
+        let server = try ServeProcess.start(root: root, fakeURL: fake.url)
         try await server.waitUntilHealthy(client)
-        let base = server.base
+        let base = try await server.base()
         let pid = server.process.processIdentifier
         // The kill lands once 400 calls have been answered, with hundreds more in flight.
         let answered = Counter()
@@ -141,7 +154,7 @@ struct ServeProcess {
         #expect(server.process.terminationReason == .uncaughtSignal)
         #expect(!succeeded.isEmpty, "no call succeeded before the kill")
         // Restart on the same store, then look up every call the client saw succeed.
-        let restarted = try ServeProcess.start(root: root, fakeURL: fake.url, port: ServeProcess.freePort())
+        let restarted = try ServeProcess.start(root: root, fakeURL: fake.url)
         try await restarted.waitUntilHealthy(client)
         restarted.process.terminate()
         restarted.process.waitUntilExit()
