@@ -128,6 +128,32 @@ struct ServeProcess {
         #expect(!seen.contains("SENTINELSENTINEL"))
     }
 
+    /// `asgard kill` from another process stops the next calls of a running server within a
+    /// second, without restart; `asgard unkill` lets them through again. Both are audited.
+    @Test func killSwitchesFromTheCLITakeEffectWithoutRestart() async throws {
+        let root = try makeTemporaryDirectory("kill")
+        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let server = try ServeProcess.start(root: root, fakeURL: fake.url)
+        try await server.waitUntilHealthy(client)
+        let base = try await server.base()
+        #expect(try await ServeProcess.chat(client, base).0 == 200)
+        let kill = try asgard(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops", "--data-dir", root + "/data"])
+        #expect(kill.status == 0, "\(kill.output)")
+        try await Task.sleep(for: .milliseconds(1_500))
+        let killed = try await ServeProcess.chat(client, base)
+        #expect(killed.0 == 403 && killed.1.contains(#""code":"killed""#) && killed.1.contains("drill"))
+        #expect(try asgard(["unkill", "--scope", "project", "--id", "fraud-detection", "--data-dir", root + "/data"]).status == 0)
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(try await ServeProcess.chat(client, base).0 == 200)
+        server.process.terminate()
+        server.process.waitUntilExit()
+        let audit = try asgard(["audit", "tail", "-n", "20", "--data-dir", root + "/data"])
+        #expect(audit.stdout.contains("kill.engage") && audit.stdout.contains("kill.release"))
+        try await fake.shutdown()
+        try await client.shutdown()
+    }
+
     /// SIGKILL during a load of 1,200 calls: after a restart every call the client saw succeed
     /// has its ledger row, and the audit chain verifies.
     @Test(.timeLimit(.minutes(5))) func nothingAClientSawSucceedIsLostOnSIGKILL() async throws {
