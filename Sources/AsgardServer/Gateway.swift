@@ -35,6 +35,7 @@ public struct Gateway: Sendable {
     public var environment: [String: String]
     public var maxBodyBytes = 1 << 20
     public var clock: @Sendable () -> Date = { Date() }
+    public var metrics = GatewayMetrics()
 
     public init(snapshot: @escaping @Sendable () -> GatewaySnapshot?, upstream: HTTPUpstream, recorder: CallRecorder, budgets: BudgetLedger,
                 rateLimiter: RateLimiter, killSwitches: KillSwitchBoard, environment: [String: String]) {
@@ -59,6 +60,9 @@ public struct Gateway: Sendable {
         } catch {
             audit.detail["reason"] = error.code
             audit.detail["status"] = String(error.status)
+            if error.status == 502 || error.status == 504 {
+                metrics.upstreamError(vendor: audit.target.flatMap { $0.split(separator: "/").first.map(String.init) } ?? "unknown", code: error.code)
+            }
             audit.outcome = "denied"
             // The refusal is recorded before the caller hears of it.
             try? await recorder.record(ledger: nil, audit: audit)
@@ -231,6 +235,7 @@ public struct Gateway: Sendable {
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         var audit = audit
         audit.detail["cost_micros"] = String(cost.value)
+        metrics.spend(project: key.project, vendor: route.vendor, micros: cost.value)
         try await recorder.record(ledger: LedgerEntry(
             requestID: requestID, time: clock(), project: key.project, keyID: key.id, vendor: route.vendor, model: route.model,
             upstream: route.upstream, promptTokens: prompt, completionTokens: completion, cost: cost,

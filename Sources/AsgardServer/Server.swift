@@ -67,26 +67,16 @@ public struct AsgardServer: Sendable {
             Response(status: snapshot.current == nil ? .serviceUnavailable : .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: snapshot.current == nil ? #"{"status":"starting"}"# : #"{"status":"ok"}"#)))
         }
+        let metrics = gateway.metrics
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+        }
         for (path, endpoint) in [("/v1/chat/completions", ChatEndpoint.openAICompatible), ("/api/gateway/chat", .asgard)] {
             router.post(RouterPath(path)) { request, _ -> Response in
-                let body: ByteBuffer
-                do {
-                    body = try await request.body.collect(upTo: maxBodyBytes)
-                } catch {
-                    return Self.response(GatewayResponse(error: .bodyTooLarge(limit: maxBodyBytes)))
-                }
-                let bytes = Array(body.readableBytesView)
-                let authorization = request.headers[.authorization]
-                let dataClass = request.headers[HTTPField.Name("X-Asgard-Data-Class")!]
-                guard Gateway.wantsStream(bytes) else {
-                    return Self.response(await gateway.chat(authorization: authorization, dataClassHeader: dataClass, body: bytes, endpoint: endpoint))
-                }
-                switch await gateway.chatStream(authorization: authorization, dataClassHeader: dataClass, body: bytes, endpoint: endpoint) {
-                case .refused(let answer):
-                    return Self.response(answer)
-                case .stream(let stream):
-                    return Response(status: .init(code: stream.status), headers: Self.fields(stream.headers), body: stream.responseBody)
-                }
+                let started = ContinuousClock.now
+                let response = try await Self.chat(request, gateway: gateway, endpoint: endpoint, maxBodyBytes: maxBodyBytes)
+                metrics.request(endpoint: path, status: Int(response.status.code), duration: ContinuousClock.now - started)
+                return response
             }
         }
         router.get("/v1/models") { request, _ -> Response in
@@ -122,6 +112,28 @@ public struct AsgardServer: Sendable {
             }
             let body = JSONValue.object([JSONMember(key: "project", value: .string(project)), JSONMember(key: "usage", value: .array(items))])
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
+        }
+    }
+
+    /// One chat call: the body read within the limit, then the streamed or the plain path.
+    static func chat(_ request: Request, gateway: Gateway, endpoint: ChatEndpoint, maxBodyBytes: Int) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            return Self.response(GatewayResponse(error: .bodyTooLarge(limit: maxBodyBytes)))
+        }
+        let bytes = Array(body.readableBytesView)
+        let authorization = request.headers[.authorization]
+        let dataClass = request.headers[HTTPField.Name("X-Asgard-Data-Class")!]
+        guard Gateway.wantsStream(bytes) else {
+            return Self.response(await gateway.chat(authorization: authorization, dataClassHeader: dataClass, body: bytes, endpoint: endpoint))
+        }
+        switch await gateway.chatStream(authorization: authorization, dataClassHeader: dataClass, body: bytes, endpoint: endpoint) {
+        case .refused(let answer):
+            return Self.response(answer)
+        case .stream(let stream):
+            return Response(status: .init(code: stream.status), headers: Self.fields(stream.headers), body: stream.responseBody)
         }
     }
 

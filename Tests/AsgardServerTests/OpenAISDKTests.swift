@@ -102,6 +102,15 @@ struct ServedAsgard {
             print(text)
             #expect(process.terminationStatus == 0, "\(text)")
             #expect(text.contains(" passed, 0 failed"))
+            // The same traffic, as Prometheus sees it.
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let metrics = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(5))
+            let exposition = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
+            try await client.shutdown()
+            #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="200"}"#))
+            #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="402"} 1"#))
+            #expect(exposition.contains(#"asgard_spend_micros_total{project="fraud-detection",vendor="databricks"}"#))
+            #expect(exposition.contains("asgard_request_duration_seconds_bucket"))
         }
     }
 }
