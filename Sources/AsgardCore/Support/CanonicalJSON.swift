@@ -36,7 +36,7 @@ private enum Node {
         case .literal(let text):
             out.append(contentsOf: text.utf8)
         case .string(let text):
-            Node.writeString(text, to: &out)
+            writeJSONString(text, to: &out)
         case .array(let box):
             out.append(UInt8(ascii: "["))
             for (index, item) in box.items.enumerated() {
@@ -48,33 +48,35 @@ private enum Node {
             out.append(UInt8(ascii: "{"))
             for (index, key) in box.members.keys.sorted().enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                Node.writeString(key, to: &out)
+                writeJSONString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 box.members[key]!.write(to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
+}
 
-    static func writeString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
-            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
-            default: out.append(byte)
-            }
+/// Writes `text` as a JSON string literal: quotes, backslashes and control characters escaped,
+/// everything else as UTF-8. Shared by every JSON writer in the core.
+func writeJSONString(_ text: String, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+        case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
+        case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
+        case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+        case 0..<0x20:
+            let hex = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+        default: out.append(byte)
         }
-        out.append(UInt8(ascii: "\""))
     }
+    out.append(UInt8(ascii: "\""))
 }
 
 private final class ObjectBox { var members: [String: Node] = [:] }

@@ -3,57 +3,36 @@ extension YAMLNode {
     /// scalars by their core-schema type (null, booleans and integers bare, everything else,
     /// floats included, as strings, so no number passes through a binary float).
     public var jsonText: String {
-        var out = ""
+        var out: [UInt8] = []
         write(to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(to out: inout String) {
+    private func write(to out: inout [UInt8]) {
         switch value {
         case .mapping(let pairs):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, pair) in pairs.enumerated() {
-                if index > 0 { out += "," }
-                Self.writeString(pair.key, to: &out)
-                out += ":"
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                writeJSONString(pair.key, to: &out)
+                out.append(UInt8(ascii: ":"))
                 pair.value.write(to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         case .sequence(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 item.write(to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .scalar(let scalar):
             switch scalar.resolved {
-            case .null: out += "null"
-            case .bool(let flag): out += flag ? "true" : "false"
-            case .integer where Int64(scalar.text) != nil: out += String(Int64(scalar.text)!)
-            default: Self.writeString(scalar.text, to: &out)
+            case .null: out.append(contentsOf: "null".utf8)
+            case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+            case .integer where Int64(scalar.text) != nil: out.append(contentsOf: String(Int64(scalar.text)!).utf8)
+            default: writeJSONString(scalar.text, to: &out)
             }
         }
-    }
-
-    private static func writeString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }
