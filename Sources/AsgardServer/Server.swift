@@ -53,6 +53,8 @@ public struct AsgardServer: Sendable {
         let server = AsgardServer(store: store, recorder: recorder, loop: loop, gateway: gateway, snapshot: snapshot)
         let router = Router()
         server.addRoutes(to: router, maxBodyBytes: configuration.maxBodyBytes)
+        let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
+        AdminAPI(store: store, loop: loop, snapshot: snapshot, adminDigest: adminDigest).addRoutes(to: router)
         let application = Application(router: router,
                                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
                                       services: [recorder, loop], onServerRunning: onServerRunning)

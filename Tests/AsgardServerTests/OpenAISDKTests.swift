@@ -5,12 +5,14 @@ import AsyncHTTPClient
 import FakeDatabricks
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// A whole `asgard serve` on loopback (real HTTP, real SQLite, the fake Databricks upstream),
 /// over a copy of the shipped desired state plus test keys whose secrets the test knows.
 struct ServedAsgard {
     static let secrets = ["sdk-key": "asg_sdk_key_0001", "limited-key": "asg_sdk_limited_0002", "broke-key": "asg_sdk_broke_0003"]
+    static let adminSecret = "asg_admin_secret_0004"
 
     /// Runs `body` with the server's base URL, then shuts everything down gracefully.
     static func run(_ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void) async throws {
@@ -53,7 +55,8 @@ struct ServedAsgard {
         configuration.desiredDirectory = desired
         configuration.policiesDirectory = packageRoot + "/policies"
         configuration.dataDirectory = root + "/data"
-        configuration.environment = ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": "dapi-served-token"]
+        configuration.environment = ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": "dapi-served-token",
+                                     "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(adminSecret)]
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
             portSink.yield(channel.localAddress?.port ?? 0)
@@ -111,6 +114,42 @@ struct ServedAsgard {
             #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="402"} 1"#))
             #expect(exposition.contains(#"asgard_spend_micros_total{project="fraud-detection",vendor="databricks"}"#))
             #expect(exposition.contains("asgard_request_duration_seconds_bucket"))
+        }
+    }
+}
+
+@Suite(.serialized) struct AdminAPITests {
+    static func send(_ client: HTTPClient, _ method: HTTPMethod, _ url: String, token: String, body: String? = nil) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await client.execute(request, timeout: .seconds(10))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    /// Kill switches over HTTP: only the admin credential, through Cedar, audited, effective at once.
+    @Test func killSwitchesOverTheAdminAPI() async throws {
+        try await ServedAsgard.run { base, _ in
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let chat = #"{"model":"databricks/llama-3-3-70b","messages":[{"role":"user","content":"hi"}]}"#
+            let key = ServedAsgard.secrets["sdk-key"]!
+            #expect(try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat).0 == 200)
+            // A project key is no admin.
+            #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: key, body: #"{"scope":"global","reason":"x"}"#).0 == 401)
+            let engaged = try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
+                                              body: #"{"scope":"model","id":"databricks/llama-3-3-70b","reason":"bad outputs"}"#)
+            #expect(engaged.0 == 200, "\(engaged.1)")
+            let killed = try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat)
+            #expect(killed.0 == 403 && killed.1.contains("bad outputs"))
+            let listed = try await Self.send(client, .GET, base + "/api/admin/kill", token: ServedAsgard.adminSecret)
+            #expect(listed.1.contains(#""scope":"model","id":"databricks/llama-3-3-70b""#))
+            #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret, body: #"{"scope":"project"}"#).0 == 400)
+            let released = try await Self.send(client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret)
+            #expect(released.0 == 200)
+            #expect(try await Self.send(client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret).0 == 404)
+            #expect(try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat).0 == 200)
+            try await client.shutdown()
         }
     }
 }

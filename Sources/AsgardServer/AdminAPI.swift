@@ -1,0 +1,103 @@
+import AsgardCore
+import AsgardGateway
+import AsgardPolicy
+import AsgardStore
+import Cedar
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The admin API: kill switches over HTTP.
+///
+/// `GET /api/admin/kill` lists them; `POST /api/admin/kill` with `{"scope", "id", "reason"}`
+/// engages one; `DELETE /api/admin/kill?scope=&id=` releases one. The caller presents the admin
+/// credential (Bearer), whose SHA-256 digest is `ASGARD_ADMIN_KEY_SHA256` (`sha256:<hex>`) in
+/// the environment, and acts as `User::"admin"` in `Role::"admin"`: the Cedar `kill` decision
+/// is made like every other, and engaging or releasing is audited. A switch takes effect at
+/// once on this server and within a second on others sharing the store.
+struct AdminAPI: Sendable {
+    var store: SQLiteStore
+    var loop: ControllerLoop
+    var snapshot: SnapshotBox
+    /// Lower-case hex digest of the admin credential; nil disables the admin API.
+    var adminDigest: String?
+
+    static let admin = EntityUID(type: "User", id: "admin")
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/api/admin/kill") { request, _ -> Response in
+            if let refusal = authorize(request, resource: EntityUID(type: "Service", id: "*")) { return refusal }
+            let items = try await store.killSwitches().map { row in
+                JSONValue.object([JSONMember(key: "scope", value: .string(row.scope)), JSONMember(key: "id", value: .string(row.target)),
+                                  JSONMember(key: "reason", value: .string(row.reason)), JSONMember(key: "by", value: .string(row.engagedBy))])
+            }
+            return Self.json(200, .object([JSONMember(key: "kill_switches", value: .array(items))]))
+        }
+        router.post("/api/admin/kill") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 64 << 10)
+            guard let json = try? JSONValue.parse(Array(body.readableBytesView)), case .object = json,
+                  case .string(let scopeText)? = json["scope"], let scope = KillScope(rawValue: scopeText),
+                  case .string(let reason)? = json["reason"], !reason.isEmpty
+            else {
+                return Self.error(.invalidRequest("the body is {\"scope\": global|vendor|model|project|key, \"id\": ..., \"reason\": ...}"))
+            }
+            var id = ""
+            if case .string(let given)? = json["id"] { id = given }
+            guard (scope == .global) == id.isEmpty else { return Self.error(.invalidRequest("id is required except for the global scope", param: "id")) }
+            if let refusal = authorize(request, resource: Self.resource(scope: scope, id: id)) { return refusal }
+            let target = scope == .global ? "global" : "\(scope.rawValue)/\(id)"
+            try await store.engageKillSwitch(StoredKillSwitch(scope: scope.rawValue, target: id, reason: reason, engagedBy: "admin", since: Date()),
+                                             audit: AuditEntry(actor: "User/admin", action: "kill.engage", target: target, outcome: "engaged", detail: ["reason": reason]))
+            try await loop.refreshKillSwitches()
+            return Self.json(200, .object([JSONMember(key: "engaged", value: .string(target))]))
+        }
+        router.delete("/api/admin/kill") { request, _ -> Response in
+            guard let scopeText = request.uri.queryParameters.get("scope"), let scope = KillScope(rawValue: scopeText) else {
+                return Self.error(.invalidRequest("scope must be one of global, vendor, model, project, key", param: "scope"))
+            }
+            let id = request.uri.queryParameters.get("id") ?? ""
+            if let refusal = authorize(request, resource: Self.resource(scope: scope, id: id)) { return refusal }
+            let target = scope == .global ? "global" : "\(scope.rawValue)/\(id)"
+            let released = try await store.releaseKillSwitch(scope: scope.rawValue, target: id,
+                                                             audit: AuditEntry(actor: "User/admin", action: "kill.release", target: target, outcome: "released"))
+            try await loop.refreshKillSwitches()
+            guard released else { return Self.error(GatewayError(status: 404, type: "not_found_error", code: "not_found", message: "no kill switch is engaged for \(target)")) }
+            return Self.json(200, .object([JSONMember(key: "released", value: .string(target))]))
+        }
+    }
+
+    /// The Cedar resource a kill switch acts on.
+    static func resource(scope: KillScope, id: String) -> EntityUID {
+        switch scope {
+        case .global: EntityUID(type: "Service", id: "*")
+        case .vendor: EntityUID(type: "Service", id: id)
+        case .model: EntityUID(type: "Model", id: id)
+        case .project: EntityUID(type: "Project", id: id)
+        case .key: EntityUID(type: "Key", id: id)
+        }
+    }
+
+    /// Nil when the caller is the admin and Cedar permits `kill` on `resource`; else the refusal.
+    func authorize(_ request: Hummingbird.Request, resource: EntityUID) -> Response? {
+        guard let adminDigest, let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), adminDigest)
+        else { return Self.error(.invalidAPIKey) }
+        guard let current = snapshot.current else {
+            return Self.error(GatewayError(status: 503, type: "api_error", code: "starting", message: "the server is starting"))
+        }
+        let entities = Entities(closingParentsOf: [Entity(uid: Self.admin, ancestors: [EntityUID(type: "Role", id: "admin")])])
+        let decision = current.policy.decide(Cedar.Request(principal: Self.admin, action: EntityUID(type: "Action", id: "kill"), resource: resource,
+                                                     context: ["scope": .string(resource.type)]), entities: entities)
+        guard decision.allowed else { return Self.error(.policyDenied(decision.response.reasons.sorted(), failedClosedOn: decision.failedClosedOn.sorted())) }
+        return nil
+    }
+
+    static func json(_ status: Int, _ value: JSONValue) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.jsonBytes)))
+    }
+
+    static func error(_ error: GatewayError) -> Response {
+        Response(status: .init(code: error.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: error.body)))
+    }
+}
