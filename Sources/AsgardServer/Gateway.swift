@@ -98,8 +98,13 @@ public struct Gateway: Sendable {
         // 10. Output guardrails, 11. settle, 12. ledger and audit, 13. response.
         var response = (try? JSONValue.parse(reply.body)) ?? .null
         let usage = response["usage"]
+        // Without the vendor's usage, count from the answer's text (as streams do) and say so.
+        var generatedBytes = 0
+        if case .array(let choices)? = response["choices"] {
+            for choice in choices { if case .string(let content)? = choice["message"]?["content"] { generatedBytes += content.utf8.count } }
+        }
         var promptTokens = promptEstimate
-        var completionTokens = maxTokens
+        var completionTokens = ChatStreamTransformer.estimateCompletionTokens(bytes: generatedBytes, maxTokens: maxTokens)
         var estimated = true
         if case .integer(let prompt)? = usage?["prompt_tokens"], case .integer(let completion)? = usage?["completion_tokens"] {
             promptTokens = Int(prompt)
