@@ -156,7 +156,7 @@ struct ServeProcess {
         #expect(released.0 == 200)
         server.process.terminate()
         server.process.waitUntilExit()
-        let audit = try asgard(["audit", "tail", "-n", "20", "--data-dir", root + "/data"])
+        let audit = try asgard(["audit", "tail", "-n", "500", "--data-dir", root + "/data"])
         #expect(audit.stdout.contains("kill.engage") && audit.stdout.contains("kill.release"))
         try await fake.shutdown()
         try await client.shutdown()
