@@ -95,10 +95,8 @@ struct FileOutcome: Sendable {
     var requestsTotal = 0
     /// The entity document parsed (independently of the policies).
     var entitiesParsed = false
-    /// The entity document failed only because `Extensions` is still the stub.
-    var entitiesFailedOnStub = false
+    /// Request contexts that parsed.
     var contextsParsed = 0
-    var contextsFailedOnStub = 0
     /// Schema features present in the file (counted, not used).
     var ignored: [String: Int] = [:]
     /// For hand-written files: data that a schema-less reading takes differently.
@@ -131,7 +129,6 @@ private func stringSet(_ json: JSONValue?) -> Set<String>? {
     return result
 }
 
-private func isStubMessage(_ error: DataError) -> Bool { error.message.contains("not built yet") }
 
 /// Runs one test file whose `policies`/`entities` paths are relative to `root`.
 func runTestFile(_ url: URL, root: URL, displayName: String, collectSchemaHints: Bool = false) -> FileOutcome {
@@ -154,8 +151,8 @@ func runTestFile(_ url: URL, root: URL, displayName: String, collectSchemaHints:
     if test["schema"] != nil { outcome.ignored["schema", default: 0] += 1 }
     if test["shouldValidate"] != nil { outcome.ignored["shouldValidate", default: 0] += 1 }
 
-    // Entities (parsed before the policies so the data layer is exercised even while the
-    // parser is a stub; the store is built only once the policies parse).
+    // Entities are parsed before the policies, so a data-layer failure is reported as such;
+    // the store is built only once the policies parse.
     var entityList: [Entity]?
     var entityJSON: JSONValue?
     do {
@@ -164,7 +161,6 @@ func runTestFile(_ url: URL, root: URL, displayName: String, collectSchemaHints:
         entityList = try parseEntityList(json: json)
         outcome.entitiesParsed = true
     } catch let error as DataError {
-        outcome.entitiesFailedOnStub = isStubMessage(error)
         _ = fail(.entityJSON, "\(entitiesPath): \(error)")
     } catch {
         _ = fail(.entityJSON, "\(error)")
@@ -187,7 +183,6 @@ func runTestFile(_ url: URL, root: URL, displayName: String, collectSchemaHints:
             outcome.contextsParsed += 1
             parsedRequests.append((index, request, requestJSON))
         } catch {
-            if isStubMessage(error) { outcome.contextsFailedOnStub += 1 }
             _ = fail(.requestJSON, "\(error)")
         }
     }
@@ -303,13 +298,8 @@ struct CorpusSummary {
         let requestsPassed = outcomes.reduce(0) { $0 + $1.requestsPassed }
         lines.append("  requests: \(requestsPassed) of \(requestsTotal) matched")
         let entityOK = outcomes.count(where: \.entitiesParsed)
-        let entityStub = outcomes.count(where: \.entitiesFailedOnStub)
         let contextsOK = outcomes.reduce(0) { $0 + $1.contextsParsed }
-        let contextsStub = outcomes.reduce(0) { $0 + $1.contextsFailedOnStub }
-        lines.append("  data layer: entity files parsed \(entityOK) of \(outcomes.count)"
-            + (entityStub > 0 ? " (\(entityStub) refused only by the Extensions stub)" : "")
-            + "; request contexts parsed \(contextsOK) of \(requestsTotal)"
-            + (contextsStub > 0 ? " (\(contextsStub) refused only by the Extensions stub)" : ""))
+        lines.append("  data layer: entity files parsed \(entityOK) of \(outcomes.count); request contexts parsed \(contextsOK) of \(requestsTotal)")
         var ignored: [String: Int] = [:]
         for outcome in outcomes { ignored.merge(outcome.ignored, uniquingKeysWith: +) }
         if !ignored.isEmpty {

@@ -150,19 +150,8 @@ struct ValueJSONTests {
 
 // MARK: - Extension escapes
 
-/// True while `Extensions` is the stub that refuses every call (before the evaluator lands).
-private let extensionsAreStubbed: Bool = { () -> Bool in
-    do throws(EvaluationError) {
-        _ = try Extensions.call("decimal", [.string("1.0")])
-        return false
-    } catch {
-        return error.description.contains("not built yet")
-    }
-}()
-
 struct ExtensionEscapeTests {
-    // These pass with both the stub and the real extensions: the escape is routed to
-    // `Extensions.call`, whose refusal becomes a DataError at the escape's path.
+    // The escape is routed to `Extensions.call`, whose refusal becomes a DataError at the escape's path.
     @Test(arguments: [
         (#"{"__extn": {"fn": "decimal", "arg": "not a decimal"}}"#, #"decimal("not a decimal")"#),
         (#"{"__extn": {"fn": "frobnicate", "arg": "x"}}"#, #"frobnicate("x")"#),
@@ -174,10 +163,8 @@ struct ExtensionEscapeTests {
         #expect(error?.message.hasPrefix(call + ": ") == true, "message: \(error?.message ?? "none")")
     }
 
-    // REAL-EXTENSIONS: these need the evaluator's `Extensions` and are skipped while it is the
-    // stub (which refuses every call); they run, and must pass, as soon as it lands.
+    // Each escape becomes the extension value the evaluator would build.
     @Test(
-        .enabled(if: !extensionsAreStubbed, "Extensions is still the stub"),
         arguments: [
             (#"{"__extn": {"fn": "decimal", "arg": "1.5"}}"#, Value.extensionValue(.decimal(15000))),
             (#"{"__extn": {"fn": "decimal", "arg": "-0.0001"}}"#, .extensionValue(.decimal(-1))),
@@ -302,9 +289,8 @@ struct EntitiesJSONTests {
     // CONTRACT-BUG: `Entities(closingParentsOf:)` traps ("Fatal access conflict detected") for any
     // non-empty input, taking the whole test process down, so the tests that build a non-empty
     // store are off until `Sources/Cedar/Entities.swift` is fixed; then set this to true.
-    static let entitiesInitIsFixed = true
 
-    @Test(.enabled(if: entitiesInitIsFixed, "Entities(closingParentsOf:) has an exclusivity violation (contract fix pending)"))
+    @Test
     func parsesEntitiesAndClosesParents() throws {
         let entities = try parseEntities(json: Self.document)
         #expect(entities.byUID.count == 4)
@@ -315,7 +301,7 @@ struct EntitiesJSONTests {
         #expect(try parseEntities(json: Array(Self.document.utf8)) == entities)
     }
 
-    @Test(.enabled(if: entitiesInitIsFixed, "Entities(closingParentsOf:) has an exclusivity violation (contract fix pending)"))
+    @Test
     func parentCyclesDoNotHang() throws {
         let json = #"[{"uid": {"type": "A", "id": "1"}, "parents": [{"type": "A", "id": "2"}]}, {"uid": {"type": "A", "id": "2"}, "parents": [{"type": "A", "id": "1"}]}]"#
         let entities = try parseEntities(json: json)
@@ -325,7 +311,7 @@ struct EntitiesJSONTests {
 
     // Also a contract issue: the closure memoizes partial results inside a cycle, so in a
     // 3-cycle one member misses an ancestor. Enabled together with the tests above.
-    @Test(.enabled(if: entitiesInitIsFixed, "Entities(closingParentsOf:) has an exclusivity violation (contract fix pending)"))
+    @Test
     func longerParentCyclesCloseFully() throws {
         let json = #"[{"uid": {"type": "A", "id": "1"}, "parents": [{"type": "A", "id": "2"}]}, {"uid": {"type": "A", "id": "2"}, "parents": [{"type": "A", "id": "3"}]}, {"uid": {"type": "A", "id": "3"}, "parents": [{"type": "A", "id": "1"}]}]"#
         let entities = try parseEntities(json: json)

@@ -1,1 +1,0 @@
-// The gateway library; see Guardrails/ and Accounting/.
