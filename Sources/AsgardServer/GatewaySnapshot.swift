@@ -17,12 +17,7 @@ public struct GatewaySnapshot: Sendable {
 
     /// Builds the snapshot of an applied desired state and the store's route table.
     public init(state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, guardrails: [String: GuardrailPolicy] = [:]) {
-        let table = RouteTable(stored.map { route in
-            Route(model: route.model, vendor: route.vendor, upstream: route.upstream, baseURLEnv: route.baseURLEnv,
-                  tokenEnv: route.tokenEnv, chatPath: route.chatPath, timeoutSeconds: route.timeoutSeconds,
-                  sendsUsageContext: route.sendsUsageContext, defaultMaxTokens: route.defaultMaxTokens,
-                  pricing: route.pricing, maxDataClass: route.maxDataClass)
-        })
+        let table = RouteTable(stored)
         routes = table
         keysByDigest = Dictionary(state.keys.values.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
         projects = state.projects

@@ -190,42 +190,8 @@ public struct StoredKey: Sendable, Hashable, Codable {
     }
 }
 
-/// One row of the gateway route table.
-public struct StoredRoute: Sendable, Hashable, Codable {
-    /// Public model id, `<vendor>/<name>`.
-    public var model: String
-    public var vendor: String
-    public var upstream: String
-    public var baseURLEnv: String
-    public var tokenEnv: String
-    /// The manifest's `chat_path` override; nil means `/v1/chat/completions` with the
-    /// upstream name in the body (see `InferenceSpec.chatPath`).
-    public var chatPath: String?
-    public var timeoutSeconds: Int
-    public var sendsUsageContext: Bool
-    public var defaultMaxTokens: Int
-    public var pricing: TokenPricing
-    public var maxDataClass: DataClass
-    /// The serving endpoint it came from, when provisioned rather than declared in a manifest.
-    public var servingEndpoint: String?
-
-    public init(model: String, vendor: String, upstream: String, baseURLEnv: String, tokenEnv: String, chatPath: String?,
-                timeoutSeconds: Int, sendsUsageContext: Bool, defaultMaxTokens: Int, pricing: TokenPricing,
-                maxDataClass: DataClass, servingEndpoint: String?) {
-        self.model = model
-        self.vendor = vendor
-        self.upstream = upstream
-        self.baseURLEnv = baseURLEnv
-        self.tokenEnv = tokenEnv
-        self.chatPath = chatPath
-        self.timeoutSeconds = timeoutSeconds
-        self.sendsUsageContext = sendsUsageContext
-        self.defaultMaxTokens = defaultMaxTokens
-        self.pricing = pricing
-        self.maxDataClass = maxDataClass
-        self.servingEndpoint = servingEndpoint
-    }
-}
+/// One row of the gateway route table (the domain's `Route`).
+public typealias StoredRoute = Route
 
 /// A vendor's configured cost source.
 public struct StoredCostSource: Sendable, Hashable, Codable {
