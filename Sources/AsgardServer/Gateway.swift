@@ -51,25 +51,35 @@ public struct Gateway: Sendable {
     /// One non-streamed chat call.
     public func chat(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> GatewayResponse {
         let started = ContinuousClock.now
-        let requestID = "req_" + hexString((0..<12).map { _ in UInt8.random(in: 0...255) })
+        let requestID = Self.newRequestID()
         var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied", detail: ["request_id": requestID])
         do {
-            let outcome = try await decideAndCall(authorization: authorization, dataClassHeader: dataClassHeader, body: body,
-                                                  endpoint: endpoint, requestID: requestID, started: started, audit: &audit)
-            return outcome
+            return try await decideAndCall(authorization: authorization, dataClassHeader: dataClassHeader, body: body,
+                                           endpoint: endpoint, requestID: requestID, started: started, audit: &audit)
         } catch {
-            audit.detail["reason"] = error.code
-            audit.detail["status"] = String(error.status)
-            if error.status == 502 || error.status == 504 {
-                metrics.upstreamError(vendor: audit.target.flatMap { $0.split(separator: "/").first.map(String.init) } ?? "unknown", code: error.code)
-            }
-            audit.outcome = "denied"
-            // The refusal is recorded before the caller hears of it.
-            try? await recorder.record(ledger: nil, audit: audit)
-            var headers = [("Content-Type", "application/json"), ("x-asgard-request-id", requestID)]
-            if let retryAfter = error.retryAfter { headers.append(("Retry-After", String(retryAfter))) }
-            return GatewayResponse(status: error.status, body: Array(error.body.utf8), headers: headers)
+            return await refuse(error, audit: audit, requestID: requestID)
         }
+    }
+
+    /// `req_` and 24 random hex digits.
+    static func newRequestID() -> String {
+        "req_" + hexString((0..<12).map { _ in UInt8.random(in: 0...255) })
+    }
+
+    /// A refusal, streamed call or not: counted, audited (durably, before the caller hears of
+    /// it) and answered as an OpenAI error object.
+    func refuse(_ error: GatewayError, audit: AuditEntry, requestID: String) async -> GatewayResponse {
+        var audit = audit
+        audit.detail["reason"] = error.code
+        audit.detail["status"] = String(error.status)
+        audit.outcome = "denied"
+        if error.status == 502 || error.status == 504 {
+            metrics.upstreamError(vendor: audit.target.flatMap { $0.split(separator: "/").first.map(String.init) } ?? "unknown", code: error.code)
+        }
+        try? await recorder.record(ledger: nil, audit: audit)
+        var headers = [("Content-Type", "application/json"), ("x-asgard-request-id", requestID)]
+        if let retryAfter = error.retryAfter { headers.append(("Retry-After", String(retryAfter))) }
+        return GatewayResponse(status: error.status, body: Array(error.body.utf8), headers: headers)
     }
 
     private func decideAndCall(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
@@ -150,9 +160,7 @@ public struct Gateway: Sendable {
             throw GatewayError(status: 503, type: "api_error", code: "starting", message: "the gateway is starting: desired state is not loaded yet")
         }
         // 1. Authenticate: Bearer asg_..., looked up by its SHA-256 digest.
-        guard let authorization, authorization.hasPrefix("Bearer ") else { throw .invalidAPIKey }
-        let digest = SHA256.hex(String(authorization.dropFirst(7)))
-        guard let key = snapshot.keysByDigest[digest], constantTimeEqual(key.digest, digest) else { throw .invalidAPIKey }
+        guard let key = snapshot.key(authorization: authorization) else { throw .invalidAPIKey }
         audit.actor = "Key/\(key.id)"
         audit.detail["project"] = key.project
         guard let project = snapshot.projects[key.project] else { throw .invalidAPIKey }

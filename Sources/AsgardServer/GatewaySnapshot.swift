@@ -26,6 +26,16 @@ public struct GatewaySnapshot: Sendable {
         self.guardrails = guardrails
     }
 
+    /// The key an `Authorization: Bearer asg_...` header presents, looked up by the SHA-256
+    /// digest of the secret (the lookup's timing depends only on the digest, never the secret)
+    /// and confirmed by a constant-time comparison.
+    public func key(authorization: String?) -> Key? {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
+        let digest = SHA256.hex(String(authorization.dropFirst(7)))
+        guard let key = keysByDigest[digest], constantTimeEqual(key.digest, digest) else { return nil }
+        return key
+    }
+
     /// The guardrail policy of a project (redact everything by default).
     public func guardrailPolicy(of project: String) -> GuardrailPolicy {
         guardrails[project] ?? GuardrailPolicy()

@@ -290,7 +290,7 @@ extension Gateway {
     /// `"stream": true`.
     public func chatStream(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> GatewayStreamResponse {
         let started = ContinuousClock.now
-        let requestID = "req_" + hexString((0..<12).map { _ in UInt8.random(in: 0...255) })
+        let requestID = Self.newRequestID()
         var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied",
                                detail: ["request_id": requestID, "stream": "true"])
         do throws(GatewayError) {
@@ -321,14 +321,7 @@ extension Gateway {
                 gateway: self, admission: admission, requestID: requestID, started: started, audit: audit,
                 forwardUsage: wantsUsage, upstream: upstreamBody))
         } catch {
-            audit.detail["reason"] = error.code
-            audit.detail["status"] = String(error.status)
-            audit.outcome = "denied"
-            // The refusal is recorded before the caller hears of it.
-            try? await recorder.record(ledger: nil, audit: audit)
-            var headers = [("Content-Type", "application/json"), ("x-asgard-request-id", requestID)]
-            if let retryAfter = error.retryAfter { headers.append(("Retry-After", String(retryAfter))) }
-            return .refused(GatewayResponse(status: error.status, body: Array(error.body.utf8), headers: headers))
+            return .refused(await refuse(error, audit: audit, requestID: requestID))
         }
     }
 }

@@ -141,9 +141,7 @@ public struct AsgardServer: Sendable {
 
     /// The key a request presents, with the snapshot it was found in.
     static func key(_ request: Request, _ box: SnapshotBox) -> (Key, GatewaySnapshot)? {
-        guard let current = box.current, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
-        let digest = SHA256.hex(String(header.dropFirst(7)))
-        guard let key = current.keysByDigest[digest] else { return nil }
+        guard let current = box.current, let key = current.key(authorization: request.headers[.authorization]) else { return nil }
         return (key, current)
     }
 
