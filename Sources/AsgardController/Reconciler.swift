@@ -59,7 +59,11 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
     /// An invalid directory changes nothing but one audit entry (`validate.rejected`).
     /// - Throws: store errors; provisioning failures are reported per action instead.
     public func runOnce(directory: String) async throws -> ReconcileReport {
-        let loaded = loader.load(directory: directory)
+        try await runOnce(loaded: loader.load(directory: directory), directory: directory)
+    }
+
+    /// One pass over a directory already loaded (for callers that also need the loaded state).
+    public func runOnce(loaded: LoadResult, directory: String) async throws -> ReconcileReport {
         var report = ReconcileReport(directory: directory, objects: loaded.state.count, files: loaded.files, diagnostics: loaded.diagnostics, outcomes: [])
         guard loaded.isValid else {
             try await store.appendAudit(AuditEntry(

@@ -50,10 +50,11 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
     /// One pass: reconcile, then rebuild what the gateway reads. Throws store errors only.
     public func pass() async throws {
         let reconciler = Reconciler(store: store, provisioner: UnavailableProvisioner(), actor: "controller")
-        let report = try await reconciler.runOnce(directory: desiredDirectory)
+        let loaded = DesiredStateLoader().load(directory: desiredDirectory)
+        let report = try await reconciler.runOnce(loaded: loaded, directory: desiredDirectory)
         onPass(report)
         guard report.isValid else { return }
-        let state = DesiredStateLoader().load(directory: desiredDirectory).state
+        let state = loaded.state
         let (bundle, problems) = PolicyBundle.load(directory: policiesDirectory)
         // Invalid policies keep the last good snapshot: never serve under a half-read policy set.
         guard problems.isEmpty else { return }
