@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // Domain types, desired-state loading and validation, the pure plan. Foundation and Yams only.
@@ -52,7 +53,7 @@ let package = Package(
         .target(
             name: "AsgardServer",
             dependencies: [
-                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "Cedar",
+                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "AsgardProvisioning", "Cedar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,17 +67,26 @@ let package = Package(
             dependencies: ["AsgardCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
-        // One reconcile pass: load, validate, plan, apply into the store, audit.
+        // One reconcile pass: load, validate, plan, gate, apply into the store and through the provisioner, audit.
         .target(
             name: "AsgardController",
-            dependencies: ["AsgardCore", "AsgardStore"],
+            dependencies: ["AsgardCore", "AsgardStore", "AsgardPolicy", "Cedar"],
+            swiftSettings: strict
+        ),
+        // The universal terraform connector: one workspace per resource, the real terraform binary.
+        .target(
+            name: "AsgardProvisioning",
+            dependencies: [
+                "AsgardCore", "AsgardController", "Cedar",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             swiftSettings: strict
         ),
         // The thin command-line front end.
         .executableTarget(
             name: "asgard",
             dependencies: [
-                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "Cedar", "AsgardServer", "FakeDatabricks",
+                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardProvisioning", "Cedar", "AsgardServer", "FakeDatabricks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -140,6 +150,12 @@ let package = Package(
                 "AsgardController", "AsgardTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardProvisioningTests",
+            dependencies: ["AsgardProvisioning", "AsgardController", "AsgardTestSupport", "Cedar"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         // Runs the built `asgard` binary the way users and CI do.

@@ -1,58 +1,164 @@
 public import AsgardCore
+public import Cedar
 
-/// Carries out provisioning actions (resources and serving endpoints) at a vendor.
+/// Carries out provisioning (resources and serving endpoints) at a vendor: the terraform
+/// connector (`AsgardProvisioning.TerraformConnector`) implements it.
 ///
-/// The terraform connector implements this; until it exists, `UnavailableProvisioner`
-/// refuses every action with `ProvisioningError.connectorNotAvailable`, and the reconciler
-/// records the action as pending or awaiting approval with that reason.
+/// The reconciler calls `plan` first, checks the gate on the plan it got back (the project
+/// tag on every planned resource), then `apply`s exactly that saved plan by its digest, now
+/// (auto tier) or on a later pass once a person approved that digest (human tier).
 public protocol Provisioner: Sendable {
-    /// Plans the change for `object` without applying it: what a person approves (human tier).
-    func plan(_ action: Action, object: DesiredObject, in state: DesiredState) async throws -> ProvisioningPlan
-    /// Creates or updates the vendor resource for `object` (auto tier, or an approved plan).
-    func apply(_ action: Action, object: DesiredObject, in state: DesiredState) async throws
-    /// Destroys the vendor resource named by `action.ref`.
-    func destroy(_ action: Action) async throws
+    /// Plans `request` and saves the plan under its digest; applies nothing.
+    func plan(_ request: ProvisioningRequest) async throws -> ProvisioningPlan
+    /// Applies the plan saved by an earlier `plan(request)` whose digest is `planDigest`,
+    /// and returns the workspace's outputs. Fails, applying nothing, if no such plan is saved
+    /// or terraform finds it stale.
+    func apply(_ request: ProvisioningRequest, planDigest: String) async throws -> ProvisioningOutputs
+    /// Destroys everything the workspace of `ref` manages, then removes the workspace.
+    /// Nothing to destroy (no workspace) is success.
+    func destroy(_ ref: ObjectRef) async throws
+    /// What the workspace's terraform state records for `ref`, read from disk without
+    /// running terraform (so `reconcile --dry-run` may call it); nil when there is none.
+    func state(of ref: ObjectRef) throws -> WorkspaceState?
 }
 
-/// A planned provisioning change, as an approver sees it.
-public struct ProvisioningPlan: Sendable, Hashable {
-    /// SHA-256 of the canonical plan: an approval is bound to exactly this.
-    public var digest: String
-    /// What will be created, changed or destroyed, for people.
-    public var summary: String
+/// Everything the connector needs to plan one resource or serving endpoint.
+public struct ProvisioningRequest: Sendable, Hashable {
+    public var ref: ObjectRef
+    public var project: String
+    /// Passed to the module as `name`: the resource id, or the serving endpoint's name.
+    public var name: String
+    /// The provisionable service: its module, and where its resource types hold tags.
+    public var service: ProvisionableService
+    /// Passed to the module, one argument each.
+    public var parameters: [String: ParameterValue]
+    /// Passed to the module as `tags`; always holds `project=<project>`, which nothing overrides.
+    public private(set) var tags: [String: String]
+    /// The environment variables the vendor manifest names (the connector passes their
+    /// values through to terraform, and scrubs them from everything it captures).
+    public var environmentNames: [String]
+    /// Resource types whose instances in state are planned for replacement: drift repair
+    /// when the vendor lost or changed what terraform believes exists.
+    public var replaceTypes: Set<String>
 
-    public init(digest: String, summary: String) {
+    public init(ref: ObjectRef, project: String, name: String, service: ProvisionableService, parameters: [String: ParameterValue],
+                extraTags: [String: String] = [:], environmentNames: [String], replaceTypes: Set<String> = []) {
+        self.ref = ref
+        self.project = project
+        self.name = name
+        self.service = service
+        self.parameters = parameters
+        var tags = extraTags
+        tags["project"] = project
+        self.tags = tags
+        self.environmentNames = environmentNames
+        self.replaceTypes = replaceTypes
+    }
+}
+
+/// One resource instance in a terraform plan.
+public struct PlannedResource: Sendable, Hashable {
+    /// e.g. `module.service.databricks_sql_endpoint.this`.
+    public var address: String
+    /// e.g. `databricks_sql_endpoint`.
+    public var type: String
+    /// terraform's actions: `["create"]`, `["update"]`, `["delete", "create"]`, `["no-op"]`, `["delete"]`, `["read"]`.
+    public var actions: [String]
+    /// The planned values after the change (`change.after`); nil when the instance is deleted.
+    public var after: JSONValue?
+
+    public init(address: String, type: String, actions: [String], after: JSONValue?) {
+        self.address = address
+        self.type = type
+        self.actions = actions
+        self.after = after
+    }
+
+    /// Whether the plan leaves this instance as it is.
+    public var isNoOp: Bool { actions == ["no-op"] || actions == ["read"] }
+    /// Whether the plan destroys this instance and creates nothing in its place.
+    public var isDelete: Bool { actions == ["delete"] }
+}
+
+/// A saved terraform plan, as the gate checks it and an approver sees it.
+public struct ProvisioningPlan: Sendable, Hashable {
+    /// SHA-256 of the canonical plan JSON (`terraform show -json`): an approval is bound to exactly this.
+    public var digest: String
+    /// What will be created, changed or destroyed, for people: e.g. `create 2, update 0, replace 0, destroy 0: …`.
+    public var summary: String
+    /// Every resource instance the plan touches or keeps, in address order.
+    public var resources: [PlannedResource]
+
+    public init(digest: String, summary: String, resources: [PlannedResource]) {
         self.digest = digest
         self.summary = summary
+        self.resources = resources
+    }
+
+    /// Whether applying it would change nothing.
+    public var changesNothing: Bool { resources.allSatisfy(\.isNoOp) }
+}
+
+/// `terraform output -json` after an apply; sensitive outputs are kept only as `"(sensitive)"`.
+public struct ProvisioningOutputs: Sendable, Hashable {
+    public var values: [String: JSONValue]
+
+    public init(values: [String: JSONValue]) { self.values = values }
+}
+
+/// What a workspace's terraform state file holds, read without running terraform.
+public struct WorkspaceState: Sendable, Hashable {
+    public struct Instance: Sendable, Hashable {
+        public var address: String
+        public var type: String
+        public init(address: String, type: String) {
+            self.address = address
+            self.type = type
+        }
+    }
+
+    /// Managed resource instances, in address order.
+    public var instances: [Instance]
+    /// The state's serial: it grows with every write.
+    public var serial: Int
+
+    public init(instances: [Instance], serial: Int) {
+        self.instances = instances
+        self.serial = serial
     }
 }
 
 /// Why provisioning did not happen.
 public enum ProvisioningError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// No terraform connector is wired in yet (it is a later step of the build: issue #5).
-    case connectorNotAvailable
+    /// No terraform connector is configured for this process.
+    case connectorNotAvailable(reason: String)
 
     public var description: String {
         switch self {
-        case .connectorNotAvailable:
-            "the terraform connector is not built yet (issue #5): provisioning actions are recorded, not carried out"
+        case .connectorNotAvailable(let reason): "no terraform connector: \(reason)"
         }
     }
 }
 
-/// The provisioner in use until the terraform connector lands: it refuses, by name.
+/// The provisioner for a process that has no terraform: it refuses every action, by name.
 public struct UnavailableProvisioner: Provisioner {
-    public init() {}
+    public var reason: String
 
-    public func plan(_ action: Action, object: DesiredObject, in state: DesiredState) async throws -> ProvisioningPlan {
-        throw ProvisioningError.connectorNotAvailable
+    public init(reason: String = "no terraform binary configured (set ASGARD_TERRAFORM_BIN, or run `make setup`)") {
+        self.reason = reason
     }
 
-    public func apply(_ action: Action, object: DesiredObject, in state: DesiredState) async throws {
-        throw ProvisioningError.connectorNotAvailable
+    public func plan(_ request: ProvisioningRequest) async throws -> ProvisioningPlan {
+        throw ProvisioningError.connectorNotAvailable(reason: reason)
     }
 
-    public func destroy(_ action: Action) async throws {
-        throw ProvisioningError.connectorNotAvailable
+    public func apply(_ request: ProvisioningRequest, planDigest: String) async throws -> ProvisioningOutputs {
+        throw ProvisioningError.connectorNotAvailable(reason: reason)
     }
+
+    public func destroy(_ ref: ObjectRef) async throws {
+        throw ProvisioningError.connectorNotAvailable(reason: reason)
+    }
+
+    public func state(of ref: ObjectRef) throws -> WorkspaceState? { nil }
 }

@@ -120,7 +120,7 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
                 return (.removed, reason)
             }
             do {
-                try await provisioner.destroy(action)
+                try await provisioner.destroy(action.ref)
                 try await store.commit(.remove(action.ref), audit: audit(.removed, nil))
                 return (.removed, nil)
             } catch {
@@ -136,12 +136,13 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
             do {
                 switch action.tier {
                 case .auto:
-                    try await provisioner.apply(action, object: object, in: state)
+                    let planned = try await provisioner.plan(state.provisioningRequest(for: object))
+                    _ = try await provisioner.apply(state.provisioningRequest(for: object), planDigest: planned.digest)
                     try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
                     return (.applied, nil)
                 case .human:
                     // Nothing is applied before a person approves this exact plan.
-                    let planned = try await provisioner.plan(action, object: object, in: state)
+                    let planned = try await provisioner.plan(state.provisioningRequest(for: object))
                     let approval = try await store.requestApproval(ApprovalRequest(
                         ref: action.ref, project: action.project ?? "", actionDigest: action.digest, planDigest: planned.digest,
                         summary: planned.summary, monthlyEstimate: state.monthlyEstimate(of: object), requestedBy: actor))
@@ -164,6 +165,27 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         case (.create, nil), (.update, nil):
             // plan() only creates or updates objects it found in desired state.
             preconditionFailure("plan produced \(action) for an object not in desired state")
+        }
+    }
+}
+
+extension DesiredState {
+    /// What the connector needs to plan `object` (a resource or serving endpoint).
+    func provisioningRequest(for object: DesiredObject) throws -> ProvisioningRequest {
+        guard let service = provisionableService(of: object) else {
+            throw ProvisioningError.connectorNotAvailable(reason: "\(object.ref) names no registered provisionable service")
+        }
+        let vendor = provisionable[service.name].flatMap { services[$0.vendor] }
+        let names = Set([vendor?.inference?.baseURLEnv, vendor?.inference?.tokenEnv].compactMap { $0 } + (vendor?.costSource?.env.values.map { $0 } ?? []))
+        switch object {
+        case .resource(let r):
+            return ProvisioningRequest(ref: object.ref, project: r.project, name: r.id, service: service, parameters: r.parameters,
+                                       environmentNames: names.sorted())
+        case .servingEndpoint(let e):
+            return ProvisioningRequest(ref: object.ref, project: e.project, name: e.id, service: service, parameters: e.parameters,
+                                       environmentNames: names.sorted())
+        case .service, .project, .key:
+            throw ProvisioningError.connectorNotAvailable(reason: "\(object.ref) is not provisioned")
         }
     }
 }

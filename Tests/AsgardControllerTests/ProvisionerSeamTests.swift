@@ -16,19 +16,23 @@ final class RecordingProvisioner: Provisioner {
 
     struct Refused: Error, CustomStringConvertible { var description: String { "vendor said no" } }
 
-    func plan(_ action: Action, object: DesiredObject, in state: DesiredState) async throws -> ProvisioningPlan {
-        calls.withLock { $0.append("plan \(action.ref)") }
-        return ProvisioningPlan(digest: SHA256.hex("plan of \(action.ref)"), summary: "create \(action.ref)")
+    func plan(_ request: ProvisioningRequest) async throws -> ProvisioningPlan {
+        calls.withLock { $0.append("plan \(request.ref)") }
+        return ProvisioningPlan(digest: SHA256.hex("plan of \(request.ref)"), summary: "create \(request.ref)",
+                                resources: [PlannedResource(address: "null_resource.this", type: "null_resource", actions: ["create"], after: nil)])
     }
 
-    func apply(_ action: Action, object: DesiredObject, in state: DesiredState) async throws {
-        calls.withLock { $0.append("apply \(action.ref)") }
-        if failing.contains(action.ref.description) { throw Refused() }
+    func apply(_ request: ProvisioningRequest, planDigest: String) async throws -> ProvisioningOutputs {
+        calls.withLock { $0.append("apply \(request.ref)") }
+        if failing.contains(request.ref.description) { throw Refused() }
+        return ProvisioningOutputs(values: [:])
     }
 
-    func destroy(_ action: Action) async throws {
-        calls.withLock { $0.append("destroy \(action.ref)") }
+    func destroy(_ ref: ObjectRef) async throws {
+        calls.withLock { $0.append("destroy \(ref)") }
     }
+
+    func state(of ref: ObjectRef) throws -> WorkspaceState? { nil }
 }
 
 @Suite struct ProvisionerSeamTests {
@@ -40,7 +44,7 @@ final class RecordingProvisioner: Provisioner {
         let report = try await reconciler.runOnce(directory: try copyShippedDesired(into: root))
         let results = Dictionary(uniqueKeysWithValues: report.outcomes.filter(\.action.isProvisioning).map { ($0.action.ref.description, $0.result) })
         #expect(results == ["Resource/fraud-features": .applied, "Resource/fraud-warehouse": .awaitingApproval, "ServingEndpoint/fraud-triage": .awaitingApproval])
-        #expect(provisioner.calls.withLock { $0 }.sorted() == ["apply Resource/fraud-features", "plan Resource/fraud-warehouse", "plan ServingEndpoint/fraud-triage"])
+        #expect(provisioner.calls.withLock { $0 }.sorted() == ["apply Resource/fraud-features", "plan Resource/fraud-features", "plan Resource/fraud-warehouse", "plan ServingEndpoint/fraud-triage"])
         let approvals = try await store.approvals(status: .pending)
         #expect(Set(approvals.map(\.ref.description)) == ["Resource/fraud-warehouse", "ServingEndpoint/fraud-triage"])
         let warehouse = try #require(approvals.first { $0.ref.id == "fraud-warehouse" })

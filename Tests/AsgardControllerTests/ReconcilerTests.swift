@@ -30,7 +30,7 @@ import Testing
             "ServingEndpoint/fraud-triage": .awaitingApproval, "Resource/fraud-warehouse": .awaitingApproval, "Resource/fraud-features": .pending,
         ])
         for outcome in report.outcomes where outcome.action.isProvisioning {
-            #expect(outcome.reason?.contains("terraform connector is not built yet (issue #5)") == true)
+            #expect(outcome.reason?.contains("no terraform connector") == true)
         }
         // The route table and cost sources come from the manifests; the serving endpoint joins only once applied.
         #expect(Set(try await store.routes().map(\.model)) == ["databricks/llama-3-3-70b", "openai/gpt-4o-mini", "litellm/claude-sonnet"])

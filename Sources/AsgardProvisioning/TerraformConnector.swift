@@ -1,0 +1,1 @@
+// The universal terraform connector: see Provisioner in AsgardController.
