@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "AsgardControllerTests",
             dependencies: [
-                "AsgardController", "AsgardTestSupport",
+                "AsgardController", "AsgardTestSupport", "AsgardPolicy", "Cedar",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

@@ -1,26 +1,36 @@
 public import AsgardCore
+public import AsgardPolicy
 public import AsgardStore
-import Foundation
+import Cedar
+public import Foundation
 
 /// What one action came to in a reconcile pass.
 public struct ActionOutcome: Sendable, Hashable, Codable {
     public enum Result: String, Sendable, Hashable, Codable {
         /// In effect now.
         case applied
-        /// Removed from the store (and, for provisioned objects, nothing was left to destroy).
+        /// Removed from the store (and destroyed at the vendor when it had been provisioned).
         case removed
-        /// Recorded; an auto-tier provisioning action waiting for the provisioner.
+        /// Recorded; provisioning could not start (no terraform connector), tried again later.
         case pending
-        /// Recorded; a human-tier provisioning action waiting for an approval.
+        /// Recorded; a human-tier provisioning action waiting for an approval of its plan.
         case awaitingApproval = "awaiting_approval"
-        /// Could not be carried out; will be tried again on the next pass.
+        /// Could not be carried out; tried again on a later pass, after a backoff.
         case failed
+        /// The gate refused it, or its plan's approval was rejected; re-checked every pass.
+        case refused
+        /// Not tried in this pass: the backoff after an earlier failure has not run out.
+        case deferred
     }
 
     public var action: Action
     public var result: Result
-    /// Why, when the result is not `applied` or `removed`.
+    /// Why, when the result is not plainly `applied` or `removed`.
     public var reason: String?
+    /// The gate's decision, for provisioning actions that reached it.
+    public var gate: GateOutcome?
+    /// The digest of the terraform plan acted on, if one was made.
+    public var planDigest: String?
     public var elapsedMilliseconds: Int
 }
 
@@ -31,27 +41,72 @@ public struct ReconcileReport: Sendable, Codable {
     public var files: Int
     public var diagnostics: [Diagnostic]
     public var outcomes: [ActionOutcome]
+    /// What observation could not find out (a vendor not reachable, say); never guessed.
+    public var notes: [String] = []
 
     public var isValid: Bool { diagnostics.isEmpty }
     /// Valid and no action failed.
     public var succeeded: Bool { isValid && !outcomes.contains { $0.result == .failed } }
 }
 
-/// One level-triggered reconcile pass: load and validate `desired/`, diff it against what
-/// the store has recorded, and carry out each action through the store and the provisioner,
-/// auditing every step. Running it twice changes nothing the second time.
+/// Progress of a pass as it happens, for `reconcile` to print.
+public enum ReconcileEvent: Sendable {
+    case started(Action)
+    case gate(Action, GateOutcome)
+    /// A terraform step began: `plan`, `apply` or `destroy`.
+    case step(Action, String)
+    case finished(ActionOutcome)
+}
+
+/// How long to wait before trying a failed provisioning action again.
+public struct Backoff: Sendable, Hashable {
+    public var first: Duration
+    public var maximum: Duration
+
+    public init(first: Duration = .seconds(30), maximum: Duration = .seconds(3600)) {
+        self.first = first
+        self.maximum = maximum
+    }
+
+    /// The wait after `failures` consecutive failures: first, doubling, capped.
+    public func delay(afterFailures failures: Int) -> Duration {
+        var delay = first
+        for _ in 1..<max(1, min(failures, 30)) where delay < maximum { delay *= 2 }
+        return min(delay, maximum)
+    }
+}
+
+/// One level-triggered reconcile pass: load and validate `desired/`, diff it against what the
+/// store has recorded (plus drift the observers found), and carry out each action, auditing
+/// every step. Provisioning goes through the gate, terraform's plan, the project tag check on
+/// that plan and the approval tier; what is applied is exactly the plan that was checked (and,
+/// for the human tier, approved). Running it twice changes nothing the second time.
 public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendable {
     public var store: Store
     public var provisioner: Provisioning
     public var loader: DesiredStateLoader
+    /// The enforced policies for the gate; nil refuses all provisioning (fail closed).
+    public var policies: PolicyEngine?
+    /// Asks vendors what really exists, for drift; nil skips that check.
+    public var vendor: (any VendorObserver)?
+    public var backoff: Backoff
     /// Who the audit log names as the actor.
     public var actor: String
+    public var clock: @Sendable () -> Date
+    public var onEvent: @Sendable (ReconcileEvent) -> Void
 
-    public init(store: Store, provisioner: Provisioning, loader: DesiredStateLoader = DesiredStateLoader(), actor: String = "reconciler") {
+    public init(store: Store, provisioner: Provisioning, loader: DesiredStateLoader = DesiredStateLoader(), policies: PolicyEngine? = nil,
+                vendor: (any VendorObserver)? = nil, backoff: Backoff = Backoff(), actor: String = "reconciler",
+                clock: @escaping @Sendable () -> Date = Date.init, onEvent: @escaping @Sendable (ReconcileEvent) -> Void = { _ in }) {
         self.store = store
         self.provisioner = provisioner
         self.loader = loader
+        self.policies = policies
+        self.vendor = vendor
+        self.backoff = backoff
         self.actor = actor
+        self.clock = clock
+        self.onEvent = onEvent
     }
 
     /// Runs one pass over the directory at `directory`.
@@ -71,121 +126,312 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
                 detail: ["directory": directory, "errors": String(loaded.diagnostics.count), "first_error": loaded.diagnostics[0].description]))
             return report
         }
-        report.outcomes = try await apply(loaded.state)
+        (report.outcomes, report.notes) = try await apply(loaded.state)
         return report
     }
 
-    /// Diffs a validated desired state against the store and carries out every action,
-    /// in plan order, each committed with its audit entry before the next begins.
-    public func apply(_ desired: DesiredState) async throws -> [ActionOutcome] {
-        let observed = try await store.observedState()
-        let byRef = Dictionary(desired.objects.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
+    /// Diffs a validated desired state against the store and the observers, and carries out
+    /// every action in plan order, each committed with its audit entry before the next begins.
+    public func apply(_ desired: DesiredState) async throws -> (outcomes: [ActionOutcome], notes: [String]) {
+        let records = try await store.provisioningRecords()
+        let (observed, notes) = await DriftObserver(provisioner: provisioner, vendor: vendor)
+            .observe(try await store.observedState(), records: records, desired: desired)
+        let pass = Pass(desired: desired, observed: observed, records: records, gate: try await gate(),
+                        approvals: try await store.approvals(status: nil))
         var outcomes: [ActionOutcome] = []
         for action in plan(desired: desired, observed: observed) {
             let started = ContinuousClock.now
-            let (result, reason) = try await carryOut(action, object: byRef[action.ref], observed: observed.objects[action.ref], state: desired)
-            let elapsed = Int((ContinuousClock.now - started) / .milliseconds(1))
-            outcomes.append(ActionOutcome(action: action, result: result, reason: reason, elapsedMilliseconds: elapsed))
+            onEvent(.started(action))
+            var outcome = try await carryOut(action, in: pass)
+            outcome.elapsedMilliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
+            onEvent(.finished(outcome))
+            outcomes.append(outcome)
         }
-        return outcomes
+        return (outcomes, notes)
     }
 
-    /// Marks every pending approval of `ref` void, recording why.
-    private func voidPendingApprovals(of ref: ObjectRef, because reason: String) async throws {
-        for approval in try await store.approvals(status: .pending) where approval.ref == ref {
-            _ = try await store.decideApproval(id: approval.id, status: .void, by: actor, reason: reason)
+    /// The gate as of now: policies and the engaged kill switches.
+    private func gate() async throws -> ProvisionGate {
+        let switches = try await store.killSwitches()
+        return ProvisionGate(
+            policies: policies,
+            stoppedProjects: Dictionary(switches.filter { $0.scope == "project" }.map { ($0.target, $0.reason) }, uniquingKeysWith: { first, _ in first }),
+            globalStop: switches.first { $0.scope == "global" }?.reason)
+    }
+
+    /// What one pass knows before it acts.
+    private struct Pass {
+        var desired: DesiredState
+        var observed: ObservedState
+        var records: [ObjectRef: ProvisioningRecord]
+        var gate: ProvisionGate
+        var approvals: [Approval]
+    }
+
+    /// An outcome under construction.
+    private func outcome(_ action: Action, _ result: ActionOutcome.Result, _ reason: String? = nil, gate: GateOutcome? = nil,
+                         plan: String? = nil) -> ActionOutcome {
+        ActionOutcome(action: action, result: result, reason: reason, gate: gate, planDigest: plan, elapsedMilliseconds: 0)
+    }
+
+    /// The audit entry of an action's outcome.
+    private func audit(_ outcome: ActionOutcome) -> AuditEntry {
+        let action = outcome.action
+        var detail = ["action_digest": action.digest, "tier": action.tier.rawValue]
+        if let digest = action.specDigest { detail["spec_digest"] = digest }
+        if let note = action.note { detail["note"] = note }
+        if let reason = outcome.reason { detail["reason"] = reason }
+        if let gate = outcome.gate {
+            detail["gate"] = gate.allowed ? "allowed" : "refused"
+            if !gate.policies.isEmpty { detail["policies"] = gate.policies.joined(separator: ",") }
         }
+        if let plan = outcome.planDigest { detail["plan_digest"] = plan }
+        return AuditEntry(actor: actor, action: "reconcile.\(action.verb.rawValue)", target: action.ref.description,
+                          outcome: outcome.result.rawValue, detail: detail)
+    }
+
+    /// Commits `changes` with the audit entry of `outcome` and returns the outcome.
+    private func commit(_ outcome: ActionOutcome, _ changes: [ObjectChange]) async throws -> ActionOutcome {
+        try await store.commit(changes, audit: audit(outcome))
+        return outcome
     }
 
     /// Carries out one action and commits it with its audit entry; returns what it came to.
-    private func carryOut(_ action: Action, object: DesiredObject?, observed: ObservedObject?, state: DesiredState) async throws -> (ActionOutcome.Result, String?) {
-        var detail = ["action_digest": action.digest, "tier": action.tier.rawValue]
-        if let digest = action.specDigest { detail["spec_digest"] = digest }
-        let audit = { (outcome: ActionOutcome.Result, reason: String?) in
-            var details = detail
-            if let reason { details["reason"] = reason }
-            return AuditEntry(actor: actor, action: "reconcile.\(action.verb.rawValue)", target: action.ref.description,
-                              outcome: outcome.rawValue, detail: details)
-        }
-
-        if action.isProvisioning, action.verb != .create {
+    private func carryOut(_ action: Action, in pass: Pass) async throws -> ActionOutcome {
+        let object = pass.desired.objects.first { $0.ref == action.ref }
+        if action.isProvisioning, action.verb == .update || action.verb == .delete {
             // An approval is for one exact change: a changed or removed object voids it.
-            try await voidPendingApprovals(of: action.ref, because: "\(action.ref) was \(action.verb == .delete ? "removed from" : "changed in") desired state")
+            let why = "\(action.ref) was \(action.verb == .delete ? "removed from" : "changed in") desired state"
+            for approval in pass.approvals where approval.ref == action.ref && (approval.status == .pending || approval.status == .approved) {
+                _ = try await store.decideApproval(id: approval.id, status: .void, by: actor, reason: why, audit: AuditEntry(
+                    actor: actor, action: "approval.void", target: action.ref.description, outcome: "void",
+                    detail: ["approval": approval.id, "reason": why]))
+            }
         }
         switch (action.verb, object) {
         case (.delete, _):
-            guard action.isProvisioning, observed?.status == .applied else {
-                let reason = action.isProvisioning ? "never provisioned, so nothing to destroy" : nil
-                try await store.commit(.remove(action.ref), audit: audit(.removed, reason))
-                return (.removed, reason)
-            }
-            do {
-                try await provisioner.destroy(action.ref)
-                try await store.commit(.remove(action.ref), audit: audit(.removed, nil))
-                return (.removed, nil)
-            } catch {
-                let reason = "destroy did not run: \(error)"
-                try await store.appendAudit(audit(.failed, reason))
-                return (.failed, reason)
-            }
-        case (.create, let object?), (.update, let object?):
-            guard action.isProvisioning else {
-                try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
-                return (.applied, nil)
-            }
-            do {
-                switch action.tier {
-                case .auto:
-                    let planned = try await provisioner.plan(state.provisioningRequest(for: object))
-                    _ = try await provisioner.apply(state.provisioningRequest(for: object), planDigest: planned.digest)
-                    try await store.commit(.put(object, tier: action.tier, status: .applied, reason: nil), audit: audit(.applied, nil))
-                    return (.applied, nil)
-                case .human:
-                    // Nothing is applied before a person approves this exact plan.
-                    let planned = try await provisioner.plan(state.provisioningRequest(for: object))
-                    let approval = try await store.requestApproval(ApprovalRequest(
-                        ref: action.ref, project: action.project ?? "", actionDigest: action.digest, planDigest: planned.digest,
-                        summary: planned.summary, monthlyEstimate: state.monthlyEstimate(of: object), requestedBy: actor))
-                    let reason = "human tier: approval \(approval.id) requested for plan \(planned.digest.prefix(12))"
-                    try await store.commit(.put(object, tier: action.tier, status: .awaitingApproval, reason: reason), audit: audit(.awaitingApproval, reason))
-                    return (.awaitingApproval, reason)
-                }
-            } catch let error as ProvisioningError {
-                let (status, result, reason): (ObjectStatus, ActionOutcome.Result, String) = switch action.tier {
-                case .auto: (.pending, .pending, "auto tier: \(error)")
-                case .human: (.awaitingApproval, .awaitingApproval, "human tier: needs an approval bound to its terraform plan; \(error)")
-                }
-                try await store.commit(.put(object, tier: action.tier, status: status, reason: reason), audit: audit(result, reason))
-                return (result, reason)
-            } catch {
-                let reason = "\(error)"
-                try await store.commit(.put(object, tier: action.tier, status: .failed, reason: reason), audit: audit(.failed, reason))
-                return (.failed, reason)
-            }
-        case (.create, nil), (.update, nil):
-            // plan() only creates or updates objects it found in desired state.
+            return try await remove(action, in: pass)
+        case (_, let object?) where action.isProvisioning:
+            return try await provision(action, object: object, in: pass)
+        case (_, let object?):
+            return try await commit(outcome(action, .applied), [.put(object, tier: action.tier, status: .applied, reason: nil)])
+        case (_, nil):
+            // plan() only creates, updates or converges objects it found in desired state.
             preconditionFailure("plan produced \(action) for an object not in desired state")
         }
+    }
+
+    /// Removes an object; a provisioned one is destroyed first (removing its route, if any, with it).
+    private func remove(_ action: Action, in pass: Pass) async throws -> ActionOutcome {
+        let hasWorkspace = action.isProvisioning ? ((try? provisioner.state(of: action.ref)) ?? nil) != nil : false
+        let provisioned = action.isProvisioning && (pass.observed.objects[action.ref]?.status == .applied || hasWorkspace
+                                                    || pass.records[action.ref]?.applying != nil)
+        guard provisioned else {
+            let reason = action.isProvisioning ? "never provisioned, so nothing to destroy" : nil
+            return try await commit(outcome(action, .removed, reason), [.remove(action.ref)])
+        }
+        let record = pass.records[action.ref] ?? ProvisioningRecord(ref: action.ref)
+        if let after = record.retryAfter, clock() < after {
+            return outcome(action, .deferred, "retrying after \(formatInstant(after)) (\(record.failures) failed attempt\(record.failures == 1 ? "" : "s"))")
+        }
+        do {
+            onEvent(.step(action, "destroy"))
+            try await provisioner.destroy(action.ref)
+            return try await commit(outcome(action, .removed), [.remove(action.ref)])
+        } catch {
+            return try await fail(action, record: record, error: error, object: nil, gate: nil, plan: nil)
+        }
+    }
+
+    /// Records a failed provisioning step with its backoff.
+    private func fail(_ action: Action, record: ProvisioningRecord, error: any Error, object: DesiredObject?, gate: GateOutcome?,
+                      plan: String?) async throws -> ActionOutcome {
+        var record = record
+        record.failures += 1
+        record.applying = nil
+        let wait = backoff.delay(afterFailures: record.failures)
+        record.retryAfter = clock().addingTimeInterval(Double(wait.components.seconds))
+        let unavailable = error is ProvisioningError
+        let reason = "\(error) (attempt \(record.failures); next try after \(formatInstant(record.retryAfter ?? clock())))"
+        let result: ActionOutcome.Result = unavailable ? .pending : .failed
+        var changes: [ObjectChange] = [.record(record)]
+        if let object { changes.insert(.put(object, tier: action.tier, status: unavailable ? .pending : .failed, reason: reason), at: 0) }
+        return try await commit(outcome(action, result, reason, gate: gate, plan: plan), changes)
+    }
+
+    /// Gate, plan, tag check, tier: provisions one resource or serving endpoint.
+    private func provision(_ action: Action, object: DesiredObject, in pass: Pass) async throws -> ActionOutcome {
+        let ref = action.ref
+        let record = pass.records[ref] ?? ProvisioningRecord(ref: ref)
+        let seen = pass.observed.objects[ref]
+        if action.verb == .converge, seen?.drift == nil, let after = record.retryAfter, clock() < after {
+            return outcome(action, .deferred, "retrying after \(formatInstant(after)) (\(record.failures) failed attempt\(record.failures == 1 ? "" : "s"))")
+        }
+        let gate = pass.gate.check(object, in: pass.desired)
+        onEvent(.gate(action, gate))
+        guard gate.allowed else {
+            return try await settle(action, object: object, status: .refused, result: .refused, reason: gate.reason, gate: gate, plan: nil,
+                                    record: record, seen: seen)
+        }
+        guard let service = pass.desired.provisionableService(of: object) else {
+            preconditionFailure("the gate allowed \(ref) without a registered service")
+        }
+        var request = try pass.desired.provisioningRequest(for: object)
+        if seen?.drift != nil {
+            request.replaceTypes = Set(service.tagLocations.filter { $0.format != .inherited }.map(\.resourceType))
+        }
+        let planned: ProvisioningPlan
+        do {
+            onEvent(.step(action, "plan"))
+            planned = try await provisioner.plan(request)
+        } catch {
+            return try await fail(action, record: record, error: error, object: object, gate: gate, plan: nil)
+        }
+        let violations = ProjectTagCheck.violations(of: planned, locations: service.tagLocations, project: request.project)
+        guard violations.isEmpty else {
+            let reason = "project tag check: " + violations.joined(separator: "; ")
+            return try await settle(action, object: object, status: .refused, result: .refused, reason: reason,
+                                    gate: GateOutcome(allowed: false, reason: reason, policies: gate.policies), plan: planned.digest,
+                                    record: record, seen: seen)
+        }
+        if planned.changesNothing {
+            // Already as desired: an apply that finished before the process died, or an adoption.
+            var done = record
+            done.failures = 0
+            done.retryAfter = nil
+            done.appliedPlan = record.applying ?? record.appliedPlan ?? planned.digest
+            done.applying = nil
+            var changes: [ObjectChange] = [.put(object, tier: action.tier, status: .applied, reason: nil), .record(done)]
+            if let id = record.approval, pass.approvals.contains(where: { $0.id == id && $0.status == .approved }) {
+                changes.append(.approvalApplied(id: id))
+            }
+            let reason = record.applying != nil ? "the interrupted apply had completed: the plan now changes nothing" : "the plan changes nothing"
+            return try await commit(outcome(action, .applied, reason, gate: gate, plan: planned.digest), changes)
+        }
+        switch action.tier {
+        case .auto:
+            return try await applyPlan(action, object: object, request: request, plan: planned, approval: nil, record: record, gate: gate)
+        case .human:
+            return try await throughApproval(action, object: object, request: request, plan: planned, record: record, gate: gate, in: pass)
+        }
+    }
+
+    /// The human tier: apply the plan if this exact digest is approved, otherwise ask (once).
+    private func throughApproval(_ action: Action, object: DesiredObject, request: ProvisioningRequest, plan: ProvisioningPlan,
+                                 record: ProvisioningRecord, gate: GateOutcome, in pass: Pass) async throws -> ActionOutcome {
+        // Read afresh: this pass may have voided some already (a changed object).
+        let mine = try await store.approvals(status: nil).filter { $0.ref == action.ref }
+        for stale in mine where (stale.status == .pending || stale.status == .approved) && stale.planDigest != plan.digest {
+            let why = "the plan changed since it was \(stale.status == .approved ? "approved" : "requested"): "
+                + "\(stale.planDigest.map { String($0.prefix(12)) } ?? "none") → \(plan.digest.prefix(12)) (desired state changed or the vendor drifted)"
+            _ = try await store.decideApproval(id: stale.id, status: .void, by: actor, reason: why, audit: AuditEntry(
+                actor: actor, action: "approval.void", target: action.ref.description, outcome: "void",
+                detail: ["approval": stale.id, "reason": why, "plan_digest": plan.digest]))
+        }
+        let current = mine.filter { $0.planDigest == plan.digest }
+        if let approved = current.first(where: { $0.status == .approved }) {
+            return try await applyPlan(action, object: object, request: request, plan: plan, approval: approved, record: record, gate: gate)
+        }
+        if let rejected = current.first(where: { $0.status == .rejected }) {
+            let reason = "approval \(rejected.id) of plan \(plan.digest.prefix(12)) was rejected by \(rejected.decidedBy ?? "?")"
+                + (rejected.reason.map { ": \($0)" } ?? "") + "; change desired state to ask again"
+            return try await settle(action, object: object, status: .refused, result: .refused, reason: reason, gate: gate, plan: plan.digest,
+                                    record: record, seen: pass.observed.objects[action.ref])
+        }
+        let approval: Approval
+        if let pending = current.first(where: { $0.status == .pending }) {
+            approval = pending
+        } else {
+            approval = try await store.requestApproval(ApprovalRequest(
+                ref: action.ref, project: request.project, actionDigest: action.digest, planDigest: plan.digest, summary: plan.summary,
+                monthlyEstimate: pass.desired.monthlyEstimate(of: object), requestedBy: pass.desired.requester(of: object)))
+        }
+        let reason = "human tier: waiting for approval \(approval.id) of plan \(plan.digest.prefix(12)) (\(plan.summary))"
+        return try await settle(action, object: object, status: .awaitingApproval, result: .awaitingApproval, reason: reason, gate: gate,
+                                plan: plan.digest, record: record, seen: pass.observed.objects[action.ref])
+    }
+
+    /// Applies the checked (and approved) plan: the intent is committed first, so a process
+    /// that dies mid-apply is recognised on the next pass and never applies an approval twice.
+    private func applyPlan(_ action: Action, object: DesiredObject, request: ProvisioningRequest, plan: ProvisioningPlan,
+                           approval: Approval?, record: ProvisioningRecord, gate: GateOutcome) async throws -> ActionOutcome {
+        var record = record
+        record.applying = plan.digest
+        record.approval = approval?.id ?? record.approval
+        var detail = ["plan_digest": plan.digest, "summary": plan.summary]
+        if let approval { detail["approval"] = approval.id }
+        try await store.commit([.record(record)], audit: AuditEntry(
+            actor: actor, action: "provision.apply", target: action.ref.description, outcome: "started", detail: detail))
+        let outputs: ProvisioningOutputs
+        do {
+            onEvent(.step(action, "apply"))
+            outputs = try await provisioner.apply(request, planDigest: plan.digest)
+        } catch {
+            return try await fail(action, record: record, error: error, object: object, gate: gate, plan: plan.digest)
+        }
+        record.failures = 0
+        record.retryAfter = nil
+        record.appliedPlan = plan.digest
+        record.applying = nil
+        record.outputsJSON = outputs.jsonText
+        var changes: [ObjectChange] = [.put(object, tier: action.tier, status: .applied, reason: nil), .record(record)]
+        if let approval { changes.append(.approvalApplied(id: approval.id)) }
+        let reason = approval.map { "applied plan \(plan.digest.prefix(12)) approved by \($0.decidedBy ?? "?") (\($0.id))" }
+        return try await commit(outcome(action, .applied, reason, gate: gate, plan: plan.digest), changes)
+    }
+
+    /// Records a status that needs no terraform step; unchanged status and reason commit
+    /// nothing (a request waiting for its approval is not audited again every pass).
+    private func settle(_ action: Action, object: DesiredObject, status: ObjectStatus, result: ActionOutcome.Result, reason: String,
+                        gate: GateOutcome, plan: String?, record: ProvisioningRecord, seen: ObservedObject?) async throws -> ActionOutcome {
+        let done = outcome(action, result, reason, gate: gate, plan: plan)
+        if action.verb == .converge, seen?.drift == nil, seen?.status == status, seen?.reason == reason { return done }
+        var record = record
+        record.applying = nil
+        return try await commit(done, [.put(object, tier: action.tier, status: status, reason: reason), .record(record)])
+    }
+}
+
+extension ProvisioningOutputs {
+    /// The outputs as one JSON object, keys sorted.
+    var jsonText: String {
+        JSONValue.object(values.sorted { $0.key < $1.key }.map { JSONMember(key: $0.key, value: $0.value) }).jsonText
     }
 }
 
 extension DesiredState {
+    /// Who asked for a resource or serving endpoint: its `requested_by`, else its project's owner.
+    public func requester(of object: DesiredObject) -> String {
+        let (explicit, project): (String?, String?) = switch object {
+        case .resource(let r): (r.requestedBy, r.project)
+        case .servingEndpoint(let e): (e.requestedBy, e.project)
+        case .service, .project, .key: (nil, object.projectID)
+        }
+        return explicit ?? project.flatMap { projects[$0]?.owner } ?? "unknown"
+    }
+
     /// What the connector needs to plan `object` (a resource or serving endpoint).
-    func provisioningRequest(for object: DesiredObject) throws -> ProvisioningRequest {
-        guard let service = provisionableService(of: object) else {
+    public func provisioningRequest(for object: DesiredObject) throws -> ProvisioningRequest {
+        guard let entry = provisionable[provisionableService(of: object)?.name ?? ""] else {
             throw ProvisioningError.connectorNotAvailable(reason: "\(object.ref) names no registered provisionable service")
         }
-        let vendor = provisionable[service.name].flatMap { services[$0.vendor] }
-        let names = Set([vendor?.inference?.baseURLEnv, vendor?.inference?.tokenEnv].compactMap { $0 } + (vendor?.costSource?.env.values.map { $0 } ?? []))
+        let vendor = services[entry.vendor]
+        var names = Set(vendor?.costSource?.env.values.map { $0 } ?? [])
+        if let inference = vendor?.inference { names.formUnion([inference.baseURLEnv, inference.tokenEnv]) }
         switch object {
         case .resource(let r):
-            return ProvisioningRequest(ref: object.ref, project: r.project, name: r.id, service: service, parameters: r.parameters,
+            return ProvisioningRequest(ref: object.ref, project: r.project, name: r.id, service: entry.service, parameters: r.parameters,
                                        environmentNames: names.sorted())
         case .servingEndpoint(let e):
-            return ProvisioningRequest(ref: object.ref, project: e.project, name: e.id, service: service, parameters: e.parameters,
+            return ProvisioningRequest(ref: object.ref, project: e.project, name: e.id, service: entry.service, parameters: e.parameters,
                                        environmentNames: names.sorted())
         case .service, .project, .key:
             throw ProvisioningError.connectorNotAvailable(reason: "\(object.ref) is not provisioned")
         }
     }
+}
+
+/// `2026-11-26T10:00:00Z`: a time in messages.
+func formatInstant(_ date: Date) -> String {
+    date.formatted(.iso8601)
 }

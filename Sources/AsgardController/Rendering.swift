@@ -19,7 +19,7 @@ public enum Rendering {
         }
         let width = actions.map { $0.ref.description.count }.max() ?? 0
         var lines = actions.map { action in
-            let sign = switch action.verb { case .create: "+"; case .update: "~"; case .delete: "-" }
+            let sign = switch action.verb { case .create: "+"; case .update: "~"; case .delete: "-"; case .converge: "=" }
             let padded = action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
             let note = action.isProvisioning ? (action.tier == .human ? "  (provisioning; needs a human approval)" : "  (provisioning)") : ""
             let tier = note.isEmpty ? action.tier.rawValue : action.tier.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)

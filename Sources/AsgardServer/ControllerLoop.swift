@@ -31,12 +31,18 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
     public let budgets: BudgetLedger
     public let killSwitches: KillSwitchBoard
     public let passInterval: Duration
+    /// Carries out provisioning (the terraform connector).
+    public let provisioner: AnyProvisioner
+    /// Asks vendors what exists, for drift.
+    public let vendor: (any VendorObserver)?
     /// Called after every pass with its report, for logs.
     public let onPass: @Sendable (ReconcileReport) -> Void
 
     public init(store: SQLiteStore, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
-                killSwitches: KillSwitchBoard, passInterval: Duration = .seconds(30),
-                onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in }) {
+                killSwitches: KillSwitchBoard, passInterval: Duration = .seconds(30), provisioner: any Provisioner = UnavailableProvisioner(),
+                vendor: (any VendorObserver)? = nil, onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in }) {
+        self.provisioner = AnyProvisioner(provisioner)
+        self.vendor = vendor
         self.store = store
         self.desiredDirectory = desiredDirectory
         self.policiesDirectory = policiesDirectory
@@ -49,15 +55,16 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
 
     /// One pass: reconcile, then rebuild what the gateway reads. Throws store errors only.
     public func pass() async throws {
-        let reconciler = Reconciler(store: store, provisioner: UnavailableProvisioner(), actor: "controller")
+        let (bundle, problems) = PolicyBundle.load(directory: policiesDirectory)
+        // Invalid policies provision nothing (the gate fails closed) and keep the last good
+        // gateway snapshot: never serve under a half-read policy set.
+        let reconciler = Reconciler(store: store, provisioner: provisioner, policies: problems.isEmpty ? PolicyEngine(enforced: bundle) : nil,
+                                    vendor: vendor, actor: "controller")
         let loaded = DesiredStateLoader().load(directory: desiredDirectory)
         let report = try await reconciler.runOnce(loaded: loaded, directory: desiredDirectory)
         onPass(report)
-        guard report.isValid else { return }
+        guard report.isValid, problems.isEmpty else { return }
         let state = loaded.state
-        let (bundle, problems) = PolicyBundle.load(directory: policiesDirectory)
-        // Invalid policies keep the last good snapshot: never serve under a half-read policy set.
-        guard problems.isEmpty else { return }
         let now = Date()
         let period = BudgetPeriod(containing: now)
         for project in state.projects.values {

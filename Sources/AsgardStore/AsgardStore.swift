@@ -17,6 +17,17 @@ public protocol AsgardStore: Sendable {
     @discardableResult
     func commit(_ change: ObjectChange, audit: AuditEntry) async throws -> AuditRecord
 
+    /// Records several changes and one audit entry in one transaction (an object's status
+    /// together with its provisioning record, say).
+    @discardableResult
+    func commit(_ changes: [ObjectChange], audit: AuditEntry) async throws -> AuditRecord
+
+    /// The stored content of one object, as last acted on.
+    func object(_ ref: ObjectRef) async throws -> DesiredObject?
+
+    /// The provisioning record of every resource and serving endpoint that has one.
+    func provisioningRecords() async throws -> [ObjectRef: ProvisioningRecord]
+
     /// Appends one audit entry on its own.
     @discardableResult
     func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord
@@ -72,6 +83,9 @@ public protocol AsgardStore: Sendable {
     /// - Throws: `StoreError.approvalNotFound`, `StoreError.approvalNotPending`.
     func decideApproval(id: String, status: Approval.Status, by: String, reason: String?) async throws -> Approval
 
+    /// Decides a pending approval and appends `audit` in the same transaction.
+    func decideApproval(id: String, status: Approval.Status, by: String, reason: String?, audit: AuditEntry?) async throws -> Approval
+
     /// Counts for people: objects by kind and status, routes, keys, approvals, ledger, audit.
     func summary() async throws -> StoreSummary
 }
@@ -80,8 +94,42 @@ public protocol AsgardStore: Sendable {
 public enum ObjectChange: Sendable, Hashable {
     /// Insert or replace the object with its tier and status.
     case put(DesiredObject, tier: Tier, status: ObjectStatus, reason: String?)
-    /// Remove the object and whatever was derived from it.
+    /// Remove the object and whatever was derived from it (its provisioning record too).
     case remove(ObjectRef)
+    /// Insert or replace the provisioning record of a resource or serving endpoint.
+    case record(ProvisioningRecord)
+    /// Mark an approved approval as applied: its plan was carried out, so it can never be used again.
+    case approvalApplied(id: String)
+}
+
+/// What the controller remembers of provisioning one resource or serving endpoint between
+/// passes: failures and backoff, the plan applied, and an apply in flight.
+public struct ProvisioningRecord: Sendable, Hashable, Codable {
+    public var ref: ObjectRef
+    /// Consecutive failed attempts since the last success.
+    public var failures: Int
+    /// No new attempt before this time (backoff after a failure).
+    public var retryAfter: Date?
+    /// The digest of the plan last applied.
+    public var appliedPlan: String?
+    /// Committed just before terraform applies this plan digest and cleared once the outcome
+    /// is recorded: still set on a later pass means the process died during the apply.
+    public var applying: String?
+    /// The approval whose plan is being, or was last, applied (human tier).
+    public var approval: String?
+    /// The outputs of the last apply, as JSON text.
+    public var outputsJSON: String?
+
+    public init(ref: ObjectRef, failures: Int = 0, retryAfter: Date? = nil, appliedPlan: String? = nil, applying: String? = nil,
+                approval: String? = nil, outputsJSON: String? = nil) {
+        self.ref = ref
+        self.failures = failures
+        self.retryAfter = retryAfter
+        self.appliedPlan = appliedPlan
+        self.applying = applying
+        self.approval = approval
+        self.outputsJSON = outputsJSON
+    }
 }
 
 /// What a caller asks to audit; the store assigns sequence, time and hashes.
@@ -237,6 +285,8 @@ public struct Approval: Sendable, Hashable, Codable {
         case rejected
         /// Superseded: the plan it approved no longer matches.
         case void
+        /// Approved, and its plan was applied: spent, it is never used again.
+        case applied
     }
 
     public var id: String
@@ -301,6 +351,8 @@ public struct StoreSummary: Sendable, Hashable, Codable {
 public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case approvalNotFound(String)
     case approvalNotPending(id: String, status: Approval.Status)
+    /// Only an approved approval can be marked applied.
+    case approvalNotApproved(String)
     /// The database was written by a newer Asgard.
     case unknownSchemaVersion(String)
 
@@ -308,6 +360,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .approvalNotFound(let id): "no approval with id \(id)"
         case .approvalNotPending(let id, let status): "approval \(id) is already \(status.rawValue)"
+        case .approvalNotApproved(let id): "approval \(id) is not approved, so it cannot be marked applied"
         case .unknownSchemaVersion(let v): "the database has schema migration \(v), which this Asgard does not know: refusing to run an older binary on a newer store"
         }
     }

@@ -25,7 +25,37 @@ enum ObjectTables {
             try put(object, tier: tier, status: status, reason: reason, at: now, in: db)
         case .remove(let ref):
             try remove(ref, in: db)
+        case .record(let record):
+            try db.execute(
+                sql: """
+                    INSERT INTO provisioning (kind, id, failures, retry_after, applied_plan, applying, approval, outputs_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, id) DO UPDATE SET
+                        failures = excluded.failures, retry_after = excluded.retry_after, applied_plan = excluded.applied_plan,
+                        applying = excluded.applying, approval = excluded.approval, outputs_json = excluded.outputs_json
+                    """,
+                arguments: [record.ref.kind.rawValue, record.ref.id, record.failures, record.retryAfter.map(Encoding.micros),
+                            record.appliedPlan, record.applying, record.approval, record.outputsJSON])
+        case .approvalApplied(let id):
+            try db.execute(sql: "UPDATE approvals SET status = ? WHERE id = ? AND status = ?",
+                           arguments: [Approval.Status.applied.rawValue, id, Approval.Status.approved.rawValue])
+            guard db.changesCount == 1 else {
+                throw StoreError.approvalNotApproved(id)
+            }
         }
+    }
+
+    /// Reads one `provisioning` row.
+    static func provisioningRecord(_ row: Row) throws -> ProvisioningRecord {
+        let retryAfter: Int64? = try row.decode(forColumn: "retry_after")
+        return ProvisioningRecord(
+            ref: ObjectRef(try Encoding.decodeEnum(ObjectKind.self, row, "kind", table: "provisioning"), try row.decode(forColumn: "id")),
+            failures: try row.decode(forColumn: "failures"),
+            retryAfter: retryAfter.map(Encoding.date(micros:)),
+            appliedPlan: try row.decode(forColumn: "applied_plan"),
+            applying: try row.decode(forColumn: "applying"),
+            approval: try row.decode(forColumn: "approval"),
+            outputsJSON: try row.decode(forColumn: "outputs_json"))
     }
 
     private static func put(_ object: DesiredObject, tier: Tier, status: ObjectStatus, reason: String?, at now: Date, in db: Database) throws {
@@ -65,6 +95,7 @@ enum ObjectTables {
 
     private static func remove(_ ref: ObjectRef, in db: Database) throws {
         try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND id = ?", arguments: [ref.kind.rawValue, ref.id])
+        try db.execute(sql: "DELETE FROM provisioning WHERE kind = ? AND id = ?", arguments: [ref.kind.rawValue, ref.id])
         switch ref.kind {
         case .key:
             try db.execute(sql: "DELETE FROM keys WHERE id = ?", arguments: [ref.id])
@@ -196,7 +227,7 @@ enum ObjectTables {
 
     /// Every `objects` row as the controller observes it.
     static func observedState(_ db: Database) throws -> ObservedState {
-        ObservedState(try Row.fetchAll(db, sql: "SELECT kind, id, project, spec_digest, tier, status FROM objects").map(observed))
+        ObservedState(try Row.fetchAll(db, sql: "SELECT kind, id, project, spec_digest, tier, status, status_reason FROM objects").map(observed))
     }
 
     /// Reads one `objects` row as the controller observes it.
@@ -206,7 +237,8 @@ enum ObjectTables {
             specDigest: try row.decode(forColumn: "spec_digest"),
             tier: try Encoding.decodeEnum(Tier.self, row, "tier", table: "objects"),
             status: try Encoding.decodeEnum(ObjectStatus.self, row, "status", table: "objects"),
-            project: try row.decode(forColumn: "project")
+            project: try row.decode(forColumn: "project"),
+            reason: try row.decode(forColumn: "status_reason")
         )
     }
 

@@ -18,7 +18,25 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2-kill-switches", migrate: v2)
+        migrator.registerMigration("v3-provisioning", migrate: v3)
         return migrator
+    }
+
+    /// Provisioning records: failures and backoff, applied plan, an apply in flight, outputs.
+    private static func v3(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE provisioning (
+                kind TEXT NOT NULL,
+                id TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                retry_after INTEGER,
+                applied_plan TEXT,
+                applying TEXT,
+                approval TEXT,
+                outputs_json TEXT,
+                PRIMARY KEY (kind, id)
+            ) STRICT;
+            """)
     }
 
     /// Kill switches: one row per engaged switch; `target` is empty for the global one.

@@ -93,11 +93,33 @@ public final class SQLiteStore: AsgardStore {
     ///   already used by another object) or an I/O failure; nothing is written then.
     @discardableResult
     public func commit(_ change: ObjectChange, audit: AuditEntry) async throws -> AuditRecord {
+        try await commit([change], audit: audit)
+    }
+
+    /// Applies `changes` in order and appends `audit`, all in one write transaction.
+    @discardableResult
+    public func commit(_ changes: [ObjectChange], audit: AuditEntry) async throws -> AuditRecord {
         let clock = self.clock
         return try await pool.write { db in
             let now = clock()
-            try ObjectTables.apply(change, at: now, in: db)
+            for change in changes { try ObjectTables.apply(change, at: now, in: db) }
             return try AuditTable.append(audit, at: now, in: db)
+        }
+    }
+
+    /// The stored content of `ref`, if the store has it.
+    public func object(_ ref: ObjectRef) async throws -> DesiredObject? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT spec_json FROM objects WHERE kind = ? AND id = ?", arguments: [ref.kind.rawValue, ref.id])
+                .map(ObjectTables.storedObject)
+        }
+    }
+
+    /// Every provisioning record, by reference.
+    public func provisioningRecords() async throws -> [ObjectRef: ProvisioningRecord] {
+        try await pool.read { db in
+            let records = try Row.fetchAll(db, sql: "SELECT * FROM provisioning").map(ObjectTables.provisioningRecord)
+            return Dictionary(records.map { ($0.ref, $0) }, uniquingKeysWith: { _, last in last })
         }
     }
 
@@ -234,14 +256,20 @@ public final class SQLiteStore: AsgardStore {
         }
     }
 
-    /// Moves a pending approval to `status`, recording who decided, why and when.
+    /// Moves a pending approval to `status` (or an approved one to `.void`), recording who
+    /// decided, why and when.
     /// - Returns: the approval as now stored.
     /// - Throws: `StoreError.approvalNotFound` when no approval has `id`;
     ///   `StoreError.approvalNotPending` when it was already decided; an error when `status`
-    ///   is `.pending` (not a decision); GRDB's `DatabaseError`.
+    ///   is `.pending` or `.applied` (not a decision); GRDB's `DatabaseError`.
     public func decideApproval(id: String, status: Approval.Status, by: String, reason: String?) async throws -> Approval {
-        guard status != .pending else {
-            throw InvalidRequest(description: "approval \(id) cannot be decided as pending: decide approved, rejected or void")
+        try await decideApproval(id: id, status: status, by: by, reason: reason, audit: nil)
+    }
+
+    /// Decides a pending approval as above and appends `audit` (with the outcome) in the same transaction.
+    public func decideApproval(id: String, status: Approval.Status, by: String, reason: String?, audit: AuditEntry?) async throws -> Approval {
+        guard status != .pending, status != .applied else {
+            throw InvalidRequest(description: "approval \(id) cannot be decided as \(status.rawValue): decide approved, rejected or void")
         }
         let clock = self.clock
         return try await pool.write { db in
@@ -249,14 +277,17 @@ public final class SQLiteStore: AsgardStore {
                 throw StoreError.approvalNotFound(id)
             }
             var approval = try ApprovalTable.approval(row)
-            guard approval.status == .pending else {
+            // An approval not yet used can still be voided: its plan no longer matches.
+            guard approval.status == .pending || (approval.status == .approved && status == .void) else {
                 throw StoreError.approvalNotPending(id: id, status: approval.status)
             }
             approval.status = status
             approval.decidedBy = by
             approval.reason = reason
-            approval.decidedAt = Encoding.stored(clock())
+            let now = clock()
+            approval.decidedAt = Encoding.stored(now)
             try ApprovalTable.recordDecision(approval, in: db)
+            if let audit { try AuditTable.append(audit, at: now, in: db) }
             return approval
         }
     }

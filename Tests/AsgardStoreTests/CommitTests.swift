@@ -16,7 +16,7 @@ struct CommitTests {
 
             let observed = try await store.observedState()
             #expect(observed.objects == [object.ref: ObservedObject(
-                ref: object.ref, specDigest: object.specDigest, tier: .human, status: .pending, project: object.projectID
+                ref: object.ref, specDigest: object.specDigest, tier: .human, status: .pending, project: object.projectID, reason: "waiting"
             )])
             let stored = try sqlite3Lines(scratch.path,
                 "SELECT kind, id, ifnull(project, '-'), spec_json, status_reason FROM objects")

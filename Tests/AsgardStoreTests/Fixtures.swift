@@ -173,6 +173,10 @@ func commit(_ store: SQLiteStore, _ change: ObjectChange) async throws -> AuditR
         try await store.commit(change, audit: Fixture.audit("reconcile.put", target: object.ref.description, outcome: status.rawValue))
     case .remove(let ref):
         try await store.commit(change, audit: Fixture.audit("reconcile.delete", target: ref.description))
+    case .record(let record):
+        try await store.commit(change, audit: Fixture.audit("provision.record", target: record.ref.description))
+    case .approvalApplied(let id):
+        try await store.commit(change, audit: Fixture.audit("approval.applied", target: id))
     }
 }
 

@@ -20,6 +20,9 @@ public enum ObjectKind: String, Sendable, Hashable, Comparable, CaseIterable, Co
     }
 
     public static func < (lhs: ObjectKind, rhs: ObjectKind) -> Bool { lhs.applyOrder < rhs.applyOrder }
+
+    /// Whether objects of this kind are made real by the terraform connector.
+    public var isProvisioned: Bool { self == .resource || self == .servingEndpoint }
 }
 
 /// `Kind/id`: names one object.
@@ -318,9 +321,12 @@ public struct ServingEndpoint: Sendable, Hashable, Codable {
     public var maxDataClass: DataClass
     public var pricing: TokenPricing
     public var parameters: [String: ParameterValue]
+    /// Who asked for it (an email); nil means the project's owner. They may not approve it.
+    public var requestedBy: String?
 
     public init(id: String, project: String, service: String, provisioner: String, model: String,
-                maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue]) {
+                maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue], requestedBy: String? = nil) {
+        self.requestedBy = requestedBy
         self.id = id
         self.project = project
         self.service = service
@@ -339,8 +345,11 @@ public struct Resource: Sendable, Hashable, Codable {
     /// A provisionable service name, e.g. `databricks-sql-warehouse`.
     public var service: String
     public var parameters: [String: ParameterValue]
+    /// Who asked for it (an email); nil means the project's owner. They may not approve it.
+    public var requestedBy: String?
 
-    public init(id: String, project: String, service: String, parameters: [String: ParameterValue]) {
+    public init(id: String, project: String, service: String, parameters: [String: ParameterValue], requestedBy: String? = nil) {
+        self.requestedBy = requestedBy
         self.id = id
         self.project = project
         self.service = service

@@ -6,8 +6,12 @@ public enum ObjectStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case pending
     /// A human-tier provisioning action waiting for an approval.
     case awaitingApproval = "awaiting_approval"
-    /// The last attempt failed; the reason is recorded beside it.
+    /// The last attempt failed; the reason is recorded beside it. Retried with backoff.
     case failed
+    /// The gate refused it (registration, classification floor, Cedar, the project tag on
+    /// the plan) or its approval was rejected; the reason is recorded beside it. The gate is
+    /// checked again on every pass.
+    case refused
 }
 
 /// What the controller knows of one object: the content it acted on and how that went.
@@ -18,8 +22,15 @@ public struct ObservedObject: Sendable, Hashable, Codable {
     public var tier: Tier
     public var status: ObjectStatus
     public var project: String?
+    /// Why the vendor no longer matches what was applied, when an observer found out (a
+    /// serving endpoint deleted or re-tagged out of band, a terraform state gone). Not stored.
+    public var drift: String?
+    /// Why the status is what it is (the recorded reason), when not applied.
+    public var reason: String?
 
-    public init(ref: ObjectRef, specDigest: String, tier: Tier, status: ObjectStatus, project: String?) {
+    public init(ref: ObjectRef, specDigest: String, tier: Tier, status: ObjectStatus, project: String?, reason: String? = nil, drift: String? = nil) {
+        self.drift = drift
+        self.reason = reason
         self.ref = ref
         self.specDigest = specDigest
         self.tier = tier
@@ -45,6 +56,9 @@ public struct Action: Sendable, Hashable, Codable, CustomStringConvertible {
         case create
         case update
         case delete
+        /// Bring a provisioned object whose content did not change to its desired state: it
+        /// is not applied yet (pending, awaiting approval, failed, refused) or it drifted.
+        case converge
     }
 
     public var verb: Verb
@@ -57,8 +71,11 @@ public struct Action: Sendable, Hashable, Codable, CustomStringConvertible {
     public var observedDigest: String?
     /// SHA-256 over verb, object, tier and both digests: names this exact action.
     public var digest: String
+    /// Why a `converge` is needed, for people (not part of the digest).
+    public var note: String?
 
-    public init(verb: Verb, ref: ObjectRef, tier: Tier, project: String?, specDigest: String?, observedDigest: String?) {
+    public init(verb: Verb, ref: ObjectRef, tier: Tier, project: String?, specDigest: String?, observedDigest: String?, note: String? = nil) {
+        self.note = note
         self.verb = verb
         self.ref = ref
         self.tier = tier
@@ -69,17 +86,18 @@ public struct Action: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     /// Whether applying it means running terraform (resources and serving endpoints).
-    public var isProvisioning: Bool { ref.kind == .resource || ref.kind == .servingEndpoint }
+    public var isProvisioning: Bool { ref.kind.isProvisioned }
 
-    public var description: String { "\(verb.rawValue) \(ref) [\(tier.rawValue)]" }
+    public var description: String { "\(verb.rawValue) \(ref) [\(tier.rawValue)]" + (note.map { " (\($0))" } ?? "") }
 }
 
 /// Computes the actions that turn `observed` into `desired`. Pure: no I/O, no clock.
 ///
 /// Creates and updates come in dependency order (services, projects, keys, serving endpoints,
 /// resources), deletes after them in reverse; within a kind, by id. An object whose recorded
-/// content digest equals the desired one needs nothing, whatever its status: retrying pending
-/// provisioning work is the provisioner's job, not the diff's.
+/// content digest equals the desired one needs nothing, unless it is provisioned and either
+/// not applied yet or drifted: then it gets a `converge` (retried, approved or repaired
+/// through its tier).
 public func plan(desired: DesiredState, observed: ObservedState) -> [Action] {
     var changes: [Action] = []
     for object in desired.objects {
@@ -92,6 +110,8 @@ public func plan(desired: DesiredState, observed: ObservedState) -> [Action] {
         }
         if seen.specDigest != digest {
             changes.append(Action(verb: .update, ref: ref, tier: tier, project: object.projectID, specDigest: digest, observedDigest: seen.specDigest))
+        } else if ref.kind.isProvisioned, let why = seen.drift.map({ "drift: \($0)" }) ?? (seen.status == .applied ? nil : seen.status.rawValue) {
+            changes.append(Action(verb: .converge, ref: ref, tier: tier, project: object.projectID, specDigest: digest, observedDigest: digest, note: why))
         }
     }
     let wanted = Set(desired.objects.map(\.ref))
@@ -103,8 +123,9 @@ public func plan(desired: DesiredState, observed: ObservedState) -> [Action] {
 }
 
 extension ObservedState {
-    /// The observed state after `actions` were carried out as planned: what a successful
-    /// reconcile pass records. A model of the store's effect, used to prove convergence.
+    /// The observed state after `actions` were all carried out (every provisioning action
+    /// applied, approvals given): what a fully successful pass records. A model of the
+    /// store's effect, used to prove convergence.
     public func applying(_ actions: [Action], from desired: DesiredState) -> ObservedState {
         var next = self
         let byRef = Dictionary(desired.objects.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
@@ -112,10 +133,12 @@ extension ObservedState {
             switch action.verb {
             case .delete:
                 next.objects[action.ref] = nil
+            case .converge:
+                next.objects[action.ref]?.drift = nil
+                next.objects[action.ref]?.status = .applied
             case .create, .update:
                 guard let object = byRef[action.ref], let digest = action.specDigest else { continue }
-                let status: ObjectStatus = action.isProvisioning ? (action.tier == .auto ? .pending : .awaitingApproval) : .applied
-                next.objects[action.ref] = ObservedObject(ref: action.ref, specDigest: digest, tier: action.tier, status: status, project: object.projectID)
+                next.objects[action.ref] = ObservedObject(ref: action.ref, specDigest: digest, tier: action.tier, status: .applied, project: object.projectID)
             }
         }
         return next

@@ -208,7 +208,7 @@ private func decodeCostSource(_ node: YAMLNode, _ context: DecodeContext) -> Cos
 private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -> ServingEndpoint? {
     guard let f = context.fields(node, at: "", required: ["kind", "id", "project", "service", "provisioner", "model", "max_data_class",
                                                           "price_per_1m_input_usd", "price_per_1m_output_usd"],
-                                 optional: ["parameters"]) else { return nil }
+                                 optional: ["parameters", "requested_by"]) else { return nil }
     let id = f.string("id", matching: Rules.isEndpointName, expected: "a serving endpoint name (letters, digits, - and _, at most 63)")
     let project = projectRef(f)
     let service = f.string("service", matching: Rules.isID, expected: "a vendor service id")
@@ -216,16 +216,20 @@ private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -
     let model = f.string("model", matching: Rules.isModelID, expected: "a model id of the form <vendor>/<name>")
     let maxClass = f.dataClass("max_data_class"), pricing = decodePricing(f)
     let parameters = f.has("parameters") ? f.parameters("parameters") : [:]
+    let requestedBy = f.has("requested_by") ? f.string("requested_by") : nil
     guard let id, let project, let service, let provisioner, let model, let maxClass, let pricing, let parameters else { return nil }
+    guard !f.has("requested_by") || requestedBy != nil else { return nil }
     return ServingEndpoint(id: id, project: project, service: service, provisioner: provisioner, model: model,
-                           maxDataClass: maxClass, pricing: pricing, parameters: parameters)
+                           maxDataClass: maxClass, pricing: pricing, parameters: parameters, requestedBy: requestedBy)
 }
 
 private func decodeResource(_ node: YAMLNode, _ context: DecodeContext) -> Resource? {
-    guard let f = context.fields(node, at: "", required: ["kind", "id", "project", "service"], optional: ["parameters"]) else { return nil }
+    guard let f = context.fields(node, at: "", required: ["kind", "id", "project", "service"], optional: ["parameters", "requested_by"]) else { return nil }
     let id = id(f), project = projectRef(f)
     let service = f.string("service", matching: Rules.isID, expected: "a provisionable service name")
     let parameters = f.has("parameters") ? f.parameters("parameters") : [:]
+    let requestedBy = f.has("requested_by") ? f.string("requested_by") : nil
     guard let id, let project, let service, let parameters else { return nil }
-    return Resource(id: id, project: project, service: service, parameters: parameters)
+    guard !f.has("requested_by") || requestedBy != nil else { return nil }
+    return Resource(id: id, project: project, service: service, parameters: parameters, requestedBy: requestedBy)
 }

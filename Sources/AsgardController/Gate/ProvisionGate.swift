@@ -1,0 +1,132 @@
+public import AsgardCore
+public import AsgardPolicy
+public import Cedar
+
+/// What the gate said about one provisioning action.
+public struct GateOutcome: Sendable, Hashable, Codable {
+    public var allowed: Bool
+    /// Why, for people: the refusal, or the policies that permitted it.
+    public var reason: String
+    /// The Cedar policies that determined the decision (empty when refused before Cedar).
+    public var policies: [String]
+
+    public init(allowed: Bool, reason: String, policies: [String] = []) {
+        self.allowed = allowed
+        self.reason = reason
+        self.policies = policies
+    }
+
+    static func refused(_ reason: String, policies: [String] = []) -> GateOutcome {
+        GateOutcome(allowed: false, reason: reason, policies: policies)
+    }
+}
+
+/// The gate every provisioning action passes before terraform plans it: the project is
+/// registered and active (no kill switch on it), the service is registered, the project's
+/// classification is at or above the service's floor, and Cedar permits `provision`.
+/// Pure: desired state, policies and kill switches in, a decision out. The project tag
+/// check, the last part of the gate, runs on the plan (`ProjectTagCheck`).
+public struct ProvisionGate: Sendable {
+    /// The enforced policies; nil refuses everything (fail closed: no policy set, no provisioning).
+    public var policies: PolicyEngine?
+    /// Projects stopped by a kill switch, with its reason; `globalStop` stops them all.
+    public var stoppedProjects: [String: String]
+    public var globalStop: String?
+
+    public init(policies: PolicyEngine?, stoppedProjects: [String: String] = [:], globalStop: String? = nil) {
+        self.policies = policies
+        self.stoppedProjects = stoppedProjects
+        self.globalStop = globalStop
+    }
+
+    /// Checks `object` (a resource or serving endpoint) against `state`.
+    public func check(_ object: DesiredObject, in state: DesiredState) -> GateOutcome {
+        guard let projectID = object.projectID, object.ref.kind.isProvisioned else {
+            return .refused("\(object.ref) is not provisioned through the gate")
+        }
+        guard let project = state.projects[projectID] else {
+            return .refused("registration: project \"\(projectID)\" is not registered")
+        }
+        if let reason = globalStop ?? stoppedProjects[projectID] {
+            return .refused("registration: project \"\(projectID)\" is not active (kill switch: \(reason))")
+        }
+        let serviceName = switch object {
+        case .resource(let r): r.service
+        case .servingEndpoint(let e): e.provisioner
+        case .service, .project, .key: ""
+        }
+        guard let service = state.provisionableService(of: object) else {
+            return .refused("registration: service \"\(serviceName)\" is not registered")
+        }
+        if case .servingEndpoint(let endpoint) = object, state.services[endpoint.service]?.inference == nil {
+            return .refused("registration: vendor \"\(endpoint.service)\" is not registered for inference, so the endpoint could never be routed")
+        }
+        guard project.classification >= service.classificationFloor else {
+            return .refused("classification floor: project \"\(projectID)\" is \(project.classification.name), "
+                + "below \(service.name)'s floor \(service.classificationFloor.name)")
+        }
+        guard let policies else { return .refused("policy: no policy set is loaded, so nothing may be provisioned") }
+        let decision = policies.decide(
+            Request(principal: EntityUID(type: "Project", id: projectID), action: EntityUID(type: "Action", id: "provision"),
+                    resource: EntityUID(type: "Service", id: service.name), context: [:]),
+            entities: Self.entities(project: project, service: service))
+        let determining = decision.response.reasons.sorted()
+        guard decision.allowed else {
+            let why = determining.isEmpty ? "no policy permits it" : "forbidden by \(determining.joined(separator: ", "))"
+            let closed = decision.failedClosedOn.isEmpty ? "" : " (failed closed on \(decision.failedClosedOn.sorted().joined(separator: ", ")))"
+            return .refused("policy: Cedar denied provision of \(service.name) for project \"\(projectID)\": \(why)\(closed)", policies: determining)
+        }
+        return GateOutcome(allowed: true, reason: "allowed by \(determining.joined(separator: ", "))", policies: determining)
+    }
+
+    /// The project and the service as Cedar entities, after `policies/asgard.cedarschema`.
+    static func entities(project: Project, service: ProvisionableService) -> Entities {
+        Entities(closingParentsOf: [
+            Entity(uid: EntityUID(type: "Project", id: project.id), attributes: [
+                "classification_level": .long(Int64(project.classification.rawValue)),
+                "active": .bool(true),
+                "owner": .entity(EntityUID(type: "User", id: project.owner)),
+                "approvers": .set(Set(project.approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
+            ]),
+            Entity(uid: EntityUID(type: "Service", id: service.name), attributes: [
+                "registered": .bool(true),
+                "floor_level": .long(Int64(service.classificationFloor.rawValue)),
+                "tier": .string(service.tier.rawValue),
+            ]),
+        ])
+    }
+}
+
+/// Who may approve a human-tier request: Cedar's `approve` on the request as a `Resource`
+/// entity (its project with the approvers, and who requested it).
+public enum ApprovalPolicy {
+    /// Decides whether `approver` may approve (or reject) a request of `project` made by `requestedBy`.
+    public static func decide(approver: String, ref: ObjectRef, project: Project, requestedBy: String, serviceName: String,
+                              policies: PolicyEngine) -> GateOutcome {
+        let resource = EntityUID(type: "Resource", id: ref.description)
+        let entities = Entities(closingParentsOf: [
+            Entity(uid: EntityUID(type: "Project", id: project.id), attributes: [
+                "classification_level": .long(Int64(project.classification.rawValue)),
+                "active": .bool(true),
+                "owner": .entity(EntityUID(type: "User", id: project.owner)),
+                "approvers": .set(Set(project.approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
+            ]),
+            Entity(uid: resource, attributes: [
+                "project": .entity(EntityUID(type: "Project", id: project.id)),
+                "service": .entity(EntityUID(type: "Service", id: serviceName)),
+                "requested_by": .entity(EntityUID(type: "User", id: requestedBy)),
+            ]),
+            Entity(uid: EntityUID(type: "User", id: approver), attributes: ["email": .string(approver)]),
+        ])
+        let decision = policies.decide(
+            Request(principal: EntityUID(type: "User", id: approver), action: EntityUID(type: "Action", id: "approve"),
+                    resource: resource, context: [:]),
+            entities: entities)
+        let determining = decision.response.reasons.sorted()
+        guard decision.allowed else {
+            let why = determining.isEmpty ? "\(approver) is not an approver of project \"\(project.id)\"" : "forbidden by \(determining.joined(separator: ", "))"
+            return .refused("Cedar denied approve for \(approver): \(why)", policies: determining)
+        }
+        return GateOutcome(allowed: true, reason: "allowed by \(determining.joined(separator: ", "))", policies: determining)
+    }
+}

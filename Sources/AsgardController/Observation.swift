@@ -1,0 +1,64 @@
+public import AsgardCore
+public import AsgardStore
+
+/// Reads what a vendor itself reports, for drift: read-only calls only.
+public protocol VendorObserver: Sendable {
+    /// The serving endpoints `vendor` reports, by name, with their tags; nil when this
+    /// observer cannot ask that vendor (it is not configured in the environment).
+    func servingEndpoints(of vendor: Service) async throws -> [String: [String: String]]?
+}
+
+/// Adds drift to observed state: what terraform state and the vendors say about every
+/// applied resource and serving endpoint. Read-only: it runs no terraform (state files are
+/// read from disk) and makes only the observer's read calls, so `reconcile --dry-run` uses it.
+public struct DriftObserver: Sendable {
+    public var provisioner: any Provisioner
+    public var vendor: (any VendorObserver)?
+
+    public init(provisioner: any Provisioner, vendor: (any VendorObserver)?) {
+        self.provisioner = provisioner
+        self.vendor = vendor
+    }
+
+    /// `observed` with `drift` set on each applied provisioned object that no longer matches.
+    /// Observation failures are returned as notes, never guessed into drift.
+    public func observe(_ observed: ObservedState, records: [ObjectRef: ProvisioningRecord], desired: DesiredState) async -> (ObservedState, notes: [String]) {
+        var result = observed
+        var notes: [String] = []
+        var endpointsByVendor: [String: [String: [String: String]]?] = [:]
+        for (ref, object) in observed.objects.sorted(by: { $0.key < $1.key }) where ref.kind.isProvisioned && object.status == .applied {
+            // Only what Asgard applied through terraform has a workspace to compare against.
+            if records[ref]?.appliedPlan != nil {
+                do {
+                    if let state = try provisioner.state(of: ref) {
+                        if state.instances.isEmpty { result.objects[ref]?.drift = "terraform state holds no resources" }
+                    } else {
+                        result.objects[ref]?.drift = "terraform state is missing"
+                    }
+                } catch {
+                    notes.append("\(ref): terraform state unreadable: \(error)")
+                }
+            }
+            guard result.objects[ref]?.drift == nil, ref.kind == .servingEndpoint, let vendor,
+                  let endpoint = desired.servingEndpoints[ref.id], let service = desired.services[endpoint.service] else { continue }
+            if endpointsByVendor[service.id] == nil {
+                do {
+                    endpointsByVendor[service.id] = .some(try await vendor.servingEndpoints(of: service))
+                } catch {
+                    endpointsByVendor[service.id] = .some(nil)
+                    notes.append("\(service.id): serving endpoints could not be listed: \(error)")
+                }
+            }
+            guard let listed = endpointsByVendor[service.id] ?? nil else { continue }
+            guard let tags = listed[endpoint.id] else {
+                result.objects[ref]?.drift = "serving endpoint \(endpoint.id) does not exist at \(service.id)"
+                continue
+            }
+            if tags["project"] != endpoint.project {
+                result.objects[ref]?.drift = "serving endpoint \(endpoint.id) carries "
+                    + (tags["project"].map { "project=\($0)" } ?? "no project tag") + " at \(service.id), not project=\(endpoint.project)"
+            }
+        }
+        return (result, notes)
+    }
+}
