@@ -152,11 +152,7 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
 
     /// The gate as of now: policies and the engaged kill switches.
     private func gate() async throws -> ProvisionGate {
-        let switches = try await store.killSwitches()
-        return ProvisionGate(
-            policies: policies,
-            stoppedProjects: Dictionary(switches.filter { $0.scope == "project" }.map { ($0.target, $0.reason) }, uniquingKeysWith: { first, _ in first }),
-            globalStop: switches.first { $0.scope == "global" }?.reason)
+        ProvisionGate(policies: policies, killSwitches: try await store.killSwitches())
     }
 
     /// What one pass knows before it acts.

@@ -12,22 +12,43 @@ public enum Rendering {
         return lines.joined(separator: "\n")
     }
 
-    /// The plan as people read it: one line per action, then the counts.
-    public static func plan(_ actions: [Action], objects: Int, files: Int) -> String {
+    /// The plan as people read it: one line per action (for provisioning, the gate's decision
+    /// and what runs next), then the counts.
+    public static func plan(_ actions: [PreviewedAction], objects: Int, files: Int) -> String {
         guard !actions.isEmpty else {
             return "No changes: \(objects) objects in \(files) files match the store."
         }
-        let width = actions.map { $0.ref.description.count }.max() ?? 0
-        var lines = actions.map { action in
+        let width = actions.map { $0.action.ref.description.count }.max() ?? 0
+        var lines = actions.map { previewed in
+            let action = previewed.action
             let sign = switch action.verb { case .create: "+"; case .update: "~"; case .delete: "-"; case .converge: "=" }
             let padded = action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
-            let note = action.isProvisioning ? (action.tier == .human ? "  (provisioning; needs a human approval)" : "  (provisioning)") : ""
-            let tier = note.isEmpty ? action.tier.rawValue : action.tier.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)
-            return "  \(sign) \(action.verb.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(padded)  \(tier)\(note)"
+            var line = "  \(sign) \(action.verb.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(padded)  \(action.tier.rawValue)"
+            if let note = action.note { line += "  (\(note))" }
+            if let gate = previewed.gate { line += "\n      gate: \(gate.allowed ? "allowed" : "refused"): \(gate.reason)" }
+            if let next = previewed.next { line += "\n      next: \(next)" }
+            return line
         }
-        let count = { (verb: Action.Verb) in actions.filter { $0.verb == verb }.count }
-        lines.insert("Plan: \(count(.create)) to create, \(count(.update)) to update, \(count(.delete)) to delete.", at: 0)
+        let count = { (verb: Action.Verb) in actions.filter { $0.action.verb == verb }.count }
+        var header = "Plan: \(count(.create)) to create, \(count(.update)) to update, \(count(.delete)) to delete"
+        if count(.converge) > 0 { header += ", \(count(.converge)) to converge" }
+        lines.insert(header + ".", at: 0)
         return lines.joined(separator: "\n")
+    }
+
+    /// One progress line of a pass, as it happens.
+    public static func progress(_ event: ReconcileEvent, elapsed: Duration) -> String? {
+        let clock = String(format: "[%6.1fs]", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        switch event {
+        case .started(let action):
+            return "\(clock) \(action.ref) \(action.verb.rawValue) [\(action.tier.rawValue)]" + (action.note.map { " (\($0))" } ?? "")
+        case .gate(let action, let gate):
+            return "\(clock) \(action.ref) gate \(gate.allowed ? "allowed" : "refused"): \(gate.reason)"
+        case .step(let action, let step):
+            return "\(clock) \(action.ref) terraform \(step)"
+        case .finished(let outcome):
+            return "\(clock) \(outcome.action.ref) \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms" + (outcome.reason.map { ": \($0)" } ?? "")
+        }
     }
 
     /// One line per action outcome, then the counts.
@@ -39,12 +60,15 @@ public enum Rendering {
         var lines = report.outcomes.map { outcome in
             let padded = outcome.action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
             var line = "  \(outcome.action.verb.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(padded)  \(outcome.action.tier.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))  \(outcome.result.rawValue)  \(outcome.elapsedMilliseconds) ms"
+            if let gate = outcome.gate { line += "\n      gate: \(gate.allowed ? "allowed" : "refused"): \(gate.reason)" }
             if let reason = outcome.reason { line += "\n      reason: \(reason)" }
+            if let plan = outcome.planDigest { line += "\n      plan: \(plan)" }
             return line
         }
         let counts = Dictionary(grouping: report.outcomes, by: \.result).mapValues(\.count)
         let summary = counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ")
         lines.insert("Reconciled \(report.outcomes.count) action\(report.outcomes.count == 1 ? "" : "s"): \(summary).", at: 0)
+        lines += report.notes.map { "  note: \($0)" }
         return lines.joined(separator: "\n")
     }
 
@@ -106,8 +130,10 @@ public enum JSONOutput {
         public var provisioning: Bool
         public var digest: String
         public var specDigest: String?
+        public var note: String?
 
         public init(_ a: Action) {
+            note = a.note
             verb = a.verb.rawValue
             object = a.ref.description
             kind = a.ref.kind.rawValue
@@ -140,20 +166,31 @@ public enum JSONOutput {
         public var valid: Bool
         public var directory: String
         public var errors: [Problem]
-        public var actions: [PlannedAction]
+        public var actions: [Previewed]
+        /// Read-only vendor calls made to observe drift, and what could not be observed.
+        public var notes: [String]
 
-        public init(_ result: LoadResult, actions: [Action], directory: String) {
+        public init(_ result: LoadResult, actions: [PreviewedAction], directory: String, notes: [String] = []) {
             valid = result.isValid
             self.directory = directory
             errors = result.diagnostics.map(Problem.init)
-            self.actions = actions.map(PlannedAction.init)
+            self.actions = actions.map { Previewed(action: PlannedAction($0.action), gate: $0.gate, next: $0.next) }
+            self.notes = notes
         }
+    }
+
+    public struct Previewed: Codable, Sendable {
+        public var action: PlannedAction
+        public var gate: GateOutcome?
+        public var next: String?
     }
 
     public struct Outcome: Codable, Sendable {
         public var action: PlannedAction
         public var result: String
         public var reason: String?
+        public var gate: GateOutcome?
+        public var planDigest: String?
         public var elapsedMs: Int
     }
 
@@ -163,14 +200,17 @@ public enum JSONOutput {
         public var directory: String
         public var errors: [Problem]
         public var outcomes: [Outcome]
+        public var notes: [String]
 
         public init(_ report: ReconcileReport) {
+            notes = report.notes
             valid = report.isValid
             succeeded = report.succeeded
             directory = report.directory
             errors = report.diagnostics.map(Problem.init)
             outcomes = report.outcomes.map {
-                Outcome(action: PlannedAction($0.action), result: $0.result.rawValue, reason: $0.reason, elapsedMs: $0.elapsedMilliseconds)
+                Outcome(action: PlannedAction($0.action), result: $0.result.rawValue, reason: $0.reason, gate: $0.gate, planDigest: $0.planDigest,
+                        elapsedMs: $0.elapsedMilliseconds)
             }
         }
     }

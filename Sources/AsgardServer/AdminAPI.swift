@@ -1,3 +1,4 @@
+import AsgardController
 import AsgardCore
 import AsgardGateway
 import AsgardPolicy
@@ -16,6 +17,13 @@ import NIOCore
 /// the environment, and acts as `User::"admin"` in `Role::"admin"`: the Cedar `kill` decision
 /// is made like every other, and engaging or releasing is audited. A switch takes effect at
 /// once on this server and within a second on others sharing the store.
+///
+/// Approvals: `GET /api/admin/approvals[?status=pending]` lists them;
+/// `POST /api/admin/approvals/{id}/approve` with `{"by": "<email>"}` and
+/// `POST /api/admin/approvals/{id}/reject` with `{"by": "<email>", "reason": "..."}` decide one.
+/// The admin credential authenticates the caller; `by` names the person deciding, who must pass
+/// Cedar's `approve` (a project approver, not the requester). An approval asks the controller
+/// loop for a pass at once, which applies exactly the approved plan.
 struct AdminAPI: Sendable {
     var store: SQLiteStore
     var loop: ControllerLoop
@@ -26,6 +34,51 @@ struct AdminAPI: Sendable {
     static let admin = EntityUID(type: "User", id: "admin")
 
     func addRoutes(to router: Router<BasicRequestContext>) {
+        addKillSwitchRoutes(to: router)
+        addApprovalRoutes(to: router)
+    }
+
+    private func addApprovalRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/api/admin/approvals") { request, _ -> Response in
+            if let refusal = authenticate(request) { return refusal }
+            let statusText = request.uri.queryParameters.get("status")
+            let status = statusText.flatMap { Approval.Status(rawValue: String($0)) }
+            guard statusText == nil || status != nil else {
+                return Self.error(.invalidRequest("status must be one of \(Approval.Status.allCases.map(\.rawValue).joined(separator: ", "))", param: "status"))
+            }
+            return Self.text(200, Rendering.json(["approvals": try await store.approvals(status: status)]))
+        }
+        for verb in ["approve", "reject"] {
+            router.post("/api/admin/approvals/:id/\(verb)") { request, context -> Response in
+                if let refusal = authenticate(request) { return refusal }
+                let id = context.parameters.get("id") ?? ""
+                let body = try await request.body.collect(upTo: 64 << 10)
+                guard let json = try? JSONValue.parse(Array(body.readableBytesView)), case .object = json,
+                      case .string(let by)? = json["by"], !by.isEmpty else {
+                    return Self.error(.invalidRequest("the body is {\"by\": \"<approver email>\"" + (verb == "reject" ? ", \"reason\": \"...\"}" : "}")))
+                }
+                var reason: String?
+                if case .string(let given)? = json["reason"] { reason = given }
+                guard let current = snapshot.current else {
+                    return Self.error(GatewayError(status: 503, type: "api_error", code: "starting", message: "the server is starting"))
+                }
+                do {
+                    let approval = try await ApprovalDesk(store: store, policies: current.policy)
+                        .decide(id: id, approve: verb == "approve", by: by, reason: reason)
+                    if verb == "approve" { loop.requestPass() }
+                    return Self.text(200, Rendering.json(approval))
+                } catch let refusal as ApprovalDesk<SQLiteStore>.Refusal {
+                    let status = refusal.description.hasPrefix("Cedar denied") ? 403 : 409
+                    return Self.error(GatewayError(status: status, type: status == 403 ? "permission_error" : "invalid_request_error",
+                                                   code: status == 403 ? "policy_denied" : "conflict", message: refusal.description))
+                } catch StoreError.approvalNotFound(let id) {
+                    return Self.error(GatewayError(status: 404, type: "not_found_error", code: "not_found", message: "no approval with id \(id)"))
+                }
+            }
+        }
+    }
+
+    private func addKillSwitchRoutes(to router: Router<BasicRequestContext>) {
         router.get("/api/admin/kill") { request, _ -> Response in
             if let refusal = authorize(request, resource: EntityUID(type: "Service", id: "*")) { return refusal }
             let items = try await store.killSwitches().map { row in
@@ -78,11 +131,17 @@ struct AdminAPI: Sendable {
         }
     }
 
-    /// Nil when the caller is the admin and Cedar permits `kill` on `resource`; else the refusal.
-    func authorize(_ request: Hummingbird.Request, resource: EntityUID) -> Response? {
+    /// Nil when the caller presents the admin credential; else the refusal.
+    func authenticate(_ request: Hummingbird.Request) -> Response? {
         guard let adminDigest, let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), adminDigest)
         else { return Self.error(.invalidAPIKey) }
+        return nil
+    }
+
+    /// Nil when the caller is the admin and Cedar permits `kill` on `resource`; else the refusal.
+    func authorize(_ request: Hummingbird.Request, resource: EntityUID) -> Response? {
+        if let refusal = authenticate(request) { return refusal }
         guard let current = snapshot.current else {
             return Self.error(GatewayError(status: 503, type: "api_error", code: "starting", message: "the server is starting"))
         }
@@ -95,6 +154,10 @@ struct AdminAPI: Sendable {
 
     static func json(_ status: Int, _ value: JSONValue) -> Response {
         Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.jsonBytes)))
+    }
+
+    static func text(_ status: Int, _ json: String) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 
     static func error(_ error: GatewayError) -> Response {

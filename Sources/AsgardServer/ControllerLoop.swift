@@ -37,6 +37,8 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
     public let vendor: (any VendorObserver)?
     /// Called after every pass with its report, for logs.
     public let onPass: @Sendable (ReconcileReport) -> Void
+    /// Set by `requestPass()`: run a pass at the next tick (within a second).
+    private let passRequested = Mutex(false)
 
     public init(store: SQLiteStore, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
                 killSwitches: KillSwitchBoard, passInterval: Duration = .seconds(30), provisioner: any Provisioner = UnavailableProvisioner(),
@@ -76,6 +78,9 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
                                          guardrails: state.projects.compactMapValues { $0.guardrails.map(GuardrailPolicy.init) }))
     }
 
+    /// Asks for a pass within a second (after an approval, say), serialised with the loop's own.
+    public func requestPass() { passRequested.withLock { $0 = true } }
+
     /// Re-reads the engaged kill switches.
     public func refreshKillSwitches() async throws {
         let stored = try await store.killSwitches()
@@ -94,7 +99,8 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
             if Task.isCancelledOrShuttingDown { break }
             try await refreshKillSwitches()
             let now = Self.fingerprint(of: [desiredDirectory, policiesDirectory])
-            if now != fingerprint || ContinuousClock.now - lastPass >= passInterval {
+            let requested = passRequested.withLock { flag in defer { flag = false }; return flag }
+            if requested || now != fingerprint || ContinuousClock.now - lastPass >= passInterval {
                 fingerprint = now
                 lastPass = ContinuousClock.now
                 try await pass()

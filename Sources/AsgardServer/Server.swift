@@ -1,3 +1,4 @@
+public import AsgardController
 import AsgardCore
 import AsgardGateway
 public import AsgardStore
@@ -19,6 +20,9 @@ public struct ServerConfiguration: Sendable {
     public var environment: [String: String] = ProcessInfo.processInfo.environment
     public var maxBodyBytes = 1 << 20
     public var passInterval: Duration = .seconds(30)
+    /// Carries out provisioning: the terraform connector (`asgard serve` resolves it), or one
+    /// that refuses by name when there is no terraform.
+    public var provisioner: any Provisioner = UnavailableProvisioner()
 
     public init() {}
 }
@@ -46,7 +50,8 @@ public struct AsgardServer: Sendable {
         let killSwitches = KillSwitchBoard()
         let loop = ControllerLoop(store: store, desiredDirectory: configuration.desiredDirectory,
                                   policiesDirectory: configuration.policiesDirectory, snapshot: snapshot, budgets: budgets,
-                                  killSwitches: killSwitches, passInterval: configuration.passInterval)
+                                  killSwitches: killSwitches, passInterval: configuration.passInterval, provisioner: configuration.provisioner,
+                                  vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment))
         var gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: httpClient), recorder: recorder,
                               budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, environment: configuration.environment)
         gateway.maxBodyBytes = configuration.maxBodyBytes

@@ -132,6 +132,14 @@ public struct ProvisioningRecord: Sendable, Hashable, Codable {
     }
 }
 
+/// A read-only view of a store, for `reconcile --dry-run`.
+public struct ReadOnlySnapshot: Sendable {
+    public var observed: ObservedState
+    public var records: [ObjectRef: ProvisioningRecord]
+    public var killSwitches: [StoredKillSwitch]
+    public var approvals: [Approval]
+}
+
 /// What a caller asks to audit; the store assigns sequence, time and hashes.
 public struct AuditEntry: Sendable, Hashable {
     public var actor: String

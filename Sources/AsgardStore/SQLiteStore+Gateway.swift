@@ -44,12 +44,7 @@ extension SQLiteStore {
     }
 
     public func killSwitches() async throws -> [StoredKillSwitch] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM kill_switches ORDER BY scope, target").map { row in
-                StoredKillSwitch(scope: row["scope"], target: row["target"], reason: row["reason"],
-                                 engagedBy: row["engaged_by"], since: Encoding.date(micros: row["since"]))
-            }
-        }
+        try await pool.read(GatewayTables.killSwitches)
     }
 
     public func engageKillSwitch(_ killSwitch: StoredKillSwitch, audit: AuditEntry) async throws {
@@ -89,6 +84,16 @@ enum LedgerTable {
                 entry.upstream, entry.promptTokens, entry.completionTokens, entry.cost.value,
                 entry.latencyMicroseconds, entry.status, entry.estimated,
             ])
+        }
+    }
+}
+
+/// Reads of the gateway's tables shared by the store and its read-only snapshot.
+enum GatewayTables {
+    static func killSwitches(_ db: Database) throws -> [StoredKillSwitch] {
+        try Row.fetchAll(db, sql: "SELECT * FROM kill_switches ORDER BY scope, target").map { row in
+            StoredKillSwitch(scope: row["scope"], target: row["target"], reason: row["reason"],
+                             engagedBy: row["engaged_by"], since: Encoding.date(micros: row["since"]))
         }
     }
 }

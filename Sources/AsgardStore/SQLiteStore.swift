@@ -60,6 +60,12 @@ public final class SQLiteStore: AsgardStore {
     /// - Throws: `StoreError.unknownSchemaVersion` for a store written by a newer Asgard;
     ///   GRDB's `DatabaseError` when the file is not a readable store.
     public static func observedStateIfPresent(path: String) throws -> ObservedState? {
+        try readOnlySnapshot(path: path)?.observed
+    }
+
+    /// What a dry run needs from an existing store, read as `observedStateIfPresent` reads:
+    /// observed objects, provisioning records, engaged kill switches and approvals.
+    public static func readOnlySnapshot(path: String) throws -> ReadOnlySnapshot? {
         let manager = FileManager.default
         guard manager.fileExists(atPath: path) else { return nil }
         let walSize = (try? manager.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? nil
@@ -71,9 +77,18 @@ public final class SQLiteStore: AsgardStore {
         let queue = try DatabaseQueue(path: location, configuration: configuration)
         return try queue.read { db in
             let migrator = Schema.migrator
-            let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+            let applied = try migrator.appliedIdentifiers(db)
+            let unknown = applied.subtracting(migrator.migrations)
             guard unknown.isEmpty else { throw StoreError.unknownSchemaVersion(unknown.sorted().joined(separator: ", ")) }
-            return try ObjectTables.observedState(db)
+            // A store from before a migration lacks its tables: read those as empty.
+            let records = applied.contains("v3-provisioning")
+                ? try Row.fetchAll(db, sql: "SELECT * FROM provisioning").map(ObjectTables.provisioningRecord) : []
+            let switches = applied.contains("v2-kill-switches") ? try GatewayTables.killSwitches(db) : []
+            return ReadOnlySnapshot(
+                observed: try ObjectTables.observedState(db),
+                records: Dictionary(records.map { ($0.ref, $0) }, uniquingKeysWith: { _, last in last }),
+                killSwitches: switches,
+                approvals: try Row.fetchAll(db, sql: "SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC").map(ApprovalTable.approval))
         }
     }
 

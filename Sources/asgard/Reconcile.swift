@@ -1,17 +1,26 @@
 import ArgumentParser
 import AsgardController
 import AsgardCore
+import AsgardPolicy
+import AsgardServer
 import AsgardStore
+import AsyncHTTPClient
+import Foundation
 
 struct Reconcile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Plan (--dry-run) or run one pass (--once) of the controller.",
         discussion: """
-        --dry-run prints the plan and has no side effects: it creates nothing, writes nothing, \
-        and reads the store only if it already exists. --once applies projects, keys, services, \
-        the gateway route table and cost-source configuration into the store, records \
-        provisioning actions as pending (auto tier) or awaiting approval (human tier), and \
-        audits every action. Exit 0 when valid and nothing failed, 1 otherwise.
+        --dry-run prints the plan with, for each provisioning action, its tier, the gate's \
+        decision and what would run next. It has no side effects: it creates and writes nothing, \
+        runs no terraform (terraform state is read from the workspaces on disk), reads the store \
+        only if it exists, and makes only the read-only vendor calls it prints (listing serving \
+        endpoints, for drift). --once applies projects, keys, services, the gateway route table \
+        and cost-source configuration into the store and provisions resources and serving \
+        endpoints through the gate and the terraform connector (auto tier: applied now; human \
+        tier: an approval of the exact plan is requested, and the approved plan is applied on a \
+        later pass), printing progress per action. Every action is audited. Exit 0 when valid \
+        and nothing failed, 1 otherwise.
         """
     )
 
@@ -24,7 +33,11 @@ struct Reconcile: AsyncParsableCommand {
     @Flag(help: "Run one reconcile pass and exit.")
     var once = false
 
+    @Option(help: "The Cedar policy directory (the gate refuses all provisioning if it does not load).")
+    var policies = "policies"
+
     @OptionGroup var store: StoreOptions
+    @OptionGroup var provisioning: ProvisioningOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -35,29 +48,78 @@ struct Reconcile: AsyncParsableCommand {
 
     func run() async throws {
         if dryRun {
-            try dryRunPass()
+            try await dryRunPass()
         } else {
             try await oncePass()
         }
     }
 
-    private func dryRunPass() throws {
-        let observed = try SQLiteStore.observedStateIfPresent(path: store.storePath)
-        let (result, actions) = DesiredStateLoader().plan(directory: directory, against: observed ?? ObservedState())
-        if output.json {
-            print(Rendering.json(JSONOutput.Plan(result, actions: actions, directory: directory)))
-        } else if result.isValid {
-            print(Rendering.plan(actions, objects: result.state.count, files: result.files))
-            if observed == nil { print("(no store at \(store.storePath): planned against an empty observed state)") }
-        } else {
-            printError(Rendering.diagnostics(result.diagnostics, files: result.files))
+    /// The enforced policies, or nil (with the problems printed) when they do not load.
+    private func loadPolicies() -> PolicyEngine? {
+        let (bundle, problems) = PolicyBundle.load(directory: policies)
+        guard problems.isEmpty else {
+            printError(Rendering.diagnostics(problems, files: 0))
+            printError("The policies did not load: the gate refuses all provisioning.")
+            return nil
         }
-        if !result.isValid { throw ExitCode.failure }
+        return PolicyEngine(enforced: bundle)
+    }
+
+    private func dryRunPass() async throws {
+        let snapshot = try SQLiteStore.readOnlySnapshot(path: store.storePath)
+        let loader = DesiredStateLoader()
+        let loaded = loader.load(directory: directory)
+        guard loaded.isValid else {
+            if output.json {
+                print(Rendering.json(JSONOutput.Plan(loaded, actions: [], directory: directory)))
+            } else {
+                printError(Rendering.diagnostics(loaded.diagnostics, files: loaded.files))
+            }
+            throw ExitCode.failure
+        }
+        let provisioner = provisioning.provisioner(dataDirectory: store.directory)
+        let vendor = ServingEndpointsAPI(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment)
+        // The vendor calls a dry run makes are read-only, and printed.
+        var notes: [String] = []
+        let hasEndpoints = snapshot?.observed.objects.values.contains { $0.ref.kind == .servingEndpoint && $0.status == .applied } ?? false
+        if hasEndpoints {
+            for service in loaded.state.services.values.sorted(by: { $0.id < $1.id }) where loaded.state.servingEndpoints.values.contains(where: { $0.service == service.id }) {
+                notes.append(vendor.listURL(of: service).map { "read-only: GET \($0)" } ?? "\(service.id): not observed (its base URL variable is not set)")
+            }
+        }
+        var observed = snapshot?.observed ?? ObservedState()
+        if let snapshot {
+            let (withDrift, problems) = await DriftObserver(provisioner: provisioner, vendor: vendor)
+                .observe(snapshot.observed, records: snapshot.records, desired: loaded.state)
+            observed = withDrift
+            notes += problems
+        }
+        let actions = plan(desired: loaded.state, observed: observed)
+        let previews = Preview.actions(
+            actions, desired: loaded.state, observed: observed, records: snapshot?.records ?? [:], approvals: snapshot?.approvals ?? [],
+            gate: ProvisionGate(policies: loadPolicies(), killSwitches: snapshot?.killSwitches ?? []),
+            hasWorkspace: { ((try? provisioner.state(of: $0)) ?? nil) != nil }, now: Date())
+        if output.json {
+            print(Rendering.json(JSONOutput.Plan(loaded, actions: previews, directory: directory, notes: notes)))
+        } else {
+            print(Rendering.plan(previews, objects: loaded.state.count, files: loaded.files))
+            for note in notes { print("  note: \(note)") }
+            if snapshot == nil { print("(no store at \(store.storePath): planned against an empty observed state)") }
+        }
     }
 
     private func oncePass() async throws {
         let sqlite = try SQLiteStore(path: store.storePath)
-        let reconciler = Reconciler(store: sqlite, provisioner: UnavailableProvisioner())
+        let started = ContinuousClock.now
+        let json = output.json
+        let reconciler = Reconciler(
+            store: sqlite, provisioner: AnyProvisioner(provisioning.provisioner(dataDirectory: store.directory)), policies: loadPolicies(),
+            vendor: ServingEndpointsAPI(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment),
+            onEvent: { event in
+                // Progress as it happens, for people; machines get the report at the end.
+                guard !json, let line = Rendering.progress(event, elapsed: ContinuousClock.now - started) else { return }
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            })
         let report = try await reconciler.runOnce(directory: directory)
         if output.json {
             print(Rendering.json(JSONOutput.Pass(report)))

@@ -1,5 +1,6 @@
 public import AsgardCore
 public import AsgardPolicy
+public import AsgardStore
 public import Cedar
 
 /// What the gate said about one provisioning action.
@@ -37,6 +38,13 @@ public struct ProvisionGate: Sendable {
         self.policies = policies
         self.stoppedProjects = stoppedProjects
         self.globalStop = globalStop
+    }
+
+    /// The gate under `policies` and the engaged kill switches (global and project scopes stop provisioning).
+    public init(policies: PolicyEngine?, killSwitches: [StoredKillSwitch]) {
+        self.init(policies: policies,
+                  stoppedProjects: Dictionary(killSwitches.filter { $0.scope == "project" }.map { ($0.target, $0.reason) }, uniquingKeysWith: { first, _ in first }),
+                  globalStop: killSwitches.first { $0.scope == "global" }?.reason)
     }
 
     /// Checks `object` (a resource or serving endpoint) against `state`.

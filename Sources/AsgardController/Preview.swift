@@ -1,0 +1,49 @@
+public import AsgardCore
+public import AsgardStore
+public import Foundation
+
+/// One planned action as `reconcile --dry-run` shows it: for provisioning, the gate's
+/// decision as of now and what a pass would run next. Computed without any effect.
+public struct PreviewedAction: Sendable, Hashable, Codable {
+    public var action: Action
+    /// The gate's decision (registration, floor, Cedar); the tag check needs a plan, so it comes later.
+    public var gate: GateOutcome?
+    /// What a pass would do next, for people, e.g. `terraform plan, project tag check, then ask for an approval`.
+    public var next: String?
+}
+
+public enum Preview {
+    /// Annotates `actions` with the gate and the next step, from a read-only view of the store.
+    public static func actions(_ actions: [Action], desired: DesiredState, observed: ObservedState, records: [ObjectRef: ProvisioningRecord],
+                               approvals: [Approval], gate: ProvisionGate, hasWorkspace: (ObjectRef) -> Bool, now: Date) -> [PreviewedAction] {
+        actions.map { action in
+            guard action.isProvisioning else { return PreviewedAction(action: action) }
+            let record = records[action.ref]
+            if action.verb == .delete {
+                let provisioned = observed.objects[action.ref]?.status == .applied || hasWorkspace(action.ref) || record?.applying != nil
+                return PreviewedAction(action: action, next: provisioned ? "terraform destroy, then remove" : "remove (never provisioned)")
+            }
+            guard let object = desired.objects.first(where: { $0.ref == action.ref }) else { return PreviewedAction(action: action) }
+            if action.verb == .converge, observed.objects[action.ref]?.drift == nil, let after = record?.retryAfter, now < after {
+                return PreviewedAction(action: action, next: "deferred: retrying after \(formatInstant(after))")
+            }
+            let outcome = gate.check(object, in: desired)
+            guard outcome.allowed else { return PreviewedAction(action: action, gate: outcome, next: "refused: nothing runs") }
+            let checked = "terraform plan, project tag check on the plan"
+            switch action.tier {
+            case .auto:
+                return PreviewedAction(action: action, gate: outcome, next: "\(checked), apply")
+            case .human:
+                let open = approvals.filter { $0.ref == action.ref && ($0.status == .pending || $0.status == .approved) }
+                let next = if let approved = open.first(where: { $0.status == .approved }) {
+                    "\(checked); apply it if its digest is \(approved.planDigest.map { String($0.prefix(12)) } ?? "?") (approval \(approved.id)), else ask again"
+                } else if let pending = open.first {
+                    "\(checked); approval \(pending.id) is pending"
+                } else {
+                    "\(checked), then ask a project approver to approve that plan"
+                }
+                return PreviewedAction(action: action, gate: outcome, next: next)
+            }
+        }
+    }
+}
