@@ -19,6 +19,7 @@ public struct ApprovalDesk<Store: AsgardStore>: Sendable {
     /// Why a decision was not recorded.
     public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Records `approver`'s decision on approval `id`: approve, or reject with a reason.

@@ -60,6 +60,7 @@ import Testing
     init() throws {
         root = try makeTemporaryDirectory("cli")
         _ = try copyShippedDesired(into: root)
+        try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: root + "/policies")
     }
 
     @Test func dryRunLeavesNoTraceWithoutAStore() throws {
@@ -67,8 +68,17 @@ import Testing
         let result = try asgard(["reconcile", "--dry-run", "desired"], in: root)
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("Plan: 11 to create, 0 to update, 0 to delete."))
-        #expect(result.stdout.contains("+ create Resource/fraud-warehouse      human  (provisioning; needs a human approval)"))
-        #expect(result.stdout.contains("+ create Resource/fraud-features       auto   (provisioning)"))
+        // Each provisioning action with its tier, the gate's decision and what would run next.
+        #expect(result.stdout.contains("""
+              + create   Resource/fraud-warehouse      human
+                  gate: allowed: allowed by project-provisions-registered-service
+                  next: terraform plan, project tag check on the plan, then ask a project approver to approve that plan
+            """))
+        #expect(result.stdout.contains("""
+              + create   Resource/fraud-features       auto
+                  gate: allowed: allowed by project-provisions-registered-service
+                  next: terraform plan, project tag check on the plan, apply
+            """))
         #expect(try snapshot(root) == before)
         #expect(!FileManager.default.fileExists(atPath: root + "/.asgard"))
         // Nor under an explicit data directory.
@@ -82,7 +92,9 @@ import Testing
         #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
         let before = try snapshot(root)
         let unchanged = try asgard(["reconcile", "--dry-run", "desired"], in: root)
-        #expect(unchanged.status == 0 && unchanged.stdout == "No changes: 11 objects in 9 files match the store.\n")
+        // Only the provisioning that could not start (no terraform here) is left, waiting out its backoff.
+        #expect(unchanged.status == 0 && unchanged.stdout.hasPrefix("Plan: 0 to create, 0 to update, 0 to delete, 3 to converge.\n"))
+        #expect(unchanged.stdout.contains("= converge Resource/fraud-features       auto  (pending)\n      next: deferred: retrying after "))
         // A changed desired state is planned against the store, still without touching it.
         let file = root + "/desired/projects/marketing-copy.yaml"
         try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "classification: internal", with: "classification: confidential")
@@ -93,7 +105,10 @@ import Testing
         #expect(changed.status == 0)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(changed.stdout.utf8)) as? [String: Any])
         let actions = try #require(json["actions"] as? [[String: Any]])
-        #expect(actions.map { "\($0["verb"]!) \($0["object"]!)" } == ["update Project/marketing-copy"])
+        let planned = actions.compactMap { $0["action"] as? [String: Any] }
+        #expect(planned.map { "\($0["verb"] ?? "-") \($0["object"] ?? "-")" } == [
+            "update Project/marketing-copy", "converge ServingEndpoint/fraud-triage", "converge Resource/fraud-features", "converge Resource/fraud-warehouse",
+        ])
         #expect(try snapshot(root) == afterEdit)
     }
 
@@ -103,7 +118,10 @@ import Testing
         let firstJSON = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
         #expect((firstJSON["outcomes"] as? [Any])?.count == 11)
         let second = try asgard(["reconcile", "--once", "desired"], in: root)
-        #expect(second.status == 0 && second.stdout == "Converged: 11 objects in 9 files, nothing to do.\n")
+        #expect(second.status == 0 && second.stdout.contains("\nReconciled 3 actions: 3 deferred.\n"), "\(second.stdout)")
+        // Progress, per action, as it happens: object, action, tier, then what it came to.
+        #expect(second.stdout.contains("s] Resource/fraud-features converge [auto] (pending)\n"))
+        #expect(second.stdout.contains("s] Resource/fraud-features deferred in "))
         let status = try asgard(["status", "--json"], in: root)
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
         #expect(summary["audit_entries"] as? Int == 11 && summary["routes"] as? Int == 3 && summary["keys"] as? Int == 3)

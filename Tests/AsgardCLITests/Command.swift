@@ -30,7 +30,8 @@ func asgard(_ arguments: [String], in directory: String = packageRoot, environme
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var env = ProcessInfo.processInfo.environment
-    env["ASGARD_DATA_DIR"] = nil
+    // Only what a test gives: no data directory, terraform binary or CLI config from outside.
+    for name in ["ASGARD_DATA_DIR", "ASGARD_TERRAFORM_BIN", "TF_CLI_CONFIG_FILE"] { env[name] = nil }
     env.merge(environment) { _, new in new }
     process.environment = env
     process.standardOutput = out
