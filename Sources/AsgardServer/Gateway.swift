@@ -50,6 +50,18 @@ public struct Gateway: Sendable {
 
     /// One non-streamed chat call.
     public func chat(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> GatewayResponse {
+        await chat(authorization: authorization, dataClassHeader: dataClassHeader, parsed: parse(body), endpoint: endpoint)
+    }
+
+    /// The body parsed once, for the caller that must look at `stream` before choosing a path;
+    /// a parse error is answered only after authentication, like every other refusal.
+    public func parse(_ body: [UInt8]) -> Result<ChatRequest, GatewayError> {
+        Result { () throws(GatewayError) in try ChatRequest(bytes: body, limit: maxBodyBytes) }
+    }
+
+    /// One non-streamed chat call whose body is already parsed.
+    public func chat(authorization: String?, dataClassHeader: String?, parsed body: Result<ChatRequest, GatewayError>,
+                     endpoint: ChatEndpoint) async -> GatewayResponse {
         let started = ContinuousClock.now
         let requestID = Self.newRequestID()
         var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied", detail: ["request_id": requestID])
@@ -82,7 +94,7 @@ public struct Gateway: Sendable {
         return GatewayResponse(status: error.status, body: Array(error.body.utf8), headers: headers)
     }
 
-    private func decideAndCall(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
+    private func decideAndCall(authorization: String?, dataClassHeader: String?, body: Result<ChatRequest, GatewayError>, endpoint: ChatEndpoint,
                                requestID: String, started: ContinuousClock.Instant, audit: inout AuditEntry) async throws(GatewayError) -> GatewayResponse {
         let admission = try admit(authorization: authorization, dataClassHeader: dataClassHeader, body: body, endpoint: endpoint, audit: &audit)
         let (key, route, request, level, guardrail) = (admission.key, admission.route, admission.request, admission.level, admission.guardrail)
@@ -154,7 +166,7 @@ public struct Gateway: Sendable {
 
     /// Steps 1–8 of the pipeline: authenticate, kill switch, model, Cedar, data class, input
     /// guardrails, rate limit, budget reservation. On success the caller owns the reservation.
-    func admit(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint,
+    func admit(authorization: String?, dataClassHeader: String?, body: Result<ChatRequest, GatewayError>, endpoint: ChatEndpoint,
                audit: inout AuditEntry) throws(GatewayError) -> GatewayAdmission {
         guard let snapshot = self.snapshot() else {
             throw GatewayError(status: 503, type: "api_error", code: "starting", message: "the gateway is starting: desired state is not loaded yet")
@@ -165,7 +177,7 @@ public struct Gateway: Sendable {
         audit.detail["project"] = key.project
         guard let project = snapshot.projects[key.project] else { throw .invalidAPIKey }
 
-        let request = try ChatRequest(bytes: body, limit: maxBodyBytes)
+        let request = try body.get()
         audit.target = request.model
         let vendor = request.model.split(separator: "/").first.map(String.init) ?? ""
         // 2. Kill switches.

@@ -1,5 +1,5 @@
 import AsgardCore
-import AsgardGateway
+public import AsgardGateway
 import AsgardStore
 import AsyncHTTPClient
 import Cedar
@@ -278,17 +278,16 @@ struct ChatStreamTransformer: Sendable {
 // MARK: - Admission
 
 extension Gateway {
-    /// Whether a chat body asks for a stream (`"stream": true`); false for anything unparseable
-    /// (the non-streamed path then answers the error).
-    public static func wantsStream(_ body: [UInt8]) -> Bool {
-        guard let json = try? JSONValue.parse(body), case .bool(true)? = json["stream"] else { return false }
-        return true
-    }
-
     /// One streamed chat call: the same admission, refusals and audit as `chat`, then an SSE
     /// stream (see `GatewayEventStream`). The request is streamed even if its body lacks
     /// `"stream": true`.
     public func chatStream(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> GatewayStreamResponse {
+        await chatStream(authorization: authorization, dataClassHeader: dataClassHeader, parsed: parse(body), endpoint: endpoint)
+    }
+
+    /// One streamed chat call whose body is already parsed.
+    public func chatStream(authorization: String?, dataClassHeader: String?, parsed body: Result<ChatRequest, GatewayError>,
+                           endpoint: ChatEndpoint) async -> GatewayStreamResponse {
         let started = ContinuousClock.now
         let requestID = Self.newRequestID()
         var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied",

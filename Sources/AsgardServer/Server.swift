@@ -133,10 +133,12 @@ public struct AsgardServer: Sendable {
         let bytes = Array(body.readableBytesView)
         let authorization = request.headers[.authorization]
         let dataClass = request.headers[HTTPField.Name("X-Asgard-Data-Class")!]
-        guard Gateway.wantsStream(bytes) else {
-            return Self.response(await gateway.chat(authorization: authorization, dataClassHeader: dataClass, body: bytes, endpoint: endpoint))
+        // Parsed once; `"stream": true` picks the path (an unparseable body is refused by the plain one).
+        let parsed = gateway.parse(bytes)
+        guard case .success(let chat) = parsed, chat.stream else {
+            return Self.response(await gateway.chat(authorization: authorization, dataClassHeader: dataClass, parsed: parsed, endpoint: endpoint))
         }
-        switch await gateway.chatStream(authorization: authorization, dataClassHeader: dataClass, body: bytes, endpoint: endpoint) {
+        switch await gateway.chatStream(authorization: authorization, dataClassHeader: dataClass, parsed: parsed, endpoint: endpoint) {
         case .refused(let answer):
             return Self.response(answer)
         case .stream(let stream):

@@ -241,7 +241,7 @@ import Testing
         try await GatewayHarness(guardrails: ["fraud-detection": policy]).run { h in
             var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied", detail: [:])
             let admission = try h.gateway.admit(authorization: "Bearer \(GatewayHarness.scorer)", dataClassHeader: "confidential",
-                                                body: Self.body(), endpoint: .openAICompatible, audit: &audit)
+                                                body: h.gateway.parse(Self.body()), endpoint: .openAICompatible, audit: &audit)
             let upstream = ByteBuffer(bytes: Self.upstream(Self.cardPieces, cut: 1_000_000).joined())
             let stream = GatewayEventStream(gateway: h.gateway, admission: admission, requestID: "req_blocked", started: .now, audit: audit,
                                             forwardUsage: false, upstream: .bytes(upstream))
