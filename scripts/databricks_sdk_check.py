@@ -4,13 +4,15 @@
 usage: databricks_sdk_check.py PORT TOKEN
 
 Runs against http://127.0.0.1:PORT: queries (plain, max_tokens, usage_context, streaming
-through the SDK's own HTTP client), listing and get, and the errors the SDK must map to its
+through the SDK's own HTTP client), listing and get, the endpoint lifecycle (create and wait,
+list, query, patch tags, delete, then not found), and the errors the SDK must map to its
 exception classes. Endpoints named sdk-check-429 and sdk-check-503, when the fake lists them,
 are expected to always answer 429 and 503. Prints "N passed, M failed"; exits 1 on failure.
 """
 import json
 import sys
 import traceback
+from datetime import timedelta
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.config import Config
@@ -18,14 +20,24 @@ from databricks.sdk.errors import (
     BadRequest,
     InvalidParameterValue,
     NotFound,
+    ResourceAlreadyExists,
     ResourceDoesNotExist,
     TemporarilyUnavailable,
     TooManyRequests,
     Unauthenticated,
 )
-from databricks.sdk.service.serving import ChatMessage, ChatMessageRole, EndpointStateReady
+from databricks.sdk.service.serving import (
+    ChatMessage,
+    ChatMessageRole,
+    EndpointCoreConfigInput,
+    EndpointStateConfigUpdate,
+    EndpointStateReady,
+    EndpointTag,
+    ServedEntityInput,
+)
 
 LLAMA = "databricks-meta-llama-3-3-70b-instruct"
+CREATED = "sdk-check-created"
 REPLY_PREFIX = "This is a deterministic answer from "
 
 
@@ -155,6 +167,61 @@ def main():
         endpoint = w.serving_endpoints.get(name="fraud-triage")
         assert endpoint.name == "fraud-triage"
         assert endpoint.state.ready == EndpointStateReady.READY
+
+    @check("create_and_wait makes a ready endpoint that lists, queries, retags and deletes")
+    def _():
+        entity = ServedEntityInput(
+            entity_name="system.ai.llama_v3_2_3b_instruct",
+            entity_version="2",
+            workload_size="Small",
+            scale_to_zero_enabled=True,
+        )
+        created = w.serving_endpoints.create_and_wait(
+            name=CREATED,
+            config=EndpointCoreConfigInput(name=CREATED, served_entities=[entity]),
+            tags=[EndpointTag(key="project", value="fraud-detection"), EndpointTag(key="team", value="risk")],
+            timeout=timedelta(seconds=30),
+        )
+        assert created.name == CREATED, created.name
+        assert created.state.ready == EndpointStateReady.READY, created.state
+        assert created.state.config_update == EndpointStateConfigUpdate.NOT_UPDATING, created.state
+        served = created.config.served_entities[0]
+        assert (served.entity_name, served.entity_version, served.workload_size, served.scale_to_zero_enabled) == (
+            "system.ai.llama_v3_2_3b_instruct",
+            "2",
+            "Small",
+            True,
+        ), served
+        assert {t.key: t.value for t in created.tags} == {"project": "fraud-detection", "team": "risk"}, created.tags
+
+        listed = {e.name: e for e in w.serving_endpoints.list()}
+        assert CREATED in listed, sorted(listed)
+        assert listed[CREATED].id == created.id, (listed[CREATED].id, created.id)
+
+        response = w.serving_endpoints.query(name=CREATED, messages=user("hello new endpoint"))
+        assert response.choices[0].message.content.startswith(REPLY_PREFIX + CREATED), response.choices
+        assert response.served_model_name == served.name, response.served_model_name
+
+        error = raises(ResourceAlreadyExists, lambda: w.serving_endpoints.create(name=CREATED))
+        assert error.error_code == "RESOURCE_ALREADY_EXISTS", error.error_code
+
+        patched = w.serving_endpoints.patch(
+            name=CREATED, add_tags=[EndpointTag(key="owner", value="maria")], delete_tags=["team"]
+        )
+        assert [(t.key, t.value) for t in patched.tags] == [("project", "fraud-detection"), ("owner", "maria")], patched
+        again = w.serving_endpoints.get(name=CREATED)
+        assert {t.key: t.value for t in again.tags} == {"project": "fraud-detection", "owner": "maria"}, again.tags
+
+        w.serving_endpoints.delete(name=CREATED)
+        raises(ResourceDoesNotExist, lambda: w.serving_endpoints.get(name=CREATED))
+        raises(ResourceDoesNotExist, lambda: w.serving_endpoints.delete(name=CREATED))
+        raises(ResourceDoesNotExist, lambda: w.serving_endpoints.patch(name=CREATED, delete_tags=["owner"]))
+        assert CREATED not in {e.name for e in w.serving_endpoints.list()}
+
+    @check("a bad endpoint name raises InvalidParameterValue")
+    def _():
+        error = raises(BadRequest, lambda: w.serving_endpoints.create(name="not a valid name"))
+        assert isinstance(error, InvalidParameterValue), type(error)
 
     @check("an unknown endpoint raises NotFound (RESOURCE_DOES_NOT_EXIST)")
     def _():

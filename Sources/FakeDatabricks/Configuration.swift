@@ -1,13 +1,18 @@
 /// What the fake Databricks workspace holds and how it behaves: the bearer token it expects, the
-/// serving endpoints it serves, and per-endpoint knobs (latency, faults, rate limit, streaming).
+/// serving endpoints it starts with, and per-endpoint knobs (latency, faults, rate limit, streaming).
+/// Endpoints change at run time (created, deleted, retagged through the API or
+/// `FakeDatabricksControls`); this configuration is where every run, and `reset()`, starts.
 public struct FakeDatabricksConfiguration: Sendable {
     /// The personal access token every API call must carry as `Authorization: Bearer <token>`.
     public var token: String
-    /// Tokens that authenticate but may not query endpoints (invocations answer 403
-    /// PERMISSION_DENIED; listing still works), like a user without CAN_QUERY.
+    /// Tokens that authenticate but may neither query nor manage endpoints (invocations,
+    /// creation, deletion and tag changes answer 403 PERMISSION_DENIED; listing still works),
+    /// like a user without CAN_QUERY or CAN_MANAGE.
     public var readOnlyTokens: Set<String>
-    /// The serving endpoints, in listing order.
+    /// The serving endpoints the workspace starts with, in listing order.
     public var endpoints: [FakeServingEndpoint]
+    /// The knobs of endpoints created at run time (`POST /api/2.0/serving-endpoints`).
+    public var createdEndpointKnobs: EndpointKnobs
     /// The `created` second stamped on completions; nil stamps the wall clock instead.
     /// Fixed by default so that every response body is a pure function of the request.
     public var createdTimestamp: Int?
@@ -22,7 +27,8 @@ public struct FakeDatabricksConfiguration: Sendable {
         endpoints: [FakeServingEndpoint] = FakeServingEndpoint.shipped,
         createdTimestamp: Int? = 1_735_689_600,
         endpointTimestampMillis: Int = 1_735_689_600_000,
-        maxBodyBytes: Int = 8 << 20
+        maxBodyBytes: Int = 8 << 20,
+        createdEndpointKnobs: EndpointKnobs = EndpointKnobs()
     ) {
         self.token = token
         self.readOnlyTokens = readOnlyTokens
@@ -30,16 +36,20 @@ public struct FakeDatabricksConfiguration: Sendable {
         self.createdTimestamp = createdTimestamp
         self.endpointTimestampMillis = endpointTimestampMillis
         self.maxBodyBytes = maxBodyBytes
+        self.createdEndpointKnobs = createdEndpointKnobs
     }
 
-    /// The endpoint named `name`, if the workspace has one.
+    /// The configured endpoint named `name`, if any (`FakeDatabricksControls.endpoint(named:)`
+    /// answers for the running workspace).
     public func endpoint(named name: String) -> FakeServingEndpoint? {
         endpoints.first { $0.name == name }
     }
 
-    /// Applies `knobs` to every endpoint (e.g. `fake-databricks --latency-ms`).
+    /// Applies `change` to the knobs of every endpoint, those created at run time included
+    /// (e.g. `fake-databricks --latency-ms`).
     public mutating func setKnobsForAll(_ change: (inout EndpointKnobs) -> Void) {
         for index in endpoints.indices { change(&endpoints[index].knobs) }
+        change(&createdEndpointKnobs)
     }
 }
 
@@ -54,6 +64,8 @@ public struct FakeServingEndpoint: Sendable, Hashable {
     }
 
     public var name: String
+    /// The system-generated id; nil derives a stable one from the name.
+    public var id: String?
     public var ready: Ready
     public var configUpdate: ConfigUpdate
     /// `tags[{key, value}]`, in order.
@@ -64,6 +76,13 @@ public struct FakeServingEndpoint: Sendable, Hashable {
     public var model: String
     /// The `served-model-name` response header.
     public var servedModelName: String
+    /// `config.served_entities` as the API describes them.
+    public var servedEntities: [FakeServedEntity]
+    /// `creation_timestamp` (milliseconds since the epoch); nil reports the configuration's
+    /// `endpointTimestampMillis`.
+    public var creationTimestampMillis: Int?
+    /// `last_updated_timestamp`; nil reports the creation time.
+    public var lastUpdatedTimestampMillis: Int?
     /// The behaviour knobs this endpoint starts with (change them at run time with
     /// `FakeDatabricksControls`).
     public var knobs: EndpointKnobs
@@ -76,23 +95,37 @@ public struct FakeServingEndpoint: Sendable, Hashable {
         task: String = "llm/v1/chat",
         model: String? = nil,
         servedModelName: String? = nil,
-        knobs: EndpointKnobs = EndpointKnobs()
+        knobs: EndpointKnobs = EndpointKnobs(),
+        id: String? = nil,
+        servedEntities: [FakeServedEntity]? = nil,
+        creationTimestampMillis: Int? = nil,
+        lastUpdatedTimestampMillis: Int? = nil
     ) {
         self.name = name
+        self.id = id
         self.ready = ready
         self.configUpdate = configUpdate
         self.tags = tags
         self.task = task
         self.model = model ?? name
         self.servedModelName = servedModelName ?? model ?? name
+        self.servedEntities = servedEntities ?? [FakeServedEntity(name: self.servedModelName, entityName: self.model)]
+        self.creationTimestampMillis = creationTimestampMillis
+        self.lastUpdatedTimestampMillis = lastUpdatedTimestampMillis
         self.knobs = knobs
     }
 
+    /// A 32-hex-digit id derived from `seed`, shaped like the API's endpoint ids.
+    static func derivedID(_ seed: String) -> String {
+        FakeModel.hex(FakeModel.fnv1a("endpoint:" + seed)) + FakeModel.hex(FakeModel.fnv1a(seed))
+    }
+
     public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.name == rhs.name && lhs.ready == rhs.ready && lhs.configUpdate == rhs.configUpdate
+        lhs.name == rhs.name && lhs.id == rhs.id && lhs.ready == rhs.ready && lhs.configUpdate == rhs.configUpdate
             && lhs.tags.map { [$0.key, $0.value] } == rhs.tags.map { [$0.key, $0.value] }
             && lhs.task == rhs.task && lhs.model == rhs.model && lhs.servedModelName == rhs.servedModelName
-            && lhs.knobs == rhs.knobs
+            && lhs.servedEntities == rhs.servedEntities && lhs.creationTimestampMillis == rhs.creationTimestampMillis
+            && lhs.lastUpdatedTimestampMillis == rhs.lastUpdatedTimestampMillis && lhs.knobs == rhs.knobs
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(name) }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// One request the fake received for a serving endpoint.
@@ -13,9 +14,12 @@ public struct RecordedRequest: Sendable, Hashable {
     public var json: JSONValue?
 }
 
-/// Run-time control of a running fake: change any endpoint's knobs (latency, faults, rate
-/// limit, dropped streams), and read what it received (calls per endpoint, request bodies).
-/// Thread-safe; share one instance between the server and the test.
+/// Run-time control of a running fake: the live registry of serving endpoints (the server's
+/// create, delete and tag calls change it; a test changes it out of band, as someone clicking
+/// in the Databricks UI would), any endpoint's knobs (latency, faults, rate limit, dropped
+/// streams), and what it received (calls per endpoint, request bodies).
+/// Thread-safe: one lock guards all of it, so each change is atomic. Share one instance between
+/// the server and the test.
 public final class FakeDatabricksControls: Sendable {
     /// What the server should do with one accepted call.
     enum Admission: Sendable {
@@ -25,6 +29,7 @@ public final class FakeDatabricksControls: Sendable {
     }
 
     private struct State {
+        var registry: EndpointRegistry
         var knobs: [String: EndpointKnobs]
         var calls: [String: Int] = [:]
         var requests: [String: [RecordedRequest]] = [:]
@@ -35,15 +40,93 @@ public final class FakeDatabricksControls: Sendable {
     /// How many requests per endpoint `requests(for:)` keeps (the oldest are dropped).
     public static let keptRequests = 200
 
+    private let initialEndpoints: [FakeServingEndpoint]
     private let initialKnobs: [String: EndpointKnobs]
+    private let createdEndpointKnobs: EndpointKnobs
     private let state: Mutex<State>
 
     public init(configuration: FakeDatabricksConfiguration) {
         var knobs: [String: EndpointKnobs] = [:]
         for endpoint in configuration.endpoints { knobs[endpoint.name] = endpoint.knobs }
+        self.initialEndpoints = configuration.endpoints
         self.initialKnobs = knobs
-        self.state = Mutex(State(knobs: knobs))
+        self.createdEndpointKnobs = configuration.createdEndpointKnobs
+        self.state = Mutex(State(registry: EndpointRegistry(configuration.endpoints), knobs: knobs))
     }
+
+    // MARK: Endpoints
+
+    /// The serving endpoints the workspace has now, in listing order.
+    public var endpoints: [FakeServingEndpoint] { state.withLock { $0.registry.endpoints } }
+
+    /// The names of the serving endpoints the workspace has now, in listing order.
+    public var endpointNames: [String] { endpoints.map(\.name) }
+
+    /// The endpoint named `name`, if the workspace has one now.
+    public func endpoint(named name: String) -> FakeServingEndpoint? {
+        state.withLock { $0.registry.endpoint(named: name) }
+    }
+
+    /// Adds `endpoint` as `POST /api/2.0/serving-endpoints` does: listed last, with a fresh id
+    /// and creation time unless it has them. It keeps knobs already set for its name, else gets
+    /// the configuration's `createdEndpointKnobs`.
+    /// - Throws: `DatabricksAPIError` 400 INVALID_PARAMETER_VALUE for a bad name or a duplicate
+    ///   or empty tag key, 400 RESOURCE_ALREADY_EXISTS when the name is taken.
+    @discardableResult
+    public func createEndpoint(_ endpoint: FakeServingEndpoint) throws(DatabricksAPIError) -> FakeServingEndpoint {
+        let now = Self.nowMillis()
+        return try state.withLock { (state: inout State) throws(DatabricksAPIError) -> FakeServingEndpoint in
+            let created = try state.registry.create(endpoint, nowMillis: now)
+            if state.knobs[created.name] == nil { state.knobs[created.name] = createdEndpointKnobs }
+            return created
+        }
+    }
+
+    /// Deletes the endpoint named `name` (and its knobs), as `DELETE` does or as someone
+    /// deleting it out of band would; returns it, or nil when there was none.
+    @discardableResult
+    public func removeEndpoint(named name: String) -> FakeServingEndpoint? {
+        state.withLock { state in
+            let removed = state.registry.remove(named: name)
+            if removed != nil { state.knobs[name] = nil }
+            return removed
+        }
+    }
+
+    /// Changes the endpoint named `name` in place (not its name), e.g. its tags or state.
+    /// `change` runs under the controls' lock: it must not call back into the controls.
+    /// - Throws: `DatabricksAPIError` 404 RESOURCE_DOES_NOT_EXIST when there is no such
+    ///   endpoint, 400 INVALID_PARAMETER_VALUE when the change leaves a duplicate or empty tag key.
+    @discardableResult
+    public func updateEndpoint(
+        named name: String, _ change: (inout FakeServingEndpoint) -> Void
+    ) throws(DatabricksAPIError) -> FakeServingEndpoint {
+        let now = Self.nowMillis()
+        return try state.withLock { (state: inout State) throws(DatabricksAPIError) -> FakeServingEndpoint in
+            try state.registry.update(name, nowMillis: now, change)
+        }
+    }
+
+    /// Replaces every tag of the endpoint named `name` (out of band; the API only patches).
+    /// - Throws: as `updateEndpoint(named:_:)`.
+    public func setTags(_ tags: [(key: String, value: String)], onEndpoint name: String) throws(DatabricksAPIError) {
+        try updateEndpoint(named: name) { $0.tags = tags }
+    }
+
+    /// `PATCH /api/2.0/serving-endpoints/{name}/tags`: removes the keys in `delete`, then adds
+    /// `add` (a key already present takes the new value). Returns the endpoint's tags after.
+    /// - Throws: as `updateEndpoint(named:_:)`.
+    @discardableResult
+    public func patchTags(
+        onEndpoint name: String, add: [(key: String, value: String)] = [], delete: [String] = []
+    ) throws(DatabricksAPIError) -> [(key: String, value: String)] {
+        let now = Self.nowMillis()
+        return try state.withLock { (state: inout State) throws(DatabricksAPIError) -> [(key: String, value: String)] in
+            try state.registry.patchTags(name, add: add, delete: delete, nowMillis: now)
+        }
+    }
+
+    static func nowMillis() -> Int { Int((Date().timeIntervalSince1970 * 1000).rounded()) }
 
     // MARK: Knobs
 
@@ -121,9 +204,10 @@ public final class FakeDatabricksControls: Sendable {
         lastRequest(for: endpoint)?.json
     }
 
-    /// Forgets counters and recorded requests, and restores every endpoint's configured knobs.
+    /// Forgets counters and recorded requests, and restores the configured endpoints (created
+    /// ones go, deleted ones come back) with their configured knobs.
     public func reset() {
-        state.withLock { $0 = State(knobs: initialKnobs) }
+        state.withLock { $0 = State(registry: EndpointRegistry(initialEndpoints), knobs: initialKnobs) }
     }
 
     // MARK: Used by the server

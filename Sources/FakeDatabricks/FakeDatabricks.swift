@@ -11,6 +11,9 @@ import Foundation
 ///   `stream: true`), and the OpenAI-compatible `POST /serving-endpoints/chat/completions`
 ///   with the endpoint name in `model`;
 /// - `GET /api/2.0/serving-endpoints` and `GET /api/2.0/serving-endpoints/{name}`;
+/// - `POST /api/2.0/serving-endpoints`, `DELETE /api/2.0/serving-endpoints/{name}` and
+///   `PATCH /api/2.0/serving-endpoints/{name}/tags` (see `ServingEndpointsAPI.swift`), which
+///   change the live endpoint registry of `controls`;
 /// - errors as `{"error_code", "message"}` with the real statuses; bearer-token auth.
 ///
 /// Run it in-process with `start()` (an ephemeral port by default) or `application(...)`.
@@ -30,15 +33,16 @@ public struct FakeDatabricks: Sendable {
         router.get("/api/2.0/serving-endpoints") { request, _ -> Response in
             try self.authenticate(request)
             self.controls.recordList()
-            let endpoints = self.configuration.endpoints.map { self.describe($0, detailed: false) }
+            let endpoints = self.controls.endpoints.map { self.describe($0, detailed: false) }
             return jsonResponse(.ok, ["endpoints": .array(endpoints)])
         }
         router.get("/api/2.0/serving-endpoints/:name") { request, context -> Response in
             try self.authenticate(request)
             let name = context.parameters.get("name") ?? ""
-            guard let endpoint = self.configuration.endpoint(named: name) else { throw notFound(name) }
+            guard let endpoint = self.controls.endpoint(named: name) else { throw notFound(name) }
             return jsonResponse(.ok, self.describe(endpoint, detailed: true))
         }
+        addManagementRoutes(to: router)
         router.post("/serving-endpoints/chat/completions") { request, _ -> Response in
             let token = try self.authenticate(request)
             let (text, json) = try await self.readBody(request)
@@ -147,7 +151,7 @@ public struct FakeDatabricks: Sendable {
     }
 
     func invoke(_ name: String, request: Request, token: String, text: String, json: JSONValue?) async throws -> Response {
-        guard let endpoint = configuration.endpoint(named: name) else { throw notFound(name) }
+        guard let endpoint = controls.endpoint(named: name) else { throw notFound(name) }
         var headers: [String: String] = [:]
         for field in request.headers {
             let key = field.name.canonicalName
@@ -260,24 +264,47 @@ public struct FakeDatabricks: Sendable {
         ]
     }
 
+    /// The endpoint as `GET /api/2.0/serving-endpoints[/{name}]` and create describe it.
     func describe(_ endpoint: FakeServingEndpoint, detailed: Bool) -> JSONValue {
+        let created = endpoint.creationTimestampMillis ?? configuration.endpointTimestampMillis
+        var config: [String: JSONValue] = ["served_entities": .array(endpoint.servedEntities.map(describe))]
+        if !endpoint.servedEntities.isEmpty {
+            config["config_version"] = 1
+            config["traffic_config"] = ["routes": .array(trafficShares(endpoint.servedEntities.count).enumerated().map { index, share in
+                let name = JSONValue.string(endpoint.servedEntities[index].name)
+                return ["served_model_name": name, "served_entity_name": name, "traffic_percentage": .int(share)]
+            })]
+        }
         var object: [String: JSONValue] = [
             "name": .string(endpoint.name),
-            "id": .string(FakeModel.hex(FakeModel.fnv1a("endpoint:" + endpoint.name)) + FakeModel.hex(FakeModel.fnv1a(endpoint.name))),
+            "id": .string(endpoint.id ?? FakeServingEndpoint.derivedID(endpoint.name)),
             "creator": "fake-user@databricks.test",
-            "creation_timestamp": .int(configuration.endpointTimestampMillis),
-            "last_updated_timestamp": .int(configuration.endpointTimestampMillis),
+            "creation_timestamp": .int(created),
+            "last_updated_timestamp": .int(endpoint.lastUpdatedTimestampMillis ?? created),
             "state": ["ready": .string(endpoint.ready.rawValue), "config_update": .string(endpoint.configUpdate.rawValue)],
             "task": .string(endpoint.task),
-            "config": [
-                "served_entities": [["name": .string(endpoint.servedModelName), "entity_name": .string(endpoint.model)]],
-            ],
+            "config": .object(config),
         ]
-        if !endpoint.tags.isEmpty {
-            object["tags"] = .array(endpoint.tags.map { ["key": .string($0.key), "value": .string($0.value)] })
-        }
+        if !endpoint.tags.isEmpty { object["tags"] = tagsJSON(endpoint.tags) }
         if detailed { object["permission_level"] = "CAN_QUERY" }
         return .object(object)
+    }
+
+    func describe(_ entity: FakeServedEntity) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "name": .string(entity.name),
+            "entity_name": .string(entity.entityName),
+            "state": ["deployment": "DEPLOYMENT_READY", "deployment_state_message": ""],
+        ]
+        if let version = entity.entityVersion { object["entity_version"] = .string(version) }
+        if let size = entity.workloadSize { object["workload_size"] = .string(size) }
+        if let scaleToZero = entity.scaleToZeroEnabled { object["scale_to_zero_enabled"] = .bool(scaleToZero) }
+        return .object(object)
+    }
+
+    /// 100 % split as evenly as whole percentages allow, the remainder to the first entities.
+    func trafficShares(_ count: Int) -> [Int] {
+        (0..<count).map { 100 / count + ($0 < 100 % count ? 1 : 0) }
     }
 }
 

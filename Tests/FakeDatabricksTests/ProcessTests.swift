@@ -54,6 +54,10 @@ struct ProcessTests {
             #expect(triage.headers["user-agent"]?.contains("databricks-sdk-py") == true)
             #expect(fake.controls.callCount(for: "sdk-check-429") >= 1)
             #expect(fake.controls.callCount(for: "sdk-check-503") >= 1)
+            // The SDK created, queried and deleted its own endpoint; nothing else changed.
+            #expect(fake.controls.callCount(for: "sdk-check-created") == 1)
+            #expect(fake.controls.endpointNames == configuration.endpoints.map(\.name))
+            #expect(fake.controls.endpoint(named: "fraud-triage") == configuration.endpoint(named: "fraud-triage"))
         }
     }
 
