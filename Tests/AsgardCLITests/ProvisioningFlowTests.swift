@@ -1,0 +1,317 @@
+import AsgardCore
+import AsgardStore
+import AsgardTestSupport
+import FakeDatabricks
+import Foundation
+import Synchronization
+import Testing
+
+/// The provisioning flows end to end, as an operator runs them: the `asgard` binary, the real
+/// terraform 1.0.3 with the null provider (`make setup` installs both under `.tools/`), the
+/// null_resource doubles of the Databricks modules (`Tests/TerraformModules`), and the fake
+/// Databricks on loopback, where the model-serving double creates and deletes its endpoint.
+@Suite(.serialized) struct ProvisioningFlowTests {
+    static let sentinel = "dapi-SENTINEL-\(UInt64.random(in: 1...UInt64.max))"
+
+    /// One desired state, data directory and fake workspace per test.
+    final class World: Sendable {
+        let root: String
+        let fake: RunningFakeDatabricks
+        let outputs = Mutex<[String]>([])
+
+        init() async throws {
+            root = try makeTemporaryDirectory("provisioning-flow")
+            _ = try copyShippedDesired(into: root)
+            try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: root + "/policies")
+            // The doubles are null_resources: the manifest says where they hold the project tag.
+            try ProvisioningFlowTests.nullManifest.write(toFile: root + "/desired/services/databricks/service.yaml", atomically: true, encoding: .utf8)
+            let terraform = packageRoot + "/.tools/terraform/bin/terraform"
+            guard FileManager.default.isExecutableFile(atPath: terraform) else {
+                throw Missing(description: "\(terraform) is missing: run `make setup` (it installs terraform 1.0.3 offline)")
+            }
+            // Every terraform invocation is logged, so a test can show that none happened.
+            try "#!/bin/sh\necho \"$*\" >> '\(root)/terraform-calls.log'\nexec '\(terraform)' \"$@\"\n"
+                .write(toFile: root + "/terraform", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/terraform")
+            fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ProvisioningFlowTests.sentinel, endpoints: [])).start()
+        }
+
+        struct Missing: Error, CustomStringConvertible { var description: String }
+
+        var environment: [String: String] {
+            ["ASGARD_DATA_DIR": root + "/data", "ASGARD_TERRAFORM_BIN": root + "/terraform",
+             "TF_CLI_CONFIG_FILE": packageRoot + "/.tools/terraform/terraformrc",
+             "DATABRICKS_HOST": "http://127.0.0.1:\(fake.port)", "DATABRICKS_TOKEN": ProvisioningFlowTests.sentinel]
+        }
+
+        /// Runs `asgard` in the world's root, keeping everything it printed.
+        @discardableResult
+        func asgard(_ arguments: [String]) throws -> CommandResult {
+            let result = try AsgardCLITests.asgard(arguments, in: root, environment: environment)
+            outputs.withLock { $0 += [result.stdout, result.stderr] }
+            return result
+        }
+
+        /// One controller pass on the doubles.
+        func once() throws -> CommandResult {
+            try asgard(["reconcile", "--once", "--modules-root", packageRoot + "/Tests/TerraformModules", "desired"])
+        }
+
+        var terraformCalls: [String] {
+            ((try? String(contentsOfFile: root + "/terraform-calls.log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+
+        func store() throws -> SQLiteStore { try SQLiteStore(path: root + "/data/asgard.sqlite") }
+
+        /// The pending approval of `id`'s plan.
+        func pendingApproval(_ id: String) async throws -> Approval {
+            try #require(try await store().approvals(status: .pending).first { $0.ref.id == id })
+        }
+
+        func edit(_ file: String, _ old: String, _ new: String) throws {
+            let path = root + "/desired/" + file
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(text.contains(old), "\(file) has no \(old)")
+            try text.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: true, encoding: .utf8)
+        }
+
+        /// Every file under the data directory that contains `needle`.
+        func filesContaining(_ needle: String) -> [String] {
+            let data = root + "/data"
+            let walker = FileManager.default.enumerator(atPath: data)
+            var hits: [String] = []
+            while let relative = walker?.nextObject() as? String {
+                guard let bytes = FileManager.default.contents(atPath: data + "/" + relative) else { continue }
+                if bytes.range(of: Data(needle.utf8)) != nil { hits.append(relative) }
+            }
+            return hits
+        }
+
+        func shutdown() async throws { try await fake.shutdown() }
+    }
+
+    @Test func autoAppliesHumanWaitsApprovedPlansApplyEndpointsJoinTheGatewayAndLeave() async throws {
+        let world = try await World()
+        // Pass 1: the auto-tier volume is applied with its outputs; the human tier waits.
+        let first = try world.once()
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("s] Resource/fraud-features gate allowed: allowed by project-provisions-registered-service\n"))
+        #expect(first.stdout.contains("s] Resource/fraud-features terraform plan\n") && first.stdout.contains("s] Resource/fraud-features terraform apply\n"))
+        #expect(first.stdout.contains("s] Resource/fraud-features applied in "))
+        #expect(first.stdout.contains("s] Resource/fraud-warehouse awaiting_approval in "))
+        let store = try world.store()
+        let volume = try #require(try await store.provisioningRecords()[ObjectRef(.resource, "fraud-features")])
+        #expect(volume.outputsJSON?.contains(#""volume_full_name":"main.fraud_features.raw_events""#) == true, "\(volume.outputsJSON ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: world.root + "/data/terraform/Resource/fraud-warehouse/terraform.tfstate"))
+
+        // Approve the warehouse's plan: the next pass applies exactly that plan.
+        let warehouse = try await world.pendingApproval("fraud-warehouse")
+        #expect(warehouse.summary.contains("create") && warehouse.requestedBy == "maria.silva@example.com")
+        let approved = try world.asgard(["approvals", "approve", warehouse.id, "--by", "lars.berg@example.com"])
+        #expect(approved.status == 0 && approved.stdout.contains("approved by lars.berg@example.com"), "\(approved.stderr)")
+        let second = try world.once()
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("Resource/fraud-warehouse applied in ") && second.stdout.contains("approved by lars.berg@example.com (\(warehouse.id))"))
+        #expect(try await store.approvals(status: .applied).map(\.id) == [warehouse.id])
+        let warehouseRecord = try #require(try await store.provisioningRecords()[ObjectRef(.resource, "fraud-warehouse")])
+        #expect(warehouseRecord.appliedPlan == warehouse.planDigest)
+
+        // The serving endpoint: approved, created at the vendor, routed by the gateway.
+        let endpoint = try await world.pendingApproval("fraud-triage")
+        #expect(try world.asgard(["approvals", "approve", endpoint.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        #expect(try world.once().status == 0)
+        let created = try #require(world.fake.controls.endpoint(named: "fraud-triage"))
+        #expect(created.tags.contains { $0.key == "project" && $0.value == "fraud-detection" })
+        let route = try #require(try await store.routes().first { $0.model == "databricks/fraud-triage" })
+        #expect(route.servingEndpoint == "fraud-triage" && route.upstream == "fraud-triage")
+
+        // Deleted out of band: drift, shown by a dry run that runs no terraform at all ...
+        _ = world.fake.controls.removeEndpoint(named: "fraud-triage")
+        let callsBefore = world.terraformCalls.count
+        let dry = try world.asgard(["reconcile", "--dry-run", "desired"])
+        #expect(dry.status == 0)
+        #expect(dry.stdout.contains("= converge ServingEndpoint/fraud-triage  human  (drift: serving endpoint fraud-triage does not exist at databricks)"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("note: read-only: GET http://127.0.0.1:\(world.fake.port)/api/2.0/serving-endpoints"))
+        #expect(world.terraformCalls.count == callsBefore)
+        // ... and re-planned through its tier: a replacement waits for approval, then is applied.
+        let repair = try world.once()
+        #expect(repair.stdout.contains("ServingEndpoint/fraud-triage awaiting_approval"), "\(repair.stdout)")
+        let replacement = try await world.pendingApproval("fraud-triage")
+        #expect(replacement.summary.contains("replace 1"), "\(replacement.summary)")
+        #expect(try world.asgard(["approvals", "approve", replacement.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        #expect(try world.once().status == 0)
+        #expect(world.fake.controls.endpoint(named: "fraud-triage") != nil)
+
+        // Removed from desired state: destroyed at the vendor, route gone, workspace gone.
+        try FileManager.default.removeItem(atPath: world.root + "/desired/endpoints/fraud-triage.yaml")
+        try world.edit("keys/fraud-detection.yaml", "  - databricks/fraud-triage\n", "")
+        let removal = try world.once()
+        #expect(removal.status == 0 && removal.stdout.contains("ServingEndpoint/fraud-triage terraform destroy\n"), "\(removal.stdout)")
+        #expect(world.fake.controls.endpoint(named: "fraud-triage") == nil)
+        #expect(try await !store.routes().contains { $0.model == "databricks/fraud-triage" })
+        #expect(!FileManager.default.fileExists(atPath: world.root + "/data/terraform/ServingEndpoint/fraud-triage"))
+
+        // The token the vendor calls used never reached a file, a log line or an output.
+        #expect(world.filesContaining(Self.sentinel).isEmpty)
+        #expect(world.outputs.withLock { $0 }.allSatisfy { !$0.contains(Self.sentinel) })
+        #expect(try world.asgard(["audit", "verify"]).status == 0)
+        try await world.shutdown()
+    }
+
+    @Test func aChangeAfterApprovalVoidsItAndARejectedPlanIsNeverApplied() async throws {
+        let world = try await World()
+        #expect(try world.once().status == 0)
+        let first = try await world.pendingApproval("fraud-warehouse")
+        #expect(try world.asgard(["approvals", "approve", first.id, "--by", "lars.berg@example.com"]).status == 0)
+        try world.edit("resources/fraud-detection.yaml", "auto_stop_mins: 10", "auto_stop_mins: 30")
+        let changed = try world.once()
+        #expect(changed.stdout.contains("Resource/fraud-warehouse update [human]"))
+        let store = try world.store()
+        let voided = try #require(try await store.approvals(status: .void).first { $0.id == first.id })
+        #expect(voided.reason == "Resource/fraud-warehouse was changed in desired state")
+        let second = try await world.pendingApproval("fraud-warehouse")
+        #expect(second.planDigest != first.planDigest)
+        // Rejected: nothing applied, on this pass or the next, and nobody is asked again.
+        let rejected = try world.asgard(["approvals", "reject", second.id, "--by", "priya.natarajan@example.com", "--reason", "too large"])
+        #expect(rejected.status == 0)
+        for _ in 0..<2 {
+            let pass = try world.once()
+            #expect(pass.stdout.contains("Resource/fraud-warehouse refused in "), "\(pass.stdout)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: world.root + "/data/terraform/Resource/fraud-warehouse/terraform.tfstate"))
+        #expect(try await store.approvals(status: .pending).allSatisfy { $0.ref.id != "fraud-warehouse" })
+        // Someone who is not an approver cannot decide; the requester neither.
+        let triage = try await world.pendingApproval("fraud-triage")
+        let stranger = try world.asgard(["approvals", "approve", triage.id, "--by", "mallory@example.com"])
+        #expect(stranger.status == 1 && stranger.stderr.contains("refused: Cedar denied approve for mallory@example.com"))
+        try await world.shutdown()
+    }
+
+    @Test func theGateRefusesByNameAppliesNothingAndAudits() async throws {
+        let world = try await World()
+        // Cedar: a policy that forbids warehouses.
+        try "@id(\"no-warehouses\")\nforbid (principal, action == Action::\"provision\", resource == Service::\"databricks-sql-warehouse\");\n"
+            .write(toFile: world.root + "/policies/freeze.cedar", atomically: true, encoding: .utf8)
+        // The tag check: the manifest says the volume's tag lives where the plan has none.
+        try world.edit("services/databricks/service.yaml", "  - name: databricks-uc-volume\n    module: modules/databricks/uc-volume\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 5\n    tags:\n      - resource_type: null_resource\n        path: triggers",
+                       "  - name: databricks-uc-volume\n    module: modules/databricks/uc-volume\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 5\n    tags:\n      - resource_type: null_resource\n        path: labels")
+        let pass = try world.once()
+        #expect(pass.status == 0, "\(pass.stderr)")
+        #expect(pass.stdout.contains("Resource/fraud-warehouse gate refused: policy: Cedar denied provision of databricks-sql-warehouse for project \"fraud-detection\": forbidden by no-warehouses"))
+        #expect(pass.stdout.contains("Resource/fraud-features refused in "))
+        #expect(pass.stdout.contains("project tag check: module.service.null_resource.schema: has no labels in the plan, so it carries no project=fraud-detection"), "\(pass.stdout)")
+        #expect(!world.terraformCalls.contains { $0.hasPrefix("apply") })
+        let audit = try await world.store().auditTail(limit: 50)
+        #expect(audit.contains { $0.content.target == "Resource/fraud-warehouse" && $0.content.outcome == "refused" && $0.content.detail.contains("no-warehouses") })
+        #expect(audit.contains { $0.content.target == "Resource/fraud-features" && $0.content.outcome == "refused" && $0.content.detail.contains("project tag check") })
+
+        // Below the floor, or an unregistered service: the whole state is refused at validation, by name.
+        try world.edit("projects/marketing-copy.yaml", "classification: internal", "classification: public")
+        try "kind: Resource\nid: copy-warehouse\nproject: marketing-copy\nservice: databricks-sql-warehouse\n---\nkind: Resource\nid: mystery\nproject: marketing-copy\nservice: databricks-mystery\n"
+            .write(toFile: world.root + "/desired/resources/marketing-copy.yaml", atomically: true, encoding: .utf8)
+        let invalid = try world.once()
+        #expect(invalid.status == 1)
+        #expect(invalid.stderr.contains("classification") && invalid.stderr.contains("databricks-mystery"), "\(invalid.stderr)")
+        #expect(invalid.stderr.contains("Nothing was applied"))
+        #expect(try await world.store().auditTail(limit: 1).first?.content.action == "validate.rejected")
+        try await world.shutdown()
+    }
+
+    @Test func aPassKilledDuringApplyConvergesWithoutASecondApply() async throws {
+        let world = try await World()
+        let counter = world.root + "/created.log"
+        try "kind: Service\nid: testing\nprovisionable:\n  - name: test-slow\n    module: modules/test/slow\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 0\n    tags:\n      - resource_type: null_resource\n        path: triggers\n        format: map\n"
+            .write(toFile: world.root + "/desired/services/testing/service.yaml", atomically: true, encoding: .utf8, createDirectory: true)
+        try "kind: Resource\nid: slow-one\nproject: marketing-copy\nservice: test-slow\nparameters:\n  counter_file: \(counter)\n  sleep_seconds: 60\n"
+            .write(toFile: world.root + "/desired/resources/slow.yaml", atomically: true, encoding: .utf8)
+        // The pass runs in its own session, so the whole of it (asgard, terraform, the
+        // provisioner's shell) can be killed at once, like a machine that lost power.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = [asgardBinary, "reconcile", "--once", "--modules-root", packageRoot + "/Tests/TerraformModules", "desired"]
+        process.currentDirectoryURL = URL(fileURLWithPath: world.root)
+        process.environment = ProcessInfo.processInfo.environment.merging(world.environment) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var waited = 0
+        while ((try? String(contentsOfFile: counter, encoding: .utf8)) ?? "").isEmpty, waited < 1200 {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
+        #expect(try String(contentsOfFile: counter, encoding: .utf8) == "created\n")
+        try await Task.sleep(for: .milliseconds(500))
+        let kill = Process()
+        kill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+        kill.arguments = ["-KILL", "-s", String(process.processIdentifier)]
+        try kill.run()
+        kill.waitUntilExit()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        // The lock of the dead pass is still there; the next pass takes it over and converges.
+        #expect(FileManager.default.fileExists(atPath: world.root + "/data/terraform/Resource/slow-one/.asgard.lock"))
+        // (The rest of the apply need not take a minute: sleep_seconds is no trigger, so this
+        // changes the plan of nothing already created.)
+        try world.edit("resources/slow.yaml", "sleep_seconds: 60", "sleep_seconds: 0")
+        let next = try world.once()
+        #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+        #expect(next.stdout.contains("Resource/slow-one applied in "), "\(next.stdout)")
+        #expect(try String(contentsOfFile: counter, encoding: .utf8) == "created\n", "the first resource was created twice")
+        let record = try #require(try await world.store().provisioningRecords()[ObjectRef(.resource, "slow-one")])
+        #expect(record.applying == nil && record.appliedPlan != nil)
+        try await world.shutdown()
+    }
+
+    /// The Databricks manifest with the doubles' tag location: every double is a null_resource
+    /// whose `triggers` map holds `project`.
+    static let nullManifest = """
+        kind: Service
+        id: databricks
+        inference:
+          kind: openai-compatible
+          base_url_env: DATABRICKS_HOST
+          token_env: DATABRICKS_TOKEN
+          chat_path: /serving-endpoints/{model}/invocations
+          timeout_seconds: 60
+          usage_context: true
+          default_max_tokens: 4096
+          models:
+            - id: databricks/llama-3-3-70b
+              upstream: databricks-meta-llama-3-3-70b-instruct
+              price_per_1m_input_usd: 0.50
+              price_per_1m_output_usd: 1.50
+              max_data_class: confidential
+        provisionable:
+        \(["sql-warehouse:human:internal:1500", "job:human:internal:400", "model-serving:human:internal:2000", "uc-volume:auto:public:5"].map { entry in
+            let parts = entry.split(separator: ":")
+            return """
+              - name: databricks-\(parts[0])
+                module: modules/databricks/\(parts[0])
+                tier: \(parts[1])
+                classification_floor: \(parts[2])
+                monthly_estimate_usd: \(parts[3])
+                tags:
+                  - resource_type: null_resource
+                    path: triggers
+                    format: map
+            """
+        }.joined(separator: "\n"))
+        cost_source:
+          type: databricks-billing
+          env:
+            host: DATABRICKS_HOST
+            token: DATABRICKS_TOKEN
+            warehouse_id: DATABRICKS_WAREHOUSE_ID
+
+        """
+}
+
+extension String {
+    /// Writes the text, creating the parent directory first when asked.
+    func write(toFile path: String, atomically: Bool, encoding: String.Encoding, createDirectory: Bool) throws {
+        if createDirectory {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        try write(toFile: path, atomically: atomically, encoding: encoding)
+    }
+}
