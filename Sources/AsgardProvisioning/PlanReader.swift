@@ -67,11 +67,28 @@ enum PlanReader {
             }
             var after = item["change"]?["after"]
             if after == .null { after = nil }
+            after = after.map { masked($0, sensitive: item["change"]?["after_sensitive"]) }
             let deposed: String? = if case .string(let key)? = item["deposed"] { key } else { nil }
             resources.append(PlannedResource(address: deposed.map { "\(address) (deposed \($0))" } ?? address,
                                              type: type, actions: actions, after: after))
         }
         return resources.sorted { $0.address < $1.address }
+    }
+
+    /// `value` with every part that `sensitive` (terraform's `after_sensitive`, a mirror of the
+    /// value with `true` at sensitive leaves) marks replaced by `"(sensitive)"`: `show -json`
+    /// prints sensitive attribute values in clear text, and the plan goes to approvers.
+    static func masked(_ value: JSONValue, sensitive: JSONValue?) -> JSONValue {
+        switch (value, sensitive) {
+        case (_, .bool(true)?):
+            return OutputsReader.sensitivePlaceholder
+        case (.object(let members), .object?):
+            return .object(members.map { JSONMember(key: $0.key, value: masked($0.value, sensitive: sensitive?[$0.key])) })
+        case (.array(let items), .array(let marks)?):
+            return .array(items.enumerated().map { index, item in masked(item, sensitive: index < marks.count ? marks[index] : nil) })
+        default:
+            return value
+        }
     }
 
     /// What a plan's action list does, in the four words of a summary.

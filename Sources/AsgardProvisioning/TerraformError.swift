@@ -31,6 +31,9 @@ public enum TerraformError: Error, Sendable, Hashable, CustomStringConvertible {
     /// terraform ran longer than the per-step timeout: it and its process group were
     /// sent SIGTERM, then SIGKILL after a short grace.
     case timedOut(step: TerraformStep, after: Duration)
+    /// The calling task was cancelled (e.g. Asgard is shutting down): terraform and its process
+    /// group were terminated like at a timeout.
+    case cancelled(step: TerraformStep)
     /// terraform was ended by a signal the connector did not send (e.g. the OOM killer).
     case killed(step: TerraformStep, signal: Int32)
     /// terraform printed more than the connector keeps, where it needs all of it (JSON).
@@ -72,6 +75,8 @@ public enum TerraformError: Error, Sendable, Hashable, CustomStringConvertible {
                 : "terraform \(step.rawValue) failed with exit status \(status):\n\(output)"
         case .timedOut(let step, let after):
             "terraform \(step.rawValue) timed out after \(after); it and its child processes were terminated"
+        case .cancelled(let step):
+            "terraform \(step.rawValue) was stopped because its pass was cancelled"
         case .killed(let step, let signal):
             "terraform \(step.rawValue) was killed by signal \(signal)"
         case .outputTooLarge(let step, let limit):

@@ -71,6 +71,7 @@ struct TerraformRunner: Sendable {
             collected = result.closureResult
             status = result.terminationStatus
         } catch {
+            if Task.isCancelled { throw .cancelled(step: step) }
             throw .launchFailed(step: step, reason: redactor.scrub("\(error)"))
         }
         if collected.timedOut { throw .timedOut(step: step, after: timeout) }
@@ -78,10 +79,14 @@ struct TerraformRunner: Sendable {
                                 stderr: redactor.scrub(collected.stderr.text), stdoutTruncated: collected.stdout.isTruncated)
         switch status {
         case .exited(let code):
+            // terraform stops gracefully on the teardown's SIGTERM and exits non-zero.
+            if code != 0, Task.isCancelled { throw .cancelled(step: step) }
             var ended = output
             ended.status = code
             return ended
         case .signaled(let signal):
+            // Cancellation tears the group down through `teardownSequence`.
+            if Task.isCancelled { throw .cancelled(step: step) }
             throw .killed(step: step, signal: signal)
         }
     }

@@ -62,14 +62,9 @@ struct WorkspaceLock: Sendable {
     /// The lock file's text and age; nil when there is none.
     private static func readLock(_ path: String) -> (text: String, age: Duration)? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        var info = stat()
-        let age: Duration
-        if stat(path, &info) == 0 {
-            let seconds = Date().timeIntervalSince1970 - (Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
-            age = .milliseconds(Int64(max(0, seconds) * 1000))
-        } else {
-            age = .zero
-        }
+        let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        let seconds = modified.map { max(0, Date().timeIntervalSince($0)) } ?? 0
+        let age = Duration.milliseconds(Int64(seconds * 1000))
         return (String(decoding: data, as: UTF8.self), age)
     }
 

@@ -31,6 +31,22 @@ struct ConnectorHygieneTests {
         #expect(!FileManager.default.fileExists(atPath: world.workspace() + "/.asgard.lock"))
     }
 
+    @Test func cancellingThePassTerminatesTerraformAndItsChildren() async throws {
+        let world = try TerraformWorld()
+        let request = world.request(module: "sleeping", parameters: ["pid_dir": .string(world.scratch)])
+        let plan = try await world.connector().plan(request)
+        let connector = world.connector()
+        let pass = Task { try await connector.apply(request, planDigest: plan.digest) }
+        let sleeper = try #require(try await waitForPid(world.scratch + "/sleep.pid"))
+        let shell = try #require(try await waitForPid(world.scratch + "/shell.pid"))
+        pass.cancel()
+        await #expect(throws: TerraformError.cancelled(step: .apply)) { try await pass.value }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(!isRunning(shell))
+        #expect(!isRunning(sleeper))
+        #expect(!FileManager.default.fileExists(atPath: world.workspace() + "/.asgard.lock"))
+    }
+
     @Test func applyKilledMidWayNeverFinishesItsWork() async throws {
         let world = try TerraformWorld()
         let counter = world.scratch + "/counter"

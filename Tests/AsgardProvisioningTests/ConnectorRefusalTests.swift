@@ -34,6 +34,11 @@ struct ConnectorRefusalTests {
         await #expect(throws: TerraformError.planNotSaved(digest: unknown)) {
             try await spying.apply(world.request("never-planned"), planDigest: unknown)
         }
+        // A workspace that was planned but never applied manages nothing: destroying it
+        // removes it without running terraform.
+        try await spying.destroy(request.ref)
+        #expect(!FileManager.default.fileExists(atPath: world.workspace()))
+        #expect(!FileManager.default.fileExists(atPath: marker))
     }
 
     @Test func planMadeAgainstNoStateIsRefusedOnceAFailedApplyWroteState() async throws {

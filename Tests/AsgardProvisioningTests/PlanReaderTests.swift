@@ -75,6 +75,19 @@ struct PlanReaderTests {
         #expect(plan.resources[2].after == nil)
     }
 
+    @Test func sensitiveAttributesAreMaskedInWhatThePlanReturns() throws {
+        let json = #"""
+        {"format_version":"1.2","resource_changes":[{"address":"module.service.x.a","mode":"managed","type":"x","change":{
+          "actions":["create"],
+          "after":{"tags":{"project":"p"},"token":"s3cret","nested":{"keep":1,"hide":"h"},"list":["a","b"],"whole":{"k":"v"}},
+          "after_sensitive":{"tags":{},"token":true,"nested":{"hide":true},"list":[false,true],"whole":true}}}]}
+        """#
+        let after = try #require(try PlanReader.read(Array(json.utf8)).resources.first?.after)
+        #expect(after.jsonText == #"{"tags":{"project":"p"},"token":"(sensitive)","nested":{"keep":1,"hide":"(sensitive)"},"list":["a","(sensitive)"],"whole":"(sensitive)"}"#)
+        #expect(PlanReader.masked(.string("x"), sensitive: nil) == .string("x"))
+        #expect(PlanReader.masked(.string("x"), sensitive: .bool(false)) == .string("x"))
+    }
+
     @Test func noResourceChangesIsAnEmptyPlan() throws {
         let plan = try PlanReader.read(Array(#"{"format_version":"0.2","terraform_version":"1.0.3"}"#.utf8))
         #expect(plan.resources.isEmpty)
