@@ -1,1 +1,226 @@
-// The universal terraform connector: see Provisioner in AsgardController.
+public import AsgardController
+public import AsgardCore
+import Foundation
+
+/// Something the connector did that an operator may want in the log.
+public enum TerraformEvent: Sendable, Hashable {
+    /// A lock left by a process that no longer exists was removed and the lock taken.
+    case staleLockRemoved(workspace: String, pid: Int32?, reason: String)
+}
+
+/// The universal terraform connector: one workspace per resource at
+/// `<data>/terraform/<Kind>/<id>/`, whose generated `main.tf.json` calls the provisionable
+/// service's module; the real terraform (>= 1.0) or tofu binary does the work.
+///
+/// `plan` saves the plan under the SHA-256 of its canonical `show -json`; `apply` applies exactly
+/// that saved plan and nothing else; `destroy` works from the workspace alone; `state(of:)` reads
+/// the state file without running terraform. Every command runs with an explicit environment,
+/// in its own process group, under the per-step timeout, and holding the workspace lock; every
+/// byte it prints is scrubbed of the vendor credentials before the connector looks at it.
+public struct TerraformConnector: Provisioner {
+    public let configuration: TerraformConfiguration
+    private let onEvent: @Sendable (TerraformEvent) -> Void
+
+    /// A connector with `configuration`; `onEvent` hears about stale locks it cleared.
+    public init(configuration: TerraformConfiguration, onEvent: @escaping @Sendable (TerraformEvent) -> Void = { _ in }) {
+        var configuration = configuration
+        configuration.dataDirectory = absolutePath(configuration.dataDirectory)
+        configuration.moduleRoot = absolutePath(configuration.moduleRoot)
+        self.configuration = configuration
+        self.onEvent = onEvent
+    }
+
+    // MARK: Provisioner
+
+    public func plan(_ request: ProvisioningRequest) async throws -> ProvisioningPlan {
+        try await planWorkspace(request)
+    }
+
+    public func apply(_ request: ProvisioningRequest, planDigest: String) async throws -> ProvisioningOutputs {
+        try await applyWorkspace(request, planDigest: planDigest)
+    }
+
+    public func destroy(_ ref: ObjectRef) async throws {
+        try await destroyWorkspace(ref)
+    }
+
+    public func state(of ref: ObjectRef) throws -> WorkspaceState? {
+        let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
+        guard let bytes = WorkspaceFiles.read(workspace.state) else { return nil }
+        return try StateReader.read(bytes, path: workspace.state)
+    }
+
+    // MARK: Plan
+
+    private func planWorkspace(_ request: ProvisioningRequest) async throws(TerraformError) -> ProvisioningPlan {
+        let workspace = try Workspace(request.ref, dataDirectory: configuration.dataDirectory)
+        let moduleDirectory = absolutePath(configuration.moduleRoot + "/" + request.service.module)
+        guard WorkspaceFiles.isDirectory(moduleDirectory) else {
+            throw .moduleNotFound(module: request.service.module, path: moduleDirectory)
+        }
+        let outputs = try ModuleOutputScanner.outputs(inModule: moduleDirectory)
+        let root = try RootConfiguration.document(for: request, moduleDirectory: moduleDirectory, outputs: outputs)
+        try WorkspaceFiles.makeDirectory(workspace.plans)
+
+        return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningPlan in
+            try WorkspaceFiles.write(CanonicalJSON.pretty(root), to: workspace.rootConfiguration)
+            let record = WorkspaceRecord(ref: request.ref, project: request.project, module: request.service.module,
+                                         environmentNames: request.environmentNames)
+            try WorkspaceFiles.write(CanonicalJSON.pretty(record.json), to: workspace.record)
+            let session = session(in: workspace, environmentNames: request.environmentNames)
+
+            try await session.check(.initialize, ["init", "-input=false", "-no-color"])
+            let stateBytes = WorkspaceFiles.read(workspace.state)
+            let prior = PriorState(stateBytes: stateBytes)
+            var replace: [String] = []
+            if !request.replaceTypes.isEmpty, let stateBytes {
+                replace = try StateReader.read(stateBytes, path: workspace.state).instances
+                    .filter { request.replaceTypes.contains($0.type) }
+                    .map { "-replace=\($0.address)" }
+            }
+            let pending = "plans/.pending-\(UUID().uuidString).tfplan"
+            defer { try? WorkspaceFiles.remove(workspace.path(pending)) }
+            try await session.check(.plan, ["plan", "-input=false", "-no-color", "-out=\(pending)"] + replace)
+            let shown = try await session.check(.show, ["show", "-json", pending])
+            guard !shown.stdoutTruncated else { throw .outputTooLarge(step: .show, limit: session.runner.stdoutLimit) }
+            let plan = try PlanReader.read(Array(shown.stdout.utf8))
+            try WorkspaceFiles.write(prior.recorded + "\n", to: workspace.path(Workspace.priorFile(plan.digest)))
+            try WorkspaceFiles.move(workspace.path(pending), to: workspace.path(Workspace.planFile(plan.digest)))
+            return plan
+        }
+    }
+
+    // MARK: Apply
+
+    private func applyWorkspace(_ request: ProvisioningRequest, planDigest: String) async throws(TerraformError) -> ProvisioningOutputs {
+        let workspace = try Workspace(request.ref, dataDirectory: configuration.dataDirectory)
+        let planFile = Workspace.planFile(planDigest)
+        guard Workspace.isDigest(planDigest), WorkspaceFiles.exists(workspace.path(planFile)) else {
+            throw .planNotSaved(digest: planDigest)
+        }
+        return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningOutputs in
+            // Checked again under the lock: another pass may have applied and cleared it.
+            guard WorkspaceFiles.exists(workspace.path(planFile)) else { throw .planNotSaved(digest: planDigest) }
+            try checkFresh(workspace, digest: planDigest)
+            let session = session(in: workspace, environmentNames: request.environmentNames)
+
+            let applied = try await session.run(.apply, ["apply", "-input=false", "-no-color", planFile])
+            if applied.status != 0 {
+                if StaleOutput.saysStale(applied.tail) {
+                    throw .stalePlan(digest: planDigest, reason: "terraform: the state changed after the plan was made")
+                }
+                throw .exited(step: .apply, status: applied.status, output: applied.tail)
+            }
+            for name in WorkspaceFiles.list(workspace.plans) where !name.hasPrefix(planDigest + ".") {
+                try WorkspaceFiles.remove(workspace.plans + "/" + name)
+            }
+            let shown = try await session.check(.output, ["output", "-json"])
+            guard !shown.stdoutTruncated else { throw .outputTooLarge(step: .output, limit: session.runner.stdoutLimit) }
+            return try OutputsReader.read(Array(shown.stdout.utf8))
+        }
+    }
+
+    /// Refuses a saved plan made against another state than the workspace holds now (the
+    /// case terraform 1.0.3 misses when the plan was made against no state at all).
+    private func checkFresh(_ workspace: Workspace, digest: String) throws(TerraformError) {
+        let priorPath = workspace.path(Workspace.priorFile(digest))
+        guard let recorded = WorkspaceFiles.read(priorPath),
+              let prior = PriorState(recorded: String(decoding: recorded, as: UTF8.self)) else {
+            throw .stalePlan(digest: digest, reason: "there is no record of the state it was made against")
+        }
+        let current = PriorState(stateBytes: WorkspaceFiles.read(workspace.state))
+        guard current == prior else {
+            let reason = switch (prior.stateDigest, current.stateDigest) {
+            case (nil, _): "it was made against no state, and the workspace has one now"
+            case (_, nil): "the state it was made against is gone"
+            default: "the state changed after it was made"
+            }
+            throw .stalePlan(digest: digest, reason: reason)
+        }
+    }
+
+    // MARK: Destroy
+
+    private func destroyWorkspace(_ ref: ObjectRef) async throws(TerraformError) {
+        let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
+        guard WorkspaceFiles.isDirectory(workspace.directory) else { return }
+        try await withLock(workspace) { () async throws(TerraformError) in
+            let names: [String] = try WorkspaceFiles.read(workspace.record)
+                .map { bytes throws(TerraformError) in try WorkspaceRecord(bytes: bytes, path: workspace.record).environmentNames } ?? []
+            let managesSomething = try WorkspaceFiles.read(workspace.state)
+                .map { bytes throws(TerraformError) in try !StateReader.read(bytes, path: workspace.state).instances.isEmpty } ?? false
+            // No state, or a state with no instances: terraform manages nothing here.
+            if managesSomething {
+                let session = session(in: workspace, environmentNames: names)
+                if !WorkspaceFiles.isDirectory(workspace.providerDirectory) {
+                    try await session.check(.initialize, ["init", "-input=false", "-no-color"])
+                }
+                try await session.check(.destroy, ["destroy", "-input=false", "-no-color", "-auto-approve"])
+            }
+            try WorkspaceFiles.remove(workspace.directory)
+        }
+    }
+
+    // MARK: Support
+
+    /// Runs `body` holding the workspace lock, released on every exit path.
+    private func withLock<Result>(_ workspace: Workspace,
+                                  _ body: () async throws(TerraformError) -> Result) async throws(TerraformError) -> Result {
+        let lock = try WorkspaceLock.acquire(at: workspace.lock)
+        defer { lock.release() }
+        if let stale = lock.recoveredStale {
+            onEvent(.staleLockRemoved(workspace: workspace.directory, pid: stale.record?.pid, reason: stale.reason))
+        }
+        return try await body()
+    }
+
+    private func session(in workspace: Workspace, environmentNames: [String]) -> StepSession {
+        let home = Workspace.home(dataDirectory: configuration.dataDirectory)
+        try? WorkspaceFiles.makeDirectory(home)
+        let vendor = StepEnvironment.vendorVariables(from: configuration.environment, names: environmentNames)
+        return StepSession(
+            runner: TerraformRunner(binary: configuration.binary, timeout: configuration.stepTimeout, grace: configuration.killGrace),
+            directory: workspace.directory,
+            temporaryBase: StepEnvironment.temporaryBase(from: configuration.environment),
+            environment: StepEnvironment.variables(from: configuration.environment, home: home,
+                                                   cliConfigFile: configuration.cliConfigFile, vendorNames: environmentNames),
+            redactor: Redactor(secrets: vendor))
+    }
+}
+
+/// The commands of one pass in one workspace, sharing its environment and scrubber.
+struct StepSession: Sendable {
+    let runner: TerraformRunner
+    let directory: String
+    /// Where each command's `TMPDIR` is made: created fresh for it and removed after it, with
+    /// whatever terraform and its providers left there.
+    let temporaryBase: String
+    /// The environment of every command, but `TMPDIR`.
+    let environment: [String: String]
+    let redactor: Redactor
+
+    /// Runs a command; any exit status is returned.
+    func run(_ step: TerraformStep, _ arguments: [String]) async throws(TerraformError) -> StepOutput {
+        let temporary = try WorkspaceFiles.makeTemporaryDirectory(in: temporaryBase)
+        defer { try? WorkspaceFiles.remove(temporary) }
+        var environment = environment
+        environment["TMPDIR"] = temporary
+        return try await runner.run(step, arguments, in: directory, environment: environment, redactor: redactor)
+    }
+
+    /// Runs a command that must succeed.
+    @discardableResult
+    func check(_ step: TerraformStep, _ arguments: [String]) async throws(TerraformError) -> StepOutput {
+        let output = try await run(step, arguments)
+        guard output.status == 0 else { throw .exited(step: step, status: output.status, output: output.tail) }
+        return output
+    }
+}
+
+/// Recognises terraform's refusal of a stale saved plan.
+enum StaleOutput {
+    /// terraform (0.12 … 1.x) and OpenTofu print `Error: Saved plan is stale`.
+    static func saysStale(_ output: String) -> Bool {
+        output.contains("Saved plan is stale")
+    }
+}
