@@ -98,3 +98,15 @@ struct BinaryLocator {
 func absolutePath(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.path
 }
+
+extension TerraformConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Everything but the environment's values (only its names): a logged configuration must
+    /// not leak the credentials it carries.
+    public var description: String {
+        "TerraformConfiguration(binary: \(binary), cliConfigFile: \(cliConfigFile ?? "none"), dataDirectory: \(dataDirectory), "
+            + "moduleRoot: \(moduleRoot), stepTimeout: \(stepTimeout), killGrace: \(killGrace), "
+            + "environment: [\(environment.keys.sorted().joined(separator: ", "))])"
+    }
+
+    public var debugDescription: String { description }
+}

@@ -22,7 +22,8 @@ struct WorkspaceLock: Sendable {
         let own = LockRecord(pid: getpid(), processStart: ProcessInspector.startTime(of: getpid()),
                              acquiredAt: Date().formatted(.iso8601))
         var recovered: (record: LockRecord?, reason: String)?
-        for _ in 0..<3 {
+        var unreadableSeen = 0
+        for _ in 0..<8 {
             let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
             if descriptor >= 0 {
                 let bytes = Array(own.text.utf8)
@@ -42,6 +43,10 @@ struct WorkspaceLock: Sendable {
             let record = LockRecord(parsing: existing.text)
             let probe = record.map { ProcessInspector.probe($0.pid) }
             switch LockJudgement.judge(record: record, age: existing.age, probe: probe) {
+            case .held(0) where unreadableSeen < 5:
+                // Created but not yet written by its taker: give it a moment to name itself.
+                unreadableSeen += 1
+                usleep(20_000)
             case .held(let pid):
                 throw .workspaceBusy(pid: pid)
             case .stale(let reason):

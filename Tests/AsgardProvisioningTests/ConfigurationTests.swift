@@ -77,6 +77,16 @@ struct ConfigurationTests {
         #expect(expected.description.contains("make setup"))
     }
 
+    @Test func printingAConfigurationOrConnectorShowsVariableNamesNotValues() {
+        let configuration = TerraformConfiguration(binary: "/bin/terraform", cliConfigFile: nil, dataDirectory: "/data", moduleRoot: "/repo",
+                                                   environment: ["DATABRICKS_TOKEN": "dapi-SENTINEL-print", "PATH": "/bin"])
+        let connector = TerraformConnector(configuration: configuration)
+        for text in [String(describing: configuration), String(reflecting: configuration), String(describing: connector), String(reflecting: connector)] {
+            #expect(!text.contains("dapi-SENTINEL-print"), "\(text)")
+            #expect(text.contains("DATABRICKS_TOKEN"), "\(text)")
+        }
+    }
+
     @Test func workspacePaths() throws {
         let workspace = try Workspace(ObjectRef(.servingEndpoint, "fraud-triage"), dataDirectory: "/data")
         #expect(workspace.directory == "/data/terraform/ServingEndpoint/fraud-triage")
