@@ -20,13 +20,15 @@ public struct DriftObserver: Sendable {
         self.vendor = vendor
     }
 
-    /// `observed` with `drift` set on each applied provisioned object that no longer matches.
-    /// Observation failures are returned as notes, never guessed into drift.
+    /// `observed` with `drift` set on each provisioned object that was applied (now, or before
+    /// a change still waiting for its approval) and no longer matches. Observation failures are
+    /// returned as notes, never guessed into drift.
     public func observe(_ observed: ObservedState, records: [ObjectRef: ProvisioningRecord], desired: DesiredState) async -> (ObservedState, notes: [String]) {
         var result = observed
         var notes: [String] = []
         var endpointsByVendor: [String: [String: [String: String]]?] = [:]
-        for (ref, object) in observed.objects.sorted(by: { $0.key < $1.key }) where ref.kind.isProvisioned && object.status == .applied {
+        for (ref, object) in observed.objects.sorted(by: { $0.key < $1.key })
+        where ref.kind.isProvisioned && (object.status == .applied || records[ref]?.appliedPlan != nil) {
             // Only what Asgard applied through terraform has a workspace to compare against.
             if records[ref]?.appliedPlan != nil {
                 do {

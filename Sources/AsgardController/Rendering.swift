@@ -54,7 +54,8 @@ public enum Rendering {
     /// One line per action outcome, then the counts.
     public static func pass(_ report: ReconcileReport) -> String {
         guard !report.outcomes.isEmpty else {
-            return "Converged: \(report.objects) objects in \(report.files) files, nothing to do."
+            return (["Converged: \(report.objects) objects in \(report.files) files, nothing to do."] + report.notes.map { "  note: \($0)" })
+                .joined(separator: "\n")
         }
         let width = report.outcomes.map { $0.action.ref.description.count }.max() ?? 0
         var lines = report.outcomes.map { outcome in

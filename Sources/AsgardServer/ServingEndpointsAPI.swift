@@ -11,7 +11,7 @@ import NIOHTTP1
 public struct ServingEndpointsAPI: VendorObserver {
     public let client: HTTPClient
     public let environment: [String: String]
-    public var timeoutSeconds: Int64 = 10
+    public var timeoutSeconds: Int64 = 30
 
     public init(client: HTTPClient, environment: [String: String]) {
         self.client = client

@@ -19,6 +19,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Asgard's port.") var port = 8080
     @Option(help: "The Cedar policy directory.") var policies = "policies"
     @OptionGroup var store: StoreOptions
+    @OptionGroup var provisioning: ProvisioningOptions
 
     func run() async throws {
         let demoRoot = store.directory + "/demo"
@@ -49,6 +50,7 @@ struct Demo: AsyncParsableCommand {
         configuration.dataDirectory = demoRoot
         configuration.environment = ProcessInfo.processInfo.environment.merging(
             ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": upstreamToken]) { _, demo in demo }
+        configuration.provisioner = provisioning.provisioner(dataDirectory: demoRoot, environment: configuration.environment)
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                 configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(120))))
         let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsgardController
+import AsgardProvisioning
 import Foundation
 
 /// Where terraform modules are found, and which provisioner carries out provisioning.
@@ -7,9 +8,22 @@ struct ProvisioningOptions: ParsableArguments {
     @Option(help: "The directory that manifests' `module:` paths are relative to (default: the current directory).")
     var modulesRoot = "."
 
-    /// The terraform connector over `dataDirectory`, or a provisioner that refuses by name when
-    /// no terraform binary can be found.
-    func provisioner(dataDirectory: String) -> any Provisioner {
-        UnavailableProvisioner()
+    /// The terraform connector over `dataDirectory`: terraform from ASGARD_TERRAFORM_BIN, else
+    /// `<modules root>/.tools/terraform/bin/terraform` (what `make setup` installs), else
+    /// `terraform` or `tofu` on PATH. Without one, a provisioner that refuses by name.
+    func provisioner(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> any Provisioner {
+        let root = URL(fileURLWithPath: modulesRoot).standardizedFileURL.path
+        let data = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        do {
+            let configuration = try TerraformConfiguration.resolve(environment: environment, dataDirectory: data, moduleRoot: root)
+            return TerraformConnector(configuration: configuration) { event in
+                switch event {
+                case .staleLockRemoved(let workspace, let pid, let reason):
+                    printError("asgard: released the stale lock of \(workspace) (pid \(pid.map(String.init) ?? "?")): \(reason)")
+                }
+            }
+        } catch {
+            return UnavailableProvisioner(reason: "\(error)")
+        }
     }
 }

@@ -22,9 +22,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The Cedar policy directory.") var policies = "policies"
     @Option(help: "Seconds between reconcile passes when nothing changes.") var passInterval = 30
     @OptionGroup var store: StoreOptions
+    @OptionGroup var provisioning: ProvisioningOptions
 
     func run() async throws {
         var configuration = ServerConfiguration()
+        configuration.provisioner = provisioning.provisioner(dataDirectory: store.directory)
         configuration.host = host
         configuration.port = port
         configuration.desiredDirectory = directory

@@ -30,8 +30,10 @@ func asgard(_ arguments: [String], in directory: String = packageRoot, environme
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var env = ProcessInfo.processInfo.environment
-    // Only what a test gives: no data directory, terraform binary or CLI config from outside.
-    for name in ["ASGARD_DATA_DIR", "ASGARD_TERRAFORM_BIN", "TF_CLI_CONFIG_FILE"] { env[name] = nil }
+    // Only what a test gives: no data directory or terraform CLI config from outside, and no
+    // terraform unless the test brings one (a machine may have one on PATH).
+    for name in ["ASGARD_DATA_DIR", "TF_CLI_CONFIG_FILE"] { env[name] = nil }
+    env["ASGARD_TERRAFORM_BIN"] = "/nonexistent/terraform"
     env.merge(environment) { _, new in new }
     process.environment = env
     process.standardOutput = out

@@ -118,8 +118,11 @@ struct ServeProcess {
         try await fake.shutdown()
         try await client.shutdown()
         seen += String(decoding: try Data(contentsOf: URL(fileURLWithPath: server.output)), as: UTF8.self)
-        for file in try FileManager.default.contentsOfDirectory(atPath: root + "/data") {
-            seen += String(decoding: try Data(contentsOf: URL(fileURLWithPath: root + "/data/" + file)), as: UTF8.self)
+        // Every file under the data directory: the store, and the terraform workspaces the controller made.
+        let walker = FileManager.default.enumerator(atPath: root + "/data")
+        while let file = walker?.nextObject() as? String {
+            guard let bytes = FileManager.default.contents(atPath: root + "/data/" + file) else { continue }
+            seen += String(decoding: bytes, as: UTF8.self)
         }
         let audit = try asgard(["audit", "tail", "-n", "100", "--data-dir", root + "/data"])
         seen += audit.output

@@ -50,9 +50,10 @@ resource "null_resource" "this" {
 }
 
 resource "null_resource" "wait" {
+  depends_on = [null_resource.this]
+
   triggers = {
     project = var.tags["project"]
-    after   = null_resource.this.id
   }
 
   provisioner "local-exec" {
