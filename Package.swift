@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "AsgardServerTests",
             dependencies: [
-                "AsgardServer", "AsgardTestSupport", "FakeDatabricks", "AsgardGateway", "AsgardPolicy", "AsgardController",
+                "AsgardServer", "AsgardTestSupport", "FakeDatabricks", "AsgardGateway", "AsgardPolicy", "AsgardController", "Cedar",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -57,3 +57,16 @@ func sqlite3(_ database: String, _ sql: String) throws {
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
 }
+
+/// `asgard(...)` on a thread of its own: a test that runs long commands must not hold one of
+/// the few threads that every other test (and the servers some of them run) share.
+func asgardDetached(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) async throws -> CommandResult {
+    try await detached { try asgard(arguments, in: directory, environment: environment) }
+}
+
+/// Runs blocking `work` on a new thread and awaits its result.
+func detached<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}

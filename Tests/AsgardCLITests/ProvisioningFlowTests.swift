@@ -46,15 +46,15 @@ import Testing
 
         /// Runs `asgard` in the world's root, keeping everything it printed.
         @discardableResult
-        func asgard(_ arguments: [String]) throws -> CommandResult {
-            let result = try AsgardCLITests.asgard(arguments, in: root, environment: environment)
+        func asgard(_ arguments: [String]) async throws -> CommandResult {
+            let result = try await asgardDetached(arguments, in: root, environment: environment)
             outputs.withLock { $0 += [result.stdout, result.stderr] }
             return result
         }
 
         /// One controller pass on the doubles.
-        func once() throws -> CommandResult {
-            try asgard(["reconcile", "--once", "--modules-root", packageRoot + "/Tests/TerraformModules", "desired"])
+        func once() async throws -> CommandResult {
+            try await asgard(["reconcile", "--once", "--modules-root", packageRoot + "/Tests/TerraformModules", "desired"])
         }
 
         var terraformCalls: [String] {
@@ -93,7 +93,7 @@ import Testing
     @Test func autoAppliesHumanWaitsApprovedPlansApplyEndpointsJoinTheGatewayAndLeave() async throws {
         let world = try await World()
         // Pass 1: the auto-tier volume is applied with its outputs; the human tier waits.
-        let first = try world.once()
+        let first = try await world.once()
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         #expect(first.stdout.contains("s] Resource/fraud-features gate allowed: allowed by project-provisions-registered-service\n"))
         #expect(first.stdout.contains("s] Resource/fraud-features terraform plan\n") && first.stdout.contains("s] Resource/fraud-features terraform apply\n"))
@@ -107,9 +107,9 @@ import Testing
         // Approve the warehouse's plan: the next pass applies exactly that plan.
         let warehouse = try await world.pendingApproval("fraud-warehouse")
         #expect(warehouse.summary.contains("create") && warehouse.requestedBy == "maria.silva@example.com")
-        let approved = try world.asgard(["approvals", "approve", warehouse.id, "--by", "lars.berg@example.com"])
+        let approved = try await world.asgard(["approvals", "approve", warehouse.id, "--by", "lars.berg@example.com"])
         #expect(approved.status == 0 && approved.stdout.contains("approved by lars.berg@example.com"), "\(approved.stderr)")
-        let second = try world.once()
+        let second = try await world.once()
         #expect(second.status == 0)
         #expect(second.stdout.contains("Resource/fraud-warehouse applied in ") && second.stdout.contains("approved by lars.berg@example.com (\(warehouse.id))"))
         #expect(try await store.approvals(status: .applied).map(\.id) == [warehouse.id])
@@ -118,8 +118,8 @@ import Testing
 
         // The serving endpoint: approved, created at the vendor, routed by the gateway.
         let endpoint = try await world.pendingApproval("fraud-triage")
-        #expect(try world.asgard(["approvals", "approve", endpoint.id, "--by", "priya.natarajan@example.com"]).status == 0)
-        #expect(try world.once().status == 0)
+        #expect(try await world.asgard(["approvals", "approve", endpoint.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        #expect(try await world.once().status == 0)
         let created = try #require(world.fake.controls.endpoint(named: "fraud-triage"))
         #expect(created.tags.contains { $0.key == "project" && $0.value == "fraud-detection" })
         let route = try #require(try await store.routes().first { $0.model == "databricks/fraud-triage" })
@@ -128,25 +128,25 @@ import Testing
         // Deleted out of band: drift, shown by a dry run that runs no terraform at all ...
         _ = world.fake.controls.removeEndpoint(named: "fraud-triage")
         let callsBefore = world.terraformCalls.count
-        let dry = try world.asgard(["reconcile", "--dry-run", "desired"])
+        let dry = try await world.asgard(["reconcile", "--dry-run", "desired"])
         #expect(dry.status == 0)
         #expect(dry.stdout.contains("= converge ServingEndpoint/fraud-triage  human  (drift: serving endpoint fraud-triage does not exist at databricks)"), "\(dry.stdout)")
         #expect(dry.stdout.contains("note: read-only: GET http://127.0.0.1:\(world.fake.port)/api/2.0/serving-endpoints"))
         #expect(world.terraformCalls.count == callsBefore)
         // ... and re-planned through its tier: a replacement waits for approval, then is applied.
-        let repair = try world.once()
+        let repair = try await world.once()
         #expect(repair.stdout.contains("ServingEndpoint/fraud-triage awaiting_approval"), "\(repair.stdout)\(repair.stderr)")
         let replacement = try await world.pendingApproval("fraud-triage")
         #expect(replacement.summary.contains("replace 1"), "\(replacement.summary)")
-        #expect(try world.asgard(["approvals", "approve", replacement.id, "--by", "priya.natarajan@example.com"]).status == 0)
-        let repaired = try world.once()
+        #expect(try await world.asgard(["approvals", "approve", replacement.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        let repaired = try await world.once()
         #expect(repaired.status == 0 && repaired.stdout.contains("ServingEndpoint/fraud-triage applied in "), "\(repaired.stdout)")
         #expect(world.fake.controls.endpoint(named: "fraud-triage") != nil, "\(world.fake.controls.endpointNames) \(world.terraformCalls.suffix(10)) \(repaired.stdout)")
 
         // Removed from desired state: destroyed at the vendor, route gone, workspace gone.
         try FileManager.default.removeItem(atPath: world.root + "/desired/endpoints/fraud-triage.yaml")
         try world.edit("keys/fraud-detection.yaml", "  - databricks/fraud-triage\n", "")
-        let removal = try world.once()
+        let removal = try await world.once()
         #expect(removal.status == 0 && removal.stdout.contains("ServingEndpoint/fraud-triage terraform destroy\n"), "\(removal.stdout)")
         #expect(world.fake.controls.endpoint(named: "fraud-triage") == nil)
         #expect(try await !store.routes().contains { $0.model == "databricks/fraud-triage" })
@@ -155,17 +155,17 @@ import Testing
         // The token the vendor calls used never reached a file, a log line or an output.
         #expect(world.filesContaining(Self.sentinel).isEmpty)
         #expect(world.outputs.withLock { $0 }.allSatisfy { !$0.contains(Self.sentinel) })
-        #expect(try world.asgard(["audit", "verify"]).status == 0)
+        #expect(try await world.asgard(["audit", "verify"]).status == 0)
         try await world.shutdown()
     }
 
     @Test func aChangeAfterApprovalVoidsItAndARejectedPlanIsNeverApplied() async throws {
         let world = try await World()
-        #expect(try world.once().status == 0)
+        #expect(try await world.once().status == 0)
         let first = try await world.pendingApproval("fraud-warehouse")
-        #expect(try world.asgard(["approvals", "approve", first.id, "--by", "lars.berg@example.com"]).status == 0)
+        #expect(try await world.asgard(["approvals", "approve", first.id, "--by", "lars.berg@example.com"]).status == 0)
         try world.edit("resources/fraud-detection.yaml", "auto_stop_mins: 10", "auto_stop_mins: 30")
-        let changed = try world.once()
+        let changed = try await world.once()
         #expect(changed.stdout.contains("Resource/fraud-warehouse update [human]"))
         let store = try world.store()
         let voided = try #require(try await store.approvals(status: .void).first { $0.id == first.id })
@@ -173,17 +173,17 @@ import Testing
         let second = try await world.pendingApproval("fraud-warehouse")
         #expect(second.planDigest != first.planDigest)
         // Rejected: nothing applied, on this pass or the next, and nobody is asked again.
-        let rejected = try world.asgard(["approvals", "reject", second.id, "--by", "priya.natarajan@example.com", "--reason", "too large"])
+        let rejected = try await world.asgard(["approvals", "reject", second.id, "--by", "priya.natarajan@example.com", "--reason", "too large"])
         #expect(rejected.status == 0)
         for _ in 0..<2 {
-            let pass = try world.once()
+            let pass = try await world.once()
             #expect(pass.stdout.contains("Resource/fraud-warehouse refused in "), "\(pass.stdout)")
         }
         #expect(!FileManager.default.fileExists(atPath: world.root + "/data/terraform/Resource/fraud-warehouse/terraform.tfstate"))
         #expect(try await store.approvals(status: .pending).allSatisfy { $0.ref.id != "fraud-warehouse" })
         // Someone who is not an approver cannot decide; the requester neither.
         let triage = try await world.pendingApproval("fraud-triage")
-        let stranger = try world.asgard(["approvals", "approve", triage.id, "--by", "mallory@example.com"])
+        let stranger = try await world.asgard(["approvals", "approve", triage.id, "--by", "mallory@example.com"])
         #expect(stranger.status == 1 && stranger.stderr.contains("refused: Cedar denied approve for mallory@example.com"))
         try await world.shutdown()
     }
@@ -196,7 +196,7 @@ import Testing
         // The tag check: the manifest says the volume's tag lives where the plan has none.
         try world.edit("services/databricks/service.yaml", "  - name: databricks-uc-volume\n    module: modules/databricks/uc-volume\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 5\n    tags:\n      - resource_type: null_resource\n        path: triggers",
                        "  - name: databricks-uc-volume\n    module: modules/databricks/uc-volume\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 5\n    tags:\n      - resource_type: null_resource\n        path: labels")
-        let pass = try world.once()
+        let pass = try await world.once()
         #expect(pass.status == 0, "\(pass.stderr)")
         #expect(pass.stdout.contains("Resource/fraud-warehouse gate refused: policy: Cedar denied provision of databricks-sql-warehouse for project \"fraud-detection\": forbidden by no-warehouses"))
         #expect(pass.stdout.contains("Resource/fraud-features refused in "))
@@ -210,7 +210,7 @@ import Testing
         try world.edit("projects/marketing-copy.yaml", "classification: internal", "classification: public")
         try "kind: Resource\nid: copy-warehouse\nproject: marketing-copy\nservice: databricks-sql-warehouse\n---\nkind: Resource\nid: mystery\nproject: marketing-copy\nservice: databricks-mystery\n"
             .write(toFile: world.root + "/desired/resources/marketing-copy.yaml", atomically: true, encoding: .utf8)
-        let invalid = try world.once()
+        let invalid = try await world.once()
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("classification") && invalid.stderr.contains("databricks-mystery"), "\(invalid.stderr)")
         #expect(invalid.stderr.contains("Nothing was applied"))
@@ -249,15 +249,15 @@ import Testing
         kill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
         kill.arguments = ["-KILL", "-s", session]
         try kill.run()
-        kill.waitUntilExit()
-        process.waitUntilExit()
+        try await detached { kill.waitUntilExit() }
+        try await detached { process.waitUntilExit() }
         #expect(process.terminationStatus != 0)
         // The lock of the dead pass is still there; the next pass takes it over and converges.
         #expect(FileManager.default.fileExists(atPath: world.root + "/data/terraform/Resource/slow-one/.asgard.lock"))
         // (The rest of the apply need not take a minute: sleep_seconds is no trigger, so this
         // changes the plan of nothing already created.)
         try world.edit("resources/slow.yaml", "sleep_seconds: 60", "sleep_seconds: 0")
-        let next = try world.once()
+        let next = try await world.once()
         #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
         #expect(next.stdout.contains("Resource/slow-one applied in "), "\(next.stdout)")
         #expect(next.stderr.contains("asgard: released the stale lock of "), "\(next.stderr)")

@@ -1,7 +1,9 @@
+import AsgardController
 import AsgardCore
 import AsgardServer
 import AsgardTestSupport
 import AsyncHTTPClient
+import Cedar
 import FakeDatabricks
 import Foundation
 import NIOCore
@@ -15,7 +17,8 @@ struct ServedAsgard {
     static let adminSecret = "asg_admin_secret_0004"
 
     /// Runs `body` with the server's base URL, then shuts everything down gracefully.
-    static func run(_ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void) async throws {
+    static func run(provisioner: any Provisioner = UnavailableProvisioner(),
+                    _ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void) async throws {
         let root = try makeTemporaryDirectory("served")
         let desired = try copyShippedDesired(into: root)
         try """
@@ -55,6 +58,7 @@ struct ServedAsgard {
         configuration.desiredDirectory = desired
         configuration.policiesDirectory = packageRoot + "/policies"
         configuration.dataDirectory = root + "/data"
+        configuration.provisioner = provisioner
         configuration.environment = ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": "dapi-served-token",
                                      "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(adminSecret)]
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
@@ -152,4 +156,68 @@ struct ServedAsgard {
             try await client.shutdown()
         }
     }
+
+    /// Approvals over HTTP: the admin credential authenticates, `by` must pass Cedar's
+    /// `approve`, and an approval makes the loop apply the plan at once (not at its next tick).
+    @Test func approvalsOverTheAdminAPI() async throws {
+        try await ServedAsgard.run(provisioner: PlanningProvisioner()) { base, _ in
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let admin = ServedAsgard.adminSecret
+            var listed = (0, "")
+            for _ in 0..<200 where !listed.1.contains("fraud-warehouse") {
+                listed = try await Self.send(client, .GET, base + "/api/admin/approvals?status=pending", token: admin)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(listed.0 == 200 && listed.1.contains(#""summary" : "create 1: Resource/fraud-warehouse""#), "\(listed.1)")
+            let approvals = try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["approvals"] ?? []
+            let id = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-warehouse" }?["id"] as? String)
+            let triage = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-triage" }?["id"] as? String)
+            #expect(try await Self.send(client, .GET, base + "/api/admin/approvals", token: ServedAsgard.secrets["sdk-key"]!).0 == 401)
+            #expect(try await Self.send(client, .GET, base + "/api/admin/approvals?status=bogus", token: admin).0 == 400)
+            let stranger = try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"mallory@example.com"}"#)
+            #expect(stranger.0 == 403 && stranger.1.contains("Cedar denied approve for mallory@example.com"))
+            #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#).0 == 404)
+            #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: "{}").0 == 400)
+            let approved = try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#)
+            #expect(approved.0 == 200 && approved.1.contains(#""status" : "approved""#), "\(approved.1)")
+            // Applied by the pass the approval asked for (the loop's own interval is 30 s).
+            var applied = ""
+            for _ in 0..<200 where !applied.contains(id) {
+                applied = try await Self.send(client, .GET, base + "/api/admin/approvals?status=applied", token: admin).1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(applied.contains(id))
+            #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin, body: #"{"by":"lars.berg@example.com"}"#).0 == 409)
+            let rejected = try await Self.send(client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin,
+                                               body: #"{"by":"lars.berg@example.com","reason":"not now"}"#)
+            #expect(rejected.0 == 200 && rejected.1.contains(#""status" : "rejected""#))
+            try await client.shutdown()
+        }
+    }
+}
+
+/// Plans every request as one created resource carrying its tags where the manifest says,
+/// and applies only a plan it saved: enough for approvals over HTTP without terraform.
+struct PlanningProvisioner: Provisioner {
+    func plan(_ request: ProvisioningRequest) async throws -> ProvisioningPlan {
+        let resources = request.service.tagLocations.filter { $0.format != .inherited }.map { location in
+            var value = JSONValue.object([JSONMember(key: "project", value: .string(request.project))])
+            if location.format == .keyValueList {
+                value = .array([.object([JSONMember(key: "key", value: .string("project")), JSONMember(key: "value", value: .string(request.project))])])
+            }
+            for (index, key) in location.path.enumerated().reversed() {
+                value = .object([JSONMember(key: key, value: index == location.path.count - 1 ? value : .array([value]))])
+            }
+            return PlannedResource(address: "module.service.\(location.resourceType).this", type: location.resourceType, actions: ["create"], after: value)
+        }
+        return ProvisioningPlan(digest: SHA256.hex("\(request.ref)"), summary: "create 1: \(request.ref)", resources: resources)
+    }
+
+    func apply(_ request: ProvisioningRequest, planDigest: String) async throws -> ProvisioningOutputs {
+        ProvisioningOutputs(values: [:])
+    }
+
+    func destroy(_ ref: ObjectRef) async throws {}
+
+    func state(of ref: ObjectRef) throws -> WorkspaceState? { nil }
 }
