@@ -301,6 +301,13 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
             if let id = record.approval, pass.approvals.contains(where: { $0.id == id && $0.status == .approved }) {
                 changes.append(.approvalApplied(id: id))
             }
+            // Nothing is left to approve: open requests for this object are void.
+            for open in try await store.approvals(status: nil)
+            where open.ref == ref && open.id != record.approval && (open.status == .pending || open.status == .approved) {
+                let why = "the plan changes nothing any more: \(ref) is already as desired"
+                _ = try await store.decideApproval(id: open.id, status: .void, by: actor, reason: why, audit: AuditEntry(
+                    actor: actor, action: "approval.void", target: ref.description, outcome: "void", detail: ["approval": open.id, "reason": why]))
+            }
             let reason = record.applying != nil ? "the interrupted apply had completed: the plan now changes nothing" : "the plan changes nothing"
             return try await commit(outcome(action, .applied, reason, gate: gate, plan: planned.digest), changes)
         }

@@ -212,6 +212,16 @@ import Testing
         #expect(record.applying == nil && record.appliedPlan == request.planDigest)
     }
 
+    @Test func aRequestWhosePlanNoLongerChangesAnythingIsVoided() async throws {
+        _ = try await pass()
+        let request = try await approval(of: "fraud-warehouse")
+        provisioner.set { $0.upToDate.insert("Resource/fraud-warehouse") }  // someone made it by hand, exactly so
+        #expect(try await pass()["Resource/fraud-warehouse"]?.result == .applied)
+        let voided = try #require(try await store.approvals(status: .void).first { $0.id == request.id })
+        #expect(voided.reason == "the plan changes nothing any more: Resource/fraud-warehouse is already as desired")
+        #expect(provisioner.applies(of: "Resource/fraud-warehouse").isEmpty)
+    }
+
     @Test func removalDestroysAndAnAppliedEndpointsRouteComesAndGoes() async throws {
         _ = try await pass()
         let endpoint = try await approval(of: "fraud-triage")
