@@ -125,18 +125,32 @@ def cpu_seconds(pid):
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def settle(server_pid, seconds=90):
+    """Waits until the server is idle (under 0.05 cores for a second): a saturated server keeps
+    working through its backlog after the client has gone, which would skew the next step."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        before = cpu_seconds(server_pid)
+        time.sleep(1)
+        if cpu_seconds(server_pid) - before < 0.05:
+            return
+    raw(f"warning: the server was still busy {seconds} s after the load stopped")
+
+
 def parse_kv(line):
-    return {k: float(v) for k, v in (field.split("=") for field in line.split()[("WRK" in line):])}
+    """key=value pairs (the first word of a wrk line is its tag, WRK)."""
+    return {k: float(v) for k, v in (field.split("=") for field in line.split() if "=" in field)}
 
 
 def loadgen(port, body, auth, rate, seconds, server_pid):
     argv = [os.path.join(RUN, "loadgen"), "-p", str(port), "-r", str(rate), "-d", str(seconds), "-w", str(WARMUP),
-            "-c", "1024", "-i", "32", "-T", "5", "-b", body]
+            "-c", "256", "-i", "32", "-T", "5", "-b", body]
     if auth:
         argv += ["-H", "Authorization: " + auth]
     before = cpu_seconds(server_pid)
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
     used = cpu_seconds(server_pid) - before
+    settle(server_pid)
     result = parse_kv(out)
     result["server_cores"] = used / (seconds + WARMUP)
     raw(f"loadgen {out} server_cores={result['server_cores']:.2f}")
@@ -161,11 +175,17 @@ def wrk(port, body, auth, server_pid):
 
 
 def measure(name, port, body, auth, server_pid):
-    raw(f"== {name}  uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    uptime = subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()
+    raw(f"== {name}  uptime: {uptime}")
+    log(f"{name}: {uptime}")
     log(f"{name}: warm-up, then fixed rates {RATES} for {SECONDS:g} s each (+{WARMUP:g} s warm-up), then wrk {WRK_SECONDS} s")
     loadgen(port, body, auth, RATES[0], 5, server_pid)   # warm-up: connections, JIT-free but caches and pools
     results = {"rates": {}}
     for rate in RATES:
+        if any(r["saturated"] for r in results["rates"].values()):
+            log(f"  {rate:>5} RPS: not run (saturated at a lower rate)")
+            raw(f"loadgen rate={rate} not run: saturated at a lower rate")
+            continue
         r = loadgen(port, body, auth, rate, SECONDS, server_pid)
         results["rates"][rate] = r
         log(f"  {rate:>5} RPS: achieved {r['achieved_rps']:.0f}, p50 {r['p50_us']:.0f} µs, p99 {r['p99_us']:.0f} µs, "
@@ -270,8 +290,10 @@ def versions():
 
 def added(gateway, direct, rate, key):
     g, d = gateway["rates"].get(rate), direct["rates"].get(rate)
-    if not g or not d:
-        return "-"
+    if not d:
+        return "–"
+    if not g:
+        return "not run (saturated below)"
     if g["saturated"]:
         return f"saturated ({g['achieved_rps']:.0f} RPS)"
     return f"{(g[key] - d[key]) / 1000:.2f}"
@@ -315,7 +337,10 @@ def main():
              "| target | rate RPS | achieved | p50 | p99 | p99.9 | max | non-2xx+errors |", "|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         for rate, x in r["rates"].items():
-            lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f}{' (saturated)' if x['saturated'] else ''} | {x['p50_us']/1000:.2f} | "
+            if x["saturated"]:   # the percentiles would cover only the calls that completed
+                lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} (saturated) | – | – | – | – | {x['non2xx'] + x['errors']:.0f} |")
+                continue
+            lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} | {x['p50_us']/1000:.2f} | "
                          f"{x['p99_us']/1000:.2f} | {x['p999_us']/1000:.2f} | {x['max_us']/1000:.2f} | {x['non2xx'] + x['errors']:.0f} |")
     direct = results.get("direct")
     if direct:
