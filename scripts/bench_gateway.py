@@ -334,14 +334,16 @@ def main():
 
     # The table: absolute figures, then added latency against nginx directly.
     lines = ["", "Gateway load (latency in ms; open loop, from each request's scheduled send time)", "",
-             "| target | rate RPS | achieved | p50 | p99 | p99.9 | max | non-2xx+errors |", "|---|---|---|---|---|---|---|---|"]
+             "| target | rate RPS | achieved | p50 | p99 | p99.9 | max | non-2xx+errors | loadgen send lag p99 |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         for rate, x in r["rates"].items():
             if x["saturated"]:   # the percentiles would cover only the calls that completed
-                lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} (saturated) | – | – | – | – | {x['non2xx'] + x['errors']:.0f} |")
+                lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} (saturated) | – | – | – | – | {x['non2xx'] + x['errors']:.0f} | – |")
                 continue
             lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} | {x['p50_us']/1000:.2f} | "
-                         f"{x['p99_us']/1000:.2f} | {x['p999_us']/1000:.2f} | {x['max_us']/1000:.2f} | {x['non2xx'] + x['errors']:.0f} |")
+                         f"{x['p99_us']/1000:.2f} | {x['p999_us']/1000:.2f} | {x['max_us']/1000:.2f} | {x['non2xx'] + x['errors']:.0f} | "
+                         f"{x['lag_p99_us']/1000:.2f} |")
     direct = results.get("direct")
     if direct:
         lines += ["", "Added latency over nginx directly (ms)", "", "| gateway | rate RPS | p50 | p99 | p99.9 |", "|---|---|---|---|---|"]
