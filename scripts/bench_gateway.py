@@ -40,6 +40,9 @@ WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
 TARGETS = os.environ.get("BENCH_TARGETS", "direct,asgard,litellm").split(",")
 UPSTREAM_TOKEN = "bench-upstream-token"   # nginx ignores it; not a secret
+# The load generator's own lateness (p99 of actual minus scheduled send time) above which a
+# step is taken as disturbed by something else on the machine, and run once more.
+MAX_SEND_LAG_US = 1000
 
 raw_lines = []
 processes = []
@@ -187,6 +190,12 @@ def measure(name, port, body, auth, server_pid):
             raw(f"loadgen rate={rate} not run: saturated at a lower rate")
             continue
         r = loadgen(port, body, auth, rate, SECONDS, server_pid)
+        if r["lag_p99_us"] > MAX_SEND_LAG_US and not r["saturated"]:
+            log(f"  {rate:>5} RPS: the load generator lagged (send lag p99 {r['lag_p99_us']:.0f} µs): the machine is busy; once more")
+            raw(f"loadgen rate={rate} disturbed (send lag p99 {r['lag_p99_us']:.0f} us), run again")
+            again = loadgen(port, body, auth, rate, SECONDS, server_pid)
+            r = again if again["lag_p99_us"] < r["lag_p99_us"] else r
+        r["disturbed"] = r["lag_p99_us"] > MAX_SEND_LAG_US and not r["saturated"]
         results["rates"][rate] = r
         log(f"  {rate:>5} RPS: achieved {r['achieved_rps']:.0f}, p50 {r['p50_us']:.0f} µs, p99 {r['p99_us']:.0f} µs, "
             f"p99.9 {r['p999_us']:.0f} µs, max {r['max_us']:.0f} µs, non-2xx {r['non2xx']:.0f}, errors {r['errors']:.0f}"
@@ -296,6 +305,8 @@ def added(gateway, direct, rate, key):
         return "not run (saturated below)"
     if g["saturated"]:
         return f"saturated ({g['achieved_rps']:.0f} RPS)"
+    if g["disturbed"] or d["disturbed"]:
+        return "disturbed"
     return f"{(g[key] - d[key]) / 1000:.2f}"
 
 
@@ -341,7 +352,7 @@ def main():
             if x["saturated"]:   # the percentiles would cover only the calls that completed
                 lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} (saturated) | – | – | – | – | {x['non2xx'] + x['errors']:.0f} | – |")
                 continue
-            lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} | {x['p50_us']/1000:.2f} | "
+            lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f}{' (disturbed)' if x['disturbed'] else ''} | {x['p50_us']/1000:.2f} | "
                          f"{x['p99_us']/1000:.2f} | {x['p999_us']/1000:.2f} | {x['max_us']/1000:.2f} | {x['non2xx'] + x['errors']:.0f} | "
                          f"{x['lag_p99_us']/1000:.2f} |")
     direct = results.get("direct")
@@ -361,10 +372,15 @@ def main():
     if "asgard" in results and "litellm" in results:
         lines.append(f"\nmax RPS ratio Asgard / LiteLLM: {results['asgard']['wrk']['rps'] / results['litellm']['wrk']['rps']:.1f}")
     if "asgard" in results and direct and 2000 in RATES:
-        a = results["asgard"]["rates"][2000]
-        extra = (a["p99_us"] - direct["rates"][2000]["p99_us"]) / 1000
-        met = not a["saturated"] and extra <= 1.0
-        lines.append(f"goal (<= 1 ms added p99 at 2,000 RPS): {'met' if met else 'NOT met'} ({extra:.2f} ms)")
+        a, d = results["asgard"]["rates"][2000], direct["rates"][2000]
+        extra = (a["p99_us"] - d["p99_us"]) / 1000
+        if a["saturated"]:
+            verdict = "NOT met (saturated)"
+        elif a["disturbed"] or d["disturbed"]:
+            verdict = f"undetermined: the load generator lagged, the machine was busy ({extra:.2f} ms)"
+        else:
+            verdict = f"{'met' if extra <= 1.0 else 'NOT met'} ({extra:.2f} ms)"
+        lines.append(f"goal (<= 1 ms added p99 at 2,000 RPS): {verdict}")
     log("\n".join(lines))
     raw("\n".join(lines))
     with open(RAW, "w") as f:
