@@ -182,7 +182,7 @@ def measure(name, port, body, auth, server_pid):
     raw(f"== {name}  uptime: {uptime}")
     log(f"{name}: {uptime}")
     log(f"{name}: warm-up, then fixed rates {RATES} for {SECONDS:g} s each (+{WARMUP:g} s warm-up), then wrk {WRK_SECONDS} s")
-    loadgen(port, body, auth, RATES[0], 5, server_pid)   # warm-up: connections, JIT-free but caches and pools
+    loadgen(port, body, auth, RATES[0], 5, server_pid)   # warm-up: connections, caches, upstream pools
     results = {"rates": {}}
     for rate in RATES:
         if any(r["saturated"] for r in results["rates"].values()):
