@@ -17,7 +17,7 @@ TF_RC := $(TF_DIR)/terraformrc
 TF_SOURCES := modules Tests/TerraformModules
 export ASGARD_DATA_DIR ?= .asgard
 
-.PHONY: help setup debian venv terraform terraform-check build test run bench clean
+.PHONY: help setup debian venv terraform terraform-check build test run bench bench-debian bench-venv bench-gateway clean
 
 help:
 	@echo "make run    install what is missing, build, and bring Asgard up on SQLite with desired/"
@@ -97,6 +97,31 @@ run: build
 bench: setup
 	swift package --package-path Benchmarks benchmark --no-progress --scale | tee .build/bench.txt
 	$(PYTHON) scripts/bench_cedarpy.py | tee -a .build/bench.txt
+	$(MAKE) --no-print-directory bench-gateway
+
+# The gateway load benchmark (BENCHMARKS.md, "Gateway"): nginx as the upstream, wrk, and a
+# LiteLLM proxy in its own venv, each installed only when missing; Asgard in release.
+BENCH_DEBIAN_PACKAGES := nginx wrk gcc
+BENCH_VENV := .venv-bench
+
+bench-debian:
+	@missing=""; for p in $(BENCH_DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BENCH_VENV)/.installed: Benchmarks/gateway/requirements.txt
+	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r Benchmarks/gateway/requirements.txt
+	@touch $@
+
+bench-venv: $(BENCH_VENV)/.installed
+
+bench-gateway: debian bench-debian bench-venv
+	swift build -c release --product asgard
+	$(BENCH_VENV)/bin/python scripts/bench_gateway.py
 
 clean:
 	rm -rf .build Benchmarks/.build $(VENV) $(TF_DIR)

@@ -40,8 +40,9 @@ with tempfile.TemporaryDirectory() as empty:
                          capture_output=True, text=True, check=False)
     check(out.returncode == 0, f"dry run exited {out.returncode}: {out.stderr}")
     plan = json.loads(out.stdout)
-    planned = {a["object"] for a in plan["actions"]}
-    check(all(a["verb"] == "create" for a in plan["actions"]), "an empty store plans only creates")
+    actions = [a["action"] for a in plan["actions"]]
+    planned = {a["object"] for a in actions}
+    check(all(a["verb"] == "create" for a in actions), "an empty store plans only creates")
     check(planned == expected, f"PyYAML sees {sorted(expected - planned)} not planned; planned {sorted(planned - expected)} not seen")
     check(not os.path.exists(os.path.join(empty, "data")), "the dry run created the data directory")
 
