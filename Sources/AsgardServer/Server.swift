@@ -62,7 +62,7 @@ public struct AsgardServer: Sendable {
         AdminAPI(store: store, loop: loop, snapshot: snapshot, adminDigest: adminDigest).addRoutes(to: router)
         let application = Application(router: router,
                                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
-                                      services: [recorder, loop], onServerRunning: onServerRunning)
+                                      services: [recorder, loop, Checkpointer(store: store)], onServerRunning: onServerRunning)
         return (server, application)
     }
 

@@ -1,6 +1,7 @@
 public import AsgardCore
 public import Foundation
 import GRDB
+import Synchronization
 
 /// `AsgardStore` on one SQLite file, through a GRDB `DatabasePool` in WAL mode: any number of
 /// concurrent readers and one serialized writer, so audit sequence numbers never collide.
@@ -47,7 +48,40 @@ public final class SQLiteStore: AsgardStore {
 
         self.pool = pool
         self.clock = clock
+        self.path = path
     }
+
+    let path: String
+
+    // MARK: Checkpoints
+
+    /// Stops commits from copying the write-ahead log into the database themselves (SQLite's
+    /// automatic checkpoint runs inside whichever commit crosses 1,000 pages, and that commit,
+    /// with every call waiting on it, pays for two disk syncs). Call it only with
+    /// `checkpoint()` running periodically, as the server's `Checkpointer` does; closing the
+    /// last connection still checkpoints.
+    public func disableAutomaticCheckpoints() async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+    }
+
+    /// Copies what it can of the write-ahead log into the database (a PASSIVE checkpoint) on a
+    /// connection of its own (and GRDB's own thread), so commits go on meanwhile. Returns the
+    /// frames copied.
+    @discardableResult
+    public func checkpoint() async throws -> Int {
+        let connection = try checkpointer.withLock { queue in
+            if let queue { return queue }
+            var configuration = Configuration()
+            configuration.label = "AsgardStore.checkpoint"
+            configuration.busyMode = .timeout(10)
+            let opened = try DatabaseQueue(path: path, configuration: configuration)
+            queue = opened
+            return opened
+        }
+        return try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive).checkpointedFrameCount }
+    }
+
+    private let checkpointer = Mutex<DatabaseQueue?>(nil)
 
     /// Reads observed state without creating, migrating or writing anything: for `--dry-run`.
     ///
