@@ -90,12 +90,7 @@ public struct ProvisionGate: Sendable {
     /// The project and the service as Cedar entities, after `policies/asgard.cedarschema`.
     static func entities(project: Project, service: ProvisionableService) -> Entities {
         Entities(closingParentsOf: [
-            Entity(uid: EntityUID(type: "Project", id: project.id), attributes: [
-                "classification_level": .long(Int64(project.classification.rawValue)),
-                "active": .bool(true),
-                "owner": .entity(EntityUID(type: "User", id: project.owner)),
-                "approvers": .set(Set(project.approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
-            ]),
+            projectEntity(project),
             Entity(uid: EntityUID(type: "Service", id: service.name), attributes: [
                 "registered": .bool(true),
                 "floor_level": .long(Int64(service.classificationFloor.rawValue)),
@@ -103,6 +98,17 @@ public struct ProvisionGate: Sendable {
             ]),
         ])
     }
+}
+
+/// A project as a Cedar entity, after `policies/asgard.cedarschema`; a stopped project never
+/// reaches Cedar (the gate refuses it first), so `active` is true here.
+func projectEntity(_ project: Project) -> Entity {
+    Entity(uid: EntityUID(type: "Project", id: project.id), attributes: [
+        "classification_level": .long(Int64(project.classification.rawValue)),
+        "active": .bool(true),
+        "owner": .entity(EntityUID(type: "User", id: project.owner)),
+        "approvers": .set(Set(project.approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
+    ])
 }
 
 /// Who may approve a human-tier request: Cedar's `approve` on the request as a `Resource`
@@ -113,12 +119,7 @@ public enum ApprovalPolicy {
                               policies: PolicyEngine) -> GateOutcome {
         let resource = EntityUID(type: "Resource", id: ref.description)
         let entities = Entities(closingParentsOf: [
-            Entity(uid: EntityUID(type: "Project", id: project.id), attributes: [
-                "classification_level": .long(Int64(project.classification.rawValue)),
-                "active": .bool(true),
-                "owner": .entity(EntityUID(type: "User", id: project.owner)),
-                "approvers": .set(Set(project.approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
-            ]),
+            projectEntity(project),
             Entity(uid: resource, attributes: [
                 "project": .entity(EntityUID(type: "Project", id: project.id)),
                 "service": .entity(EntityUID(type: "Service", id: serviceName)),
