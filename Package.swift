@@ -95,7 +95,7 @@ let package = Package(
         // Generators and helpers shared by the test targets.
         .target(
             name: "AsgardTestSupport",
-            dependencies: ["AsgardCore"],
+            dependencies: ["AsgardCore", "Cedar"],
             path: "Tests/AsgardTestSupport",
             swiftSettings: strict
         ),

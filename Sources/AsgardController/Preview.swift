@@ -20,12 +20,13 @@ public enum Preview {
             guard action.isProvisioning else { return PreviewedAction(action: action) }
             let record = records[action.ref]
             if action.verb == .delete {
-                let provisioned = observed.objects[action.ref]?.status == .applied || hasWorkspace(action.ref) || record?.applying != nil
+                let provisioned = ProvisioningRules.mustDestroy(observed: observed.objects[action.ref], record: record,
+                                                                hasWorkspace: hasWorkspace(action.ref))
                 return PreviewedAction(action: action, next: provisioned ? "terraform destroy, then remove" : "remove (never provisioned)")
             }
             guard let object = desired.objects.first(where: { $0.ref == action.ref }) else { return PreviewedAction(action: action) }
-            if action.verb == .converge, observed.objects[action.ref]?.drift == nil, let after = record?.retryAfter, now < after {
-                return PreviewedAction(action: action, next: "deferred: retrying after \(formatInstant(after))")
+            if ProvisioningRules.waitsOutBackoff(action, seen: observed.objects[action.ref]), let until = record?.backoff(at: now) {
+                return PreviewedAction(action: action, next: "deferred: retrying after \(formatInstant(until))")
             }
             let outcome = gate.check(object, in: desired)
             guard outcome.allowed else { return PreviewedAction(action: action, gate: outcome, next: "refused: nothing runs") }

@@ -132,10 +132,14 @@ public struct WorkspaceState: Sendable, Hashable {
 public enum ProvisioningError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No terraform connector is configured for this process.
     case connectorNotAvailable(reason: String)
+    /// The object is not something the connector provisions (not a resource or serving
+    /// endpoint, or its provisionable service is not registered).
+    case notProvisionable(reason: String)
 
     public var description: String {
         switch self {
         case .connectorNotAvailable(let reason): "no terraform connector: \(reason)"
+        case .notProvisionable(let reason): "not provisionable: \(reason)"
         }
     }
 }

@@ -178,7 +178,7 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         if let note = action.note { detail["note"] = note }
         if let reason = outcome.reason { detail["reason"] = reason }
         if let gate = outcome.gate {
-            detail["gate"] = gate.allowed ? "allowed" : "refused"
+            detail["gate"] = gate.verdict
             if !gate.policies.isEmpty { detail["policies"] = gate.policies.joined(separator: ",") }
         }
         if let plan = outcome.planDigest { detail["plan_digest"] = plan }
@@ -219,17 +219,15 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
 
     /// Removes an object; a provisioned one is destroyed first (removing its route, if any, with it).
     private func remove(_ action: Action, in pass: Pass) async throws -> ActionOutcome {
-        let hasWorkspace = action.isProvisioning ? ((try? provisioner.state(of: action.ref)) ?? nil) != nil : false
-        let provisioned = action.isProvisioning && (pass.observed.objects[action.ref]?.status == .applied || hasWorkspace
-                                                    || pass.records[action.ref]?.applying != nil)
+        let provisioned = action.isProvisioning && ProvisioningRules.mustDestroy(
+            observed: pass.observed.objects[action.ref], record: pass.records[action.ref],
+            hasWorkspace: ((try? provisioner.state(of: action.ref)) ?? nil) != nil)
         guard provisioned else {
             let reason = action.isProvisioning ? "never provisioned, so nothing to destroy" : nil
             return try await commit(outcome(action, .removed, reason), [.remove(action.ref)])
         }
         let record = pass.records[action.ref] ?? ProvisioningRecord(ref: action.ref)
-        if let after = record.retryAfter, clock() < after {
-            return outcome(action, .deferred, "retrying after \(formatInstant(after)) (\(record.failures) failed attempt\(record.failures == 1 ? "" : "s"))")
-        }
+        if let until = record.backoff(at: clock()) { return deferred(action, record: record, until: until) }
         do {
             onEvent(.step(action, "destroy"))
             try await provisioner.destroy(action.ref)
@@ -237,6 +235,11 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         } catch {
             return try await fail(action, record: record, error: error, object: nil, gate: nil, plan: nil)
         }
+    }
+
+    /// Not tried in this pass: the backoff after the last failure runs until `until`.
+    private func deferred(_ action: Action, record: ProvisioningRecord, until: Date) -> ActionOutcome {
+        outcome(action, .deferred, "retrying after \(formatInstant(until)) (\(record.failures) failed attempt\(record.failures == 1 ? "" : "s"))")
     }
 
     /// Records a failed provisioning step with its backoff.
@@ -247,7 +250,8 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         record.applying = nil
         let wait = backoff.delay(afterFailures: record.failures)
         record.retryAfter = clock().addingTimeInterval(Double(wait.components.seconds))
-        let unavailable = error is ProvisioningError
+        // Without a connector the work waits as pending; anything else is a failure.
+        let unavailable = if case .connectorNotAvailable? = error as? ProvisioningError { true } else { false }
         let reason = "\(error) (attempt \(record.failures); next try after \(formatInstant(record.retryAfter ?? clock())))"
         let result: ActionOutcome.Result = unavailable ? .pending : .failed
         var changes: [ObjectChange] = [.record(record)]
@@ -260,8 +264,8 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         let ref = action.ref
         let record = pass.records[ref] ?? ProvisioningRecord(ref: ref)
         let seen = pass.observed.objects[ref]
-        if action.verb == .converge, seen?.drift == nil, let after = record.retryAfter, clock() < after {
-            return outcome(action, .deferred, "retrying after \(formatInstant(after)) (\(record.failures) failed attempt\(record.failures == 1 ? "" : "s"))")
+        if ProvisioningRules.waitsOutBackoff(action, seen: seen), let until = record.backoff(at: clock()) {
+            return deferred(action, record: record, until: until)
         }
         let gate = pass.gate.check(object, in: pass.desired)
         onEvent(.gate(action, gate))
@@ -416,7 +420,7 @@ extension DesiredState {
     /// What the connector needs to plan `object` (a resource or serving endpoint).
     public func provisioningRequest(for object: DesiredObject) throws -> ProvisioningRequest {
         guard let entry = provisionable[provisionableService(of: object)?.name ?? ""] else {
-            throw ProvisioningError.connectorNotAvailable(reason: "\(object.ref) names no registered provisionable service")
+            throw ProvisioningError.notProvisionable(reason: "\(object.ref) names no registered provisionable service")
         }
         let vendor = services[entry.vendor]
         var names = Set(vendor?.costSource?.env.values.map { $0 } ?? [])
@@ -429,8 +433,30 @@ extension DesiredState {
             return ProvisioningRequest(ref: object.ref, project: e.project, name: e.id, service: entry.service, parameters: e.parameters,
                                        environmentNames: names.sorted())
         case .service, .project, .key:
-            throw ProvisioningError.connectorNotAvailable(reason: "\(object.ref) is not provisioned")
+            throw ProvisioningError.notProvisionable(reason: "\(object.ref) is not a resource or serving endpoint")
         }
+    }
+}
+
+/// The rules a pass follows and a dry run previews, in one place.
+enum ProvisioningRules {
+    /// Whether removing a provisioned object must destroy something first: it was applied, a
+    /// workspace exists, or an apply was in flight when a process died.
+    static func mustDestroy(observed: ObservedObject?, record: ProvisioningRecord?, hasWorkspace: Bool) -> Bool {
+        observed?.status == .applied || hasWorkspace || record?.applying != nil
+    }
+
+    /// Whether an action waits out the backoff of an earlier failure: a retry does, while drift
+    /// is repaired at once and a changed object is planned afresh.
+    static func waitsOutBackoff(_ action: Action, seen: ObservedObject?) -> Bool {
+        action.verb == .converge && seen?.drift == nil
+    }
+}
+
+extension ProvisioningRecord {
+    /// The end of the backoff after the last failure, while it still runs at `now`.
+    func backoff(at now: Date) -> Date? {
+        retryAfter.flatMap { now < $0 ? $0 : nil }
     }
 }
 

@@ -25,7 +25,7 @@ public enum Rendering {
             let padded = action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
             var line = "  \(sign) \(action.verb.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(padded)  \(action.tier.rawValue)"
             if let note = action.note { line += "  (\(note))" }
-            if let gate = previewed.gate { line += "\n      gate: \(gate.allowed ? "allowed" : "refused"): \(gate.reason)" }
+            if let gate = previewed.gate { line += "\n      gate: \(gate.verdict): \(gate.reason)" }
             if let next = previewed.next { line += "\n      next: \(next)" }
             return line
         }
@@ -43,7 +43,7 @@ public enum Rendering {
         case .started(let action):
             return "\(clock) \(action.ref) \(action.verb.rawValue) [\(action.tier.rawValue)]" + (action.note.map { " (\($0))" } ?? "")
         case .gate(let action, let gate):
-            return "\(clock) \(action.ref) gate \(gate.allowed ? "allowed" : "refused"): \(gate.reason)"
+            return "\(clock) \(action.ref) gate \(gate.verdict): \(gate.reason)"
         case .step(let action, let step):
             return "\(clock) \(action.ref) terraform \(step)"
         case .finished(let outcome):
@@ -61,7 +61,7 @@ public enum Rendering {
         var lines = report.outcomes.map { outcome in
             let padded = outcome.action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
             var line = "  \(outcome.action.verb.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(padded)  \(outcome.action.tier.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))  \(outcome.result.rawValue)  \(outcome.elapsedMilliseconds) ms"
-            if let gate = outcome.gate { line += "\n      gate: \(gate.allowed ? "allowed" : "refused"): \(gate.reason)" }
+            if let gate = outcome.gate { line += "\n      gate: \(gate.verdict): \(gate.reason)" }
             if let reason = outcome.reason { line += "\n      reason: \(reason)" }
             if let plan = outcome.planDigest { line += "\n      plan: \(plan)" }
             return line

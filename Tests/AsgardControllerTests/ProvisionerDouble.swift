@@ -73,24 +73,12 @@ final class ProvisionerDouble: Provisioner {
             : WorkspaceState(instances: [WorkspaceState.Instance(address: "module.service.x.this", type: "x")], serial: 1)
     }
 
-    /// Planned values holding `project` where `location` says the tag lives.
+    /// Planned values holding `project` where `location` says the tag lives, and the name.
     static func values(tagged project: String, at location: TagLocation, name: String) -> JSONValue {
-        let pair = JSONValue.object([JSONMember(key: "key", value: .string("project")), JSONMember(key: "value", value: .string(project))])
-        var value: JSONValue = switch location.format {
-        case .map: .object([JSONMember(key: "project", value: .string(project))])
-        case .keyValueList: .array([pair])
-        case .inherited: .object([])
-        }
-        for (index, key) in location.path.enumerated().reversed() {
-            // Blocks are lists in terraform's JSON: wrap every level but the innermost.
-            let wrapped: JSONValue = index == location.path.count - 1 ? value : .array([value])
-            value = .object([JSONMember(key: key, value: wrapped)])
-        }
-        if case .object(var members) = value {
-            members.append(JSONMember(key: "name", value: .string(name)))
-            return .object(members)
-        }
-        return value
+        let values = plannedValues(tagging: project, at: location)
+        guard case .object(var members) = values else { return values }
+        members.append(JSONMember(key: "name", value: .string(name)))
+        return .object(members)
     }
 }
 

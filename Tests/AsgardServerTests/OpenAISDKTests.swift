@@ -201,14 +201,8 @@ struct ServedAsgard {
 struct PlanningProvisioner: Provisioner {
     func plan(_ request: ProvisioningRequest) async throws -> ProvisioningPlan {
         let resources = request.service.tagLocations.filter { $0.format != .inherited }.map { location in
-            var value = JSONValue.object([JSONMember(key: "project", value: .string(request.project))])
-            if location.format == .keyValueList {
-                value = .array([.object([JSONMember(key: "key", value: .string("project")), JSONMember(key: "value", value: .string(request.project))])])
-            }
-            for (index, key) in location.path.enumerated().reversed() {
-                value = .object([JSONMember(key: key, value: index == location.path.count - 1 ? value : .array([value]))])
-            }
-            return PlannedResource(address: "module.service.\(location.resourceType).this", type: location.resourceType, actions: ["create"], after: value)
+            PlannedResource(address: "module.service.\(location.resourceType).this", type: location.resourceType, actions: ["create"],
+                            after: plannedValues(tagging: request.project, at: location))
         }
         return ProvisioningPlan(digest: SHA256.hex("\(request.ref)"), summary: "create 1: \(request.ref)", resources: resources)
     }

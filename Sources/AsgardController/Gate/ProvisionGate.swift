@@ -17,6 +17,9 @@ public struct GateOutcome: Sendable, Hashable, Codable {
         self.policies = policies
     }
 
+    /// `allowed` or `refused`.
+    public var verdict: String { allowed ? "allowed" : "refused" }
+
     static func refused(_ reason: String, policies: [String] = []) -> GateOutcome {
         GateOutcome(allowed: false, reason: reason, policies: policies)
     }
