@@ -8,6 +8,12 @@
  * omission. A request that finds no idle connection opens a new one (up to -c); past that it
  * waits in a FIFO queue.
  *
+ * A request takes the connection that has been idle longest, so the load spreads over every
+ * open connection as traffic from many clients would. With -S it takes the one idle for the
+ * shortest time instead (a stack): then at low concurrency one keep-alive connection carries
+ * nearly every request, and a server that serves each connection on one thread (event loops)
+ * runs the whole load on one core.
+ *
  * Latencies go into a log-linear histogram (128 sub-buckets per power of two: each bucket is
  * within 0.8 % of its values). The first -w seconds of the schedule are a warm-up: sent but not
  * counted. At the end, requests still unanswered after -T seconds of drain are reported as
@@ -18,7 +24,7 @@
  * Output: one line of key=value pairs on stdout (latencies in microseconds).
  *
  *   loadgen -p PORT -r RATE -d SECONDS [-w WARMUP] [-c MAXCONN] [-i INITCONN] [-T DRAIN]
- *           [-H 'Name: value']... [-b BODYFILE] [-u PATH] [-h HOST]
+ *           [-H 'Name: value']... [-b BODYFILE] [-u PATH] [-h HOST] [-S]
  *
  * Build: gcc -O2 -o loadgen loadgen.c
  */
@@ -102,7 +108,8 @@ static char *request; static size_t request_len;
 static struct sockaddr_in addr;
 static int ep;
 static conn_t *conns; static int maxconn;
-static int *idle; static int nidle;
+static int *idle; static int nidle, idle_head;   /* a ring of idle connections, oldest at idle_head */
+static int stack_order;                         /* -S: take the newest idle connection */
 static int nopen;
 
 static hist_t lat, lag;
@@ -133,15 +140,28 @@ static int open_conn(void) {
 
 static void close_conn(int idx) {
     conn_t *c = &conns[idx];
-    if (c->state == IDLE)                     /* closed by the server while idle: off the idle stack */
-        for (int i = 0; i < nidle; i++) if (idle[i] == idx) { idle[i] = idle[--nidle]; break; }
+    if (c->state == IDLE)                     /* closed by the server while idle: out of the ring */
+        for (int i = 0; i < nidle; i++)
+            if (idle[(idle_head + i) % maxconn] == idx) {
+                for (int j = i; j + 1 < nidle; j++) idle[(idle_head + j) % maxconn] = idle[(idle_head + j + 1) % maxconn];
+                nidle--;
+                break;
+            }
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->state = FREE;
     nopen--;
 }
 
-static void make_idle(int idx) { conns[idx].state = IDLE; idle[nidle++] = idx; }
+static void make_idle(int idx) { conns[idx].state = IDLE; idle[(idle_head + nidle++) % maxconn] = idx; }
+
+static int take_idle(void) {
+    if (stack_order) return idle[(idle_head + --nidle) % maxconn];
+    int idx = idle[idle_head];
+    idle_head = (idle_head + 1) % maxconn;
+    nidle--;
+    return idx;
+}
 
 static void fail(int idx) {                   /* the request in flight is lost */
     if (conns[idx].state == BUSY && conns[idx].counted) errors++;
@@ -236,7 +256,7 @@ int main(int argc, char **argv) {
     double rate = 0, duration = 0, warmup = 0, drain = 5;
     char headers[8192] = "";
     maxconn = 512;
-    while ((opt = getopt(argc, argv, "h:p:u:r:d:w:c:i:T:H:b:")) != -1) {
+    while ((opt = getopt(argc, argv, "h:p:u:r:d:w:c:i:T:H:b:S")) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -249,6 +269,7 @@ int main(int argc, char **argv) {
         case 'T': drain = atof(optarg); break;
         case 'H': strncat(headers, optarg, sizeof headers - strlen(headers) - 3); strcat(headers, "\r\n"); break;
         case 'b': bodyfile = optarg; break;
+        case 'S': stack_order = 1; break;
         default: fprintf(stderr, "usage: see the comment at the top of loadgen.c\n"); return 2;
         }
     }
@@ -308,7 +329,7 @@ int main(int argc, char **argv) {
         while (next < total && start + (uint64_t)((double)next * interval) <= t) next++;
         while (dispatched < next) {
             int idx;
-            if (nidle > 0) idx = idle[--nidle];
+            if (nidle > 0) idx = take_idle();
             else {
                 if (nopen < maxconn && (uint64_t)pending_connects < next - dispatched) { if (open_conn() >= 0) pending_connects++; }
                 break;

@@ -1,16 +1,26 @@
 public import AsgardStore
 public import ServiceLifecycle
 
-/// Keeps SQLite's write-ahead log short off the request path: automatic checkpoints are
-/// turned off on the writer and a PASSIVE checkpoint runs every `interval` on a connection of
-/// its own, so the disk syncs of copying the log never sit inside a call's group commit.
+/// Keeps SQLite's write-ahead log short and off the request path.
+///
+/// Automatic checkpoints are turned off on the writer, and a PASSIVE checkpoint runs every
+/// `interval` on a connection of its own, so the disk syncs of copying the log never sit inside
+/// a call's group commit. Under a steady stream of calls that alone lets the log grow without
+/// bound (it starts over only at a commit that finds every frame copied, and frames arrive while
+/// a checkpoint copies): once the log holds `restartFrames` frames, the checkpointer holds the
+/// calls' commits for one more checkpoint, which has only the frames of the last interval to
+/// copy, and the next commit starts the log over.
 public final class Checkpointer: Service, Sendable {
     public let store: SQLiteStore
+    public let recorder: CallRecorder
     public let interval: Duration
+    public let restartFrames: Int
 
-    public init(store: SQLiteStore, interval: Duration = .milliseconds(500)) {
+    public init(store: SQLiteStore, recorder: CallRecorder, interval: Duration = .milliseconds(500), restartFrames: Int = 4_096) {
         self.store = store
+        self.recorder = recorder
         self.interval = interval
+        self.restartFrames = restartFrames
     }
 
     public func run() async throws {
@@ -18,8 +28,19 @@ public final class Checkpointer: Service, Sendable {
         while !Task.isCancelledOrShuttingDown {
             try? await Task.sleep(for: interval)
             // A checkpoint that could not run (a long reader, a busy disk) is simply tried again.
-            _ = try? await store.checkpoint()
+            _ = try? await checkpoint()
         }
         _ = try? await store.checkpoint()
     }
+
+    /// One round: a PASSIVE checkpoint beside the commits, then, when the log is long, one with
+    /// the commits held (it copies what arrived during the first). Returns the last result.
+    @discardableResult
+    public func checkpoint() async throws -> SQLiteCheckpoint {
+        let beside = try await store.checkpoint()
+        // Complete or not, frames kept coming while it copied: a long log does not start over by itself.
+        guard beside.logFrames >= restartFrames else { return beside }
+        return try await recorder.exclusively { try await store.checkpoint() }
+    }
 }
+

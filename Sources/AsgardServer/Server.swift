@@ -60,9 +60,9 @@ public struct AsgardServer: Sendable {
         server.addRoutes(to: router, maxBodyBytes: configuration.maxBodyBytes)
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
         AdminAPI(store: store, loop: loop, snapshot: snapshot, adminDigest: adminDigest).addRoutes(to: router)
-        let application = Application(router: router,
+        let application = Application(router: router, server: .http1BoundToEventLoops(),
                                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
-                                      services: [recorder, loop, Checkpointer(store: store)], onServerRunning: onServerRunning)
+                                      services: [loop, Checkpointer(store: store, recorder: recorder)], onServerRunning: onServerRunning)
         return (server, application)
     }
 

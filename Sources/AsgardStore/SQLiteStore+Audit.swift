@@ -6,40 +6,45 @@ import GRDB
 /// sequence number and hash, written in the same transaction as each record.
 enum AuditTable {
     /// Appends `entry` as the next record of the chain, inside the caller's write transaction.
+    static func append(_ entry: AuditEntry, at now: Date, in db: Database) throws -> AuditRecord {
+        var records = try append([entry], at: now, in: db)
+        return records.removeLast()
+    }
+
+    /// Appends `entries`, in order, as the next records of the chain, inside the caller's write
+    /// transaction: the head is read once and written once, whatever the batch's size.
     ///
     /// The pool's single writer serializes transactions, so reading the head and writing the
-    /// next record cannot interleave with another append.
-    static func append(_ entry: AuditEntry, at now: Date, in db: Database) throws -> AuditRecord {
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1")
-        let previousSequence: Int64 = try head?.decode(forColumn: "seq") ?? 0
-        let previousHash: String = try head?.decode(forColumn: "hash") ?? AuditChain.genesis
-        let content = AuditRecord.Content(
-            sequence: previousSequence + 1,
-            time: Encoding.rfc3339Milliseconds(now),
-            actor: entry.actor,
-            action: entry.action,
-            target: entry.target,
-            outcome: entry.outcome,
-            detail: try Encoding.canonicalJSON(entry.detail)
-        )
-        let record = AuditRecord(content: content, previousHash: previousHash,
-                                 hash: AuditChain.hash(previous: previousHash, entry: content))
-        try db.execute(
-            sql: """
-                INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [content.sequence, content.time, content.actor, content.action, content.target,
-                        content.outcome, content.detail, record.previousHash, record.hash]
-        )
-        try db.execute(
-            sql: """
-                INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-                """,
-            arguments: [content.sequence, record.hash]
-        )
-        return record
+    /// next records cannot interleave with another append.
+    @discardableResult
+    static func append(_ entries: [AuditEntry], at now: Date, in db: Database) throws -> [AuditRecord] {
+        guard !entries.isEmpty else { return [] }
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
+        var sequence: Int64 = try head?.decode(forColumn: "seq") ?? 0
+        var previousHash: String = try head?.decode(forColumn: "hash") ?? AuditChain.genesis
+        let time = Encoding.rfc3339Milliseconds(now)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var records: [AuditRecord] = []
+        records.reserveCapacity(entries.count)
+        for entry in entries {
+            sequence += 1
+            let content = AuditRecord.Content(sequence: sequence, time: time, actor: entry.actor, action: entry.action,
+                                              target: entry.target, outcome: entry.outcome, detail: CanonicalJSON.encodeStrings(entry.detail))
+            let record = AuditRecord(content: content, previousHash: previousHash,
+                                     hash: AuditChain.hash(previous: previousHash, entry: content))
+            try insert.execute(arguments: [content.sequence, content.time, content.actor, content.action, content.target,
+                                           content.outcome, content.detail, record.previousHash, record.hash])
+            records.append(record)
+            previousHash = record.hash
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+            """).execute(arguments: [sequence, previousHash])
+        return records
     }
 
     /// The columns of `audit`, in the order `record(_:)` reads them.

@@ -33,6 +33,11 @@ public final class SQLiteStore: AsgardStore {
 
         var configuration = Configuration()
         configuration.label = "AsgardStore"
+        // A new store gets 2 KiB pages (SQLite's default is 4 KiB): every gateway call writes a
+        // few rows of a few hundred bytes into about five pages, and the write-ahead log takes
+        // whole pages, so smaller pages halve the bytes each call writes and each checkpoint
+        // syncs. An existing store keeps the page size it was created with.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)") }
         // Wait for another process's writer rather than fail at once.
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
@@ -53,6 +58,9 @@ public final class SQLiteStore: AsgardStore {
 
     let path: String
 
+    /// The page size of a store this binary creates.
+    public static let pageSize = 2_048
+
     // MARK: Checkpoints
 
     /// Stops commits from copying the write-ahead log into the database themselves (SQLite's
@@ -65,10 +73,14 @@ public final class SQLiteStore: AsgardStore {
     }
 
     /// Copies what it can of the write-ahead log into the database (a PASSIVE checkpoint) on a
-    /// connection of its own (and GRDB's own thread), so commits go on meanwhile. Returns the
-    /// frames copied.
+    /// connection of its own (and GRDB's own thread), so commits go on meanwhile.
+    ///
+    /// The log starts over from its beginning (instead of growing) only at a commit that finds
+    /// every frame copied; under a steady stream of commits a PASSIVE checkpoint never gets
+    /// there on its own, because frames arrive while it copies. `SQLiteCheckpoint.complete`
+    /// says whether it did.
     @discardableResult
-    public func checkpoint() async throws -> Int {
+    public func checkpoint() async throws -> SQLiteCheckpoint {
         let connection = try checkpointer.withLock { queue in
             if let queue { return queue }
             var configuration = Configuration()
@@ -78,7 +90,10 @@ public final class SQLiteStore: AsgardStore {
             queue = opened
             return opened
         }
-        return try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive).checkpointedFrameCount }
+        return try await connection.writeWithoutTransaction { db in
+            let result = try db.checkpoint(.passive)
+            return SQLiteCheckpoint(logFrames: result.walFrameCount, copiedFrames: result.checkpointedFrameCount)
+        }
     }
 
     private let checkpointer = Mutex<DatabaseQueue?>(nil)
@@ -367,4 +382,14 @@ public final class SQLiteStore: AsgardStore {
             )
         }
     }
+}
+
+/// What one checkpoint found and did.
+public struct SQLiteCheckpoint: Sendable, Equatable {
+    /// Frames in the write-ahead log.
+    public var logFrames: Int
+    /// Frames of the log now copied into the database, by this checkpoint or earlier ones.
+    public var copiedFrames: Int
+    /// Every frame is copied: the next commit starts the log over from its beginning.
+    public var complete: Bool { copiedFrames >= logFrames }
 }

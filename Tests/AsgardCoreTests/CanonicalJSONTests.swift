@@ -37,6 +37,17 @@ import Testing
         #expect(try CanonicalJSON.encode([Int8(-3), Int8(4)]) == "[-3,4]")
     }
 
+    /// The string-object fast path writes exactly what the general encoder writes.
+    @Test(arguments: [
+        [:],
+        ["b": "2", "a": "1"],
+        ["quote \"": "backslash \\ slash / tab \t newline \n bell \u{7} é 日本 🙂", "Z": "", "é": "ä", "a": "\u{0}"],
+        ["reason": "policy_denied", "policies": "forbid-restricted,permit-all", "request_id": "req_0123456789abcdef01234567"],
+    ] as [[String: String]])
+    func stringObjectsMatchTheGeneralEncoder(_ members: [String: String]) throws {
+        #expect(CanonicalJSON.encodeStrings(members) == (try CanonicalJSON.encode(members)))
+    }
+
     @Test func refusesFloatingPoint() {
         #expect(throws: EncodingError.self) { try CanonicalJSON.encode(["price": 0.5]) }
     }

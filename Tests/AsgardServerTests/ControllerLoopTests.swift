@@ -32,48 +32,44 @@ import Testing
             let answer = await gateway.chat(authorization: "Bearer \(secret)", dataClassHeader: nil, body: Array(body.utf8), endpoint: .openAICompatible)
             return (answer.status, String(decoding: answer.body, as: UTF8.self))
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await recorder.run() }
-            try await loop.pass()
-            #expect(await call().0 == 401)
-            // A new vendor: one manifest and one key, nothing else.
-            try FileManager.default.createDirectory(atPath: desired + "/services/acme", withIntermediateDirectories: true)
-            try """
-                kind: Service
-                id: acme
-                inference:
-                  kind: openai-compatible
-                  base_url_env: ACME_URL
-                  token_env: ACME_TOKEN
-                  chat_path: /serving-endpoints/{model}/invocations
-                  models:
-                    - id: acme/small
-                      upstream: databricks-meta-llama-3-3-70b-instruct
-                      price_per_1m_input_usd: 0.10
-                      price_per_1m_output_usd: 0.20
-                      max_data_class: internal
-                """.write(toFile: desired + "/services/acme/service.yaml", atomically: true, encoding: .utf8)
-            try """
-                kind: Key
-                id: acme-caller
-                project: marketing-copy
-                digest: sha256:\(SHA256.hex(secret))
-                allowed_models: [acme/*]
-                max_data_class: internal
-                """.write(toFile: desired + "/keys/acme.yaml", atomically: true, encoding: .utf8)
-            try await loop.pass()
-            let (status, body) = await call()
-            #expect(status == 200, "\(body)")
-            #expect(fake.controls.callCount(for: "databricks-meta-llama-3-3-70b-instruct") == 1)
-            let rows = try await store.ledger(project: "marketing-copy", from: .distantPast, to: .distantFuture)
-            #expect(rows.map(\.vendor) == ["acme"] && rows.map(\.model) == ["acme/small"])
-            // And removed by deleting the manifest: the next pass drops the route.
-            try FileManager.default.removeItem(atPath: desired + "/services/acme")
-            try FileManager.default.removeItem(atPath: desired + "/keys/acme.yaml")
-            try await loop.pass()
-            #expect(snapshot.current?.routes["acme/small"] == nil)
-            group.cancelAll()
-        }
+        try await loop.pass()
+        #expect(await call().0 == 401)
+        // A new vendor: one manifest and one key, nothing else.
+        try FileManager.default.createDirectory(atPath: desired + "/services/acme", withIntermediateDirectories: true)
+        try """
+            kind: Service
+            id: acme
+            inference:
+              kind: openai-compatible
+              base_url_env: ACME_URL
+              token_env: ACME_TOKEN
+              chat_path: /serving-endpoints/{model}/invocations
+              models:
+                - id: acme/small
+                  upstream: databricks-meta-llama-3-3-70b-instruct
+                  price_per_1m_input_usd: 0.10
+                  price_per_1m_output_usd: 0.20
+                  max_data_class: internal
+            """.write(toFile: desired + "/services/acme/service.yaml", atomically: true, encoding: .utf8)
+        try """
+            kind: Key
+            id: acme-caller
+            project: marketing-copy
+            digest: sha256:\(SHA256.hex(secret))
+            allowed_models: [acme/*]
+            max_data_class: internal
+            """.write(toFile: desired + "/keys/acme.yaml", atomically: true, encoding: .utf8)
+        try await loop.pass()
+        let (status, body) = await call()
+        #expect(status == 200, "\(body)")
+        #expect(fake.controls.callCount(for: "databricks-meta-llama-3-3-70b-instruct") == 1)
+        let rows = try await store.ledger(project: "marketing-copy", from: .distantPast, to: .distantFuture)
+        #expect(rows.map(\.vendor) == ["acme"] && rows.map(\.model) == ["acme/small"])
+        // And removed by deleting the manifest: the next pass drops the route.
+        try FileManager.default.removeItem(atPath: desired + "/services/acme")
+        try FileManager.default.removeItem(atPath: desired + "/keys/acme.yaml")
+        try await loop.pass()
+        #expect(snapshot.current?.routes["acme/small"] == nil)
         try await fake.shutdown()
         try await client.shutdown()
     }

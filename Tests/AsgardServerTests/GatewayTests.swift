@@ -57,17 +57,12 @@ final class GatewayHarness: Sendable {
                           environment: ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": Self.sentinelToken])
     }
 
-    /// Runs `body` with the recorder running, then shuts everything down.
+    /// Runs `body`, then shuts everything down.
     func run(_ body: @Sendable (GatewayHarness) async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.recorder.run() }
-            do { try await body(self) } catch {
-                group.cancelAll()
-                try await fake.shutdown()
-                try await client.shutdown()
-                throw error
-            }
-            group.cancelAll()
+        do { try await body(self) } catch {
+            try await fake.shutdown()
+            try await client.shutdown()
+            throw error
         }
         try await fake.shutdown()
         try await client.shutdown()

@@ -46,6 +46,30 @@ struct AuditTests {
         }
     }
 
+    @Test("times agree with Foundation's Gregorian calendar from 1670 to 2270")
+    func timesAgreeWithTheCalendar() async throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        func pad(_ value: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(value).count)) + String(value) }
+        try await withScratch { scratch in
+            let clock = TestClock()
+            let store = try scratch.open(clock: clock)
+            var random = SystemRandomNumberGenerator()
+            for _ in 0..<300 {
+                let millis = Int64.random(in: -9_467_000_000_000...9_467_000_000_000, using: &random)
+                let seconds = millis >= 0 ? millis / 1000 : -((-millis + 999) / 1000)
+                // 0.4 ms into the millisecond: far from its edges, whatever a Double's rounding.
+                let date = Date(timeIntervalSince1970: Double(millis) / 1000 + 0.000_4)
+                let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(seconds)))
+                let expected = "\(pad(parts.year!, 4))-\(pad(parts.month!, 2))-\(pad(parts.day!, 2))T\(pad(parts.hour!, 2)):\(pad(parts.minute!, 2)):"
+                    + "\(pad(parts.second!, 2)).\(pad(Int(millis - seconds * 1000), 3))Z"
+                clock.set(date)
+                let time = try await store.appendAudit(Fixture.audit()).content.time
+                #expect(time == expected, "at \(millis) ms since 1970")
+            }
+        }
+    }
+
     @Test("auditTail returns the newest entries oldest first")
     func tail() async throws {
         try await withScratch { scratch in

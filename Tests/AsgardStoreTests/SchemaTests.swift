@@ -19,6 +19,7 @@ struct SchemaTests {
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations' ORDER BY name")
             #expect(tables == Self.tables)
             #expect(try sqlite3(scratch.path, "PRAGMA journal_mode") == "wal")
+            #expect(try sqlite3(scratch.path, "PRAGMA page_size") == String(SQLiteStore.pageSize))
             #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)
             let ledgerIndex = try sqlite3(scratch.path, "SELECT group_concat(name) FROM pragma_index_info('ledger_project_time')")
             #expect(ledgerIndex == "project,time")
@@ -88,6 +89,16 @@ struct SchemaTests {
             try FileManager.default.createDirectory(at: scratch.directory.appendingPathComponent("state"), withIntermediateDirectories: true)
             try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: scratch.path))
             #expect(throws: (any Error).self) { try scratch.open() }
+        }
+    }
+
+    @Test("a store created with another page size keeps it")
+    func existingPageSizeIsKept() async throws {
+        try await withScratch { scratch in
+            try FileManager.default.createDirectory(atPath: (scratch.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            _ = try sqlite3(scratch.path, "PRAGMA page_size = 8192; CREATE TABLE t (x); PRAGMA journal_mode = WAL")
+            _ = try scratch.open()
+            #expect(try sqlite3(scratch.path, "PRAGMA page_size") == "8192")
         }
     }
 }

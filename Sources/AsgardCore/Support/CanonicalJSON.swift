@@ -22,6 +22,22 @@ public enum CanonicalJSON {
         root.write(to: &out)
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// Encodes an object of strings: the same bytes as `encode(_:)` gives for it, without
+    /// building a tree (the audit log writes one of these per gateway call).
+    public static func encodeStrings(_ members: [String: String]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(32 * members.count + 2)
+        out.append(UInt8(ascii: "{"))
+        for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeJSONString(member.key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            writeJSONString(member.value, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 /// A JSON value under construction; containers are shared boxes so nested encoders write into them.
