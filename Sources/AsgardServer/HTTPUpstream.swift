@@ -19,6 +19,16 @@ public struct HTTPUpstream: Sendable {
 
     public init(client: HTTPClient) { self.client = client }
 
+    /// The client `asgard serve` and `asgard demo` call vendors with: the shared event loops,
+    /// a 10 s connect timeout, a 120 s read timeout (what bounds a stream between chunks; each
+    /// call also has its manifest's deadline), and no tracing (Asgard installs no tracer, and
+    /// the no-op one still costs every call its span attributes).
+    public static func vendorClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .seconds(120)))
+        configuration.tracing.tracer = nil
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
     /// POSTs `body` to `url` with the bearer `token`, within `timeoutSeconds`.
     /// - Throws: `GatewayError.upstreamTimeout` on timeout; `GatewayError.upstream` when the
     ///   vendor cannot be reached (the message never contains the token).

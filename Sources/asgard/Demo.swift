@@ -51,8 +51,7 @@ struct Demo: AsyncParsableCommand {
         configuration.environment = ProcessInfo.processInfo.environment.merging(
             ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": upstreamToken]) { _, demo in demo }
         configuration.provisioner = provisioning.provisioner(dataDirectory: demoRoot, environment: configuration.environment)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(120))))
+        let client = HTTPUpstream.vendorClient()
         let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
             let bound = channel.localAddress?.port ?? port
             let base = "http://127.0.0.1:\(bound)"

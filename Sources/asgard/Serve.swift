@@ -33,9 +33,7 @@ struct Serve: AsyncParsableCommand {
         configuration.policiesDirectory = policies
         configuration.dataDirectory = store.directory
         configuration.passInterval = .seconds(passInterval)
-        // Streams are bounded by the read timeout between chunks; each call also has its manifest's deadline.
-        let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(120))))
+        let client = HTTPUpstream.vendorClient()
         let (_, application) = try AsgardServer.build(configuration, httpClient: client) { [directory, store] channel in
             let bound = channel.localAddress?.port ?? port
             FileHandle.standardOutput.write(Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))
