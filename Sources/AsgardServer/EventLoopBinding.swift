@@ -21,8 +21,9 @@ final class EventLoopTaskExecutor: TaskExecutor {
 }
 
 /// A child channel whose connection handling task prefers the connection's event loop as its
-/// executor, so parsing, the gateway's pipeline, the upstream call (made on the same loop, see
-/// `HTTPUpstream`), the group commit and the response all run on one thread per connection.
+/// executor, so parsing, the gateway's pipeline, the upstream call (AsyncHTTPClient prefers a
+/// pooled connection on the loop it is called from), the group commit and the response all run
+/// on one thread per connection.
 struct EventLoopBoundChannel<Inner: ServerChildChannel>: ServerChildChannel {
     typealias Value = Inner.Value
     let inner: Inner

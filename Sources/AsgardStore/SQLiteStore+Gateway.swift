@@ -14,9 +14,9 @@ extension SQLiteStore {
     }
 
     /// `appendCalls` on the calling thread: blocks it for the one write transaction (or until
-    /// another writer of this store finishes) instead of handing the work to GRDB's writer
-    /// thread and back. For the gateway's group commit, where that hand-off is most of a call's
-    /// cost in latency.
+    /// another writer of this store finishes, up to the busy timeout) instead of handing the
+    /// work to GRDB's writer thread and back, which costs two thread wake-ups. For the gateway's
+    /// group commit, which runs on the event loop of the call that leads it.
     public func appendCallsBlocking(ledger: [LedgerEntry], audit: [AuditEntry]) throws {
         guard !ledger.isEmpty || !audit.isEmpty else { return }
         let clock = self.clock
