@@ -1,6 +1,6 @@
 public import HummingbirdCore
 import Logging
-public import NIOCore
+import NIOCore
 
 /// Runs a Swift task's jobs on one NIO event loop: the task executor that keeps a connection's
 /// handler on the thread that does the connection's I/O.

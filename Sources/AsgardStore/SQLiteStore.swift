@@ -78,10 +78,26 @@ public final class SQLiteStore: AsgardStore {
     /// The log starts over from its beginning (instead of growing) only at a commit that finds
     /// every frame copied; under a steady stream of commits a PASSIVE checkpoint never gets
     /// there on its own, because frames arrive while it copies. `SQLiteCheckpoint.complete`
-    /// says whether it did.
+    /// says whether it copied every frame the log held when it began.
     @discardableResult
     public func checkpoint() async throws -> SQLiteCheckpoint {
-        let connection = try checkpointer.withLock { queue in
+        try await checkpointConnection().writeWithoutTransaction(Self.passiveCheckpoint)
+    }
+
+    /// `checkpoint()` on the calling thread, for a caller that runs it on a thread of its own
+    /// (the server's checkpointer runs it at the lowest CPU priority).
+    @discardableResult
+    public func checkpointBlocking() throws -> SQLiteCheckpoint {
+        try checkpointConnection().writeWithoutTransaction(Self.passiveCheckpoint)
+    }
+
+    private static func passiveCheckpoint(_ db: Database) throws -> SQLiteCheckpoint {
+        let result = try db.checkpoint(.passive)
+        return SQLiteCheckpoint(logFrames: result.walFrameCount, copiedFrames: result.checkpointedFrameCount)
+    }
+
+    private func checkpointConnection() throws -> DatabaseQueue {
+        try checkpointer.withLock { queue in
             if let queue { return queue }
             var configuration = Configuration()
             configuration.label = "AsgardStore.checkpoint"
@@ -89,10 +105,6 @@ public final class SQLiteStore: AsgardStore {
             let opened = try DatabaseQueue(path: path, configuration: configuration)
             queue = opened
             return opened
-        }
-        return try await connection.writeWithoutTransaction { db in
-            let result = try db.checkpoint(.passive)
-            return SQLiteCheckpoint(logFrames: result.walFrameCount, copiedFrames: result.checkpointedFrameCount)
         }
     }
 
@@ -351,7 +363,7 @@ public final class SQLiteStore: AsgardStore {
             let now = clock()
             approval.decidedAt = Encoding.stored(now)
             try ApprovalTable.recordDecision(approval, in: db)
-            if let audit { try AuditTable.append(audit, at: now, in: db) }
+            if let audit { _ = try AuditTable.append(audit, at: now, in: db) }
             return approval
         }
     }
