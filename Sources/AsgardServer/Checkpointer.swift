@@ -6,11 +6,12 @@ public import ServiceLifecycle
 /// Automatic checkpoints are turned off on the writer, and a PASSIVE checkpoint runs every
 /// `interval` on a connection of its own, on a thread of its own at the lowest CPU priority, so
 /// the disk syncs of copying the log never sit inside a call's group commit and the copying
-/// takes the cores only when the calls leave them idle. Under a steady stream of calls that alone lets the log grow without
-/// bound (it starts over only at a commit that finds every frame copied, and frames arrive while
-/// a checkpoint copies): once the log holds `restartFrames` frames, the checkpointer holds the
-/// calls' commits for one more checkpoint, which has only the frames of the last interval to
-/// copy, and the next commit starts the log over.
+/// takes the cores only when the calls leave them idle. Under a steady stream of calls that
+/// alone lets the log grow without bound (it starts over only at a commit that finds every
+/// frame copied, and frames arrive while a checkpoint copies): once the log holds
+/// `restartFrames` frames, the checkpointer holds the calls' commits for one more checkpoint,
+/// which has only the frames of the last interval to copy, and the next commit starts the log
+/// over.
 public final class Checkpointer: Service, Sendable {
     public let store: SQLiteStore
     public let recorder: CallRecorder
@@ -24,7 +25,8 @@ public final class Checkpointer: Service, Sendable {
         self.restartFrames = restartFrames
     }
 
-    private let thread = BackgroundThread(name: "Asgard checkpoints")
+    /// One thread for the process's background checkpoints, whatever the number of stores.
+    private static let thread = BackgroundThread(name: "asgard-ckpt")
 
     public func run() async throws {
         try await store.disableAutomaticCheckpoints()
@@ -40,7 +42,7 @@ public final class Checkpointer: Service, Sendable {
     /// the commits held (it copies what arrived during the first). Returns the last result.
     @discardableResult
     public func checkpoint() async throws -> SQLiteCheckpoint {
-        let beside = try await thread.run { [store] in try store.checkpointBlocking() }
+        let beside = try await Self.thread.run { [store] in try store.checkpointBlocking() }
         // Complete or not, frames kept coming while it copied: a long log does not start over by itself.
         guard beside.logFrames >= restartFrames else { return beside }
         // At normal priority: the calls wait for this one.

@@ -83,10 +83,11 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
 
     /// Re-reads the engaged kill switches.
     public func refreshKillSwitches() async throws {
+        let ticket = killSwitches.ticketForRead()
         let stored = try await store.killSwitches()
         killSwitches.replace(with: KillSwitchSet(stored.compactMap { row in
             KillScope(rawValue: row.scope).map { KillSwitch(scope: $0, id: row.target, reason: row.reason, since: row.since, by: row.engagedBy) }
-        }))
+        }), readAt: ticket)
     }
 
     public func run() async throws {

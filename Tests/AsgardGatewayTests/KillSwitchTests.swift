@@ -97,6 +97,21 @@ import Testing
         #expect(KillSwitchBoard(KillSwitchSet([vendor])).current.switches == [vendor])
     }
 
+    /// A refresh that read before a switch was engaged, but finishes after the engaging request
+    /// installed its own read, does not put the old state back.
+    @Test func aStaleReadDoesNotOverwriteANewerOne() {
+        let board = KillSwitchBoard()
+        let engaged = KillSwitchSet([Self.kill(.model, "databricks/llama", reason: "bad outputs")])
+        let periodic = board.ticketForRead()      // the loop's refresh reads: nothing engaged yet
+        let afterCommit = board.ticketForRead()   // the admin request reads after its commit
+        board.replace(with: engaged, readAt: afterCommit)
+        board.replace(with: .empty, readAt: periodic)
+        #expect(board.current == engaged)
+        // A later read, whatever it found, is installed.
+        board.replace(with: .empty, readAt: board.ticketForRead())
+        #expect(board.current.isEmpty)
+    }
+
     /// Readers racing a writer always see one of the installed sets whole, never a mixture.
     @Test func concurrentReadersSeeWholeSets() async {
         let board = KillSwitchBoard()

@@ -92,21 +92,38 @@ public struct KillSwitchSet: Sendable, Hashable {
 /// Reads copy an immutable `KillSwitchSet` out of a `Mutex`, which is cheap and never waits on
 /// the store.
 public final class KillSwitchBoard: Sendable {
-    let installed: Mutex<KillSwitchSet>
+    /// The set in force, and the ticket of the read it came from (0: not from a ticketed read).
+    let installed: Mutex<(set: KillSwitchSet, ticket: UInt64)>
+    private let tickets = Atomic<UInt64>(0)
 
     /// A board holding `initial` (none by default).
     public init(_ initial: KillSwitchSet = .empty) {
-        installed = Mutex(initial)
+        installed = Mutex((initial, 0))
     }
 
     /// The switches in force now.
     public var current: KillSwitchSet {
-        installed.withLock { $0 }
+        installed.withLock { $0.set }
     }
 
-    /// Installs a newly read set of switches, replacing the previous one whole.
+    /// Installs a set of switches, replacing the previous one whole.
     public func replace(with newSet: KillSwitchSet) {
-        installed.withLock { $0 = newSet }
+        installed.withLock { $0.set = newSet }
+    }
+
+    /// A ticket to take just before reading the switches from the store, for
+    /// `replace(with:readAt:)`.
+    public func ticketForRead() -> UInt64 {
+        tickets.add(1, ordering: .sequentiallyConsistent).newValue
+    }
+
+    /// Installs a set read after taking `ticket`, unless a read that took a later ticket is
+    /// installed already: a periodic refresh that read just before a switch was engaged cannot
+    /// put the old state back over the one the engaging request installed after its commit.
+    public func replace(with newSet: KillSwitchSet, readAt ticket: UInt64) {
+        installed.withLock { installed in
+            if ticket > installed.ticket { installed = (newSet, ticket) }
+        }
     }
 
     /// `current.check(...)`: the switch that stops this call, if any.
