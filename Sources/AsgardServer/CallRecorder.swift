@@ -54,18 +54,10 @@ public final class CallRecorder: Sendable {
     ///   call in that batch hears of it; nothing of the batch was written).
     public func record(ledger: LedgerEntry?, audit: AuditEntry) async throws {
         let rows = Rows(ledger: ledger, audit: audit)
-        if takeLead() { return try lead(with: rows) }
+        if takeLead(orWait: { _ in }) { return try lead(with: rows) }
         let turn = try await withCheckedThrowingContinuation { (woken: CheckedContinuation<Turn, any Error>) in
-            // The leader may have finished since `takeLead`: then lead rather than wait for nobody.
-            let leads = state.withLock { state -> Bool in
-                if state.leading {
-                    state.queue.append(Waiter(rows: rows, woken: woken))
-                    return false
-                }
-                state.leading = true
-                return true
-            }
-            if leads { woken.resume(returning: .lead) }
+            // The leader may have finished since the first try: then lead rather than wait for nobody.
+            if takeLead(orWait: { $0.queue.append(Waiter(rows: rows, woken: woken)) }) { woken.resume(returning: .lead) }
         }
         if case .lead = turn { try lead(with: rows) }
     }
@@ -74,17 +66,9 @@ public final class CallRecorder: Sendable {
     /// arrives meanwhile in the queue, and passes the lead on when `body` returns. For work that
     /// needs the store's writer quiet, such as the checkpoint that lets the log start over.
     public func exclusively<T>(_ body: () async throws -> T) async rethrows -> T {
-        if !takeLead() {
+        if !takeLead(orWait: { _ in }) {
             await withCheckedContinuation { (granted: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if state.leading {
-                        state.exclusive.append(granted)
-                        return false
-                    }
-                    state.leading = true
-                    return true
-                }
-                if now { granted.resume() }
+                if takeLead(orWait: { $0.exclusive.append(granted) }) { granted.resume() }
             }
         }
         defer { passLead() }
@@ -111,9 +95,14 @@ public final class CallRecorder: Sendable {
     /// Calls queued behind the running commit.
     public var waitingCalls: Int { state.withLock { $0.queue.count } }
 
-    private func takeLead() -> Bool {
+    /// Takes the lead if nobody has it; otherwise `wait` queues the caller, under the same lock.
+    /// Returns whether the caller leads.
+    private func takeLead(orWait wait: (inout State) -> Void) -> Bool {
         state.withLock { state in
-            if state.leading { return false }
+            if state.leading {
+                wait(&state)
+                return false
+            }
             state.leading = true
             return true
         }

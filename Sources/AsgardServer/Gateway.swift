@@ -80,20 +80,11 @@ public struct Gateway: Sendable {
     /// no system call per request (drawing 12 random bytes per call cost 12 `getrandom`s).
     static func newRequestID() -> String {
         let sequence = requestSequence.add(1, ordering: .relaxed).newValue
-        return "req_" + hexDigits(UInt64(requestPrefix), count: 8) + hexDigits(sequence, count: 16)
+        return "req_" + requestPrefix + hexString(withUnsafeBytes(of: sequence.bigEndian) { Array($0) })
     }
 
-    private static let requestPrefix = UInt32.random(in: .min ... .max)
+    private static let requestPrefix = hexString(withUnsafeBytes(of: UInt32.random(in: .min ... .max)) { Array($0) })
     private static let requestSequence = Atomic<UInt64>(UInt64.random(in: .min ... .max))
-
-    /// The low `count` hex digits of `value`, zero-padded.
-    private static func hexDigits(_ value: UInt64, count: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: count) { buffer in
-            for index in 0..<count { buffer[index] = digits[Int(value >> UInt64(4 * (count - 1 - index)) & 0xF)] }
-            return count
-        }
-    }
 
     /// A refusal, streamed call or not: counted, audited (durably, before the caller hears of
     /// it) and answered as an OpenAI error object.
