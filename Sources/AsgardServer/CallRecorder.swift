@@ -1,95 +1,67 @@
 public import AsgardStore
+public import Foundation
 import Synchronization
 
 /// Group commit for finished calls, led by the callers themselves: each call hands over its
-/// ledger row and audit entry and returns once they are committed.
+/// ledger row and audit entry and returns once they are durable.
 ///
 /// The first call to arrive while no commit is running becomes the leader: it commits, on its
-/// own thread, its rows together with everything queued, in one transaction. Calls that arrive
+/// own thread, its rows together with everything queued, in one write. Calls that arrive
 /// meanwhile queue up and wait. When the leader's batch is durable it wakes the calls in it and
 /// hands the lead to the first call that queued since (which then commits the next batch), so no
 /// leader commits for others after its own rows are safe and no call waits on a background task.
 /// Uncontended, a call commits its own rows without a thread hand-off; under load, concurrent
-/// calls share transactions (the classic group commit of LevelDB's writer queue).
+/// calls share writes (the classic group commit of LevelDB's writer queue).
 ///
-/// A leader blocks the thread it runs on for one write transaction: a write-ahead-log append on
-/// SQLite with no disk sync (the store runs with `synchronous = NORMAL`), except for the first
-/// commit after the log starts over, which syncs the log's new header.
+/// The server commits into the call journal (`CallLog`): a leader blocks the thread it runs on
+/// for one `write` system call.
 public final class CallRecorder: Sendable {
     /// What a queued call is woken with.
     private enum Turn { case committed, lead }
 
     private struct Waiter {
-        var rows: Rows
+        var call: RecordedCall
         var woken: CheckedContinuation<Turn, any Error>
-    }
-
-    private struct Rows {
-        var ledger: LedgerEntry?
-        var audit: AuditEntry
     }
 
     private struct State {
         var leading = false
         var queue: [Waiter] = []
-        /// `exclusively` callers waiting for the lead; served before queued calls.
-        var exclusive: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
-    private let commit: @Sendable (_ ledger: [LedgerEntry], _ audit: [AuditEntry]) throws -> Void
+    private let commit: @Sendable ([RecordedCall]) throws -> Void
+    private let clock: @Sendable () -> Date
 
-    /// Commits through `store.appendCallsBlocking`.
-    public convenience init(store: SQLiteStore) {
-        self.init { ledger, audit in try store.appendCallsBlocking(ledger: ledger, audit: audit) }
-    }
-
-    /// - Parameter commit: writes a batch in one transaction, blocking until it is durable.
-    public init(commit: @escaping @Sendable (_ ledger: [LedgerEntry], _ audit: [AuditEntry]) throws -> Void) {
+    /// - Parameters:
+    ///   - clock: the time recorded with each call (its audit entry's time).
+    ///   - commit: writes a batch, in order, blocking until it is durable; all or nothing.
+    public init(clock: @escaping @Sendable () -> Date = { Date() }, commit: @escaping @Sendable ([RecordedCall]) throws -> Void) {
+        self.clock = clock
         self.commit = commit
     }
 
     /// Returns once `ledger` (if any) and `audit` are committed.
-    /// - Throws: the store's error when the batch they were in could not be committed (every
+    /// - Throws: the commit's error when the batch they were in could not be committed (every
     ///   call in that batch hears of it; nothing of the batch was written).
     public func record(ledger: LedgerEntry?, audit: AuditEntry) async throws {
-        let rows = Rows(ledger: ledger, audit: audit)
-        if takeLead(orWait: { _ in }) { return try lead(with: rows) }
+        let call = RecordedCall(time: ledger?.time ?? clock(), ledger: ledger, audit: audit)
+        if takeLead(orWait: { _ in }) { return try lead(with: call) }
         let turn = try await withCheckedThrowingContinuation { (woken: CheckedContinuation<Turn, any Error>) in
             // The leader may have finished since the first try: then lead rather than wait for nobody.
-            if takeLead(orWait: { $0.queue.append(Waiter(rows: rows, woken: woken)) }) { woken.resume(returning: .lead) }
+            if takeLead(orWait: { $0.queue.append(Waiter(call: call, woken: woken)) }) { woken.resume(returning: .lead) }
         }
-        if case .lead = turn { try lead(with: rows) }
+        if case .lead = turn { try lead(with: call) }
     }
 
-    /// Runs `body` while no call commits: it waits for the running commit, holds every call that
-    /// arrives meanwhile in the queue, and passes the lead on when `body` returns. For work that
-    /// needs the store's writer quiet, such as the checkpoint that lets the log start over.
-    public func exclusively<T>(_ body: () async throws -> T) async rethrows -> T {
-        if !takeLead(orWait: { _ in }) {
-            await withCheckedContinuation { (granted: CheckedContinuation<Void, Never>) in
-                if takeLead(orWait: { $0.exclusive.append(granted) }) { granted.resume() }
-            }
-        }
-        defer { passLead() }
-        return try await body()
-    }
-
-    /// Hands the lead to whoever waits for it (an `exclusively` caller first, then the oldest
-    /// queued call, which commits the queue), or gives it up.
+    /// Hands the lead to the oldest queued call (which commits the queue), or gives it up.
     private func passLead() {
-        enum Next { case nobody, call(Waiter), exclusive(CheckedContinuation<Void, Never>) }
-        let next = state.withLock { state -> Next in
-            if !state.exclusive.isEmpty { return .exclusive(state.exclusive.removeFirst()) }
-            if !state.queue.isEmpty { return .call(state.queue.removeFirst()) }
+        let next = state.withLock { state -> Waiter? in
+            if !state.queue.isEmpty { return state.queue.removeFirst() }
             state.leading = false
-            return .nobody
+            return nil
         }
-        switch next {
-        case .nobody: break
-        case .call(let waiter): waiter.woken.resume(returning: .lead)
-        case .exclusive(let granted): granted.resume()
-        }
+        next?.woken.resume(returning: .lead)
     }
 
     /// Calls queued behind the running commit.
@@ -109,18 +81,12 @@ public final class CallRecorder: Sendable {
     }
 
     /// Commits `own` with everything queued, wakes the batch, and passes the lead on.
-    private func lead(with own: Rows) throws {
+    private func lead(with own: RecordedCall) throws {
         let waiters = state.withLock { state in
             defer { state.queue.removeAll(keepingCapacity: true) }
             return state.queue
         }
-        var ledger = own.ledger.map { [$0] } ?? []
-        var audit = [own.audit]
-        for waiter in waiters {
-            if let row = waiter.rows.ledger { ledger.append(row) }
-            audit.append(waiter.rows.audit)
-        }
-        let outcome = Result { try commit(ledger, audit) }
+        let outcome = Result { try commit([own] + waiters.map(\.call)) }
         for waiter in waiters {
             switch outcome {
             case .success: waiter.woken.resume(returning: .committed)
@@ -131,4 +97,3 @@ public final class CallRecorder: Sendable {
         try outcome.get()
     }
 }
-

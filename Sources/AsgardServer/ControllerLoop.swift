@@ -20,7 +20,8 @@ public final class SnapshotBox: Sendable {
 
 /// The controller loop beside the HTTP server: a reconcile pass at start, on a timer, and
 /// whenever a file under the desired-state or policy directory changes (polled once a
-/// second); after each valid pass the gateway snapshot and budgets are rebuilt. Kill
+/// second); after each valid pass the gateway snapshot is rebuilt and the budgets set (a
+/// project's spend is read from the store when it first appears). Kill
 /// switches are re-read from the store every second, so a switch engaged by `asgard kill`
 /// (another process) takes effect within a second, without restart.
 public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
@@ -70,7 +71,12 @@ public final class ControllerLoop: ServiceLifecycle.Service, Sendable {
         let now = Date()
         let period = BudgetPeriod(containing: now)
         for project in state.projects.values {
+            // The store's spend is read once, when a project first appears: from then on the
+            // budget ledger is ahead of the store (a call settles there before its ledger row
+            // reaches the store), and reading the store again would forget calls in between.
+            let isNew = budgets.snapshot(project: project.id) == nil
             budgets.setBudget(project: project.id, monthly: project.monthlyBudget)
+            guard isNew else { continue }
             let spent = try await store.spend(project: project.id, from: period.start, to: period.next.start)
             _ = budgets.load(project: project.id, spent: spent, period: period)
         }

@@ -30,7 +30,7 @@ public struct ServerConfiguration: Sendable {
 /// The running pieces, for tests and `asgard demo`.
 public struct AsgardServer: Sendable {
     public let store: SQLiteStore
-    public let recorder: CallRecorder
+    public let calls: CallLog
     public let loop: ControllerLoop
     public let gateway: Gateway
     public let snapshot: SnapshotBox
@@ -44,7 +44,7 @@ public struct AsgardServer: Sendable {
     public static func build(_ configuration: ServerConfiguration, httpClient: HTTPClient,
                              onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> (AsgardServer, some ApplicationProtocol) {
         let store = try SQLiteStore(path: configuration.dataDirectory + "/asgard.sqlite")
-        let recorder = CallRecorder(store: store)
+        let calls = try CallLog.open(store: store, directory: configuration.dataDirectory + "/journal")
         let snapshot = SnapshotBox()
         let budgets = BudgetLedger()
         let killSwitches = KillSwitchBoard()
@@ -52,23 +52,24 @@ public struct AsgardServer: Sendable {
                                   policiesDirectory: configuration.policiesDirectory, snapshot: snapshot, budgets: budgets,
                                   killSwitches: killSwitches, passInterval: configuration.passInterval, provisioner: configuration.provisioner,
                                   vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment))
-        var gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: httpClient), recorder: recorder,
+        var gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: httpClient), recorder: calls.recorder,
                               budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, environment: configuration.environment)
         gateway.maxBodyBytes = configuration.maxBodyBytes
-        let server = AsgardServer(store: store, recorder: recorder, loop: loop, gateway: gateway, snapshot: snapshot)
+        let server = AsgardServer(store: store, calls: calls, loop: loop, gateway: gateway, snapshot: snapshot)
         let router = Router()
         server.addRoutes(to: router, maxBodyBytes: configuration.maxBodyBytes)
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
         AdminAPI(store: store, loop: loop, snapshot: snapshot, adminDigest: adminDigest).addRoutes(to: router)
         let application = Application(router: router, server: .http1BoundToEventLoops(),
                                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
-                                      services: [loop, Checkpointer(store: store, recorder: recorder)], onServerRunning: onServerRunning)
+                                      services: [loop, calls.ingester], onServerRunning: onServerRunning)
         return (server, application)
     }
 
     func addRoutes(to router: Router<BasicRequestContext>, maxBodyBytes: Int) {
         let gateway = self.gateway
         let store = self.store
+        let ingester = self.calls.ingester
         let snapshot = self.snapshot
         router.get("/healthz") { _, _ in
             Response(status: snapshot.current == nil ? .serviceUnavailable : .ok, headers: [.contentType: "application/json"],
@@ -106,6 +107,8 @@ public struct AsgardServer: Sendable {
             }
             let from = request.uri.queryParameters.get("from").flatMap(parseInstant) ?? Date(timeIntervalSince1970: 0)
             let to = request.uri.queryParameters.get("to").flatMap(parseInstant) ?? Date().addingTimeInterval(86_400)
+            // Every call a client has seen answered is in the store once the ingester catches up.
+            await ingester.caughtUp()
             let rows = (try? await store.usage(project: project, from: from, to: to)) ?? []
             let items = rows.map { row in
                 JSONValue.object([

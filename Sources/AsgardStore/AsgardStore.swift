@@ -38,14 +38,14 @@ public protocol AsgardStore: Sendable {
     /// Walks the whole audit chain and the recorded head.
     func verifyAudit() async throws -> AuditVerification
 
-    /// Appends ledger rows in one transaction (a batch is how group commit will use it).
+    /// Appends ledger rows in one transaction.
     func appendLedger(_ entries: [LedgerEntry]) async throws
 
     /// Ledger rows of a project with `from <= time < to`, oldest first.
     func ledger(project: String, from: Date, to: Date) async throws -> [LedgerEntry]
 
-    /// Commits the ledger rows and audit entries of finished calls in one transaction: the
-    /// gateway's group commit (many concurrent calls share one disk sync).
+    /// Commits the ledger rows and audit entries of finished calls in one transaction. (The
+    /// SQLite server records calls through its call journal, `SQLiteStore.ingestBlocking`.)
     func appendCalls(ledger: [LedgerEntry], audit: [AuditEntry]) async throws
 
     /// Total cost of a project's ledger rows with `from <= time < to`.

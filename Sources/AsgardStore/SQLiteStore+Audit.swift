@@ -18,18 +18,23 @@ enum AuditTable {
     /// next records cannot interleave with another append.
     @discardableResult
     static func append(_ entries: [AuditEntry], at now: Date, in db: Database) throws -> [AuditRecord] {
+        try append(entries, times: repeatElement(Encoding.rfc3339Milliseconds(now), count: entries.count), in: db)
+    }
+
+    /// `append`, each entry with its own time (RFC 3339 text, as `AuditRecord.Content.time`).
+    @discardableResult
+    static func append(_ entries: [AuditEntry], times: some Sequence<String>, in db: Database) throws -> [AuditRecord] {
         guard !entries.isEmpty else { return [] }
         let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
         var sequence: Int64 = try head?.decode(forColumn: "seq") ?? 0
         var previousHash: String = try head?.decode(forColumn: "hash") ?? AuditChain.genesis
-        let time = Encoding.rfc3339Milliseconds(now)
         let insert = try db.cachedStatement(sql: """
             INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         var records: [AuditRecord] = []
         records.reserveCapacity(entries.count)
-        for entry in entries {
+        for (entry, time) in zip(entries, times) {
             sequence += 1
             let content = AuditRecord.Content(sequence: sequence, time: time, actor: entry.actor, action: entry.action,
                                               target: entry.target, outcome: entry.outcome, detail: CanonicalJSON.encodeStrings(entry.detail))

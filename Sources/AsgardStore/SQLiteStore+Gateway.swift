@@ -13,16 +13,6 @@ extension SQLiteStore {
         try await pool.write { db in try Self.appendCalls(ledger: ledger, audit: audit, at: clock(), in: db) }
     }
 
-    /// `appendCalls` on the calling thread: blocks it for the one write transaction (or until
-    /// another writer of this store finishes, up to the busy timeout) instead of handing the
-    /// work to GRDB's writer thread and back, which costs two thread wake-ups. For the gateway's
-    /// group commit, which runs on the event loop of the call that leads it.
-    public func appendCallsBlocking(ledger: [LedgerEntry], audit: [AuditEntry]) throws {
-        guard !ledger.isEmpty || !audit.isEmpty else { return }
-        let clock = self.clock
-        try pool.write { db in try Self.appendCalls(ledger: ledger, audit: audit, at: clock(), in: db) }
-    }
-
     private static func appendCalls(ledger: [LedgerEntry], audit: [AuditEntry], at now: Date, in db: Database) throws {
         try LedgerTable.insert(ledger, in: db)
         try AuditTable.append(audit, at: now, in: db)

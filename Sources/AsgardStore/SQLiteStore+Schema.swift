@@ -19,7 +19,20 @@ enum Schema {
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2-kill-switches", migrate: v2)
         migrator.registerMigration("v3-provisioning", migrate: v3)
+        migrator.registerMigration("v4-call-journal", migrate: v4)
         return migrator
+    }
+
+    /// How far the gateway's call journal has been copied into `ledger` and `audit`: one row,
+    /// written in the same transaction as the rows it covers (`CallJournal`).
+    private static func v4(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE journal_position (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                segment INTEGER NOT NULL,
+                offset INTEGER NOT NULL
+            ) STRICT;
+            """)
     }
 
     /// Provisioning records: failures and backoff, applied plan, an apply in flight, outputs.

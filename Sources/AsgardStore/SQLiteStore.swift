@@ -33,10 +33,10 @@ public final class SQLiteStore: AsgardStore {
 
         var configuration = Configuration()
         configuration.label = "AsgardStore"
-        // A new store gets 2 KiB pages (SQLite's default is 4 KiB): every gateway call writes a
-        // few rows of a few hundred bytes into about five pages, and the write-ahead log takes
-        // whole pages, so smaller pages halve the bytes each call writes and each checkpoint
-        // syncs. An existing store keeps the page size it was created with.
+        // A new store gets 2 KiB pages (SQLite's default is 4 KiB): every gateway call adds a
+        // few rows of a few hundred bytes, touching about five pages, and the write-ahead log
+        // takes whole pages, so smaller pages halve the bytes the call ingester writes and each
+        // checkpoint syncs. An existing store keeps the page size it was created with.
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)") }
         // Wait for another process's writer rather than fail at once.
         configuration.busyMode = .timeout(10)
@@ -63,15 +63,6 @@ public final class SQLiteStore: AsgardStore {
 
     // MARK: Checkpoints
 
-    /// Stops commits from copying the write-ahead log into the database themselves (SQLite's
-    /// automatic checkpoint runs inside whichever commit crosses 1,000 pages, and that commit,
-    /// with every call waiting on it, pays for two disk syncs). Call it only with
-    /// `checkpoint()` running periodically, as the server's `Checkpointer` does; closing the
-    /// last connection still checkpoints.
-    public func disableAutomaticCheckpoints() async throws {
-        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
-    }
-
     /// Copies what it can of the write-ahead log into the database (a PASSIVE checkpoint) on a
     /// connection of its own (and GRDB's own thread), so commits go on meanwhile.
     ///
@@ -85,7 +76,7 @@ public final class SQLiteStore: AsgardStore {
     }
 
     /// `checkpoint()` on the calling thread, for a caller that runs it on a thread of its own
-    /// (the server's checkpointer runs it at the lowest CPU priority).
+    /// (the server's call ingester, before it deletes journal segments the store now holds).
     @discardableResult
     public func checkpointBlocking() throws -> SQLiteCheckpoint {
         try checkpointConnection().writeWithoutTransaction(Self.passiveCheckpoint)

@@ -22,8 +22,8 @@ import Testing
         let killSwitches = KillSwitchBoard()
         let loop = ControllerLoop(store: store, desiredDirectory: desired, policiesDirectory: packageRoot + "/policies",
                                   snapshot: snapshot, budgets: budgets, killSwitches: killSwitches)
-        let recorder = CallRecorder(store: store)
-        let gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: client), recorder: recorder,
+        let calls = try CallLog.open(store: store, directory: root + "/journal")
+        let gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: client), recorder: calls.recorder,
                               budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches,
                               environment: ["ACME_URL": fake.url, "ACME_TOKEN": "acme-token"])
         let secret = "asg_acme_caller_key"
@@ -63,6 +63,7 @@ import Testing
         let (status, body) = await call()
         #expect(status == 200, "\(body)")
         #expect(fake.controls.callCount(for: "databricks-meta-llama-3-3-70b-instruct") == 1)
+        await calls.ingester.caughtUp()
         let rows = try await store.ledger(project: "marketing-copy", from: .distantPast, to: .distantFuture)
         #expect(rows.map(\.vendor) == ["acme"] && rows.map(\.model) == ["acme/small"])
         // And removed by deleting the manifest: the next pass drops the route.
@@ -70,7 +71,32 @@ import Testing
         try FileManager.default.removeItem(atPath: desired + "/keys/acme.yaml")
         try await loop.pass()
         #expect(snapshot.current?.routes["acme/small"] == nil)
+        await calls.ingester.stop()
         try await fake.shutdown()
         try await client.shutdown()
+    }
+
+    /// A project's spend is read from the store when it first appears; later passes keep the
+    /// budget ledger's own figure, which includes calls settled but not yet in the store.
+    @Test func aPassKeepsSpendTheStoreHasNotSeenYet() async throws {
+        let root = try makeTemporaryDirectory("loop-budgets")
+        let desired = try copyShippedDesired(into: root)
+        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let now = Date()
+        try await store.appendLedger([LedgerEntry(
+            requestID: "before-start", time: now, project: "fraud-detection", keyID: "k", vendor: "databricks", model: "m",
+            upstream: "u", promptTokens: 1, completionTokens: 1, cost: MicroDollars(700), latencyMicroseconds: 1, status: "ok", estimated: false)])
+        let budgets = BudgetLedger()
+        let loop = ControllerLoop(store: store, desiredDirectory: desired, policiesDirectory: packageRoot + "/policies",
+                                  snapshot: SnapshotBox(), budgets: budgets, killSwitches: KillSwitchBoard())
+        try await loop.pass()
+        #expect(budgets.snapshot(project: "fraud-detection")?.spent == MicroDollars(700))
+        // A call settles in memory; its ledger row is still on its way to the store.
+        guard case .success(let reservation) = budgets.reserve(project: "fraud-detection", amount: MicroDollars(500), now: now) else {
+            Issue.record("the reservation was refused"); return
+        }
+        _ = budgets.settle(reservation, actual: MicroDollars(300))
+        try await loop.pass()
+        #expect(budgets.snapshot(project: "fraud-detection")?.spent == MicroDollars(1_000))
     }
 }

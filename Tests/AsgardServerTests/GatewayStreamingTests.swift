@@ -44,7 +44,7 @@ import Testing
     }
 
     static func row(_ h: GatewayHarness, _ requestID: String) async throws -> LedgerEntry? {
-        try await h.store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture).first { $0.requestID == requestID }
+        try await h.stored.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture).first { $0.requestID == requestID }
     }
 
     // MARK: - End to end
@@ -78,7 +78,7 @@ import Testing
             let usage = try #require(plain.json["usage"] as? [String: Int])
             #expect(row.status == "ok" && !row.estimated)
             #expect(row.promptTokens == usage["prompt_tokens"] && row.completionTokens == usage["completion_tokens"])
-            let audit = try await h.store.auditTail(limit: 1)[0].content
+            let audit = try await h.stored.auditTail(limit: 1)[0].content
             #expect(audit.outcome == "allowed" && audit.detail.contains(#""stream":"true""#) && audit.detail.contains(stream.requestID))
             #expect(h.budgets.snapshot(project: "fraud-detection")?.reserved == .zero)
         }
@@ -141,7 +141,7 @@ import Testing
             #expect(row.completionTokens == (text.utf8.count + 2) / 3 && row.completionTokens > 0)
             let budget = try #require(h.budgets.snapshot(project: "fraud-detection"))
             #expect(budget.spent == row.cost && budget.reserved == .zero)
-            let audit = try await h.store.auditTail(limit: 1)[0].content
+            let audit = try await h.stored.auditTail(limit: 1)[0].content
             #expect(audit.outcome == "denied" && audit.detail.contains(#""reason":"upstream_dropped""#))
         }
     }
@@ -206,7 +206,7 @@ import Testing
             let response = await h.gateway.chatStream(authorization: "Bearer asg_nobody", dataClassHeader: nil, body: Self.body(), endpoint: .openAICompatible)
             guard case .refused(let refusal) = response else { Issue.record("not refused"); return }
             #expect(refusal.status == 401 && String(decoding: refusal.body, as: UTF8.self).contains("invalid_api_key"))
-            let audit = try await h.store.auditTail(limit: 1)[0].content
+            let audit = try await h.stored.auditTail(limit: 1)[0].content
             #expect(audit.outcome == "denied" && audit.detail.contains(#""reason":"invalid_api_key""#))
             // An upstream error answer: 502 with the vendor code and no token, nothing reserved.
             h.fake.controls.setFault(.unavailable(), for: Self.llama)
@@ -216,7 +216,7 @@ import Testing
             let text = String(decoding: upstream.body, as: UTF8.self)
             #expect(upstream.status == 502 && text.contains("upstream_TEMPORARILY_UNAVAILABLE") && !text.contains(GatewayHarness.sentinelToken))
             #expect(h.budgets.snapshot(project: "fraud-detection")?.reserved == .zero)
-            #expect(try await h.store.summary().ledgerRows == 0)
+            #expect(try await h.stored.summary().ledgerRows == 0)
         }
     }
 

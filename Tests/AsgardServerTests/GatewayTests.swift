@@ -19,7 +19,7 @@ final class GatewayHarness: Sendable {
 
     let root: String
     let store: SQLiteStore
-    let recorder: CallRecorder
+    let calls: CallLog
     let fake: RunningFakeDatabricks
     let client: HTTPClient
     let budgets = BudgetLedger()
@@ -31,7 +31,7 @@ final class GatewayHarness: Sendable {
          policiesDirectory: String = packageRoot + "/policies") async throws {
         root = try makeTemporaryDirectory("gateway")
         store = try SQLiteStore(path: root + "/asgard.sqlite")
-        recorder = CallRecorder(store: store)
+        calls = try CallLog.open(store: store, directory: root + "/journal")
         fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: Self.sentinelToken)).start()
         client = HTTPClient(eventLoopGroupProvider: .singleton)
         var state = DesiredStateLoader().load(directory: packageRoot + "/desired").state
@@ -52,18 +52,28 @@ final class GatewayHarness: Sendable {
         let (bundle, problems) = PolicyBundle.load(directory: policiesDirectory)
         precondition(problems.isEmpty, "\(problems)")
         let snapshot = GatewaySnapshot(state: state, routes: try await store.routes(), policies: bundle, guardrails: guardrails)
-        gateway = Gateway(snapshot: { snapshot }, upstream: HTTPUpstream(client: client), recorder: recorder, budgets: budgets,
+        gateway = Gateway(snapshot: { snapshot }, upstream: HTTPUpstream(client: client), recorder: calls.recorder, budgets: budgets,
                           rateLimiter: RateLimiter(), killSwitches: killSwitches,
                           environment: ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": Self.sentinelToken])
+    }
+
+    /// The store, once every call answered so far has been copied into it from the journal.
+    var stored: SQLiteStore {
+        get async {
+            await calls.ingester.caughtUp()
+            return store
+        }
     }
 
     /// Runs `body`, then shuts everything down.
     func run(_ body: @Sendable (GatewayHarness) async throws -> Void) async throws {
         do { try await body(self) } catch {
+            await calls.ingester.stop()
             try await fake.shutdown()
             try await client.shutdown()
             throw error
         }
+        await calls.ingester.stop()
         try await fake.shutdown()
         try await client.shutdown()
     }
@@ -96,14 +106,14 @@ final class GatewayHarness: Sendable {
             #expect(sent.contains(#""model":"databricks-meta-llama-3-3-70b-instruct""#) && sent.contains(#""max_tokens":4096"#))
             #expect(sent.contains(#""usage_context":{"project":"fraud-detection"}"#) && sent.contains(#""temperature":0.70"#))
             // The ledger row, committed before the answer, priced from the manifest.
-            let rows = try await h.store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture)
+            let rows = try await h.stored.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture)
             let row = try #require(rows.first)
             let usage = try #require(reply.json["usage"] as? [String: Int])
             #expect(rows.count == 1 && row.keyID == "fraud-scoring-agent" && row.model == "databricks/llama-3-3-70b")
             #expect(row.promptTokens == usage["prompt_tokens"] && row.completionTokens == usage["completion_tokens"] && !row.estimated)
             #expect(row.cost == Pricing.cost(promptTokens: row.promptTokens, completionTokens: row.completionTokens,
                                               pricing: TokenPricing(inputPerMillion: MicroDollars(500_000), outputPerMillion: MicroDollars(1_500_000))))
-            let audit = try await h.store.auditTail(limit: 1)[0].content
+            let audit = try await h.stored.auditTail(limit: 1)[0].content
             #expect(audit.action == "gateway.invoke" && audit.outcome == "allowed" && audit.actor == "Key/fraud-scoring-agent")
             #expect(audit.detail.contains(#""policies":"key-invokes-allowed-model""#))
             #expect(h.budgets.snapshot(project: "fraud-detection")?.spent == row.cost)
@@ -133,9 +143,9 @@ final class GatewayHarness: Sendable {
         try await GatewayHarness().run { h in
             let reply = await h.chat(refusal.secret, model: refusal.model, content: refusal.content, dataClass: refusal.dataClass)
             #expect(reply.status == refusal.status && GatewayHarness.code(reply.json) == refusal.code, "\(reply.json)")
-            let audit = try await h.store.auditTail(limit: 1)[0].content
+            let audit = try await h.stored.auditTail(limit: 1)[0].content
             #expect(audit.outcome == "denied" && audit.detail.contains(#""reason":"\#(refusal.code)""#))
-            #expect(try await h.store.summary().ledgerRows == 0)
+            #expect(try await h.stored.summary().ledgerRows == 0)
             #expect(h.fake.controls.callCount(for: "databricks-meta-llama-3-3-70b-instruct") == 0)
         }
     }
@@ -207,9 +217,9 @@ final class GatewayHarness: Sendable {
             #expect(!succeeded.isEmpty && succeeded.count <= 50)
             #expect(succeeded.allSatisfy { $0.2 == 8 })
             #expect(replies.allSatisfy { $0.0 == 200 || ($0.0 == 402 && $0.1 == "budget_exceeded") }, "\(Set(replies.map { "\($0.0) \($0.1 ?? "-")" }))")
-            let spent = try await h.store.spend(project: "fraud-detection", from: .distantPast, to: .distantFuture)
+            let spent = try await h.stored.spend(project: "fraud-detection", from: .distantPast, to: .distantFuture)
             #expect(spent <= budget && spent == MicroDollars(call.value * Int64(succeeded.count)))
-            #expect(try await h.store.summary().ledgerRows == succeeded.count)
+            #expect(try await h.stored.summary().ledgerRows == succeeded.count)
         }
     }
 }

@@ -113,21 +113,4 @@ struct LedgerTests {
                 == ["1795642954123457", "1795642955000000", "1795642956500000"])
         }
     }
-
-    @Test("with automatic checkpoints off, commits leave the log to grow and a background checkpoint copies it, rows intact")
-    func backgroundCheckpoints() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
-            try await store.disableAutomaticCheckpoints()
-            // Well past SQLite's automatic threshold of 1,000 pages.
-            for batch in 0..<150 {
-                try await store.appendLedger((0..<100).map { Self.entry("r\(batch)-\($0)", at: Double(batch * 100 + $0)) })
-            }
-            let wal = try FileManager.default.attributesOfItem(atPath: scratch.path + "-wal")[.size] as? Int ?? 0
-            #expect(wal > 1_000 * 4_096, "the log was checkpointed by a commit (\(wal) bytes)")
-            let checkpoint = try await store.checkpoint()
-            #expect(checkpoint.copiedFrames > 1_000 && checkpoint.complete)
-            #expect(try await store.ledger(project: "fraud", from: Self.base, to: Self.base.addingTimeInterval(20_000)).count == 15_000)
-        }
-    }
 }

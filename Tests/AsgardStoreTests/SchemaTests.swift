@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Schema and migrations")
 struct SchemaTests {
-    static let tables = ["approvals", "audit", "audit_head", "cost_sources", "keys", "kill_switches", "ledger", "objects", "provisioning", "routes"]
-    static let migrations = ["v1", "v2-kill-switches", "v3-provisioning"]
+    static let tables = ["approvals", "audit", "audit_head", "cost_sources", "journal_position", "keys", "kill_switches", "ledger", "objects", "provisioning", "routes"]
+    static let migrations = ["v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal"]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
     func createsSchema() async throws {

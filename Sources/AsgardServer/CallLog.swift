@@ -1,0 +1,240 @@
+public import AsgardStore
+import Foundation
+import Logging
+public import ServiceLifecycle
+
+/// Where finished calls are recorded: group commit into the call journal on the calls' own
+/// threads, and a copy into the store behind them.
+///
+/// A call's ledger row and audit entry are durable when `recorder.record` returns: they are in
+/// the journal (`CallJournal`), one `write` for everything the group commit gathered. The
+/// `ingester` then copies them into the store's `ledger` and `audit` tables on a thread of its
+/// own, so SQLite's transactions, B-tree updates and checkpoints never sit on a call's path.
+/// Readers that must see every call a client saw succeed (the usage API, tests) wait for
+/// `ingester.caughtUp()` first; the copy normally trails by well under a millisecond.
+///
+/// `open` first copies whatever the journal holds beyond the store's recorded position (the
+/// calls of a process that was killed), so the store is complete before the server serves.
+public struct CallLog: Sendable {
+    public let journal: CallJournal
+    public let recorder: CallRecorder
+    public let ingester: CallIngester
+
+    /// Opens the journal in `directory`, recovers what the store lacks, and starts the ingester.
+    /// - Throws: `JournalError` for an unreadable or damaged journal, the store's errors.
+    public static func open(store: SQLiteStore, directory: String, segmentBytes: Int64 = 16 << 20) throws -> CallLog {
+        let position = try store.journalPositionBlocking()
+        let journal = try CallJournal(directory: directory, segmentBytes: segmentBytes, after: position?.segment ?? 0)
+        let recovered = try journal.recover(after: position)
+        var start = 0
+        while start < recovered.count {
+            let chunk = recovered[start..<min(start + CallIngester.maxBatch, recovered.count)]
+            try store.ingestBlocking(chunk.map(\.call), through: chunk.last!.through)
+            start += chunk.count
+        }
+        // Every segment before the new one is in the store now.
+        try store.ingestBlocking([], through: journal.end)
+        let ingester = CallIngester(store: store, journal: journal)
+        ingester.retireSegments()
+        let recorder = CallRecorder { calls in
+            let through = try journal.append(calls)
+            ingester.enqueue(calls, through: through)
+        }
+        return CallLog(journal: journal, recorder: recorder, ingester: ingester)
+    }
+}
+
+/// Copies journaled calls into the store, in journal order, on a thread of its own at the
+/// lowest CPU priority (`LowPriorityThread`: it takes the cores only when the calls leave
+/// them idle).
+///
+/// Each round takes everything queued (up to `maxBatch` calls) and writes it in one
+/// transaction that also records the journal position reached. A failed round is retried, with
+/// a backoff of up to 30 s, forever: the calls succeeded, and the journal still holds them.
+/// Once a whole segment is in the store and a checkpoint has made the store durable, the
+/// segment is deleted.
+///
+/// The queue is bounded: when the store falls `maxQueued` calls behind (a saturated machine
+/// starving the low-priority thread), `enqueue` blocks its caller until the ingester catches
+/// up, so memory stays bounded and calls slow down instead.
+public final class CallIngester: Service, @unchecked Sendable {
+    public static let maxBatch = 4_096
+    public static let maxQueued = 65_536
+
+    private struct Group {
+        var calls: [RecordedCall]
+        var through: JournalPosition
+    }
+
+    // Everything below is only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var queue: [Group] = []
+    private var queued = 0
+    /// The position after the last call enqueued, and after the last one in the store.
+    private var enqueued: JournalPosition?
+    private var ingested: JournalPosition?
+    private var waiters: [(target: JournalPosition, resume: CheckedContinuation<Void, Never>)] = []
+    private var stopping = false
+    private var stopped = false
+    /// Whether the ingester waits for an empty queue to fill.
+    private var idle = false
+    /// Whether a `caughtUp` caller waits, so the ingester should not gather.
+    private var hurry = false
+    private let gather: TimeInterval
+
+    private let store: SQLiteStore
+    private let journal: CallJournal
+    private let logger = Logger(label: "asgard.calls")
+
+    init(store: SQLiteStore, journal: CallJournal, gather: Duration = .milliseconds(5)) {
+        self.store = store
+        self.journal = journal
+        self.gather = Double(gather.components.attoseconds) / 1e18 + Double(gather.components.seconds)
+        LowPriorityThread.start(name: "asgard-ingest") { [self] in ingestUntilStopped() }
+    }
+
+    /// Queues calls just appended to the journal, ending at `through`. Blocks while `maxQueued`
+    /// calls are already waiting.
+    func enqueue(_ calls: [RecordedCall], through: JournalPosition) {
+        condition.lock()
+        while queued >= Self.maxQueued && !stopped { condition.wait() }
+        queue.append(Group(calls: calls, through: through))
+        queued += calls.count
+        enqueued = through
+        // Wake the ingester only when it sleeps on an empty queue or a full batch is waiting:
+        // otherwise it is gathering and takes these calls with the rest.
+        if idle || queued >= Self.maxBatch {
+            idle = false
+            condition.broadcast()
+        }
+        condition.unlock()
+    }
+
+    /// Returns once every call enqueued before it was called is in the store (or at once when
+    /// the ingester has stopped).
+    public func caughtUp() async {
+        await withCheckedContinuation { (resume: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            defer { condition.unlock() }
+            guard let target = enqueued, ingested.map({ $0 < target }) ?? true, !stopped else { return resume.resume() }
+            waiters.append((target, resume))
+            // Someone is waiting: no gathering.
+            hurry = true
+            condition.broadcast()
+        }
+    }
+
+    /// Calls enqueued and not yet taken for the store.
+    public var backlog: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queued
+    }
+
+    /// Until graceful shutdown; then copies what is queued and stops the thread.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Copies what is queued, then stops the thread; calls enqueued later stay in the journal
+    /// for the next `CallLog.open`.
+    public func stop() async {
+        await caughtUp()
+        requestStop()
+    }
+
+    private func requestStop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func ingestUntilStopped() {
+        var backoff: Duration = .zero
+        // Retiring needs a checkpoint: tried at most once a second while a segment waits for it.
+        var lastRetirement = ContinuousClock.now - .seconds(2)
+        while let (calls, through) = take() {
+            do {
+                try store.ingestBlocking(calls, through: through)
+                backoff = .zero
+            } catch {
+                backoff = min(max(backoff * 2, .milliseconds(500)), .seconds(30))
+                logger.error("copying \(calls.count) journaled calls into the store failed; retrying in \(backoff)",
+                             metadata: ["error": "\(error)"])
+                putBack(calls, through: through)
+                Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
+                continue
+            }
+            finish(through: through)
+            if through.segment > journal.retainedSegments.first ?? through.segment, ContinuousClock.now - lastRetirement > .seconds(1) {
+                lastRetirement = .now
+                retireSegments()
+            }
+        }
+    }
+
+    /// The next batch, waiting for one; nil once stopping with nothing queued.
+    private func take() -> (calls: [RecordedCall], through: JournalPosition)? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !stopping {
+            idle = true
+            condition.wait()
+        }
+        idle = false
+        // Gather for a moment: fewer, larger transactions cost less per call.
+        let deadline = Date(timeIntervalSinceNow: gather)
+        while !stopping && !hurry && queued < Self.maxBatch && condition.wait(until: deadline) {}
+        hurry = false
+        guard !queue.isEmpty else {
+            stopped = true
+            condition.broadcast()
+            return nil
+        }
+        var calls: [RecordedCall] = []
+        var taken = 0
+        while taken < queue.count, calls.isEmpty || calls.count + queue[taken].calls.count <= Self.maxBatch {
+            calls += queue[taken].calls
+            taken += 1
+        }
+        let through = queue[taken - 1].through
+        queue.removeFirst(taken)
+        queued -= calls.count
+        return (calls, through)
+    }
+
+    /// Puts a batch that could not be written back at the head of the queue.
+    private func putBack(_ calls: [RecordedCall], through: JournalPosition) {
+        condition.lock()
+        queue.insert(Group(calls: calls, through: through), at: 0)
+        queued += calls.count
+        condition.unlock()
+    }
+
+    private func finish(through: JournalPosition) {
+        condition.lock()
+        ingested = through
+        var done: [CheckedContinuation<Void, Never>] = []
+        waiters.removeAll { waiter in
+            guard waiter.target <= through else { return false }
+            done.append(waiter.resume)
+            return true
+        }
+        condition.broadcast()
+        condition.unlock()
+        for resume in done { resume.resume() }
+    }
+
+    /// Deletes the journal segments the store holds entirely, once a complete checkpoint has
+    /// written the store's log into the database file and synced it: a segment must not
+    /// outlive its only durable copy. An incomplete checkpoint (a long reader) leaves them for
+    /// the next segment's turn.
+    func retireSegments() {
+        guard let position = try? store.journalPositionBlocking(),
+              let oldest = journal.retainedSegments.first, oldest < position.segment,
+              let checkpoint = try? store.checkpointBlocking(), checkpoint.complete else { return }
+        journal.removeSegments(before: position.segment)
+    }
+}
