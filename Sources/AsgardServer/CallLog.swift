@@ -11,7 +11,8 @@ public import ServiceLifecycle
 /// `ingester` then copies them into the store's `ledger` and `audit` tables on a thread of its
 /// own, so SQLite's transactions, B-tree updates and checkpoints never sit on a call's path.
 /// Readers that must see every call a client saw succeed (the usage API, tests) wait for
-/// `ingester.caughtUp()` first; the copy normally trails by well under a millisecond.
+/// `ingester.caughtUp()` first; the copy trails by a few milliseconds (the ingester gathers
+/// calls for up to 5 ms, so that each transaction carries many).
 ///
 /// `open` first copies whatever the journal holds beyond the store's recorded position (the
 /// calls of a process that was killed), so the store is complete before the server serves.
@@ -48,8 +49,9 @@ public struct CallLog: Sendable {
 /// lowest CPU priority (`LowPriorityThread`: it takes the cores only when the calls leave
 /// them idle).
 ///
-/// Each round takes everything queued (up to `maxBatch` calls) and writes it in one
-/// transaction that also records the journal position reached. A failed round is retried, with
+/// Each round waits for a call, gathers for up to `gather` more (less when `caughtUp` is
+/// waiting or a full batch is queued), takes everything queued (up to `maxBatch` calls) and
+/// writes it in one transaction that also records the journal position reached. A failed round is retried, with
 /// a backoff of up to 30 s, forever: the calls succeeded, and the journal still holds them.
 /// Once a whole segment is in the store and a checkpoint has made the store durable, the
 /// segment is deleted.
@@ -73,9 +75,10 @@ public final class CallIngester: Service, @unchecked Sendable {
     /// The position after the last call enqueued, and after the last one in the store.
     private var enqueued: JournalPosition?
     private var ingested: JournalPosition?
-    private var waiters: [(target: JournalPosition, resume: CheckedContinuation<Void, Never>)] = []
+    private var waiters: [(id: UUID, target: JournalPosition, resume: CheckedContinuation<Bool, Never>)] = []
     private var stopping = false
     private var stopped = false
+    private var stopWaiters: [CheckedContinuation<Void, Never>] = []
     /// Whether the ingester waits for an empty queue to fill.
     private var idle = false
     /// Whether a `caughtUp` caller waits, so the ingester should not gather.
@@ -110,18 +113,34 @@ public final class CallIngester: Service, @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Returns once every call enqueued before it was called is in the store (or at once when
-    /// the ingester has stopped).
-    public func caughtUp() async {
-        await withCheckedContinuation { (resume: CheckedContinuation<Void, Never>) in
+    /// Waits until every call enqueued before it was called is in the store.
+    /// - Returns: false if that took longer than `limit` (the store keeps failing, say), or the
+    ///   ingester has stopped with calls still queued.
+    @discardableResult
+    public func caughtUp(within limit: Duration = .seconds(10)) async -> Bool {
+        let id = UUID()
+        return await withCheckedContinuation { (resume: CheckedContinuation<Bool, Never>) in
             condition.lock()
             defer { condition.unlock() }
-            guard let target = enqueued, ingested.map({ $0 < target }) ?? true, !stopped else { return resume.resume() }
-            waiters.append((target, resume))
+            guard let target = enqueued, ingested.map({ $0 < target }) ?? true else { return resume.resume(returning: true) }
+            guard !stopped else { return resume.resume(returning: false) }
+            waiters.append((id, target, resume))
             // Someone is waiting: no gathering.
             hurry = true
             condition.broadcast()
+            Task { [self] in
+                try? await Task.sleep(for: limit)
+                giveUp(on: id)
+            }
         }
+    }
+
+    private func giveUp(on id: UUID) {
+        condition.lock()
+        let index = waiters.firstIndex { $0.id == id }
+        let waiter = index.map { waiters.remove(at: $0) }
+        condition.unlock()
+        waiter?.resume.resume(returning: false)
     }
 
     /// Calls enqueued and not yet taken for the store.
@@ -137,18 +156,19 @@ public final class CallIngester: Service, @unchecked Sendable {
         await stop()
     }
 
-    /// Copies what is queued, then stops the thread; calls enqueued later stay in the journal
-    /// for the next `CallLog.open`.
+    /// Copies what is queued (for up to 10 s), then stops the thread, and returns once it has.
+    /// Calls not copied by then, or enqueued later, stay in the journal for the next
+    /// `CallLog.open`.
     public func stop() async {
         await caughtUp()
-        requestStop()
-    }
-
-    private func requestStop() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        condition.unlock()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopped else { return done.resume() }
+            stopping = true
+            stopWaiters.append(done)
+            condition.broadcast()
+        }
     }
 
     private func ingestUntilStopped() {
@@ -191,6 +211,10 @@ public final class CallIngester: Service, @unchecked Sendable {
         guard !queue.isEmpty else {
             stopped = true
             condition.broadcast()
+            for waiter in waiters { waiter.resume.resume(returning: false) }
+            waiters = []
+            for done in stopWaiters { done.resume() }
+            stopWaiters = []
             return nil
         }
         var calls: [RecordedCall] = []
@@ -216,7 +240,7 @@ public final class CallIngester: Service, @unchecked Sendable {
     private func finish(through: JournalPosition) {
         condition.lock()
         ingested = through
-        var done: [CheckedContinuation<Void, Never>] = []
+        var done: [CheckedContinuation<Bool, Never>] = []
         waiters.removeAll { waiter in
             guard waiter.target <= through else { return false }
             done.append(waiter.resume)
@@ -224,7 +248,7 @@ public final class CallIngester: Service, @unchecked Sendable {
         }
         condition.broadcast()
         condition.unlock()
-        for resume in done { resume.resume() }
+        for resume in done { resume.resume(returning: true) }
     }
 
     /// Deletes the journal segments the store holds entirely, once a complete checkpoint has

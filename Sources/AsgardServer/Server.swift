@@ -108,7 +108,10 @@ public struct AsgardServer: Sendable {
             let from = request.uri.queryParameters.get("from").flatMap(parseInstant) ?? Date(timeIntervalSince1970: 0)
             let to = request.uri.queryParameters.get("to").flatMap(parseInstant) ?? Date().addingTimeInterval(86_400)
             // Every call a client has seen answered is in the store once the ingester catches up.
-            await ingester.caughtUp()
+            guard await ingester.caughtUp() else {
+                return Self.response(GatewayResponse(error: GatewayError(status: 503, type: "server_error", code: "ledger_behind",
+                                                                         message: "recent calls are not yet in the ledger; retry shortly")))
+            }
             let rows = (try? await store.usage(project: project, from: from, to: to)) ?? []
             let items = rows.map { row in
                 JSONValue.object([

@@ -76,4 +76,20 @@ import Testing
         #expect(third.journal.retainedSegments == [third.journal.end.segment])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/journal").count == 1)
     }
+
+    /// A call recorded after the ingester stopped is durable all the same: `caughtUp` says it
+    /// is not in the store, and the next open copies it in.
+    @Test func aCallRecordedAfterStopWaitsInTheJournal() async throws {
+        let root = try makeTemporaryDirectory("calllog-stopped")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let log = try CallLog.open(store: store, directory: root + "/journal")
+        await log.ingester.stop()
+        let (ledger, audit) = Self.call(1)
+        try await log.recorder.record(ledger: ledger, audit: audit)
+        #expect(await log.ingester.caughtUp(within: .seconds(5)) == false)
+        #expect(try await store.summary().ledgerRows == 0)
+        let reopened = try CallLog.open(store: store, directory: root + "/journal")
+        await reopened.ingester.stop()
+        #expect(try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID) == ["r1"])
+    }
 }
