@@ -145,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AsgardStoreTests",
-            dependencies: ["AsgardStore"],
+            dependencies: ["AsgardStore", "AsgardTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -75,7 +75,7 @@ public final class CallIngester: Service, @unchecked Sendable {
     /// The position after the last call enqueued, and after the last one in the store.
     private var enqueued: JournalPosition?
     private var ingested: JournalPosition?
-    private var waiters: [(id: UUID, target: JournalPosition, resume: CheckedContinuation<Bool, Never>)] = []
+    private var waiters: [(id: UUID, target: JournalPosition, resume: CheckedContinuation<Bool, Never>, timeout: Task<Void, Never>)] = []
     private var stopping = false
     private var stopped = false
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
@@ -124,14 +124,14 @@ public final class CallIngester: Service, @unchecked Sendable {
             defer { condition.unlock() }
             guard let target = enqueued, ingested.map({ $0 < target }) ?? true else { return resume.resume(returning: true) }
             guard !stopped else { return resume.resume(returning: false) }
-            waiters.append((id, target, resume))
-            // Someone is waiting: no gathering.
-            hurry = true
-            condition.broadcast()
-            Task { [self] in
+            let timeout = Task { [self] in
                 try? await Task.sleep(for: limit)
                 giveUp(on: id)
             }
+            waiters.append((id, target, resume, timeout))
+            // Someone is waiting: no gathering.
+            hurry = true
+            condition.broadcast()
         }
     }
 
@@ -243,6 +243,7 @@ public final class CallIngester: Service, @unchecked Sendable {
         var done: [CheckedContinuation<Bool, Never>] = []
         waiters.removeAll { waiter in
             guard waiter.target <= through else { return false }
+            waiter.timeout.cancel()
             done.append(waiter.resume)
             return true
         }

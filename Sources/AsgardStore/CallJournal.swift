@@ -68,9 +68,9 @@ public enum JournalError: Error, Equatable, CustomStringConvertible {
 /// everything in it. The store keeps, in the same transaction as the rows, the position it has
 /// ingested through, so after a crash `recover` hands back exactly the records it lacks.
 ///
-/// **Torn tails.** The last segment's last record may be cut short by a crash: `recover` drops
-/// it (no caller saw it succeed) and cuts the file there. A bad record anywhere else is damage,
-/// reported as `JournalError.corrupt`.
+/// **Torn tails.** The last segment's last record may be cut short by a crash, or end in zeros:
+/// `recover` drops it (no caller saw it succeed) and cuts the file there. A bad record anywhere
+/// else is damage, reported as `JournalError.corrupt`.
 public final class CallJournal: Sendable {
     public static let magic: [UInt8] = Array("ASGJRNL1".utf8)
     public let directory: String
@@ -191,7 +191,9 @@ public final class CallJournal: Sendable {
                 offset = next
                 found.append((call, JournalPosition(segment: segment, offset: Int64(next))))
             case .bad(let reason, let torn):
-                guard cutTornTail, torn else { throw JournalError.corrupt(path: path, offset: Int64(offset), reason: reason) }
+                // A file system may leave a crashed append's tail as zeros rather than cut short.
+                let zeros = bytes[offset...].allSatisfy { $0 == 0 }
+                guard cutTornTail, torn || zeros else { throw JournalError.corrupt(path: path, offset: Int64(offset), reason: reason) }
                 guard truncate(path, off_t(offset)) == 0 else { throw JournalError.writeFailed(path: path, errno: errno) }
                 return found
             }

@@ -48,16 +48,6 @@ func asgard(_ arguments: [String], in directory: String = packageRoot, environme
                          stderr: try String(contentsOfFile: scratch + "/err", encoding: .utf8))
 }
 
-/// Runs the `sqlite3` command-line tool on a database file.
-func sqlite3(_ database: String, _ sql: String) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = [database, sql]
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
-}
-
 /// `asgard(...)` on a thread of its own: a test that runs long commands must not hold one of
 /// the few threads that every other test (and the servers some of them run) share.
 func asgardDetached(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) async throws -> CommandResult {

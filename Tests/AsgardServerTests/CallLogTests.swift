@@ -92,4 +92,28 @@ import Testing
         await reopened.ingester.stop()
         #expect(try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID) == ["r1"])
     }
+
+    /// A round the store refuses (here a request id already in the ledger) is retried until it
+    /// goes in: the call was answered, and nothing of it is dropped.
+    @Test func aRefusedRoundIsRetriedUntilTheStoreTakesIt() async throws {
+        let root = try makeTemporaryDirectory("calllog-retry")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let (ledger, audit) = Self.call(1)
+        var squatter = ledger
+        squatter.project = "squatter"
+        try await store.appendLedger([squatter])
+        let log = try CallLog.open(store: store, directory: root + "/journal")
+        try await log.recorder.record(ledger: ledger, audit: audit)
+        #expect(await log.ingester.caughtUp(within: .milliseconds(800)) == false)
+        #expect(try await store.summary().auditEntries == 0)
+        try sqlite3(root + "/asgard.sqlite", "DELETE FROM ledger WHERE project = 'squatter'")
+        // The retries back off (0.5, 1, 2, 4, 8 s…) on a low-priority thread: on a busy machine
+        // the next one can be many seconds away.
+        var inStore = false
+        for _ in 0..<90 where !inStore { inStore = await log.ingester.caughtUp(within: .seconds(1)) }
+        #expect(inStore)
+        #expect(try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID) == ["r1"])
+        #expect(try await store.summary().auditEntries == 1)
+        await log.ingester.stop()
+    }
 }

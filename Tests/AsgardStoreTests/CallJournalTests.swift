@@ -106,6 +106,20 @@ import Testing
         #expect(try CallJournal(directory: directory).recover(after: nil).map(\.call) == [Self.call(1)])
     }
 
+    /// Some file systems leave an interrupted append as zeros rather than cut short: cut as well.
+    @Test func aTailOfZerosIsCut() throws {
+        let directory = try makeTemporaryDirectory("journal-zeros")
+        let journal = try CallJournal(directory: directory)
+        let whole = try journal.append([Self.call(1)])
+        let path = journal.path(of: whole.segment)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(count: 300))
+        try handle.close()
+        #expect(try CallJournal(directory: directory).recover(after: nil).map(\.call) == [Self.call(1)])
+        #expect((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == Int(whole.offset))
+    }
+
     /// Damage before the end is not a crash's doing: recovery refuses rather than skip records.
     @Test func damageInsideTheJournalIsReported() throws {
         let directory = try makeTemporaryDirectory("journal-damage")

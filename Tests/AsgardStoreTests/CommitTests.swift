@@ -1,5 +1,6 @@
 import AsgardCore
 import AsgardStore
+import AsgardTestSupport
 import Foundation
 import Testing
 
