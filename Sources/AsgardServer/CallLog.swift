@@ -2,6 +2,7 @@ public import AsgardStore
 import Foundation
 import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// Where finished calls are recorded: group commit into the call journal on the calls' own
 /// threads, and a copy into the store behind them.
@@ -16,14 +17,22 @@ public import ServiceLifecycle
 ///
 /// `open` first copies whatever the journal holds beyond the store's recorded position (the
 /// calls of a process that was killed), so the store is complete before the server serves.
+///
+/// One process at a time: `open` takes an exclusive lock on the journal directory (released by
+/// `close`, or by the system when the process ends, however it ends), so a second server on
+/// the same data directory is refused instead of copying the first one's calls as its own.
 public struct CallLog: Sendable {
     public let journal: CallJournal
     public let recorder: CallRecorder
     public let ingester: CallIngester
+    private let lock: DirectoryLock
 
     /// Opens the journal in `directory`, recovers what the store lacks, and starts the ingester.
-    /// - Throws: `JournalError` for an unreadable or damaged journal, the store's errors.
-    public static func open(store: SQLiteStore, directory: String, segmentBytes: Int64 = 16 << 20) throws -> CallLog {
+    /// - Throws: `CallLogError.inUse` when another process has the journal open; `JournalError`
+    ///   for an unreadable or damaged journal; the store's errors.
+    public static func open(store: SQLiteStore, directory: String, segmentBytes: Int64 = 16 << 20,
+                            maxQueued: Int = CallIngester.maxQueued) throws -> CallLog {
+        let lock = try DirectoryLock(directory: directory)
         let position = try store.journalPositionBlocking()
         let journal = try CallJournal(directory: directory, segmentBytes: segmentBytes, after: position?.segment ?? 0)
         let recovered = try journal.recover(after: position)
@@ -35,13 +44,19 @@ public struct CallLog: Sendable {
         }
         // Every segment before the new one is in the store now.
         try store.ingestBlocking([], through: journal.end)
-        let ingester = CallIngester(store: store, journal: journal)
+        let ingester = CallIngester(store: store, journal: journal, maxQueued: maxQueued)
         ingester.retireSegments()
         let recorder = CallRecorder { calls in
             let through = try journal.append(calls)
             ingester.enqueue(calls, through: through)
         }
-        return CallLog(journal: journal, recorder: recorder, ingester: ingester)
+        return CallLog(journal: journal, recorder: recorder, ingester: ingester, lock: lock)
+    }
+
+    /// Stops the ingester (`CallIngester.stop`) and releases the directory for another `open`.
+    public func close() async {
+        await ingester.stop()
+        lock.release()
     }
 }
 
@@ -56,11 +71,14 @@ public struct CallLog: Sendable {
 /// Once a whole segment is in the store and a checkpoint has made the store durable, the
 /// segment is deleted.
 ///
-/// The queue is bounded: when the store falls `maxQueued` calls behind (a saturated machine
-/// starving the low-priority thread), `enqueue` blocks its caller until the ingester catches
-/// up, so memory stays bounded and calls slow down instead.
+/// The queue is bounded: when the store is `maxQueued` calls behind (a saturated machine
+/// starving the low-priority thread, or a store refusing writes), `enqueue` blocks its caller,
+/// the group commit's leader and so every call queued behind it, until a round goes in; so
+/// memory stays bounded (a group may overshoot the bound by its own size) and calls slow down
+/// instead.
 public final class CallIngester: Service, @unchecked Sendable {
     public static let maxBatch = 4_096
+    /// The default bound of the queue.
     public static let maxQueued = 65_536
 
     private struct Group {
@@ -71,6 +89,7 @@ public final class CallIngester: Service, @unchecked Sendable {
     // Everything below is only touched with `condition` locked.
     private let condition = NSCondition()
     private var queue: [Group] = []
+    /// Calls enqueued and not yet in the store (queued, or in the round being written).
     private var queued = 0
     /// The position after the last call enqueued, and after the last one in the store.
     private var enqueued: JournalPosition?
@@ -84,14 +103,16 @@ public final class CallIngester: Service, @unchecked Sendable {
     /// Whether a `caughtUp` caller waits, so the ingester should not gather.
     private var hurry = false
     private let gather: TimeInterval
+    private let maxQueued: Int
 
     private let store: SQLiteStore
     private let journal: CallJournal
     private let logger = Logger(label: "asgard.calls")
 
-    init(store: SQLiteStore, journal: CallJournal, gather: Duration = .milliseconds(5)) {
+    init(store: SQLiteStore, journal: CallJournal, gather: Duration = .milliseconds(5), maxQueued: Int = CallIngester.maxQueued) {
         self.store = store
         self.journal = journal
+        self.maxQueued = maxQueued
         self.gather = Double(gather.components.attoseconds) / 1e18 + Double(gather.components.seconds)
         LowPriorityThread.start(name: "asgard-ingest") { [self] in ingestUntilStopped() }
     }
@@ -100,7 +121,7 @@ public final class CallIngester: Service, @unchecked Sendable {
     /// calls are already waiting.
     func enqueue(_ calls: [RecordedCall], through: JournalPosition) {
         condition.lock()
-        while queued >= Self.maxQueued && !stopped { condition.wait() }
+        while queued >= maxQueued && !stopped { condition.wait() }
         queue.append(Group(calls: calls, through: through))
         queued += calls.count
         enqueued = through
@@ -143,7 +164,7 @@ public final class CallIngester: Service, @unchecked Sendable {
         waiter?.resume.resume(returning: false)
     }
 
-    /// Calls enqueued and not yet taken for the store.
+    /// Calls enqueued and not yet in the store.
     public var backlog: Int {
         condition.lock()
         defer { condition.unlock() }
@@ -187,7 +208,7 @@ public final class CallIngester: Service, @unchecked Sendable {
                 Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
                 continue
             }
-            finish(through: through)
+            finish(calls.count, through: through)
             if through.segment > journal.retainedSegments.first ?? through.segment, ContinuousClock.now - lastRetirement > .seconds(1) {
                 lastRetirement = .now
                 retireSegments()
@@ -225,7 +246,6 @@ public final class CallIngester: Service, @unchecked Sendable {
         }
         let through = queue[taken - 1].through
         queue.removeFirst(taken)
-        queued -= calls.count
         return (calls, through)
     }
 
@@ -233,13 +253,15 @@ public final class CallIngester: Service, @unchecked Sendable {
     private func putBack(_ calls: [RecordedCall], through: JournalPosition) {
         condition.lock()
         queue.insert(Group(calls: calls, through: through), at: 0)
-        queued += calls.count
         condition.unlock()
     }
 
-    private func finish(through: JournalPosition) {
+    /// Records `count` calls through `through` as in the store, wakes whoever waited for them,
+    /// and calls held back by a full queue.
+    private func finish(_ count: Int, through: JournalPosition) {
         condition.lock()
         ingested = through
+        queued -= count
         var done: [CheckedContinuation<Bool, Never>] = []
         waiters.removeAll { waiter in
             guard waiter.target <= through else { return false }
@@ -261,5 +283,45 @@ public final class CallIngester: Service, @unchecked Sendable {
               let oldest = journal.retainedSegments.first, oldest < position.segment,
               let checkpoint = try? store.checkpointBlocking(), checkpoint.complete else { return }
         journal.removeSegments(before: position.segment)
+    }
+}
+
+public enum CallLogError: Error, Equatable, CustomStringConvertible {
+    case inUse(directory: String)
+    case cannotLock(directory: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .inUse(let directory):
+            "another process (an Asgard server on the same data directory) has the call journal \(directory) open"
+        case .cannotLock(let directory, let errno):
+            "cannot lock the call journal \(directory): \(String(cString: strerror(errno)))"
+        }
+    }
+}
+
+/// An exclusive `flock` on `<directory>/lock`, held until `release` or the process ends.
+final class DirectoryLock: Sendable {
+    private let descriptor: Mutex<Int32?>
+
+    init(directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CallLogError.cannotLock(directory: directory, errno: EACCES)
+        }
+        let descriptor = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CallLogError.cannotLock(directory: directory, errno: errno) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let failure = errno
+            close(descriptor)
+            throw failure == EWOULDBLOCK ? CallLogError.inUse(directory: directory) : CallLogError.cannotLock(directory: directory, errno: failure)
+        }
+        self.descriptor = Mutex(descriptor)
+    }
+
+    /// Closing the descriptor drops the lock; a second release does nothing.
+    func release() {
+        if let descriptor = descriptor.withLock({ $0.take() }) { close(descriptor) }
     }
 }

@@ -52,32 +52,33 @@ struct Demo: AsyncParsableCommand {
             ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": upstreamToken]) { _, demo in demo }
         configuration.provisioner = provisioning.provisioner(dataDirectory: demoRoot, environment: configuration.environment)
         let client = HTTPUpstream.vendorClient()
-        let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
-            let bound = channel.localAddress?.port ?? port
-            let base = "http://127.0.0.1:\(bound)"
-            FileHandle.standardOutput.write(Data("""
-                Asgard demo
-                  gateway:          \(base)   (store: \(demoRoot)/asgard.sqlite)
-                  fake Databricks:  \(fake.url)
-                  demo key (shown once): \(key.secret)
-
-                Try it:
-                  curl -s \(base)/v1/chat/completions -H "Authorization: Bearer \(key.secret)" \\
-                    -H "Content-Type: application/json" \\
-                    -d '{"model": "databricks/llama-3-3-70b", "messages": [{"role": "user", "content": "Hello"}]}'
-
-                With the OpenAI SDK (Python):
-                  from openai import OpenAI
-                  client = OpenAI(base_url="\(base)/v1", api_key="\(key.secret)")
-                  print(client.chat.completions.create(model="databricks/llama-3-3-70b",
-                        messages=[{"role": "user", "content": "Hello"}]).choices[0].message.content)
-
-                Spend: curl -s \(base)/api/projects/fraud-detection/usage -H "Authorization: Bearer \(key.secret)"
-                Ctrl-C stops it.
-
-                """.utf8))
-        }
+        // Whatever fails, the HTTP client is shut down before it is released.
         do {
+            let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
+                let bound = channel.localAddress?.port ?? port
+                let base = "http://127.0.0.1:\(bound)"
+                FileHandle.standardOutput.write(Data("""
+                    Asgard demo
+                      gateway:          \(base)   (store: \(demoRoot)/asgard.sqlite)
+                      fake Databricks:  \(fake.url)
+                      demo key (shown once): \(key.secret)
+
+                    Try it:
+                      curl -s \(base)/v1/chat/completions -H "Authorization: Bearer \(key.secret)" \\
+                        -H "Content-Type: application/json" \\
+                        -d '{"model": "databricks/llama-3-3-70b", "messages": [{"role": "user", "content": "Hello"}]}'
+
+                    With the OpenAI SDK (Python):
+                      from openai import OpenAI
+                      client = OpenAI(base_url="\(base)/v1", api_key="\(key.secret)")
+                      print(client.chat.completions.create(model="databricks/llama-3-3-70b",
+                            messages=[{"role": "user", "content": "Hello"}]).choices[0].message.content)
+
+                    Spend: curl -s \(base)/api/projects/fraud-detection/usage -H "Authorization: Bearer \(key.secret)"
+                    Ctrl-C stops it.
+
+                    """.utf8))
+            }
             try await application.runService()
         } catch {
             try? await fake.shutdown()

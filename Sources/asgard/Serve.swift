@@ -34,11 +34,12 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = store.directory
         configuration.passInterval = .seconds(passInterval)
         let client = HTTPUpstream.vendorClient()
-        let (_, application) = try AsgardServer.build(configuration, httpClient: client) { [directory, store] channel in
-            let bound = channel.localAddress?.port ?? port
-            FileHandle.standardOutput.write(Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))
-        }
+        // Whatever fails, the HTTP client is shut down before it is released.
         do {
+            let (_, application) = try AsgardServer.build(configuration, httpClient: client) { [directory, store] channel in
+                let bound = channel.localAddress?.port ?? port
+                FileHandle.standardOutput.write(Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))
+            }
             try await application.runService()
         } catch {
             try? await client.shutdown()

@@ -165,6 +165,25 @@ struct ServeProcess {
         try await client.shutdown()
     }
 
+    /// A second server on the same data directory is refused by name, and the first serves on.
+    @Test func aSecondServerOnTheSameDataDirectoryIsRefused() async throws {
+        let root = try makeTemporaryDirectory("second-server")
+        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let first = try ServeProcess.start(root: root, fakeURL: fake.url)
+        try await first.waitUntilHealthy(client)
+        let second = try ServeProcess.start(root: root, fakeURL: fake.url)
+        second.process.waitUntilExit()
+        let output = String(decoding: try Data(contentsOf: URL(fileURLWithPath: second.output)), as: UTF8.self)
+        #expect(second.process.terminationStatus == 1)
+        #expect(output.contains("another process (an Asgard server on the same data directory) has the call journal"), "\(output)")
+        #expect(try await ServeProcess.chat(client, try await first.base()).0 == 200)
+        first.process.terminate()
+        first.process.waitUntilExit()
+        try await fake.shutdown()
+        try await client.shutdown()
+    }
+
     /// SIGKILL during a load of 1,200 calls: after a restart every call the client saw succeed
     /// has its ledger row, and the audit chain verifies.
     @Test(.timeLimit(.minutes(5))) func nothingAClientSawSucceedIsLostOnSIGKILL() async throws {

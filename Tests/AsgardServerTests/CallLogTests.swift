@@ -3,6 +3,7 @@ import AsgardServer
 import AsgardStore
 import AsgardTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct CallLogTests {
@@ -41,7 +42,7 @@ import Testing
             #expect(record.content.time == format.string(from: Self.call(n).0.time))
         }
         #expect(try store.journalPositionBlocking() == log.journal.end)
-        await log.ingester.stop()
+        await log.close()
     }
 
     /// What a killed process left in the journal, and only that, is copied in when the log is
@@ -54,8 +55,7 @@ import Testing
             let (ledger, audit) = Self.call(n)
             try await first.recorder.record(ledger: ledger, audit: audit)
         }
-        await first.ingester.caughtUp()
-        await first.ingester.stop()
+        await first.close()
         // The "killed" process: its records reached the journal, never the store.
         let journal = try CallJournal(directory: root + "/journal")
         try journal.append((3..<8).map { n in
@@ -64,17 +64,17 @@ import Testing
         })
         #expect(try await store.summary().ledgerRows == 3)
         let second = try CallLog.open(store: store, directory: root + "/journal")
-        await second.ingester.stop()
+        await second.close()
         let rows = try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID)
         #expect(rows == (0..<8).map { "r\($0)" })
         let third = try CallLog.open(store: store, directory: root + "/journal")
-        await third.ingester.stop()
+        await third.close()
         #expect(try await store.summary().ledgerRows == 8)
         guard case .intact(let count, _) = try await store.verifyAudit() else { Issue.record("audit chain broken"); return }
         #expect(count == 8)
         // The recovered segments are in the store and durable: only the open one is left.
         #expect(third.journal.retainedSegments == [third.journal.end.segment])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/journal").count == 1)
+        #expect(try CallJournalFiles.segments(in: root + "/journal").count == 1)
     }
 
     /// A call recorded after the ingester stopped is durable all the same: `caughtUp` says it
@@ -88,8 +88,9 @@ import Testing
         try await log.recorder.record(ledger: ledger, audit: audit)
         #expect(await log.ingester.caughtUp(within: .seconds(5)) == false)
         #expect(try await store.summary().ledgerRows == 0)
+        await log.close()
         let reopened = try CallLog.open(store: store, directory: root + "/journal")
-        await reopened.ingester.stop()
+        await reopened.close()
         #expect(try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID) == ["r1"])
     }
 
@@ -114,6 +115,67 @@ import Testing
         #expect(inStore)
         #expect(try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID) == ["r1"])
         #expect(try await store.summary().auditEntries == 1)
-        await log.ingester.stop()
+        await log.close()
+    }
+
+    /// One process per journal: a second open is refused by name while the first holds it.
+    @Test func aSecondOpenIsRefusedWhileTheFirstHoldsTheJournal() async throws {
+        let root = try makeTemporaryDirectory("calllog-lock")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let first = try CallLog.open(store: store, directory: root + "/journal")
+        #expect(throws: CallLogError.inUse(directory: root + "/journal")) {
+            try CallLog.open(store: store, directory: root + "/journal")
+        }
+        await first.close()
+        let second = try CallLog.open(store: store, directory: root + "/journal")
+        await second.close()
+    }
+
+    /// When the store falls `maxQueued` calls behind, recording blocks until it catches up,
+    /// and then every call goes in.
+    @Test func aFullQueueHoldsCallsBackUntilTheStoreCatchesUp() async throws {
+        let root = try makeTemporaryDirectory("calllog-backpressure")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        var squatter = Self.call(0).0
+        squatter.project = "squatter"
+        try await store.appendLedger([squatter])
+        let log = try CallLog.open(store: store, directory: root + "/journal", maxQueued: 3)
+        // Call 0 collides with the squatter, so the store takes nothing until it is removed.
+        // The calls come one after another (each its own group commit); a blocked call blocks
+        // its thread, so they get a thread of their own.
+        let recorded = Counter()
+        let caller = Task.detached(executorPreference: DedicatedThreadExecutor()) {
+            for n in 0..<12 {
+                let (ledger, audit) = Self.call(n)
+                try await log.recorder.record(ledger: ledger, audit: audit)
+                _ = recorded.increment()
+            }
+        }
+        // Call 0 is taken, refused and put back, then two more fill the queue to three.
+        try await Task.sleep(for: .seconds(1))
+        #expect(recorded.value == 3)
+        try sqlite3(root + "/asgard.sqlite", "DELETE FROM ledger WHERE project = 'squatter'")
+        try await caller.value
+        #expect(recorded.value == 12)
+        var inStore = false
+        for _ in 0..<90 where !inStore { inStore = await log.ingester.caughtUp(within: .seconds(1)) }
+        #expect(try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID).sorted()
+                == (0..<12).map { "r\($0)" }.sorted())
+        await log.close()
+    }
+}
+
+/// A shared count.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    /// Adds one; returns the new count.
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    var value: Int { count.withLock { $0 } }
+}
+
+/// The journal's segment files, as `CallJournal` names them.
+enum CallJournalFiles {
+    static func segments(in directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".journal") }
     }
 }
