@@ -209,6 +209,9 @@ struct ServeProcess {
         server.process.waitUntilExit()
         #expect(server.process.terminationReason == .uncaughtSignal)
         #expect(!succeeded.isEmpty, "no call succeeded before the kill")
+        // What had reached the store by the kill; the rest of what the client saw succeed was
+        // in the call journal only, and the restart copies it in.
+        let beforeRestart = try await SQLiteStore(path: root + "/data/asgard.sqlite").summary().ledgerRows
         // Restart on the same store, then look up every call the client saw succeed.
         let restarted = try ServeProcess.start(root: root, fakeURL: fake.url)
         try await restarted.waitUntilHealthy(client)
@@ -220,7 +223,7 @@ struct ServeProcess {
         #expect(missing.isEmpty, "\(missing.count) of \(succeeded.count) successful calls have no ledger row")
         let verify = try asgard(["audit", "verify", "--data-dir", root + "/data"])
         #expect(verify.status == 0, "\(verify.output)")
-        print("sigkill: \(succeeded.count) of 1200 calls succeeded before the kill; all have ledger rows")
+        print("sigkill: \(succeeded.count) of 1200 calls succeeded before the kill; all have ledger rows; \(rows.count - beforeRestart) came from the call journal at the restart")
         try await fake.shutdown()
         try await client.shutdown()
     }
