@@ -25,8 +25,7 @@ public enum JournalCodec {
     public static func appendFrame(for call: RecordedCall, to bytes: inout [UInt8]) {
         let start = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: headerBytes))
-        var writer = Writer(bytes: bytes)
-        bytes = []
+        var writer = Writer(bytes: consume bytes)
         writer.payload(call)
         bytes = writer.bytes
         let payload = bytes.count - start - headerBytes
@@ -191,9 +190,5 @@ public enum CRC32 {
         var crc: UInt32 = 0xFFFF_FFFF
         for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
         return crc ^ 0xFFFF_FFFF
-    }
-
-    public static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
-        Array(bytes).withUnsafeBufferPointer { checksum($0) }
     }
 }

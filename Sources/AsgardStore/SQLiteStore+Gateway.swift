@@ -10,12 +10,10 @@ extension SQLiteStore {
     public func appendCalls(ledger: [LedgerEntry], audit: [AuditEntry]) async throws {
         guard !ledger.isEmpty || !audit.isEmpty else { return }
         let clock = self.clock
-        try await pool.write { db in try Self.appendCalls(ledger: ledger, audit: audit, at: clock(), in: db) }
-    }
-
-    private static func appendCalls(ledger: [LedgerEntry], audit: [AuditEntry], at now: Date, in db: Database) throws {
-        try LedgerTable.insert(ledger, in: db)
-        try AuditTable.append(audit, at: now, in: db)
+        try await pool.write { db in
+            try LedgerTable.insert(ledger, in: db)
+            try AuditTable.append(audit, at: clock(), in: db)
+        }
     }
 
     /// Sum of `cost_micros` of the project's rows with `from <= time < to`.

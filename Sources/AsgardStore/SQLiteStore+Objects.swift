@@ -45,6 +45,12 @@ enum ObjectTables {
         }
     }
 
+    /// Every `provisioning` row, by reference.
+    static func provisioningRecords(_ db: Database) throws -> [ObjectRef: ProvisioningRecord] {
+        let records = try Row.fetchAll(db, sql: "SELECT * FROM provisioning").map(provisioningRecord)
+        return Dictionary(records.map { ($0.ref, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
     /// Reads one `provisioning` row.
     static func provisioningRecord(_ row: Row) throws -> ProvisioningRecord {
         let retryAfter: Int64? = try row.decode(forColumn: "retry_after")

@@ -1,7 +1,6 @@
 public import AsgardCore
 public import Foundation
 import GRDB
-import Synchronization
 
 /// `AsgardStore` on one SQLite file, through a GRDB `DatabasePool` in WAL mode: any number of
 /// concurrent readers and one serialized writer, so audit sequence numbers never collide.
@@ -53,53 +52,25 @@ public final class SQLiteStore: AsgardStore {
 
         self.pool = pool
         self.clock = clock
-        self.path = path
     }
-
-    let path: String
 
     /// The page size of a store this binary creates.
     public static let pageSize = 2_048
 
     // MARK: Checkpoints
 
-    /// Copies what it can of the write-ahead log into the database (a PASSIVE checkpoint) on a
-    /// connection of its own (and GRDB's own thread), so commits go on meanwhile.
-    ///
-    /// The log starts over from its beginning (instead of growing) only at a commit that finds
-    /// every frame copied; under a steady stream of commits a PASSIVE checkpoint never gets
-    /// there on its own, because frames arrive while it copies. `SQLiteCheckpoint.complete`
-    /// says whether it copied every frame the log held when it began.
-    @discardableResult
-    public func checkpoint() async throws -> SQLiteCheckpoint {
-        try await checkpointConnection().writeWithoutTransaction(Self.passiveCheckpoint)
-    }
-
-    /// `checkpoint()` on the calling thread, for a caller that runs it on a thread of its own
-    /// (the server's call ingester, before it deletes journal segments the store now holds).
+    /// Copies what it can of the write-ahead log into the database (a PASSIVE checkpoint), on
+    /// the calling thread and the store's writer connection: for the server's call ingester,
+    /// which runs it on its own thread before it deletes journal segments the store now holds.
+    /// `SQLiteCheckpoint.complete` says whether every frame the log held was copied (and so
+    /// synced to the database file).
     @discardableResult
     public func checkpointBlocking() throws -> SQLiteCheckpoint {
-        try checkpointConnection().writeWithoutTransaction(Self.passiveCheckpoint)
-    }
-
-    private static func passiveCheckpoint(_ db: Database) throws -> SQLiteCheckpoint {
-        let result = try db.checkpoint(.passive)
-        return SQLiteCheckpoint(logFrames: result.walFrameCount, copiedFrames: result.checkpointedFrameCount)
-    }
-
-    private func checkpointConnection() throws -> DatabaseQueue {
-        try checkpointer.withLock { queue in
-            if let queue { return queue }
-            var configuration = Configuration()
-            configuration.label = "AsgardStore.checkpoint"
-            configuration.busyMode = .timeout(10)
-            let opened = try DatabaseQueue(path: path, configuration: configuration)
-            queue = opened
-            return opened
+        try pool.writeWithoutTransaction { db in
+            let result = try db.checkpoint(.passive)
+            return SQLiteCheckpoint(logFrames: result.walFrameCount, copiedFrames: result.checkpointedFrameCount)
         }
     }
-
-    private let checkpointer = Mutex<DatabaseQueue?>(nil)
 
     /// Reads observed state without creating, migrating or writing anything: for `--dry-run`.
     ///
@@ -133,12 +104,11 @@ public final class SQLiteStore: AsgardStore {
             let unknown = applied.subtracting(migrator.migrations)
             guard unknown.isEmpty else { throw StoreError.unknownSchemaVersion(unknown.sorted().joined(separator: ", ")) }
             // A store from before a migration lacks its tables: read those as empty.
-            let records = applied.contains("v3-provisioning")
-                ? try Row.fetchAll(db, sql: "SELECT * FROM provisioning").map(ObjectTables.provisioningRecord) : []
+            let records = applied.contains("v3-provisioning") ? try ObjectTables.provisioningRecords(db) : [:]
             let switches = applied.contains("v2-kill-switches") ? try GatewayTables.killSwitches(db) : []
             return ReadOnlySnapshot(
                 observed: try ObjectTables.observedState(db),
-                records: Dictionary(records.map { ($0.ref, $0) }, uniquingKeysWith: { _, last in last }),
+                records: records,
                 killSwitches: switches,
                 approvals: try Row.fetchAll(db, sql: "SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC").map(ApprovalTable.approval))
         }
@@ -184,10 +154,7 @@ public final class SQLiteStore: AsgardStore {
 
     /// Every provisioning record, by reference.
     public func provisioningRecords() async throws -> [ObjectRef: ProvisioningRecord] {
-        try await pool.read { db in
-            let records = try Row.fetchAll(db, sql: "SELECT * FROM provisioning").map(ObjectTables.provisioningRecord)
-            return Dictionary(records.map { ($0.ref, $0) }, uniquingKeysWith: { _, last in last })
-        }
+        try await pool.read(ObjectTables.provisioningRecords)
     }
 
     // MARK: Audit

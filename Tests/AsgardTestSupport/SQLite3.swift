@@ -13,7 +13,9 @@ public struct SQLite3Failure: Error, CustomStringConvertible {
 public func sqlite3(_ path: String, _ sql: String) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["sqlite3", "-batch", path, sql]
+    // Waits up to 5 s for a writer in another process (the server under test) instead of
+    // failing at once with "database is locked".
+    process.arguments = ["sqlite3", "-batch", "-cmd", ".timeout 5000", path, sql]
     let output = Pipe()
     let errors = Pipe()
     process.standardOutput = output
