@@ -19,7 +19,14 @@ public struct ApprovalDesk<Store: AsgardStore>: Sendable {
     /// Why a decision was not recorded.
     public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         public var description: String
-        public init(description: String) { self.description = description }
+        /// Whether Cedar denied the approver (a permission refusal); false when the decision
+        /// could not be made at all (not pending, no reason, no policy set, no project).
+        public var denied: Bool
+
+        public init(description: String, denied: Bool = false) {
+            self.description = description
+            self.denied = denied
+        }
     }
 
     /// Records `approver`'s decision on approval `id`: approve, or reject with a reason.
@@ -37,12 +44,12 @@ public struct ApprovalDesk<Store: AsgardStore>: Sendable {
         if !approve, (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw Refusal(description: "a rejection needs a reason (--reason)")
         }
-        let decision = try await authorize(approver, approval)
+        let (decision, byCedar) = try await authorize(approver, approval)
         guard decision.allowed else {
             try await store.appendAudit(AuditEntry(
                 actor: approver, action: "approval.\(verb)", target: approval.ref.description, outcome: "denied",
                 detail: ["approval": id, "reason": decision.reason, "policies": decision.policies.joined(separator: ",")]))
-            throw Refusal(description: decision.reason)
+            throw Refusal(description: decision.reason, denied: byCedar)
         }
         var detail = ["approval": id, "plan_digest": approval.planDigest ?? "", "policies": decision.policies.joined(separator: ",")]
         if let reason { detail["reason"] = reason }
@@ -52,18 +59,15 @@ public struct ApprovalDesk<Store: AsgardStore>: Sendable {
                               outcome: approve ? "approved" : "rejected", detail: detail))
     }
 
-    /// Cedar's `approve` for `approver` on the request, with its project as the store holds it.
-    private func authorize(_ approver: String, _ approval: Approval) async throws -> GateOutcome {
-        guard let policies else { return .refused("no policy set is loaded, so no approval can be decided") }
+    /// Cedar's `approve` for `approver` on the request, with its project as the store holds it;
+    /// `byCedar` is false when the decision could not reach Cedar (no policy set, no project).
+    private func authorize(_ approver: String, _ approval: Approval) async throws -> (outcome: GateOutcome, byCedar: Bool) {
+        guard let policies else { return (.refused("no policy set is loaded, so no approval can be decided"), false) }
         guard case .project(let project)? = try await store.object(ObjectRef(.project, approval.project)) else {
-            return .refused("project \"\(approval.project)\" is not in the store")
+            return (.refused("project \"\(approval.project)\" is not in the store"), false)
         }
-        let service = switch try await store.object(approval.ref) {
-        case .resource(let r)?: r.service
-        case .servingEndpoint(let e)?: e.provisioner
-        default: ""
-        }
-        return ApprovalPolicy.decide(approver: approver, ref: approval.ref, project: project, requestedBy: approval.requestedBy,
-                                     serviceName: service, policies: policies)
+        let service = try await store.object(approval.ref)?.provisionerName ?? ""
+        return (ApprovalPolicy.decide(approver: approver, ref: approval.ref, project: project, requestedBy: approval.requestedBy,
+                                      serviceName: service, policies: policies), true)
     }
 }

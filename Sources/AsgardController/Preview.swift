@@ -24,7 +24,7 @@ public enum Preview {
                                                                 hasWorkspace: hasWorkspace(action.ref))
                 return PreviewedAction(action: action, next: provisioned ? "terraform destroy, then remove" : "remove (never provisioned)")
             }
-            guard let object = desired.objects.first(where: { $0.ref == action.ref }) else { return PreviewedAction(action: action) }
+            guard let object = desired.object(action.ref) else { return PreviewedAction(action: action) }
             if ProvisioningRules.waitsOutBackoff(action, seen: observed.objects[action.ref]), let until = record?.backoff(at: now) {
                 return PreviewedAction(action: action, next: "deferred: retrying after \(formatInstant(until))")
             }
@@ -35,7 +35,7 @@ public enum Preview {
             case .auto:
                 return PreviewedAction(action: action, gate: outcome, next: "\(checked), apply")
             case .human:
-                let open = approvals.filter { $0.ref == action.ref && ($0.status == .pending || $0.status == .approved) }
+                let open = approvals.filter { $0.ref == action.ref && $0.isOpen }
                 let next = if let approved = open.first(where: { $0.status == .approved }) {
                     "\(checked); apply it if its digest is \(approved.planDigest.map { String($0.prefix(12)) } ?? "?") (approval \(approved.id)), else ask again"
                 } else if let pending = open.first {

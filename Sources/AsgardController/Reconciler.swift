@@ -192,16 +192,22 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         return outcome
     }
 
+    /// Voids an open approval whose change no longer stands, audited as `approval.void` on its
+    /// object with the approval, the reason and any `extra` detail.
+    private func void(_ approval: Approval, because why: String, detail extra: [String: String] = [:]) async throws {
+        _ = try await store.decideApproval(id: approval.id, status: .void, by: actor, reason: why, audit: AuditEntry(
+            actor: actor, action: "approval.void", target: approval.ref.description, outcome: "void",
+            detail: ["approval": approval.id, "reason": why].merging(extra) { _, given in given }))
+    }
+
     /// Carries out one action and commits it with its audit entry; returns what it came to.
     private func carryOut(_ action: Action, in pass: Pass) async throws -> ActionOutcome {
-        let object = pass.desired.objects.first { $0.ref == action.ref }
+        let object = pass.desired.object(action.ref)
         if action.isProvisioning, action.verb == .update || action.verb == .delete {
             // An approval is for one exact change: a changed or removed object voids it.
             let why = "\(action.ref) was \(action.verb == .delete ? "removed from" : "changed in") desired state"
-            for approval in pass.approvals where approval.ref == action.ref && (approval.status == .pending || approval.status == .approved) {
-                _ = try await store.decideApproval(id: approval.id, status: .void, by: actor, reason: why, audit: AuditEntry(
-                    actor: actor, action: "approval.void", target: action.ref.description, outcome: "void",
-                    detail: ["approval": approval.id, "reason": why]))
+            for approval in pass.approvals where approval.ref == action.ref && approval.isOpen {
+                try await void(approval, because: why)
             }
         }
         switch (action.verb, object) {
@@ -306,11 +312,8 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
                 changes.append(.approvalApplied(id: id))
             }
             // Nothing is left to approve: open requests for this object are void.
-            for open in try await store.approvals(status: nil)
-            where open.ref == ref && open.id != record.approval && (open.status == .pending || open.status == .approved) {
-                let why = "the plan changes nothing any more: \(ref) is already as desired"
-                _ = try await store.decideApproval(id: open.id, status: .void, by: actor, reason: why, audit: AuditEntry(
-                    actor: actor, action: "approval.void", target: ref.description, outcome: "void", detail: ["approval": open.id, "reason": why]))
+            for open in try await store.approvals(status: nil) where open.ref == ref && open.id != record.approval && open.isOpen {
+                try await void(open, because: "the plan changes nothing any more: \(ref) is already as desired")
             }
             let reason = record.applying != nil ? "the interrupted apply had completed: the plan now changes nothing" : "the plan changes nothing"
             return try await commit(outcome(action, .applied, reason, gate: gate, plan: planned.digest), changes)
@@ -328,12 +331,10 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
                                  record: ProvisioningRecord, gate: GateOutcome, in pass: Pass) async throws -> ActionOutcome {
         // Read afresh: this pass may have voided some already (a changed object).
         let mine = try await store.approvals(status: nil).filter { $0.ref == action.ref }
-        for stale in mine where (stale.status == .pending || stale.status == .approved) && stale.planDigest != plan.digest {
+        for stale in mine where stale.isOpen && stale.planDigest != plan.digest {
             let why = "the plan changed since it was \(stale.status == .approved ? "approved" : "requested"): "
                 + "\(stale.planDigest.map { String($0.prefix(12)) } ?? "none") → \(plan.digest.prefix(12)) (desired state changed or the vendor drifted)"
-            _ = try await store.decideApproval(id: stale.id, status: .void, by: actor, reason: why, audit: AuditEntry(
-                actor: actor, action: "approval.void", target: action.ref.description, outcome: "void",
-                detail: ["approval": stale.id, "reason": why, "plan_digest": plan.digest]))
+            try await void(stale, because: why, detail: ["plan_digest": plan.digest])
         }
         let current = mine.filter { $0.planDigest == plan.digest }
         if let approved = current.first(where: { $0.status == .approved }) {

@@ -70,8 +70,6 @@ struct PriorState: Sendable, Hashable {
         stateDigest = stateBytes.map { hexString(SHA256.hash($0)) }
     }
 
-    init(stateDigest: String?) { self.stateDigest = stateDigest }
-
     /// One line: the digest, or `absent`.
     var recorded: String { stateDigest ?? "absent" }
 

@@ -32,6 +32,8 @@ struct AdminAPI: Sendable {
     var adminDigest: String?
 
     static let admin = EntityUID(type: "User", id: "admin")
+    /// Before the first snapshot is published, nothing can be decided.
+    static let starting = GatewayError(status: 503, type: "api_error", code: "starting", message: "the server is starting")
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         addKillSwitchRoutes(to: router)
@@ -59,18 +61,16 @@ struct AdminAPI: Sendable {
                 }
                 var reason: String?
                 if case .string(let given)? = json["reason"] { reason = given }
-                guard let current = snapshot.current else {
-                    return Self.error(GatewayError(status: 503, type: "api_error", code: "starting", message: "the server is starting"))
-                }
+                guard let current = snapshot.current else { return Self.error(Self.starting) }
                 do {
                     let approval = try await ApprovalDesk(store: store, policies: current.policy)
                         .decide(id: id, approve: verb == "approve", by: by, reason: reason)
                     if verb == "approve" { loop.requestPass() }
                     return Self.text(200, Rendering.json(approval))
                 } catch let refusal as ApprovalDesk<SQLiteStore>.Refusal {
-                    let status = refusal.description.hasPrefix("Cedar denied") ? 403 : 409
-                    return Self.error(GatewayError(status: status, type: status == 403 ? "permission_error" : "invalid_request_error",
-                                                   code: status == 403 ? "policy_denied" : "conflict", message: refusal.description))
+                    return Self.error(refusal.denied
+                        ? GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: refusal.description)
+                        : GatewayError(status: 409, type: "invalid_request_error", code: "conflict", message: refusal.description))
                 } catch StoreError.approvalNotFound(let id) {
                     return Self.error(GatewayError(status: 404, type: "not_found_error", code: "not_found", message: "no approval with id \(id)"))
                 }
@@ -142,9 +142,7 @@ struct AdminAPI: Sendable {
     /// Nil when the caller is the admin and Cedar permits `kill` on `resource`; else the refusal.
     func authorize(_ request: Hummingbird.Request, resource: EntityUID) -> Response? {
         if let refusal = authenticate(request) { return refusal }
-        guard let current = snapshot.current else {
-            return Self.error(GatewayError(status: 503, type: "api_error", code: "starting", message: "the server is starting"))
-        }
+        guard let current = snapshot.current else { return Self.error(Self.starting) }
         let entities = Entities(closingParentsOf: [Entity(uid: Self.admin, ancestors: [EntityUID(type: "Role", id: "admin")])])
         let decision = current.policy.decide(Cedar.Request(principal: Self.admin, action: EntityUID(type: "Action", id: "kill"), resource: resource,
                                                      context: ["scope": .string(resource.type)]), entities: entities)

@@ -330,6 +330,11 @@ public struct Approval: Sendable, Hashable, Codable {
     }
 }
 
+extension Approval {
+    /// Whether it still stands for its plan: pending, or approved and not yet applied.
+    public var isOpen: Bool { status == .pending || status == .approved }
+}
+
 /// Counts for `asgard status` and `make run`.
 public struct StoreSummary: Sendable, Hashable, Codable {
     /// `Kind` → `status` → count.

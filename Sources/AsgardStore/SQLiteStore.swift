@@ -72,7 +72,8 @@ public final class SQLiteStore: AsgardStore {
         }
     }
 
-    /// Reads observed state without creating, migrating or writing anything: for `--dry-run`.
+    /// What a dry run needs from an existing store (observed objects, provisioning records,
+    /// engaged kill switches and approvals), read without creating, migrating or writing anything.
     ///
     /// Returns nil when there is no store file. When the write-ahead log is absent or empty
     /// (no writer is running, which is the normal state after a clean close), the file is
@@ -82,12 +83,6 @@ public final class SQLiteStore: AsgardStore {
     ///
     /// - Throws: `StoreError.unknownSchemaVersion` for a store written by a newer Asgard;
     ///   GRDB's `DatabaseError` when the file is not a readable store.
-    public static func observedStateIfPresent(path: String) throws -> ObservedState? {
-        try readOnlySnapshot(path: path)?.observed
-    }
-
-    /// What a dry run needs from an existing store, read as `observedStateIfPresent` reads:
-    /// observed objects, provisioning records, engaged kill switches and approvals.
     public static func readOnlySnapshot(path: String) throws -> ReadOnlySnapshot? {
         let manager = FileManager.default
         guard manager.fileExists(atPath: path) else { return nil }

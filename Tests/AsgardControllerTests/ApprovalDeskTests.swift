@@ -47,7 +47,7 @@ import Testing
 
     @Test func someoneWhoIsNotAnApproverIsDeniedAndItIsAudited() async throws {
         let id = try await requested()
-        await #expect(throws: ApprovalDesk<SQLiteStore>.Refusal(description: "Cedar denied approve for mallory@example.com: mallory@example.com is not an approver of project \"fraud-detection\"")) {
+        await #expect(throws: ApprovalDesk<SQLiteStore>.Refusal(description: "Cedar denied approve for mallory@example.com: mallory@example.com is not an approver of project \"fraud-detection\"", denied: true)) {
             try await desk.decide(id: id, approve: true, by: "mallory@example.com", reason: nil)
         }
         #expect(try await store.approvals(status: .pending).contains { $0.id == id })
@@ -58,7 +58,7 @@ import Testing
     @Test func theRequesterCannotApproveTheirOwnRequestEvenAsAnApprover() async throws {
         let id = try await requested(requestedBy: "lars.berg@example.com")
         #expect(try await store.approvals(status: .pending).first { $0.id == id }?.requestedBy == "lars.berg@example.com")
-        await #expect(throws: ApprovalDesk<SQLiteStore>.Refusal(description: "Cedar denied approve for lars.berg@example.com: forbidden by requester-never-approves")) {
+        await #expect(throws: ApprovalDesk<SQLiteStore>.Refusal(description: "Cedar denied approve for lars.berg@example.com: forbidden by requester-never-approves", denied: true)) {
             try await desk.decide(id: id, approve: true, by: "lars.berg@example.com", reason: nil)
         }
         // Another approver may.

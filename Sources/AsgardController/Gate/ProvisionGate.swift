@@ -61,13 +61,8 @@ public struct ProvisionGate: Sendable {
         if let reason = globalStop ?? stoppedProjects[projectID] {
             return .refused("registration: project \"\(projectID)\" is not active (kill switch: \(reason))")
         }
-        let serviceName = switch object {
-        case .resource(let r): r.service
-        case .servingEndpoint(let e): e.provisioner
-        case .service, .project, .key: ""
-        }
         guard let service = state.provisionableService(of: object) else {
-            return .refused("registration: service \"\(serviceName)\" is not registered")
+            return .refused("registration: service \"\(object.provisionerName ?? "")\" is not registered")
         }
         if case .servingEndpoint(let endpoint) = object, state.services[endpoint.service]?.inference == nil {
             return .refused("registration: vendor \"\(endpoint.service)\" is not registered for inference, so the endpoint could never be routed")

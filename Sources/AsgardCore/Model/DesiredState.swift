@@ -35,15 +35,23 @@ public struct DesiredState: Sendable, Hashable {
             + resources.values.sorted { $0.id < $1.id }.map(DesiredObject.resource)
     }
 
+    /// The object with reference `ref`, if desired state has one: a lookup in the matching
+    /// dictionary, without building `objects`.
+    public func object(_ ref: ObjectRef) -> DesiredObject? {
+        switch ref.kind {
+        case .service: services[ref.id].map(DesiredObject.service)
+        case .project: projects[ref.id].map(DesiredObject.project)
+        case .key: keys[ref.id].map(DesiredObject.key)
+        case .servingEndpoint: servingEndpoints[ref.id].map(DesiredObject.servingEndpoint)
+        case .resource: resources[ref.id].map(DesiredObject.resource)
+        }
+    }
+
     public var count: Int { services.count + projects.count + keys.count + servingEndpoints.count + resources.count }
 
     /// The provisionable service that creates a resource or serving endpoint, if registered.
     public func provisionableService(of object: DesiredObject) -> ProvisionableService? {
-        switch object {
-        case .resource(let r): provisionable[r.service]?.service
-        case .servingEndpoint(let e): provisionable[e.provisioner]?.service
-        case .service, .project, .key: nil
-        }
+        object.provisionerName.flatMap { provisionable[$0]?.service }
     }
 
     /// The approval tier of an object: its provisionable service's tier for resources and

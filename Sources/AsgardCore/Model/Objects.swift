@@ -386,6 +386,16 @@ public enum DesiredObject: Sendable, Hashable, Codable {
         }
     }
 
+    /// The provisionable service that creates the object, by name: a resource's `service`, a
+    /// serving endpoint's `provisioner`; nil for every other kind.
+    public var provisionerName: String? {
+        switch self {
+        case .resource(let r): r.service
+        case .servingEndpoint(let e): e.provisioner
+        case .service, .project, .key: nil
+        }
+    }
+
     /// Canonical JSON of the object (sorted keys): what digests and the store are built from.
     public var canonicalJSON: String {
         // These plain value types hold no floating-point value, so encoding cannot fail.

@@ -128,7 +128,6 @@ extension ObservedState {
     /// store's effect, used to prove convergence.
     public func applying(_ actions: [Action], from desired: DesiredState) -> ObservedState {
         var next = self
-        let byRef = Dictionary(desired.objects.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
         for action in actions {
             switch action.verb {
             case .delete:
@@ -137,20 +136,10 @@ extension ObservedState {
                 next.objects[action.ref]?.drift = nil
                 next.objects[action.ref]?.status = .applied
             case .create, .update:
-                guard let object = byRef[action.ref], let digest = action.specDigest else { continue }
+                guard let object = desired.object(action.ref), let digest = action.specDigest else { continue }
                 next.objects[action.ref] = ObservedObject(ref: action.ref, specDigest: digest, tier: action.tier, status: .applied, project: object.projectID)
             }
         }
         return next
-    }
-}
-
-extension DesiredStateLoader {
-    /// Loads `directory` and plans it against `observed`, with no effect at all: what
-    /// `reconcile --dry-run` shows. The plan is empty when the directory is invalid.
-    public func plan(directory: String, against observed: ObservedState) -> (LoadResult, [Action]) {
-        let loaded = load(directory: directory)
-        guard loaded.isValid else { return (loaded, []) }
-        return (loaded, AsgardCore.plan(desired: loaded.state, observed: observed))
     }
 }
