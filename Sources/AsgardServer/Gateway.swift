@@ -80,10 +80,10 @@ public struct Gateway: Sendable {
     /// no system call per request (drawing 12 random bytes per call cost 12 `getrandom`s).
     static func newRequestID() -> String {
         let sequence = requestSequence.add(1, ordering: .relaxed).newValue
-        return "req_" + requestPrefix + hexString(withUnsafeBytes(of: sequence.bigEndian) { Array($0) })
+        return "req_" + requestPrefix + withUnsafeBytes(of: sequence.bigEndian) { hexString($0) }
     }
 
-    private static let requestPrefix = hexString(withUnsafeBytes(of: UInt32.random(in: .min ... .max)) { Array($0) })
+    private static let requestPrefix = withUnsafeBytes(of: UInt32.random(in: .min ... .max)) { hexString($0) }
     private static let requestSequence = Atomic<UInt64>(UInt64.random(in: .min ... .max))
 
     /// A refusal, streamed call or not: counted, audited (durably, before the caller hears of

@@ -72,12 +72,14 @@ public struct FakeServingEndpoint: Sendable, Hashable {
     public var tags: [(key: String, value: String)]
     /// e.g. `llm/v1/chat`.
     public var task: String
-    /// The `model` field of completions (what the endpoint serves).
-    public var model: String
-    /// The `served-model-name` response header.
-    public var servedModelName: String
     /// `config.served_entities` as the API describes them.
     public var servedEntities: [FakeServedEntity]
+    /// The `model` field of completions (what the endpoint serves): the first served entity's
+    /// `entityName`, or the endpoint's name when it serves nothing.
+    public var model: String { servedEntities.first?.entityName ?? name }
+    /// The `served-model-name` response header: the first served entity's `name`, or the
+    /// endpoint's name when it serves nothing.
+    public var servedModelName: String { servedEntities.first?.name ?? name }
     /// `creation_timestamp` (milliseconds since the epoch); nil reports the configuration's
     /// `endpointTimestampMillis`.
     public var creationTimestampMillis: Int?
@@ -87,6 +89,8 @@ public struct FakeServingEndpoint: Sendable, Hashable {
     /// `FakeDatabricksControls`).
     public var knobs: EndpointKnobs
 
+    /// `model` and `servedModelName` only seed the single served entity used when
+    /// `servedEntities` is nil (`servedModelName` defaults to `model`, `model` to `name`).
     public init(
         name: String,
         ready: Ready = .ready,
@@ -107,9 +111,8 @@ public struct FakeServingEndpoint: Sendable, Hashable {
         self.configUpdate = configUpdate
         self.tags = tags
         self.task = task
-        self.model = model ?? name
-        self.servedModelName = servedModelName ?? model ?? name
-        self.servedEntities = servedEntities ?? [FakeServedEntity(name: self.servedModelName, entityName: self.model)]
+        let model = model ?? name
+        self.servedEntities = servedEntities ?? [FakeServedEntity(name: servedModelName ?? model, entityName: model)]
         self.creationTimestampMillis = creationTimestampMillis
         self.lastUpdatedTimestampMillis = lastUpdatedTimestampMillis
         self.knobs = knobs
@@ -123,8 +126,7 @@ public struct FakeServingEndpoint: Sendable, Hashable {
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.name == rhs.name && lhs.id == rhs.id && lhs.ready == rhs.ready && lhs.configUpdate == rhs.configUpdate
             && lhs.tags.map { [$0.key, $0.value] } == rhs.tags.map { [$0.key, $0.value] }
-            && lhs.task == rhs.task && lhs.model == rhs.model && lhs.servedModelName == rhs.servedModelName
-            && lhs.servedEntities == rhs.servedEntities && lhs.creationTimestampMillis == rhs.creationTimestampMillis
+            && lhs.task == rhs.task && lhs.servedEntities == rhs.servedEntities && lhs.creationTimestampMillis == rhs.creationTimestampMillis
             && lhs.lastUpdatedTimestampMillis == rhs.lastUpdatedTimestampMillis && lhs.knobs == rhs.knobs
     }
 

@@ -41,17 +41,20 @@ public final class FakeDatabricksControls: Sendable {
     public static let keptRequests = 200
 
     private let initialEndpoints: [FakeServingEndpoint]
-    private let initialKnobs: [String: EndpointKnobs]
     private let createdEndpointKnobs: EndpointKnobs
     private let state: Mutex<State>
 
     public init(configuration: FakeDatabricksConfiguration) {
-        var knobs: [String: EndpointKnobs] = [:]
-        for endpoint in configuration.endpoints { knobs[endpoint.name] = endpoint.knobs }
         self.initialEndpoints = configuration.endpoints
-        self.initialKnobs = knobs
         self.createdEndpointKnobs = configuration.createdEndpointKnobs
-        self.state = Mutex(State(registry: EndpointRegistry(configuration.endpoints), knobs: knobs))
+        self.state = Mutex(Self.initialState(configuration.endpoints))
+    }
+
+    /// A workspace holding `endpoints` with their configured knobs, and nothing received yet.
+    private static func initialState(_ endpoints: [FakeServingEndpoint]) -> State {
+        var knobs: [String: EndpointKnobs] = [:]
+        for endpoint in endpoints { knobs[endpoint.name] = endpoint.knobs }
+        return State(registry: EndpointRegistry(endpoints), knobs: knobs)
     }
 
     // MARK: Endpoints
@@ -207,7 +210,8 @@ public final class FakeDatabricksControls: Sendable {
     /// Forgets counters and recorded requests, and restores the configured endpoints (created
     /// ones go, deleted ones come back) with their configured knobs.
     public func reset() {
-        state.withLock { $0 = State(registry: EndpointRegistry(initialEndpoints), knobs: initialKnobs) }
+        let initial = Self.initialState(initialEndpoints)
+        state.withLock { $0 = initial }
     }
 
     // MARK: Used by the server

@@ -47,9 +47,15 @@ struct EndpointRegistry: Sendable {
         character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
     }
 
+    /// Whether `name` is 1 to 63 letters, digits, `-` or `_`: the rule for endpoint and served
+    /// entity names.
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 63 && name.allSatisfy(isNameCharacter)
+    }
+
     /// Throws 400 INVALID_PARAMETER_VALUE unless `name` is 1 to 63 letters, digits, `-` or `_`.
     static func validateName(_ name: String) throws(DatabricksAPIError) {
-        guard !name.isEmpty, name.count <= 63, name.allSatisfy(isNameCharacter) else {
+        guard isValidName(name) else {
             throw .invalid(
                 "Invalid endpoint name '\(name)': an endpoint name must be 1 to 63 characters long and may only contain "
                     + "alphanumeric characters, dashes and underscores.")

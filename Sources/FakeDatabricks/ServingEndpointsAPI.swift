@@ -58,7 +58,9 @@ func tagsJSON(_ tags: [(key: String, value: String)]) -> JSONValue {
 /// naming the field.
 enum ServingEndpointRequests {
     /// The endpoint a create body describes (name, served entities and tags; other fields are
-    /// accepted and ignored). Name rules and tag uniqueness are checked by the registry.
+    /// accepted and ignored). The name is checked here too, before the rest of the body, so that
+    /// a bad name is the error reported first; the registry checks it again (for
+    /// `FakeDatabricksControls.createEndpoint`) along with tag uniqueness.
     static func parseCreate(_ json: JSONValue?) -> Result<FakeServingEndpoint, DatabricksAPIError> {
         Result { () throws(DatabricksAPIError) -> FakeServingEndpoint in
             guard let object = json?.objectValue else { throw .invalid("Request body must be a JSON object.") }
@@ -67,9 +69,7 @@ enum ServingEndpointRequests {
             try EndpointRegistry.validateName(name)
             let entities = try parseServedEntities(object["config"])
             let tags = try parseTags(object["tags"], field: "tags")
-            let first = entities.first
-            return FakeServingEndpoint(
-                name: name, tags: tags, model: first?.entityName, servedModelName: first?.name, servedEntities: entities)
+            return FakeServingEndpoint(name: name, tags: tags, servedEntities: entities)
         }
     }
 
@@ -127,7 +127,7 @@ enum ServingEndpointRequests {
             }
             let name = try string(entity["name"], field: field + ".name")
                 ?? FakeServedEntity.defaultName(entityName: entityName, entityVersion: version)
-            guard !name.isEmpty, name.count <= 63, name.allSatisfy(EndpointRegistry.isNameCharacter) else {
+            guard EndpointRegistry.isValidName(name) else {
                 throw .invalid(
                     "Invalid value for \(field).name: '\(name)' may only contain alphanumeric characters, dashes and underscores (at most 63).")
             }
