@@ -1,7 +1,6 @@
 import ArgumentParser
 import AsgardController
 import AsgardCore
-import AsgardPolicy
 import AsgardStore
 import Foundation
 
@@ -80,9 +79,7 @@ struct Approvals: AsyncParsableCommand {
     }
 
     static func decide(id: String, approve: Bool, by: String, reason: String?, policies: String, store: StoreOptions, json: Bool) async throws {
-        let (bundle, problems) = PolicyBundle.load(directory: policies)
-        if !problems.isEmpty { printError(Rendering.diagnostics(problems, files: 0)) }
-        let desk = ApprovalDesk(store: try openExisting(store), policies: problems.isEmpty ? PolicyEngine(enforced: bundle) : nil)
+        let desk = ApprovalDesk(store: try openExisting(store), policies: enforcedPolicies(directory: policies))
         do {
             let approval = try await desk.decide(id: id, approve: approve, by: by, reason: reason)
             print(json ? Rendering.json(approval)

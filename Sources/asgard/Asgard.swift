@@ -1,4 +1,6 @@
 import ArgumentParser
+import AsgardController
+import AsgardPolicy
 import Foundation
 
 /// `asgard`: the command-line front end. Parses arguments and calls into the libraries.
@@ -53,3 +55,16 @@ struct StoreOptions: ParsableArguments {
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
+
+/// The policy set in `directory` as enforced, or nil when it does not load: its problems are
+/// printed to standard error, then `whenMissing` if given.
+func enforcedPolicies(directory: String, whenMissing: String? = nil) -> PolicyEngine? {
+    let (bundle, problems) = PolicyBundle.load(directory: directory)
+    guard problems.isEmpty else {
+        printError(Rendering.diagnostics(problems, files: 0))
+        if let whenMissing { printError(whenMissing) }
+        return nil
+    }
+    return PolicyEngine(enforced: bundle)
+}
+

@@ -56,13 +56,7 @@ struct Reconcile: AsyncParsableCommand {
 
     /// The enforced policies, or nil (with the problems printed) when they do not load.
     private func loadPolicies() -> PolicyEngine? {
-        let (bundle, problems) = PolicyBundle.load(directory: policies)
-        guard problems.isEmpty else {
-            printError(Rendering.diagnostics(problems, files: 0))
-            printError("The policies did not load: the gate refuses all provisioning.")
-            return nil
-        }
-        return PolicyEngine(enforced: bundle)
+        enforcedPolicies(directory: policies, whenMissing: "The policies did not load: the gate refuses all provisioning.")
     }
 
     private func dryRunPass() async throws {
