@@ -46,6 +46,9 @@ public struct TerraformConfiguration: Sendable, Hashable {
     public static func resolve(environment: [String: String], dataDirectory: String, moduleRoot: String,
                                stepTimeout: Duration = defaultStepTimeout,
                                killGrace: Duration = defaultKillGrace) throws(TerraformError) -> TerraformConfiguration {
+        // Terraform runs in the workspace directory: every path it is given must be absolute.
+        let dataDirectory = absolutePath(dataDirectory)
+        let moduleRoot = absolutePath(moduleRoot)
         let binary = try BinaryLocator(environment: environment, moduleRoot: moduleRoot).locate()
         let cliConfig: String?
         if let configured = environment["TF_CLI_CONFIG_FILE"], !configured.isEmpty {

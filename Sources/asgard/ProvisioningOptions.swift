@@ -12,10 +12,8 @@ struct ProvisioningOptions: ParsableArguments {
     /// `<modules root>/.tools/terraform/bin/terraform` (what `make setup` installs), else
     /// `terraform` or `tofu` on PATH. Without one, a provisioner that refuses by name.
     func provisioner(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> any Provisioner {
-        let root = URL(fileURLWithPath: modulesRoot).standardizedFileURL.path
-        let data = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         do {
-            let configuration = try TerraformConfiguration.resolve(environment: environment, dataDirectory: data, moduleRoot: root)
+            let configuration = try TerraformConfiguration.resolve(environment: environment, dataDirectory: dataDirectory, moduleRoot: modulesRoot)
             return TerraformConnector(configuration: configuration) { event in
                 switch event {
                 case .staleLockRemoved(let workspace, let pid, let reason):
