@@ -32,6 +32,16 @@ public struct ActionOutcome: Sendable, Hashable, Codable {
     /// The digest of the terraform plan acted on, if one was made.
     public var planDigest: String?
     public var elapsedMilliseconds: Int
+
+    public init(action: Action, result: Result, reason: String? = nil, gate: GateOutcome? = nil, planDigest: String? = nil,
+                elapsedMilliseconds: Int = 0) {
+        self.action = action
+        self.result = result
+        self.reason = reason
+        self.gate = gate
+        self.planDigest = planDigest
+        self.elapsedMilliseconds = elapsedMilliseconds
+    }
 }
 
 /// The report of one pass: validation problems, or what each planned action came to.
@@ -43,6 +53,15 @@ public struct ReconcileReport: Sendable, Codable {
     public var outcomes: [ActionOutcome]
     /// What observation could not find out (a vendor not reachable, say); never guessed.
     public var notes: [String] = []
+
+    public init(directory: String, objects: Int, files: Int, diagnostics: [Diagnostic], outcomes: [ActionOutcome], notes: [String] = []) {
+        self.directory = directory
+        self.objects = objects
+        self.files = files
+        self.diagnostics = diagnostics
+        self.outcomes = outcomes
+        self.notes = notes
+    }
 
     public var isValid: Bool { diagnostics.isEmpty }
     /// Valid and no action failed.
@@ -56,6 +75,8 @@ public enum ReconcileEvent: Sendable {
     /// A terraform step began: `plan`, `apply` or `destroy`.
     case step(Action, String)
     case finished(ActionOutcome)
+    /// Something went wrong outside any action's outcome (withdrawing a route), for logs.
+    case problem(String)
 }
 
 /// How long to wait before trying a failed provisioning action again.
@@ -112,42 +133,134 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
     /// Runs one pass over the directory at `directory`.
     ///
     /// An invalid directory changes nothing but one audit entry (`validate.rejected`).
-    /// - Throws: store errors; provisioning failures are reported per action instead.
+    /// - Throws: store errors reading what the pass plans against; an action's own failure,
+    ///   a store error included, is reported as that action's outcome instead.
     public func runOnce(directory: String) async throws -> ReconcileReport {
         try await runOnce(loaded: loader.load(directory: directory), directory: directory)
     }
 
-    /// One pass over a directory already loaded (for callers that also need the loaded state).
-    public func runOnce(loaded: LoadResult, directory: String) async throws -> ReconcileReport {
+    /// One pass over a directory already loaded (for callers that also need the loaded state):
+    /// the configuration path, then every provisioning action to completion, at most
+    /// `concurrency` at once. Outcomes are reported in plan order.
+    public func runOnce(loaded: LoadResult, directory: String, concurrency: Int = ProvisioningWorkers.defaultLimit) async throws -> ReconcileReport {
         var report = ReconcileReport(directory: directory, objects: loaded.state.count, files: loaded.files, diagnostics: loaded.diagnostics, outcomes: [])
         guard loaded.isValid else {
-            try await store.appendAudit(AuditEntry(
-                actor: actor, action: "validate.rejected", target: nil, outcome: "rejected",
-                detail: ["directory": directory, "errors": String(loaded.diagnostics.count), "first_error": loaded.diagnostics[0].description]))
+            try await rejected(loaded, directory: directory)
             return report
         }
-        (report.outcomes, report.notes) = try await apply(loaded.state)
+        (report.outcomes, report.notes) = try await apply(loaded.state, concurrency: concurrency)
         return report
     }
 
-    /// Diffs a validated desired state against the store and the observers, and carries out
-    /// every action in plan order, each committed with its audit entry before the next begins.
-    public func apply(_ desired: DesiredState) async throws -> (outcomes: [ActionOutcome], notes: [String]) {
+    /// Diffs a validated desired state against the store and the observers and carries out
+    /// every action: the configuration path, then the provisioning actions to completion, at
+    /// most `concurrency` at once, each committed with its audit entry.
+    /// - Returns: the outcomes in plan order, and what observation could not find out.
+    public func apply(_ desired: DesiredState, concurrency: Int = ProvisioningWorkers.defaultLimit) async throws -> (outcomes: [ActionOutcome], notes: [String]) {
+        let configured = try await configure(desired)
+        let round = try await provisioningRound(desired)
+        let provisioned = await ProvisioningWorkers.runToCompletion(round.actions, limit: concurrency) { action in
+            await carryOut(action, in: round)
+        }
+        return ((configured + provisioned).sorted { Action.inPlanOrder($0.action, $1.action) }, round.notes)
+    }
+
+    /// Records that `loaded` was refused: one `validate.rejected` audit entry naming the first error.
+    public func rejected(_ loaded: LoadResult, directory: String) async throws {
+        try await store.appendAudit(AuditEntry(
+            actor: actor, action: "validate.rejected", target: nil, outcome: "rejected",
+            detail: ["directory": directory, "errors": String(loaded.diagnostics.count), "first_error": loaded.diagnostics[0].description]))
+    }
+
+    // MARK: The configuration path
+
+    /// The configuration path: services, projects and keys (what the gateway serves) are
+    /// committed to the store, each with its audit entry, and every serving endpoint removed
+    /// from desired state has its route withdrawn at once, before terraform destroys it. Fast:
+    /// no terraform, no vendor call, so it never waits on provisioning.
+    ///
+    /// - Returns: the outcome of each configuration action, in plan order; a store error on one
+    ///   is that action's `failed` outcome (the next pass tries it again), never the pass's.
+    /// - Throws: store errors reading the observed state.
+    public func configure(_ desired: DesiredState) async throws -> [ActionOutcome] {
+        let observed = try await store.observedState()
+        var outcomes: [ActionOutcome] = []
+        for action in plan(desired: desired, observed: observed) {
+            if !action.isProvisioning {
+                outcomes.append(await timed(action) { try await configureOne(action, desired: desired) })
+            } else if action.verb == .delete, action.ref.kind == .servingEndpoint, observed.objects[action.ref]?.status == .applied {
+                await withdrawRoute(of: action)
+            }
+        }
+        return outcomes
+    }
+
+    /// Carries out one configuration action and commits it with its audit entry.
+    private func configureOne(_ action: Action, desired: DesiredState) async throws -> ActionOutcome {
+        if action.verb == .delete { return try await commit(outcome(action, .removed), [.remove(action.ref)]) }
+        guard let object = desired.object(action.ref) else {
+            preconditionFailure("plan produced \(action) for an object not in desired state")
+        }
+        return try await commit(outcome(action, .applied), [.put(object, tier: action.tier, status: .applied, reason: nil)])
+    }
+
+    /// Takes a removed serving endpoint's route out of the gateway at once: its status becomes
+    /// `pending` (a route exists only while applied) until the provisioning path destroys it.
+    /// A failure is logged in the audit when it can be, and the next pass tries again.
+    private func withdrawRoute(of action: Action) async {
+        let reason = "removed from desired state: its route is withdrawn, and terraform destroys it next"
+        do {
+            guard let stored = try await store.object(action.ref) else { return }
+            try await store.commit([.put(stored, tier: action.tier, status: .pending, reason: reason)], audit: AuditEntry(
+                actor: actor, action: "route.withdraw", target: action.ref.description, outcome: "withdrawn", detail: ["reason": reason]))
+        } catch {
+            onEvent(.problem("withdrawing the route of \(action.ref) failed: \(error)"))
+        }
+    }
+
+    // MARK: The provisioning path
+
+    /// What one provisioning round found: its actions, in plan order, and what observation
+    /// could not find out. Each action is carried out by `carryOut(_:in:)`, on its own.
+    public struct ProvisioningRound: Sendable {
+        public var actions: [Action]
+        public var notes: [String]
+        fileprivate var pass: Pass
+    }
+
+    /// Plans the provisioning path: resources and serving endpoints diffed against the store,
+    /// terraform state and the vendors (drift). Runs no terraform.
+    /// - Throws: store errors reading what the round plans against.
+    public func provisioningRound(_ desired: DesiredState) async throws -> ProvisioningRound {
         let records = try await store.provisioningRecords()
         let (observed, notes) = await DriftObserver(provisioner: provisioner, vendor: vendor)
             .observe(try await store.observedState(), records: records, desired: desired)
         let pass = Pass(desired: desired, observed: observed, records: records, gate: try await gate(),
                         approvals: try await store.approvals(status: nil))
-        var outcomes: [ActionOutcome] = []
-        for action in plan(desired: desired, observed: observed) {
-            let started = ContinuousClock.now
-            onEvent(.started(action))
-            var outcome = try await carryOut(action, in: pass)
-            outcome.elapsedMilliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
-            onEvent(.finished(outcome))
-            outcomes.append(outcome)
+        return ProvisioningRound(actions: plan(desired: desired, observed: observed).filter(\.isProvisioning), notes: notes, pass: pass)
+    }
+
+    /// Carries out one provisioning action of `round` (gate, plan, tag check, tier, apply or
+    /// destroy), committing each step with its audit entry. Never throws: a store error is the
+    /// action's `failed` outcome, and its backoff (when it could be recorded) spaces the retries.
+    public func carryOut(_ action: Action, in round: ProvisioningRound) async -> ActionOutcome {
+        await timed(action) { try await carryOut(action, in: round.pass) }
+    }
+
+    /// Runs `body` for `action` with its events and elapsed time; an error it throws (the store
+    /// refused a commit) becomes the action's `failed` outcome.
+    private func timed(_ action: Action, _ body: () async throws -> ActionOutcome) async -> ActionOutcome {
+        let started = ContinuousClock.now
+        onEvent(.started(action))
+        var result: ActionOutcome
+        do {
+            result = try await body()
+        } catch {
+            result = outcome(action, .failed, "the store refused it: \(error); tried again on the next pass")
         }
-        return (outcomes, notes)
+        result.elapsedMilliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
+        onEvent(.finished(result))
+        return result
     }
 
     /// The gate as of now: policies and the engaged kill switches.
@@ -156,7 +269,7 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
     }
 
     /// What one pass knows before it acts.
-    private struct Pass {
+    fileprivate struct Pass: Sendable {
         var desired: DesiredState
         var observed: ObservedState
         var records: [ObjectRef: ProvisioningRecord]
@@ -251,6 +364,11 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
     /// Records a failed provisioning step with its backoff.
     private func fail(_ action: Action, record: ProvisioningRecord, error: any Error, object: DesiredObject?, gate: GateOutcome?,
                       plan: String?) async throws -> ActionOutcome {
+        // Cancelled (the server is shutting down): not the object's failure, so no backoff. An
+        // apply in flight stays recorded as such, and the next pass recovers it like a crash.
+        if Task.isCancelled {
+            return outcome(action, .deferred, "interrupted by shutdown: \(error)", gate: gate, plan: plan)
+        }
         var record = record
         record.failures += 1
         record.applying = nil
@@ -262,7 +380,14 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
         let result: ActionOutcome.Result = unavailable ? .pending : .failed
         var changes: [ObjectChange] = [.record(record)]
         if let object { changes.insert(.put(object, tier: action.tier, status: unavailable ? .pending : .failed, reason: reason), at: 0) }
-        return try await commit(outcome(action, result, reason, gate: gate, plan: plan), changes)
+        let cause = "\(error)"
+        do {
+            return try await commit(outcome(action, result, reason, gate: gate, plan: plan), changes)
+        } catch {
+            // The failure stands whether or not the store took it; without the record there is
+            // no backoff, and the next round tries again.
+            return outcome(action, .failed, "\(cause) (the store refused to record this failure: \(error))", gate: gate, plan: plan)
+        }
     }
 
     /// Gate, plan, tag check, tier: provisions one resource or serving endpoint.
@@ -441,10 +566,11 @@ extension DesiredState {
 
 /// The rules a pass follows and a dry run previews, in one place.
 enum ProvisioningRules {
-    /// Whether removing a provisioned object must destroy something first: it was applied, a
-    /// workspace exists, or an apply was in flight when a process died.
+    /// Whether removing a provisioned object must destroy something first: it was applied (its
+    /// status says so, or its record has an applied plan: a withdrawn endpoint's status is
+    /// `pending`), a workspace exists, or an apply was in flight when a process died.
     static func mustDestroy(observed: ObservedObject?, record: ProvisioningRecord?, hasWorkspace: Bool) -> Bool {
-        observed?.status == .applied || hasWorkspace || record?.applying != nil
+        observed?.status == .applied || hasWorkspace || record?.applying != nil || record?.appliedPlan != nil
     }
 
     /// Whether an action waits out the backoff of an earlier failure: a retry does, while drift
@@ -459,9 +585,4 @@ extension ProvisioningRecord {
     func backoff(at now: Date) -> Date? {
         retryAfter.flatMap { now < $0 ? $0 : nil }
     }
-}
-
-/// `2026-11-26T10:00:00Z`: a time in messages.
-func formatInstant(_ date: Date) -> String {
-    date.formatted(.iso8601)
 }

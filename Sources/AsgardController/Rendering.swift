@@ -48,6 +48,8 @@ public enum Rendering {
             return "\(clock) \(action.ref) terraform \(step)"
         case .finished(let outcome):
             return "\(clock) \(outcome.action.ref) \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms" + (outcome.reason.map { ": \($0)" } ?? "")
+        case .problem(let message):
+            return "\(clock) problem: \(message)"
         }
     }
 

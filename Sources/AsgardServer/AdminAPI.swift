@@ -22,18 +22,17 @@ import NIOCore
 /// `POST /api/admin/approvals/{id}/approve` with `{"by": "<email>"}` and
 /// `POST /api/admin/approvals/{id}/reject` with `{"by": "<email>", "reason": "..."}` decide one.
 /// The admin credential authenticates the caller; `by` names the person deciding, who must pass
-/// Cedar's `approve` (a project approver, not the requester). An approval asks the controller
-/// loop for a pass at once, which applies exactly the approved plan.
+/// Cedar's `approve` (a project approver, not the requester). An approval asks the
+/// provisioning path for a round at once, which applies exactly the approved plan.
 struct AdminAPI: Sendable {
     var store: SQLiteStore
-    var loop: ControllerLoop
+    var controller: Controller
     var snapshot: SnapshotBox
     /// Lower-case hex digest of the admin credential; nil disables the admin API.
     var adminDigest: String?
 
-    static let admin = EntityUID(type: "User", id: "admin")
     /// Before the first snapshot is published, nothing can be decided.
-    static let starting = GatewayError(status: 503, type: "api_error", code: "starting", message: "the server is starting")
+    static let starting = GatewayError.starting
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         addKillSwitchRoutes(to: router)
@@ -65,7 +64,7 @@ struct AdminAPI: Sendable {
                 do {
                     let approval = try await ApprovalDesk(store: store, policies: current.policy)
                         .decide(id: id, approve: verb == "approve", by: by, reason: reason)
-                    if verb == "approve" { loop.requestPass() }
+                    if verb == "approve" { controller.requestRound() }
                     return Self.text(200, Rendering.json(approval))
                 } catch let refusal as ApprovalDesk<SQLiteStore>.Refusal {
                     return Self.error(refusal.denied
@@ -80,54 +79,60 @@ struct AdminAPI: Sendable {
 
     private func addKillSwitchRoutes(to router: Router<BasicRequestContext>) {
         router.get("/api/admin/kill") { request, _ -> Response in
-            if let refusal = authorize(request, resource: EntityUID(type: "Service", id: "*")) { return refusal }
+            if let refusal = authenticate(request) { return refusal }
             let items = try await store.killSwitches().map { row in
-                JSONValue.object([JSONMember(key: "scope", value: .string(row.scope)), JSONMember(key: "id", value: .string(row.target)),
+                JSONValue.object([JSONMember(key: "scope", value: .string(row.scope.rawValue)), JSONMember(key: "id", value: .string(row.target)),
                                   JSONMember(key: "reason", value: .string(row.reason)), JSONMember(key: "by", value: .string(row.engagedBy))])
             }
             return Self.json(200, .object([JSONMember(key: "kill_switches", value: .array(items))]))
         }
         router.post("/api/admin/kill") { request, _ -> Response in
+            if let refusal = authenticate(request) { return refusal }
             let body = try await request.body.collect(upTo: 64 << 10)
             guard let json = try? JSONValue.parse(Array(body.readableBytesView)), case .object = json,
                   case .string(let scopeText)? = json["scope"], let scope = KillScope(rawValue: scopeText),
-                  case .string(let reason)? = json["reason"], !reason.isEmpty
+                  case .string(let reason)? = json["reason"]
             else {
                 return Self.error(.invalidRequest("the body is {\"scope\": global|vendor|model|project|key, \"id\": ..., \"reason\": ...}"))
             }
             var id = ""
             if case .string(let given)? = json["id"] { id = given }
-            guard (scope == .global) == id.isEmpty else { return Self.error(.invalidRequest("id is required except for the global scope", param: "id")) }
-            if let refusal = authorize(request, resource: Self.resource(scope: scope, id: id)) { return refusal }
-            let target = scope == .global ? "global" : "\(scope.rawValue)/\(id)"
-            try await store.engageKillSwitch(StoredKillSwitch(scope: scope.rawValue, target: id, reason: reason, engagedBy: "admin", since: Date()),
-                                             audit: AuditEntry(actor: "User/admin", action: "kill.engage", target: target, outcome: "engaged", detail: ["reason": reason]))
-            try await loop.refreshKillSwitches()
-            return Self.json(200, .object([JSONMember(key: "engaged", value: .string(target))]))
+            return await order { desk in
+                try await desk.engage(scope: scope, id: id, reason: reason, by: .adminCredential)
+                return .object([JSONMember(key: "engaged", value: .string(scope.target(id)))])
+            }
         }
         router.delete("/api/admin/kill") { request, _ -> Response in
+            if let refusal = authenticate(request) { return refusal }
             guard let scopeText = request.uri.queryParameters.get("scope"), let scope = KillScope(rawValue: scopeText) else {
                 return Self.error(.invalidRequest("scope must be one of global, vendor, model, project, key", param: "scope"))
             }
             let id = request.uri.queryParameters.get("id") ?? ""
-            if let refusal = authorize(request, resource: Self.resource(scope: scope, id: id)) { return refusal }
-            let target = scope == .global ? "global" : "\(scope.rawValue)/\(id)"
-            let released = try await store.releaseKillSwitch(scope: scope.rawValue, target: id,
-                                                             audit: AuditEntry(actor: "User/admin", action: "kill.release", target: target, outcome: "released"))
-            try await loop.refreshKillSwitches()
-            guard released else { return Self.error(GatewayError(status: 404, type: "not_found_error", code: "not_found", message: "no kill switch is engaged for \(target)")) }
-            return Self.json(200, .object([JSONMember(key: "released", value: .string(target))]))
+            return await order { desk in
+                try await desk.release(scope: scope, id: id, by: .adminCredential)
+                return .object([JSONMember(key: "released", value: .string(scope.target(id)))])
+            }
         }
     }
 
-    /// The Cedar resource a kill switch acts on.
-    static func resource(scope: KillScope, id: String) -> EntityUID {
-        switch scope {
-        case .global: EntityUID(type: "Service", id: "*")
-        case .vendor: EntityUID(type: "Service", id: id)
-        case .model: EntityUID(type: "Model", id: id)
-        case .project: EntityUID(type: "Project", id: id)
-        case .key: EntityUID(type: "Key", id: id)
+    /// Carries out a kill-switch order through the desk (the one the CLI uses too) under the
+    /// published policies, refreshes this server's switches at once, and maps refusals to
+    /// answers: 400 for a malformed order, 403 for a Cedar denial, 404 for nothing to release.
+    private func order(_ body: (KillSwitchDesk<SQLiteStore>) async throws -> JSONValue) async -> Response {
+        guard let current = snapshot.current else { return Self.error(Self.starting) }
+        do {
+            let answer = try await body(KillSwitchDesk(store: store, policies: current.policy))
+            try? await controller.killSwitches.refresh()
+            return Self.json(200, answer)
+        } catch let refusal as KillSwitchDesk<SQLiteStore>.Refusal {
+            switch refusal {
+            case .invalid(let message): return Self.error(.invalidRequest(message))
+            case .denied(let message, _): return Self.error(GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: message))
+            case .notEngaged: return Self.error(GatewayError(status: 404, type: "not_found_error", code: "not_found", message: refusal.description))
+            }
+        } catch {
+            return Self.error(GatewayError(status: 503, type: "server_error", code: "store_unavailable",
+                                           message: "the store refused the change, so nothing changed; retry shortly"))
         }
     }
 
@@ -136,17 +141,6 @@ struct AdminAPI: Sendable {
         guard let adminDigest, let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), adminDigest)
         else { return Self.error(.invalidAPIKey) }
-        return nil
-    }
-
-    /// Nil when the caller is the admin and Cedar permits `kill` on `resource`; else the refusal.
-    func authorize(_ request: Hummingbird.Request, resource: EntityUID) -> Response? {
-        if let refusal = authenticate(request) { return refusal }
-        guard let current = snapshot.current else { return Self.error(Self.starting) }
-        let entities = Entities(closingParentsOf: [Entity(uid: Self.admin, ancestors: [EntityUID(type: "Role", id: "admin")])])
-        let decision = current.policy.decide(Cedar.Request(principal: Self.admin, action: EntityUID(type: "Action", id: "kill"), resource: resource,
-                                                     context: ["scope": .string(resource.type)]), entities: entities)
-        guard decision.allowed else { return Self.error(.policyDenied(decision.response.reasons.sorted(), failedClosedOn: decision.failedClosedOn.sorted())) }
         return nil
     }
 

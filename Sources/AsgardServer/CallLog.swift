@@ -102,6 +102,8 @@ public final class CallIngester: Service, @unchecked Sendable {
     private var idle = false
     /// Whether a `caughtUp` caller waits, so the ingester should not gather.
     private var hurry = false
+    /// Why the last round failed, while the store keeps refusing.
+    private var failing: String?
     private let gather: TimeInterval
     private let maxQueued: Int
 
@@ -164,6 +166,14 @@ public final class CallIngester: Service, @unchecked Sendable {
         waiter?.resume.resume(returning: false)
     }
 
+    /// Why copying into the store fails, with how many calls wait, while it does; nil once a
+    /// round goes in. (`/healthz` shows it: the calls are safe in the journal meanwhile.)
+    public var failure: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        return failing.map { "\(queued) calls wait in the call journal: \($0)" }
+    }
+
     /// Calls enqueued and not yet in the store.
     public var backlog: Int {
         condition.lock()
@@ -202,6 +212,9 @@ public final class CallIngester: Service, @unchecked Sendable {
                 backoff = .zero
             } catch {
                 backoff = min(max(backoff * 2, .milliseconds(500)), .seconds(30))
+                condition.lock()
+                failing = "copying them into the store failed: \(error); retrying with backoff"
+                condition.unlock()
                 logger.error("copying \(calls.count) journaled calls into the store failed; retrying in \(backoff)",
                              metadata: ["error": "\(error)"])
                 putBack(calls, through: through)
@@ -260,6 +273,7 @@ public final class CallIngester: Service, @unchecked Sendable {
     /// and calls held back by a full queue.
     private func finish(_ count: Int, through: JournalPosition) {
         condition.lock()
+        failing = nil
         ingested = through
         queued -= count
         var done: [CheckedContinuation<Bool, Never>] = []

@@ -49,6 +49,11 @@ public struct Gateway: Sendable {
         self.environment = environment
     }
 
+    /// Authentication as every route does it, over this gateway's snapshot, kill switches and clock.
+    public var authenticator: KeyAuthenticator {
+        KeyAuthenticator(snapshot: snapshot, killSwitches: killSwitches, clock: clock)
+    }
+
     /// One non-streamed chat call.
     public func chat(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> GatewayResponse {
         await chat(authorization: authorization, dataClassHeader: dataClassHeader, parsed: parse(body), endpoint: endpoint)
@@ -176,19 +181,18 @@ public struct Gateway: Sendable {
     /// guardrails, rate limit, budget reservation. On success the caller owns the reservation.
     func admit(authorization: String?, dataClassHeader: String?, body: Result<ChatRequest, GatewayError>, endpoint: ChatEndpoint,
                audit: inout AuditEntry) throws(GatewayError) -> GatewayAdmission {
-        guard let snapshot = self.snapshot() else {
-            throw GatewayError(status: 503, type: "api_error", code: "starting", message: "the gateway is starting: desired state is not loaded yet")
+        // 1. Authenticate: Bearer asg_..., looked up by its SHA-256 digest; expiry; the caller's
+        // global, project and key kill switches.
+        let caller = try authenticator.authenticate(authorization) { key in
+            audit.actor = "Key/\(key.id)"
+            audit.detail["project"] = key.project
         }
-        // 1. Authenticate: Bearer asg_..., looked up by its SHA-256 digest.
-        guard let key = snapshot.key(authorization: authorization) else { throw .invalidAPIKey }
-        audit.actor = "Key/\(key.id)"
-        audit.detail["project"] = key.project
-        guard let project = snapshot.projects[key.project] else { throw .invalidAPIKey }
+        let (key, project, snapshot) = (caller.key, caller.project, caller.snapshot)
 
         let request = try body.get()
         audit.target = request.model
         let vendor = request.model.split(separator: "/").first.map(String.init) ?? ""
-        // 2. Kill switches.
+        // 2. Kill switches of the vendor and the model.
         if let kill = killSwitches.check(vendor: vendor, model: request.model, project: project.id, key: key.id) {
             throw .killed(scope: kill.scope.rawValue, target: kill.id, reason: kill.reason)
         }
@@ -291,14 +295,6 @@ public struct Gateway: Sendable {
     }
 }
 
-/// Equality of two strings in time that depends only on their lengths.
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    var difference: UInt8 = 0
-    for index in x.indices { difference |= x[index] ^ y[index] }
-    return difference == 0
-}
 
 /// Everything the admission steps (authenticate … budget reservation) established for one call.
 /// Both the streamed and the non-streamed path start with `Gateway.admit`.

@@ -3,10 +3,12 @@ public import AsgardGateway
 public import AsgardPolicy
 public import AsgardStore
 public import Cedar
+public import Foundation
 
 /// Everything a call is decided against, as one immutable value: routes, keys by digest,
-/// projects, the Cedar entity store and policies, guardrail policies. The server swaps whole
-/// snapshots atomically when desired state changes, so a call never sees half an update.
+/// projects, the Cedar entity store and policies, guardrail policies. The controller builds it
+/// from what the store holds as applied and swaps whole snapshots atomically, so a call never
+/// sees half an update and the gateway serves exactly what was committed (and audited).
 public struct GatewaySnapshot: Sendable {
     public var routes: RouteTable
     public var keysByDigest: [String: Key]
@@ -15,15 +17,23 @@ public struct GatewaySnapshot: Sendable {
     public var policy: PolicyEngine
     public var guardrails: [String: GuardrailPolicy]
 
-    /// Builds the snapshot of an applied desired state and the store's route table.
-    public init(state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, guardrails: [String: GuardrailPolicy] = [:]) {
-        let table = RouteTable(stored)
+    /// The snapshot of the store's gateway configuration under `policies`.
+    public init(_ configuration: GatewayConfiguration, policies: PolicyBundle) {
+        let table = RouteTable(configuration.routes)
         routes = table
-        keysByDigest = Dictionary(state.keys.values.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
-        projects = state.projects
-        entities = InvokeEntities.store(keys: Array(state.keys.values), projects: Array(state.projects.values), routes: table)
+        keysByDigest = Dictionary(configuration.keys.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
+        projects = Dictionary(configuration.projects.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        entities = InvokeEntities.store(keys: configuration.keys, projects: configuration.projects, routes: table)
         policy = PolicyEngine(enforced: policies)
-        self.guardrails = guardrails
+        guardrails = projects.compactMapValues { $0.guardrails.map(GuardrailPolicy.init) }
+    }
+
+    /// The snapshot of a desired state applied as it stands, for tests of the gateway alone;
+    /// `guardrails`, when given, replaces the projects' own guardrail settings.
+    public init(state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, guardrails: [String: GuardrailPolicy]? = nil) {
+        self.init(GatewayConfiguration(projects: Array(state.projects.values), keys: Array(state.keys.values), routes: stored),
+                  policies: policies)
+        if let guardrails { self.guardrails = guardrails }
     }
 
     /// The key an `Authorization: Bearer asg_...` header presents, looked up by the SHA-256
@@ -40,4 +50,58 @@ public struct GatewaySnapshot: Sendable {
     public func guardrailPolicy(of project: String) -> GuardrailPolicy {
         guardrails[project] ?? GuardrailPolicy()
     }
+}
+
+/// Who is calling: an authenticated key and its project, with the snapshot they were found in
+/// (the rest of the call is decided against the same snapshot).
+public struct Caller: Sendable {
+    public var key: Key
+    public var project: Project
+    public var snapshot: GatewaySnapshot
+}
+
+/// Authentication, the same on every route that takes a key (`/v1/models`, usage, chat, and
+/// later MCP and the dashboard): the bearer secret must be a key in effect, not expired, whose
+/// project exists, and no global, project or key kill switch may be engaged for it. Vendor and
+/// model switches depend on the model called, so the chat pipeline checks those itself. Cedar's
+/// `expired-key-refused` stays as a second line.
+public struct KeyAuthenticator: Sendable {
+    public var snapshot: @Sendable () -> GatewaySnapshot?
+    public var killSwitches: KillSwitchBoard
+    public var clock: @Sendable () -> Date
+
+    public init(snapshot: @escaping @Sendable () -> GatewaySnapshot?, killSwitches: KillSwitchBoard,
+                clock: @escaping @Sendable () -> Date = Date.init) {
+        self.snapshot = snapshot
+        self.killSwitches = killSwitches
+        self.clock = clock
+    }
+
+    /// The caller an `Authorization` header presents.
+    /// - Throws: 503 `starting` before the first configuration is published; 401
+    ///   `invalid_api_key` (no key, an unknown one, or one whose project is gone); 401
+    ///   `expired_api_key`; 403 `killed` under a global, project or key kill switch.
+    ///
+    /// `identified` hears of the key as soon as it is found, before the checks that may still
+    /// refuse it, so a refusal can be audited under the key's name.
+    public func authenticate(_ authorization: String?, identified: (Key) -> Void = { _ in }) throws(GatewayError) -> Caller {
+        guard let snapshot = snapshot() else { throw .starting }
+        guard let key = snapshot.key(authorization: authorization) else { throw .invalidAPIKey }
+        identified(key)
+        guard let project = snapshot.projects[key.project] else { throw .invalidAPIKey }
+        if let expires = key.expires, expires <= clock() { throw .expiredAPIKey(at: formatInstant(expires)) }
+        if let kill = killSwitches.current.check(project: project.id, key: key.id) {
+            throw .killed(scope: kill.scope.rawValue, target: kill.id, reason: kill.reason)
+        }
+        return Caller(key: key, project: project, snapshot: snapshot)
+    }
+}
+
+/// Equality of two strings in time that depends only on their lengths.
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var difference: UInt8 = 0
+    for index in x.indices { difference |= x[index] ^ y[index] }
+    return difference == 0
 }

@@ -4,6 +4,7 @@ import AsgardGateway
 public import AsgardStore
 import Cedar
 import HTTPTypes
+import Logging
 public import AsyncHTTPClient
 import Foundation
 public import Hummingbird
@@ -31,13 +32,14 @@ public struct ServerConfiguration: Sendable {
 public struct AsgardServer: Sendable {
     public let store: SQLiteStore
     public let calls: CallLog
-    public let loop: ControllerLoop
+    public let controller: Controller
     public let gateway: Gateway
     public let snapshot: SnapshotBox
 
     /// Wires the store, the controller loop, the gateway and the HTTP routes (the composition root).
     ///
-    /// Routes: `GET /healthz`; `GET /v1/models` (the presented key's models);
+    /// Routes: `GET /healthz` (503 `starting` until the first configuration is published, then
+    /// 200 `ok`, or 200 `degraded` with the reasons); `GET /v1/models` (the presented key's models);
     /// `POST /v1/chat/completions` (OpenAI drop-in; data class from `X-Asgard-Data-Class`);
     /// `POST /api/gateway/chat` (Asgard's shape: the body carries `data_class`);
     /// `GET /api/projects/{id}/usage?from=&to=` (spend by model and day, for the project's keys).
@@ -48,21 +50,28 @@ public struct AsgardServer: Sendable {
         let snapshot = SnapshotBox()
         let budgets = BudgetLedger()
         let killSwitches = KillSwitchBoard()
-        let loop = ControllerLoop(store: store, desiredDirectory: configuration.desiredDirectory,
-                                  policiesDirectory: configuration.policiesDirectory, snapshot: snapshot, budgets: budgets,
-                                  killSwitches: killSwitches, passInterval: configuration.passInterval, provisioner: configuration.provisioner,
-                                  vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment))
+        let health = HealthBoard()
+        let ingester = calls.ingester
+        health.watch(.ledger) { ingester.failure }
+        let logger = Logger(label: "asgard.controller")
+        let controller = Controller(
+            store: store, desiredDirectory: configuration.desiredDirectory, policiesDirectory: configuration.policiesDirectory,
+            snapshot: snapshot, budgets: budgets, killSwitches: killSwitches, health: health, passInterval: configuration.passInterval,
+            provisioner: configuration.provisioner, vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment),
+            onOutcome: { outcome in
+                logger.info("\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")")
+            })
         var gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: httpClient), recorder: calls.recorder,
                               budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, environment: configuration.environment)
         gateway.maxBodyBytes = configuration.maxBodyBytes
-        let server = AsgardServer(store: store, calls: calls, loop: loop, gateway: gateway, snapshot: snapshot)
+        let server = AsgardServer(store: store, calls: calls, controller: controller, gateway: gateway, snapshot: snapshot)
         let router = Router()
         server.addRoutes(to: router, maxBodyBytes: configuration.maxBodyBytes)
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
-        AdminAPI(store: store, loop: loop, snapshot: snapshot, adminDigest: adminDigest).addRoutes(to: router)
+        AdminAPI(store: store, controller: controller, snapshot: snapshot, adminDigest: adminDigest).addRoutes(to: router)
         let application = Application(router: router, server: .http1BoundToEventLoops(),
                                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
-                                      services: [loop, calls.ingester], onServerRunning: onServerRunning)
+                                      services: controller.services + [calls.ingester], onServerRunning: onServerRunning)
         return (server, application)
     }
 
@@ -71,9 +80,15 @@ public struct AsgardServer: Sendable {
         let store = self.store
         let ingester = self.calls.ingester
         let snapshot = self.snapshot
+        let health = controller.health
+        let authenticator = gateway.authenticator
         router.get("/healthz") { _, _ in
-            Response(status: snapshot.current == nil ? .serviceUnavailable : .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(string: snapshot.current == nil ? #"{"status":"starting"}"# : #"{"status":"ok"}"#)))
+            let reasons = health.reasons
+            let status = snapshot.current == nil ? "starting" : reasons.isEmpty ? "ok" : "degraded"
+            var members = [JSONMember(key: "status", value: .string(status))]
+            if !reasons.isEmpty { members.append(JSONMember(key: "reasons", value: .array(reasons.map(JSONValue.string)))) }
+            return Response(status: status == "starting" ? .serviceUnavailable : .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(members).jsonBytes)))
         }
         let metrics = gateway.metrics
         router.get("/metrics") { _, _ in
@@ -88,10 +103,11 @@ public struct AsgardServer: Sendable {
             }
         }
         router.get("/v1/models") { request, _ -> Response in
-            guard let (key, current) = Self.key(request, snapshot) else { return Self.response(GatewayResponse(error: .invalidAPIKey)) }
+            let caller: Caller
+            do throws(GatewayError) { caller = try authenticator.authenticate(request.headers[.authorization]) } catch { return Self.response(GatewayResponse(error: error)) }
             var data: [JSONValue] = []
-            for model in current.routes.models {
-                guard let route = current.routes[model], key.allows(model: model, vendor: route.vendor) else { continue }
+            for model in caller.snapshot.routes.models {
+                guard let route = caller.snapshot.routes[model], caller.key.allows(model: model, vendor: route.vendor) else { continue }
                 data.append(.object([JSONMember(key: "id", value: .string(model)), JSONMember(key: "object", value: .string("model")),
                                      JSONMember(key: "created", value: .integer(0)), JSONMember(key: "owned_by", value: .string(route.vendor))]))
             }
@@ -99,9 +115,10 @@ public struct AsgardServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
         }
         router.get("/api/projects/{id}/usage") { request, context -> Response in
-            guard let (key, _) = Self.key(request, snapshot) else { return Self.response(GatewayResponse(error: .invalidAPIKey)) }
+            let caller: Caller
+            do throws(GatewayError) { caller = try authenticator.authenticate(request.headers[.authorization]) } catch { return Self.response(GatewayResponse(error: error)) }
             let project = context.parameters.get("id") ?? ""
-            guard key.project == project else {
+            guard caller.key.project == project else {
                 return Self.response(GatewayResponse(error: GatewayError(status: 403, type: "permission_error", code: "forbidden",
                                                                          message: "this key belongs to another project")))
             }
@@ -112,7 +129,14 @@ public struct AsgardServer: Sendable {
                 return Self.response(GatewayResponse(error: GatewayError(status: 503, type: "server_error", code: "ledger_behind",
                                                                          message: "recent calls are not yet in the ledger; retry shortly")))
             }
-            let rows = (try? await store.usage(project: project, from: from, to: to)) ?? []
+            let rows: [UsageRow]
+            do {
+                rows = try await store.usage(project: project, from: from, to: to)
+            } catch {
+                // Never an empty answer in place of one the store could not give.
+                return Self.response(GatewayResponse(error: GatewayError(status: 503, type: "server_error", code: "store_unavailable",
+                                                                         message: "the ledger could not be read; retry shortly")))
+            }
             let items = rows.map { row in
                 JSONValue.object([
                     JSONMember(key: "day", value: .string(row.day)), JSONMember(key: "model", value: .string(row.model)),
@@ -150,12 +174,6 @@ public struct AsgardServer: Sendable {
         case .stream(let stream):
             return Response(status: .init(code: stream.status), headers: Self.fields(stream.headers), body: stream.responseBody)
         }
-    }
-
-    /// The key a request presents, with the snapshot it was found in.
-    static func key(_ request: Request, _ box: SnapshotBox) -> (Key, GatewaySnapshot)? {
-        guard let current = box.current, let key = current.key(authorization: request.headers[.authorization]) else { return nil }
-        return (key, current)
     }
 
     static func response(_ answer: GatewayResponse) -> Response {

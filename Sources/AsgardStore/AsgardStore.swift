@@ -62,13 +62,16 @@ public protocol AsgardStore: Sendable {
 
     /// Releases a kill switch and audits it, in one transaction.
     /// - Returns: false when no such switch was engaged (nothing is audited then).
-    func releaseKillSwitch(scope: String, target: String, audit: AuditEntry) async throws -> Bool
+    func releaseKillSwitch(scope: KillScope, target: String, audit: AuditEntry) async throws -> Bool
 
     /// The stored key whose digest is `digest` (lower-case hex), if any.
     func key(digest: String) async throws -> StoredKey?
 
     /// The gateway route table: every routable model.
     func routes() async throws -> [StoredRoute]
+
+    /// What the gateway serves, read in one snapshot: projects, keys in effect and routes.
+    func gatewayConfiguration() async throws -> GatewayConfiguration
 
     /// The cost sources to read, one per vendor that has one.
     func costSources() async throws -> [StoredCostSource]
@@ -217,18 +220,17 @@ public struct UsageRow: Sendable, Hashable, Codable {
     }
 }
 
-/// An engaged kill switch: `scope` is global, vendor, model, project or key; `target` the id
-/// (empty for global).
+/// An engaged kill switch: `target` is the vendor, model, project or key id (empty for global).
 public struct StoredKillSwitch: Sendable, Hashable, Codable {
-    public var scope: String
+    public var scope: KillScope
     public var target: String
     public var reason: String
     public var engagedBy: String
     public var since: Date
 
-    public init(scope: String, target: String, reason: String, engagedBy: String, since: Date) {
+    public init(scope: KillScope, target: String, reason: String, engagedBy: String, since: Date) {
         self.scope = scope
-        self.target = target
+        self.target = scope == .global ? "" : target
         self.reason = reason
         self.engagedBy = engagedBy
         self.since = since
@@ -243,6 +245,22 @@ public struct StoredKey: Sendable, Hashable, Codable {
     public init(key: Key, status: ObjectStatus) {
         self.key = key
         self.status = status
+    }
+}
+
+/// What the gateway serves, as the store holds it: the snapshot the controller publishes is
+/// built from this (and the policies), so the gateway serves exactly what was committed.
+public struct GatewayConfiguration: Sendable, Hashable {
+    public var projects: [Project]
+    /// Applied keys, one per digest.
+    public var keys: [Key]
+    /// One per model.
+    public var routes: [StoredRoute]
+
+    public init(projects: [Project], keys: [Key], routes: [StoredRoute]) {
+        self.projects = projects
+        self.keys = keys
+        self.routes = routes
     }
 }
 

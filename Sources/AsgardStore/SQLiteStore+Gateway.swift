@@ -52,15 +52,15 @@ extension SQLiteStore {
             try db.execute(sql: """
                 INSERT INTO kill_switches (scope, target, reason, engaged_by, since) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (scope, target) DO UPDATE SET reason = excluded.reason, engaged_by = excluded.engaged_by, since = excluded.since
-                """, arguments: [killSwitch.scope, killSwitch.target, killSwitch.reason, killSwitch.engagedBy, Encoding.micros(killSwitch.since)])
+                """, arguments: [killSwitch.scope.rawValue, killSwitch.target, killSwitch.reason, killSwitch.engagedBy, Encoding.micros(killSwitch.since)])
             _ = try AuditTable.append(audit, at: clock(), in: db)
         }
     }
 
-    public func releaseKillSwitch(scope: String, target: String, audit: AuditEntry) async throws -> Bool {
+    public func releaseKillSwitch(scope: KillScope, target: String, audit: AuditEntry) async throws -> Bool {
         let clock = self.clock
         return try await pool.write { db in
-            try db.execute(sql: "DELETE FROM kill_switches WHERE scope = ? AND target = ?", arguments: [scope, target])
+            try db.execute(sql: "DELETE FROM kill_switches WHERE scope = ? AND target = ?", arguments: [scope.rawValue, scope == .global ? "" : target])
             guard db.changesCount > 0 else { return false }
             _ = try AuditTable.append(audit, at: clock(), in: db)
             return true
@@ -91,7 +91,7 @@ enum LedgerTable {
 enum GatewayTables {
     static func killSwitches(_ db: Database) throws -> [StoredKillSwitch] {
         try Row.fetchAll(db, sql: "SELECT * FROM kill_switches ORDER BY scope, target").map { row in
-            StoredKillSwitch(scope: row["scope"], target: row["target"], reason: row["reason"],
+            StoredKillSwitch(scope: try Encoding.decodeEnum(KillScope.self, row, "scope", table: "kill_switches"), target: row["target"], reason: row["reason"],
                              engagedBy: row["engaged_by"], since: Encoding.date(micros: row["since"]))
         }
     }

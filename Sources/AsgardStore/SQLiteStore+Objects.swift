@@ -7,16 +7,21 @@ import GRDB
 ///
 /// Derivation rules:
 /// - `keys`: one row per `Key` object, whatever its status (the status is copied beside it).
-/// - `routes` declared by a manifest (`serving_endpoint IS NULL`): one per model of a
+/// - `routes` declared by a manifest (`owner = 'Service/<id>'`): one per model of a
 ///   `Service`'s `inference.models`.
-/// - `routes` for a serving endpoint (`serving_endpoint = <endpoint id>`): one per
+/// - `routes` for a serving endpoint (`owner = 'ServingEndpoint/<id>'`): one per
 ///   `ServingEndpoint` whose status is `applied` and whose vendor `Service` is stored with an
 ///   inference spec; the route takes the endpoint's model, pricing and data class and the
 ///   vendor's connection settings. It is recomputed when either the endpoint or the vendor changes.
 /// - `cost_sources`: one per `Service` with a cost source.
 ///
-/// A change whose derived rows would collide with others (two keys with one digest, two routes
-/// for one model) fails with the SQLite constraint error and the whole transaction rolls back.
+/// Natural keys (a key's digest, a route's model) may be claimed by two objects for a while: a
+/// key renamed with the same digest is created before the old one is removed, a model moves
+/// from one service or endpoint to another, an endpoint's replacement is applied before the old
+/// one is destroyed. Each derived row keeps `claim`, the order in which its object claimed the
+/// natural key (kept while the object keeps it, renewed when it changes), and readers take the
+/// newest claim: the newcomer serves at once, and if it goes first the older row serves again.
+/// Valid desired state never claims a natural key twice, so a converged store has one row each.
 enum ObjectTables {
     /// Applies `change` to `objects` and brings the derived tables in step.
     static func apply(_ change: ObjectChange, at now: Date, in db: Database) throws {
@@ -80,11 +85,15 @@ enum ObjectTables {
         )
         switch object {
         case .key(let key):
+            // SET sees the row as it was, so the claim is renewed only when the digest changes.
             try db.execute(
                 sql: """
-                    INSERT INTO keys (id, project, digest, spec_json, status) VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO keys (id, project, digest, spec_json, status, claim)
+                    VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(claim), 0) + 1 FROM keys))
                     ON CONFLICT (id) DO UPDATE SET
-                        project = excluded.project, digest = excluded.digest, spec_json = excluded.spec_json, status = excluded.status
+                        project = excluded.project, spec_json = excluded.spec_json, status = excluded.status,
+                        claim = CASE WHEN keys.digest = excluded.digest THEN keys.claim ELSE excluded.claim END,
+                        digest = excluded.digest
                     """,
                 arguments: [key.id, key.project, key.digest, try Encoding.canonicalJSON(key), status.rawValue]
             )
@@ -110,7 +119,7 @@ enum ObjectTables {
             try db.execute(sql: "DELETE FROM routes WHERE vendor = ?", arguments: [ref.id])
             try db.execute(sql: "DELETE FROM cost_sources WHERE vendor = ?", arguments: [ref.id])
         case .servingEndpoint:
-            try db.execute(sql: "DELETE FROM routes WHERE serving_endpoint = ?", arguments: [ref.id])
+            try db.execute(sql: "DELETE FROM routes WHERE owner = ?", arguments: [ref.description])
         case .project, .resource:
             break
         }
@@ -118,66 +127,102 @@ enum ObjectTables {
 
     // MARK: Routes
 
+    /// Makes `service`'s manifest routes exactly its inference models: models it no longer
+    /// offers lose their rows, the others are upserted (keeping their claims).
     private static func replaceManifestRoutes(of service: Service, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM routes WHERE vendor = ? AND serving_endpoint IS NULL", arguments: [service.id])
+        let owner = ObjectRef(.service, service.id).description
+        let models = service.inference?.models ?? []
+        try keepOnly(models.map(\.id), of: owner, in: db)
         guard let inference = service.inference else { return }
-        for model in inference.models {
-            try insertRoute(StoredRoute(
+        for model in models {
+            try upsertRoute(StoredRoute(
                 model: model.id, vendor: service.id, upstream: model.upstream,
                 baseURLEnv: inference.baseURLEnv, tokenEnv: inference.tokenEnv, chatPath: inference.chatPath,
                 timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
                 defaultMaxTokens: inference.defaultMaxTokens, pricing: model.pricing, maxDataClass: model.maxDataClass,
                 servingEndpoint: nil
-            ), in: db)
+            ), owner: owner, in: db)
         }
     }
 
     /// Recomputes the routes of every serving endpoint of `vendor` (after the vendor changed).
     private static func refreshEndpointRoutes(vendor: String, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM routes WHERE vendor = ? AND serving_endpoint IS NOT NULL", arguments: [vendor])
         let rows = try Row.fetchAll(
-            db, sql: "SELECT spec_json, status FROM objects WHERE kind = ? AND status = ?",
+            db, sql: "SELECT spec_json FROM objects WHERE kind = ? AND status = ?",
             arguments: [ObjectKind.servingEndpoint.rawValue, ObjectStatus.applied.rawValue]
         )
+        var applied: Set<String> = []
         for row in rows {
-            guard case .servingEndpoint(let endpoint) = try storedObject(row) else { continue }
-            if endpoint.service == vendor {
-                try refreshEndpointRoute(endpoint, status: .applied, in: db)
-            }
+            guard case .servingEndpoint(let endpoint) = try storedObject(row), endpoint.service == vendor else { continue }
+            applied.insert(endpoint.id)
+            try refreshEndpointRoute(endpoint, status: .applied, in: db)
+        }
+        // Endpoint routes of this vendor whose endpoint is no longer applied (none should be).
+        for id in try String.fetchAll(db, sql: "SELECT serving_endpoint FROM routes WHERE vendor = ? AND serving_endpoint IS NOT NULL",
+                                      arguments: [vendor]) where !applied.contains(id) {
+            try db.execute(sql: "DELETE FROM routes WHERE owner = ?", arguments: [ObjectRef(.servingEndpoint, id).description])
         }
     }
 
     /// Recomputes the one route of `endpoint`: present only while it is applied and its vendor is known.
     private static func refreshEndpointRoute(_ endpoint: ServingEndpoint, status: ObjectStatus, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM routes WHERE serving_endpoint = ?", arguments: [endpoint.id])
+        let owner = ObjectRef(.servingEndpoint, endpoint.id).description
         guard status == .applied,
               let row = try Row.fetchOne(db, sql: "SELECT spec_json FROM objects WHERE kind = ? AND id = ?",
                                          arguments: [ObjectKind.service.rawValue, endpoint.service]),
               case .service(let service) = try storedObject(row),
               let inference = service.inference
-        else { return }
-        try insertRoute(StoredRoute(
+        else {
+            try db.execute(sql: "DELETE FROM routes WHERE owner = ?", arguments: [owner])
+            return
+        }
+        try keepOnly([endpoint.model], of: owner, in: db)
+        try upsertRoute(StoredRoute(
             model: endpoint.model, vendor: endpoint.service, upstream: endpoint.id,
             baseURLEnv: inference.baseURLEnv, tokenEnv: inference.tokenEnv, chatPath: inference.chatPath,
             timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
             defaultMaxTokens: inference.defaultMaxTokens, pricing: endpoint.pricing, maxDataClass: endpoint.maxDataClass,
             servingEndpoint: endpoint.id
-        ), in: db)
+        ), owner: owner, in: db)
     }
 
-    private static func insertRoute(_ route: StoredRoute, in db: Database) throws {
+    /// Deletes the routes of `owner` whose model is not in `models`.
+    private static func keepOnly(_ models: [String], of owner: String, in db: Database) throws {
+        let kept = Set(models)
+        for model in try String.fetchAll(db, sql: "SELECT model FROM routes WHERE owner = ?", arguments: [owner]) where !kept.contains(model) {
+            try db.execute(sql: "DELETE FROM routes WHERE model = ? AND owner = ?", arguments: [model, owner])
+        }
+    }
+
+    /// Inserts or updates `owner`'s route for its model. A new row takes the next claim; an
+    /// existing one keeps its claim, so refreshing an older claimant never takes the model back.
+    private static func upsertRoute(_ route: StoredRoute, owner: String, in db: Database) throws {
         try db.execute(
             sql: """
-                INSERT INTO routes (model, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds,
+                INSERT INTO routes (model, owner, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds,
                     sends_usage_context, default_max_tokens, input_per_million_micros, output_per_million_micros,
-                    max_data_class, serving_endpoint)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    max_data_class, serving_endpoint, claim)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(claim), 0) + 1 FROM routes))
+                ON CONFLICT (model, owner) DO UPDATE SET
+                    vendor = excluded.vendor, upstream = excluded.upstream, base_url_env = excluded.base_url_env,
+                    token_env = excluded.token_env, chat_path = excluded.chat_path, timeout_seconds = excluded.timeout_seconds,
+                    sends_usage_context = excluded.sends_usage_context, default_max_tokens = excluded.default_max_tokens,
+                    input_per_million_micros = excluded.input_per_million_micros,
+                    output_per_million_micros = excluded.output_per_million_micros,
+                    max_data_class = excluded.max_data_class, serving_endpoint = excluded.serving_endpoint
                 """,
-            arguments: [route.model, route.vendor, route.upstream, route.baseURLEnv, route.tokenEnv, route.chatPath,
+            arguments: [route.model, owner, route.vendor, route.upstream, route.baseURLEnv, route.tokenEnv, route.chatPath,
                         route.timeoutSeconds, route.sendsUsageContext, route.defaultMaxTokens,
                         route.pricing.inputPerMillion.value, route.pricing.outputPerMillion.value,
                         route.maxDataClass.name, route.servingEndpoint]
         )
+    }
+
+    /// Every model's route as readers see it: of the rows claiming a model, the newest claim.
+    static func servedRoutes(_ db: Database) throws -> [StoredRoute] {
+        try Row.fetchAll(db, sql: """
+            SELECT * FROM routes AS r WHERE claim = (SELECT MAX(claim) FROM routes WHERE model = r.model) ORDER BY model
+            """).map(route)
     }
 
     /// Reads one `routes` row.

@@ -20,7 +20,63 @@ enum Schema {
         migrator.registerMigration("v2-kill-switches", migrate: v2)
         migrator.registerMigration("v3-provisioning", migrate: v3)
         migrator.registerMigration("v4-call-journal", migrate: v4)
+        migrator.registerMigration("v5-claims", migrate: v5)
         return migrator
+    }
+
+    /// Derived rows no longer refuse a second claimant of a natural key (a key digest, a route's
+    /// model): each row records when its object claimed it (`claim`, increasing per table), and
+    /// readers take the newest claim. A key renamed with the same digest, or a model moved to
+    /// another service or endpoint, is then an ordinary sequence of commits in any order, where
+    /// `UNIQUE` made the first one fail and wedged every later pass. When the newer claimant
+    /// goes, the older one's row, still there, is what readers see again.
+    private static func v5(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE keys_v5 (
+                id TEXT NOT NULL PRIMARY KEY,
+                project TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                spec_json TEXT NOT NULL,
+                status TEXT NOT NULL,
+                claim INTEGER NOT NULL
+            ) STRICT;
+            INSERT INTO keys_v5 (id, project, digest, spec_json, status, claim)
+                SELECT id, project, digest, spec_json, status, rowid FROM keys;
+            DROP TABLE keys;
+            ALTER TABLE keys_v5 RENAME TO keys;
+            CREATE INDEX keys_digest_claim ON keys (digest, claim);
+            CREATE INDEX keys_claim ON keys (claim);
+
+            CREATE TABLE routes_v5 (
+                model TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                vendor TEXT NOT NULL,
+                upstream TEXT NOT NULL,
+                base_url_env TEXT NOT NULL,
+                token_env TEXT NOT NULL,
+                chat_path TEXT,
+                timeout_seconds INTEGER NOT NULL,
+                sends_usage_context INTEGER NOT NULL,
+                default_max_tokens INTEGER NOT NULL,
+                input_per_million_micros INTEGER NOT NULL,
+                output_per_million_micros INTEGER NOT NULL,
+                max_data_class TEXT NOT NULL,
+                serving_endpoint TEXT,
+                claim INTEGER NOT NULL,
+                PRIMARY KEY (model, owner)
+            ) STRICT;
+            INSERT INTO routes_v5
+                SELECT model, CASE WHEN serving_endpoint IS NULL THEN 'Service/' || vendor ELSE 'ServingEndpoint/' || serving_endpoint END,
+                       vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds, sends_usage_context, default_max_tokens,
+                       input_per_million_micros, output_per_million_micros, max_data_class, serving_endpoint, rowid
+                FROM routes;
+            DROP TABLE routes;
+            ALTER TABLE routes_v5 RENAME TO routes;
+            CREATE INDEX routes_vendor ON routes (vendor);
+            CREATE INDEX routes_owner ON routes (owner);
+            CREATE INDEX routes_model_claim ON routes (model, claim);
+            CREATE INDEX routes_claim ON routes (claim);
+            """)
     }
 
     /// How far the gateway's call journal has been copied into `ledger` and `audit`: one row,

@@ -227,20 +227,37 @@ public final class SQLiteStore: AsgardStore {
 
     // MARK: Derived tables
 
-    /// The key whose digest is `digest`, with the status of its object, whatever that status is.
+    /// The key whose digest is `digest` (the newest claim, if two keys hold it for a while),
+    /// with the status of its object, whatever that status is.
     /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
     public func key(digest: String) async throws -> StoredKey? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT spec_json, status FROM keys WHERE digest = ?", arguments: [digest])
+            try Row.fetchOne(db, sql: "SELECT spec_json, status FROM keys WHERE digest = ? ORDER BY claim DESC LIMIT 1", arguments: [digest])
                 .map(ObjectTables.storedKey)
         }
     }
 
-    /// Every route, manifest-declared and serving-endpoint ones alike, ordered by model id.
+    /// Every routable model's route, manifest-declared and serving-endpoint ones alike (the
+    /// newest claim, if two objects hold a model for a while), ordered by model id.
     /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
     public func routes() async throws -> [StoredRoute] {
+        try await pool.read(ObjectTables.servedRoutes)
+    }
+
+    /// What the gateway serves, read in one snapshot: projects, keys in effect (applied; of two
+    /// keys holding one digest for a while, the newest claim) and routes as `routes()` gives them.
+    /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
+    public func gatewayConfiguration() async throws -> GatewayConfiguration {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM routes ORDER BY model").map(ObjectTables.route)
+            let projects = try Row.fetchAll(db, sql: "SELECT spec_json FROM objects WHERE kind = ? ORDER BY id",
+                                            arguments: [ObjectKind.project.rawValue]).compactMap { row -> Project? in
+                if case .project(let project) = try ObjectTables.storedObject(row) { project } else { nil }
+            }
+            let keys = try Row.fetchAll(db, sql: """
+                SELECT spec_json, status FROM keys AS k
+                WHERE status = ? AND claim = (SELECT MAX(claim) FROM keys WHERE digest = k.digest AND status = ?) ORDER BY id
+                """, arguments: [ObjectStatus.applied.rawValue, ObjectStatus.applied.rawValue]).map { try ObjectTables.storedKey($0).key }
+            return GatewayConfiguration(projects: projects, keys: keys, routes: try ObjectTables.servedRoutes(db))
         }
     }
 

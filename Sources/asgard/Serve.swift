@@ -1,4 +1,6 @@
 import ArgumentParser
+import AsgardController
+import AsgardCore
 import AsgardServer
 import AsgardStore
 import AsyncHTTPClient
@@ -49,49 +51,75 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-struct Kill: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Engage a kill switch: global, or for a vendor, model, project or key. A running server obeys it within a second.")
-
-    @Option(help: "global, vendor, model, project or key.") var scope: String
-    @Option(help: "The vendor, model, project or key id (not for global).") var id: String = ""
-    @Option(help: "Why, for the audit log and the refused callers.") var reason: String
-    @Option(help: "Who engages it, for the audit log.") var by: String = ProcessInfo.processInfo.environment["USER"] ?? "cli"
+/// Who orders a kill switch from the command line, and under which policies.
+struct KillSwitchOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Who gives the order: a User in Cedar's Role::\"admin\" (whoever can write the store administers it); without it, the shipped policies refuse.",
+                               valueName: "operator"))
+    var by: String?
+    @Option(help: "The Cedar policy directory that decides `kill` (refused if it does not load).") var policies = "policies"
     @OptionGroup var store: StoreOptions
 
+    /// The order through the desk the admin API uses; a refusal is printed and exits 1.
+    func order(_ body: (KillSwitchDesk<SQLiteStore>, Operator) async throws -> String) async throws {
+        let desk = KillSwitchDesk(store: try SQLiteStore(path: store.storePath),
+                                  policies: enforcedPolicies(directory: policies, whenMissing: "The policies did not load: no kill switch can be changed."))
+        do {
+            print(try await body(desk, .commandLine(by: by)))
+        } catch let refusal as KillSwitchDesk<SQLiteStore>.Refusal {
+            printError("refused: \(refusal)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `--scope` and `--id`, checked the same way for `kill` and `unkill`.
+struct KillScopeOptions: ParsableArguments {
+    @Option(help: "global, vendor, model, project or key.") var scope: String
+    @Option(help: "The vendor, model, project or key id (not for global).") var id: String = ""
+
+    var killScope: KillScope { KillScope(rawValue: scope) ?? .global }
+
     func validate() throws {
-        guard ["global", "vendor", "model", "project", "key"].contains(scope) else {
-            throw ValidationError("--scope must be one of global, vendor, model, project, key")
+        guard KillScope(rawValue: scope) != nil else {
+            throw ValidationError("--scope must be one of \(KillScope.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard (scope == "global") == id.isEmpty else { throw ValidationError(scope == "global" ? "a global switch takes no --id" : "--id is required for \(scope)") }
-        guard !reason.isEmpty else { throw ValidationError("--reason must not be empty") }
+    }
+}
+
+struct Kill: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Engage a kill switch: global, or for a vendor, model, project or key. A running server obeys it within a second.",
+        discussion: "Cedar decides `kill` for the operator (--by), as for the admin API; the order or its refusal is audited.")
+
+    @OptionGroup var target: KillScopeOptions
+    @Option(help: "Why, for the audit log and the refused callers.") var reason: String
+    @OptionGroup var options: KillSwitchOptions
+
+    func validate() throws {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason must not be empty") }
     }
 
     func run() async throws {
-        let sqlite = try SQLiteStore(path: store.storePath)
-        let target = scope == "global" ? "global" : "\(scope)/\(id)"
-        try await sqlite.engageKillSwitch(StoredKillSwitch(scope: scope, target: id, reason: reason, engagedBy: by, since: Date()),
-                                          audit: AuditEntry(actor: by, action: "kill.engage", target: target, outcome: "engaged", detail: ["reason": reason]))
-        print("kill switch engaged: \(target) (\(reason))")
+        try await options.order { desk, person in
+            let engaged = try await desk.engage(scope: target.killScope, id: target.id, reason: reason, by: person)
+            return "kill switch engaged: \(engaged.scope.target(engaged.target)) (\(reason))"
+        }
     }
 }
 
 struct Unkill: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Release a kill switch.")
+    static let configuration = CommandConfiguration(
+        abstract: "Release a kill switch.",
+        discussion: "Cedar decides `kill` for the operator (--by), as for the admin API; the release or its refusal is audited.")
 
-    @Option(help: "global, vendor, model, project or key.") var scope: String
-    @Option(help: "The vendor, model, project or key id (not for global).") var id: String = ""
-    @Option(help: "Who releases it, for the audit log.") var by: String = ProcessInfo.processInfo.environment["USER"] ?? "cli"
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var target: KillScopeOptions
+    @OptionGroup var options: KillSwitchOptions
 
     func run() async throws {
-        let sqlite = try openExisting(store)
-        let target = scope == "global" ? "global" : "\(scope)/\(id)"
-        guard try await sqlite.releaseKillSwitch(scope: scope, target: id,
-                                                 audit: AuditEntry(actor: by, action: "kill.release", target: target, outcome: "released")) else {
-            printError("no kill switch is engaged for \(target)")
-            throw ExitCode.failure
+        try await options.order { desk, person in
+            try await desk.release(scope: target.killScope, id: target.id, by: person)
+            return "kill switch released: \(target.killScope.target(target.id))"
         }
-        print("kill switch released: \(target)")
     }
 }

@@ -144,7 +144,7 @@ import Testing
     }
 
     @Test func aKilledProjectIsNotActiveSoNothingIsProvisioned() async throws {
-        try await store.engageKillSwitch(StoredKillSwitch(scope: "project", target: "fraud-detection", reason: "incident 42", engagedBy: "ops", since: Date()),
+        try await store.engageKillSwitch(StoredKillSwitch(scope: .project, target: "fraud-detection", reason: "incident 42", engagedBy: "ops", since: Date()),
                                          audit: AuditEntry(actor: "ops", action: "kill.engage", target: "project:fraud-detection", outcome: "engaged"))
         let outcomes = try await pass()
         for ref in ["Resource/fraud-features", "Resource/fraud-warehouse", "ServingEndpoint/fraud-triage"] {

@@ -107,10 +107,14 @@ import Testing
         await propertyCheck(count: 40, input: Gen.uint64()) { seed in
             let desired = RandomState.desired(seed: seed)
             let outcomes = try await reconciler.apply(desired).outcomes
-            #expect(outcomes.allSatisfy { $0.result != .failed })
+            #expect(outcomes.allSatisfy { $0.result != .failed }, "\(outcomes.filter { $0.result == .failed })")
             // All that is left is provisioning waiting for a connector (or refused by the gate).
             let left = plan(desired: desired, observed: try await store.observedState())
             #expect(left.allSatisfy { $0.verb == .converge && $0.isProvisioning })
+            // Every key digest is served by its desired key, renames included.
+            let served = try await store.gatewayConfiguration()
+            #expect(Dictionary(uniqueKeysWithValues: served.keys.map { ($0.digest, $0.id) })
+                    == Dictionary(uniqueKeysWithValues: desired.keys.values.map { ($0.digest, $0.id) }))
         }
         let verification = try await store.verifyAudit()
         guard case .intact(let count, _) = verification else {
@@ -118,5 +122,39 @@ import Testing
             return
         }
         #expect(count == (try await store.summary().auditEntries) && count > 40)
+    }
+
+    /// The same on a provisioner that applies (every tier auto): in one pass per random state,
+    /// every routed model is served by its desired owner, whether a manifest or a serving
+    /// endpoint, however models and digests moved between ids since the last state.
+    @Test func renamesConvergeInOnePassOnARealStore() async throws {
+        let provisioner = ProvisionerDouble()
+        let applying = Reconciler(store: store, provisioner: provisioner, policies: shippedPolicies())
+        var moved = 0
+        var previous = ClaimTables.served(by: DesiredState())
+        await propertyCheck(count: 40, input: Gen.uint64()) { seed in
+            var desired = RandomState.desired(seed: seed)
+            for service in desired.services.values {
+                var auto = service
+                auto.provisionable = service.provisionable.map { var p = $0; p.tier = .auto; return p }
+                desired.insert(.service(auto))
+            }
+            let outcomes = try await applying.apply(desired).outcomes
+            #expect(outcomes.allSatisfy { $0.result != .failed }, "\(outcomes.filter { $0.result == .failed })")
+            // Endpoints and resources the gate refused (a project below the floor) are not applied, so not served.
+            let refused = Set(outcomes.filter { $0.result == .refused }.map(\.action.ref))
+            #expect(plan(desired: desired, observed: try await store.observedState()).allSatisfy { $0.verb == .converge && refused.contains($0.ref) })
+            let wanted = ClaimTables.served(by: desired)
+            let served = try await store.gatewayConfiguration()
+            var actual: [String: ObjectRef] = [:]
+            for key in served.keys { actual["digest:" + key.digest] = ObjectRef(.key, key.id) }
+            for route in served.routes {
+                actual["model:" + route.model] = route.servingEndpoint.map { ObjectRef(.servingEndpoint, $0) } ?? ObjectRef(.service, route.vendor)
+            }
+            #expect(actual == wanted.filter { !refused.contains($0.value) }, "seed \(seed)")
+            moved += wanted.filter { key, owner in previous[key].map { $0 != owner } ?? false }.count
+            previous = wanted
+        }
+        #expect(moved > 20, "too few renames (\(moved)) to show anything")
     }
 }

@@ -68,6 +68,48 @@ import Testing
         }
     }
 
+    /// From one random state to another, one pass leaves every key digest and routed model held
+    /// by its desired owner, under the store's claim rule; renames (a digest or a model moving to
+    /// another id) are common between the pools `RandomState` draws from.
+    @Test func naturalKeysConvergeInOnePass() async throws {
+        var renames = 0
+        await propertyCheck(count: 500, input: Gen.uint64(), Gen.uint64()) { first, second in
+            let before = RandomState.desired(seed: first), after = RandomState.desired(seed: second)
+            var tables = ClaimTables()
+            var observed = ObservedState()
+            for desired in [before, after] {
+                let actions = plan(desired: desired, observed: observed)
+                try tables.apply(actions, from: desired)
+                observed = observed.applying(actions, from: desired)
+                #expect(tables.served == ClaimTables.served(by: desired))
+            }
+            let moved = ClaimTables.served(by: before).filter { key, owner in ClaimTables.served(by: after)[key].map { $0 != owner } ?? false }
+            renames += moved.count
+        }
+        #expect(renames > 100, "the generator made too few renames (\(renames)) to test them")
+    }
+
+    /// The same passes under `UNIQUE` constraints, as the store had them: a key renamed with
+    /// the same digest is created before the old one is deleted, so the first claim is refused.
+    @Test func underUniqueConstraintsARenameWouldFail() throws {
+        let project = DesiredObject.project(Project(id: "p", name: "P", owner: "o@example.com", classification: .internal,
+                                                    monthlyBudget: .zero, approvers: []))
+        func key(_ id: String) -> DesiredObject {
+            .key(Key(id: id, project: "p", digest: String(repeating: "a", count: 64), allowedModels: [], maxDataClass: .internal,
+                     defaultDataClass: .internal))
+        }
+        let before = DesiredState([project, key("old")]), after = DesiredState([project, key("new")])
+        var old = ClaimTables(unique: true), claims = ClaimTables()
+        let first = plan(desired: before, observed: ObservedState())
+        try old.apply(first, from: before)
+        try claims.apply(first, from: before)
+        let rename = plan(desired: after, observed: ObservedState().applying(first, from: before))
+        #expect(rename.map { "\($0.verb.rawValue) \($0.ref)" } == ["create Key/new", "delete Key/old"])
+        #expect(throws: ClaimTables.Refused.self) { try old.apply(rename, from: after) }
+        try claims.apply(rename, from: after)
+        #expect(claims.served == ["digest:" + String(repeating: "a", count: 64): ObjectRef(.key, "new")])
+    }
+
     /// Planning is a function of its inputs: the same pair always gives the same plan.
     @Test func planningIsDeterministic() async {
         await propertyCheck(count: 200, input: Gen.uint64()) { seed in

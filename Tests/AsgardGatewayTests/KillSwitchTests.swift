@@ -1,3 +1,4 @@
+import AsgardCore
 @testable import AsgardGateway
 import Foundation
 import Testing

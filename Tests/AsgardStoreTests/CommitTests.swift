@@ -87,23 +87,53 @@ struct CommitTests {
         }
     }
 
-    @Test("a commit whose derived row collides writes nothing, audit included")
-    func collisionRollsBack() async throws {
+    @Test("a key renamed with the same digest: the newer claim serves, and the older one again if the newer goes first")
+    func keyDigestClaims() async throws {
         try await withScratch { scratch in
             let store = try scratch.open()
             try await commit(store, Fixture.put(.key(Fixture.key("first"))))
-            let duplicate = Fixture.key("second") // same secret, so the same digest
-            await #expect(throws: (any Error).self) {
-                try await commit(store, Fixture.put(.key(duplicate)))
-            }
-            #expect(try await store.observedState().objects.keys.map(\.id) == ["first"])
-            #expect(try await store.key(digest: duplicate.digest)?.key.id == "first")
-            let summary = try await store.summary()
-            #expect(summary.auditEntries == 1)
-            let head = try #require(summary.auditHead)
-            #expect(try await store.verifyAudit() == .intact(count: 1, head: head))
-            // The next audit entry takes the next sequence number: no gap was left.
-            #expect(try await store.appendAudit(Fixture.audit()).content.sequence == 2)
+            let renamed = Fixture.key("second") // same secret, so the same digest
+            try await commit(store, Fixture.put(.key(renamed)))
+            #expect(try await store.key(digest: renamed.digest)?.key.id == "second")
+            #expect(try await store.gatewayConfiguration().keys.map(\.id) == ["second"])
+            // Re-putting the older claimant (any other change to it) does not take the digest back.
+            var touched = Fixture.key("first")
+            touched.requestsPerMinute = 7
+            try await commit(store, Fixture.put(.key(touched)))
+            #expect(try await store.key(digest: renamed.digest)?.key.id == "second")
+            // The rename completes: the old key goes, the new one stays.
+            try await commit(store, .remove(ObjectRef(.key, "first")))
+            #expect(try await store.key(digest: renamed.digest)?.key.id == "second")
+            // Had the newer claimant gone instead (the rename reverted), the older one serves again.
+            try await commit(store, Fixture.put(.key(touched)))
+            try await commit(store, .remove(ObjectRef(.key, "second")))
+            #expect(try await store.key(digest: renamed.digest)?.key == touched)
+            let head = try #require(try await store.summary().auditHead)
+            #expect(try await store.verifyAudit() == .intact(count: 6, head: head))
+        }
+    }
+
+    @Test("two keys swapping digests, one put at a time, each end up with their own")
+    func keyDigestSwap() async throws {
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            try await commit(store, Fixture.put(.key(Fixture.key("a", secret: "one"))))
+            try await commit(store, Fixture.put(.key(Fixture.key("b", secret: "two"))))
+            try await commit(store, Fixture.put(.key(Fixture.key("a", secret: "two"))))
+            try await commit(store, Fixture.put(.key(Fixture.key("b", secret: "one"))))
+            #expect(try await store.key(digest: SHA256.hex("one"))?.key.id == "b")
+            #expect(try await store.key(digest: SHA256.hex("two"))?.key.id == "a")
+            #expect(try await store.gatewayConfiguration().keys.map(\.id) == ["a", "b"])
+        }
+    }
+
+    @Test("a key that is not applied is not served, even when it holds the newest claim")
+    func unappliedKeysAreNotServed() async throws {
+        try await withScratch { scratch in
+            let store = try scratch.open()
+            try await commit(store, Fixture.put(.key(Fixture.key("first"))))
+            try await commit(store, Fixture.put(.key(Fixture.key("second")), status: .failed))
+            #expect(try await store.gatewayConfiguration().keys.map(\.id) == ["first"])
         }
     }
 
@@ -212,18 +242,27 @@ struct CommitTests {
         }
     }
 
-    @Test("two routes for one model are refused and the commit rolls back")
-    func routeCollision() async throws {
+    @Test("an endpoint renamed with the same model takes the route over at once, and the old one's removal leaves it")
+    func endpointModelClaims() async throws {
         try await withScratch { scratch in
             let store = try scratch.open()
             try await commit(store, Fixture.put(.service(Fixture.service())))
-            let clash = Fixture.endpoint(model: "databricks/dbrx")
-            await #expect(throws: (any Error).self) {
-                try await commit(store, Fixture.put(.servingEndpoint(clash)))
-            }
-            #expect(try await store.observedState().objects[ObjectRef(.servingEndpoint, clash.id)] == nil)
-            #expect(try await store.routes().allSatisfy { $0.servingEndpoint == nil })
-            #expect(try await store.summary().auditEntries == 1)
+            try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint("old")), tier: .human))
+            try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint("new")), tier: .human))
+            func served() async throws -> String? { try await store.routes().first { $0.model == "databricks/fraud-llm" }?.upstream }
+            #expect(try await served() == "new")
+            // The vendor changing recomputes every endpoint route, and keeps who claimed first.
+            try await commit(store, Fixture.put(.service(Fixture.service(tokenEnv: "DATABRICKS_SP_TOKEN"))))
+            #expect(try await served() == "new")
+            #expect(try await store.routes().filter { $0.model == "databricks/fraud-llm" }.map(\.tokenEnv) == ["DATABRICKS_SP_TOKEN"])
+            try await commit(store, .remove(ObjectRef(.servingEndpoint, "old")))
+            #expect(try await served() == "new")
+            // A model moved from a manifest to an endpoint: the endpoint's newer claim serves.
+            try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint("dbrx", model: "databricks/dbrx")), tier: .human))
+            #expect(try await store.routes().first { $0.model == "databricks/dbrx" }?.servingEndpoint == "dbrx")
+            try await commit(store, .remove(ObjectRef(.servingEndpoint, "dbrx")))
+            #expect(try await store.routes().first { $0.model == "databricks/dbrx" }?.servingEndpoint == nil)
+            #expect(try await store.routes().map(\.model) == ["databricks/dbrx", "databricks/fraud-llm", "databricks/llama-3-3-70b"])
         }
     }
 }

@@ -57,17 +57,17 @@ struct GatewayStoreTests {
             let store = try scratch.open()
             let since = Date(timeIntervalSince1970: 1_795_608_000)
             let audit = AuditEntry(actor: "ops", action: "kill.engage", target: "project/fraud", outcome: "engaged", detail: ["reason": "leak"])
-            try await store.engageKillSwitch(StoredKillSwitch(scope: "project", target: "fraud", reason: "leak", engagedBy: "ops", since: since), audit: audit)
-            try await store.engageKillSwitch(StoredKillSwitch(scope: "global", target: "", reason: "incident", engagedBy: "ops", since: since), audit: audit)
-            try await store.engageKillSwitch(StoredKillSwitch(scope: "project", target: "fraud", reason: "still leaking", engagedBy: "sec", since: since), audit: audit)
+            try await store.engageKillSwitch(StoredKillSwitch(scope: .project, target: "fraud", reason: "leak", engagedBy: "ops", since: since), audit: audit)
+            try await store.engageKillSwitch(StoredKillSwitch(scope: .global, target: "", reason: "incident", engagedBy: "ops", since: since), audit: audit)
+            try await store.engageKillSwitch(StoredKillSwitch(scope: .project, target: "fraud", reason: "still leaking", engagedBy: "sec", since: since), audit: audit)
             #expect(try await store.killSwitches() == [
-                StoredKillSwitch(scope: "global", target: "", reason: "incident", engagedBy: "ops", since: since),
-                StoredKillSwitch(scope: "project", target: "fraud", reason: "still leaking", engagedBy: "sec", since: since),
+                StoredKillSwitch(scope: .global, target: "", reason: "incident", engagedBy: "ops", since: since),
+                StoredKillSwitch(scope: .project, target: "fraud", reason: "still leaking", engagedBy: "sec", since: since),
             ])
             let release = AuditEntry(actor: "ops", action: "kill.release", target: "project/fraud", outcome: "released")
-            #expect(try await store.releaseKillSwitch(scope: "project", target: "fraud", audit: release))
-            #expect(try await !store.releaseKillSwitch(scope: "project", target: "fraud", audit: release))
-            #expect(try await store.killSwitches().map(\.scope) == ["global"])
+            #expect(try await store.releaseKillSwitch(scope: .project, target: "fraud", audit: release))
+            #expect(try await !store.releaseKillSwitch(scope: .project, target: "fraud", audit: release))
+            #expect(try await store.killSwitches().map(\.scope) == [.global])
             #expect(try await store.auditTail(limit: 10).map(\.content.action) == ["kill.engage", "kill.engage", "kill.engage", "kill.release"])
         }
     }

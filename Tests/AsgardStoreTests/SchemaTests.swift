@@ -7,7 +7,7 @@ import Testing
 @Suite("Schema and migrations")
 struct SchemaTests {
     static let tables = ["approvals", "audit", "audit_head", "cost_sources", "journal_position", "keys", "kill_switches", "ledger", "objects", "provisioning", "routes"]
-    static let migrations = ["v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal"]
+    static let migrations = ["v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims"]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
     func createsSchema() async throws {
@@ -81,6 +81,42 @@ struct SchemaTests {
             // Refusing does not touch the database.
             #expect(try sqlite3(scratch.path, "SELECT count(*) FROM grdb_migrations") == String(extra.count + Self.migrations.count))
             #expect(try sqlite3(scratch.path, "SELECT count(*) FROM audit") == "1")
+        }
+    }
+
+    @Test("v5 keeps the keys and routes of a store written before it, each with its owner and claim")
+    func claimsMigrationKeepsRows() async throws {
+        try await withScratch { scratch in
+            do {
+                let store = try scratch.open()
+                try await commit(store, Fixture.put(.service(Fixture.service())))
+                try await commit(store, Fixture.put(.key(Fixture.key())))
+                try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint()), tier: .human))
+            }
+            // Put the two tables back as v1 made them, with the rows a v4 store would hold.
+            _ = try sqlite3(scratch.path, """
+                CREATE TABLE keys_v4 (id TEXT NOT NULL PRIMARY KEY, project TEXT NOT NULL, digest TEXT NOT NULL UNIQUE,
+                    spec_json TEXT NOT NULL, status TEXT NOT NULL) STRICT;
+                INSERT INTO keys_v4 SELECT id, project, digest, spec_json, status FROM keys;
+                DROP TABLE keys; ALTER TABLE keys_v4 RENAME TO keys;
+                CREATE TABLE routes_v4 (model TEXT NOT NULL PRIMARY KEY, vendor TEXT NOT NULL, upstream TEXT NOT NULL,
+                    base_url_env TEXT NOT NULL, token_env TEXT NOT NULL, chat_path TEXT, timeout_seconds INTEGER NOT NULL,
+                    sends_usage_context INTEGER NOT NULL, default_max_tokens INTEGER NOT NULL, input_per_million_micros INTEGER NOT NULL,
+                    output_per_million_micros INTEGER NOT NULL, max_data_class TEXT NOT NULL, serving_endpoint TEXT) STRICT;
+                INSERT INTO routes_v4 SELECT model, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds, sends_usage_context,
+                    default_max_tokens, input_per_million_micros, output_per_million_micros, max_data_class, serving_endpoint FROM routes;
+                DROP TABLE routes; ALTER TABLE routes_v4 RENAME TO routes;
+                DELETE FROM grdb_migrations WHERE identifier = 'v5-claims';
+                """)
+            let store = try scratch.open()
+            #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)
+            #expect(try sqlite3Lines(scratch.path, "SELECT model || ' ' || owner FROM routes ORDER BY model") == [
+                "databricks/dbrx Service/databricks", "databricks/fraud-llm ServingEndpoint/fraud-llm", "databricks/llama-3-3-70b Service/databricks",
+            ])
+            #expect(try await store.key(digest: Fixture.key().digest)?.key == Fixture.key())
+            // The migrated rows behave like new ones: a rename with the same digest no longer fails.
+            try await commit(store, Fixture.put(.key(Fixture.key("renamed"))))
+            #expect(try await store.key(digest: Fixture.key().digest)?.key.id == "renamed")
         }
     }
 

@@ -53,8 +53,11 @@ public enum RandomState {
                                             monthlyBudget: MicroDollars(Int64.random(in: 0...2, using: &rng)), approvers: ["a@example.com"])))
         }
         guard !projects.isEmpty else { return DesiredState(objects) }
+        // Digests and endpoint models come from small pools independent of the ids, so successive
+        // states rename keys with the same digest and move models between services and endpoints.
+        let digests = (0..<10).map { String(repeating: "\($0)", count: 64) }.shuffled(using: &rng)
         for index in 0..<Int.random(in: 0...size, using: &rng) {
-            objects.append(.key(Key(id: "k\(index)", project: projects.randomElement(using: &rng)!, digest: String(repeating: "\(index % 10)", count: 64),
+            objects.append(.key(Key(id: "k\(index)", project: projects.randomElement(using: &rng)!, digest: digests[index],
                                     allowedModels: vendors.map { "\($0)/*" }, maxDataClass: .public, defaultDataClass: .public,
                                     requestsPerMinute: Bool.random(using: &rng) ? nil : 60)))
         }
@@ -64,10 +67,16 @@ public enum RandomState {
                                               service: provisionable.randomElement(using: &rng)!.name,
                                               parameters: ["size": .number(String(Int.random(in: 1...2, using: &rng)))])))
         }
-        for index in 0..<Int.random(in: 0...2, using: &rng) {
-            guard let vendor = vendors.randomElement(using: &rng), let offer = provisionable.first(where: { $0.name.hasPrefix(vendor + "-") }) else { continue }
+        var routed = Set(objects.flatMap { object -> [String] in
+            if case .service(let service) = object { service.inference?.models.map(\.id) ?? [] } else { [] }
+        })
+        for index in 0..<Int.random(in: 0...3, using: &rng) {
+            guard let vendor = vendors.randomElement(using: &rng), let offer = provisionable.first(where: { $0.name.hasPrefix(vendor + "-") }),
+                  let model = ["m0", "m1", "served0", "served1"].map({ "\(vendor)/\($0)" }).filter({ !routed.contains($0) }).randomElement(using: &rng)
+            else { continue }
+            routed.insert(model)
             objects.append(.servingEndpoint(ServingEndpoint(id: "e\(index)", project: projects.randomElement(using: &rng)!, service: vendor,
-                                                            provisioner: offer.name, model: "\(vendor)/served\(index)", maxDataClass: .public,
+                                                            provisioner: offer.name, model: model, maxDataClass: .public,
                                                             pricing: TokenPricing(inputPerMillion: MicroDollars(1), outputPerMillion: MicroDollars(2)),
                                                             parameters: [:])))
         }
@@ -92,5 +101,81 @@ public enum RandomState {
                                        tier: Bool.random(using: &rng) ? .auto : .human, status: .applied, project: "p0"))
         }
         return ObservedState(list)
+    }
+}
+
+/// A model of the store's natural-key tables: which object holds each key digest and each
+/// routed model. Objects claim natural keys as they are put and release them as they are
+/// changed or removed; readers see the newest claim (`SQLiteStore`'s rule). With `unique`, a
+/// claim of a natural key another object holds is refused instead, as the store's `UNIQUE`
+/// constraints did before claims: the model that shows why a rename used to wedge the controller.
+public struct ClaimTables: Sendable {
+    public struct Refused: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public var unique: Bool
+    private var claims: [String: [ObjectRef: Int]] = [:]
+    private var next = 0
+
+    public init(unique: Bool = false) { self.unique = unique }
+
+    /// The natural keys `object` claims while it is applied: its digest (a key), its models (a
+    /// service with inference, and an applied serving endpoint).
+    public static func naturalKeys(of object: DesiredObject) -> Set<String> {
+        switch object {
+        case .key(let key): ["digest:" + key.digest]
+        case .service(let service): Set((service.inference?.models ?? []).map { "model:" + $0.id })
+        case .servingEndpoint(let endpoint): ["model:" + endpoint.model]
+        case .project, .resource: []
+        }
+    }
+
+    /// `object` is put: it keeps the claims it still has, releases the others, claims the new ones.
+    /// - Throws: `Refused` in `unique` mode when another object holds one of its natural keys.
+    public mutating func put(_ object: DesiredObject) throws {
+        let keys = Self.naturalKeys(of: object)
+        if unique, let taken = keys.first(where: { key in claims[key, default: [:]].keys.contains { $0 != object.ref } }) {
+            throw Refused(description: "UNIQUE constraint failed: \(taken) is held by another object than \(object.ref)")
+        }
+        remove(object.ref, keeping: keys)
+        for key in keys where claims[key]?[object.ref] == nil {
+            next += 1
+            claims[key, default: [:]][object.ref] = next
+        }
+    }
+
+    /// `ref` is removed: every claim it held is released.
+    public mutating func remove(_ ref: ObjectRef, keeping kept: Set<String> = []) {
+        for key in Array(claims.keys) where !kept.contains(key) {
+            claims[key]?[ref] = nil
+            if claims[key]?.isEmpty == true { claims[key] = nil }
+        }
+    }
+
+    /// What readers see: each natural key's newest claim.
+    public var served: [String: ObjectRef] {
+        claims.compactMapValues { holders in holders.max { $0.value < $1.value }?.key }
+    }
+
+    /// What a store converged on `desired` serves: each natural key held by its one desired owner.
+    public static func served(by desired: DesiredState) -> [String: ObjectRef] {
+        var served: [String: ObjectRef] = [:]
+        for object in desired.objects {
+            for key in naturalKeys(of: object) { served[key] = object.ref }
+        }
+        return served
+    }
+
+    /// Carries out `actions` in order as a fully successful pass would (every provisioning
+    /// action applied), with the objects of `desired`.
+    public mutating func apply(_ actions: [Action], from desired: DesiredState) throws {
+        for action in actions {
+            if action.verb == .delete {
+                remove(action.ref)
+            } else if let object = desired.object(action.ref) {
+                try put(object)
+            }
+        }
     }
 }

@@ -46,8 +46,8 @@ public struct ProvisionGate: Sendable {
     /// The gate under `policies` and the engaged kill switches (global and project scopes stop provisioning).
     public init(policies: PolicyEngine?, killSwitches: [StoredKillSwitch]) {
         self.init(policies: policies,
-                  stoppedProjects: Dictionary(killSwitches.filter { $0.scope == "project" }.map { ($0.target, $0.reason) }, uniquingKeysWith: { first, _ in first }),
-                  globalStop: killSwitches.first { $0.scope == "global" }?.reason)
+                  stoppedProjects: Dictionary(killSwitches.filter { $0.scope == .project }.map { ($0.target, $0.reason) }, uniquingKeysWith: { first, _ in first }),
+                  globalStop: killSwitches.first { $0.scope == .global }?.reason)
     }
 
     /// Checks `object` (a resource or serving endpoint) against `state`.

@@ -89,6 +89,17 @@ public struct Action: Sendable, Hashable, Codable, CustomStringConvertible {
     public var isProvisioning: Bool { ref.kind.isProvisioned }
 
     public var description: String { "\(verb.rawValue) \(ref) [\(tier.rawValue)]" + (note.map { " (\($0))" } ?? "") }
+
+    /// The order `plan(desired:observed:)` returns actions in: creates, updates and converges by
+    /// reference (dependency order, then id), then deletes in reverse.
+    public static func inPlanOrder(_ a: Action, _ b: Action) -> Bool {
+        switch (a.verb == .delete, b.verb == .delete) {
+        case (false, true): true
+        case (true, false): false
+        case (true, true): b.ref < a.ref
+        case (false, false): a.ref < b.ref
+        }
+    }
 }
 
 /// Computes the actions that turn `observed` into `desired`. Pure: no I/O, no clock.

@@ -80,3 +80,8 @@ private func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
     let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
     return era * 146_097 + dayOfEra - 719_468
 }
+
+/// `2026-11-26T10:00:00Z`: an instant in messages for people.
+public func formatInstant(_ date: Date) -> String {
+    date.formatted(.iso8601)
+}

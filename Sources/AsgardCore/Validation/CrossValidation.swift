@@ -53,6 +53,19 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
         return item.diagnostic(field, "Project/\(project.id) is classified \(project.classification.name), below the \(floor.name) floor of \"\(serviceName)\"")
     }
 
+    // A digest authenticates one key: two keys with one digest would make a caller's project
+    // and limits depend on which one the gateway happened to find.
+    var digestOwner: [String: LoadedObject] = [:]
+    for item in unique {
+        guard case .key(let key) = item.object else { continue }
+        if let earlier = digestOwner[key.digest] {
+            diagnostics.append(item.diagnostic("digest", "already the digest of \(earlier.object.ref) "
+                + "at \(earlier.location(of: "digest")): one secret must authenticate one key (mint another with `asgard keygen`)"))
+        } else {
+            digestOwner[key.digest] = item
+        }
+    }
+
     for item in unique {
         switch item.object {
         case .service, .project:

@@ -1,19 +1,6 @@
+public import AsgardCore
 public import Foundation
 import Synchronization
-
-/// What a kill switch stops.
-public enum KillScope: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Every call through the gateway.
-    case global
-    /// Every call to one vendor, e.g. `databricks`.
-    case vendor
-    /// Every call to one model, by its public id, e.g. `databricks/llama-3-3-70b`.
-    case model
-    /// Every call charged to one project.
-    case project
-    /// Every call made with one virtual key, by key id.
-    case key
-}
 
 /// An operator's order to refuse calls in one scope, with who gave it, when and why.
 public struct KillSwitch: Sendable, Hashable, Codable {
@@ -79,6 +66,14 @@ public struct KillSwitchSet: Sendable, Hashable {
         guard !byScope.isEmpty else { return nil }
         return byScope[.vendor]?[vendor] ?? byScope[.model]?[model]
             ?? byScope[.project]?[project] ?? byScope[.key]?[key]
+    }
+
+    /// The switch that stops every call of a caller, whatever the model: global, then project,
+    /// then key. Authentication checks these; the vendor and model ones wait for the model.
+    public func check(project: String, key: String) -> KillSwitch? {
+        if let global { return global }
+        guard !byScope.isEmpty else { return nil }
+        return byScope[.project]?[project] ?? byScope[.key]?[key]
     }
 
     public var isEmpty: Bool { switches.isEmpty }

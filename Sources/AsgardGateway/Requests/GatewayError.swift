@@ -59,6 +59,14 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
         status: 401, type: "authentication_error", code: "invalid_api_key",
         message: "invalid API key: present an Asgard virtual key as `Authorization: Bearer asg_...`")
 
+    public static func expiredAPIKey(at expiry: String) -> GatewayError {
+        GatewayError(status: 401, type: "authentication_error", code: "expired_api_key", message: "this API key expired at \(expiry)")
+    }
+
+    /// Before the controller has published its first configuration, nothing can be decided.
+    public static let starting = GatewayError(status: 503, type: "api_error", code: "starting",
+                                              message: "the gateway is starting: its configuration is not loaded yet")
+
     public static func killed(scope: String, target: String, reason: String) -> GatewayError {
         GatewayError(status: 403, type: "permission_error", code: "killed",
                      message: "a kill switch is engaged for \(target.isEmpty ? scope : "\(scope) \(target)"): \(reason)")

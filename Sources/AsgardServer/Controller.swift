@@ -1,0 +1,413 @@
+public import AsgardController
+public import AsgardCore
+public import AsgardGateway
+public import AsgardPolicy
+public import AsgardStore
+import Foundation
+import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// The gateway's current snapshot, swapped whole: readers never see half an update.
+public final class SnapshotBox: Sendable {
+    private let value: Mutex<GatewaySnapshot?>
+
+    public init(_ snapshot: GatewaySnapshot? = nil) { value = Mutex(snapshot) }
+
+    public var current: GatewaySnapshot? { value.withLock { $0 } }
+
+    public func replace(with snapshot: GatewaySnapshot) { value.withLock { $0 = snapshot } }
+}
+
+/// The controller beside the HTTP server, as three services that never wait on one another
+/// (like a Kubernetes controller manager):
+///
+/// - `ConfigurationPath` commits services, projects, keys and endpoint route withdrawals and
+///   publishes the gateway snapshot within a second of a change to `desired/` or the policies,
+///   whatever provisioning is doing;
+/// - `ProvisioningPath` reconciles each resource and serving endpoint on a worker of its own
+///   (at most four at once), each with its own backoff and status;
+/// - `KillSwitchRefresher` re-reads the kill switches every second.
+///
+/// Nothing they meet stops the server: each catches, reports to `health` and tries again.
+public struct Controller: Sendable {
+    public let configuration: ConfigurationPath
+    public let provisioning: ProvisioningPath
+    public let killSwitches: KillSwitchRefresher
+    public let health: HealthBoard
+
+    /// - Parameters:
+    ///   - passInterval: a configuration pass (and with it a provisioning round) runs at least
+    ///     this often, besides whenever a file changes.
+    ///   - concurrency: the most provisioning actions run at once.
+    ///   - onPass / onOutcome: hear of every configuration pass and provisioning outcome, for logs.
+    public init(store: SQLiteStore, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
+                killSwitches board: KillSwitchBoard, health: HealthBoard = HealthBoard(), passInterval: Duration = .seconds(30),
+                provisioner: any Provisioner = UnavailableProvisioner(), vendor: (any VendorObserver)? = nil,
+                concurrency: Int = ProvisioningWorkers.defaultLimit,
+                onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in },
+                onOutcome: @escaping @Sendable (ActionOutcome) -> Void = { _ in }) {
+        self.health = health
+        killSwitches = KillSwitchRefresher(store: store, board: board, health: health)
+        provisioning = ProvisioningPath(store: store, provisioner: provisioner, vendor: vendor, health: health,
+                                        concurrency: concurrency, onOutcome: onOutcome)
+        configuration = ConfigurationPath(store: store, desiredDirectory: desiredDirectory, policiesDirectory: policiesDirectory,
+                                          snapshot: snapshot, budgets: budgets, health: health, provisioning: provisioning,
+                                          killSwitches: killSwitches, passInterval: passInterval, onPass: onPass)
+    }
+
+    /// The services to run beside the HTTP server.
+    public var services: [any ServiceLifecycle.Service] { [configuration, provisioning, killSwitches] }
+
+    /// Asks for a provisioning round at once (after an approval, say).
+    public func requestRound() { provisioning.requestRound() }
+}
+
+// MARK: - The configuration path
+
+/// Commits what the gateway serves and publishes it. Each pass loads the policies and
+/// `desired/`, commits the configuration actions (`Reconciler.configure`), rebuilds the gateway
+/// snapshot from what the store now holds as applied, sets the budgets, and hands the desired
+/// state to the provisioning path. A pass runs at start, within a second of any change to a
+/// file under the desired-state or policy directory (polled once a second), every
+/// `passInterval`, and, while the last one failed, again after a backoff of 1 s doubling to 30 s.
+///
+/// What a bad day does:
+/// - `desired/` invalid: nothing is committed, one `validate.rejected` audit entry per distinct
+///   set of errors, and the gateway keeps serving what the store holds (at start too);
+/// - policies invalid: the last good policy set keeps being enforced (at start, before there is
+///   one, the gateway stays `starting`), and provisioning is refused (the gate fails closed);
+/// - the store refusing: the actions it refused are reported and retried, and the gateway keeps
+///   its last snapshot. Every one of these shows on `/healthz`.
+public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
+    public let store: SQLiteStore
+    public let desiredDirectory: String
+    public let policiesDirectory: String
+    public let snapshot: SnapshotBox
+    public let budgets: BudgetLedger
+    public let health: HealthBoard
+    public let passInterval: Duration
+    let provisioning: ProvisioningPath
+    let killSwitches: KillSwitchRefresher
+    let onPass: @Sendable (ReconcileReport) -> Void
+
+    private struct Memory {
+        /// The last policy set that loaded: enforced while a broken edit is being fixed.
+        var goodPolicies: PolicyBundle?
+        /// The diagnostics last audited as `validate.rejected`, so a broken state is audited once.
+        var rejected: [Diagnostic]?
+        /// Whether the last pass failed somewhere, and when to try again.
+        var failures = 0
+        var requested = false
+    }
+
+    private let memory = Mutex(Memory())
+    private let logger = Logger(label: "asgard.controller")
+
+    init(store: SQLiteStore, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
+         health: HealthBoard, provisioning: ProvisioningPath, killSwitches: KillSwitchRefresher, passInterval: Duration,
+         onPass: @escaping @Sendable (ReconcileReport) -> Void) {
+        self.store = store
+        self.desiredDirectory = desiredDirectory
+        self.policiesDirectory = policiesDirectory
+        self.snapshot = snapshot
+        self.budgets = budgets
+        self.health = health
+        self.provisioning = provisioning
+        self.killSwitches = killSwitches
+        self.passInterval = passInterval
+        self.onPass = onPass
+    }
+
+    /// Asks for a pass at the next tick (within a second).
+    public func requestPass() { memory.withLock { $0.requested = true } }
+
+    /// One pass; never throws. What went wrong is on the health board and in the report.
+    /// - Returns: the report of the configuration actions (no provisioning outcomes: those
+    ///   come from the provisioning path, one by one).
+    @discardableResult
+    public func pass() async -> ReconcileReport {
+        let (bundle, policyProblems) = PolicyBundle.load(directory: policiesDirectory)
+        let policies: PolicyBundle? = memory.withLock { memory in
+            if policyProblems.isEmpty { memory.goodPolicies = bundle }
+            return memory.goodPolicies
+        }
+        health.report(.policies, policyProblems.isEmpty ? nil
+            : "\(policiesDirectory) does not load (\(policyProblems.count) problem\(policyProblems.count == 1 ? "" : "s"); first: \(policyProblems[0])); "
+                + (policies == nil ? "nothing is served until it does" : "the last good policy set stays in force, and provisioning is refused"))
+        let loaded = DesiredStateLoader().load(directory: desiredDirectory)
+        var report = ReconcileReport(directory: desiredDirectory, objects: loaded.state.count, files: loaded.files,
+                                     diagnostics: loaded.diagnostics, outcomes: [])
+        let reconciler = Reconciler(store: store, provisioner: UnavailableProvisioner(), actor: "controller", onEvent: { [logger] event in
+            if case .problem(let message) = event { logger.error("\(message)") }
+        })
+        var failed = false
+        if loaded.isValid {
+            health.report(.desired, nil)
+            memory.withLock { $0.rejected = nil }
+            do {
+                report.outcomes = try await reconciler.configure(loaded.state)
+                let refused = report.outcomes.filter { $0.result == .failed }
+                health.report(.configuration, refused.first.map {
+                    "\(refused.count) configuration action\(refused.count == 1 ? "" : "s") failed, retried with backoff; first: \($0.action.ref): \($0.reason ?? "")"
+                })
+                failed = !refused.isEmpty
+            } catch {
+                health.report(.configuration, "the store could not be read, so nothing was applied; retried with backoff: \(error)")
+                failed = true
+            }
+            provisioning.update(loaded.state, policies: policyProblems.isEmpty ? PolicyEngine(enforced: bundle) : nil)
+        } else {
+            health.report(.desired, "\(desiredDirectory) is invalid (\(loaded.diagnostics.count) error\(loaded.diagnostics.count == 1 ? "" : "s"); "
+                + "first: \(loaded.diagnostics[0])); the last applied configuration stays in force")
+            let audited = memory.withLock { $0.rejected == loaded.diagnostics }
+            if !audited {
+                do {
+                    try await reconciler.rejected(loaded, directory: desiredDirectory)
+                    memory.withLock { $0.rejected = loaded.diagnostics }
+                } catch {
+                    logger.error("the rejection of \(desiredDirectory) could not be audited: \(error)")
+                    failed = true
+                }
+            }
+        }
+        if let policies, !(await publish(under: policies)) { failed = true }
+        memory.withLock { $0.failures = failed ? $0.failures + 1 : 0 }
+        onPass(report)
+        return report
+    }
+
+    /// Rebuilds the gateway snapshot from the store's applied configuration, sets budgets, and
+    /// swaps it in. Before the first snapshot the kill switches are read once, so a switch
+    /// engaged before the start is obeyed from the first call. Returns false when the store
+    /// could not be read (the gateway keeps its last snapshot).
+    private func publish(under policies: PolicyBundle) async -> Bool {
+        do {
+            if snapshot.current == nil { try await killSwitches.refresh() }
+            let configuration = try await store.gatewayConfiguration()
+            let period = BudgetPeriod(containing: Date())
+            for project in configuration.projects {
+                // The store's spend is read once, when a project first appears: from then on the
+                // budget ledger is ahead of the store (a call settles there before its ledger
+                // row reaches the store), and reading the store again would forget calls in
+                // between. Until it is read, the project has no budget and every call is refused.
+                if budgets.snapshot(project: project.id) == nil {
+                    let spent = try await store.spend(project: project.id, from: period.start, to: period.next.start)
+                    budgets.setBudget(project: project.id, monthly: project.monthlyBudget)
+                    _ = budgets.load(project: project.id, spent: spent, period: period)
+                } else {
+                    budgets.setBudget(project: project.id, monthly: project.monthlyBudget)
+                }
+            }
+            snapshot.replace(with: GatewaySnapshot(configuration, policies: policies))
+            return true
+        } catch {
+            health.report(.configuration, "the applied configuration could not be read from the store, so the gateway serves the last one: \(error)")
+            return false
+        }
+    }
+
+    public func run() async throws {
+        var fingerprint = Self.fingerprint(of: [desiredDirectory, policiesDirectory])
+        await pass()
+        var lastPass = ContinuousClock.now
+        while !Task.isCancelledOrShuttingDown {
+            try? await Task.sleep(for: .seconds(1))
+            if Task.isCancelledOrShuttingDown { break }
+            let now = Self.fingerprint(of: [desiredDirectory, policiesDirectory])
+            let (requested, failures) = memory.withLock { memory in
+                defer { memory.requested = false }
+                return (memory.requested, memory.failures)
+            }
+            let since = ContinuousClock.now - lastPass
+            let retry = failures > 0 && since >= Backoff(first: .seconds(1), maximum: .seconds(30)).delay(afterFailures: failures)
+            if requested || now != fingerprint || since >= passInterval || retry {
+                // Taken before the pass reads the files: a change made during the pass starts another.
+                fingerprint = now
+                lastPass = ContinuousClock.now
+                await pass()
+            }
+        }
+    }
+
+    /// Paths, sizes and modification times of every file below `directories`.
+    static func fingerprint(of directories: [String]) -> [String: String] {
+        var result: [String: String] = [:]
+        for directory in directories {
+            guard let walker = FileManager.default.enumerator(atPath: directory) else { continue }
+            while let relative = walker.nextObject() as? String {
+                let path = directory + "/" + relative
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { continue }
+                let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                result[path] = "\(attributes[.size] ?? 0)@\(modified)"
+            }
+        }
+        return result
+    }
+}
+
+// MARK: - The provisioning path
+
+/// Reconciles resources and serving endpoints, each object on a worker of its own: a round
+/// (`Reconciler.provisioningRound`: the plan against the store, terraform state and the
+/// vendors) of a new generation runs whenever the configuration path hands over desired state
+/// (every pass) and when a round is requested (an approval); within a generation each object is
+/// carried out once, and an object a newer generation wanted while it was busy runs again when
+/// its worker ends. `ProvisioningSchedule` decides what starts: one worker per object, at most
+/// `concurrency` at once. A worker carries out its action (gate, plan, tag check, tier, apply or destroy);
+/// each object's failures and backoff are in its provisioning record. A round that cannot be
+/// planned (the store refusing) is reported and retried after a backoff.
+///
+/// On graceful shutdown the workers are cancelled, which tears their terraform down.
+public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
+    public let store: SQLiteStore
+    public let provisioner: AnyProvisioner
+    public let vendor: (any VendorObserver)?
+    public let health: HealthBoard
+    public let concurrency: Int
+    let onOutcome: @Sendable (ActionOutcome) -> Void
+
+    private enum Event: Sendable {
+        case round
+        case finished(ActionOutcome)
+    }
+
+    private let events: AsyncStream<Event>
+    private let inbox: AsyncStream<Event>.Continuation
+    /// The desired state and enforced policies to reconcile towards; nil until the first pass.
+    private let target = Mutex<(state: DesiredState, policies: PolicyEngine?)?>(nil)
+    /// Objects whose worker is running now, for tests.
+    private let busy = Mutex<Set<ObjectRef>>([])
+    /// Grows with every new reason to look at every object (`update`, `requestRound`).
+    private let generation = Mutex(0)
+    private let logger = Logger(label: "asgard.provisioning")
+
+    init(store: SQLiteStore, provisioner: any Provisioner, vendor: (any VendorObserver)?, health: HealthBoard, concurrency: Int,
+         onOutcome: @escaping @Sendable (ActionOutcome) -> Void) {
+        self.store = store
+        self.provisioner = AnyProvisioner(provisioner)
+        self.vendor = vendor
+        self.health = health
+        self.concurrency = concurrency
+        self.onOutcome = onOutcome
+        (events, inbox) = AsyncStream.makeStream(of: Event.self)
+    }
+
+    /// Hands over the desired state (validated) and the enforced policies (nil: the policies
+    /// do not load, and the gate refuses all provisioning), and asks for a round.
+    public func update(_ state: DesiredState, policies: PolicyEngine?) {
+        target.withLock { $0 = (state, policies) }
+        requestRound()
+    }
+
+    /// Asks for a round of a new generation at once.
+    public func requestRound() {
+        generation.withLock { $0 += 1 }
+        inbox.yield(.round)
+    }
+
+    /// The objects being worked on now.
+    public var working: Set<ObjectRef> { busy.withLock { $0 } }
+
+    private func reconciler(_ policies: PolicyEngine?) -> Reconciler<SQLiteStore, AnyProvisioner> {
+        Reconciler(store: store, provisioner: provisioner, policies: policies, vendor: vendor, actor: "controller")
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            var schedule = ProvisioningSchedule(limit: concurrency)
+            var latest: (reconciler: Reconciler<SQLiteStore, AnyProvisioner>, round: Reconciler<SQLiteStore, AnyProvisioner>.ProvisioningRound)?
+            var failures = 0
+            /// The generation last planned, and whether a worker asked for a round since.
+            var planned = 0
+            var wanted = false
+            let inbox = self.inbox
+            func start(_ actions: [Action]) {
+                guard let (reconciler, round) = latest else { return }
+                busy.withLock { $0.formUnion(actions.map(\.ref)) }
+                for action in actions {
+                    group.addTask { inbox.yield(.finished(await reconciler.carryOut(action, in: round))) }
+                }
+            }
+            for await event in events.cancelOnGracefulShutdown() {
+                switch event {
+                case .round:
+                    let current = generation.withLock { $0 }
+                    // Rounds asked for in a burst: one plan covers them all.
+                    guard current > planned || wanted || failures > 0, let (state, policies) = target.withLock({ $0 }) else { continue }
+                    let reconciler = reconciler(policies)
+                    do {
+                        latest = (reconciler, try await reconciler.provisioningRound(state))
+                        (planned, wanted, failures) = (current, false, 0)
+                        health.report(.provisioning, nil)
+                    } catch {
+                        failures += 1
+                        let wait = Backoff(first: .seconds(1), maximum: .seconds(30)).delay(afterFailures: failures)
+                        health.report(.provisioning, "a provisioning round could not be planned (\(error)); retrying in \(wait)")
+                        group.addTask {
+                            try? await Task.sleep(for: wait)
+                            inbox.yield(.round)
+                        }
+                        continue
+                    }
+                    start(schedule.offer(latest?.round.actions ?? [], generation: current))
+                case .finished(let outcome):
+                    busy.withLock { _ = $0.remove(outcome.action.ref) }
+                    onOutcome(outcome)
+                    if outcome.result == .failed { logger.warning("\(outcome.action) failed: \(outcome.reason ?? "")") }
+                    let (next, again) = schedule.finished(outcome.action.ref)
+                    start(next)
+                    if again {
+                        wanted = true
+                        inbox.yield(.round)
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+}
+
+// MARK: - Kill switches
+
+/// Re-reads the engaged kill switches from the store every second, so a switch engaged by
+/// `asgard kill` (another process) or another replica takes effect within a second. A failed
+/// read keeps the switches in force and is reported until a read succeeds.
+public final class KillSwitchRefresher: ServiceLifecycle.Service, Sendable {
+    public let store: SQLiteStore
+    public let board: KillSwitchBoard
+    public let health: HealthBoard
+
+    init(store: SQLiteStore, board: KillSwitchBoard, health: HealthBoard) {
+        self.store = store
+        self.board = board
+        self.health = health
+    }
+
+    /// Reads the switches and installs them.
+    /// - Throws: the store's errors (the installed switches stay as they were).
+    public func refresh() async throws {
+        let ticket = board.ticketForRead()
+        let stored = try await store.killSwitches()
+        board.replace(with: KillSwitchSet(stored.map { row in
+            KillSwitch(scope: row.scope, id: row.target, reason: row.reason, since: row.since, by: row.engagedBy)
+        }), readAt: ticket)
+    }
+
+    public func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            do {
+                try await refresh()
+                health.report(.killSwitches, nil)
+            } catch {
+                health.report(.killSwitches, "the kill switches could not be read from the store, so the last ones read stay in force: \(error)")
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    /// Cancelled, or the service group is shutting down gracefully.
+    static var isCancelledOrShuttingDown: Bool { isCancelled || isShuttingDownGracefully }
+}
