@@ -1,6 +1,8 @@
 import AsgardCore
 import AsgardStore
 import AsgardTestSupport
+import NIOCore
+import AsyncHTTPClient
 import FakeDatabricks
 import Foundation
 import Synchronization
@@ -156,6 +158,49 @@ import Testing
         #expect(world.filesContaining(Self.sentinel).isEmpty)
         #expect(world.outputs.withLock { $0 }.allSatisfy { !$0.contains(Self.sentinel) })
         #expect(try await world.asgard(["audit", "verify"]).status == 0)
+        try await world.shutdown()
+    }
+
+    /// An endpoint renamed with the same model converges in one pass: the new endpoint is
+    /// created and takes the route, the old one is destroyed, and the gateway serves the new id.
+    @Test func anEndpointRenamedWithTheSameModelConvergesInOnePass() async throws {
+        let world = try await World()
+        try world.edit("services/databricks/service.yaml", "module: modules/databricks/model-serving\n    tier: human", "module: modules/databricks/model-serving\n    tier: auto")
+        let first = try await world.once()
+        #expect(first.status == 0 && first.stdout.contains("ServingEndpoint/fraud-triage applied in "), "\(first.stdout)\(first.stderr)")
+        try world.edit("endpoints/fraud-triage.yaml", "id: fraud-triage\n", "id: fraud-triage-v2\n")
+        let renamed = try await world.once()
+        #expect(renamed.status == 0, "\(renamed.stdout)\(renamed.stderr)")
+        #expect(renamed.stdout.contains("ServingEndpoint/fraud-triage-v2 applied in ") && renamed.stdout.contains("ServingEndpoint/fraud-triage removed in "),
+                "\(renamed.stdout)")
+        #expect(world.fake.controls.endpoint(named: "fraud-triage-v2") != nil && world.fake.controls.endpoint(named: "fraud-triage") == nil)
+        let route = try #require(try await world.store().routes().first { $0.model == "databricks/fraud-triage" })
+        #expect(route.upstream == "fraud-triage-v2")
+        let again = try await world.once()
+        #expect(again.status == 0 && !again.stdout.contains("ServingEndpoint/fraud-triage"), "\(again.stdout)")
+
+        // The gateway serves the model from the new endpoint.
+        let secret = "asg_rename_flow_key"
+        try "kind: Key\nid: rename-flow\nproject: fraud-detection\ndigest: sha256:\(SHA256.hex(secret))\nallowed_models: [databricks/fraud-triage]\nmax_data_class: internal\n"
+            .write(toFile: world.root + "/desired/keys/rename-flow.yaml", atomically: true, encoding: .utf8)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let server = try ServeProcess.start(root: world.root, fakeURL: "http://127.0.0.1:\(world.fake.port)",
+                                            arguments: ["--modules-root", packageRoot + "/Tests/TerraformModules", "--policies", world.root + "/policies"],
+                                            environment: world.environment)
+        try await server.waitUntilHealthy(client)
+        var request = HTTPClientRequest(url: try await server.base() + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(secret)")
+        request.body = .bytes(ByteBuffer(string: #"{"model":"databricks/fraud-triage","messages":[{"role":"user","content":"hi"}]}"#))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        server.process.terminate()
+        try await detached { server.process.waitUntilExit() }
+        #expect(response.status == .ok, "\(body)")
+        #expect(world.fake.controls.callCount(for: "fraud-triage-v2") == 1)
+        let rows = try await world.store().ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture)
+        #expect(rows.map(\.upstream) == ["fraud-triage-v2"])
+        try await client.shutdown()
         try await world.shutdown()
     }
 

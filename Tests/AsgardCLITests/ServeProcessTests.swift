@@ -31,7 +31,7 @@ struct ServeProcess {
     }
 
     /// Starts `asgard serve` on a free port over a copy of desired/ with a known key.
-    static func start(root: String, fakeURL: String) throws -> ServeProcess {
+    static func start(root: String, fakeURL: String, arguments extra: [String] = [], environment overrides: [String: String] = [:]) throws -> ServeProcess {
         let desired = root + "/desired"
         if !FileManager.default.fileExists(atPath: desired) {
             _ = try copyShippedDesired(into: root)
@@ -49,16 +49,23 @@ struct ServeProcess {
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: asgardBinary)
-        process.arguments = ["serve", desired, "--port", "0", "--policies", packageRoot + "/policies", "--data-dir", root + "/data"]
+        process.arguments = ["serve", desired, "--port", "0", "--policies", packageRoot + "/policies", "--data-dir", root + "/data"] + extra
         var environment = ProcessInfo.processInfo.environment
         environment["DATABRICKS_HOST"] = fakeURL
         environment["DATABRICKS_TOKEN"] = sentinel
+        environment.merge(overrides) { _, given in given }
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardOutput = log
         process.standardError = log
         try process.run()
         return ServeProcess(root: root, process: process, output: output)
+    }
+
+    /// `/healthz`: status code and body.
+    func health(_ client: HTTPClient) async throws -> (Int, String) {
+        let response = try await client.execute(HTTPClientRequest(url: try await base() + "/healthz"), timeout: .seconds(5))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
     }
 
     func waitUntilHealthy(_ client: HTTPClient) async throws {
@@ -150,7 +157,7 @@ struct ServeProcess {
             killed = try await ServeProcess.chat(client, base)
         }
         #expect(killed.0 == 403 && killed.1.contains(#""code":"killed""#) && killed.1.contains("drill"))
-        #expect(try asgard(["unkill", "--scope", "project", "--id", "fraud-detection", "--data-dir", root + "/data"]).status == 0)
+        #expect(try asgard(["unkill", "--scope", "project", "--id", "fraud-detection", "--by", "ops", "--data-dir", root + "/data"]).status == 0)
         var released = try await ServeProcess.chat(client, base)
         for _ in 0..<50 where released.0 != 200 {
             try await Task.sleep(for: .milliseconds(100))

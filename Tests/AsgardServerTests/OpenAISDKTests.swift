@@ -13,7 +13,8 @@ import Testing
 /// A whole `asgard serve` on loopback (real HTTP, real SQLite, the fake Databricks upstream),
 /// over a copy of the shipped desired state plus test keys whose secrets the test knows.
 struct ServedAsgard {
-    static let secrets = ["sdk-key": "asg_sdk_key_0001", "limited-key": "asg_sdk_limited_0002", "broke-key": "asg_sdk_broke_0003"]
+    static let secrets = ["sdk-key": "asg_sdk_key_0001", "limited-key": "asg_sdk_limited_0002", "broke-key": "asg_sdk_broke_0003",
+                          "expired-key": "asg_sdk_expired_0005"]
     static let adminSecret = "asg_admin_secret_0004"
 
     /// Runs `body` with the server's base URL, then shuts everything down gracefully.
@@ -50,6 +51,14 @@ struct ServedAsgard {
             digest: sha256:\(SHA256.hex(secrets["broke-key"]!))
             allowed_models: [databricks/llama-3-3-70b]
             max_data_class: internal
+            ---
+            kind: Key
+            id: expired-key
+            project: fraud-detection
+            digest: sha256:\(SHA256.hex(secrets["expired-key"]!))
+            allowed_models: [databricks/llama-3-3-70b]
+            max_data_class: internal
+            expires: 2026-01-31T00:00:00Z
             """.write(toFile: desired + "/keys/sdk.yaml", atomically: true, encoding: .utf8)
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: "dapi-served-token")).start()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -130,6 +139,41 @@ struct ServedAsgard {
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await client.execute(request, timeout: .seconds(10))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    /// Authentication means the same on every route that takes a key: an unknown or expired
+    /// key is refused with 401, a key under a project (or key, or global) kill switch with 403,
+    /// on /v1/models, usage and chat alike.
+    @Test func everyKeyRouteAuthenticatesTheSameWay() async throws {
+        try await ServedAsgard.run { base, _ in
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let chat = #"{"model":"databricks/llama-3-3-70b","messages":[{"role":"user","content":"hi"}]}"#
+            func everyRoute(_ token: String) async throws -> [(Int, String)] {
+                [try await Self.send(client, .GET, base + "/v1/models", token: token),
+                 try await Self.send(client, .GET, base + "/api/projects/fraud-detection/usage", token: token),
+                 try await Self.send(client, .POST, base + "/v1/chat/completions", token: token, body: chat)]
+            }
+            let key = ServedAsgard.secrets["sdk-key"]!
+            #expect(try await everyRoute(key).map(\.0) == [200, 200, 200])
+            for (status, body) in try await everyRoute(ServedAsgard.secrets["expired-key"]!) {
+                #expect(status == 401 && body.contains(#""code":"expired_api_key""#) && body.contains("2026-01-31"), "\(body)")
+            }
+            for (status, body) in try await everyRoute("asg_nobody") {
+                #expect(status == 401 && body.contains(#""code":"invalid_api_key""#), "\(body)")
+            }
+            for scope in [#""scope":"project","id":"fraud-detection""#, #""scope":"key","id":"sdk-key""#, #""scope":"global""#] {
+                #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
+                                            body: "{\(scope),\"reason\":\"drill\"}").0 == 200)
+                for (status, body) in try await everyRoute(key) {
+                    #expect(status == 403 && body.contains(#""code":"killed""#) && body.contains("drill"), "\(scope): \(body)")
+                }
+                let release = scope.replacingOccurrences(of: #""scope":"#, with: "scope=").replacingOccurrences(of: #","id":"#, with: "&id=")
+                    .replacingOccurrences(of: "\"", with: "")
+                #expect(try await Self.send(client, .DELETE, base + "/api/admin/kill?\(release)", token: ServedAsgard.adminSecret).0 == 200)
+            }
+            #expect(try await everyRoute(key).map(\.0) == [200, 200, 200])
+            try await client.shutdown()
+        }
     }
 
     /// Kill switches over HTTP: only the admin credential, through Cedar, audited, effective at once.
