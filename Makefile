@@ -89,7 +89,10 @@ test: setup terraform-check
 	swift build --build-tests
 	$(PYTHON) scripts/check_desired_yaml.py $(ASGARD) desired
 	$(ASGARD) policy test policies
-	swift test
+	swift test --skip-build --skip ResilienceTests
+	@# Their deadlines (ready within 5 s, a change obeyed within 2 s) are Asgard's, measured on a
+	@# machine that is not also running every other suite on its two cores.
+	swift test --skip-build --filter ResilienceTests
 
 run: build
 	@scripts/run.sh $(ASGARD)

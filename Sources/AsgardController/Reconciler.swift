@@ -206,7 +206,7 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
 
     /// Takes a removed serving endpoint's route out of the gateway at once: its status becomes
     /// `pending` (a route exists only while applied) until the provisioning path destroys it.
-    /// A failure is logged in the audit when it can be, and the next pass tries again.
+    /// A failure is reported as a `problem` event, and the next pass tries again.
     private func withdrawRoute(of action: Action) async {
         let reason = "removed from desired state: its route is withdrawn, and terraform destroys it next"
         do {

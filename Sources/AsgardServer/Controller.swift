@@ -280,7 +280,6 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     private let busy = Mutex<Set<ObjectRef>>([])
     /// Grows with every new reason to look at every object (`update`, `requestRound`).
     private let generation = Mutex(0)
-    private let logger = Logger(label: "asgard.provisioning")
 
     init(store: SQLiteStore, provisioner: any Provisioner, vendor: (any VendorObserver)?, health: HealthBoard, concurrency: Int,
          onOutcome: @escaping @Sendable (ActionOutcome) -> Void) {
@@ -354,7 +353,6 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
                 case .finished(let outcome):
                     busy.withLock { _ = $0.remove(outcome.action.ref) }
                     onOutcome(outcome)
-                    if outcome.result == .failed { logger.warning("\(outcome.action) failed: \(outcome.reason ?? "")") }
                     let (next, again) = schedule.finished(outcome.action.ref)
                     start(next)
                     if again {

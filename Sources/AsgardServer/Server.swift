@@ -59,7 +59,12 @@ public struct AsgardServer: Sendable {
             snapshot: snapshot, budgets: budgets, killSwitches: killSwitches, health: health, passInterval: configuration.passInterval,
             provisioner: configuration.provisioner, vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment),
             onOutcome: { outcome in
-                logger.info("\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")")
+                let line: Logger.Message = "\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")"
+                switch outcome.result {
+                case .failed: logger.warning(line)
+                case .deferred: logger.debug(line)
+                default: logger.info(line)
+                }
             })
         var gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: httpClient), recorder: calls.recorder,
                               budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, environment: configuration.environment)

@@ -7,32 +7,32 @@ import Testing
     let root: String
     init() throws { root = try makeTemporaryDirectory("kill-command") }
 
-    @Test func aCedarForbidRefusesTheCLIAndIsAudited() throws {
+    @Test func aCedarForbidRefusesTheCLIAndIsAudited() async throws {
         let policies = root + "/policies"
         try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: policies)
         try """
             @id("freeze-fraud-switches")
             forbid (principal, action == Action::"kill", resource == Project::"fraud-detection");
             """.write(toFile: policies + "/freeze.cedar", atomically: true, encoding: .utf8)
-        let refused = try asgard(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops",
+        let refused = try await asgardDetached(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops",
                                   "--policies", policies, "--data-dir", root + "/data"])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("refused: Cedar denied kill for User::\"ops\": forbidden by freeze-fraud-switches"), "\(refused.output)")
-        let tail = try asgard(["audit", "tail", "--json", "--data-dir", root + "/data"])
+        let tail = try await asgardDetached(["audit", "tail", "--json", "--data-dir", root + "/data"])
         #expect(tail.stdout.contains("kill.engage") && tail.stdout.contains("denied") && tail.stdout.contains("freeze-fraud-switches"))
         // Another project is not frozen.
-        #expect(try asgard(["kill", "--scope", "project", "--id", "marketing-copy", "--reason", "drill", "--by", "ops",
+        #expect(try await asgardDetached(["kill", "--scope", "project", "--id", "marketing-copy", "--reason", "drill", "--by", "ops",
                             "--policies", policies, "--data-dir", root + "/data"]).status == 0)
     }
 
-    @Test func withoutAnOperatorTheShippedPoliciesRefuse() throws {
-        let refused = try asgard(["kill", "--scope", "global", "--reason", "drill", "--data-dir", root + "/data"])
+    @Test func withoutAnOperatorTheShippedPoliciesRefuse() async throws {
+        let refused = try await asgardDetached(["kill", "--scope", "global", "--reason", "drill", "--data-dir", root + "/data"])
         #expect(refused.status == 1 && refused.stderr.contains("an operator with no identity (give --by)"), "\(refused.output)")
-        let engaged = try asgard(["kill", "--scope", "global", "--reason", "drill", "--by", "ops", "--data-dir", root + "/data"])
+        let engaged = try await asgardDetached(["kill", "--scope", "global", "--reason", "drill", "--by", "ops", "--data-dir", root + "/data"])
         #expect(engaged.status == 0 && engaged.stdout.contains("kill switch engaged: global (drill)"), "\(engaged.output)")
-        #expect(try asgard(["unkill", "--scope", "global", "--data-dir", root + "/data"]).status == 1)
-        #expect(try asgard(["unkill", "--scope", "global", "--by", "ops", "--data-dir", root + "/data"]).stdout.contains("kill switch released: global"))
-        let again = try asgard(["unkill", "--scope", "global", "--by", "ops", "--data-dir", root + "/data"])
+        #expect(try await asgardDetached(["unkill", "--scope", "global", "--data-dir", root + "/data"]).status == 1)
+        #expect(try await asgardDetached(["unkill", "--scope", "global", "--by", "ops", "--data-dir", root + "/data"]).stdout.contains("kill switch released: global"))
+        let again = try await asgardDetached(["unkill", "--scope", "global", "--by", "ops", "--data-dir", root + "/data"])
         #expect(again.status == 1 && again.stderr.contains("no kill switch is engaged for global"))
     }
 
@@ -43,8 +43,8 @@ import Testing
         (["unkill", "--scope", "project"], "--id is required for project"),
         (["kill", "--scope", "key", "--id", "k", "--reason", " "], "--reason must not be empty"),
     ])
-    func badArgumentsAreUsageErrors(arguments: [String], message: String) throws {
-        let result = try asgard(arguments + ["--by", "ops", "--data-dir", root + "/data"])
+    func badArgumentsAreUsageErrors(arguments: [String], message: String) async throws {
+        let result = try await asgardDetached(arguments + ["--by", "ops", "--data-dir", root + "/data"])
         #expect(result.status == 2 && result.stderr.contains(message), "\(result.output)")
         #expect(!FileManager.default.fileExists(atPath: root + "/data/asgard.sqlite"))
     }

@@ -148,13 +148,13 @@ import Testing
         let file = desired + "/keys/renamed.yaml"
         try "kind: Key\nid: before-rename\nproject: fraud-detection\ndigest: sha256:\(SHA256.hex(secret))\nallowed_models: [databricks/llama-3-3-70b]\nmax_data_class: internal\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
-        #expect(try asgard(["reconcile", "--once", desired, "--data-dir", root + "/data"]).status == 0)
+        #expect(try await asgardDetached(["reconcile", "--once", desired, "--data-dir", root + "/data"]).status == 0)
         try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "id: before-rename", with: "id: after-rename")
             .write(toFile: file, atomically: true, encoding: .utf8)
-        let renamed = try asgard(["reconcile", "--once", desired, "--data-dir", root + "/data"])
+        let renamed = try await asgardDetached(["reconcile", "--once", desired, "--data-dir", root + "/data"])
         #expect(renamed.status == 0, "\(renamed.output)")
         #expect(renamed.stdout.contains("Key/after-rename applied") && renamed.stdout.contains("Key/before-rename removed"), "\(renamed.stdout)")
-        #expect(try asgard(["reconcile", "--once", desired, "--data-dir", root + "/data"]).stdout.contains("Key/") == false)
+        #expect(try await asgardDetached(["reconcile", "--once", desired, "--data-dir", root + "/data"]).stdout.contains("Key/") == false)
 
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
