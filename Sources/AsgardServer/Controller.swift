@@ -96,9 +96,8 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
         var goodPolicies: PolicyBundle?
         /// The diagnostics last audited as `validate.rejected`, so a broken state is audited once.
         var rejected: [Diagnostic]?
-        /// Whether the last pass failed somewhere, and when to try again.
+        /// Passes in a row that failed somewhere: the next one comes after a backoff.
         var failures = 0
-        var requested = false
     }
 
     private let memory = Mutex(Memory())
@@ -118,9 +117,6 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
         self.passInterval = passInterval
         self.onPass = onPass
     }
-
-    /// Asks for a pass at the next tick (within a second).
-    public func requestPass() { memory.withLock { $0.requested = true } }
 
     /// One pass; never throws. What went wrong is on the health board and in the report.
     /// - Returns: the report of the configuration actions (no provisioning outcomes: those
@@ -215,13 +211,10 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
             try? await Task.sleep(for: .seconds(1))
             if Task.isCancelledOrShuttingDown { break }
             let now = Self.fingerprint(of: [desiredDirectory, policiesDirectory])
-            let (requested, failures) = memory.withLock { memory in
-                defer { memory.requested = false }
-                return (memory.requested, memory.failures)
-            }
+            let failures = memory.withLock { $0.failures }
             let since = ContinuousClock.now - lastPass
             let retry = failures > 0 && since >= Backoff(first: .seconds(1), maximum: .seconds(30)).delay(afterFailures: failures)
-            if requested || now != fingerprint || since >= passInterval || retry {
+            if now != fingerprint || since >= passInterval || retry {
                 // Taken before the pass reads the files: a change made during the pass starts another.
                 fingerprint = now
                 lastPass = ContinuousClock.now

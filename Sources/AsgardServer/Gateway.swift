@@ -295,7 +295,6 @@ public struct Gateway: Sendable {
     }
 }
 
-
 /// Everything the admission steps (authenticate … budget reservation) established for one call.
 /// Both the streamed and the non-streamed path start with `Gateway.admit`.
 struct GatewayAdmission: Sendable {
