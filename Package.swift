@@ -74,7 +74,7 @@ let package = Package(
         // One reconcile pass: load, validate, plan, gate, apply into the store and through the provisioner, audit.
         .target(
             name: "AsgardController",
-            dependencies: ["AsgardCore", "AsgardStore", "AsgardPolicy", "Cedar"],
+            dependencies: ["AsgardCore", "AsgardPolicy", "Cedar"],
             swiftSettings: strict
         ),
         // The universal terraform connector: one workspace per resource, the real terraform binary.
@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "AsgardServerTests",
             dependencies: [
-                "AsgardServer", "AsgardTestSupport", "FakeDatabricks", "AsgardGateway", "AsgardPolicy", "AsgardController", "Cedar",
+                "AsgardServer", "AsgardStore", "AsgardTestSupport", "FakeDatabricks", "AsgardGateway", "AsgardPolicy", "AsgardController", "Cedar",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "AsgardControllerTests",
             dependencies: [
-                "AsgardController", "AsgardTestSupport", "AsgardPolicy", "Cedar",
+                "AsgardController", "AsgardStore", "AsgardTestSupport", "AsgardPolicy", "Cedar",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

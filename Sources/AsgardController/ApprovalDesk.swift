@@ -1,17 +1,16 @@
 public import AsgardCore
 public import AsgardPolicy
-public import AsgardStore
 import Foundation
 
 /// Approving or rejecting a human-tier request, for the CLI and the admin API alike: only a
 /// project approver may decide (Cedar `approve`), never the person who asked, and every
 /// decision or refusal is audited. The plan is applied by the next reconcile pass.
-public struct ApprovalDesk<Store: AsgardStore>: Sendable {
-    public var store: Store
+public struct ApprovalDesk: Sendable {
+    public var store: any Store
     /// The enforced policies; nil refuses every decision (fail closed).
     public var policies: PolicyEngine?
 
-    public init(store: Store, policies: PolicyEngine?) {
+    public init(store: any Store, policies: PolicyEngine?) {
         self.store = store
         self.policies = policies
     }

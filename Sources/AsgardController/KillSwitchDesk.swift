@@ -1,6 +1,5 @@
 public import AsgardCore
 public import AsgardPolicy
-public import AsgardStore
 public import Cedar
 public import Foundation
 
@@ -41,13 +40,13 @@ public struct Operator: Sendable, Hashable {
 /// dashboard alike: the request is checked, Cedar decides `kill` for the operator on the
 /// switch's resource, and the outcome (engaged, released or denied, with the determining
 /// policies) is audited in the same transaction as the change.
-public struct KillSwitchDesk<Store: AsgardStore>: Sendable {
-    public var store: Store
+public struct KillSwitchDesk: Sendable {
+    public var store: any Store
     /// The enforced policies; nil refuses every order (fail closed).
     public var policies: PolicyEngine?
     public var clock: @Sendable () -> Date
 
-    public init(store: Store, policies: PolicyEngine?, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(store: any Store, policies: PolicyEngine?, clock: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
         self.policies = policies
         self.clock = clock

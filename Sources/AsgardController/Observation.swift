@@ -1,5 +1,4 @@
 public import AsgardCore
-public import AsgardStore
 
 /// Reads what a vendor itself reports, for drift: read-only calls only.
 public protocol VendorObserver: Sendable {

@@ -1,5 +1,4 @@
 public import AsgardCore
-public import AsgardStore
 public import Foundation
 
 /// One planned action as `reconcile --dry-run` shows it: for provisioning, the gate's

@@ -166,20 +166,3 @@ public struct UnavailableProvisioner: Provisioner {
 
     public func state(of ref: ObjectRef) throws -> WorkspaceState? { nil }
 }
-
-/// Any provisioner, boxed, for holders that choose one at run time (the server, the CLI).
-public struct AnyProvisioner: Provisioner {
-    public let base: any Provisioner
-
-    public init(_ base: any Provisioner) { self.base = base }
-
-    public func plan(_ request: ProvisioningRequest) async throws -> ProvisioningPlan { try await base.plan(request) }
-
-    public func apply(_ request: ProvisioningRequest, planDigest: String) async throws -> ProvisioningOutputs {
-        try await base.apply(request, planDigest: planDigest)
-    }
-
-    public func destroy(_ ref: ObjectRef) async throws { try await base.destroy(ref) }
-
-    public func state(of ref: ObjectRef) throws -> WorkspaceState? { try base.state(of: ref) }
-}

@@ -1,6 +1,5 @@
 public import AsgardCore
 public import AsgardPolicy
-public import AsgardStore
 import Cedar
 public import Foundation
 
@@ -102,9 +101,9 @@ public struct Backoff: Sendable, Hashable {
 /// every step. Provisioning goes through the gate, terraform's plan, the project tag check on
 /// that plan and the approval tier; what is applied is exactly the plan that was checked (and,
 /// for the human tier, approved). Running it twice changes nothing the second time.
-public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendable {
-    public var store: Store
-    public var provisioner: Provisioning
+public struct Reconciler: Sendable {
+    public var store: any Store
+    public var provisioner: any Provisioner
     public var loader: DesiredStateLoader
     /// The enforced policies for the gate; nil refuses all provisioning (fail closed).
     public var policies: PolicyEngine?
@@ -116,7 +115,7 @@ public struct Reconciler<Store: AsgardStore, Provisioning: Provisioner>: Sendabl
     public var clock: @Sendable () -> Date
     public var onEvent: @Sendable (ReconcileEvent) -> Void
 
-    public init(store: Store, provisioner: Provisioning, loader: DesiredStateLoader = DesiredStateLoader(), policies: PolicyEngine? = nil,
+    public init(store: any Store, provisioner: any Provisioner, loader: DesiredStateLoader = DesiredStateLoader(), policies: PolicyEngine? = nil,
                 vendor: (any VendorObserver)? = nil, backoff: Backoff = Backoff(), actor: String = "reconciler",
                 clock: @escaping @Sendable () -> Date = Date.init, onEvent: @escaping @Sendable (ReconcileEvent) -> Void = { _ in }) {
         self.store = store

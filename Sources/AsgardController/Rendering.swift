@@ -1,5 +1,4 @@
 public import AsgardCore
-public import AsgardStore
 import Foundation
 
 /// Human-readable and JSON renderings of validation, plans and reconcile passes, shared by

@@ -2,7 +2,6 @@ import AsgardController
 import AsgardCore
 import AsgardGateway
 import AsgardPolicy
-import AsgardStore
 import Cedar
 import Foundation
 import HTTPTypes
@@ -25,7 +24,7 @@ import NIOCore
 /// Cedar's `approve` (a project approver, not the requester). An approval asks the
 /// provisioning path for a round at once, which applies exactly the approved plan.
 struct AdminAPI: Sendable {
-    var store: SQLiteStore
+    var store: any Store
     var controller: Controller
     var snapshot: SnapshotBox
     /// Lower-case hex digest of the admin credential; nil disables the admin API.
@@ -66,7 +65,7 @@ struct AdminAPI: Sendable {
                         .decide(id: id, approve: verb == "approve", by: by, reason: reason)
                     if verb == "approve" { controller.requestRound() }
                     return Self.text(200, Rendering.json(approval))
-                } catch let refusal as ApprovalDesk<SQLiteStore>.Refusal {
+                } catch let refusal as ApprovalDesk.Refusal {
                     return Self.error(refusal.denied
                         ? GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: refusal.description)
                         : GatewayError(status: 409, type: "invalid_request_error", code: "conflict", message: refusal.description))
@@ -118,13 +117,13 @@ struct AdminAPI: Sendable {
     /// Carries out a kill-switch order through the desk (the one the CLI uses too) under the
     /// published policies, refreshes this server's switches at once, and maps refusals to
     /// answers: 400 for a malformed order, 403 for a Cedar denial, 404 for nothing to release.
-    private func order(_ body: (KillSwitchDesk<SQLiteStore>) async throws -> JSONValue) async -> Response {
+    private func order(_ body: (KillSwitchDesk) async throws -> JSONValue) async -> Response {
         guard let current = snapshot.current else { return Self.error(Self.starting) }
         do {
             let answer = try await body(KillSwitchDesk(store: store, policies: current.policy))
             try? await controller.killSwitches.refresh()
             return Self.json(200, answer)
-        } catch let refusal as KillSwitchDesk<SQLiteStore>.Refusal {
+        } catch let refusal as KillSwitchDesk.Refusal {
             switch refusal {
             case .invalid(let message): return Self.error(.invalidRequest(message))
             case .denied(let message, _): return Self.error(GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: message))

@@ -1,3 +1,4 @@
+public import AsgardCore
 public import AsgardStore
 import Foundation
 import Logging
@@ -30,20 +31,20 @@ public struct CallLog: Sendable {
     /// Opens the journal in `directory`, recovers what the store lacks, and starts the ingester.
     /// - Throws: `CallLogError.inUse` when another process has the journal open; `JournalError`
     ///   for an unreadable or damaged journal; the store's errors.
-    public static func open(store: SQLiteStore, directory: String, segmentBytes: Int64 = 16 << 20,
+    public static func open(store: any Store, directory: String, segmentBytes: Int64 = 16 << 20,
                             maxQueued: Int = CallIngester.maxQueued) throws -> CallLog {
         let lock = try DirectoryLock(directory: directory)
-        let position = try store.journalPositionBlocking()
+        let position = try store.journalPosition()
         let journal = try CallJournal(directory: directory, segmentBytes: segmentBytes, after: position?.segment ?? 0)
         let recovered = try journal.recover(after: position)
         var start = 0
         while start < recovered.count {
             let chunk = recovered[start..<min(start + CallIngester.maxBatch, recovered.count)]
-            try store.ingestBlocking(chunk.map(\.call), through: chunk.last!.through)
+            try store.ingest(chunk.map(\.call), through: chunk.last!.through)
             start += chunk.count
         }
         // Every segment before the new one is in the store now.
-        try store.ingestBlocking([], through: journal.end)
+        try store.ingest([], through: journal.end)
         let ingester = CallIngester(store: store, journal: journal, maxQueued: maxQueued)
         ingester.retireSegments()
         let recorder = CallRecorder { calls in
@@ -76,7 +77,7 @@ public struct CallLog: Sendable {
 /// the group commit's leader and so every call queued behind it, until a round goes in; so
 /// memory stays bounded (a group may overshoot the bound by its own size) and calls slow down
 /// instead.
-public final class CallIngester: Service, @unchecked Sendable {
+public final class CallIngester: ServiceLifecycle.Service, @unchecked Sendable {
     public static let maxBatch = 4_096
     /// The default bound of the queue.
     public static let maxQueued = 65_536
@@ -107,11 +108,11 @@ public final class CallIngester: Service, @unchecked Sendable {
     private let gather: TimeInterval
     private let maxQueued: Int
 
-    private let store: SQLiteStore
+    private let store: any Store
     private let journal: CallJournal
     private let logger = Logger(label: "asgard.calls")
 
-    init(store: SQLiteStore, journal: CallJournal, gather: Duration = .milliseconds(5), maxQueued: Int = CallIngester.maxQueued) {
+    init(store: any Store, journal: CallJournal, gather: Duration = .milliseconds(5), maxQueued: Int = CallIngester.maxQueued) {
         self.store = store
         self.journal = journal
         self.maxQueued = maxQueued
@@ -208,7 +209,7 @@ public final class CallIngester: Service, @unchecked Sendable {
         var lastRetirement = ContinuousClock.now - .seconds(2)
         while let (calls, through) = take() {
             do {
-                try store.ingestBlocking(calls, through: through)
+                try store.ingest(calls, through: through)
                 backoff = .zero
             } catch {
                 backoff = min(max(backoff * 2, .milliseconds(500)), .seconds(30))
@@ -293,9 +294,9 @@ public final class CallIngester: Service, @unchecked Sendable {
     /// outlive its only durable copy. An incomplete checkpoint (a long reader) leaves them for
     /// the next segment's turn.
     func retireSegments() {
-        guard let position = try? store.journalPositionBlocking(),
+        guard let position = try? store.journalPosition(),
               let oldest = journal.retainedSegments.first, oldest < position.segment,
-              let checkpoint = try? store.checkpointBlocking(), checkpoint.complete else { return }
+              (try? store.makeDurable()) == true else { return }
         journal.removeSegments(before: position.segment)
     }
 }

@@ -1,4 +1,4 @@
-public import AsgardStore
+public import AsgardCore
 public import Foundation
 import Synchronization
 

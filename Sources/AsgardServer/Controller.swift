@@ -2,7 +2,6 @@ public import AsgardController
 public import AsgardCore
 public import AsgardGateway
 public import AsgardPolicy
-public import AsgardStore
 import Foundation
 import Logging
 public import ServiceLifecycle
@@ -41,7 +40,7 @@ public struct Controller: Sendable {
     ///     this often, besides whenever a file changes.
     ///   - concurrency: the most provisioning actions run at once.
     ///   - onPass / onOutcome: hear of every configuration pass and provisioning outcome, for logs.
-    public init(store: SQLiteStore, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
+    public init(store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
                 killSwitches board: KillSwitchBoard, health: HealthBoard = HealthBoard(), passInterval: Duration = .seconds(30),
                 provisioner: any Provisioner = UnavailableProvisioner(), vendor: (any VendorObserver)? = nil,
                 concurrency: Int = ProvisioningWorkers.defaultLimit,
@@ -80,7 +79,7 @@ public struct Controller: Sendable {
 /// - the store refusing: the actions it refused are reported and retried, and the gateway keeps
 ///   its last snapshot. Every one of these shows on `/healthz`.
 public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
-    public let store: SQLiteStore
+    public let store: any Store
     public let desiredDirectory: String
     public let policiesDirectory: String
     public let snapshot: SnapshotBox
@@ -103,7 +102,7 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     private let memory = Mutex(Memory())
     private let logger = Logger(label: "asgard.controller")
 
-    init(store: SQLiteStore, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
+    init(store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
          health: HealthBoard, provisioning: ProvisioningPath, killSwitches: KillSwitchRefresher, passInterval: Duration,
          onPass: @escaping @Sendable (ReconcileReport) -> Void) {
         self.store = store
@@ -253,8 +252,8 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
 ///
 /// On graceful shutdown the workers are cancelled, which tears their terraform down.
 public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
-    public let store: SQLiteStore
-    public let provisioner: AnyProvisioner
+    public let store: any Store
+    public let provisioner: any Provisioner
     public let vendor: (any VendorObserver)?
     public let health: HealthBoard
     public let concurrency: Int
@@ -274,10 +273,10 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     /// Grows with every new reason to look at every object (`update`, `requestRound`).
     private let generation = Mutex(0)
 
-    init(store: SQLiteStore, provisioner: any Provisioner, vendor: (any VendorObserver)?, health: HealthBoard, concurrency: Int,
+    init(store: any Store, provisioner: any Provisioner, vendor: (any VendorObserver)?, health: HealthBoard, concurrency: Int,
          onOutcome: @escaping @Sendable (ActionOutcome) -> Void) {
         self.store = store
-        self.provisioner = AnyProvisioner(provisioner)
+        self.provisioner = provisioner
         self.vendor = vendor
         self.health = health
         self.concurrency = concurrency
@@ -301,14 +300,14 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     /// The objects being worked on now.
     public var working: Set<ObjectRef> { busy.withLock { $0 } }
 
-    private func reconciler(_ policies: PolicyEngine?) -> Reconciler<SQLiteStore, AnyProvisioner> {
+    private func reconciler(_ policies: PolicyEngine?) -> Reconciler {
         Reconciler(store: store, provisioner: provisioner, policies: policies, vendor: vendor, actor: "controller")
     }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             var schedule = ProvisioningSchedule(limit: concurrency)
-            var latest: (reconciler: Reconciler<SQLiteStore, AnyProvisioner>, round: Reconciler<SQLiteStore, AnyProvisioner>.ProvisioningRound)?
+            var latest: (reconciler: Reconciler, round: Reconciler.ProvisioningRound)?
             var failures = 0
             /// The generation last planned, and whether a worker asked for a round since.
             var planned = 0
@@ -365,11 +364,11 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
 /// `asgard kill` (another process) or another replica takes effect within a second. A failed
 /// read keeps the switches in force and is reported until a read succeeds.
 public final class KillSwitchRefresher: ServiceLifecycle.Service, Sendable {
-    public let store: SQLiteStore
+    public let store: any Store
     public let board: KillSwitchBoard
     public let health: HealthBoard
 
-    init(store: SQLiteStore, board: KillSwitchBoard, health: HealthBoard) {
+    init(store: any Store, board: KillSwitchBoard, health: HealthBoard) {
         self.store = store
         self.board = board
         self.health = health

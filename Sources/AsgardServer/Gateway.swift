@@ -1,6 +1,5 @@
 import AsgardCore
 public import AsgardGateway
-import AsgardStore
 import Cedar
 public import Foundation
 import Synchronization

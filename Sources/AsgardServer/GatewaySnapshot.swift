@@ -1,7 +1,6 @@
 public import AsgardCore
 public import AsgardGateway
 public import AsgardPolicy
-public import AsgardStore
 public import Cedar
 public import Foundation
 

@@ -1,6 +1,5 @@
 import AsgardCore
 public import AsgardGateway
-import AsgardStore
 import AsyncHTTPClient
 import Cedar
 import Foundation

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Synchronization
 
 /// What is wrong with a running server, by the part that found out; `/healthz` shows it.

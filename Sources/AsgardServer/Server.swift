@@ -1,7 +1,6 @@
 public import AsgardController
-import AsgardCore
 import AsgardGateway
-public import AsgardStore
+public import AsgardCore
 import Cedar
 import HTTPTypes
 import Logging
@@ -21,31 +20,56 @@ public struct ServerConfiguration: Sendable {
     public var environment: [String: String] = ProcessInfo.processInfo.environment
     public var maxBodyBytes = 1 << 20
     public var passInterval: Duration = .seconds(30)
-    /// Carries out provisioning: the terraform connector (`asgard serve` resolves it), or one
-    /// that refuses by name when there is no terraform.
-    public var provisioner: any Provisioner = UnavailableProvisioner()
 
     public init() {}
 }
 
+/// The effects the server is built on, chosen by the caller: `asgard serve` and `asgard demo`
+/// open the SQLite store and resolve the terraform connector; tests bring their own.
+public struct ServerDependencies: Sendable {
+    public var store: any Store
+    /// Calls vendors (`HTTPUpstream.vendorClient()`); the caller shuts it down.
+    public var httpClient: HTTPClient
+    /// Carries out provisioning: the terraform connector, or one that refuses by name.
+    public var provisioner: any Provisioner
+
+    public init(store: any Store, httpClient: HTTPClient, provisioner: any Provisioner = UnavailableProvisioner()) {
+        self.store = store
+        self.httpClient = httpClient
+        self.provisioner = provisioner
+    }
+}
+
 /// The running pieces, for tests and `asgard demo`.
-public struct AsgardServer: Sendable {
-    public let store: SQLiteStore
+public struct ServerParts: Sendable {
+    public let store: any Store
     public let calls: CallLog
     public let controller: Controller
     public let gateway: Gateway
     public let snapshot: SnapshotBox
+}
 
-    /// Wires the store, the controller loop, the gateway and the HTTP routes (the composition root).
-    ///
-    /// Routes: `GET /healthz` (503 `starting` until the first configuration is published, then
-    /// 200 `ok`, or 200 `degraded` with the reasons); `GET /v1/models` (the presented key's models);
-    /// `POST /v1/chat/completions` (OpenAI drop-in; data class from `X-Asgard-Data-Class`);
-    /// `POST /api/gateway/chat` (Asgard's shape: the body carries `data_class`);
-    /// `GET /api/projects/{id}/usage?from=&to=` (spend by model and day, for the project's keys).
-    public static func build(_ configuration: ServerConfiguration, httpClient: HTTPClient,
-                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> (AsgardServer, some ApplicationProtocol) {
-        let store = try SQLiteStore(path: configuration.dataDirectory + "/asgard.sqlite")
+/// Wires the store, the controller, the gateway and the HTTP routes: the one composition root
+/// that `asgard serve`, `asgard demo` and the tests all build the server with. The call
+/// journal lives in `<data directory>/journal`.
+///
+/// Routes: `GET /healthz` (503 `starting` until the first configuration is published, then
+/// 200 `ok`, or 200 `degraded` with the reasons); `GET /v1/models` (the presented key's models);
+/// `POST /v1/chat/completions` (OpenAI drop-in; data class from `X-Asgard-Data-Class`);
+/// `POST /api/gateway/chat` (Asgard's shape: the body carries `data_class`);
+/// `GET /api/projects/{id}/usage?from=&to=` (spend by model and day, for the project's keys);
+/// the admin API (`AdminAPI`).
+/// - Throws: `CallLogError` when another server has the journal open; the journal's and the
+///   store's errors when the journal cannot be opened or recovered.
+public func buildApplication(_ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
+                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> (ServerParts, some ApplicationProtocol) {
+    try ServerParts.build(configuration, dependencies, onServerRunning: onServerRunning)
+}
+
+extension ServerParts {
+    static func build(_ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
+                      onServerRunning: @escaping @Sendable (any Channel) async -> Void) throws -> (ServerParts, some ApplicationProtocol) {
+        let (store, httpClient) = (dependencies.store, dependencies.httpClient)
         let calls = try CallLog.open(store: store, directory: configuration.dataDirectory + "/journal")
         let snapshot = SnapshotBox()
         let budgets = BudgetLedger()
@@ -57,7 +81,7 @@ public struct AsgardServer: Sendable {
         let controller = Controller(
             store: store, desiredDirectory: configuration.desiredDirectory, policiesDirectory: configuration.policiesDirectory,
             snapshot: snapshot, budgets: budgets, killSwitches: killSwitches, health: health, passInterval: configuration.passInterval,
-            provisioner: configuration.provisioner, vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment),
+            provisioner: dependencies.provisioner, vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment),
             onOutcome: { outcome in
                 let line: Logger.Message = "\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")"
                 switch outcome.result {
@@ -69,7 +93,7 @@ public struct AsgardServer: Sendable {
         var gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: httpClient), recorder: calls.recorder,
                               budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, environment: configuration.environment)
         gateway.maxBodyBytes = configuration.maxBodyBytes
-        let server = AsgardServer(store: store, calls: calls, controller: controller, gateway: gateway, snapshot: snapshot)
+        let server = ServerParts(store: store, calls: calls, controller: controller, gateway: gateway, snapshot: snapshot)
         let router = Router()
         server.addRoutes(to: router, maxBodyBytes: configuration.maxBodyBytes)
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }

@@ -1,36 +1,6 @@
+public import AsgardCore
 public import Foundation
 import Synchronization
-
-/// One finished call as the gateway records it: its audit entry, its ledger row if it reached a
-/// model, and when it was recorded (the audit entry's time once it is in the store).
-public struct RecordedCall: Sendable, Hashable {
-    public var time: Date
-    public var ledger: LedgerEntry?
-    public var audit: AuditEntry
-
-    public init(time: Date, ledger: LedgerEntry?, audit: AuditEntry) {
-        self.time = time
-        self.ledger = ledger
-        self.audit = audit
-    }
-}
-
-/// A place in the journal: the byte just after some record of some segment.
-public struct JournalPosition: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var segment: UInt64
-    public var offset: Int64
-
-    public init(segment: UInt64, offset: Int64) {
-        self.segment = segment
-        self.offset = offset
-    }
-
-    public static func < (lhs: JournalPosition, rhs: JournalPosition) -> Bool {
-        (lhs.segment, lhs.offset) < (rhs.segment, rhs.offset)
-    }
-
-    public var description: String { "segment \(segment) offset \(offset)" }
-}
 
 public enum JournalError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, errno: Int32)

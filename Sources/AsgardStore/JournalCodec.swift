@@ -1,4 +1,4 @@
-import AsgardCore
+public import AsgardCore
 import Foundation
 
 /// The byte format of one call journal record (`CallJournal`).

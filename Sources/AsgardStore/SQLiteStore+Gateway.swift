@@ -2,20 +2,8 @@ public import AsgardCore
 public import Foundation
 import GRDB
 
-/// What the gateway writes and reads: finished calls (ledger and audit together), spend and
-/// usage queries, kill switches.
+/// What the gateway reads, and kill switches: spend and usage queries, engaged switches.
 extension SQLiteStore {
-    /// Inserts every ledger row and appends every audit entry in one write transaction.
-    /// - Throws: GRDB's `DatabaseError` (e.g. a duplicate request id); nothing is written then.
-    public func appendCalls(ledger: [LedgerEntry], audit: [AuditEntry]) async throws {
-        guard !ledger.isEmpty || !audit.isEmpty else { return }
-        let clock = self.clock
-        try await pool.write { db in
-            try LedgerTable.insert(ledger, in: db)
-            try AuditTable.append(audit, at: clock(), in: db)
-        }
-    }
-
     /// Sum of `cost_micros` of the project's rows with `from <= time < to`.
     public func spend(project: String, from: Date, to: Date) async throws -> MicroDollars {
         try await pool.read { db in

@@ -2,7 +2,7 @@ public import AsgardCore
 public import Foundation
 import GRDB
 
-/// `AsgardStore` on one SQLite file, through a GRDB `DatabasePool` in WAL mode: any number of
+/// `Store` on one SQLite file, through a GRDB `DatabasePool` in WAL mode: any number of
 /// concurrent readers and one serialized writer, so audit sequence numbers never collide.
 ///
 /// Every public method is one transaction. Money is stored as integer micro-dollars and instants
@@ -10,7 +10,7 @@ import GRDB
 /// log's `time` is the RFC 3339 text that its hash covers. See `Schema` for the tables.
 ///
 /// Safe to share between tasks: it holds only the pool (itself thread-safe) and a clock.
-public final class SQLiteStore: AsgardStore {
+public final class SQLiteStore: Store {
     let pool: DatabasePool
     let clock: @Sendable () -> Date
 
@@ -186,13 +186,6 @@ public final class SQLiteStore: AsgardStore {
 
     // MARK: Ledger
 
-    /// Inserts `entries` in one transaction: all of them or, on any error, none.
-    /// - Throws: GRDB's `DatabaseError`, e.g. when a request id is already in the ledger.
-    public func appendLedger(_ entries: [LedgerEntry]) async throws {
-        guard !entries.isEmpty else { return }
-        try await pool.write { db in try LedgerTable.insert(entries, in: db) }
-    }
-
     /// The ledger rows of `project` with `from <= time < to` (to the microsecond), oldest
     /// first, rows with equal times in insertion order.
     /// - Throws: GRDB's `DatabaseError`.
@@ -226,16 +219,6 @@ public final class SQLiteStore: AsgardStore {
     }
 
     // MARK: Derived tables
-
-    /// The key whose digest is `digest` (the newest claim, if two keys hold it for a while),
-    /// with the status of its object, whatever that status is.
-    /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
-    public func key(digest: String) async throws -> StoredKey? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT spec_json, status FROM keys WHERE digest = ? ORDER BY claim DESC LIMIT 1", arguments: [digest])
-                .map(ObjectTables.storedKey)
-        }
-    }
 
     /// Every routable model's route, manifest-declared and serving-endpoint ones alike (the
     /// newest claim, if two objects hold a model for a while), ordered by model id.
@@ -303,16 +286,11 @@ public final class SQLiteStore: AsgardStore {
     }
 
     /// Moves a pending approval to `status` (or an approved one to `.void`), recording who
-    /// decided, why and when.
+    /// decided, why and when, and appends `audit` (with the outcome) in the same transaction.
     /// - Returns: the approval as now stored.
     /// - Throws: `StoreError.approvalNotFound` when no approval has `id`;
     ///   `StoreError.approvalNotPending` when it was already decided; an error when `status`
     ///   is `.pending` or `.applied` (not a decision); GRDB's `DatabaseError`.
-    public func decideApproval(id: String, status: Approval.Status, by: String, reason: String?) async throws -> Approval {
-        try await decideApproval(id: id, status: status, by: by, reason: reason, audit: nil)
-    }
-
-    /// Decides a pending approval as above and appends `audit` (with the outcome) in the same transaction.
     public func decideApproval(id: String, status: Approval.Status, by: String, reason: String?, audit: AuditEntry?) async throws -> Approval {
         guard status != .pending, status != .applied else {
             throw InvalidRequest(description: "approval \(id) cannot be decided as \(status.rawValue): decide approved, rejected or void")

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AsgardController
 import AsgardCore
-import AsgardStore
 import Foundation
 
 struct Approvals: AsyncParsableCommand {
@@ -85,7 +84,7 @@ struct Approvals: AsyncParsableCommand {
             print(json ? Rendering.json(approval)
                        : "\(approval.id) \(approval.status.rawValue) by \(by): \(approval.ref), plan \(approval.planDigest ?? "-"). "
                          + (approve ? "The next reconcile pass applies exactly this plan." : "Nothing will be applied."))
-        } catch let refusal as ApprovalDesk<SQLiteStore>.Refusal {
+        } catch let refusal as ApprovalDesk.Refusal {
             printError("refused: \(refusal)")
             throw ExitCode.failure
         } catch let error as StoreError {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import AsgardController
+import AsgardCore
 import AsgardPolicy
+import AsgardStore
 import Foundation
 
 /// `asgard`: the command-line front end. Parses arguments and calls into the libraries.
@@ -50,6 +52,12 @@ struct StoreOptions: ParsableArguments {
     }
 
     var storePath: String { directory + "/asgard.sqlite" }
+
+    /// The store, created if missing.
+    func open() throws -> any Store { try Self.open(path: storePath) }
+
+    /// The store at `path`: the one place the command line chooses the implementation.
+    static func open(path: String) throws -> any Store { try SQLiteStore(path: path) }
 }
 
 func printError(_ text: String) {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AsgardController
 import AsgardCore
-import AsgardStore
 import Foundation
 
 struct Audit: AsyncParsableCommand {
@@ -73,10 +72,10 @@ struct Status: AsyncParsableCommand {
 }
 
 /// Opens the store only if it exists: reading commands never create one.
-func openExisting(_ options: StoreOptions) throws -> SQLiteStore {
+func openExisting(_ options: StoreOptions) throws -> any Store {
     guard FileManager.default.fileExists(atPath: options.storePath) else {
         printError("no store at \(options.storePath): run `asgard reconcile --once` first, or set --data-dir / ASGARD_DATA_DIR")
         throw ExitCode.failure
     }
-    return try SQLiteStore(path: options.storePath)
+    return try options.open()
 }

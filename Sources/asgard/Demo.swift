@@ -50,11 +50,12 @@ struct Demo: AsyncParsableCommand {
         configuration.dataDirectory = demoRoot
         configuration.environment = ProcessInfo.processInfo.environment.merging(
             ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": upstreamToken]) { _, demo in demo }
-        configuration.provisioner = provisioning.provisioner(dataDirectory: demoRoot, environment: configuration.environment)
         let client = HTTPUpstream.vendorClient()
         // Whatever fails, the HTTP client is shut down before it is released.
         do {
-            let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
+            let dependencies = ServerDependencies(store: try StoreOptions.open(path: demoRoot + "/asgard.sqlite"), httpClient: client,
+                                                  provisioner: provisioning.provisioner(dataDirectory: demoRoot, environment: configuration.environment))
+            let (_, application) = try buildApplication(configuration, dependencies) { channel in
                 let bound = channel.localAddress?.port ?? port
                 let base = "http://127.0.0.1:\(bound)"
                 FileHandle.standardOutput.write(Data("""

@@ -103,11 +103,11 @@ struct Reconcile: AsyncParsableCommand {
     }
 
     private func oncePass() async throws {
-        let sqlite = try SQLiteStore(path: store.storePath)
+        let sqlite = try store.open()
         let started = ContinuousClock.now
         let json = output.json
         let reconciler = Reconciler(
-            store: sqlite, provisioner: AnyProvisioner(provisioning.provisioner(dataDirectory: store.directory)), policies: loadPolicies(),
+            store: sqlite, provisioner: provisioning.provisioner(dataDirectory: store.directory), policies: loadPolicies(),
             vendor: ServingEndpointsAPI(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment),
             onEvent: { event in
                 // Progress as it happens, for people; machines get the report at the end.

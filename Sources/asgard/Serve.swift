@@ -2,7 +2,6 @@ import ArgumentParser
 import AsgardController
 import AsgardCore
 import AsgardServer
-import AsgardStore
 import AsyncHTTPClient
 import Foundation
 
@@ -28,7 +27,6 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = ServerConfiguration()
-        configuration.provisioner = provisioning.provisioner(dataDirectory: store.directory)
         configuration.host = host
         configuration.port = port
         configuration.desiredDirectory = directory
@@ -38,7 +36,9 @@ struct Serve: AsyncParsableCommand {
         let client = HTTPUpstream.vendorClient()
         // Whatever fails, the HTTP client is shut down before it is released.
         do {
-            let (_, application) = try AsgardServer.build(configuration, httpClient: client) { [directory, store] channel in
+            let dependencies = ServerDependencies(store: try store.open(), httpClient: client,
+                                                  provisioner: provisioning.provisioner(dataDirectory: store.directory))
+            let (_, application) = try buildApplication(configuration, dependencies) { [directory, store] channel in
                 let bound = channel.localAddress?.port ?? port
                 FileHandle.standardOutput.write(Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))
             }
@@ -60,12 +60,12 @@ struct KillSwitchOptions: ParsableArguments {
     @OptionGroup var store: StoreOptions
 
     /// The order through the desk the admin API uses; a refusal is printed and exits 1.
-    func order(_ body: (KillSwitchDesk<SQLiteStore>, Operator) async throws -> String) async throws {
-        let desk = KillSwitchDesk(store: try SQLiteStore(path: store.storePath),
+    func order(_ body: (KillSwitchDesk, Operator) async throws -> String) async throws {
+        let desk = KillSwitchDesk(store: try store.open(),
                                   policies: enforcedPolicies(directory: policies, whenMissing: "The policies did not load: no kill switch can be changed."))
         do {
             print(try await body(desk, .commandLine(by: by)))
-        } catch let refusal as KillSwitchDesk<SQLiteStore>.Refusal {
+        } catch let refusal as KillSwitchDesk.Refusal {
             printError("refused: \(refusal)")
             throw ExitCode.failure
         }

@@ -10,7 +10,7 @@ import Testing
     let root: String
     let desired: String
     let store: SQLiteStore
-    let desk: ApprovalDesk<SQLiteStore>
+    let desk: ApprovalDesk
 
     init() throws {
         root = try makeTemporaryDirectory("desk")
@@ -40,14 +40,14 @@ import Testing
         #expect(audit.content.action == "approval.approve" && audit.content.outcome == "approved" && audit.content.actor == "lars.berg@example.com")
         #expect(audit.content.detail.contains("approver-approves-project-request"))
         // Decided is final.
-        await #expect(throws: ApprovalDesk<SQLiteStore>.Refusal.self) {
+        await #expect(throws: ApprovalDesk.Refusal.self) {
             try await desk.decide(id: id, approve: false, by: "priya.natarajan@example.com", reason: "late")
         }
     }
 
     @Test func someoneWhoIsNotAnApproverIsDeniedAndItIsAudited() async throws {
         let id = try await requested()
-        await #expect(throws: ApprovalDesk<SQLiteStore>.Refusal(description: "Cedar denied approve for mallory@example.com: mallory@example.com is not an approver of project \"fraud-detection\"", denied: true)) {
+        await #expect(throws: ApprovalDesk.Refusal(description: "Cedar denied approve for mallory@example.com: mallory@example.com is not an approver of project \"fraud-detection\"", denied: true)) {
             try await desk.decide(id: id, approve: true, by: "mallory@example.com", reason: nil)
         }
         #expect(try await store.approvals(status: .pending).contains { $0.id == id })
@@ -58,7 +58,7 @@ import Testing
     @Test func theRequesterCannotApproveTheirOwnRequestEvenAsAnApprover() async throws {
         let id = try await requested(requestedBy: "lars.berg@example.com")
         #expect(try await store.approvals(status: .pending).first { $0.id == id }?.requestedBy == "lars.berg@example.com")
-        await #expect(throws: ApprovalDesk<SQLiteStore>.Refusal(description: "Cedar denied approve for lars.berg@example.com: forbidden by requester-never-approves", denied: true)) {
+        await #expect(throws: ApprovalDesk.Refusal(description: "Cedar denied approve for lars.berg@example.com: forbidden by requester-never-approves", denied: true)) {
             try await desk.decide(id: id, approve: true, by: "lars.berg@example.com", reason: nil)
         }
         // Another approver may.
@@ -67,7 +67,7 @@ import Testing
 
     @Test func aRejectionNeedsAReasonAndUnknownIdsAreNamed() async throws {
         let id = try await requested()
-        await #expect(throws: ApprovalDesk<SQLiteStore>.Refusal(description: "a rejection needs a reason (--reason)")) {
+        await #expect(throws: ApprovalDesk.Refusal(description: "a rejection needs a reason (--reason)")) {
             try await desk.decide(id: id, approve: false, by: "lars.berg@example.com", reason: " ")
         }
         #expect(try await desk.decide(id: id, approve: false, by: "lars.berg@example.com", reason: "not this quarter").status == .rejected)

@@ -8,7 +8,7 @@ import Testing
 
 /// A real SQLite store that refuses the commits touching chosen objects, as a locked database
 /// (SQLITE_BUSY past the busy timeout) refuses them.
-final class RefusingStore: AsgardStore {
+final class RefusingStore: Store {
     struct Busy: Error, CustomStringConvertible { var description = "SQLite error 5: database is locked" }
 
     let base: SQLiteStore
@@ -44,9 +44,10 @@ final class RefusingStore: AsgardStore {
     func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord { try await base.appendAudit(entry) }
     func auditTail(limit: Int) async throws -> [AuditRecord] { try await base.auditTail(limit: limit) }
     func verifyAudit() async throws -> AuditVerification { try await base.verifyAudit() }
-    func appendLedger(_ entries: [LedgerEntry]) async throws { try await base.appendLedger(entries) }
     func ledger(project: String, from: Date, to: Date) async throws -> [LedgerEntry] { try await base.ledger(project: project, from: from, to: to) }
-    func appendCalls(ledger: [LedgerEntry], audit: [AuditEntry]) async throws { try await base.appendCalls(ledger: ledger, audit: audit) }
+    func ingest(_ calls: [RecordedCall], through position: JournalPosition) throws { try base.ingest(calls, through: position) }
+    func journalPosition() throws -> JournalPosition? { try base.journalPosition() }
+    func makeDurable() throws -> Bool { try base.makeDurable() }
     func spend(project: String, from: Date, to: Date) async throws -> MicroDollars { try await base.spend(project: project, from: from, to: to) }
     func usage(project: String, from: Date, to: Date) async throws -> [UsageRow] { try await base.usage(project: project, from: from, to: to) }
     func killSwitches() async throws -> [StoredKillSwitch] { try await base.killSwitches() }
@@ -54,15 +55,11 @@ final class RefusingStore: AsgardStore {
     func releaseKillSwitch(scope: KillScope, target: String, audit: AuditEntry) async throws -> Bool {
         try await base.releaseKillSwitch(scope: scope, target: target, audit: audit)
     }
-    func key(digest: String) async throws -> StoredKey? { try await base.key(digest: digest) }
     func routes() async throws -> [StoredRoute] { try await base.routes() }
     func gatewayConfiguration() async throws -> GatewayConfiguration { try await base.gatewayConfiguration() }
     func costSources() async throws -> [StoredCostSource] { try await base.costSources() }
     func requestApproval(_ request: ApprovalRequest) async throws -> Approval { try await base.requestApproval(request) }
     func approvals(status: Approval.Status?) async throws -> [Approval] { try await base.approvals(status: status) }
-    func decideApproval(id: String, status: Approval.Status, by: String, reason: String?) async throws -> Approval {
-        try await base.decideApproval(id: id, status: status, by: by, reason: reason)
-    }
     func decideApproval(id: String, status: Approval.Status, by: String, reason: String?, audit: AuditEntry?) async throws -> Approval {
         try await base.decideApproval(id: id, status: status, by: by, reason: reason, audit: audit)
     }

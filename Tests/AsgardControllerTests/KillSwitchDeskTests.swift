@@ -35,7 +35,7 @@ import Testing
             "User/ops kill.engage project/fraud-detection engaged", "User/ops kill.release project/fraud-detection released",
         ])
         #expect(audit.allSatisfy { $0.detail.contains(#""policies":"admins-kill""#) && $0.detail.contains(#""via":"cli""#) })
-        await #expect(throws: KillSwitchDesk<SQLiteStore>.Refusal.notEngaged(target: "project/fraud-detection")) {
+        await #expect(throws: KillSwitchDesk.Refusal.notEngaged(target: "project/fraud-detection")) {
             try await desk.release(scope: .project, id: "fraud-detection", by: ops)
         }
     }
@@ -45,7 +45,7 @@ import Testing
             @id("no-global-kill-from-the-cli")
             forbid (principal, action == Action::"kill", resource) when { context.scope == "global" && context.via == "cli" };
             """))
-        await #expect(throws: KillSwitchDesk<SQLiteStore>.Refusal.denied(
+        await #expect(throws: KillSwitchDesk.Refusal.denied(
             "Cedar denied kill for User::\"ops\": forbidden by no-global-kill-from-the-cli", policies: ["no-global-kill-from-the-cli"])) {
             try await desk.engage(scope: .global, id: "", reason: "panic", by: .commandLine(by: "ops"))
         }
@@ -64,17 +64,17 @@ import Testing
     ])
     func malformedOrdersAreRefusedBeforeCedar(scope: KillScope, id: String, message: String) async throws {
         let desk = KillSwitchDesk(store: store, policies: Self.policies())
-        await #expect(throws: KillSwitchDesk<SQLiteStore>.Refusal.invalid(message)) {
+        await #expect(throws: KillSwitchDesk.Refusal.invalid(message)) {
             try await desk.engage(scope: scope, id: id, reason: "r", by: .adminCredential)
         }
         #expect(try await store.auditTail(limit: 1).isEmpty)
     }
 
     @Test func noIdentityOrNoPoliciesIsRefused() async throws {
-        await #expect(throws: KillSwitchDesk<SQLiteStore>.Refusal.self) {
+        await #expect(throws: KillSwitchDesk.Refusal.self) {
             try await KillSwitchDesk(store: store, policies: Self.policies()).engage(scope: .global, id: "", reason: "r", by: .commandLine(by: nil))
         }
-        await #expect(throws: KillSwitchDesk<SQLiteStore>.Refusal.self) {
+        await #expect(throws: KillSwitchDesk.Refusal.self) {
             try await KillSwitchDesk(store: store, policies: nil).engage(scope: .global, id: "", reason: "r", by: .adminCredential)
         }
         #expect(try await store.killSwitches().isEmpty)

@@ -24,12 +24,12 @@ import Testing
         store = try SQLiteStore(path: root + "/data/asgard.sqlite")
     }
 
-    func reconciler(policies: PolicyEngine? = shippedPolicies(), vendor: (any VendorObserver)? = nil) -> Reconciler<SQLiteStore, ProvisionerDouble> {
+    func reconciler(policies: PolicyEngine? = shippedPolicies(), vendor: (any VendorObserver)? = nil) -> Reconciler {
         let now = self.now
         return Reconciler(store: store, provisioner: provisioner, policies: policies, vendor: vendor, clock: { now.withLock { $0 } })
     }
 
-    func pass(_ reconciler: Reconciler<SQLiteStore, ProvisionerDouble>? = nil) async throws -> [String: ActionOutcome] {
+    func pass(_ reconciler: Reconciler? = nil) async throws -> [String: ActionOutcome] {
         let report = try await (reconciler ?? self.reconciler()).runOnce(directory: desired)
         #expect(report.isValid)
         return Dictionary(uniqueKeysWithValues: report.outcomes.filter(\.action.isProvisioning).map { ($0.action.ref.description, $0) })
@@ -70,7 +70,7 @@ import Testing
     @Test func anApprovedPlanIsAppliedOnceAndTheApprovalIsSpent() async throws {
         _ = try await pass()
         let request = try await approval(of: "fraud-warehouse")
-        _ = try await store.decideApproval(id: request.id, status: .approved, by: "lars.berg@example.com", reason: nil)
+        _ = try await store.decideApproval(id: request.id, status: .approved, by: "lars.berg@example.com", reason: nil, audit: nil)
         let outcomes = try await pass()
         #expect(outcomes["Resource/fraud-warehouse"]?.result == .applied)
         #expect(provisioner.applies(of: "Resource/fraud-warehouse") == [try #require(request.planDigest)])
@@ -85,7 +85,7 @@ import Testing
     @Test func aPlanThatChangedAfterApprovalVoidsItAndAsksAgain() async throws {
         _ = try await pass()
         let first = try await approval(of: "fraud-warehouse")
-        _ = try await store.decideApproval(id: first.id, status: .approved, by: "lars.berg@example.com", reason: nil)
+        _ = try await store.decideApproval(id: first.id, status: .approved, by: "lars.berg@example.com", reason: nil, audit: nil)
         provisioner.set { $0.revision = 1 }  // the vendor drifted: terraform now plans something else
         let outcomes = try await pass()
         #expect(outcomes["Resource/fraud-warehouse"]?.result == .awaitingApproval)
@@ -100,7 +100,7 @@ import Testing
     @Test func aDesiredChangeAfterApprovalVoidsItToo() async throws {
         _ = try await pass()
         let first = try await approval(of: "fraud-warehouse")
-        _ = try await store.decideApproval(id: first.id, status: .approved, by: "lars.berg@example.com", reason: nil)
+        _ = try await store.decideApproval(id: first.id, status: .approved, by: "lars.berg@example.com", reason: nil, audit: nil)
         let file = desired + "/resources/fraud-detection.yaml"
         try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "auto_stop_mins: 10", with: "auto_stop_mins: 20")
             .write(toFile: file, atomically: true, encoding: .utf8)
@@ -113,7 +113,7 @@ import Testing
     @Test func aRejectedPlanIsNeverAppliedNorAskedAgain() async throws {
         _ = try await pass()
         let request = try await approval(of: "fraud-warehouse")
-        _ = try await store.decideApproval(id: request.id, status: .rejected, by: "priya.natarajan@example.com", reason: "too big")
+        _ = try await store.decideApproval(id: request.id, status: .rejected, by: "priya.natarajan@example.com", reason: "too big", audit: nil)
         for _ in 0..<2 {
             let outcomes = try await pass()
             #expect(outcomes["Resource/fraud-warehouse"]?.result == .refused)
@@ -196,7 +196,7 @@ import Testing
     @Test func anApplyInterruptedByACrashConvergesWithoutASecondApply() async throws {
         _ = try await pass()
         let request = try await approval(of: "fraud-warehouse")
-        _ = try await store.decideApproval(id: request.id, status: .approved, by: "lars.berg@example.com", reason: nil)
+        _ = try await store.decideApproval(id: request.id, status: .approved, by: "lars.berg@example.com", reason: nil, audit: nil)
         // The process died after committing its intent and after terraform finished, before
         // recording the outcome: the store says "applying", the vendor has it.
         let ref = ObjectRef(.resource, "fraud-warehouse")
@@ -225,7 +225,7 @@ import Testing
     @Test func removalDestroysAndAnAppliedEndpointsRouteComesAndGoes() async throws {
         _ = try await pass()
         let endpoint = try await approval(of: "fraud-triage")
-        _ = try await store.decideApproval(id: endpoint.id, status: .approved, by: "priya.natarajan@example.com", reason: nil)
+        _ = try await store.decideApproval(id: endpoint.id, status: .approved, by: "priya.natarajan@example.com", reason: nil, audit: nil)
         #expect(try await !store.routes().contains { $0.model == "databricks/fraud-triage" })
         #expect(try await pass()["ServingEndpoint/fraud-triage"]?.result == .applied)
         let route = try #require(try await store.routes().first { $0.model == "databricks/fraud-triage" })
@@ -251,7 +251,7 @@ import Testing
         let vendor = VendorDouble()
         _ = try await pass(reconciler(vendor: vendor))
         let endpoint = try await approval(of: "fraud-triage")
-        _ = try await store.decideApproval(id: endpoint.id, status: .approved, by: "priya.natarajan@example.com", reason: nil)
+        _ = try await store.decideApproval(id: endpoint.id, status: .approved, by: "priya.natarajan@example.com", reason: nil, audit: nil)
         vendor.endpoints.withLock { $0 = ["fraud-triage": ["project": "fraud-detection"]] }
         #expect(try await pass(reconciler(vendor: vendor))["ServingEndpoint/fraud-triage"]?.result == .applied)
         #expect(try await pass(reconciler(vendor: vendor))["ServingEndpoint/fraud-triage"] == nil)

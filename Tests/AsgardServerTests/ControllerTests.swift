@@ -147,9 +147,10 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
     @Test func aPassKeepsSpendTheStoreHasNotSeenYet() async throws {
         let world = try ControllerWorld("controller-budgets")
         let now = Date()
-        try await world.store.appendLedger([LedgerEntry(
+        try world.store.ingest([RecordedCall(time: now, ledger: LedgerEntry(
             requestID: "before-start", time: now, project: "fraud-detection", keyID: "k", vendor: "databricks", model: "m",
-            upstream: "u", promptTokens: 1, completionTokens: 1, cost: MicroDollars(700), latencyMicroseconds: 1, status: "ok", estimated: false)])
+            upstream: "u", promptTokens: 1, completionTokens: 1, cost: MicroDollars(700), latencyMicroseconds: 1, status: "ok", estimated: false),
+            audit: AuditEntry(actor: "Key/k", action: "gateway.invoke", target: "m", outcome: "allowed"))], through: JournalPosition(segment: 1, offset: 1))
         await world.controller.configuration.pass()
         #expect(world.budgets.snapshot(project: "fraud-detection")?.spent == MicroDollars(700))
         // A call settles in memory; its ledger row is still on its way to the store.

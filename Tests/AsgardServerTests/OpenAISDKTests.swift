@@ -1,6 +1,7 @@
 import AsgardController
 import AsgardCore
 import AsgardServer
+import AsgardStore
 import AsgardTestSupport
 import AsyncHTTPClient
 import Cedar
@@ -67,11 +68,11 @@ struct ServedAsgard {
         configuration.desiredDirectory = desired
         configuration.policiesDirectory = packageRoot + "/policies"
         configuration.dataDirectory = root + "/data"
-        configuration.provisioner = provisioner
         configuration.environment = ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": "dapi-served-token",
                                      "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(adminSecret)]
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let (_, application) = try AsgardServer.build(configuration, httpClient: client) { channel in
+        let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        let (_, application) = try buildApplication(configuration, ServerDependencies(store: store, httpClient: client, provisioner: provisioner)) { channel in
             portSink.yield(channel.localAddress?.port ?? 0)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -38,11 +38,10 @@ struct ApprovalTests {
         }
     }
 
-    @Test("approvals list newest first, and filter by status")
-    func listing() async throws {
-        try await withScratch { scratch in
-            let clock = TestClock()
-            let store = try scratch.open(clock: clock)
+    @Test("approvals list newest first, and filter by status", arguments: StoreFactory.all)
+    func listing(factory: StoreFactory) async throws {
+        let clock = TestClock()
+        try await withStore(factory, clock: clock) { store, reopen in
             var made: [Approval] = []
             for name in ["a", "b", "c", "d"] {
                 made.append(try await store.requestApproval(Self.request(name)))
@@ -55,8 +54,8 @@ struct ApprovalTests {
             made += [sameInstant, alsoSameInstant]
 
             #expect(try await store.approvals(status: nil).map(\.ref.id) == ["f", "e", "d", "c", "b", "a"])
-            _ = try await store.decideApproval(id: made[1].id, status: .approved, by: "ana@example.com", reason: nil)
-            _ = try await store.decideApproval(id: made[3].id, status: .rejected, by: "ana@example.com", reason: "too big")
+            _ = try await store.decideApproval(id: made[1].id, status: .approved, by: "ana@example.com", reason: nil, audit: nil)
+            _ = try await store.decideApproval(id: made[3].id, status: .rejected, by: "ana@example.com", reason: "too big", audit: nil)
             #expect(try await store.approvals(status: .pending).map(\.ref.id) == ["f", "e", "c", "a"])
             #expect(try await store.approvals(status: .approved).map(\.ref.id) == ["b"])
             #expect(try await store.approvals(status: .rejected).map(\.ref.id) == ["d"])
@@ -65,15 +64,14 @@ struct ApprovalTests {
         }
     }
 
-    @Test("deciding records who, why and when, exactly once", arguments: [Approval.Status.approved, .rejected, .void])
-    func decide(status: Approval.Status) async throws {
-        try await withScratch { scratch in
-            let clock = TestClock()
-            let store = try scratch.open(clock: clock)
+    @Test("deciding records who, why and when, exactly once", arguments: StoreFactory.all, [Approval.Status.approved, .rejected, .void])
+    func decide(factory: StoreFactory, status: Approval.Status) async throws {
+        let clock = TestClock()
+        try await withStore(factory, clock: clock) { store, reopen in
             let approval = try await store.requestApproval(Self.request())
             clock.advance(seconds: 3_600.25)
 
-            let decided = try await store.decideApproval(id: approval.id, status: status, by: "ben@example.com", reason: "reviewed")
+            let decided = try await store.decideApproval(id: approval.id, status: status, by: "ben@example.com", reason: "reviewed", audit: nil)
             var expected = approval
             expected.status = status
             expected.decidedBy = "ben@example.com"
@@ -81,51 +79,48 @@ struct ApprovalTests {
             expected.decidedAt = clock.now()
             #expect(decided == expected)
             #expect(try await store.approvals(status: nil) == [expected])
-            #expect(try await scratch.open().approvals(status: status) == [expected])
+            #expect(try await reopen().approvals(status: status) == [expected])
 
             // Decided is final; only an approved one may still be voided (its plan changed).
             for next in Approval.Status.allCases where next != .pending && next != .applied && !(status == .approved && next == .void) {
                 await #expect(throws: StoreError.approvalNotPending(id: approval.id, status: status)) {
-                    try await store.decideApproval(id: approval.id, status: next, by: "mallory", reason: nil)
+                    try await store.decideApproval(id: approval.id, status: next, by: "mallory", reason: nil, audit: nil)
                 }
             }
             #expect(try await store.approvals(status: nil) == [expected])
         }
     }
 
-    @Test("deciding an unknown id throws approvalNotFound")
-    func notFound() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("deciding an unknown id throws approvalNotFound", arguments: StoreFactory.all)
+    func notFound(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             _ = try await store.requestApproval(Self.request())
             await #expect(throws: StoreError.approvalNotFound("apr_0000000000000000")) {
-                try await store.decideApproval(id: "apr_0000000000000000", status: .approved, by: "ana", reason: nil)
+                try await store.decideApproval(id: "apr_0000000000000000", status: .approved, by: "ana", reason: nil, audit: nil)
             }
             #expect(try await store.approvals(status: .pending).count == 1)
         }
     }
 
-    @Test("pending is not a decision")
-    func pendingIsNotADecision() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("pending is not a decision", arguments: StoreFactory.all)
+    func pendingIsNotADecision(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             let approval = try await store.requestApproval(Self.request())
             await #expect(throws: (any Error).self) {
-                try await store.decideApproval(id: approval.id, status: .pending, by: "ana", reason: nil)
+                try await store.decideApproval(id: approval.id, status: .pending, by: "ana", reason: nil, audit: nil)
             }
             #expect(try await store.approvals(status: nil) == [approval])
         }
     }
 
-    @Test("a plan digest and a nil reason round-trip")
-    func optionalFields() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("a plan digest and a nil reason round-trip", arguments: StoreFactory.all)
+    func optionalFields(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             var request = Self.request()
             request.planDigest = SHA256.hex("terraform plan")
             let approval = try await store.requestApproval(request)
             #expect(approval.planDigest == request.planDigest)
-            let decided = try await store.decideApproval(id: approval.id, status: .void, by: "reconciler", reason: nil)
+            let decided = try await store.decideApproval(id: approval.id, status: .void, by: "reconciler", reason: nil, audit: nil)
             #expect(decided.reason == nil)
             #expect(try await store.approvals(status: .void) == [decided])
             #expect(try await store.approvals(status: .void).first?.planDigest == request.planDigest)

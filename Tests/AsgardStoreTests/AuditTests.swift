@@ -35,26 +35,25 @@ struct AuditTests {
         }
     }
 
-    @Test("times are UTC and zero-padded", arguments: [
+    @Test("times are UTC and zero-padded", arguments: StoreFactory.all, [
         (0.0, "1970-01-01T00:00:00.000Z"),
         (951_782_400.007, "2000-02-29T00:00:00.007Z"),
         (1_767_225_599.999_999, "2025-12-31T23:59:59.999Z"),
     ])
-    func timeFormat(seconds: Double, expected: String) async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open(clock: TestClock(Date(timeIntervalSince1970: seconds)))
-            #expect(try await store.appendAudit(Fixture.audit()).content.time == expected)
+    func timeFormat(factory: StoreFactory, instant: (seconds: Double, expected: String)) async throws {
+        try await withStore(factory, clock: TestClock(Date(timeIntervalSince1970: instant.seconds))) { store, _ in
+            let record = try await store.appendAudit(Fixture.audit())
+            #expect(record.content.time == instant.expected)
         }
     }
 
-    @Test("times agree with Foundation's Gregorian calendar from 1670 to 2270")
-    func timesAgreeWithTheCalendar() async throws {
+    @Test("times agree with Foundation's Gregorian calendar from 1670 to 2270", arguments: StoreFactory.all)
+    func timesAgreeWithTheCalendar(factory: StoreFactory) async throws {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(secondsFromGMT: 0)!
         func pad(_ value: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(value).count)) + String(value) }
-        try await withScratch { scratch in
-            let clock = TestClock()
-            let store = try scratch.open(clock: clock)
+        let clock = TestClock()
+        try await withStore(factory, clock: clock) { store, reopen in
             var random = SystemRandomNumberGenerator()
             for _ in 0..<300 {
                 let millis = Int64.random(in: -9_467_000_000_000...9_467_000_000_000, using: &random)
@@ -71,10 +70,9 @@ struct AuditTests {
         }
     }
 
-    @Test("auditTail returns the newest entries oldest first")
-    func tail() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("auditTail returns the newest entries oldest first", arguments: StoreFactory.all)
+    func tail(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             #expect(try await store.auditTail(limit: 5).isEmpty)
             var written: [AuditRecord] = []
             for index in 1...10 {
@@ -88,19 +86,18 @@ struct AuditTests {
         }
     }
 
-    @Test("an empty log verifies intact with the genesis head")
-    func emptyLog() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
-            #expect(try await store.verifyAudit() == .intact(count: 0, head: AuditChain.genesis))
+    @Test("an empty log verifies intact with the genesis head", arguments: StoreFactory.all)
+    func emptyLog(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
+            let verification = try await store.verifyAudit()
+            #expect(verification == .intact(count: 0, head: AuditChain.genesis))
             #expect(try await store.summary().auditHead == nil)
         }
     }
 
-    @Test("the chain stays intact over many appends and commits")
-    func manyAppends() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("the chain stays intact over many appends and commits", arguments: StoreFactory.all)
+    func manyAppends(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             var last: AuditRecord?
             for index in 1...150 {
                 if index.isMultiple(of: 3) {
@@ -113,14 +110,13 @@ struct AuditTests {
             #expect(head.content.sequence == 150)
             #expect(try await store.verifyAudit() == .intact(count: 150, head: head.hash))
             // And from a fresh connection.
-            #expect(try await scratch.open().verifyAudit() == .intact(count: 150, head: head.hash))
+            #expect(try await reopen().verifyAudit() == .intact(count: 150, head: head.hash))
         }
     }
 
-    @Test("50 concurrent appends get sequences 1...50 with no gaps and an intact chain")
-    func concurrentAppends() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("50 concurrent appends get sequences 1...50 with no gaps and an intact chain", arguments: StoreFactory.all)
+    func concurrentAppends(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             let records = try await withThrowingTaskGroup(of: AuditRecord.self) { group in
                 for index in 0..<50 {
                     group.addTask {

@@ -33,14 +33,14 @@ struct CommitTests {
         }
     }
 
-    @Test("observed state round-trips every field, also after reopening")
-    func observedStateRoundTrip() async throws {
-        try await withScratch { scratch in
+    @Test("observed state round-trips every field, also after reopening", arguments: StoreFactory.all)
+    func observedStateRoundTrip(factory: StoreFactory) async throws {
+        try await withStore(factory) { _, reopen in
             let statuses: [ObjectStatus] = [.applied, .applied, .failed, .awaitingApproval, .pending]
             let tiers: [Tier] = [.auto, .auto, .auto, .human, .auto]
             var expected: [ObservedObject] = []
             do {
-                let store = try scratch.open()
+                let store = try reopen()
                 for (index, object) in Fixture.allKinds.enumerated() {
                     try await commit(store, Fixture.put(object, tier: tiers[index], status: statuses[index]))
                     expected.append(ObservedObject(ref: object.ref, specDigest: object.specDigest, tier: tiers[index],
@@ -53,84 +53,78 @@ struct CommitTests {
                 expected[1] = ObservedObject(ref: renamed.ref, specDigest: renamed.specDigest, tier: .human, status: .failed, project: "fraud")
                 #expect(try await store.observedState() == ObservedState(expected))
             }
-            let reopened = try scratch.open()
+            let reopened = try reopen()
             #expect(try await reopened.observedState() == ObservedState(expected))
             #expect(expected.map(\.specDigest) != Fixture.allKinds.map(\.specDigest)) // the update changed a digest
         }
     }
 
-    @Test("a key is found by digest with the status of its last put, and forgotten on remove")
-    func keys() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("a key is served by digest while it is applied, and forgotten on remove", arguments: StoreFactory.all)
+    func keys(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             let key = Fixture.key()
-            #expect(try await store.key(digest: key.digest) == nil)
+            #expect(try await servedKey(store, digest: key.digest) == nil)
 
             try await commit(store, Fixture.put(.key(key)))
-            let stored = try #require(try await store.key(digest: key.digest))
-            #expect(stored.key == key)
-            #expect(stored.status == .applied)
+            #expect(try await servedKey(store, digest: key.digest) == key)
 
             try await commit(store, Fixture.put(.key(key), status: .failed))
-            #expect(try await store.key(digest: key.digest)?.status == .failed)
+            #expect(try await servedKey(store, digest: key.digest) == nil)
 
             // Rotation: same id, new digest.
             let rotated = Fixture.key(secret: "rotated")
             try await commit(store, Fixture.put(.key(rotated)))
-            #expect(try await store.key(digest: key.digest) == nil)
-            #expect(try await store.key(digest: rotated.digest)?.key == rotated)
+            #expect(try await servedKey(store, digest: key.digest) == nil)
+            #expect(try await servedKey(store, digest: rotated.digest) == rotated)
             #expect(try await store.summary().keys == 1)
 
             try await commit(store, .remove(ObjectRef(.key, key.id)))
-            #expect(try await store.key(digest: rotated.digest) == nil)
+            #expect(try await servedKey(store, digest: rotated.digest) == nil)
             #expect(try await store.summary().keys == 0)
         }
     }
 
-    @Test("a key renamed with the same digest: the newer claim serves, and the older one again if the newer goes first")
-    func keyDigestClaims() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("a key renamed with the same digest: the newer claim serves, and the older one again if the newer goes first", arguments: StoreFactory.all)
+    func keyDigestClaims(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             try await commit(store, Fixture.put(.key(Fixture.key("first"))))
             let renamed = Fixture.key("second") // same secret, so the same digest
             try await commit(store, Fixture.put(.key(renamed)))
-            #expect(try await store.key(digest: renamed.digest)?.key.id == "second")
+            #expect(try await servedKey(store, digest: renamed.digest)?.id == "second")
             #expect(try await store.gatewayConfiguration().keys.map(\.id) == ["second"])
             // Re-putting the older claimant (any other change to it) does not take the digest back.
             var touched = Fixture.key("first")
             touched.requestsPerMinute = 7
             try await commit(store, Fixture.put(.key(touched)))
-            #expect(try await store.key(digest: renamed.digest)?.key.id == "second")
+            #expect(try await servedKey(store, digest: renamed.digest)?.id == "second")
             // The rename completes: the old key goes, the new one stays.
             try await commit(store, .remove(ObjectRef(.key, "first")))
-            #expect(try await store.key(digest: renamed.digest)?.key.id == "second")
+            #expect(try await servedKey(store, digest: renamed.digest)?.id == "second")
             // Had the newer claimant gone instead (the rename reverted), the older one serves again.
             try await commit(store, Fixture.put(.key(touched)))
             try await commit(store, .remove(ObjectRef(.key, "second")))
-            #expect(try await store.key(digest: renamed.digest)?.key == touched)
+            #expect(try await servedKey(store, digest: renamed.digest) == touched)
             let head = try #require(try await store.summary().auditHead)
             #expect(try await store.verifyAudit() == .intact(count: 6, head: head))
         }
     }
 
-    @Test("two keys swapping digests, one put at a time, each end up with their own")
-    func keyDigestSwap() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("two keys swapping digests, one put at a time, each end up with their own", arguments: StoreFactory.all)
+    func keyDigestSwap(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             try await commit(store, Fixture.put(.key(Fixture.key("a", secret: "one"))))
             try await commit(store, Fixture.put(.key(Fixture.key("b", secret: "two"))))
             try await commit(store, Fixture.put(.key(Fixture.key("a", secret: "two"))))
             try await commit(store, Fixture.put(.key(Fixture.key("b", secret: "one"))))
-            #expect(try await store.key(digest: SHA256.hex("one"))?.key.id == "b")
-            #expect(try await store.key(digest: SHA256.hex("two"))?.key.id == "a")
+            #expect(try await servedKey(store, digest: SHA256.hex("one"))?.id == "b")
+            #expect(try await servedKey(store, digest: SHA256.hex("two"))?.id == "a")
             #expect(try await store.gatewayConfiguration().keys.map(\.id) == ["a", "b"])
         }
     }
 
-    @Test("a key that is not applied is not served, even when it holds the newest claim")
-    func unappliedKeysAreNotServed() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("a key that is not applied is not served, even when it holds the newest claim", arguments: StoreFactory.all)
+    func unappliedKeysAreNotServed(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             try await commit(store, Fixture.put(.key(Fixture.key("first"))))
             try await commit(store, Fixture.put(.key(Fixture.key("second")), status: .failed))
             #expect(try await store.gatewayConfiguration().keys.map(\.id) == ["first"])
@@ -182,10 +176,9 @@ struct CommitTests {
     }
 
     @Test("a serving endpoint has a route exactly while it is applied",
-          arguments: [ObjectStatus.pending, .awaitingApproval, .failed])
-    func endpointRoute(notApplied: ObjectStatus) async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+          arguments: StoreFactory.all, [ObjectStatus.pending, .awaitingApproval, .failed])
+    func endpointRoute(factory: StoreFactory, notApplied: ObjectStatus) async throws {
+        try await withStore(factory) { store, reopen in
             try await commit(store, Fixture.put(.service(Fixture.service())))
             let manifestModels = try await store.routes().map(\.model)
             #expect(manifestModels.count == 2)
@@ -218,10 +211,9 @@ struct CommitTests {
         }
     }
 
-    @Test("an endpoint route needs its vendor's service and follows the vendor's settings")
-    func endpointFollowsVendor() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("an endpoint route needs its vendor's service and follows the vendor's settings", arguments: StoreFactory.all)
+    func endpointFollowsVendor(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             let endpoint = Fixture.endpoint()
             try await commit(store, Fixture.put(.servingEndpoint(endpoint)))
             #expect(try await store.routes().isEmpty)
@@ -242,10 +234,9 @@ struct CommitTests {
         }
     }
 
-    @Test("an endpoint renamed with the same model takes the route over at once, and the old one's removal leaves it")
-    func endpointModelClaims() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("an endpoint renamed with the same model takes the route over at once, and the old one's removal leaves it", arguments: StoreFactory.all)
+    func endpointModelClaims(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             try await commit(store, Fixture.put(.service(Fixture.service())))
             try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint("old")), tier: .human))
             try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint("new")), tier: .human))

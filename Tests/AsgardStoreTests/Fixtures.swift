@@ -32,6 +32,50 @@ func withScratch(_ body: (Scratch) async throws -> Void) async throws {
     try await body(Scratch(directory: directory))
 }
 
+// MARK: - Store implementations
+
+/// A store implementation the conformance suites run against: every test that takes a
+/// `StoreFactory` runs once per implementation, and the PostgreSQL store joins `all`.
+struct StoreFactory: Sendable, CustomTestStringConvertible {
+    let name: String
+    /// Opens (creating on first use) the store kept in `directory`.
+    let open: @Sendable (_ directory: URL, _ clock: TestClock?) throws -> any Store
+
+    var testDescription: String { name }
+
+    static let sqlite = StoreFactory(name: "SQLite") { directory, clock in
+        let path = directory.appendingPathComponent("state/asgard.sqlite").path
+        if let clock { return try SQLiteStore(path: path, clock: { clock.now() }) }
+        return try SQLiteStore(path: path)
+    }
+
+    static let all: [StoreFactory] = [.sqlite]
+}
+
+/// Runs `body` with a fresh store of `factory` in a scratch directory, and a way to reopen it.
+func withStore(_ factory: StoreFactory, clock: TestClock? = nil,
+               _ body: (_ store: any Store, _ reopen: () throws -> any Store) async throws -> Void) async throws {
+    try await withScratch { scratch in
+        let open = { try factory.open(scratch.directory, clock) }
+        try await body(try open(), open)
+    }
+}
+
+/// Copies `entries` into the store's ledger as the call ingester does, each with an audit
+/// entry, past the journal position the store holds.
+func ingest(_ store: any Store, _ entries: [LedgerEntry]) throws {
+    let at = try store.journalPosition() ?? JournalPosition(segment: 1, offset: 0)
+    try store.ingest(entries.map { entry in
+        RecordedCall(time: entry.time, ledger: entry, audit: AuditEntry(
+            actor: "Key/\(entry.keyID)", action: "gateway.invoke", target: entry.model, outcome: "allowed", detail: ["request_id": entry.requestID]))
+    }, through: JournalPosition(segment: at.segment, offset: at.offset + Int64(entries.count)))
+}
+
+/// The key a store's gateway configuration serves for `digest`.
+func servedKey(_ store: any Store, digest: String) async throws -> Key? {
+    try await store.gatewayConfiguration().keys.first { $0.digest == digest }
+}
+
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
     private let current: Mutex<Date>
@@ -127,7 +171,7 @@ enum Fixture {
 
 /// Commits `change` with a matching audit entry.
 @discardableResult
-func commit(_ store: SQLiteStore, _ change: ObjectChange) async throws -> AuditRecord {
+func commit(_ store: any Store, _ change: ObjectChange) async throws -> AuditRecord {
     switch change {
     case .put(let object, _, let status, _):
         try await store.commit(change, audit: Fixture.audit("reconcile.put", target: object.ref.description, outcome: status.rawValue))

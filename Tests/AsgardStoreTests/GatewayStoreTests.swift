@@ -13,33 +13,47 @@ struct GatewayStoreTests {
                     cost: MicroDollars(cost), latencyMicroseconds: 1_000, status: "ok", estimated: estimated)
     }
 
-    @Test("a batch of calls commits its ledger rows and audit entries together")
-    func callsCommitTogether() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("ingest copies calls, ledger rows and audit entries together at the calls' times, with the journal position",
+          arguments: StoreFactory.all)
+    func ingestCopiesCallsTogether(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
+            #expect(try store.journalPosition() == nil)
             let audit = (1...3).map { AuditEntry(actor: "k", action: "gateway.invoke", target: "databricks/llama-3-3-70b", outcome: "allowed", detail: ["request_id": "r\($0)"]) }
-            try await store.appendCalls(ledger: [Self.call("r1", day: 0, cost: 10), Self.call("r2", day: 0, cost: 20)], audit: audit)
+            let calls = [
+                RecordedCall(time: Self.call("r1", day: 0, cost: 10).time, ledger: Self.call("r1", day: 0, cost: 10), audit: audit[0]),
+                RecordedCall(time: Self.call("r2", day: 1, cost: 20).time, ledger: Self.call("r2", day: 1, cost: 20), audit: audit[1]),
+                // A refused call: an audit entry and no ledger row.
+                RecordedCall(time: Self.call("r3", day: 2, cost: 0).time, ledger: nil, audit: audit[2]),
+            ]
+            try store.ingest(calls, through: JournalPosition(segment: 1, offset: 300))
+            #expect(try store.journalPosition() == JournalPosition(segment: 1, offset: 300))
             #expect(try await store.summary().ledgerRows == 2)
-            #expect(try await store.auditTail(limit: 10).map(\.content.detail) == ["{\"request_id\":\"r1\"}", "{\"request_id\":\"r2\"}", "{\"request_id\":\"r3\"}"])
-            // A duplicate request id fails the whole batch: neither its ledger rows nor its audit entries land.
-            await #expect(throws: (any Error).self) {
-                try await store.appendCalls(ledger: [Self.call("r3", day: 0, cost: 1), Self.call("r1", day: 0, cost: 1)], audit: [audit[0]])
+            let tail = try await store.auditTail(limit: 10)
+            #expect(tail.map(\.content.detail) == ["{\"request_id\":\"r1\"}", "{\"request_id\":\"r2\"}", "{\"request_id\":\"r3\"}"])
+            #expect(tail.map(\.content.time) == ["2026-11-25T12:00:00.000Z", "2026-11-26T12:00:00.000Z", "2026-11-27T12:00:00.000Z"])
+            // A duplicate request id fails the whole batch: no ledger row, audit entry or position lands.
+            #expect(throws: (any Error).self) {
+                try store.ingest([RecordedCall(time: calls[0].time, ledger: Self.call("r4", day: 0, cost: 1), audit: audit[0]),
+                                  RecordedCall(time: calls[0].time, ledger: Self.call("r1", day: 0, cost: 1), audit: audit[0])],
+                                 through: JournalPosition(segment: 1, offset: 400))
             }
             let summary = try await store.summary()
             #expect(summary.ledgerRows == 2 && summary.auditEntries == 3)
+            #expect(try store.journalPosition() == JournalPosition(segment: 1, offset: 300))
             #expect(try await store.verifyAudit() == .intact(count: 3, head: try await store.auditTail(limit: 1)[0].hash))
+            #expect(try reopen().journalPosition() == JournalPosition(segment: 1, offset: 300))
+            #expect(try store.makeDurable())
         }
     }
 
-    @Test("spend sums a project's costs in a time range; usage groups by UTC day and model")
-    func spendAndUsage() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
-            try await store.appendCalls(ledger: [
+    @Test("spend sums a project's costs in a time range; usage groups by UTC day and model", arguments: StoreFactory.all)
+    func spendAndUsage(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
+            try ingest(store, [
                 Self.call("a", day: 0, cost: 100), Self.call("b", day: 0, cost: 250, estimated: true),
                 Self.call("c", day: 0, model: "openai/gpt-4o-mini", cost: 7), Self.call("d", day: 1, cost: 1_000),
                 Self.call("e", project: "other", day: 0, cost: 99_999),
-            ], audit: [])
+            ])
             let from = Date(timeIntervalSince1970: 1_795_564_800)  // 2026-11-25T00:00:00Z
             #expect(try await store.spend(project: "fraud", from: from, to: from.addingTimeInterval(86_400)) == MicroDollars(357))
             #expect(try await store.spend(project: "fraud", from: from, to: from.addingTimeInterval(2 * 86_400)) == MicroDollars(1_357))
@@ -51,10 +65,9 @@ struct GatewayStoreTests {
         }
     }
 
-    @Test("kill switches engage, re-engage and release, each audited")
-    func killSwitches() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("kill switches engage, re-engage and release, each audited", arguments: StoreFactory.all)
+    func killSwitches(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             let since = Date(timeIntervalSince1970: 1_795_608_000)
             let audit = AuditEntry(actor: "ops", action: "kill.engage", target: "project/fraud", outcome: "engaged", detail: ["reason": "leak"])
             try await store.engageKillSwitch(StoredKillSwitch(scope: .project, target: "fraud", reason: "leak", engagedBy: "ops", since: since), audit: audit)

@@ -16,10 +16,9 @@ struct LedgerTests {
                     status: status, estimated: estimated)
     }
 
-    @Test("a range query returns the project's rows with from <= time < to, oldest first, exactly as written")
-    func rangeQuery() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("a range query returns the project's rows with from <= time < to, oldest first, exactly as written", arguments: StoreFactory.all)
+    func rangeQuery(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             let rows = [
                 Self.entry("r3", at: 30, cost: 3),
                 Self.entry("r1", at: 10, cost: 1),
@@ -28,8 +27,8 @@ struct LedgerTests {
                 Self.entry("r0", at: 0.000_001, cost: 0),
                 Self.entry("r4", at: 40, cost: 4),
             ]
-            try await store.appendLedger(Array(rows[..<3]))
-            try await store.appendLedger(Array(rows[3...]))
+            try ingest(store, Array(rows[..<3]))
+            try ingest(store, Array(rows[3...]))
 
             let window = try await store.ledger(project: "fraud", from: Self.base.addingTimeInterval(10), to: Self.base.addingTimeInterval(40))
             #expect(window == [rows[1], rows[3], rows[0]])
@@ -53,31 +52,29 @@ struct LedgerTests {
     func integerCosts(micros: Int64) async throws {
         try await withScratch { scratch in
             let store = try scratch.open()
-            try await store.appendLedger([Self.entry("big", at: 1, cost: micros)])
+            try ingest(store, [Self.entry("big", at: 1, cost: micros)])
             let read = try await store.ledger(project: "fraud", from: Self.base, to: Self.base.addingTimeInterval(2))
             #expect(read.map(\.cost) == [MicroDollars(micros)])
             #expect(try sqlite3(scratch.path, "SELECT typeof(cost_micros) || ' ' || cost_micros FROM ledger") == "integer \(micros)")
         }
     }
 
-    @Test("a batch is atomic: a duplicate request id writes none of it")
-    func atomicBatch() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
-            try await store.appendLedger([Self.entry("a", at: 1)])
+    @Test("a batch is atomic: a duplicate request id writes none of it", arguments: StoreFactory.all)
+    func atomicBatch(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
+            try ingest(store, [Self.entry("a", at: 1)])
             await #expect(throws: (any Error).self) {
-                try await store.appendLedger([Self.entry("b", at: 2), Self.entry("c", at: 3), Self.entry("a", at: 4)])
+                try ingest(store, [Self.entry("b", at: 2), Self.entry("c", at: 3), Self.entry("a", at: 4)])
             }
             #expect(try await store.ledger(project: "fraud", from: .distantPast, to: .distantFuture).map(\.requestID) == ["a"])
-            try await store.appendLedger([])
+            try ingest(store, [])
             #expect(try await store.summary().ledgerRows == 1)
         }
     }
 
-    @Test("a thousand-row batch is written in one go")
-    func largeBatch() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test("a thousand-row batch is written in one go", arguments: StoreFactory.all)
+    func largeBatch(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
             // Times a whole number of microseconds apart, so each reads back exactly.
             let baseMicros: Int64 = 1_795_642_954_000_000
             let rows = (0..<1_000).map { index in
@@ -85,7 +82,7 @@ struct LedgerTests {
                 entry.time = Date(timeIntervalSince1970: Double(baseMicros + Int64(index) * 997) / 1_000_000)
                 return entry
             }
-            try await store.appendLedger(rows)
+            try ingest(store, rows)
             let read = try await store.ledger(project: "fraud", from: Self.base, to: Self.base.addingTimeInterval(1))
             #expect(read.count == 1_000)
             #expect(read.map(\.requestID) == rows.map(\.requestID))
@@ -100,7 +97,7 @@ struct LedgerTests {
             let store = try scratch.open()
             // A Date near 2026 itself resolves only about a quarter of a microsecond.
             let times = [0.123_456_789, 0.999_999_9, 2.5].map { Self.base.addingTimeInterval($0) }
-            try await store.appendLedger(times.enumerated().map { index, time in
+            try ingest(store, times.enumerated().map { index, time in
                 var entry = Self.entry("t\(index)", at: 0)
                 entry.time = time
                 return entry

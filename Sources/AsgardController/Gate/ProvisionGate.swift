@@ -1,6 +1,5 @@
 public import AsgardCore
 public import AsgardPolicy
-public import AsgardStore
 public import Cedar
 
 /// What the gate said about one provisioning action.

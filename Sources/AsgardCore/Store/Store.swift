@@ -1,18 +1,22 @@
-public import AsgardCore
 public import Foundation
 
-/// Asgard's persistence: applied objects and what is derived from them (keys, the gateway
-/// route table, cost-source configuration), approvals, the ledger and the audit log.
+/// Asgard's persistence, as the controller, the server and the CLI see it: applied objects and
+/// what is derived from them (keys, the gateway route table, cost-source configuration),
+/// approvals, kill switches, the ledger and the audit log. `AsgardStore.SQLiteStore` implements
+/// it; every implementation must pass the conformance suite (`StoreConformanceTests`).
 ///
-/// Shaped so a PostgreSQL implementation can follow with the same test suite: plain value
-/// types in and out, every multi-row change atomic, no SQL dialect leaking out.
-public protocol AsgardStore: Sendable {
+/// Plain value types in and out, every multi-row change atomic, no SQL dialect leaking out.
+public protocol Store: Sendable {
+    // MARK: Objects
+
     /// Every object the controller has acted on.
     func observedState() async throws -> ObservedState
 
     /// Records one reconcile step and its audit entry in one transaction, and keeps the
     /// derived tables in step: a `Key` writes its keys row, a `Service` replaces its routes
     /// and cost source, a `ServingEndpoint` has a route only while its status is `applied`.
+    /// Two objects may claim one natural key (a key digest, a route's model) for a while; the
+    /// newest claim is what readers see.
     /// - Returns: the audit record written.
     @discardableResult
     func commit(_ change: ObjectChange, audit: AuditEntry) async throws -> AuditRecord
@@ -28,6 +32,18 @@ public protocol AsgardStore: Sendable {
     /// The provisioning record of every resource and serving endpoint that has one.
     func provisioningRecords() async throws -> [ObjectRef: ProvisioningRecord]
 
+    /// What the gateway serves, read in one snapshot: projects, keys in effect (applied; one per
+    /// digest, the newest claim) and routes (one per model, the newest claim).
+    func gatewayConfiguration() async throws -> GatewayConfiguration
+
+    /// The gateway route table: every routable model, as `gatewayConfiguration` gives it.
+    func routes() async throws -> [StoredRoute]
+
+    /// The cost sources to read, one per vendor that has one.
+    func costSources() async throws -> [StoredCostSource]
+
+    // MARK: Audit
+
     /// Appends one audit entry on its own.
     @discardableResult
     func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord
@@ -38,21 +54,31 @@ public protocol AsgardStore: Sendable {
     /// Walks the whole audit chain and the recorded head.
     func verifyAudit() async throws -> AuditVerification
 
-    /// Appends ledger rows in one transaction.
-    func appendLedger(_ entries: [LedgerEntry]) async throws
+    // MARK: Calls: the ledger
+
+    /// Copies journaled calls into the ledger and the audit log (each audit entry at its call's
+    /// time) and records `position` as copied, in one transaction, on the calling thread (the
+    /// server's call ingester has a thread of its own).
+    func ingest(_ calls: [RecordedCall], through position: JournalPosition) throws
+
+    /// How far the call journal has been copied in; nil if nothing ever was.
+    func journalPosition() throws -> JournalPosition?
+
+    /// Makes everything committed so far durable in the store's own files, on the calling
+    /// thread, so the journal segments it covers may be deleted.
+    /// - Returns: whether it could (a reader holding old pages back makes it incomplete).
+    func makeDurable() throws -> Bool
 
     /// Ledger rows of a project with `from <= time < to`, oldest first.
     func ledger(project: String, from: Date, to: Date) async throws -> [LedgerEntry]
-
-    /// Commits the ledger rows and audit entries of finished calls in one transaction. (The
-    /// SQLite server records calls through its call journal, `SQLiteStore.ingestBlocking`.)
-    func appendCalls(ledger: [LedgerEntry], audit: [AuditEntry]) async throws
 
     /// Total cost of a project's ledger rows with `from <= time < to`.
     func spend(project: String, from: Date, to: Date) async throws -> MicroDollars
 
     /// A project's spend by UTC day and model, for `from <= time < to`, ordered by day then model.
     func usage(project: String, from: Date, to: Date) async throws -> [UsageRow]
+
+    // MARK: Kill switches
 
     /// Every engaged kill switch.
     func killSwitches() async throws -> [StoredKillSwitch]
@@ -64,17 +90,7 @@ public protocol AsgardStore: Sendable {
     /// - Returns: false when no such switch was engaged (nothing is audited then).
     func releaseKillSwitch(scope: KillScope, target: String, audit: AuditEntry) async throws -> Bool
 
-    /// The stored key whose digest is `digest` (lower-case hex), if any.
-    func key(digest: String) async throws -> StoredKey?
-
-    /// The gateway route table: every routable model.
-    func routes() async throws -> [StoredRoute]
-
-    /// What the gateway serves, read in one snapshot: projects, keys in effect and routes.
-    func gatewayConfiguration() async throws -> GatewayConfiguration
-
-    /// The cost sources to read, one per vendor that has one.
-    func costSources() async throws -> [StoredCostSource]
+    // MARK: Approvals
 
     /// Opens an approval request.
     func requestApproval(_ request: ApprovalRequest) async throws -> Approval
@@ -82,12 +98,12 @@ public protocol AsgardStore: Sendable {
     /// Approvals, newest first, optionally only those in `status`.
     func approvals(status: Approval.Status?) async throws -> [Approval]
 
-    /// Moves a pending approval to `approved`, `rejected` or `void`.
+    /// Moves a pending approval to `approved`, `rejected` or `void` (an approved one may also
+    /// be voided) and appends `audit` in the same transaction.
     /// - Throws: `StoreError.approvalNotFound`, `StoreError.approvalNotPending`.
-    func decideApproval(id: String, status: Approval.Status, by: String, reason: String?) async throws -> Approval
-
-    /// Decides a pending approval and appends `audit` in the same transaction.
     func decideApproval(id: String, status: Approval.Status, by: String, reason: String?, audit: AuditEntry?) async throws -> Approval
+
+    // MARK: People
 
     /// Counts for people: objects by kind and status, routes, keys, approvals, ledger, audit.
     func summary() async throws -> StoreSummary
@@ -141,6 +157,13 @@ public struct ReadOnlySnapshot: Sendable {
     public var records: [ObjectRef: ProvisioningRecord]
     public var killSwitches: [StoredKillSwitch]
     public var approvals: [Approval]
+
+    public init(observed: ObservedState, records: [ObjectRef: ProvisioningRecord], killSwitches: [StoredKillSwitch], approvals: [Approval]) {
+        self.observed = observed
+        self.records = records
+        self.killSwitches = killSwitches
+        self.approvals = approvals
+    }
 }
 
 /// What a caller asks to audit; the store assigns sequence, time and hashes.
@@ -396,3 +419,35 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+/// One finished call as the gateway records it: its audit entry, its ledger row if it reached a
+/// model, and when it was recorded (the audit entry's time once it is in the store).
+public struct RecordedCall: Sendable, Hashable {
+    public var time: Date
+    public var ledger: LedgerEntry?
+    public var audit: AuditEntry
+
+    public init(time: Date, ledger: LedgerEntry?, audit: AuditEntry) {
+        self.time = time
+        self.ledger = ledger
+        self.audit = audit
+    }
+}
+
+/// A place in the journal: the byte just after some record of some segment.
+public struct JournalPosition: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var segment: UInt64
+    public var offset: Int64
+
+    public init(segment: UInt64, offset: Int64) {
+        self.segment = segment
+        self.offset = offset
+    }
+
+    public static func < (lhs: JournalPosition, rhs: JournalPosition) -> Bool {
+        (lhs.segment, lhs.offset) < (rhs.segment, rhs.offset)
+    }
+
+    public var description: String { "segment \(segment) offset \(offset)" }
+}
+
