@@ -41,8 +41,9 @@ let package = Package(
         .target(name: "Cedar", swiftSettings: strict),
         // Asgard's policy set on the Cedar engine: loading, fail-closed and shadow decisions, policy tests.
         .target(name: "AsgardPolicy", dependencies: ["Cedar", "AsgardCore"], swiftSettings: strict),
-        // The inference gateway's pure parts: guardrails, budgets, rate limits, kill switches, pricing.
-        .target(name: "AsgardGateway", dependencies: ["AsgardCore", "Cedar"], swiftSettings: strict),
+        // The inference gateway: the staged chat pipeline over ports (upstream transport, call recording,
+        // metering), inference adapters, guardrails, budgets, rate limits, kill switches, pricing.
+        .target(name: "AsgardGateway", dependencies: ["AsgardCore", "AsgardPolicy", "Cedar"], swiftSettings: strict),
         // A faithful fake of the Databricks REST API (serving endpoints), for tests and `asgard demo`.
         .target(
             name: "FakeDatabricks",

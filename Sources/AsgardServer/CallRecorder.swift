@@ -1,3 +1,4 @@
+public import AsgardGateway
 public import AsgardCore
 public import Foundation
 import Synchronization
@@ -15,7 +16,7 @@ import Synchronization
 ///
 /// The server commits into the call journal (`CallLog`): a leader blocks the thread it runs on
 /// for one `write` system call.
-public final class CallRecorder: Sendable {
+public final class CallRecorder: CallRecording {
     /// What a queued call is woken with.
     private enum Turn { case committed, lead }
 

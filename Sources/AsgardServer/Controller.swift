@@ -41,7 +41,8 @@ public struct Controller: Sendable {
     ///   - concurrency: the most provisioning actions run at once.
     ///   - onPass / onOutcome: hear of every configuration pass and provisioning outcome, for logs.
     public init(store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
-                killSwitches board: KillSwitchBoard, health: HealthBoard = HealthBoard(), passInterval: Duration = .seconds(30),
+                killSwitches board: KillSwitchBoard, environment: [String: String] = [:], health: HealthBoard = HealthBoard(),
+                passInterval: Duration = .seconds(30),
                 provisioner: any Provisioner = UnavailableProvisioner(), vendor: (any VendorObserver)? = nil,
                 concurrency: Int = ProvisioningWorkers.defaultLimit,
                 onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in },
@@ -51,7 +52,7 @@ public struct Controller: Sendable {
         provisioning = ProvisioningPath(store: store, provisioner: provisioner, vendor: vendor, health: health,
                                         concurrency: concurrency, onOutcome: onOutcome)
         configuration = ConfigurationPath(store: store, desiredDirectory: desiredDirectory, policiesDirectory: policiesDirectory,
-                                          snapshot: snapshot, budgets: budgets, health: health, provisioning: provisioning,
+                                          snapshot: snapshot, budgets: budgets, environment: environment, health: health, provisioning: provisioning,
                                           killSwitches: killSwitches, passInterval: passInterval, onPass: onPass)
     }
 
@@ -84,6 +85,8 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     public let policiesDirectory: String
     public let snapshot: SnapshotBox
     public let budgets: BudgetLedger
+    /// Where vendor base URLs and credentials are read, by the names the manifests give.
+    public let environment: [String: String]
     public let health: HealthBoard
     public let passInterval: Duration
     let provisioning: ProvisioningPath
@@ -97,19 +100,22 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
         var rejected: [Diagnostic]?
         /// Passes in a row that failed somewhere: the next one comes after a backoff.
         var failures = 0
+        /// The unconfigured vendors last reported.
+        var unconfigured: String?
     }
 
     private let memory = Mutex(Memory())
     private let logger = Logger(label: "asgard.controller")
 
     init(store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
-         health: HealthBoard, provisioning: ProvisioningPath, killSwitches: KillSwitchRefresher, passInterval: Duration,
+         environment: [String: String], health: HealthBoard, provisioning: ProvisioningPath, killSwitches: KillSwitchRefresher, passInterval: Duration,
          onPass: @escaping @Sendable (ReconcileReport) -> Void) {
         self.store = store
         self.desiredDirectory = desiredDirectory
         self.policiesDirectory = policiesDirectory
         self.snapshot = snapshot
         self.budgets = budgets
+        self.environment = environment
         self.health = health
         self.provisioning = provisioning
         self.killSwitches = killSwitches
@@ -194,12 +200,27 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
                     budgets.setBudget(project: project.id, monthly: project.monthlyBudget)
                 }
             }
-            snapshot.replace(with: GatewaySnapshot(configuration, policies: policies))
+            let published = GatewaySnapshot(configuration, policies: policies, environment: environment)
+            snapshot.replace(with: published)
+            reportUnconfigured(published.unconfiguredVendors)
             return true
         } catch {
             health.report(.configuration, "the applied configuration could not be read from the store, so the gateway serves the last one: \(error)")
             return false
         }
+    }
+
+    /// Vendors whose manifests name unset variables: on `/healthz` while they are, and logged
+    /// once when the set changes.
+    private func reportUnconfigured(_ vendors: [String: String]) {
+        let problem = vendors.isEmpty ? nil : vendors.sorted { $0.key < $1.key }
+            .map { "\($0.key) cannot be called: \($0.value) is not set" }.joined(separator: "; ")
+        let changed = memory.withLock { memory in
+            defer { memory.unconfigured = problem }
+            return memory.unconfigured != problem
+        }
+        health.report(.vendors, problem)
+        if changed, let problem { logger.warning("\(problem)") }
     }
 
     public func run() async throws {

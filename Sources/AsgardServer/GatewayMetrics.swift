@@ -1,3 +1,4 @@
+public import AsgardGateway
 import Foundation
 public import Prometheus
 
@@ -5,7 +6,7 @@ public import Prometheus
 /// `asgard_requests_total{endpoint,status}`, `asgard_request_duration_seconds{endpoint}`,
 /// `asgard_upstream_errors_total{vendor,code}` and `asgard_spend_micros_total{project,vendor}`
 /// (integer micro-dollars, as metered into the ledger).
-public struct GatewayMetrics: Sendable {
+public struct GatewayMetrics: GatewayMetering {
     public let registry: PrometheusCollectorRegistry
     static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),

@@ -4,17 +4,12 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// A vendor's answer to a non-streamed call: status and body bytes, passed through.
-public struct UpstreamReply: Sendable {
-    public var status: Int
-    public var body: [UInt8]
-    public var contentType: String?
-}
-
-/// Calls vendors over one shared AsyncHTTPClient connection pool.
-public struct HTTPUpstream: Sendable {
+/// Calls vendors over one shared AsyncHTTPClient connection pool: the gateway's upstream
+/// transport. What to send (URL, headers with the credential, body) is the inference
+/// adapter's; this only carries it.
+public struct HTTPUpstream: UpstreamTransport {
     public let client: HTTPClient
-    /// The largest upstream body read, so a misbehaving vendor cannot exhaust memory.
+    /// The largest upstream body read whole, so a misbehaving vendor cannot exhaust memory.
     public var maxResponseBytes = 16 << 20
 
     public init(client: HTTPClient) { self.client = client }
@@ -29,26 +24,60 @@ public struct HTTPUpstream: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// POSTs `body` to `url` with the bearer `token`, within `timeoutSeconds`.
-    /// - Throws: `GatewayError.upstreamTimeout` on timeout; `GatewayError.upstream` when the
-    ///   vendor cannot be reached (the message never contains the token).
-    public func post(url: String, token: String, body: [UInt8], timeoutSeconds: Int) async throws(GatewayError) -> UpstreamReply {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: body))
+    public func send(_ request: UpstreamRequest, timeoutSeconds: Int) async throws(GatewayError) -> UpstreamReply {
+        let response = try await execute(request, timeoutSeconds: timeoutSeconds)
         do {
-            let response = try await client.execute(request, timeout: .seconds(Int64(timeoutSeconds)))
             let buffer = try await response.body.collect(upTo: maxResponseBytes)
             return UpstreamReply(status: Int(response.status.code), body: Array(buffer.readableBytesView),
                                  contentType: response.headers.first(name: "content-type"))
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw .upstreamTimeout(after: timeoutSeconds)
         } catch {
-            // AsyncHTTPClient's errors name the host, never the headers: safe to pass on.
-            throw .upstream(status: 0, vendorCode: nil, message: "the vendor could not be reached (\(type(of: error)))")
+            throw Self.unreachable(error, timeoutSeconds: timeoutSeconds)
         }
+    }
+
+    /// Returns at the response head. `timeoutSeconds` bounds the wait for it (AsyncHTTPClient's
+    /// deadline ends there); once bytes flow, a stall between chunks is bounded by the client's
+    /// read timeout, and cancelling the consuming task cancels the request. A non-2xx answer is
+    /// read whole (up to `maxResponseBytes`; an unreadable one counts as empty).
+    public func open(_ request: UpstreamRequest, timeoutSeconds: Int) async throws(GatewayError) -> UpstreamOpening {
+        let response = try await execute(request, timeoutSeconds: timeoutSeconds)
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let bytes = (try? await response.body.collect(upTo: maxResponseBytes)).map { Array($0.readableBytesView) } ?? []
+            return .refused(UpstreamReply(status: status, body: bytes, contentType: response.headers.first(name: "content-type")))
+        }
+        return .streaming(Body(body: response.body))
+    }
+
+    /// A streaming response body.
+    struct Body: UpstreamBody {
+        let body: HTTPClientResponse.Body
+
+        func read(_ consume: ([UInt8]) async throws -> Bool) async throws {
+            for try await buffer in body {
+                guard try await consume(Array(buffer.readableBytesView)) else { return }
+            }
+        }
+    }
+
+    private func execute(_ request: UpstreamRequest, timeoutSeconds: Int) async throws(GatewayError) -> HTTPClientResponse {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = .POST
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        outgoing.body = .bytes(ByteBuffer(bytes: request.body))
+        do {
+            return try await client.execute(outgoing, timeout: .seconds(Int64(timeoutSeconds)))
+        } catch {
+            throw Self.unreachable(error, timeoutSeconds: timeoutSeconds)
+        }
+    }
+
+    /// A transport failure as the caller's error. AsyncHTTPClient's errors name the host, never
+    /// the headers: safe to pass on.
+    static func unreachable(_ error: any Error, timeoutSeconds: Int) -> GatewayError {
+        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return .upstreamTimeout(after: timeoutSeconds)
+        }
+        return .upstream(status: 0, vendorCode: nil, message: "the vendor could not be reached (\(type(of: error)))")
     }
 }

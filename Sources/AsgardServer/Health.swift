@@ -17,6 +17,8 @@ public final class HealthBoard: Sendable {
         case policies
         /// The configuration path could not commit or publish.
         case configuration
+        /// A vendor's manifest names an environment variable that is not set: its calls get 503.
+        case vendors
         /// The provisioning path could not plan a round.
         case provisioning
         /// Kill switches could not be read from the store.

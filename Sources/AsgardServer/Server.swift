@@ -1,5 +1,5 @@
 public import AsgardController
-import AsgardGateway
+public import AsgardGateway
 public import AsgardCore
 import Cedar
 import HTTPTypes
@@ -46,6 +46,7 @@ public struct ServerParts: Sendable {
     public let calls: CallLog
     public let controller: Controller
     public let gateway: Gateway
+    public let metrics: GatewayMetrics
     public let snapshot: SnapshotBox
 }
 
@@ -80,7 +81,8 @@ extension ServerParts {
         let logger = Logger(label: "asgard.controller")
         let controller = Controller(
             store: store, desiredDirectory: configuration.desiredDirectory, policiesDirectory: configuration.policiesDirectory,
-            snapshot: snapshot, budgets: budgets, killSwitches: killSwitches, health: health, passInterval: configuration.passInterval,
+            snapshot: snapshot, budgets: budgets, killSwitches: killSwitches, environment: configuration.environment, health: health,
+            passInterval: configuration.passInterval,
             provisioner: dependencies.provisioner, vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment),
             onOutcome: { outcome in
                 let line: Logger.Message = "\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")"
@@ -90,10 +92,11 @@ extension ServerParts {
                 default: logger.info(line)
                 }
             })
-        var gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: httpClient), recorder: calls.recorder,
-                              budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, environment: configuration.environment)
+        let metrics = GatewayMetrics()
+        var gateway = Gateway(snapshot: { snapshot.current }, transport: HTTPUpstream(client: httpClient), recorder: calls.recorder,
+                              budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, metering: metrics)
         gateway.maxBodyBytes = configuration.maxBodyBytes
-        let server = ServerParts(store: store, calls: calls, controller: controller, gateway: gateway, snapshot: snapshot)
+        let server = ServerParts(store: store, calls: calls, controller: controller, gateway: gateway, metrics: metrics, snapshot: snapshot)
         let router = Router()
         server.addRoutes(to: router, maxBodyBytes: configuration.maxBodyBytes)
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
@@ -119,7 +122,7 @@ extension ServerParts {
             return Response(status: status == "starting" ? .serviceUnavailable : .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(members).jsonBytes)))
         }
-        let metrics = gateway.metrics
+        let metrics = self.metrics
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
@@ -189,21 +192,16 @@ extension ServerParts {
         } catch {
             return Self.response(GatewayResponse(error: .bodyTooLarge(limit: maxBodyBytes)))
         }
-        let bytes = Array(body.readableBytesView)
-        let authorization = request.headers[.authorization]
-        let dataClass = request.headers[HTTPField.Name("X-Asgard-Data-Class")!]
-        // Parsed once; `"stream": true` picks the path (an unparseable body is refused by the plain one).
-        let parsed = gateway.parse(bytes)
-        guard case .success(let chat) = parsed, chat.stream else {
-            return Self.response(await gateway.chat(authorization: authorization, dataClassHeader: dataClass, parsed: parsed, endpoint: endpoint))
-        }
-        switch await gateway.chatStream(authorization: authorization, dataClassHeader: dataClass, parsed: parsed, endpoint: endpoint) {
-        case .refused(let answer):
+        switch await gateway.chat(authorization: request.headers[.authorization], dataClassHeader: request.headers[Self.dataClassHeader],
+                                  body: Array(body.readableBytesView), endpoint: endpoint) {
+        case .plain(let answer):
             return Self.response(answer)
         case .stream(let stream):
             return Response(status: .init(code: stream.status), headers: Self.fields(stream.headers), body: stream.responseBody)
         }
     }
+
+    static let dataClassHeader = HTTPField.Name("X-Asgard-Data-Class")!
 
     static func response(_ answer: GatewayResponse) -> Response {
         Response(status: .init(code: answer.status), headers: fields(answer.headers), body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
@@ -218,9 +216,14 @@ extension ServerParts {
     }
 }
 
-extension GatewayResponse {
-    /// An error answer outside the pipeline (no audit: nothing was decided).
-    init(error: GatewayError) {
-        self.init(status: error.status, body: Array(error.body.utf8), headers: [("Content-Type", "application/json")])
+extension GatewayEventStream {
+    /// The stream as a Hummingbird response body (the status and headers are `status` and
+    /// `headers`). A client that goes away makes the writer throw; the call is then recorded
+    /// as `client_disconnected` and the error passed on to Hummingbird.
+    var responseBody: ResponseBody {
+        ResponseBody { writer in
+            try await produce { frame in try await writer.write(ByteBuffer(bytes: frame)) }
+            try await writer.finish(nil)
+        }
     }
 }

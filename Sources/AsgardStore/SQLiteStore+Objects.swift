@@ -135,13 +135,8 @@ enum ObjectTables {
         try keepOnly(models.map(\.id), of: owner, in: db)
         guard let inference = service.inference else { return }
         for model in models {
-            try upsertRoute(StoredRoute(
-                model: model.id, vendor: service.id, upstream: model.upstream,
-                baseURLEnv: inference.baseURLEnv, tokenEnv: inference.tokenEnv, chatPath: inference.chatPath,
-                timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
-                defaultMaxTokens: inference.defaultMaxTokens, pricing: model.pricing, maxDataClass: model.maxDataClass,
-                servingEndpoint: nil
-            ), owner: owner, in: db)
+            try upsertRoute(StoredRoute(model: model.id, vendor: service.id, inference: inference, upstream: model.upstream,
+                                        pricing: model.pricing, maxDataClass: model.maxDataClass), owner: owner, in: db)
         }
     }
 
@@ -177,13 +172,9 @@ enum ObjectTables {
             return
         }
         try keepOnly([endpoint.model], of: owner, in: db)
-        try upsertRoute(StoredRoute(
-            model: endpoint.model, vendor: endpoint.service, upstream: endpoint.id,
-            baseURLEnv: inference.baseURLEnv, tokenEnv: inference.tokenEnv, chatPath: inference.chatPath,
-            timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
-            defaultMaxTokens: inference.defaultMaxTokens, pricing: endpoint.pricing, maxDataClass: endpoint.maxDataClass,
-            servingEndpoint: endpoint.id
-        ), owner: owner, in: db)
+        try upsertRoute(StoredRoute(model: endpoint.model, vendor: endpoint.service, inference: inference, upstream: endpoint.id,
+                                    pricing: endpoint.pricing, maxDataClass: endpoint.maxDataClass, servingEndpoint: endpoint.id),
+                        owner: owner, in: db)
     }
 
     /// Deletes the routes of `owner` whose model is not in `models`.
@@ -201,9 +192,10 @@ enum ObjectTables {
             sql: """
                 INSERT INTO routes (model, owner, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds,
                     sends_usage_context, default_max_tokens, input_per_million_micros, output_per_million_micros,
-                    max_data_class, serving_endpoint, claim)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(claim), 0) + 1 FROM routes))
+                    max_data_class, serving_endpoint, api_kind, auth_header, auth_scheme, claim)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(claim), 0) + 1 FROM routes))
                 ON CONFLICT (model, owner) DO UPDATE SET
+                    api_kind = excluded.api_kind, auth_header = excluded.auth_header, auth_scheme = excluded.auth_scheme,
                     vendor = excluded.vendor, upstream = excluded.upstream, base_url_env = excluded.base_url_env,
                     token_env = excluded.token_env, chat_path = excluded.chat_path, timeout_seconds = excluded.timeout_seconds,
                     sends_usage_context = excluded.sends_usage_context, default_max_tokens = excluded.default_max_tokens,
@@ -214,7 +206,7 @@ enum ObjectTables {
             arguments: [route.model, owner, route.vendor, route.upstream, route.baseURLEnv, route.tokenEnv, route.chatPath,
                         route.timeoutSeconds, route.sendsUsageContext, route.defaultMaxTokens,
                         route.pricing.inputPerMillion.value, route.pricing.outputPerMillion.value,
-                        route.maxDataClass.name, route.servingEndpoint]
+                        route.maxDataClass.name, route.servingEndpoint, route.kind.rawValue, route.authHeader, route.authScheme]
         )
     }
 
@@ -230,10 +222,13 @@ enum ObjectTables {
         StoredRoute(
             model: try row.decode(forColumn: "model"),
             vendor: try row.decode(forColumn: "vendor"),
+            kind: try Encoding.decodeEnum(InferenceSpec.APIKind.self, row, "api_kind", table: "routes"),
             upstream: try row.decode(forColumn: "upstream"),
             baseURLEnv: try row.decode(forColumn: "base_url_env"),
             tokenEnv: try row.decode(forColumn: "token_env"),
             chatPath: try row.decode(forColumn: "chat_path"),
+            authHeader: try row.decode(forColumn: "auth_header"),
+            authScheme: try row.decode(forColumn: "auth_scheme"),
             timeoutSeconds: try row.decode(forColumn: "timeout_seconds"),
             sendsUsageContext: try row.decode(forColumn: "sends_usage_context"),
             defaultMaxTokens: try row.decode(forColumn: "default_max_tokens"),

@@ -21,7 +21,18 @@ enum Schema {
         migrator.registerMigration("v3-provisioning", migrate: v3)
         migrator.registerMigration("v4-call-journal", migrate: v4)
         migrator.registerMigration("v5-claims", migrate: v5)
+        migrator.registerMigration("v6-route-api", migrate: v6)
         return migrator
+    }
+
+    /// A route names its vendor's API kind (which picks the gateway's adapter) and how the
+    /// credential is presented (`auth_header`, `auth_scheme`; NULL: `Authorization: Bearer`).
+    private static func v6(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE routes ADD COLUMN api_kind TEXT NOT NULL DEFAULT 'openai-compatible';
+            ALTER TABLE routes ADD COLUMN auth_header TEXT;
+            ALTER TABLE routes ADD COLUMN auth_scheme TEXT;
+            """)
     }
 
     /// Derived rows no longer refuse a second claimant of a natural key (a key digest, a route's

@@ -4,16 +4,16 @@ import Foundation
 import Testing
 
 @Suite struct ValidateCommandTests {
-    @Test func shippedDesiredStateIsValid() throws {
-        let result = try asgard(["validate", "desired"])
+    @Test func shippedDesiredStateIsValid() async throws {
+        let result = try await asgardDetached(["validate", "desired"])
         #expect(result.status == 0)
         #expect(result.stdout == "desired: valid (11 objects in 9 files)\n")
     }
 
     /// Each broken example fails with exactly its golden diagnostics, all in one run.
     @Test(arguments: brokenExamples)
-    func brokenExampleExitsOneWithGoldenErrors(name: String) throws {
-        let result = try asgard(["validate", "examples/broken/\(name)"])
+    func brokenExampleExitsOneWithGoldenErrors(name: String) async throws {
+        let result = try await asgardDetached(["validate", "examples/broken/\(name)"])
         #expect(result.status == 1)
         let golden = try String(contentsOfFile: packageRoot + "/Tests/AsgardCoreTests/Fixtures/golden/\(name).txt", encoding: .utf8)
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
@@ -23,8 +23,8 @@ import Testing
         #expect(result.stdout.isEmpty)
     }
 
-    @Test func jsonNamesFileLineColumnFieldAndMessage() throws {
-        let result = try asgard(["validate", "--json", "examples/broken/bad-money"])
+    @Test func jsonNamesFileLineColumnFieldAndMessage() async throws {
+        let result = try await asgardDetached(["validate", "--json", "examples/broken/bad-money"])
         #expect(result.status == 1)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(json["valid"] as? Bool == false)
@@ -40,15 +40,15 @@ import Testing
     @Test(arguments: [
         ["frobnicate"], ["reconcile"], ["reconcile", "--once", "--dry-run"], ["validate", "--bogus"], ["audit", "tail", "-n", "0"], ["audit", "verify", "extra"],
     ])
-    func usageErrorsExitTwo(arguments: [String]) throws {
-        let result = try asgard(arguments)
+    func usageErrorsExitTwo(arguments: [String]) async throws {
+        let result = try await asgardDetached(arguments)
         #expect(result.status == 2, "\(arguments): \(result.output)")
         #expect(result.stderr.contains("Usage") || result.stderr.contains("Error"))
     }
 
     @Test(arguments: [["--help"], ["reconcile", "--help"], ["audit", "verify", "--help"]])
-    func helpExitsZero(arguments: [String]) throws {
-        let result = try asgard(arguments)
+    func helpExitsZero(arguments: [String]) async throws {
+        let result = try await asgardDetached(arguments)
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE"))
     }
@@ -63,9 +63,9 @@ import Testing
         try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: root + "/policies")
     }
 
-    @Test func dryRunLeavesNoTraceWithoutAStore() throws {
+    @Test func dryRunLeavesNoTraceWithoutAStore() async throws {
         let before = try snapshot(root)
-        let result = try asgard(["reconcile", "--dry-run", "desired"], in: root)
+        let result = try await asgardDetached(["reconcile", "--dry-run", "desired"], in: root)
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("Plan: 11 to create, 0 to update, 0 to delete."))
         // Each provisioning action with its tier, the gate's decision and what would run next.
@@ -83,15 +83,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: root + "/.asgard"))
         // Nor under an explicit data directory.
         let elsewhere = root + "/elsewhere"
-        #expect(try asgard(["reconcile", "--dry-run", "--data-dir", elsewhere, "desired"], in: root).status == 0)
-        #expect(try asgard(["reconcile", "--dry-run", "desired"], in: root, environment: ["ASGARD_DATA_DIR": elsewhere]).status == 0)
+        #expect(try await asgardDetached(["reconcile", "--dry-run", "--data-dir", elsewhere, "desired"], in: root).status == 0)
+        #expect(try await asgardDetached(["reconcile", "--dry-run", "desired"], in: root, environment: ["ASGARD_DATA_DIR": elsewhere]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: elsewhere))
     }
 
-    @Test func dryRunReadsAnExistingStoreWithoutTouchingIt() throws {
-        #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
+    @Test func dryRunReadsAnExistingStoreWithoutTouchingIt() async throws {
+        #expect(try await asgardDetached(["reconcile", "--once", "desired"], in: root).status == 0)
         let before = try snapshot(root)
-        let unchanged = try asgard(["reconcile", "--dry-run", "desired"], in: root)
+        let unchanged = try await asgardDetached(["reconcile", "--dry-run", "desired"], in: root)
         // Only the provisioning that could not start (no terraform here) is left, waiting out its backoff.
         #expect(unchanged.status == 0 && unchanged.stdout.hasPrefix("Plan: 0 to create, 0 to update, 0 to delete, 3 to converge.\n"))
         #expect(unchanged.stdout.contains("= converge Resource/fraud-features       auto  (pending)\n      next: deferred: retrying after "))
@@ -101,7 +101,7 @@ import Testing
             .write(toFile: file, atomically: true, encoding: .utf8)
         let afterEdit = try snapshot(root)
         #expect(afterEdit != before)
-        let changed = try asgard(["reconcile", "--dry-run", "--json", "desired"], in: root)
+        let changed = try await asgardDetached(["reconcile", "--dry-run", "--json", "desired"], in: root)
         #expect(changed.status == 0)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(changed.stdout.utf8)) as? [String: Any])
         let actions = try #require(json["actions"] as? [[String: Any]])
@@ -112,33 +112,33 @@ import Testing
         #expect(try snapshot(root) == afterEdit)
     }
 
-    @Test func onceTwicePlansNothingTheSecondTime() throws {
-        let first = try asgard(["reconcile", "--once", "--json", "desired"], in: root)
+    @Test func onceTwicePlansNothingTheSecondTime() async throws {
+        let first = try await asgardDetached(["reconcile", "--once", "--json", "desired"], in: root)
         #expect(first.status == 0)
         let firstJSON = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
         #expect((firstJSON["outcomes"] as? [Any])?.count == 11)
-        let second = try asgard(["reconcile", "--once", "desired"], in: root)
+        let second = try await asgardDetached(["reconcile", "--once", "desired"], in: root)
         #expect(second.status == 0 && second.stdout.contains("\nReconciled 3 actions: 3 deferred.\n"), "\(second.stdout)")
         // Progress, per action, as it happens: object, action, tier, then what it came to.
         #expect(second.stdout.contains("s] Resource/fraud-features converge [auto] (pending)\n"))
         #expect(second.stdout.contains("s] Resource/fraud-features deferred in "))
-        let status = try asgard(["status", "--json"], in: root)
+        let status = try await asgardDetached(["status", "--json"], in: root)
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
         #expect(summary["audit_entries"] as? Int == 11 && summary["routes"] as? Int == 3 && summary["keys"] as? Int == 3)
     }
 
-    @Test func anInvalidOnceAppliesNothingAndAuditsTheRejection() throws {
-        let result = try asgard(["reconcile", "--once", packageRoot + "/examples/broken/dangling-references"], in: root)
+    @Test func anInvalidOnceAppliesNothingAndAuditsTheRejection() async throws {
+        let result = try await asgardDetached(["reconcile", "--once", packageRoot + "/examples/broken/dangling-references"], in: root)
         #expect(result.status == 1)
         #expect(result.stderr.contains("Nothing was applied; the rejection is in the audit log."))
-        let tail = try asgard(["audit", "tail", "--json"], in: root)
+        let tail = try await asgardDetached(["audit", "tail", "--json"], in: root)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(tail.stdout.utf8)) as? [[String: Any]])
         #expect(rows.count == 1 && rows[0]["action"] as? String == "validate.rejected")
     }
 
-    @Test func readingCommandsNeverCreateAStore() throws {
+    @Test func readingCommandsNeverCreateAStore() async throws {
         for command in [["status"], ["audit", "verify"], ["audit", "tail"]] {
-            let result = try asgard(command, in: root)
+            let result = try await asgardDetached(command, in: root)
             #expect(result.status == 1 && result.stderr.contains("no store at .asgard/asgard.sqlite"))
         }
         #expect(!FileManager.default.fileExists(atPath: root + "/.asgard"))
@@ -155,11 +155,11 @@ import Testing
         database = root + "/.asgard/asgard.sqlite"
     }
 
-    private func verify() throws -> CommandResult { try asgard(["audit", "verify"], in: root) }
+    private func verify() async throws -> CommandResult { try await asgardDetached(["audit", "verify"], in: root) }
 
-    @Test func intactLogVerifies() throws {
-        #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
-        let result = try verify()
+    @Test func intactLogVerifies() async throws {
+        #expect(try await asgardDetached(["reconcile", "--once", "desired"], in: root).status == 0)
+        let result = try await verify()
         #expect(result.status == 0 && result.stdout.hasPrefix("audit log intact: 11 entries, head "))
     }
 
@@ -171,16 +171,16 @@ import Testing
          UPDATE audit SET seq = -1 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -1;
          """, "audit log BROKEN at entry 3: its previous-hash does not match entry 2"),
     ])
-    func tamperingIsCaughtAndNamed(sql: String, message: String) throws {
-        #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
+    func tamperingIsCaughtAndNamed(sql: String, message: String) async throws {
+        #expect(try await asgardDetached(["reconcile", "--once", "desired"], in: root).status == 0)
         try sqlite3(database, sql)
-        let result = try verify()
+        let result = try await verify()
         #expect(result.status == 1)
         #expect(result.stdout.hasPrefix(message), "\(result.stdout)")
     }
 
-    @Test func swappedContentsAreCaught() throws {
-        #expect(try asgard(["reconcile", "--once", "desired"], in: root).status == 0)
+    @Test func swappedContentsAreCaught() async throws {
+        #expect(try await asgardDetached(["reconcile", "--once", "desired"], in: root).status == 0)
         // Exchange every hashed column of entries 5 and 6, keeping their positions and hashes.
         let columns = ["time", "actor", "action", "target", "outcome", "detail"]
         let assignments = columns.map { "\($0) = (SELECT \($0) FROM saved WHERE saved.seq = 11 - audit.seq)" }.joined(separator: ", ")
@@ -188,22 +188,22 @@ import Testing
             CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq IN (5, 6);
             UPDATE audit SET \(assignments) WHERE seq IN (5, 6);
             """)
-        let result = try verify()
+        let result = try await verify()
         #expect(result.status == 1 && result.stdout.hasPrefix("audit log BROKEN at entry 5: its content does not match its hash"))
     }
 }
 
 @Suite struct KeygenTests {
-    @Test func printsAFreshKeyOnceWithItsDigest() throws {
-        let first = try asgard(["keygen", "--json"])
-        let second = try asgard(["keygen", "--json"])
+    @Test func printsAFreshKeyOnceWithItsDigest() async throws {
+        let first = try await asgardDetached(["keygen", "--json"])
+        let second = try await asgardDetached(["keygen", "--json"])
         #expect(first.status == 0 && second.status == 0)
         let a = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: String])
         let b = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: String])
         let key = try #require(a["key"])
         #expect(key.hasPrefix("asg_") && key.count == 47 && key != b["key"])
         #expect(a["digest"] == "sha256:" + SHA256.hex(key))
-        let text = try asgard(["keygen"])
+        let text = try await asgardDetached(["keygen"])
         #expect(text.stdout.hasPrefix("key:    asg_") && text.stdout.contains("\ndigest: sha256:"))
     }
 }
@@ -213,18 +213,18 @@ import Testing
 
     /// The secret-looking values in examples/broken/secrets appear in no output of any
     /// command, in text or JSON, nor anywhere in the store.
-    @Test func secretLookingValuesAreNeverPrintedOrStored() throws {
+    @Test func secretLookingValuesAreNeverPrintedOrStored() async throws {
         let root = try makeTemporaryDirectory("secrets")
         let example = packageRoot + "/examples/broken/secrets"
         let runs = [
-            try asgard(["validate", example], in: root),
-            try asgard(["validate", "--json", example], in: root),
-            try asgard(["reconcile", "--dry-run", example], in: root),
-            try asgard(["reconcile", "--dry-run", "--json", example], in: root),
-            try asgard(["reconcile", "--once", example], in: root),
-            try asgard(["reconcile", "--once", "--json", example], in: root),
-            try asgard(["audit", "tail", "--json"], in: root),
-            try asgard(["audit", "tail"], in: root),
+            try await asgardDetached(["validate", example], in: root),
+            try await asgardDetached(["validate", "--json", example], in: root),
+            try await asgardDetached(["reconcile", "--dry-run", example], in: root),
+            try await asgardDetached(["reconcile", "--dry-run", "--json", example], in: root),
+            try await asgardDetached(["reconcile", "--once", example], in: root),
+            try await asgardDetached(["reconcile", "--once", "--json", example], in: root),
+            try await asgardDetached(["audit", "tail", "--json"], in: root),
+            try await asgardDetached(["audit", "tail"], in: root),
         ]
         #expect(runs.prefix(6).allSatisfy { $0.status == 1 })
         #expect(runs[0].stderr.contains("inference.token_env: looks like a Databricks token (value not shown)"))

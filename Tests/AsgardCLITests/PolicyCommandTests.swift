@@ -3,29 +3,29 @@ import Foundation
 import Testing
 
 @Suite struct PolicyCommandTests {
-    @Test func checkListsTheShippedPolicies() throws {
-        let result = try asgard(["policy", "check"])
+    @Test func checkListsTheShippedPolicies() async throws {
+        let result = try await asgardDetached(["policy", "check"])
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("policies: 10 policies parse: "))
         #expect(result.stdout.contains("key-invokes-allowed-model") && result.stdout.contains("requester-never-approves"))
     }
 
-    @Test func checkReportsFileLineColumn() throws {
+    @Test func checkReportsFileLineColumn() async throws {
         let root = try makeTemporaryDirectory("policy-check")
         try "@id(\"a\")\npermit (principal, action, resource)\nwhen { principal.x == };\n"
             .write(toFile: root + "/bad.cedar", atomically: true, encoding: .utf8)
-        let result = try asgard(["policy", "check", root])
+        let result = try await asgardDetached(["policy", "check", root])
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("\(root)/bad.cedar:3:23: error: "), "\(result.stderr)")
     }
 
-    @Test func testRunsEveryShippedCase() throws {
-        let result = try asgard(["policy", "test"])
+    @Test func testRunsEveryShippedCase() async throws {
+        let result = try await asgardDetached(["policy", "test"])
         #expect(result.status == 0)
         #expect(result.stdout.hasSuffix(" passed, 0 failed\n"))
     }
 
-    @Test func aFailingExpectationFailsTheRun() throws {
+    @Test func aFailingExpectationFailsTheRun() async throws {
         let root = try makeTemporaryDirectory("policy-test")
         try FileManager.default.createDirectory(atPath: root + "/tests", withIntermediateDirectories: true)
         try "@id(\"deny-all\")\nforbid (principal, action, resource);\n".write(toFile: root + "/p.cedar", atomically: true, encoding: .utf8)
@@ -38,13 +38,13 @@ import Testing
                 resource: Doc::"d"
                 decision: allow
             """.write(toFile: root + "/tests/t.yaml", atomically: true, encoding: .utf8)
-        let result = try asgard(["policy", "test", root])
+        let result = try await asgardDetached(["policy", "test", root])
         #expect(result.status == 1)
         #expect(result.stdout.contains("FAIL \(root)/tests/t.yaml:3: hoped for an allow"))
         #expect(result.stdout.contains("expected allow, got deny") && result.stdout.hasSuffix("0 passed, 1 failed\n"))
     }
 
-    @Test func authorizePrintsDecisionReasonsAndErrorsAsJSON() throws {
+    @Test func authorizePrintsDecisionReasonsAndErrorsAsJSON() async throws {
         let root = try makeTemporaryDirectory("policy-authorize")
         try """
             permit (principal in Group::"staff", action == Action::"view", resource);
@@ -54,7 +54,7 @@ import Testing
             [{"uid": {"type": "User", "id": "alice"}, "parents": [{"type": "Group", "id": "staff"}], "attrs": {}},
              {"uid": {"type": "Group", "id": "staff"}, "parents": [], "attrs": {}}]
             """.write(toFile: root + "/e.json", atomically: true, encoding: .utf8)
-        let result = try asgard(["policy", "authorize", "--policies", root + "/p.cedar", "--entities", root + "/e.json",
+        let result = try await asgardDetached(["policy", "authorize", "--policies", root + "/p.cedar", "--entities", root + "/e.json",
                                  "--principal", "User::\"alice\"", "--action", "Action::\"view\"", "--resource", "Doc::\"d\""])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -62,7 +62,7 @@ import Testing
         #expect(json["reasons"] as? [String] == ["policy0"])
         // Doc::"d" is not in the store: the forbid errs, is skipped and is reported.
         #expect(json["errors"] as? [String] == ["policy1"])
-        let bad = try asgard(["policy", "authorize", "--policies", root + "/p.cedar", "--entities", root + "/e.json",
+        let bad = try await asgardDetached(["policy", "authorize", "--policies", root + "/p.cedar", "--entities", root + "/e.json",
                               "--principal", "alice", "--action", "Action::\"view\"", "--resource", "Doc::\"d\""])
         #expect(bad.status == 1 && bad.stderr.contains("1:"))
     }

@@ -131,7 +131,7 @@ struct ServeProcess {
             guard let bytes = FileManager.default.contents(atPath: root + "/data/" + file) else { continue }
             seen += String(decoding: bytes, as: UTF8.self)
         }
-        let audit = try asgard(["audit", "tail", "-n", "100", "--data-dir", root + "/data"])
+        let audit = try await asgardDetached(["audit", "tail", "-n", "100", "--data-dir", root + "/data"])
         seen += audit.output
         #expect(audit.stdout.contains("gateway.invoke"))
         #expect(!seen.contains(ServeProcess.sentinel))
@@ -148,7 +148,7 @@ struct ServeProcess {
         try await server.waitUntilHealthy(client)
         let base = try await server.base()
         #expect(try await ServeProcess.chat(client, base).0 == 200)
-        let kill = try asgard(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops", "--data-dir", root + "/data"])
+        let kill = try await asgardDetached(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops", "--data-dir", root + "/data"])
         #expect(kill.status == 0, "\(kill.output)")
         // The server re-reads switches every second; allow for a loaded machine, but it must not take a restart.
         var killed = try await ServeProcess.chat(client, base)
@@ -157,7 +157,7 @@ struct ServeProcess {
             killed = try await ServeProcess.chat(client, base)
         }
         #expect(killed.0 == 403 && killed.1.contains(#""code":"killed""#) && killed.1.contains("drill"))
-        #expect(try asgard(["unkill", "--scope", "project", "--id", "fraud-detection", "--by", "ops", "--data-dir", root + "/data"]).status == 0)
+        #expect(try await asgardDetached(["unkill", "--scope", "project", "--id", "fraud-detection", "--by", "ops", "--data-dir", root + "/data"]).status == 0)
         var released = try await ServeProcess.chat(client, base)
         for _ in 0..<50 where released.0 != 200 {
             try await Task.sleep(for: .milliseconds(100))
@@ -166,7 +166,7 @@ struct ServeProcess {
         #expect(released.0 == 200)
         server.process.terminate()
         server.process.waitUntilExit()
-        let audit = try asgard(["audit", "tail", "-n", "500", "--data-dir", root + "/data"])
+        let audit = try await asgardDetached(["audit", "tail", "-n", "500", "--data-dir", root + "/data"])
         #expect(audit.stdout.contains("kill.engage") && audit.stdout.contains("kill.release"))
         try await fake.shutdown()
         try await client.shutdown()
@@ -228,7 +228,7 @@ struct ServeProcess {
         let rows = Set(try await store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture).map(\.requestID))
         let missing = succeeded.filter { !rows.contains($0) }
         #expect(missing.isEmpty, "\(missing.count) of \(succeeded.count) successful calls have no ledger row")
-        let verify = try asgard(["audit", "verify", "--data-dir", root + "/data"])
+        let verify = try await asgardDetached(["audit", "verify", "--data-dir", root + "/data"])
         #expect(verify.status == 0, "\(verify.output)")
         print("sigkill: \(succeeded.count) of 1200 calls succeeded before the kill; all have ledger rows; \(rows.count - beforeRestart) came from the call journal at the restart")
         try await fake.shutdown()

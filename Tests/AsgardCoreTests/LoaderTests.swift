@@ -120,6 +120,26 @@ import Testing
         #expect(above.messages == ["test/k.yaml:7:21: error: Key/k default_data_class: confidential is above max_data_class internal"])
     }
 
+    /// A vendor's credential may go in another header than `Authorization`, with another scheme
+    /// or none; headers Asgard sets itself, and malformed names, are refused by position.
+    @Test func theCredentialHeaderAndSchemeAreChecked() throws {
+        func manifest(_ auth: String) -> [String: String] {
+            ["services/acme/service.yaml": acmeService.replacingOccurrences(of: "  token_env: ACME_TOKEN\n", with: "  token_env: ACME_TOKEN\n\(auth)")]
+        }
+        let azure = load(manifest("  auth_header: api-key\n"))
+        #expect(azure.isValid, "\(azure.messages)")
+        let inference = try #require(azure.state.services["acme"]?.inference)
+        #expect(inference.authHeader == "api-key" && inference.authScheme == nil)
+        let token = load(manifest("  auth_scheme: Token\n"))
+        #expect(token.state.services["acme"]?.inference?.authScheme == "Token")
+        #expect(load(manifest("  auth_header: Content-Type\n")).messages == [
+            "test/services/acme/service.yaml:7:16: error: Service/acme inference.auth_header: \"Content-Type\" is not a header name (letters, digits and -) other than one Asgard sets itself (Content-Type, Accept, Host, Content-Length)",
+        ])
+        #expect(load(manifest("  auth_scheme: Bearer token\n")).messages.count == 1)
+        // Left out, the spec encodes as before: stored digests do not change.
+        #expect(!DesiredObject.service(try #require(load(manifest("")).state.services["acme"])).canonicalJSON.contains("auth"))
+    }
+
     @Test func aServiceLivesAtItsOwnPath() {
         #expect(load(["vendors/acme.yaml": acmeService]).messages == [
             "test/vendors/acme.yaml:2:5: error: Service/acme id: a Service manifest must live at services/acme/service.yaml under the desired-state directory",

@@ -11,20 +11,18 @@ import Testing
 
     static let table = RouteTable(state.modelRoutes.values.map { vendor, model in
         let inference = state.services[vendor]!.inference!
-        return Route(model: model.id, vendor: vendor, upstream: model.upstream, baseURLEnv: inference.baseURLEnv,
-                     tokenEnv: inference.tokenEnv, chatPath: inference.chatPath, timeoutSeconds: inference.timeoutSeconds,
-                     sendsUsageContext: inference.sendsUsageContext, defaultMaxTokens: inference.defaultMaxTokens,
-                     pricing: model.pricing, maxDataClass: model.maxDataClass)
+        return Route(model: model.id, vendor: vendor, inference: inference, upstream: model.upstream, pricing: model.pricing,
+                     maxDataClass: model.maxDataClass)
     })
 
     @Test func manifestsAloneDecideWhereACallGoes() throws {
         let environment = ["DATABRICKS_HOST": "https://example.cloud.databricks.com/", "DATABRICKS_TOKEN": "t1",
                            "OPENAI_BASE_URL": "http://127.0.0.1:9", "OPENAI_API_KEY": "t2"]
-        let databricks = try #require(Self.table["databricks/llama-3-3-70b"]).endpoint(in: environment)
+        let databricks = try #require(Self.table["databricks/llama-3-3-70b"]).resolve(in: environment)
         #expect(databricks.url == "https://example.cloud.databricks.com/serving-endpoints/databricks-meta-llama-3-3-70b-instruct/invocations")
-        #expect(databricks.token == "t1")
-        #expect(try #require(Self.table["openai/gpt-4o-mini"]).endpoint(in: environment).url == "http://127.0.0.1:9/v1/chat/completions")
-        #expect(throws: Route.Unconfigured(variable: "LITELLM_BASE_URL")) { try Self.table["litellm/claude-sonnet"]!.endpoint(in: environment) }
+        #expect(databricks.credentialHeader == "Authorization" && databricks.credential == "Bearer t1" && databricks.secrets == ["t1"])
+        #expect(try #require(Self.table["openai/gpt-4o-mini"]).resolve(in: environment).url == "http://127.0.0.1:9/v1/chat/completions")
+        #expect(throws: Route.Unconfigured(variable: "LITELLM_BASE_URL")) { try Self.table["litellm/claude-sonnet"]!.resolve(in: environment) }
         #expect(Self.table.models == ["databricks/llama-3-3-70b", "litellm/claude-sonnet", "openai/gpt-4o-mini"])
     }
 

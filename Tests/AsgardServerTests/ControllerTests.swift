@@ -46,14 +46,19 @@ struct ControllerWorld {
     let board = KillSwitchBoard()
     let controller: Controller
 
-    init(_ name: String, provisioner: any Provisioner = UnavailableProvisioner(), concurrency: Int = ProvisioningWorkers.defaultLimit) throws {
+    /// Every variable the shipped manifests name, set (no vendor is called by these tests).
+    static let shippedEnvironment = ["DATABRICKS_HOST", "DATABRICKS_TOKEN", "OPENAI_BASE_URL", "OPENAI_API_KEY", "LITELLM_BASE_URL", "LITELLM_API_KEY"]
+        .reduce(into: [String: String]()) { $0[$1] = "http://127.0.0.1:9" }
+
+    init(_ name: String, provisioner: any Provisioner = UnavailableProvisioner(), concurrency: Int = ProvisioningWorkers.defaultLimit,
+         environment: [String: String] = ControllerWorld.shippedEnvironment) throws {
         root = try makeTemporaryDirectory(name)
         desired = try copyShippedDesired(into: root)
         policies = root + "/policies"
         try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: policies)
         store = try SQLiteStore(path: root + "/asgard.sqlite")
         controller = Controller(store: store, desiredDirectory: desired, policiesDirectory: policies, snapshot: snapshot, budgets: budgets,
-                                killSwitches: board, provisioner: provisioner, concurrency: concurrency)
+                                killSwitches: board, environment: environment, provisioner: provisioner, concurrency: concurrency)
     }
 
     /// Writes a key for `project` whose secret is `secret`.
@@ -91,18 +96,18 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
     /// A vendor added by a manifest alone is routed on the next pass, without a restart and
     /// without any vendor-specific code.
     @Test func aNewVendorIsRoutedByItsManifestAlone() async throws {
-        let world = try ControllerWorld("controller-vendor")
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: "acme-token")).start()
+        let world = try ControllerWorld("controller-vendor",
+                                        environment: ControllerWorld.shippedEnvironment.merging(["ACME_URL": fake.url, "ACME_TOKEN": "acme-token"]) { $1 })
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let calls = try CallLog.open(store: world.store, directory: world.root + "/journal")
         let snapshot = world.snapshot
-        let gateway = Gateway(snapshot: { snapshot.current }, upstream: HTTPUpstream(client: client), recorder: calls.recorder,
-                              budgets: world.budgets, rateLimiter: RateLimiter(), killSwitches: world.board,
-                              environment: ["ACME_URL": fake.url, "ACME_TOKEN": "acme-token"])
+        let gateway = Gateway(snapshot: { snapshot.current }, transport: HTTPUpstream(client: client), recorder: calls.recorder,
+                              budgets: world.budgets, rateLimiter: RateLimiter(), killSwitches: world.board)
         let secret = "asg_acme_caller_key"
         func call() async -> (Int, String) {
             let body = #"{"model":"acme/small","messages":[{"role":"user","content":"hi"}]}"#
-            let answer = await gateway.chat(authorization: "Bearer \(secret)", dataClassHeader: nil, body: Array(body.utf8), endpoint: .openAICompatible)
+            let answer = await gateway.plain(authorization: "Bearer \(secret)", dataClassHeader: nil, body: Array(body.utf8))
             return (answer.status, String(decoding: answer.body, as: UTF8.self))
         }
         await world.controller.configuration.pass()
@@ -248,6 +253,6 @@ extension ControllerWorld {
         policies = world.policies
         store = try SQLiteStore(path: root + "/asgard.sqlite")
         controller = Controller(store: store, desiredDirectory: desired, policiesDirectory: policies, snapshot: snapshot, budgets: budgets,
-                                killSwitches: board)
+                                killSwitches: board, environment: Self.shippedEnvironment)
     }
 }

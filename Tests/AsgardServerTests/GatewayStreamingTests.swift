@@ -1,6 +1,6 @@
 import AsgardCore
-import AsgardGateway
-@testable import AsgardServer
+@testable import AsgardGateway
+import AsgardServer
 import AsgardStore
 import Cedar
 import FakeDatabricks
@@ -19,10 +19,10 @@ import Testing
 
     static func open(_ h: GatewayHarness, secret: String? = GatewayHarness.scorer, content: String = "score this transaction",
                      extra: String = "") async throws -> GatewayEventStream {
-        let response = await h.gateway.chatStream(authorization: secret.map { "Bearer \($0)" }, dataClassHeader: nil,
-                                                  body: body(content: content, extra: extra), endpoint: .openAICompatible)
+        let response = await h.gateway.chat(authorization: secret.map { "Bearer \($0)" }, dataClassHeader: nil,
+                                            body: body(content: content, extra: extra), endpoint: .openAICompatible)
         guard case .stream(let stream) = response else {
-            if case .refused(let refusal) = response { Issue.record("refused: \(refusal.status) \(String(decoding: refusal.body, as: UTF8.self))") }
+            if case .plain(let refusal) = response { Issue.record("refused: \(refusal.status) \(String(decoding: refusal.body, as: UTF8.self))") }
             throw CancellationError()
         }
         return stream
@@ -203,16 +203,16 @@ import Testing
 
     @Test func refusalsAreTheSameAsTheNonStreamedPath() async throws {
         try await GatewayHarness().run { h in
-            let response = await h.gateway.chatStream(authorization: "Bearer asg_nobody", dataClassHeader: nil, body: Self.body(), endpoint: .openAICompatible)
-            guard case .refused(let refusal) = response else { Issue.record("not refused"); return }
+            let response = await h.gateway.chat(authorization: "Bearer asg_nobody", dataClassHeader: nil, body: Self.body(), endpoint: .openAICompatible)
+            guard case .plain(let refusal) = response else { Issue.record("not refused"); return }
             #expect(refusal.status == 401 && String(decoding: refusal.body, as: UTF8.self).contains("invalid_api_key"))
             let audit = try await h.stored.auditTail(limit: 1)[0].content
             #expect(audit.outcome == "denied" && audit.detail.contains(#""reason":"invalid_api_key""#))
             // An upstream error answer: 502 with the vendor code and no token, nothing reserved.
             h.fake.controls.setFault(.unavailable(), for: Self.llama)
-            let failed = await h.gateway.chatStream(authorization: "Bearer \(GatewayHarness.scorer)", dataClassHeader: nil,
-                                                    body: Self.body(), endpoint: .openAICompatible)
-            guard case .refused(let upstream) = failed else { Issue.record("not refused"); return }
+            let failed = await h.gateway.chat(authorization: "Bearer \(GatewayHarness.scorer)", dataClassHeader: nil,
+                                              body: Self.body(), endpoint: .openAICompatible)
+            guard case .plain(let upstream) = failed else { Issue.record("not refused"); return }
             let text = String(decoding: upstream.body, as: UTF8.self)
             #expect(upstream.status == 502 && text.contains("upstream_TEMPORARILY_UNAVAILABLE") && !text.contains(GatewayHarness.sentinelToken))
             #expect(h.budgets.snapshot(project: "fraud-detection")?.reserved == .zero)
@@ -239,12 +239,11 @@ import Testing
     @Test func aBlockedOutputEndsTheStreamWithAnErrorEventAndIsRecorded() async throws {
         let policy = GuardrailPolicy(defaultAction: .block, overrides: [.internal: .redact])
         try await GatewayHarness(guardrails: ["fraud-detection": policy]).run { h in
-            var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied", detail: [:])
-            let admission = try h.gateway.admit(authorization: "Bearer \(GatewayHarness.scorer)", dataClassHeader: "confidential",
-                                                body: h.gateway.parse(Self.body()), endpoint: .openAICompatible, audit: &audit)
-            let upstream = ByteBuffer(bytes: Self.upstream(Self.cardPieces, cut: 1_000_000).joined())
-            let stream = GatewayEventStream(gateway: h.gateway, admission: admission, requestID: "req_blocked", started: .now, audit: audit,
-                                            forwardUsage: false, upstream: .bytes(upstream))
+            var call = CallContext(requestID: "req_blocked")
+            let caller = try h.gateway.authenticator.authenticate("Bearer \(GatewayHarness.scorer)")
+            let admission = try h.gateway.admit(caller, try ChatRequest(bytes: Self.body(), limit: 1 << 20), .confidential, &call)
+            let stream = GatewayEventStream(gateway: h.gateway, admission: admission, call: call, forwardUsage: false,
+                                            upstream: Chunks(Self.upstream(Self.cardPieces, cut: 1_000_000)))
             var frames: [[UInt8]] = []
             let ending = try await stream.produce { frames.append($0) }
             #expect(ending == .guardrailBlocked)
@@ -350,5 +349,15 @@ import Testing
             events += parser.finish()
             #expect(events == [SSEEvent(data: "{\"a\":\n1}", event: "x"), SSEEvent(data: "[DONE]"), SSEEvent(data: "tail")], "cut \(cut)")
         }
+    }
+}
+
+/// An upstream body of fixed chunks, as a vendor would send them.
+struct Chunks: UpstreamBody {
+    let chunks: [[UInt8]]
+    init(_ chunks: [[UInt8]]) { self.chunks = chunks }
+
+    func read(_ consume: ([UInt8]) async throws -> Bool) async throws {
+        for chunk in chunks where try await !consume(chunk) { return }
     }
 }

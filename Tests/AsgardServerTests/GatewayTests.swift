@@ -51,10 +51,10 @@ final class GatewayHarness: Sendable {
         for project in state.projects.values { budgets.setBudget(project: project.id, monthly: project.monthlyBudget) }
         let (bundle, problems) = PolicyBundle.load(directory: policiesDirectory)
         precondition(problems.isEmpty, "\(problems)")
-        let snapshot = GatewaySnapshot(state: state, routes: try await store.routes(), policies: bundle, guardrails: guardrails)
-        gateway = Gateway(snapshot: { snapshot }, upstream: HTTPUpstream(client: client), recorder: calls.recorder, budgets: budgets,
-                          rateLimiter: RateLimiter(), killSwitches: killSwitches,
-                          environment: ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": Self.sentinelToken])
+        let snapshot = GatewaySnapshot(state: state, routes: try await store.routes(), policies: bundle,
+                                       environment: ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": Self.sentinelToken], guardrails: guardrails)
+        gateway = Gateway(snapshot: { snapshot }, transport: HTTPUpstream(client: client), recorder: calls.recorder, budgets: budgets,
+                          rateLimiter: RateLimiter(), killSwitches: killSwitches)
     }
 
     /// The store, once every call answered so far has been copied into it from the journal.
@@ -81,8 +81,7 @@ final class GatewayHarness: Sendable {
     func chat(_ secret: String?, model: String = "databricks/llama-3-3-70b", content: String = "score this transaction",
               dataClass: String? = nil, extra: String = "") async -> (status: Int, json: [String: Any], headers: [(String, String)]) {
         let body = #"{"model":"\#(model)","messages":[{"role":"user","content":\#(Self.quote(content))}]\#(extra)}"#
-        let response = await gateway.chat(authorization: secret.map { "Bearer \($0)" }, dataClassHeader: dataClass,
-                                          body: Array(body.utf8), endpoint: .openAICompatible)
+        let response = await gateway.plain(authorization: secret.map { "Bearer \($0)" }, dataClassHeader: dataClass, body: Array(body.utf8))
         let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
         return (response.status, json, response.headers)
     }
@@ -220,6 +219,16 @@ final class GatewayHarness: Sendable {
             let spent = try await h.stored.spend(project: "fraud-detection", from: .distantPast, to: .distantFuture)
             #expect(spent <= budget && spent == MicroDollars(call.value * Int64(succeeded.count)))
             #expect(try await h.stored.summary().ledgerRows == succeeded.count)
+        }
+    }
+}
+
+extension Gateway {
+    /// A call through the OpenAI front door that must not be a stream: its plain answer.
+    func plain(authorization: String?, dataClassHeader: String?, body: [UInt8]) async -> GatewayResponse {
+        switch await chat(authorization: authorization, dataClassHeader: dataClassHeader, body: body, endpoint: .openAICompatible) {
+        case .plain(let answer): return answer
+        case .stream(let stream): return GatewayResponse(status: -1, body: Array("a stream: \(stream.requestID)".utf8), headers: [])
         }
     }
 }

@@ -1,4 +1,4 @@
-@testable import AsgardServer
+import AsgardGateway
 import Testing
 
 @Suite struct RequestIDTests {

@@ -7,7 +7,7 @@ import Testing
 @Suite("Schema and migrations")
 struct SchemaTests {
     static let tables = ["approvals", "audit", "audit_head", "cost_sources", "journal_position", "keys", "kill_switches", "ledger", "objects", "provisioning", "routes"]
-    static let migrations = ["v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims"]
+    static let migrations = ["v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api"]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
     func createsSchema() async throws {
@@ -106,7 +106,7 @@ struct SchemaTests {
                 INSERT INTO routes_v4 SELECT model, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds, sends_usage_context,
                     default_max_tokens, input_per_million_micros, output_per_million_micros, max_data_class, serving_endpoint FROM routes;
                 DROP TABLE routes; ALTER TABLE routes_v4 RENAME TO routes;
-                DELETE FROM grdb_migrations WHERE identifier = 'v5-claims';
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5-claims', 'v6-route-api');
                 """)
             let store = try scratch.open()
             #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)

@@ -200,9 +200,16 @@ public struct InferenceSpec: Sendable, Hashable, Codable {
     /// The completion-token cap assumed for budget reservations when a request sets no `max_tokens`.
     public var defaultMaxTokens: Int
     public var models: [ModelRoute]
+    /// The header that carries the credential (`auth_header`); nil means `Authorization`.
+    public var authHeader: String?
+    /// The scheme before the credential in that header (`auth_scheme`); nil means `Bearer` in
+    /// `Authorization` and none in any other header; `none` means the bare token.
+    public var authScheme: String?
 
     public init(kind: APIKind, baseURLEnv: String, tokenEnv: String, chatPath: String?, timeoutSeconds: Int,
-                sendsUsageContext: Bool, defaultMaxTokens: Int, models: [ModelRoute]) {
+                sendsUsageContext: Bool, defaultMaxTokens: Int, models: [ModelRoute], authHeader: String? = nil, authScheme: String? = nil) {
+        self.authHeader = authHeader
+        self.authScheme = authScheme
         self.kind = kind
         self.baseURLEnv = baseURLEnv
         self.tokenEnv = tokenEnv

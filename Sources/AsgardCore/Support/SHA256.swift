@@ -118,3 +118,12 @@ public func hexString<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+/// Equality of two strings in time that depends only on their lengths.
+public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var difference: UInt8 = 0
+    for index in x.indices { difference |= x[index] ^ y[index] }
+    return difference == 0
+}

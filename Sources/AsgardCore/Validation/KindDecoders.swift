@@ -117,7 +117,7 @@ private func decodeService(_ node: YAMLNode, _ context: DecodeContext) -> Servic
 
 private func decodeInference(_ node: YAMLNode, _ context: DecodeContext) -> InferenceSpec? {
     guard let f = context.fields(node, at: "inference", required: ["kind", "base_url_env", "token_env", "models"],
-                                 optional: ["chat_path", "timeout_seconds", "usage_context", "default_max_tokens"]) else { return nil }
+                                 optional: ["chat_path", "timeout_seconds", "usage_context", "default_max_tokens", "auth_header", "auth_scheme"]) else { return nil }
     let kind = f.enumeration("kind", InferenceSpec.APIKind.allCases.map(\.rawValue)).flatMap(InferenceSpec.APIKind.init(rawValue:))
     let baseURL = f.envVarName("base_url_env"), token = f.envVarName("token_env")
     // An override exists to put the model in the path; without one the model goes in the body.
@@ -129,13 +129,22 @@ private func decodeInference(_ node: YAMLNode, _ context: DecodeContext) -> Infe
     let usage = f.has("usage_context") ? f.bool("usage_context") : false
     let maxTokens = f.has("default_max_tokens") ? f.integer("default_max_tokens", in: 1...10_000_000) : 4096
     let models = f.list("models") { decodeModel($0, $1, context) }
-    guard let kind, let baseURL, let token, let chatPath, let timeout, let usage, let maxTokens, let models else { return nil }
+    // The credential's header and scheme, for vendors that do not take `Authorization: Bearer`
+    // (Azure OpenAI takes `api-key: <key>`).
+    let authHeader = f.optional("auth_header") {
+        f.string($0, matching: Rules.isCredentialHeader,
+                 expected: "a header name (letters, digits and -) other than one Asgard sets itself (Content-Type, Accept, Host, Content-Length)")
+    }
+    let authScheme = f.optional("auth_scheme") {
+        f.string($0, matching: Rules.isAuthScheme, expected: "an authorization scheme such as Bearer or Token (letters, digits and -), or none for the bare token")
+    }
+    guard let kind, let baseURL, let token, let chatPath, let timeout, let usage, let maxTokens, let models, let authHeader, let authScheme else { return nil }
     if models.isEmpty, let n = f.node("models") {
         context.error(at: n, "inference.models", "must list at least one model")
         return nil
     }
     return InferenceSpec(kind: kind, baseURLEnv: baseURL, tokenEnv: token, chatPath: chatPath, timeoutSeconds: timeout,
-                         sendsUsageContext: usage, defaultMaxTokens: maxTokens, models: models)
+                         sendsUsageContext: usage, defaultMaxTokens: maxTokens, models: models, authHeader: authHeader, authScheme: authScheme)
 }
 
 private func decodePricing(_ f: Fields) -> TokenPricing? {

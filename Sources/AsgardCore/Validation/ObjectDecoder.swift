@@ -335,5 +335,20 @@ public enum Rules {
         text.hasPrefix("/") && text.contains("{model}") && !text.contains(" ") && !text.contains("..")
     }
 
+    /// A header name to carry a vendor credential: letters, digits and `-`, 1...64, not a header
+    /// the gateway sets for its own purposes.
+    public static func isCredentialHeader(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+            && !["content-type", "accept", "host", "content-length", "transfer-encoding", "connection"].contains(text.lowercased())
+    }
+
+    /// An authorization scheme (`Bearer`, `Token`, ...): letters, digits and `-`, 1...32; `none`
+    /// for the bare credential.
+    public static func isAuthScheme(_ text: String) -> Bool {
+        (1...32).contains(text.utf8.count)
+            && text.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+    }
+
     private static func isLowerAlnum(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 97 && b <= 122) }
 }

@@ -111,6 +111,18 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
                      message: "the upstream answered \(status)\(vendorCode.map { " \($0)" } ?? ""): \(message)")
     }
 
+    /// A 2xx answer the adapter could not read as a completion: nothing usable came back.
+    public static func upstreamInvalidResponse(_ message: String) -> GatewayError {
+        GatewayError(status: 502, type: "api_error", code: "upstream_invalid_response", message: message)
+    }
+
+    /// A vendor whose manifest names an environment variable that is not set: nothing can be
+    /// sent to it. The message names the variable, never a value.
+    public static func vendorUnconfigured(vendor: String, variable: String) -> GatewayError {
+        GatewayError(status: 503, type: "api_error", code: "vendor_unconfigured",
+                     message: "the vendor \(vendor) is not configured: \(variable) is not set in Asgard's environment")
+    }
+
     public static func upstreamTimeout(after seconds: Int) -> GatewayError {
         GatewayError(status: 504, type: "api_error", code: "upstream_timeout", message: "the upstream did not answer within \(seconds) s")
     }

@@ -1,25 +1,32 @@
 public import AsgardCore
-public import AsgardGateway
 public import AsgardPolicy
 public import Cedar
 public import Foundation
 
-/// Everything a call is decided against, as one immutable value: routes, keys by digest,
-/// projects, the Cedar entity store and policies, guardrail policies. The controller builds it
-/// from what the store holds as applied and swaps whole snapshots atomically, so a call never
-/// sees half an update and the gateway serves exactly what was committed (and audited).
+/// Everything a call is decided against, as one immutable value: routes and their upstreams
+/// resolved against the environment, keys by digest, projects, the Cedar entity store and
+/// policies, guardrail policies. The controller builds it from what the store holds as applied
+/// and swaps whole snapshots atomically, so a call never sees half an update and the gateway
+/// serves exactly what was committed (and audited).
 public struct GatewaySnapshot: Sendable {
     public var routes: RouteTable
+    /// Each model's upstream, or the environment variable its vendor's manifest names and the
+    /// environment lacks: resolved once here, not per call.
+    public var upstreams: [String: Result<UpstreamEndpoint, Route.Unconfigured>]
     public var keysByDigest: [String: Key]
     public var projects: [String: Project]
     public var entities: Entities
     public var policy: PolicyEngine
     public var guardrails: [String: GuardrailPolicy]
 
-    /// The snapshot of the store's gateway configuration under `policies`.
-    public init(_ configuration: GatewayConfiguration, policies: PolicyBundle) {
+    /// The snapshot of the store's gateway configuration under `policies`, with vendor
+    /// endpoints read from `environment` by the names the manifests give.
+    public init(_ configuration: GatewayConfiguration, policies: PolicyBundle, environment: [String: String]) {
         let table = RouteTable(configuration.routes)
         routes = table
+        upstreams = Dictionary(configuration.routes.map { route in
+            (route.model, Result { () throws(Route.Unconfigured) in try route.resolve(in: environment) })
+        }, uniquingKeysWith: { first, _ in first })
         keysByDigest = Dictionary(configuration.keys.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
         projects = Dictionary(configuration.projects.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         entities = InvokeEntities.store(keys: configuration.keys, projects: configuration.projects, routes: table)
@@ -29,9 +36,10 @@ public struct GatewaySnapshot: Sendable {
 
     /// The snapshot of a desired state applied as it stands, for tests of the gateway alone;
     /// `guardrails`, when given, replaces the projects' own guardrail settings.
-    public init(state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, guardrails: [String: GuardrailPolicy]? = nil) {
+    public init(state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, environment: [String: String],
+                guardrails: [String: GuardrailPolicy]? = nil) {
         self.init(GatewayConfiguration(projects: Array(state.projects.values), keys: Array(state.keys.values), routes: stored),
-                  policies: policies)
+                  policies: policies, environment: environment)
         if let guardrails { self.guardrails = guardrails }
     }
 
@@ -43,6 +51,15 @@ public struct GatewaySnapshot: Sendable {
         let digest = SHA256.hex(String(authorization.dropFirst(7)))
         guard let key = keysByDigest[digest], constantTimeEqual(key.digest, digest) else { return nil }
         return key
+    }
+
+    /// Vendors that cannot be called, each with the first variable it lacks, by vendor id.
+    public var unconfiguredVendors: [String: String] {
+        var vendors: [String: String] = [:]
+        for (model, upstream) in upstreams {
+            if case .failure(let missing) = upstream, let vendor = routes[model]?.vendor { vendors[vendor] = missing.variable }
+        }
+        return vendors
     }
 
     /// The guardrail policy of a project (redact everything by default).
@@ -96,11 +113,3 @@ public struct KeyAuthenticator: Sendable {
     }
 }
 
-/// Equality of two strings in time that depends only on their lengths.
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    var difference: UInt8 = 0
-    for index in x.indices { difference |= x[index] ^ y[index] }
-    return difference == 0
-}

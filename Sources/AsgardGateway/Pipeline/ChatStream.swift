@@ -1,17 +1,18 @@
-import AsgardCore
-public import AsgardGateway
-import AsyncHTTPClient
-import Cedar
+public import AsgardCore
+public import Cedar
 import Foundation
-public import Hummingbird
-import NIOCore
 
 // MARK: - Server-sent events
 
 /// One server-sent event: its `data:` lines joined with `\n`, and its `event:` name if any.
-struct SSEEvent: Sendable, Hashable {
-    var data: String
-    var event: String?
+public struct SSEEvent: Sendable, Hashable {
+    public var data: String
+    public var event: String?
+
+    public init(data: String, event: String? = nil) {
+        self.data = data
+        self.event = event
+    }
 }
 
 /// Splits a byte stream into server-sent events, whatever the chunk boundaries.
@@ -22,7 +23,7 @@ struct SSEEvent: Sendable, Hashable {
 /// event without any `data:` line is not dispatched. `finish()` dispatches a last event that
 /// the stream did not terminate with a blank line (a lenient reading, so a vendor that omits
 /// the final blank line loses nothing).
-struct SSEParser: Sendable {
+public struct SSEParser: Sendable {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var hasData = false
@@ -31,7 +32,9 @@ struct SSEParser: Sendable {
     /// The longest line kept; longer lines are truncated (a misbehaving vendor cannot exhaust memory).
     var maxLineBytes = 1 << 20
 
-    mutating func push(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
+    public init() {}
+
+    public mutating func push(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
         var out: [SSEEvent] = []
         for byte in bytes {
             if afterCR {
@@ -52,7 +55,7 @@ struct SSEParser: Sendable {
     }
 
     /// Ends the stream: a pending line and an unterminated event are dispatched.
-    mutating func finish() -> [SSEEvent] {
+    public mutating func finish() -> [SSEEvent] {
         var out: [SSEEvent] = []
         if !line.isEmpty { endLine(into: &out) }
         endLine(into: &out)
@@ -104,6 +107,8 @@ struct ChatStreamTransformer: Sendable {
     let detectors: Set<GuardrailDetector>
     /// Whether `usage` is passed on to the client.
     let forwardUsage: Bool
+    /// Reads the vendor's events into OpenAI chunks.
+    let adapter: any InferenceAdapter
 
     private var guardrails: [Int64: StreamGuardrail] = [:]
     /// Choice indexes in order of first appearance.
@@ -124,14 +129,15 @@ struct ChatStreamTransformer: Sendable {
     /// Detectors that fired, in order (offsets are not kept).
     private(set) var findings: [GuardrailDetector] = []
 
-    init(action: GuardrailAction, detectors: Set<GuardrailDetector>, forwardUsage: Bool) {
+    init(action: GuardrailAction, detectors: Set<GuardrailDetector>, forwardUsage: Bool, adapter: any InferenceAdapter = OpenAICompatibleAdapter()) {
         self.action = action
         self.detectors = detectors
         self.forwardUsage = forwardUsage
+        self.adapter = adapter
     }
 
-    init(policy: GuardrailPolicy, dataClass: DataClass, forwardUsage: Bool) {
-        self.init(action: policy.action(for: dataClass), detectors: policy.detectors, forwardUsage: forwardUsage)
+    init(policy: GuardrailPolicy, dataClass: DataClass, forwardUsage: Bool, adapter: any InferenceAdapter = OpenAICompatibleAdapter()) {
+        self.init(action: policy.action(for: dataClass), detectors: policy.detectors, forwardUsage: forwardUsage, adapter: adapter)
     }
 
     /// Whether nothing more should be read from the vendor.
@@ -144,18 +150,19 @@ struct ChatStreamTransformer: Sendable {
     /// The client's SSE frames for one vendor event (none, one, or — never more than — one).
     mutating func accept(_ event: SSEEvent) -> [[UInt8]] {
         guard !isStopped else { return [] }
-        let trimmed = event.data.trimmingCharacters(in: .whitespaces)
-        if trimmed == "[DONE]" {
+        let chunk: JSONValue
+        switch adapter.chunk(from: event) {
+        case .done:
             sawDone = true
             return []
-        }
-        // An event that is not JSON cannot be scanned, so it is not forwarded.
-        guard let chunk = try? JSONValue.parse(trimmed), case .object = chunk else { return [] }
-        if let error = chunk["error"], error != .null {
-            if case .string(let code)? = error["code"] { upstreamFailure = code }
-            else if case .string(let code)? = error["error_code"] { upstreamFailure = code }
-            else { upstreamFailure = "error" }
+        case .failure(let code):
+            upstreamFailure = code
             return []
+        case .ignored:
+            // An event that cannot be read cannot be scanned, so it is not forwarded.
+            return []
+        case .chunk(let read):
+            chunk = read
         }
         if case .object? = chunk["usage"], case .integer(let prompt)? = chunk["usage"]?["prompt_tokens"],
            case .integer(let completion)? = chunk["usage"]?["completion_tokens"] {
@@ -274,56 +281,6 @@ struct ChatStreamTransformer: Sendable {
     }
 }
 
-// MARK: - Admission
-
-extension Gateway {
-    /// One streamed chat call: the same admission, refusals and audit as `chat`, then an SSE
-    /// stream (see `GatewayEventStream`). The request is streamed even if its body lacks
-    /// `"stream": true`.
-    public func chatStream(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> GatewayStreamResponse {
-        await chatStream(authorization: authorization, dataClassHeader: dataClassHeader, parsed: parse(body), endpoint: endpoint)
-    }
-
-    /// One streamed chat call whose body is already parsed.
-    public func chatStream(authorization: String?, dataClassHeader: String?, parsed body: Result<ChatRequest, GatewayError>,
-                           endpoint: ChatEndpoint) async -> GatewayStreamResponse {
-        let started = ContinuousClock.now
-        let requestID = Self.newRequestID()
-        var audit = AuditEntry(actor: "anonymous", action: "gateway.invoke", target: nil, outcome: "denied",
-                               detail: ["request_id": requestID, "stream": "true"])
-        do throws(GatewayError) {
-            var admission = try admit(authorization: authorization, dataClassHeader: dataClassHeader, body: body, endpoint: endpoint, audit: &audit)
-            if !admission.request.stream {
-                admission.request.stream = true
-                admission.request.body = admission.request.body.setting("stream", to: .bool(true))
-            }
-            // 9. Upstream: the call is admitted once the vendor answers 2xx with a stream.
-            let upstreamBody: HTTPClientResponse.Body
-            do throws(GatewayError) {
-                let target: (url: String, token: String)
-                do { target = try admission.route.endpoint(in: environment) } catch {
-                    throw .upstream(status: 0, vendorCode: nil, message: "\(error)")
-                }
-                let sent = admission.request.upstreamBody(upstreamModel: admission.route.upstream, maxTokens: admission.maxTokens,
-                                                          redactedTexts: admission.redactedTexts,
-                                                          usageContextProject: admission.route.sendsUsageContext ? admission.project.id : nil)
-                upstreamBody = try await upstream.stream(url: target.url, token: target.token, body: sent.jsonBytes,
-                                                         timeoutSeconds: admission.route.timeoutSeconds).body
-            } catch {
-                _ = budgets.release(admission.reservation)
-                throw error
-            }
-            let wantsUsage: Bool
-            if case .bool(true)? = admission.request.body["stream_options"]?["include_usage"] { wantsUsage = true } else { wantsUsage = false }
-            return .stream(GatewayEventStream(
-                gateway: self, admission: admission, requestID: requestID, started: started, audit: audit,
-                forwardUsage: wantsUsage, upstream: upstreamBody))
-        } catch {
-            return .refused(await refuse(error, audit: audit, requestID: requestID))
-        }
-    }
-}
-
 // MARK: - The streamed response
 
 /// What `Gateway.chatStream` answers: a refusal (the same error and audit as `chat`), or a stream.
@@ -359,25 +316,21 @@ public enum GatewayStreamEnding: String, Sendable, Hashable {
 public struct GatewayEventStream: Sendable {
     public let status = 200
     public let headers: [(String, String)]
-    public let requestID: String
+    public var requestID: String { call.requestID }
 
     let gateway: Gateway
-    let admission: GatewayAdmission
-    let started: ContinuousClock.Instant
-    let audit: AuditEntry
+    let admission: Admission
+    let call: CallContext
     let forwardUsage: Bool
-    let upstream: HTTPClientResponse.Body
+    let upstream: any UpstreamBody
 
-    init(gateway: Gateway, admission: GatewayAdmission, requestID: String, started: ContinuousClock.Instant, audit: AuditEntry,
-         forwardUsage: Bool, upstream: HTTPClientResponse.Body) {
+    init(gateway: Gateway, admission: Admission, call: CallContext, forwardUsage: Bool, upstream: any UpstreamBody) {
         self.gateway = gateway
         self.admission = admission
-        self.requestID = requestID
-        self.started = started
-        self.audit = audit
+        self.call = call
         self.forwardUsage = forwardUsage
         self.upstream = upstream
-        headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("x-asgard-request-id", requestID)]
+        headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("x-asgard-request-id", call.requestID)]
     }
 
     /// A write to the client failed.
@@ -392,7 +345,8 @@ public struct GatewayEventStream: Sendable {
     ///   the task was cancelled. The call is settled and recorded before this returns or throws.
     @discardableResult
     public func produce(_ write: ([UInt8]) async throws -> Void) async throws -> GatewayStreamEnding {
-        var transformer = ChatStreamTransformer(policy: admission.guardrail, dataClass: admission.level, forwardUsage: forwardUsage)
+        var transformer = ChatStreamTransformer(policy: admission.guardrail, dataClass: admission.level, forwardUsage: forwardUsage,
+                                                adapter: admission.adapter)
         var parser = SSEParser()
         func send(_ frames: [[UInt8]]) async throws(ClientGone) {
             for frame in frames {
@@ -401,12 +355,13 @@ public struct GatewayEventStream: Sendable {
         }
         var ending: GatewayStreamEnding = .ok
         do {
-            reading: for try await buffer in upstream {
+            try await upstream.read { chunk in
                 if Task.isCancelled { throw CancellationError() }
-                for event in parser.push(buffer.readableBytesView) {
+                for event in parser.push(chunk) {
                     try await send(transformer.accept(event))
-                    if transformer.isStopped { break reading }
+                    if transformer.isStopped { return false }
                 }
+                return true
             }
             if Task.isCancelled { throw CancellationError() }
             if !transformer.isStopped {
@@ -455,46 +410,16 @@ public struct GatewayEventStream: Sendable {
     static let ledgerUnavailable = GatewayError(status: 500, type: "api_error", code: "ledger_unavailable",
                                                 message: "the call succeeded but could not be recorded")
 
-    /// Settles the reservation and records the ledger row and audit entry; true once durable.
+    /// The gateway's tail (`Gateway.complete`) for a stream: the vendor's `usage` when it sent
+    /// one, else the prompt estimate and the text generated so far; true once durable.
     @discardableResult
     private func settleAndRecord(_ ending: GatewayStreamEnding, _ transformer: ChatStreamTransformer) async -> Bool {
-        let route = admission.route
-        let prompt: Int, completion: Int, estimated: Bool
-        if let usage = transformer.usage {
-            (prompt, completion, estimated) = (usage.prompt, usage.completion, false)
-        } else {
-            prompt = admission.promptEstimate
-            completion = ChatStreamTransformer.estimateCompletionTokens(bytes: transformer.generatedBytes, maxTokens: admission.maxTokens)
-            estimated = true
-        }
-        let cost = Pricing.cost(promptTokens: prompt, completionTokens: completion, pricing: route.pricing)
-        _ = gateway.budgets.settle(admission.reservation, actual: cost)
-        var audit = self.audit
-        switch ending {
-        case .ok, .clientDisconnected:
-            audit.outcome = "allowed"
-        case .upstreamDropped, .upstreamError, .guardrailBlocked:
-            audit.outcome = "denied"
-            audit.detail["reason"] = ending.rawValue
-        }
-        audit.detail["stream_status"] = ending.rawValue
-        if !transformer.findings.isEmpty { audit.detail["output_findings"] = transformer.findings.map(\.rawValue).joined(separator: ",") }
-        do {
-            try await gateway.recordCall(requestID: requestID, key: admission.key, route: route, prompt: prompt, completion: completion,
-                                         cost: cost, started: started, status: ending.rawValue, estimated: estimated, audit: audit)
-            return true
-        } catch {
-            return false
-        }
-    }
-
-    /// The stream as a Hummingbird response body (the status and headers are `status` and
-    /// `headers`). A client that goes away makes the writer throw; the call is then recorded
-    /// as `client_disconnected` and the error passed on to Hummingbird.
-    public var responseBody: ResponseBody {
-        ResponseBody { writer in
-            try await produce { frame in try await writer.write(ByteBuffer(bytes: frame)) }
-            try await writer.finish(nil)
-        }
+        let usage = transformer.usage.map { Gateway.Usage(prompt: $0.prompt, completion: $0.completion, estimated: false, findings: []) }
+            ?? Gateway.Usage(prompt: admission.promptEstimate,
+                             completion: ChatStreamTransformer.estimateCompletionTokens(bytes: transformer.generatedBytes, maxTokens: admission.maxTokens),
+                             estimated: true, findings: [])
+        var found = usage
+        found.findings = transformer.findings.map(\.rawValue)
+        return await gateway.complete(admission, call, usage: found, ending: ending.rawValue)
     }
 }
