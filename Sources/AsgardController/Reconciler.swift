@@ -107,8 +107,8 @@ public struct Reconciler: Sendable {
     public var loader: DesiredStateLoader
     /// The enforced policies for the gate; nil refuses all provisioning (fail closed).
     public var policies: PolicyEngine?
-    /// Asks vendors what really exists, for drift; nil skips that check.
-    public var vendor: (any VendorObserver)?
+    /// Ask vendors what really exists, for drift, by the names manifests give.
+    public var observers: VendorObservers
     public var backoff: Backoff
     /// Who the audit log names as the actor.
     public var actor: String
@@ -116,13 +116,13 @@ public struct Reconciler: Sendable {
     public var onEvent: @Sendable (ReconcileEvent) -> Void
 
     public init(store: any Store, provisioner: any Provisioner, loader: DesiredStateLoader = DesiredStateLoader(), policies: PolicyEngine? = nil,
-                vendor: (any VendorObserver)? = nil, backoff: Backoff = Backoff(), actor: String = "reconciler",
+                observers: VendorObservers = VendorObservers(), backoff: Backoff = Backoff(), actor: String = "reconciler",
                 clock: @escaping @Sendable () -> Date = Date.init, onEvent: @escaping @Sendable (ReconcileEvent) -> Void = { _ in }) {
         self.store = store
         self.provisioner = provisioner
         self.loader = loader
         self.policies = policies
-        self.vendor = vendor
+        self.observers = observers
         self.backoff = backoff
         self.actor = actor
         self.clock = clock
@@ -232,7 +232,7 @@ public struct Reconciler: Sendable {
     /// - Throws: store errors reading what the round plans against.
     public func provisioningRound(_ desired: DesiredState) async throws -> ProvisioningRound {
         let records = try await store.provisioningRecords()
-        let (observed, notes) = await DriftObserver(provisioner: provisioner, vendor: vendor)
+        let (observed, notes) = await DriftObserver(provisioner: provisioner, observers: observers)
             .observe(try await store.observedState(), records: records, desired: desired)
         let pass = Pass(desired: desired, observed: observed, records: records, gate: try await gate(),
                         approvals: try await store.approvals(status: nil))

@@ -43,13 +43,13 @@ public struct Controller: Sendable {
     public init(store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
                 killSwitches board: KillSwitchBoard, environment: [String: String] = [:], health: HealthBoard = HealthBoard(),
                 passInterval: Duration = .seconds(30),
-                provisioner: any Provisioner = UnavailableProvisioner(), vendor: (any VendorObserver)? = nil,
+                provisioner: any Provisioner = UnavailableProvisioner(), observers: VendorObservers = VendorObservers(),
                 concurrency: Int = ProvisioningWorkers.defaultLimit,
                 onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in },
                 onOutcome: @escaping @Sendable (ActionOutcome) -> Void = { _ in }) {
         self.health = health
         killSwitches = KillSwitchRefresher(store: store, board: board, health: health)
-        provisioning = ProvisioningPath(store: store, provisioner: provisioner, vendor: vendor, health: health,
+        provisioning = ProvisioningPath(store: store, provisioner: provisioner, observers: observers, health: health,
                                         concurrency: concurrency, onOutcome: onOutcome)
         configuration = ConfigurationPath(store: store, desiredDirectory: desiredDirectory, policiesDirectory: policiesDirectory,
                                           snapshot: snapshot, budgets: budgets, environment: environment, health: health, provisioning: provisioning,
@@ -275,7 +275,7 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
 public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     public let store: any Store
     public let provisioner: any Provisioner
-    public let vendor: (any VendorObserver)?
+    public let observers: VendorObservers
     public let health: HealthBoard
     public let concurrency: Int
     let onOutcome: @Sendable (ActionOutcome) -> Void
@@ -294,11 +294,11 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     /// Grows with every new reason to look at every object (`update`, `requestRound`).
     private let generation = Mutex(0)
 
-    init(store: any Store, provisioner: any Provisioner, vendor: (any VendorObserver)?, health: HealthBoard, concurrency: Int,
+    init(store: any Store, provisioner: any Provisioner, observers: VendorObservers, health: HealthBoard, concurrency: Int,
          onOutcome: @escaping @Sendable (ActionOutcome) -> Void) {
         self.store = store
         self.provisioner = provisioner
-        self.vendor = vendor
+        self.observers = observers
         self.health = health
         self.concurrency = concurrency
         self.onOutcome = onOutcome
@@ -322,7 +322,7 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     public var working: Set<ObjectRef> { busy.withLock { $0 } }
 
     private func reconciler(_ policies: PolicyEngine?) -> Reconciler {
-        Reconciler(store: store, provisioner: provisioner, policies: policies, vendor: vendor, actor: "controller")
+        Reconciler(store: store, provisioner: provisioner, policies: policies, observers: observers, actor: "controller")
     }
 
     public func run() async throws {

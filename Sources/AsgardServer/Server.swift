@@ -32,11 +32,15 @@ public struct ServerDependencies: Sendable {
     public var httpClient: HTTPClient
     /// Carries out provisioning: the terraform connector, or one that refuses by name.
     public var provisioner: any Provisioner
+    /// List what vendors hold, for drift, by the names manifests give (`observe`).
+    public var observers: VendorObservers
 
-    public init(store: any Store, httpClient: HTTPClient, provisioner: any Provisioner = UnavailableProvisioner()) {
+    public init(store: any Store, httpClient: HTTPClient, provisioner: any Provisioner = UnavailableProvisioner(),
+                observers: VendorObservers = VendorObservers()) {
         self.store = store
         self.httpClient = httpClient
         self.provisioner = provisioner
+        self.observers = observers
     }
 }
 
@@ -83,7 +87,7 @@ extension ServerParts {
             store: store, desiredDirectory: configuration.desiredDirectory, policiesDirectory: configuration.policiesDirectory,
             snapshot: snapshot, budgets: budgets, killSwitches: killSwitches, environment: configuration.environment, health: health,
             passInterval: configuration.passInterval,
-            provisioner: dependencies.provisioner, vendor: ServingEndpointsAPI(client: httpClient, environment: configuration.environment),
+            provisioner: dependencies.provisioner, observers: dependencies.observers,
             onOutcome: { outcome in
                 let line: Logger.Message = "\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")"
                 switch outcome.result {

@@ -12,7 +12,7 @@ import Foundation
 ///   with the endpoint name in `model`;
 /// - `GET /api/2.0/serving-endpoints` and `GET /api/2.0/serving-endpoints/{name}`;
 /// - `POST /api/2.0/serving-endpoints`, `DELETE /api/2.0/serving-endpoints/{name}` and
-///   `PATCH /api/2.0/serving-endpoints/{name}/tags` (see `ServingEndpointsAPI.swift`), which
+///   `PATCH /api/2.0/serving-endpoints/{name}/tags` (see `DatabricksServingEndpoints.swift` in AsgardServer), which
 ///   change the live endpoint registry of `controls`;
 /// - errors as `{"error_code", "message"}` with the real statuses; bearer-token auth.
 ///

@@ -54,7 +54,8 @@ struct Demo: AsyncParsableCommand {
         // Whatever fails, the HTTP client is shut down before it is released.
         do {
             let dependencies = ServerDependencies(store: try StoreOptions.open(path: demoRoot + "/asgard.sqlite"), httpClient: client,
-                                                  provisioner: provisioning.provisioner(dataDirectory: demoRoot, environment: configuration.environment))
+                                                  provisioner: provisioning.provisioner(dataDirectory: demoRoot, environment: configuration.environment),
+                                                  observers: vendorObservers(client: client, environment: configuration.environment))
             let (_, application) = try buildApplication(configuration, dependencies) { channel in
                 let bound = channel.localAddress?.port ?? port
                 let base = "http://127.0.0.1:\(bound)"

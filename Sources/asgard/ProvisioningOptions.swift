@@ -1,4 +1,6 @@
 import ArgumentParser
+import AsgardServer
+import AsyncHTTPClient
 import AsgardController
 import AsgardProvisioning
 import Foundation
@@ -24,4 +26,9 @@ struct ProvisioningOptions: ParsableArguments {
             return UnavailableProvisioner(reason: "\(error)")
         }
     }
+}
+
+/// The drift observers this Asgard has, by the names manifests give them (`observe:`).
+func vendorObservers(client: HTTPClient, environment: [String: String]) -> VendorObservers {
+    VendorObservers([DatabricksServingEndpoints.name: DatabricksServingEndpoints(client: client, environment: environment)])
 }

@@ -72,18 +72,24 @@ struct Reconcile: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let provisioner = provisioning.provisioner(dataDirectory: store.directory)
-        let vendor = ServingEndpointsAPI(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment)
+        let observers = vendorObservers(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment)
         // The vendor calls a dry run makes are read-only, and printed.
         var notes: [String] = []
         let hasEndpoints = snapshot?.observed.objects.values.contains { $0.ref.kind == .servingEndpoint && $0.status == .applied } ?? false
         if hasEndpoints {
-            for service in loaded.state.services.values.sorted(by: { $0.id < $1.id }) where loaded.state.servingEndpoints.values.contains(where: { $0.service == service.id }) {
-                notes.append(vendor.listURL(of: service).map { "read-only: GET \($0)" } ?? "\(service.id): not observed (its base URL variable is not set)")
+            let state = loaded.state
+            for service in state.services.values.sorted(by: { $0.id < $1.id }) {
+                let names = Set(state.servingEndpoints.values.filter { $0.service == service.id }
+                    .compactMap { state.provisionable[$0.provisioner]?.service.observer })
+                for name in names.sorted() {
+                    guard let observer = observers[name] else { continue }
+                    notes.append(observer.describeRead(of: service).map { "read-only: \($0)" } ?? "\(service.id): not observed (its base URL variable is not set)")
+                }
             }
         }
         var observed = snapshot?.observed ?? ObservedState()
         if let snapshot {
-            let (withDrift, problems) = await DriftObserver(provisioner: provisioner, vendor: vendor)
+            let (withDrift, problems) = await DriftObserver(provisioner: provisioner, observers: observers)
                 .observe(snapshot.observed, records: snapshot.records, desired: loaded.state)
             observed = withDrift
             notes += problems
@@ -108,7 +114,7 @@ struct Reconcile: AsyncParsableCommand {
         let json = output.json
         let reconciler = Reconciler(
             store: sqlite, provisioner: provisioning.provisioner(dataDirectory: store.directory), policies: loadPolicies(),
-            vendor: ServingEndpointsAPI(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment),
+            observers: vendorObservers(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment),
             onEvent: { event in
                 // Progress as it happens, for people; machines get the report at the end.
                 guard !json, let line = Rendering.progress(event, elapsed: ContinuousClock.now - started) else { return }

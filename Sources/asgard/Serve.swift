@@ -37,7 +37,8 @@ struct Serve: AsyncParsableCommand {
         // Whatever fails, the HTTP client is shut down before it is released.
         do {
             let dependencies = ServerDependencies(store: try store.open(), httpClient: client,
-                                                  provisioner: provisioning.provisioner(dataDirectory: store.directory))
+                                                  provisioner: provisioning.provisioner(dataDirectory: store.directory),
+                                                  observers: vendorObservers(client: client, environment: configuration.environment))
             let (_, application) = try buildApplication(configuration, dependencies) { [directory, store] channel in
                 let bound = channel.localAddress?.port ?? port
                 FileHandle.standardOutput.write(Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))

@@ -344,6 +344,7 @@ import Testing
                   - resource_type: null_resource
                     path: triggers
                     format: map
+            \(parts[0] == "model-serving" ? "    observe: databricks-serving-endpoints" : "")
             """
         }.joined(separator: "\n"))
         cost_source:

@@ -53,6 +53,9 @@ struct ServeProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["DATABRICKS_HOST"] = fakeURL
         environment["DATABRICKS_TOKEN"] = sentinel
+        // The other shipped vendors are configured too (nothing calls them), so /healthz is `ok`.
+        for name in ["OPENAI_BASE_URL", "LITELLM_BASE_URL"] { environment[name] = "http://127.0.0.1:9" }
+        for name in ["OPENAI_API_KEY", "LITELLM_API_KEY"] { environment[name] = "unused-\(name.lowercased())" }
         environment.merge(overrides) { _, given in given }
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))

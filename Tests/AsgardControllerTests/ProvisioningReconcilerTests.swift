@@ -26,7 +26,8 @@ import Testing
 
     func reconciler(policies: PolicyEngine? = shippedPolicies(), vendor: (any VendorObserver)? = nil) -> Reconciler {
         let now = self.now
-        return Reconciler(store: store, provisioner: provisioner, policies: policies, vendor: vendor, clock: { now.withLock { $0 } })
+        return Reconciler(store: store, provisioner: provisioner, policies: policies,
+                          observers: VendorObservers(vendor.map { ["databricks-serving-endpoints": $0] } ?? [:]), clock: { now.withLock { $0 } })
     }
 
     func pass(_ reconciler: Reconciler? = nil) async throws -> [String: ActionOutcome] {
@@ -264,7 +265,7 @@ import Testing
         #expect(provisioner.callLog.contains("plan ServingEndpoint/fraud-triage replace [\"databricks_model_serving\"]"))
         // Re-tagged out of band is drift too.
         vendor.endpoints.withLock { $0 = ["fraud-triage": ["project": "marketing-copy"]] }
-        let (observed, _) = await DriftObserver(provisioner: provisioner, vendor: vendor)
+        let (observed, _) = await DriftObserver(provisioner: provisioner, observers: VendorObservers(["databricks-serving-endpoints": vendor]))
             .observe(ObservedState([ObservedObject(ref: ObjectRef(.servingEndpoint, "fraud-triage"), specDigest: "x", tier: .human, status: .applied, project: "fraud-detection")]),
                      records: [:], desired: DesiredStateLoader().load(directory: desired).state)
         #expect(observed.objects.values.first?.drift == "serving endpoint fraud-triage carries project=marketing-copy at databricks, not project=fraud-detection")
@@ -281,6 +282,7 @@ final class ManualClock: Sendable {
 final class VendorDouble: VendorObserver {
     let endpoints = Mutex<[String: [String: String]]>([:])
     func servingEndpoints(of vendor: Service) async throws -> [String: [String: String]]? { endpoints.withLock { $0 } }
+    func describeRead(of vendor: Service) -> String? { "list \(vendor.id)" }
 }
 
 /// The shipped policy files as (name, text) pairs.

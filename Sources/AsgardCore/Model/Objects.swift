@@ -255,8 +255,14 @@ public struct ProvisionableService: Sendable, Hashable, Codable {
     public var classificationFloor: DataClass
     public var monthlyEstimate: MicroDollars
     public var tagLocations: [TagLocation]
+    /// How Asgard lists what this service created at the vendor, for drift (`observe`): the
+    /// name of an observer the running Asgard registers, e.g. `databricks-serving-endpoints`.
+    /// Nil: only terraform's state is compared.
+    public var observer: String?
 
-    public init(name: String, module: String, tier: Tier, classificationFloor: DataClass, monthlyEstimate: MicroDollars, tagLocations: [TagLocation]) {
+    public init(name: String, module: String, tier: Tier, classificationFloor: DataClass, monthlyEstimate: MicroDollars, tagLocations: [TagLocation],
+                observer: String? = nil) {
+        self.observer = observer
         self.name = name
         self.module = module
         self.tier = tier

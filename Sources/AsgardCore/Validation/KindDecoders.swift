@@ -163,18 +163,21 @@ private func decodeModel(_ node: YAMLNode, _ path: String, _ context: DecodeCont
 }
 
 private func decodeProvisionable(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> ProvisionableService? {
-    guard let f = context.fields(node, at: path, required: ["name", "module", "tier", "classification_floor", "monthly_estimate_usd", "tags"]) else { return nil }
+    guard let f = context.fields(node, at: path, required: ["name", "module", "tier", "classification_floor", "monthly_estimate_usd", "tags"],
+                                 optional: ["observe"]) else { return nil }
     let name = f.string("name", matching: Rules.isID, expected: "a valid service name (lower-case letters, digits and -)")
     let module = f.string("module", matching: Rules.isModulePath, expected: "a module directory under modules/, e.g. modules/databricks/sql-warehouse")
     let tier = f.enumeration("tier", Tier.allCases.map(\.rawValue)).flatMap(Tier.init(rawValue:))
     let floor = f.dataClass("classification_floor"), estimate = f.dollars("monthly_estimate_usd")
     let tags = f.list("tags") { decodeTagLocation($0, $1, context) }
-    guard let name, let module, let tier, let floor, let estimate, let tags else { return nil }
+    let observer = f.optional("observe") { f.string($0, matching: Rules.isID, expected: "the name of a drift observer, e.g. databricks-serving-endpoints") }
+    guard let name, let module, let tier, let floor, let estimate, let tags, let observer else { return nil }
     if tags.isEmpty, let n = f.node("tags") {
         context.error(at: n, join(path, "tags"), "must say where the project tag lives for at least one terraform resource type")
         return nil
     }
-    return ProvisionableService(name: name, module: module, tier: tier, classificationFloor: floor, monthlyEstimate: estimate, tagLocations: tags)
+    return ProvisionableService(name: name, module: module, tier: tier, classificationFloor: floor, monthlyEstimate: estimate, tagLocations: tags,
+                                observer: observer)
 }
 
 private func decodeTagLocation(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> TagLocation? {

@@ -5,10 +5,14 @@ import Cedar
 import Foundation
 import NIOHTTP1
 
-/// Reads a vendor's serving endpoints for drift: `GET <base>/api/2.0/serving-endpoints` with
-/// the manifest's base URL and token (the Databricks Model Serving API, which is what a
-/// `ServingEndpoint` is provisioned on). Read-only.
-public struct ServingEndpointsAPI: VendorObserver {
+/// The drift observer `databricks-serving-endpoints`: reads a vendor's serving endpoints with
+/// `GET <base>/api/2.0/serving-endpoints` (the Databricks Model Serving API), with the
+/// manifest's base URL and token. Read-only. A provisionable service asks for it with
+/// `observe: databricks-serving-endpoints`; the composition root registers it by that name.
+public struct DatabricksServingEndpoints: VendorObserver {
+    /// The name manifests give it.
+    public static let name = "databricks-serving-endpoints"
+
     public let client: HTTPClient
     public let environment: [String: String]
     public var timeoutSeconds: Int64 = 30
@@ -23,8 +27,10 @@ public struct ServingEndpointsAPI: VendorObserver {
         public var description: String
     }
 
-    /// The URL listed, for `reconcile --dry-run` to print; nil when the vendor is not configured.
-    public func listURL(of vendor: Service) -> String? {
+    public func describeRead(of vendor: Service) -> String? { listURL(of: vendor).map { "GET \($0)" } }
+
+    /// The URL listed; nil when the vendor is not configured.
+    func listURL(of vendor: Service) -> String? {
         guard let inference = vendor.inference, var base = environment[inference.baseURLEnv], !base.isEmpty else { return nil }
         while base.hasSuffix("/") { base.removeLast() }
         return base + "/api/2.0/serving-endpoints"
