@@ -29,12 +29,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // Domain types, desired-state loading and validation, the pure plan. Foundation and Yams only.
+        // Domain types, desired-state loading and validation, the pure plan. Foundation, Yams and swift-crypto's SHA-256.
         .target(
             name: "AsgardCore",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The Cedar policy language: parser, evaluator, authorizer. No dependencies.

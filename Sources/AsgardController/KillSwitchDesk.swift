@@ -142,7 +142,7 @@ public struct KillSwitchDesk: Sendable {
         case .global: EntityUID(type: "Service", id: "*")
         case .vendor: EntityUID(type: "Service", id: id)
         case .model: EntityUID(type: "Model", id: id)
-        case .project: EntityUID(type: "Project", id: id)
+        case .project: Project.entityUID(id)
         case .key: EntityUID(type: "Key", id: id)
         }
     }

@@ -101,122 +101,23 @@ extension ServerParts {
                               budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, metering: metrics)
         gateway.maxBodyBytes = configuration.maxBodyBytes
         let server = ServerParts(store: store, calls: calls, controller: controller, gateway: gateway, metrics: metrics, snapshot: snapshot)
-        let router = Router()
-        server.addRoutes(to: router, maxBodyBytes: configuration.maxBodyBytes)
+        let router = Router(context: AsgardRequestContext.self)
+        HealthController(health: health, snapshot: snapshot, metrics: metrics).addRoutes(to: router)
+        let authenticator = gateway.authenticator
+        let pipeline = gateway
+        // Chat refusals, at authentication too, are audited as `gateway.invoke`.
+        GatewayController(gateway: gateway, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router.group()
+            .add(middleware: RequestMetrics(metrics: metrics))
+            .add(middleware: KeyAuthentication(authenticator: authenticator) { error, key in await pipeline.refuseUnauthenticated(error, key: key) }))
+        UsageController(store: store, ingester: calls.ingester).addRoutes(to: router.group()
+            .add(middleware: KeyAuthentication(authenticator: authenticator) { error, _ in GatewayResponse(error: error) }))
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
-        AdminAPI(store: store, controller: controller, snapshot: snapshot, adminDigest: adminDigest).addRoutes(to: router)
+        AdminController(store: store, controller: controller, snapshot: snapshot)
+            .addRoutes(to: router.group().add(middleware: AdminAuthentication(digest: adminDigest)))
         let application = Application(router: router, server: .http1BoundToEventLoops(),
                                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
                                       services: controller.services + [calls.ingester], onServerRunning: onServerRunning)
         return (server, application)
-    }
-
-    func addRoutes(to router: Router<BasicRequestContext>, maxBodyBytes: Int) {
-        let gateway = self.gateway
-        let store = self.store
-        let ingester = self.calls.ingester
-        let snapshot = self.snapshot
-        let health = controller.health
-        let authenticator = gateway.authenticator
-        router.get("/healthz") { _, _ in
-            let reasons = health.reasons
-            let status = snapshot.current == nil ? "starting" : reasons.isEmpty ? "ok" : "degraded"
-            var members = [JSONMember(key: "status", value: .string(status))]
-            if !reasons.isEmpty { members.append(JSONMember(key: "reasons", value: .array(reasons.map(JSONValue.string)))) }
-            return Response(status: status == "starting" ? .serviceUnavailable : .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(members).jsonBytes)))
-        }
-        let metrics = self.metrics
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
-        }
-        for (path, endpoint) in [("/v1/chat/completions", ChatEndpoint.openAICompatible), ("/api/gateway/chat", .asgard)] {
-            router.post(RouterPath(path)) { request, _ -> Response in
-                let started = ContinuousClock.now
-                let response = try await Self.chat(request, gateway: gateway, endpoint: endpoint, maxBodyBytes: maxBodyBytes)
-                metrics.request(endpoint: path, status: Int(response.status.code), duration: ContinuousClock.now - started)
-                return response
-            }
-        }
-        router.get("/v1/models") { request, _ -> Response in
-            let caller: Caller
-            do throws(GatewayError) { caller = try authenticator.authenticate(request.headers[.authorization]) } catch { return Self.response(GatewayResponse(error: error)) }
-            var data: [JSONValue] = []
-            for model in caller.snapshot.routes.models {
-                guard let route = caller.snapshot.routes[model], caller.key.allows(model: model, vendor: route.vendor) else { continue }
-                data.append(.object([JSONMember(key: "id", value: .string(model)), JSONMember(key: "object", value: .string("model")),
-                                     JSONMember(key: "created", value: .integer(0)), JSONMember(key: "owned_by", value: .string(route.vendor))]))
-            }
-            let body = JSONValue.object([JSONMember(key: "object", value: .string("list")), JSONMember(key: "data", value: .array(data))])
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
-        }
-        router.get("/api/projects/{id}/usage") { request, context -> Response in
-            let caller: Caller
-            do throws(GatewayError) { caller = try authenticator.authenticate(request.headers[.authorization]) } catch { return Self.response(GatewayResponse(error: error)) }
-            let project = context.parameters.get("id") ?? ""
-            guard caller.key.project == project else {
-                return Self.response(GatewayResponse(error: GatewayError(status: 403, type: "permission_error", code: "forbidden",
-                                                                         message: "this key belongs to another project")))
-            }
-            let from = request.uri.queryParameters.get("from").flatMap(parseInstant) ?? Date(timeIntervalSince1970: 0)
-            let to = request.uri.queryParameters.get("to").flatMap(parseInstant) ?? Date().addingTimeInterval(86_400)
-            // Every call a client has seen answered is in the store once the ingester catches up.
-            guard await ingester.caughtUp() else {
-                return Self.response(GatewayResponse(error: GatewayError(status: 503, type: "server_error", code: "ledger_behind",
-                                                                         message: "recent calls are not yet in the ledger; retry shortly")))
-            }
-            let rows: [UsageRow]
-            do {
-                rows = try await store.usage(project: project, from: from, to: to)
-            } catch {
-                // Never an empty answer in place of one the store could not give.
-                return Self.response(GatewayResponse(error: GatewayError(status: 503, type: "server_error", code: "store_unavailable",
-                                                                         message: "the ledger could not be read; retry shortly")))
-            }
-            let items = rows.map { row in
-                JSONValue.object([
-                    JSONMember(key: "day", value: .string(row.day)), JSONMember(key: "model", value: .string(row.model)),
-                    JSONMember(key: "calls", value: .integer(Int64(row.calls))),
-                    JSONMember(key: "prompt_tokens", value: .integer(Int64(row.promptTokens))),
-                    JSONMember(key: "completion_tokens", value: .integer(Int64(row.completionTokens))),
-                    JSONMember(key: "cost_micros", value: .integer(row.cost.value)), JSONMember(key: "cost_usd", value: .string(row.cost.description)),
-                    JSONMember(key: "estimated_calls", value: .integer(Int64(row.estimatedCalls))),
-                ])
-            }
-            let body = JSONValue.object([JSONMember(key: "project", value: .string(project)), JSONMember(key: "usage", value: .array(items))])
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
-        }
-    }
-
-    /// One chat call: the body read within the limit, then the streamed or the plain path.
-    static func chat(_ request: Request, gateway: Gateway, endpoint: ChatEndpoint, maxBodyBytes: Int) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            return Self.response(GatewayResponse(error: .bodyTooLarge(limit: maxBodyBytes)))
-        }
-        switch await gateway.chat(authorization: request.headers[.authorization], dataClassHeader: request.headers[Self.dataClassHeader],
-                                  body: Array(body.readableBytesView), endpoint: endpoint) {
-        case .plain(let answer):
-            return Self.response(answer)
-        case .stream(let stream):
-            return Response(status: .init(code: stream.status), headers: Self.fields(stream.headers), body: stream.responseBody)
-        }
-    }
-
-    static let dataClassHeader = HTTPField.Name("X-Asgard-Data-Class")!
-
-    static func response(_ answer: GatewayResponse) -> Response {
-        Response(status: .init(code: answer.status), headers: fields(answer.headers), body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
-    }
-
-    static func fields(_ headers: [(String, String)]) -> HTTPFields {
-        var fields = HTTPFields()
-        for (name, value) in headers {
-            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
-        }
-        return fields
     }
 }
 

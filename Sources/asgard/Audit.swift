@@ -22,10 +22,10 @@ struct Audit: AsyncParsableCommand {
             let verification = try await sqlite.verifyAudit()
             switch verification {
             case .intact(let count, let head):
-                print(output.json ? Rendering.json(["intact": "true", "entries": String(count), "head": head])
+                print(output.json ? Rendering.json(JSONOutput.AuditVerification(intact: true, entries: count, head: head))
                                   : "audit log intact: \(count) entries, head \(head)")
             case .broken(let sequence, let reason):
-                print(output.json ? Rendering.json(["intact": "false", "first_bad_entry": String(sequence), "reason": reason])
+                print(output.json ? Rendering.json(JSONOutput.AuditVerification(intact: false, firstBadEntry: sequence, reason: reason))
                                   : "audit log BROKEN at entry \(sequence): \(reason)")
                 throw ExitCode.failure
             }

@@ -24,8 +24,8 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             let (bundle, diagnostics) = PolicyBundle.load(directory: directory)
             if output.json {
-                print(Rendering.json(["valid": diagnostics.isEmpty ? "true" : "false", "policies": String(bundle.policies.count)]
-                    .merging(diagnostics.isEmpty ? [:] : ["errors": diagnostics.map(\.description).joined(separator: "\n")]) { $1 }))
+                print(Rendering.json(JSONOutput.PolicyCheck(valid: diagnostics.isEmpty, policies: bundle.policies.count, ids: bundle.policies.map(\.id),
+                                                     errors: diagnostics.map(\.description))))
             } else if diagnostics.isEmpty {
                 print("\(directory): \(bundle.policies.count) policies parse: \(bundle.policies.map(\.id).joined(separator: ", "))")
             } else {

@@ -163,6 +163,18 @@ import Testing
         #expect(result.status == 0 && result.stdout.hasPrefix("audit log intact: 11 entries, head "))
     }
 
+    /// `--json` answers with JSON types: a boolean and numbers, not their spellings as strings.
+    @Test func verificationAsJSONUsesBooleansAndNumbers() async throws {
+        #expect(try await asgardDetached(["reconcile", "--once", "desired"], in: root).status == 0)
+        let intact = try await asgardDetached(["audit", "verify", "--json"], in: root)
+        let good = try #require(try JSONSerialization.jsonObject(with: Data(intact.stdout.utf8)) as? [String: Any])
+        #expect(good["intact"] as? Bool == true && good["entries"] as? Int == 11 && (good["head"] as? String)?.count == 64, "\(intact.stdout)")
+        try sqlite3(database, "UPDATE audit SET outcome = 'applied' WHERE seq = 9")
+        let broken = try await asgardDetached(["audit", "verify", "--json"], in: root)
+        let bad = try #require(try JSONSerialization.jsonObject(with: Data(broken.stdout.utf8)) as? [String: Any])
+        #expect(broken.status == 1 && bad["intact"] as? Bool == false && bad["first_bad_entry"] as? Int == 9, "\(broken.stdout)")
+    }
+
     @Test(arguments: [
         ("UPDATE audit SET outcome = 'applied' WHERE seq = 9", "audit log BROKEN at entry 9: its content does not match its hash"),
         ("DELETE FROM audit WHERE seq = 4", "audit log BROKEN at entry 5: expected entry 4 here"),

@@ -39,7 +39,7 @@ import Testing
     func refusesBadBodiesNamingTheField(text: String, status: Int, param: String?) {
         #expect { try Self.parse(text) } throws: { error in
             guard let error = error as? GatewayError else { return false }
-            return error.status == status && error.param == param && error.type == "invalid_request_error"
+            return error.statusCode == status && error.param == param && error.type == "invalid_request_error"
         }
     }
 

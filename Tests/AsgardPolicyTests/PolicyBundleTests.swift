@@ -36,7 +36,7 @@ import Testing
     @Test func shippedPoliciesParse() {
         let (bundle, problems) = PolicyBundle.load(directory: packageRoot + "/policies")
         #expect(problems.isEmpty, "\(problems)")
-        #expect(bundle.policies.count == 10)
+        #expect(bundle.policies.count == 11)
     }
 }
 

@@ -223,7 +223,7 @@ import Testing
     @Test func theBlockActionLetsACleanStreamThrough() async throws {
         // The fake's replies have no finding, so blocking itself is exercised on synthetic
         // chunks below; here, `block` on a clean stream lets it through whole.
-        let policy = GuardrailPolicy(defaultAction: .block)
+        let policy = GuardrailSettings(defaultAction: .block)
         try await GatewayHarness(guardrails: ["fraud-detection": policy]).run { h in
             let stream = try await Self.open(h)
             var frames: [[UInt8]] = []
@@ -237,7 +237,7 @@ import Testing
     /// chunks: with `block`, the client gets an error event and never the number; the call is
     /// settled and recorded as `guardrail_blocked`.
     @Test func aBlockedOutputEndsTheStreamWithAnErrorEventAndIsRecorded() async throws {
-        let policy = GuardrailPolicy(defaultAction: .block, overrides: [.internal: .redact])
+        let policy = GuardrailSettings(defaultAction: .block, byDataClass: [.internal: .redact])
         try await GatewayHarness(guardrails: ["fraud-detection": policy]).run { h in
             var call = CallContext(requestID: "req_blocked")
             let caller = try h.gateway.authenticator.authenticate("Bearer \(GatewayHarness.scorer)")

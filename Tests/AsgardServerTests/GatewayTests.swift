@@ -27,7 +27,7 @@ final class GatewayHarness: Sendable {
     let gateway: Gateway
     let state: DesiredState
 
-    init(budgetDollars: String? = nil, requestsPerMinute: Int? = nil, guardrails: [String: GuardrailPolicy] = [:],
+    init(budgetDollars: String? = nil, requestsPerMinute: Int? = nil, guardrails: [String: GuardrailSettings] = [:],
          policiesDirectory: String = packageRoot + "/policies") async throws {
         root = try makeTemporaryDirectory("gateway")
         store = try SQLiteStore(path: root + "/asgard.sqlite")
@@ -160,7 +160,7 @@ final class GatewayHarness: Sendable {
     }
 
     @Test func guardrailsBlockOrRedactByDataClass() async throws {
-        let policy = GuardrailPolicy(defaultAction: .redact, overrides: [.confidential: .block])
+        let policy = GuardrailSettings(defaultAction: .redact, byDataClass: [.confidential: .block])
         try await GatewayHarness(guardrails: ["fraud-detection": policy]).run { h in
             let card = "charge 4111 1111 1111 1111 now"
             let blocked = await h.chat(GatewayHarness.scorer, content: card, dataClass: "confidential")

@@ -192,7 +192,8 @@ struct ServedAsgard {
             let killed = try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat)
             #expect(killed.0 == 403 && killed.1.contains("bad outputs"))
             let listed = try await Self.send(client, .GET, base + "/api/admin/kill", token: ServedAsgard.adminSecret)
-            #expect(listed.1.contains(#""scope":"model","id":"databricks/llama-3-3-70b""#))
+            let switches = try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["kill_switches"] ?? []
+            #expect(switches.contains { $0["scope"] as? String == "model" && $0["id"] as? String == "databricks/llama-3-3-70b" }, "\(listed.1)")
             #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret, body: #"{"scope":"project"}"#).0 == 400)
             let released = try await Self.send(client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret)
             #expect(released.0 == 200)
@@ -213,7 +214,7 @@ struct ServedAsgard {
                 listed = try await Self.send(client, .GET, base + "/api/admin/approvals?status=pending", token: admin)
                 try await Task.sleep(for: .milliseconds(50))
             }
-            #expect(listed.0 == 200 && listed.1.contains(#""summary" : "create 1: Resource/fraud-warehouse""#), "\(listed.1)")
+            #expect(listed.0 == 200 && listed.1.contains(#""summary":"create 1: Resource/fraud-warehouse""#), "\(listed.1)")
             let approvals = try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["approvals"] ?? []
             let id = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-warehouse" }?["id"] as? String)
             let triage = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-triage" }?["id"] as? String)
@@ -224,7 +225,7 @@ struct ServedAsgard {
             #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#).0 == 404)
             #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: "{}").0 == 400)
             let approved = try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#)
-            #expect(approved.0 == 200 && approved.1.contains(#""status" : "approved""#), "\(approved.1)")
+            #expect(approved.0 == 200 && approved.1.contains(#""status":"approved""#), "\(approved.1)")
             // Applied by the pass the approval asked for (the loop's own interval is 30 s).
             var applied = ""
             for _ in 0..<200 where !applied.contains(id) {
@@ -235,7 +236,7 @@ struct ServedAsgard {
             #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin, body: #"{"by":"lars.berg@example.com"}"#).0 == 409)
             let rejected = try await Self.send(client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin,
                                                body: #"{"by":"lars.berg@example.com","reason":"not now"}"#)
-            #expect(rejected.0 == 200 && rejected.1.contains(#""status" : "rejected""#))
+            #expect(rejected.0 == 200 && rejected.1.contains(#""status":"rejected""#))
             try await client.shutdown()
         }
     }

@@ -72,7 +72,7 @@ public struct ProvisionGate: Sendable {
         }
         guard let policies else { return .refused("policy: no policy set is loaded, so nothing may be provisioned") }
         let decision = policies.decide(
-            Request(principal: EntityUID(type: "Project", id: projectID), action: EntityUID(type: "Action", id: "provision"),
+            Request(principal: Project.entityUID(projectID), action: EntityUID(type: "Action", id: "provision"),
                     resource: EntityUID(type: "Service", id: service.name), context: [:]),
             entities: Self.entities(project: project, service: service))
         let determining = decision.response.reasons.sorted()
@@ -87,7 +87,7 @@ public struct ProvisionGate: Sendable {
     /// The project and the service as Cedar entities, after `policies/asgard.cedarschema`.
     static func entities(project: Project, service: ProvisionableService) -> Entities {
         Entities(closingParentsOf: [
-            projectEntity(project),
+            project.cedarEntity,
             Entity(uid: EntityUID(type: "Service", id: service.name), attributes: [
                 "registered": .bool(true),
                 "floor_level": .long(Int64(service.classificationFloor.rawValue)),
@@ -95,17 +95,6 @@ public struct ProvisionGate: Sendable {
             ]),
         ])
     }
-}
-
-/// A project as a Cedar entity, after `policies/asgard.cedarschema`; a stopped project never
-/// reaches Cedar (the gate refuses it first), so `active` is true here.
-func projectEntity(_ project: Project) -> Entity {
-    Entity(uid: EntityUID(type: "Project", id: project.id), attributes: [
-        "classification_level": .long(Int64(project.classification.rawValue)),
-        "active": .bool(true),
-        "owner": .entity(EntityUID(type: "User", id: project.owner)),
-        "approvers": .set(Set(project.approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
-    ])
 }
 
 /// Who may approve a human-tier request: Cedar's `approve` on the request as a `Resource`
@@ -116,9 +105,9 @@ public enum ApprovalPolicy {
                               policies: PolicyEngine) -> GateOutcome {
         let resource = EntityUID(type: "Resource", id: ref.description)
         let entities = Entities(closingParentsOf: [
-            projectEntity(project),
+            project.cedarEntity,
             Entity(uid: resource, attributes: [
-                "project": .entity(EntityUID(type: "Project", id: project.id)),
+                "project": .entity(Project.entityUID(project.id)),
                 "service": .entity(EntityUID(type: "Service", id: serviceName)),
                 "requested_by": .entity(EntityUID(type: "User", id: requestedBy)),
             ]),

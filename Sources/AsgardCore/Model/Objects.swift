@@ -90,9 +90,15 @@ public struct GuardrailSettings: Sendable, Hashable, Codable {
     public var defaultAction: GuardrailAction
     public var byDataClass: [DataClass: GuardrailAction]
 
-    public init(defaultAction: GuardrailAction, byDataClass: [DataClass: GuardrailAction] = [:]) {
+    /// Redact everything unless told otherwise: the settings of a project that names none.
+    public init(defaultAction: GuardrailAction = .redact, byDataClass: [DataClass: GuardrailAction] = [:]) {
         self.defaultAction = defaultAction
         self.byDataClass = byDataClass
+    }
+
+    /// The override for `dataClass`, else the default action.
+    public func action(for dataClass: DataClass) -> GuardrailAction {
+        byDataClass[dataClass] ?? defaultAction
     }
 
     private struct Name: CodingKey {

@@ -37,16 +37,18 @@ public enum Guardrails {
         redact(text, findings: scan(text, detectors: detectors))
     }
 
-    /// What `policy` does with `text` for a request or response of class `dataClass`.
+    /// What a project's `settings` do with `text` for a request or response of class
+    /// `dataClass`, scanning with `detectors` (all of them unless narrowed).
     ///
     /// - `block`: `.blocked(detector:)` naming the detector of the first finding (never the
     ///   matched text), or `.pass` unchanged when nothing is found.
     /// - `redact`: `.pass` with every finding replaced by `[REDACTED:<detector>]`.
     /// - `log`: `.pass` with the text unchanged and the findings, for the caller to log
     ///   (by detector and offsets only).
-    public static func apply(_ policy: GuardrailPolicy, dataClass: DataClass, to text: String) -> GuardrailOutcome {
-        let findings = scan(text, detectors: policy.detectors)
-        switch policy.action(for: dataClass) {
+    public static func apply(_ settings: GuardrailSettings, dataClass: DataClass, to text: String,
+                             detectors: Set<GuardrailDetector> = GuardrailDetector.all) -> GuardrailOutcome {
+        let findings = scan(text, detectors: detectors)
+        switch settings.action(for: dataClass) {
         case .block:
             if let first = findings.first { return .blocked(detector: first.detector) }
             return .pass(text: text, findings: [])

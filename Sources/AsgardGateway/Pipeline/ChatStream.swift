@@ -136,8 +136,8 @@ struct ChatStreamTransformer: Sendable {
         self.adapter = adapter
     }
 
-    init(policy: GuardrailPolicy, dataClass: DataClass, forwardUsage: Bool, adapter: any InferenceAdapter = OpenAICompatibleAdapter()) {
-        self.init(action: policy.action(for: dataClass), detectors: policy.detectors, forwardUsage: forwardUsage, adapter: adapter)
+    init(settings: GuardrailSettings, dataClass: DataClass, forwardUsage: Bool, adapter: any InferenceAdapter = OpenAICompatibleAdapter()) {
+        self.init(action: settings.action(for: dataClass), detectors: GuardrailDetector.all, forwardUsage: forwardUsage, adapter: adapter)
     }
 
     /// Whether nothing more should be read from the vendor.
@@ -345,7 +345,7 @@ public struct GatewayEventStream: Sendable {
     ///   the task was cancelled. The call is settled and recorded before this returns or throws.
     @discardableResult
     public func produce(_ write: ([UInt8]) async throws -> Void) async throws -> GatewayStreamEnding {
-        var transformer = ChatStreamTransformer(policy: admission.guardrail, dataClass: admission.level, forwardUsage: forwardUsage,
+        var transformer = ChatStreamTransformer(settings: admission.guardrail, dataClass: admission.level, forwardUsage: forwardUsage,
                                                 adapter: admission.adapter)
         var parser = SSEParser()
         func send(_ frames: [[UInt8]]) async throws(ClientGone) {

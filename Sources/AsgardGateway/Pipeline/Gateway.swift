@@ -30,7 +30,7 @@ public struct GatewayResponse: Sendable {
         var headers = [("Content-Type", "application/json")]
         if let requestID { headers.append(("x-asgard-request-id", requestID)) }
         if let retryAfter = error.retryAfter { headers.append(("Retry-After", String(retryAfter))) }
-        self.init(status: error.status, body: Array(error.body.utf8), headers: headers)
+        self.init(status: error.statusCode, body: Array(error.body.utf8), headers: headers)
     }
 }
 
@@ -95,15 +95,36 @@ public struct Gateway: Sendable {
     /// data class read, then the pipeline runs. `"stream": true` in the body makes it a stream.
     public func chat(authorization: String?, dataClassHeader: String?, parsed: Result<ChatRequest, GatewayError>,
                      endpoint: ChatEndpoint) async -> ChatAnswer {
-        var call = CallContext(requestID: Self.newRequestID())
+        var identified: Key?
         do throws(GatewayError) {
-            let caller = try authenticator.authenticate(authorization) { key in call.identify(key) }
+            let caller = try authenticator.authenticate(authorization) { identified = $0 }
+            return await chat(caller, parsed: parsed, dataClassHeader: dataClassHeader, endpoint: endpoint)
+        } catch {
+            return .plain(await refuseUnauthenticated(error, key: identified))
+        }
+    }
+
+    /// A chat call from a caller an authentication middleware already authenticated: the body
+    /// parsed (or why not) and the data class read, then the pipeline; refusals are audited.
+    public func chat(_ caller: Caller, parsed: Result<ChatRequest, GatewayError>, dataClassHeader: String?,
+                     endpoint: ChatEndpoint) async -> ChatAnswer {
+        var call = CallContext(requestID: Self.newRequestID())
+        call.identify(caller.key)
+        do throws(GatewayError) {
             let request = try parsed.get()
             let level = try Self.dataClass(of: request, header: dataClassHeader, endpoint: endpoint, key: caller.key)
             return await run(caller, request, level, &call)
         } catch {
             return .plain(await refuse(error, call))
         }
+    }
+
+    /// A chat call refused at authentication: audited like every other refusal (under the key's
+    /// name when the key was found, expired or killed) and answered.
+    public func refuseUnauthenticated(_ error: GatewayError, key: Key?) async -> GatewayResponse {
+        var call = CallContext(requestID: Self.newRequestID())
+        if let key { call.identify(key) }
+        return await refuse(error, call)
     }
 
     /// `chat` for a body not yet parsed.
@@ -185,7 +206,7 @@ public struct Gateway: Sendable {
         if level > key.maxDataClass { throw .dataClassDenied("this key may send at most \(key.maxDataClass.name) data, not \(level.name)") }
         if level > project.classification { throw .dataClassDenied("project \(project.id) is classified \(project.classification.name), below \(level.name)") }
         // Input guardrails.
-        let guardrail = snapshot.guardrailPolicy(of: project.id)
+        let guardrail = snapshot.guardrails(of: project.id)
         var redacted: [String]?
         var findings: [String] = []
         for (index, text) in request.messageTexts.enumerated() {
@@ -346,9 +367,9 @@ public struct Gateway: Sendable {
     func refuse(_ error: GatewayError, _ call: CallContext) async -> GatewayResponse {
         var audit = call.audit
         audit.detail["reason"] = error.code
-        audit.detail["status"] = String(error.status)
+        audit.detail["status"] = String(error.statusCode)
         audit.outcome = "denied"
-        if error.status == 502 || error.status == 504 {
+        if error.statusCode == 502 || error.statusCode == 504 {
             metering.upstreamError(vendor: audit.target.flatMap { $0.split(separator: "/").first.map(String.init) } ?? "unknown", code: error.code)
         }
         try? await recorder.record(ledger: nil, audit: audit)
@@ -404,7 +425,7 @@ struct Admission: Sendable {
     var level: DataClass
     var maxTokens: Int
     var promptEstimate: Int
-    var guardrail: GuardrailPolicy
+    var guardrail: GuardrailSettings
     /// Message texts after input guardrails, nil when unchanged.
     var redactedTexts: [String]?
     var reservation: BudgetReservation

@@ -5,7 +5,7 @@ public import Foundation
 
 /// Everything a call is decided against, as one immutable value: routes and their upstreams
 /// resolved against the environment, keys by digest, projects, the Cedar entity store and
-/// policies, guardrail policies. The controller builds it from what the store holds as applied
+/// policies, guardrail settings. The controller builds it from what the store holds as applied
 /// and swaps whole snapshots atomically, so a call never sees half an update and the gateway
 /// serves exactly what was committed (and audited).
 public struct GatewaySnapshot: Sendable {
@@ -17,7 +17,7 @@ public struct GatewaySnapshot: Sendable {
     public var projects: [String: Project]
     public var entities: Entities
     public var policy: PolicyEngine
-    public var guardrails: [String: GuardrailPolicy]
+    public var guardrails: [String: GuardrailSettings]
 
     /// The snapshot of the store's gateway configuration under `policies`, with vendor
     /// endpoints read from `environment` by the names the manifests give.
@@ -31,13 +31,13 @@ public struct GatewaySnapshot: Sendable {
         projects = Dictionary(configuration.projects.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         entities = InvokeEntities.store(keys: configuration.keys, projects: configuration.projects, routes: table)
         policy = PolicyEngine(enforced: policies)
-        guardrails = projects.compactMapValues { $0.guardrails.map(GuardrailPolicy.init) }
+        guardrails = projects.compactMapValues(\.guardrails)
     }
 
     /// The snapshot of a desired state applied as it stands, for tests of the gateway alone;
     /// `guardrails`, when given, replaces the projects' own guardrail settings.
     public init(state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, environment: [String: String],
-                guardrails: [String: GuardrailPolicy]? = nil) {
+                guardrails: [String: GuardrailSettings]? = nil) {
         self.init(GatewayConfiguration(projects: Array(state.projects.values), keys: Array(state.keys.values), routes: stored),
                   policies: policies, environment: environment)
         if let guardrails { self.guardrails = guardrails }
@@ -62,9 +62,9 @@ public struct GatewaySnapshot: Sendable {
         return vendors
     }
 
-    /// The guardrail policy of a project (redact everything by default).
-    public func guardrailPolicy(of project: String) -> GuardrailPolicy {
-        guardrails[project] ?? GuardrailPolicy()
+    /// The guardrail settings of a project (redact everything by default).
+    public func guardrails(of project: String) -> GuardrailSettings {
+        guardrails[project] ?? GuardrailSettings()
     }
 }
 

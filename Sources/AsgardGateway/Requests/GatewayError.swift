@@ -7,7 +7,8 @@ import Foundation
 /// Messages are written for the caller and never contain a vendor token, a matched secret or
 /// a stack trace.
 public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var status: Int
+    /// The HTTP status.
+    public var statusCode: Int
     /// OpenAI's error type: `invalid_request_error`, `authentication_error`, `permission_error`,
     /// `not_found_error`, `rate_limit_error`, `insufficient_quota`, `api_error`.
     public var type: String
@@ -20,7 +21,7 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     public var retryAfter: Int?
 
     public init(status: Int, type: String, code: String, message: String, param: String? = nil, retryAfter: Int? = nil) {
-        self.status = status
+        statusCode = status
         self.type = type
         self.code = code
         self.message = message
@@ -28,7 +29,7 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
         self.retryAfter = retryAfter
     }
 
-    public var description: String { "\(status) \(code): \(message)" }
+    public var description: String { "\(statusCode) \(code): \(message)" }
 
     /// The response body.
     public var body: String {

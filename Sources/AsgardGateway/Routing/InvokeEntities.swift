@@ -1,4 +1,5 @@
 public import AsgardCore
+import AsgardPolicy
 public import Cedar
 public import Foundation
 
@@ -14,15 +15,7 @@ extension Key {
 public enum InvokeEntities {
     /// One store for a snapshot of desired state: built once, shared by every request.
     public static func store(keys: [Key], projects: [Project], routes: RouteTable) -> Entities {
-        var entities: [Entity] = []
-        for project in projects {
-            entities.append(Entity(uid: uid(project: project.id), attributes: [
-                "classification_level": .long(Int64(project.classification.rawValue)),
-                "active": .bool(true),
-                "owner": .entity(EntityUID(type: "User", id: project.owner)),
-                "approvers": .set(Set(project.approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
-            ]))
-        }
+        var entities = projects.map(\.cedarEntity)
         for key in keys {
             var attributes: [String: Value] = [
                 "project": .entity(uid(project: key.project)),
@@ -45,7 +38,7 @@ public enum InvokeEntities {
     }
 
     public static func uid(key: String) -> EntityUID { EntityUID(type: "Key", id: key) }
-    public static func uid(project: String) -> EntityUID { EntityUID(type: "Project", id: project) }
+    public static func uid(project: String) -> EntityUID { Project.entityUID(project) }
     public static func uid(model: String) -> EntityUID { EntityUID(type: "Model", id: model) }
 
     /// The `invoke` request of one call.

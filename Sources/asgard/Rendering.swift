@@ -1,11 +1,12 @@
-public import AsgardCore
+import AsgardController
+import AsgardCore
 import Foundation
 
-/// Human-readable and JSON renderings of validation, plans and reconcile passes, shared by
-/// the CLI and (later) the HTTP API, so both say the same thing.
-public enum Rendering {
+/// The CLI's human-readable and JSON renderings of validation, plans, reconcile passes and the
+/// store's summary.
+enum Rendering {
     /// `file:line:column: error: ...` lines and a closing count.
-    public static func diagnostics(_ diagnostics: [Diagnostic], files: Int) -> String {
+    static func diagnostics(_ diagnostics: [Diagnostic], files: Int) -> String {
         var lines = diagnostics.map(\.description)
         lines.append("\(diagnostics.count) error\(diagnostics.count == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")")
         return lines.joined(separator: "\n")
@@ -13,7 +14,7 @@ public enum Rendering {
 
     /// The plan as people read it: one line per action (for provisioning, the gate's decision
     /// and what runs next), then the counts.
-    public static func plan(_ actions: [PreviewedAction], objects: Int, files: Int) -> String {
+    static func plan(_ actions: [PreviewedAction], objects: Int, files: Int) -> String {
         guard !actions.isEmpty else {
             return "No changes: \(objects) objects in \(files) files match the store."
         }
@@ -36,7 +37,7 @@ public enum Rendering {
     }
 
     /// One progress line of a pass, as it happens.
-    public static func progress(_ event: ReconcileEvent, elapsed: Duration) -> String? {
+    static func progress(_ event: ReconcileEvent, elapsed: Duration) -> String? {
         let clock = String(format: "[%6.1fs]", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         switch event {
         case .started(let action):
@@ -53,7 +54,7 @@ public enum Rendering {
     }
 
     /// One line per action outcome, then the counts.
-    public static func pass(_ report: ReconcileReport) -> String {
+    static func pass(_ report: ReconcileReport) -> String {
         guard !report.outcomes.isEmpty else {
             return (["Converged: \(report.objects) objects in \(report.files) files, nothing to do."] + report.notes.map { "  note: \($0)" })
                 .joined(separator: "\n")
@@ -75,7 +76,7 @@ public enum Rendering {
     }
 
     /// The store's counts for people.
-    public static func summary(_ summary: StoreSummary, path: String) -> String {
+    static func summary(_ summary: StoreSummary, path: String) -> String {
         var lines = ["Store: \(path)"]
         for kind in ObjectKind.allCases.sorted() {
             guard let statuses = summary.objects[kind.rawValue], !statuses.isEmpty else { continue }
@@ -92,7 +93,7 @@ public enum Rendering {
     }
 
     /// Pretty, sorted-key JSON of an encodable value.
-    public static func json(_ value: some Encodable) -> String {
+    static func json(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -102,17 +103,34 @@ public enum Rendering {
     }
 }
 
-/// JSON shapes of the CLI's `--json` output.
-public enum JSONOutput {
-    public struct Problem: Codable, Sendable {
-        public var file: String
-        public var line: Int
-        public var column: Int
-        public var object: String?
-        public var field: String?
-        public var message: String
+/// JSON shapes of the CLI's `--json` output: real JSON types (booleans, numbers), snake_case keys.
+enum JSONOutput {
+    /// `asgard audit verify --json`.
+    struct AuditVerification: Encodable, Sendable {
+        var intact: Bool
+        var entries: Int?
+        var head: String?
+        var firstBadEntry: Int64?
+        var reason: String?
+    }
 
-        public init(_ d: Diagnostic) {
+    /// `asgard policy check --json`.
+    struct PolicyCheck: Encodable, Sendable {
+        var valid: Bool
+        var policies: Int
+        var ids: [String]
+        var errors: [String]
+    }
+
+    struct Problem: Codable, Sendable {
+        var file: String
+        var line: Int
+        var column: Int
+        var object: String?
+        var field: String?
+        var message: String
+
+        init(_ d: Diagnostic) {
             file = d.location.file
             line = d.location.line
             column = d.location.column
@@ -122,19 +140,19 @@ public enum JSONOutput {
         }
     }
 
-    public struct PlannedAction: Codable, Sendable {
-        public var verb: String
-        public var object: String
-        public var kind: String
-        public var id: String
-        public var tier: String
-        public var project: String?
-        public var provisioning: Bool
-        public var digest: String
-        public var specDigest: String?
-        public var note: String?
+    struct PlannedAction: Codable, Sendable {
+        var verb: String
+        var object: String
+        var kind: String
+        var id: String
+        var tier: String
+        var project: String?
+        var provisioning: Bool
+        var digest: String
+        var specDigest: String?
+        var note: String?
 
-        public init(_ a: Action) {
+        init(_ a: Action) {
             note = a.note
             verb = a.verb.rawValue
             object = a.ref.description
@@ -148,14 +166,14 @@ public enum JSONOutput {
         }
     }
 
-    public struct Validation: Codable, Sendable {
-        public var valid: Bool
-        public var directory: String
-        public var files: Int
-        public var objects: Int
-        public var errors: [Problem]
+    struct Validation: Codable, Sendable {
+        var valid: Bool
+        var directory: String
+        var files: Int
+        var objects: Int
+        var errors: [Problem]
 
-        public init(_ result: LoadResult, directory: String) {
+        init(_ result: LoadResult, directory: String) {
             valid = result.isValid
             self.directory = directory
             files = result.files
@@ -164,15 +182,15 @@ public enum JSONOutput {
         }
     }
 
-    public struct Plan: Codable, Sendable {
-        public var valid: Bool
-        public var directory: String
-        public var errors: [Problem]
-        public var actions: [Previewed]
+    struct Plan: Codable, Sendable {
+        var valid: Bool
+        var directory: String
+        var errors: [Problem]
+        var actions: [Previewed]
         /// Read-only vendor calls made to observe drift, and what could not be observed.
-        public var notes: [String]
+        var notes: [String]
 
-        public init(_ result: LoadResult, actions: [PreviewedAction], directory: String, notes: [String] = []) {
+        init(_ result: LoadResult, actions: [PreviewedAction], directory: String, notes: [String] = []) {
             valid = result.isValid
             self.directory = directory
             errors = result.diagnostics.map(Problem.init)
@@ -181,30 +199,30 @@ public enum JSONOutput {
         }
     }
 
-    public struct Previewed: Codable, Sendable {
-        public var action: PlannedAction
-        public var gate: GateOutcome?
-        public var next: String?
+    struct Previewed: Codable, Sendable {
+        var action: PlannedAction
+        var gate: GateOutcome?
+        var next: String?
     }
 
-    public struct Outcome: Codable, Sendable {
-        public var action: PlannedAction
-        public var result: String
-        public var reason: String?
-        public var gate: GateOutcome?
-        public var planDigest: String?
-        public var elapsedMs: Int
+    struct Outcome: Codable, Sendable {
+        var action: PlannedAction
+        var result: String
+        var reason: String?
+        var gate: GateOutcome?
+        var planDigest: String?
+        var elapsedMs: Int
     }
 
-    public struct Pass: Codable, Sendable {
-        public var valid: Bool
-        public var succeeded: Bool
-        public var directory: String
-        public var errors: [Problem]
-        public var outcomes: [Outcome]
-        public var notes: [String]
+    struct Pass: Codable, Sendable {
+        var valid: Bool
+        var succeeded: Bool
+        var directory: String
+        var errors: [Problem]
+        var outcomes: [Outcome]
+        var notes: [String]
 
-        public init(_ report: ReconcileReport) {
+        init(_ report: ReconcileReport) {
             notes = report.notes
             valid = report.isValid
             succeeded = report.succeeded
@@ -217,17 +235,17 @@ public enum JSONOutput {
         }
     }
 
-    public struct AuditRow: Codable, Sendable {
-        public var sequence: Int64
-        public var time: String
-        public var actor: String
-        public var action: String
-        public var target: String?
-        public var outcome: String
-        public var detail: String
-        public var hash: String
+    struct AuditRow: Codable, Sendable {
+        var sequence: Int64
+        var time: String
+        var actor: String
+        var action: String
+        var target: String?
+        var outcome: String
+        var detail: String
+        var hash: String
 
-        public init(_ r: AuditRecord) {
+        init(_ r: AuditRecord) {
             sequence = r.content.sequence
             time = r.content.time
             actor = r.content.actor

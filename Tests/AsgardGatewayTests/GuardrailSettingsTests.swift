@@ -2,15 +2,15 @@ import AsgardCore
 @testable import AsgardGateway
 import Testing
 
-@Suite struct GuardrailPolicyTests {
-    static let policy = GuardrailPolicy(defaultAction: .log, overrides: [.confidential: .redact, .restricted: .block])
+@Suite struct GuardrailSettingsTests {
+    static let policy = GuardrailSettings(defaultAction: .log, byDataClass: [.confidential: .redact, .restricted: .block])
 
     @Test func actionPerDataClass() {
         #expect(Self.policy.action(for: .public) == .log)
         #expect(Self.policy.action(for: .internal) == .log)
         #expect(Self.policy.action(for: .confidential) == .redact)
         #expect(Self.policy.action(for: .restricted) == .block)
-        #expect(GuardrailPolicy().action(for: .restricted) == .redact)
+        #expect(GuardrailSettings().action(for: .restricted) == .redact)
     }
 
     @Test(arguments: GuardrailScannerTests.positives)
@@ -45,9 +45,10 @@ import Testing
     }
 
     @Test func policyDetectorsNarrowTheScan() {
-        let policy = GuardrailPolicy(defaultAction: .block, detectors: GuardrailDetector.secrets)
-        #expect(Guardrails.apply(policy, dataClass: .public, to: "a@b.io") == .pass(text: "a@b.io", findings: []))
-        #expect(Guardrails.apply(policy, dataClass: .public, to: "AKIAIOSFODNN7EXAMPLE") == .blocked(detector: .awsAccessKeyID))
+        let settings = GuardrailSettings(defaultAction: .block)
+        let secrets = GuardrailDetector.secrets
+        #expect(Guardrails.apply(settings, dataClass: .public, to: "a@b.io", detectors: secrets) == .pass(text: "a@b.io", findings: []))
+        #expect(Guardrails.apply(settings, dataClass: .public, to: "AKIAIOSFODNN7EXAMPLE", detectors: secrets) == .blocked(detector: .awsAccessKeyID))
     }
 
     @Test func findingDescriptionNeverContainsText() {

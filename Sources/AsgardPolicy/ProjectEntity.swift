@@ -1,0 +1,19 @@
+public import AsgardCore
+public import Cedar
+
+extension Project {
+    /// The project's Cedar entity id, `Project::"<id>"`.
+    public static func entityUID(_ id: String) -> EntityUID { EntityUID(type: "Project", id: id) }
+
+    /// The project as a Cedar entity, after `policies/asgard.cedarschema`: the one builder the
+    /// gateway's `invoke`, the provisioning gate, approvals and the desks all use. A stopped
+    /// project never reaches Cedar (it is refused before), so `active` is true here.
+    public var cedarEntity: Entity {
+        Entity(uid: Self.entityUID(id), attributes: [
+            "classification_level": .long(Int64(classification.rawValue)),
+            "active": .bool(true),
+            "owner": .entity(EntityUID(type: "User", id: owner)),
+            "approvers": .set(Set(approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
+        ])
+    }
+}

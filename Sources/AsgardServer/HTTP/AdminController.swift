@@ -1,0 +1,112 @@
+import AsgardController
+import AsgardCore
+import AsgardGateway
+import Foundation
+import Hummingbird
+
+/// The admin API, behind `AdminAuthentication` (the admin credential; its holder acts as
+/// `User::"admin"` in `Role::"admin"`):
+///
+/// - `GET /api/admin/kill` lists the engaged kill switches; `POST /api/admin/kill` with
+///   `{"scope", "id", "reason"}` engages one; `DELETE /api/admin/kill?scope=&id=` releases one.
+///   Through `KillSwitchDesk`, as the CLI: Cedar decides `kill`, the order or its refusal is
+///   audited; a switch takes effect at once here and within a second on other servers.
+/// - `GET /api/admin/approvals[?status=]` lists approvals, newest first;
+///   `POST /api/admin/approvals/{id}/approve` with `{"by": "<email>"}` and `.../reject` with
+///   `{"by", "reason"}` decide one through `ApprovalDesk`: `by` must pass Cedar's `approve` (a
+///   project approver, never the requester). An approval asks for a provisioning round at once.
+struct AdminController: Sendable {
+    let store: any Store
+    let controller: Controller
+    let snapshot: SnapshotBox
+
+    struct KillOrder: Decodable, Sendable {
+        var scope: KillScope
+        var id: String?
+        var reason: String
+    }
+
+    struct KillSwitches: Encodable, Sendable {
+        var killSwitches: [Engaged]
+
+        struct Engaged: Encodable, Sendable {
+            var scope: String
+            var id: String
+            var reason: String
+            var by: String
+            var since: Date
+        }
+    }
+
+    struct Changed: Encodable, Sendable {
+        var engaged: String?
+        var released: String?
+    }
+
+    struct Decision: Decodable, Sendable {
+        var by: String
+        var reason: String?
+    }
+
+    struct Approvals: Encodable, Sendable {
+        var approvals: [Approval]
+    }
+
+    func addRoutes(to group: RouterGroup<AsgardRequestContext>) {
+        group.get("/api/admin/kill") { _, _ -> JSONAnswer<KillSwitches> in
+            JSONAnswer(value: KillSwitches(killSwitches: try await store.killSwitches().map { row in
+                KillSwitches.Engaged(scope: row.scope.rawValue, id: row.target, reason: row.reason, by: row.engagedBy, since: row.since)
+            }))
+        }
+        group.post("/api/admin/kill") { request, context -> JSONAnswer<Changed> in
+            let order = try await decodeBody(KillOrder.self, from: request,
+                                             expected: #"{"scope": global|vendor|model|project|key, "id": ..., "reason": ...}"#)
+            let id = order.id ?? ""
+            try await desk().engage(scope: order.scope, id: id, reason: order.reason, by: try operatorOf(context))
+            try? await controller.killSwitches.refresh()
+            return JSONAnswer(value: Changed(engaged: order.scope.target(id)))
+        }
+        group.delete("/api/admin/kill") { request, context -> JSONAnswer<Changed> in
+            guard let text = request.uri.queryParameters.get("scope"), let scope = KillScope(rawValue: String(text)) else {
+                throw GatewayError.invalidRequest("scope must be one of \(KillScope.allCases.map(\.rawValue).joined(separator: ", "))", param: "scope")
+            }
+            let id: String = request.uri.queryParameters.get("id").map { String($0) } ?? ""
+            try await desk().release(scope: scope, id: id, by: try operatorOf(context))
+            try? await controller.killSwitches.refresh()
+            return JSONAnswer(value: Changed(released: scope.target(id)))
+        }
+        group.get("/api/admin/approvals") { request, _ -> JSONAnswer<Approvals> in
+            let text: String? = request.uri.queryParameters.get("status").map { String($0) }
+            let status = text.flatMap(Approval.Status.init(rawValue:))
+            guard text == nil || status != nil else {
+                throw GatewayError.invalidRequest("status must be one of \(Approval.Status.allCases.map(\.rawValue).joined(separator: ", "))", param: "status")
+            }
+            return JSONAnswer(value: Approvals(approvals: try await store.approvals(status: status)))
+        }
+        for verb in ["approve", "reject"] {
+            group.post("/api/admin/approvals/:id/\(verb)") { request, context -> JSONAnswer<Approval> in
+                let decision = try await decodeBody(Decision.self, from: request,
+                                                    expected: #"{"by": "<approver email>""# + (verb == "reject" ? #", "reason": "..."}"# : "}"))
+                guard !decision.by.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw GatewayError.invalidRequest("by must name the person deciding", param: "by")
+                }
+                guard let current = snapshot.current else { throw GatewayError.starting }
+                let approval = try await ApprovalDesk(store: store, policies: current.policy)
+                    .decide(id: context.parameters.get("id") ?? "", approve: verb == "approve", by: decision.by, reason: decision.reason)
+                if verb == "approve" { controller.requestRound() }
+                return JSONAnswer(value: approval)
+            }
+        }
+    }
+
+    /// The desk under the published policies; nothing is decided before they are published.
+    private func desk() throws -> KillSwitchDesk {
+        guard let current = snapshot.current else { throw GatewayError.starting }
+        return KillSwitchDesk(store: store, policies: current.policy)
+    }
+
+    private func operatorOf(_ context: AsgardRequestContext) throws -> Operator {
+        guard let admin = context.admin else { throw GatewayError.invalidAPIKey }
+        return admin
+    }
+}

@@ -1,0 +1,209 @@
+import AsgardController
+import AsgardCore
+import AsgardGateway
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// A JSON answer: `value` encoded with snake_case keys, sorted, dates in ISO 8601 (the API's
+/// one encoding), and `status`.
+struct JSONAnswer<Value: Encodable & Sendable>: ResponseGenerator {
+    var value: Value
+    var status: HTTPResponse.Status = .ok
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try Self.encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Decodes a request body of at most 64 KiB as `Body`.
+/// - Throws: `GatewayError.invalidRequest` naming what was expected, for anything that is not one.
+func decodeBody<Body: Decodable>(_ type: Body.Type, from request: Request, expected: String) async throws -> Body {
+    let bytes = try await request.body.collect(upTo: 64 << 10)
+    do {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Body.self, from: Data(bytes.readableBytesView))
+    } catch {
+        throw GatewayError.invalidRequest("the body is \(expected)")
+    }
+}
+
+/// The gateway's routes, behind `KeyAuthentication`:
+///
+/// - `POST /v1/chat/completions`: the OpenAI drop-in; the data class from `X-Asgard-Data-Class`,
+///   else the body's `data_class`, else the key's default; `"stream": true` streams SSE.
+/// - `POST /api/gateway/chat`: Asgard's shape, the body's `data_class` required.
+/// - `GET /v1/models`: the models the presented key may call.
+struct GatewayController: Sendable {
+    let gateway: Gateway
+    let maxBodyBytes: Int
+
+    /// `GET /v1/models`, as OpenAI lists models.
+    struct ModelList: Encodable, Sendable {
+        var object = "list"
+        var data: [Model]
+
+        struct Model: Encodable, Sendable {
+            var id: String
+            var object = "model"
+            var created = 0
+            var ownedBy: String
+        }
+    }
+
+    func addRoutes(to group: RouterGroup<AsgardRequestContext>) {
+        for (path, endpoint) in [("/v1/chat/completions", ChatEndpoint.openAICompatible), ("/api/gateway/chat", .asgard)] {
+            group.post(RouterPath(path)) { request, context -> Response in
+                try await chat(request, context: context, endpoint: endpoint)
+            }
+        }
+        group.get("/v1/models") { _, context -> JSONAnswer<ModelList> in
+            let caller = try context.authenticatedCaller()
+            let routes = caller.snapshot.routes
+            let models = routes.models.compactMap { model -> ModelList.Model? in
+                guard let route = routes[model], caller.key.allows(model: model, vendor: route.vendor) else { return nil }
+                return ModelList.Model(id: model, ownedBy: route.vendor)
+            }
+            return JSONAnswer(value: ModelList(data: models))
+        }
+    }
+
+    /// One chat call: the body read within the limit, then the pipeline; refusals are audited.
+    func chat(_ request: Request, context: AsgardRequestContext, endpoint: ChatEndpoint) async throws -> Response {
+        let caller = try context.authenticatedCaller()
+        let parsed: Result<ChatRequest, GatewayError>
+        do {
+            parsed = gateway.parse(Array(try await request.body.collect(upTo: maxBodyBytes).readableBytesView))
+        } catch {
+            parsed = .failure(.bodyTooLarge(limit: maxBodyBytes))
+        }
+        switch await gateway.chat(caller, parsed: parsed, dataClassHeader: request.headers[Self.dataClassHeader], endpoint: endpoint) {
+        case .plain(let answer):
+            return Response(answer)
+        case .stream(let stream):
+            return Response(status: .init(code: stream.status), headers: HTTPFields(stream.headers), body: stream.responseBody)
+        }
+    }
+
+    static let dataClassHeader = HTTPField.Name("X-Asgard-Data-Class")!
+}
+
+/// `GET /api/projects/{id}/usage?from=&to=`, behind `KeyAuthentication`: the project's spend by
+/// UTC day and model, for keys Cedar lets read it (`read_cost`: a key, its own project's).
+/// `from` and `to` are dates or RFC 3339 instants (default: everything up to tomorrow). Every
+/// call a client saw answered is counted: the route waits for the ledger to catch up (503
+/// `ledger_behind` after 10 s).
+struct UsageController: Sendable {
+    let store: any Store
+    let ingester: CallIngester
+
+    struct Report: Encodable, Sendable {
+        var project: String
+        var usage: [Day]
+
+        struct Day: Encodable, Sendable {
+            var day: String
+            var model: String
+            var calls: Int
+            var promptTokens: Int
+            var completionTokens: Int
+            var costMicros: Int64
+            var costUsd: String
+            var estimatedCalls: Int
+        }
+    }
+
+    func addRoutes(to group: RouterGroup<AsgardRequestContext>) {
+        group.get("/api/projects/{id}/usage") { request, context -> JSONAnswer<Report> in
+            let caller = try context.authenticatedCaller()
+            let project = context.parameters.get("id") ?? ""
+            let from = try Self.instant(request, "from") ?? Date(timeIntervalSince1970: 0)
+            let to = try Self.instant(request, "to") ?? Date().addingTimeInterval(86_400)
+            guard await ingester.caughtUp() else {
+                throw GatewayError(status: 503, type: "server_error", code: "ledger_behind", message: "recent calls are not yet in the ledger; retry shortly")
+            }
+            let rows: [UsageRow]
+            do {
+                rows = try await UsageDesk(store: store, policies: caller.snapshot.policy)
+                    .usage(of: project, from: from, to: to, principal: InvokeEntities.uid(key: caller.key.id), entities: caller.snapshot.entities)
+            } catch let refusal as UsageDesk.Refusal {
+                throw refusal
+            } catch {
+                // Never an empty answer in place of one the store could not give.
+                throw GatewayError(status: 503, type: "server_error", code: "store_unavailable", message: "the ledger could not be read; retry shortly")
+            }
+            return JSONAnswer(value: Report(project: project, usage: rows.map { row in
+                Report.Day(day: row.day, model: row.model, calls: row.calls, promptTokens: row.promptTokens, completionTokens: row.completionTokens,
+                           costMicros: row.cost.value, costUsd: row.cost.description, estimatedCalls: row.estimatedCalls)
+            }))
+        }
+    }
+
+    /// A query parameter read as a date or an RFC 3339 instant; nil when absent.
+    /// - Throws: `GatewayError.invalidRequest` naming it when present and unreadable.
+    static func instant(_ request: Request, _ name: String) throws(GatewayError) -> Date? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard let date = parseInstant(text) else {
+            throw .invalidRequest("\(name) must be a date (YYYY-MM-DD) or an RFC 3339 time", param: name)
+        }
+        return date
+    }
+}
+
+/// `GET /healthz` and `GET /metrics`, unauthenticated.
+///
+/// `/healthz`: 503 `{"status": "starting"}` until the first configuration is published, then
+/// 200 `{"status": "ok"}`, or 200 `{"status": "degraded", "reasons": [...]}` (see `HealthBoard`).
+struct HealthController: Sendable {
+    let health: HealthBoard
+    let snapshot: SnapshotBox
+    let metrics: GatewayMetrics
+
+    struct Status: Encodable, Sendable {
+        var status: String
+        var reasons: [String]?
+    }
+
+    func addRoutes(to router: Router<AsgardRequestContext>) {
+        router.get("/healthz") { _, _ -> JSONAnswer<Status> in
+            let reasons = health.reasons
+            let status = snapshot.current == nil ? "starting" : reasons.isEmpty ? "ok" : "degraded"
+            return JSONAnswer(value: Status(status: status, reasons: reasons.isEmpty ? nil : reasons),
+                              status: status == "starting" ? .serviceUnavailable : .ok)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+        }
+    }
+}
+
+/// Counts every answer of the routes behind it (Prometheus `asgard_requests_total` and
+/// `asgard_request_duration_seconds`; for a stream, the time to its head), refusals of the
+/// middleware after it included.
+struct RequestMetrics: RouterMiddleware {
+    typealias Context = AsgardRequestContext
+    let metrics: GatewayMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            metrics.request(endpoint: request.uri.path, status: Int(response.status.code), duration: ContinuousClock.now - started)
+            return response
+        } catch let error as any HTTPResponseError {
+            metrics.request(endpoint: request.uri.path, status: Int(error.status.code), duration: ContinuousClock.now - started)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,158 @@
+public import AsgardController
+public import AsgardCore
+public import AsgardGateway
+public import Foundation
+public import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// The context of every Asgard route: Hummingbird's core storage, and who called once an
+/// authentication middleware has run. Handlers read `caller` or `admin`; they never look at
+/// credentials themselves.
+public struct AsgardRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The key that called, set by `KeyAuthentication`.
+    public var caller: Caller?
+    /// The operator, set by `AdminAuthentication`.
+    public var admin: Operator?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+
+    /// JSON with sorted keys: the same bytes for the same answer.
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// The caller a `KeyAuthentication` middleware set.
+    /// - Throws: `GatewayError.invalidAPIKey` when the route is not behind one (a wiring mistake).
+    func authenticatedCaller() throws(GatewayError) -> Caller {
+        guard let caller else { throw .invalidAPIKey }
+        return caller
+    }
+}
+
+/// Authentication of Asgard virtual keys, once, in front of every route that takes one
+/// (`/v1/models`, usage, chat): `KeyAuthenticator` decides (unknown, expired, killed keys are
+/// refused with an OpenAI error object), and the route sees `context.caller`. `refuse` answers
+/// a refusal; the chat routes' one also audits it as a `gateway.invoke`.
+struct KeyAuthentication: RouterMiddleware {
+    typealias Context = AsgardRequestContext
+    let authenticator: KeyAuthenticator
+    let refuse: @Sendable (GatewayError, Key?) async -> GatewayResponse
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        var identified: Key?
+        do throws(GatewayError) {
+            context.caller = try authenticator.authenticate(request.headers[.authorization]) { identified = $0 }
+        } catch {
+            return Response(await refuse(error, identified))
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Authentication of the admin credential (`ASGARD_ADMIN_KEY_SHA256`) in front of the admin
+/// API: its holder acts as `Operator.adminCredential`; anyone else gets 401.
+struct AdminAuthentication: RouterMiddleware {
+    typealias Context = AsgardRequestContext
+    /// Lower-case hex digest of the admin credential; nil refuses everyone (the admin API is off).
+    let digest: String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let digest, let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), digest)
+        else { throw GatewayError.invalidAPIKey }
+        var context = context
+        context.admin = .adminCredential
+        return try await next(request, context)
+    }
+}
+
+/// Every error a route throws is an OpenAI error object with its status: never an empty 500.
+extension GatewayError: HTTPResponseError {
+    public var status: HTTPResponse.Status { .init(code: statusCode) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(GatewayResponse(error: self))
+    }
+}
+
+extension KillSwitchDesk.Refusal: HTTPResponseError {
+    /// 400 for a malformed order, 403 for a Cedar denial, 404 for nothing to release.
+    var gatewayError: GatewayError {
+        switch self {
+        case .invalid(let message): .invalidRequest(message)
+        case .denied(let message, _): GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: message)
+        case .notEngaged: GatewayError(status: 404, type: "not_found_error", code: "not_found", message: description)
+        }
+    }
+
+    public var status: HTTPResponse.Status { gatewayError.status }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try gatewayError.response(from: request, context: context)
+    }
+}
+
+extension ApprovalDesk.Refusal: HTTPResponseError {
+    /// 403 when Cedar denied the decider, 409 when the approval cannot be decided (not pending, no reason).
+    var gatewayError: GatewayError {
+        denied ? GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: description)
+            : GatewayError(status: 409, type: "invalid_request_error", code: "conflict", message: description)
+    }
+
+    public var status: HTTPResponse.Status { gatewayError.status }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try gatewayError.response(from: request, context: context)
+    }
+}
+
+extension UsageDesk.Refusal: HTTPResponseError {
+    public var status: HTTPResponse.Status { .forbidden }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(GatewayResponse(error: GatewayError(status: 403, type: "permission_error", code: "forbidden", message: description)))
+    }
+}
+
+extension StoreError: HTTPResponseError {
+    /// 404 for an unknown approval, 409 for one already decided; a store fault is 503.
+    var gatewayError: GatewayError {
+        switch self {
+        case .approvalNotFound(let id): GatewayError(status: 404, type: "not_found_error", code: "not_found", message: "no approval with id \(id)")
+        case .approvalNotPending, .approvalNotApproved:
+            GatewayError(status: 409, type: "invalid_request_error", code: "conflict", message: description)
+        case .unknownSchemaVersion:
+            GatewayError(status: 503, type: "server_error", code: "store_unavailable", message: "the store was written by a newer Asgard")
+        }
+    }
+
+    public var status: HTTPResponse.Status { gatewayError.status }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try gatewayError.response(from: request, context: context)
+    }
+}
+
+extension Response {
+    /// A gateway answer as it is: status, headers and body bytes.
+    init(_ answer: GatewayResponse) {
+        self.init(status: .init(code: answer.status), headers: HTTPFields(answer.headers), body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+}
+
+extension HTTPFields {
+    /// Header fields from name-value pairs (a name that is not a valid field name is dropped).
+    init(_ pairs: [(String, String)]) {
+        self.init()
+        for (name, value) in pairs {
+            if let field = HTTPField.Name(name) { append(HTTPField(name: field, value: value)) }
+        }
+    }
+}
