@@ -121,6 +121,7 @@ let package = Package(
             dependencies: [
                 "AsgardServer", "AsgardStore", "AsgardTestSupport", "FakeDatabricks", "AsgardGateway", "AsgardPolicy", "AsgardController", "Cedar",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

@@ -18,10 +18,9 @@ struct ServedAsgard {
                           "expired-key": "asg_sdk_expired_0005"]
     static let adminSecret = "asg_admin_secret_0004"
 
-    /// Runs `body` with the server's base URL, then shuts everything down gracefully.
-    static func run(provisioner: any Provisioner = UnavailableProvisioner(),
-                    _ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void) async throws {
-        let root = try makeTemporaryDirectory("served")
+    /// A copy of the shipped desired state under `root`, plus the test keys and a project with
+    /// no budget left (`broke`); returns its path.
+    static func desiredWithTestKeys(in root: String) throws -> String {
         let desired = try copyShippedDesired(into: root)
         try """
             kind: Project
@@ -61,6 +60,14 @@ struct ServedAsgard {
             max_data_class: internal
             expires: 2026-01-31T00:00:00Z
             """.write(toFile: desired + "/keys/sdk.yaml", atomically: true, encoding: .utf8)
+        return desired
+    }
+
+    /// Runs `body` with the server's base URL, then shuts everything down gracefully.
+    static func run(provisioner: any Provisioner = UnavailableProvisioner(),
+                    _ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void) async throws {
+        let root = try makeTemporaryDirectory("served")
+        let desired = try desiredWithTestKeys(in: root)
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: "dapi-served-token")).start()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         var configuration = ServerConfiguration()
