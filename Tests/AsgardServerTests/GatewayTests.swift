@@ -135,7 +135,7 @@ final class GatewayHarness: Sendable {
         Refusal(name: "unknown key", secret: "asg_nobody", status: 401, code: "invalid_api_key"),
         Refusal(name: "unknown model", secret: GatewayHarness.scorer, model: "databricks/nope", status: 404, code: "model_not_found"),
         Refusal(name: "model not allowed", secret: GatewayHarness.scorer, model: "openai/gpt-4o-mini", status: 403, code: "model_not_allowed"),
-        Refusal(name: "level above the key", secret: GatewayHarness.notebook, dataClass: "confidential", status: 403, code: "policy_denied"),
+        Refusal(name: "level above the key", secret: GatewayHarness.notebook, dataClass: "confidential", status: 403, code: "data_class_denied"),
         Refusal(name: "bad data class header", secret: GatewayHarness.scorer, dataClass: "secret", status: 400, code: "invalid_request"),
     ])
     func refusalsAreOpenAIErrorsAndAudited(refusal: Refusal) async throws {
@@ -146,6 +146,36 @@ final class GatewayHarness: Sendable {
             #expect(audit.outcome == "denied" && audit.detail.contains(#""reason":"\#(refusal.code)""#))
             #expect(try await h.stored.summary().ledgerRows == 0)
             #expect(h.fake.controls.callCount(for: "databricks-meta-llama-3-3-70b-instruct") == 0)
+        }
+    }
+
+    /// Cedar owns the allowlist and data-class rules: under a policy set that permits every
+    /// `invoke`, a key calls a model it does not list, with data above its level; under one
+    /// whose forbid names the call, it is refused with that policy.
+    @Test func cedarAloneDecidesTheAllowlistAndDataClasses() async throws {
+        let root = try makeTemporaryDirectory("open-policies")
+        for file in ["asgard.cedarschema", "admin.cedar", "provision.cedar"] {
+            try FileManager.default.copyItem(atPath: packageRoot + "/policies/" + file, toPath: root + "/" + file)
+        }
+        try """
+            @id("anyone-invokes-anything")
+            permit (principal is Key, action == Action::"invoke", resource is Model);
+            @id("no-restricted-data")
+            forbid (principal, action == Action::"invoke", resource) when { context.level >= 3 };
+            """.write(toFile: root + "/invoke.cedar", atomically: true, encoding: .utf8)
+        try await GatewayHarness(policiesDirectory: root).run { h in
+            // The notebook key may send at most internal data; llama takes confidential.
+            #expect(h.state.keys["fraud-analyst-notebook"]?.maxDataClass == .internal)
+            let widened = await h.chat(GatewayHarness.notebook, dataClass: "confidential")
+            #expect(widened.status == 200, "\(widened.json)")
+            // The scorer does not list OpenAI's models: past Cedar, the call reaches the vendor
+            // stage, where this harness has no OpenAI configured.
+            #expect(h.state.keys["fraud-scoring-agent"]?.allowedModels.contains("openai/gpt-4o-mini") == false)
+            let unlisted = await h.chat(GatewayHarness.scorer, model: "openai/gpt-4o-mini")
+            #expect(unlisted.status == 503 && GatewayHarness.code(unlisted.json) == "vendor_unconfigured", "\(unlisted.json)")
+            let forbidden = await h.chat(GatewayHarness.notebook, dataClass: "restricted")
+            #expect(forbidden.status == 403 && GatewayHarness.code(forbidden.json) == "policy_denied")
+            #expect((forbidden.json["error"] as? [String: Any])?["message"] as? String == "denied by policy no-restricted-data")
         }
     }
 

@@ -184,13 +184,13 @@ public struct Gateway: Sendable {
         if let limit = key.requestsPerMinute, case .limited(let retryAfter) = rateLimiter.acquire(key: key.id, limit: limit, now: .now) {
             throw .rateLimited(retryAfter: retryAfter)
         }
-        // Route: the model exists and this key may use it.
+        // Route: the model exists.
         guard let route = snapshot.routes[request.model] else { throw .modelNotFound(request.model) }
-        guard key.allows(model: route.model, vendor: route.vendor) else { throw .modelNotAllowed(request.model) }
         let maxTokens = request.maxTokens ?? route.defaultMaxTokens
         let promptEstimate = Pricing.estimatePromptTokens(messages: request.messageTexts)
         let worstCase = Pricing.worstCase(promptTokens: promptEstimate, maxTokens: maxTokens, pricing: route.pricing)
-        // Cedar.
+        // Cedar decides who may call what at which data class (`key-invokes-allowed-model`: the
+        // key's allowlist, and the level within the model's, the key's and the project's).
         let decision = snapshot.policy.decide(InvokeEntities.request(key: key.id, model: route.model, level: level, estimatedCost: worstCase, now: clock()),
                                               entities: snapshot.entities)
         call.audit.detail["policies"] = decision.response.reasons.sorted().joined(separator: ",")
@@ -199,12 +199,13 @@ public struct Gateway: Sendable {
                 .map { "\($0): \(decision.response.errorMessages[$0] ?? "")" }.joined(separator: "; ")
         }
         guard decision.allowed else {
-            throw .policyDenied(decision.response.reasons.sorted(), failedClosedOn: decision.failedClosedOn.sorted())
+            let reasons = decision.response.reasons.sorted(), failedClosed = decision.failedClosedOn.sorted()
+            // No permit applied: name what the shipped permit asks for, when that is what is missing.
+            if reasons.isEmpty, failedClosed.isEmpty, let missing = InvokeDenial.explain(key: key, route: route, project: project, level: level) {
+                throw missing
+            }
+            throw .policyDenied(reasons, failedClosedOn: failedClosed)
         }
-        // Data classes: the request may not exceed the model, the key or the project.
-        if level > route.maxDataClass { throw .dataClassDenied("\(level.name) data may not be sent to \(route.model) (at most \(route.maxDataClass.name))") }
-        if level > key.maxDataClass { throw .dataClassDenied("this key may send at most \(key.maxDataClass.name) data, not \(level.name)") }
-        if level > project.classification { throw .dataClassDenied("project \(project.id) is classified \(project.classification.name), below \(level.name)") }
         // Input guardrails.
         let guardrail = snapshot.guardrails(of: project.id)
         var redacted: [String]?

@@ -3,10 +3,24 @@ import AsgardPolicy
 public import Cedar
 public import Foundation
 
-extension Key {
-    /// Whether the key lists `model` by id or its vendor by `<vendor>/*`.
-    public func allows(model: String, vendor: String) -> Bool {
-        allowedModels.contains(model) || allowedModels.contains("\(vendor)/*")
+/// Why Cedar found no permit for a call, in the client's terms. Cedar alone decides (the
+/// operator may widen or narrow `invoke` in `policies/`); this only names, after a denial with
+/// no determining policy, which condition of the shipped `key-invokes-allowed-model` the call
+/// misses, so the client reads `model_not_allowed` or `data_class_denied` rather than "no
+/// policy permits this call".
+enum InvokeDenial {
+    static func explain(key: Key, route: Route, project: Project, level: DataClass) -> GatewayError? {
+        if !key.allowedModels.contains(route.model) && !key.allowedModels.contains("\(route.vendor)/*") {
+            return .modelNotAllowed(route.model)
+        }
+        if level > route.maxDataClass {
+            return .dataClassDenied("\(level.name) data may not be sent to \(route.model) (at most \(route.maxDataClass.name))")
+        }
+        if level > key.maxDataClass { return .dataClassDenied("this key may send at most \(key.maxDataClass.name) data, not \(level.name)") }
+        if level > project.classification {
+            return .dataClassDenied("project \(project.id) is classified \(project.classification.name), below \(level.name)")
+        }
+        return nil
     }
 }
 

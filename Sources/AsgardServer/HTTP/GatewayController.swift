@@ -70,9 +70,13 @@ struct GatewayController: Sendable {
         }
         group.get("/v1/models") { _, context -> JSONAnswer<ModelList> in
             let caller = try context.authenticatedCaller()
-            let routes = caller.snapshot.routes
-            let models = routes.models.compactMap { model -> ModelList.Model? in
-                guard let route = routes[model], caller.key.allows(model: model, vendor: route.vendor) else { return nil }
+            let (snapshot, now) = (caller.snapshot, Date())
+            // The models Cedar lets this key invoke with public data and no cost.
+            let models = snapshot.routes.models.compactMap { model -> ModelList.Model? in
+                guard let route = snapshot.routes[model],
+                      snapshot.policy.decide(InvokeEntities.request(key: caller.key.id, model: model, level: .public, estimatedCost: .zero, now: now),
+                                             entities: snapshot.entities).allowed
+                else { return nil }
                 return ModelList.Model(id: model, ownedBy: route.vendor)
             }
             return JSONAnswer(value: ModelList(data: models))
