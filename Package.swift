@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "AsgardServer",
             dependencies: [
-                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "AsgardProvisioning", "Cedar",
+                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "Cedar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

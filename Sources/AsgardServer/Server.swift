@@ -63,7 +63,7 @@ public struct ServerParts: Sendable {
 /// `POST /v1/chat/completions` (OpenAI drop-in; data class from `X-Asgard-Data-Class`);
 /// `POST /api/gateway/chat` (Asgard's shape: the body carries `data_class`);
 /// `GET /api/projects/{id}/usage?from=&to=` (spend by model and day, for the project's keys);
-/// the admin API (`AdminAPI`).
+/// the admin API (`AdminController`).
 /// - Throws: `CallLogError` when another server has the journal open; the journal's and the
 ///   store's errors when the journal cannot be opened or recovered.
 public func buildApplication(_ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
