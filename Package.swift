@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "AsgardCore", targets: ["AsgardCore"]),
         .library(name: "AsgardStore", targets: ["AsgardStore"]),
         .library(name: "AsgardController", targets: ["AsgardController"]),
+        .library(name: "AsgardJSON", targets: ["AsgardJSON"]),
         .library(name: "Cedar", targets: ["Cedar"]),
         .executable(name: "fake-databricks", targets: ["fake-databricks"]),
     ],
@@ -38,17 +39,19 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
-        // The Cedar policy language: parser, evaluator, authorizer. No dependencies.
-        .target(name: "Cedar", swiftSettings: strict),
+        // One JSON value type: the strict RFC 8259 reader, the compact writer, canonical JSON. No dependencies.
+        .target(name: "AsgardJSON", swiftSettings: strict),
+        // The Cedar policy language: parser, evaluator, authorizer; its JSON data formats read through AsgardJSON.
+        .target(name: "Cedar", dependencies: ["AsgardJSON"], swiftSettings: strict),
         // Asgard's policy set on the Cedar engine: loading, fail-closed and shadow decisions, policy tests.
         .target(name: "AsgardPolicy", dependencies: ["Cedar", "AsgardCore"], swiftSettings: strict),
         // The inference gateway: the staged chat pipeline over ports (upstream transport, call recording,
         // metering), inference adapters, guardrails, budgets, rate limits, kill switches, pricing.
-        .target(name: "AsgardGateway", dependencies: ["AsgardCore", "AsgardPolicy", "Cedar"], swiftSettings: strict),
+        .target(name: "AsgardGateway", dependencies: ["AsgardCore", "AsgardJSON", "AsgardPolicy", "Cedar"], swiftSettings: strict),
         // A faithful fake of the Databricks REST API (serving endpoints), for tests and `asgard demo`.
         .target(
             name: "FakeDatabricks",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["AsgardJSON", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: strict
         ),
         .executableTarget(name: "fake-databricks", dependencies: ["FakeDatabricks"], swiftSettings: strict),
@@ -56,7 +59,7 @@ let package = Package(
         .target(
             name: "AsgardServer",
             dependencies: [
-                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "Cedar",
+                "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -76,14 +79,14 @@ let package = Package(
         // One reconcile pass: load, validate, plan, gate, apply into the store and through the provisioner, audit.
         .target(
             name: "AsgardController",
-            dependencies: ["AsgardCore", "AsgardPolicy", "Cedar"],
+            dependencies: ["AsgardCore", "AsgardJSON", "AsgardPolicy", "Cedar"],
             swiftSettings: strict
         ),
         // The universal terraform connector: one workspace per resource, the real terraform binary.
         .target(
             name: "AsgardProvisioning",
             dependencies: [
-                "AsgardCore", "AsgardController", "Cedar",
+                "AsgardCore", "AsgardController", "AsgardJSON",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
@@ -101,7 +104,7 @@ let package = Package(
         // Generators and helpers shared by the test targets.
         .target(
             name: "AsgardTestSupport",
-            dependencies: ["AsgardCore", "Cedar"],
+            dependencies: ["AsgardCore", "AsgardJSON"],
             path: "Tests/AsgardTestSupport",
             swiftSettings: strict
         ),
@@ -113,13 +116,17 @@ let package = Package(
         ),
         .testTarget(
             name: "AsgardGatewayTests",
-            dependencies: ["AsgardGateway", "AsgardPolicy", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "AsgardGateway", "AsgardJSON", "AsgardPolicy", "AsgardTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AsgardServerTests",
             dependencies: [
-                "AsgardServer", "AsgardStore", "AsgardTestSupport", "FakeDatabricks", "AsgardGateway", "AsgardPolicy", "AsgardController", "Cedar",
+                "AsgardServer", "AsgardStore", "AsgardTestSupport", "FakeDatabricks", "AsgardGateway", "AsgardPolicy", "AsgardController",
+                "AsgardJSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "FakeDatabricksTests",
             dependencies: [
-                "FakeDatabricks", "fake-databricks", "AsgardTestSupport",
+                "FakeDatabricks", "fake-databricks", "AsgardJSON", "AsgardTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -142,8 +149,13 @@ let package = Package(
         ),
         .testTarget(
             name: "CedarTests",
-            dependencies: ["Cedar", "AsgardTestSupport"],
+            dependencies: ["Cedar", "AsgardJSON", "AsgardTestSupport"],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardJSONTests",
+            dependencies: ["AsgardJSON"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -154,14 +166,14 @@ let package = Package(
         .testTarget(
             name: "AsgardControllerTests",
             dependencies: [
-                "AsgardController", "AsgardStore", "AsgardTestSupport", "AsgardPolicy", "Cedar",
+                "AsgardController", "AsgardStore", "AsgardTestSupport", "AsgardPolicy", "AsgardJSON",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AsgardProvisioningTests",
-            dependencies: ["AsgardProvisioning", "AsgardController", "AsgardTestSupport", "Cedar"],
+            dependencies: ["AsgardProvisioning", "AsgardController", "AsgardJSON", "AsgardTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

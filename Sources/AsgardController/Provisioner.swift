@@ -1,5 +1,5 @@
 public import AsgardCore
-public import Cedar
+public import AsgardJSON
 
 /// Carries out provisioning (resources and serving endpoints) at a vendor: the terraform
 /// connector (`AsgardProvisioning.TerraformConnector`) implements it.

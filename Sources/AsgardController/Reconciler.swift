@@ -1,6 +1,6 @@
 public import AsgardCore
+import AsgardJSON
 public import AsgardPolicy
-import Cedar
 public import Foundation
 
 /// What one action came to in a reconcile pass.

@@ -1,4 +1,4 @@
-import Cedar
+import AsgardJSON
 
 /// What a workspace lock file (`<workspace>/.asgard.lock`) holds: who took it and when.
 struct LockRecord: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Cedar
+import AsgardJSON
 import Foundation
 
 /// An `output` a module declares, re-exported by the root configuration.

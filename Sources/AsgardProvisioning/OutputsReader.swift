@@ -1,5 +1,5 @@
 import AsgardController
-import Cedar
+import AsgardJSON
 
 /// Reads `terraform output -json`: `{"<name>": {"sensitive": Bool, "type": …, "value": …}}`.
 enum OutputsReader {

@@ -1,6 +1,6 @@
 import AsgardController
 import AsgardCore
-import Cedar
+import AsgardJSON
 
 /// Reads `terraform show -json <planfile>` into what the gate checks and an approver sees.
 ///

@@ -1,6 +1,6 @@
 import AsgardController
 import AsgardCore
-import Cedar
+import AsgardJSON
 import Foundation
 
 /// The generated root configuration of a workspace, `main.tf.json`: one `module "service"` call

@@ -1,6 +1,6 @@
 import AsgardController
 import AsgardCore
-import Cedar
+import AsgardJSON
 
 /// Reads a `terraform.tfstate` (format version 4, terraform >= 0.12 and OpenTofu) without
 /// running terraform.

@@ -1,5 +1,6 @@
 public import AsgardController
 public import AsgardCore
+import AsgardJSON
 import Foundation
 
 /// Something the connector did that an operator may want in the log.

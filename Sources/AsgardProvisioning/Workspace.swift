@@ -1,5 +1,5 @@
 import AsgardCore
-import Cedar
+import AsgardJSON
 import Foundation
 #if canImport(Glibc)
 import Glibc

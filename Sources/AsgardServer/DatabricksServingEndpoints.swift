@@ -1,7 +1,7 @@
 public import AsgardController
 public import AsgardCore
+import AsgardJSON
 public import AsyncHTTPClient
-import Cedar
 import Foundation
 import NIOHTTP1
 

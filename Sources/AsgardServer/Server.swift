@@ -1,7 +1,6 @@
 public import AsgardController
 public import AsgardGateway
 public import AsgardCore
-import Cedar
 import HTTPTypes
 import Logging
 public import AsyncHTTPClient

@@ -1,3 +1,5 @@
+public import AsgardJSON
+
 /// An error answered in the Databricks shape `{"error_code": ..., "message": ...}`.
 public struct DatabricksAPIError: Error, Sendable, Hashable {
     public var status: Int
@@ -80,7 +82,7 @@ public enum FakeModel {
 
     /// Validates a chat request body; errors are 400 INVALID_PARAMETER_VALUE.
     public static func parse(_ json: JSONValue?) -> Result<ChatRequest, DatabricksAPIError> {
-        guard let json, let object = json.objectValue else {
+        guard let object = json, case .object = object else {
             return .failure(.invalid("Request body must be a JSON object."))
         }
         guard let rawMessages = object["messages"], !rawMessages.isNull else {
@@ -118,7 +120,7 @@ public enum FakeModel {
 
         var maxTokens: Int?
         if let value = object["max_tokens"], !value.isNull {
-            guard let tokens = value.intValue, tokens >= 1 else {
+            guard let tokens = value.integralValue, tokens >= 1 else {
                 return .failure(.invalid("Invalid value for max_tokens: must be a positive integer."))
             }
             maxTokens = tokens
@@ -132,7 +134,7 @@ public enum FakeModel {
         }
         var n = 1
         if let value = object["n"], !value.isNull {
-            guard let number = value.intValue, (1...5).contains(number) else {
+            guard let number = value.integralValue, (1...5).contains(number) else {
                 return .failure(.invalid("Invalid value for n: must be an integer between 1 and 5."))
             }
             n = number
@@ -143,7 +145,7 @@ public enum FakeModel {
             }
         }
         if let value = object["top_k"], !value.isNull {
-            guard let number = value.intValue, number >= 1 else {
+            guard let number = value.integralValue, number >= 1 else {
                 return .failure(.invalid("Invalid value for top_k: must be a positive integer."))
             }
         }
@@ -171,25 +173,25 @@ public enum FakeModel {
         let includeUsage = object["stream_options"]?["include_usage"]?.boolValue ?? false
         var usageContext: [String: String]?
         if let value = object["usage_context"], !value.isNull {
-            guard let map = value.objectValue else {
+            guard let members = value.members else {
                 return .failure(.invalid("Invalid value for usage_context: expected a map of strings."))
             }
             var context: [String: String] = [:]
-            for (key, item) in map {
-                guard let text = item.stringValue else {
-                    return .failure(.invalid("Invalid value for usage_context.\(key): expected a string."))
+            for member in members {
+                guard let text = member.value.stringValue else {
+                    return .failure(.invalid("Invalid value for usage_context.\(member.key): expected a string."))
                 }
-                context[key] = text
+                context[member.key] = text
             }
             usageContext = context
         }
-        if let value = object["extra_params"], !value.isNull, value.objectValue == nil {
+        if let value = object["extra_params"], !value.isNull, value.members == nil {
             return .failure(.invalid("Invalid value for extra_params: expected an object."))
         }
         return .success(ChatRequest(
             messages: messages, maxTokens: maxTokens, temperature: temperature, n: n, stop: stop,
             stream: stream, includeUsage: includeUsage, usageContext: usageContext,
-            clientRequestID: object["client_request_id"]?.stringValue, raw: json))
+            clientRequestID: object["client_request_id"]?.stringValue, raw: object))
     }
 
     /// Whitespace-separated words.
@@ -246,7 +248,7 @@ public enum FakeModel {
             }
             choices.append(GeneratedChoice(index: index, text: text, finishReason: finish))
         }
-        let id = "chatcmpl-" + hex(fnv1a(endpoint + "\n" + request.raw.serialized))
+        let id = "chatcmpl-" + hex(fnv1a(endpoint + "\n" + CanonicalJSON.text(request.raw)))
         return GeneratedCompletion(
             id: id, choices: choices, promptTokens: promptTokens(request.messages),
             completionTokens: choices.reduce(0) { $0 + words($1.text).count })
@@ -269,5 +271,21 @@ public enum FakeModel {
         }
         if !current.isEmpty { pieces.append(current) }
         return pieces
+    }
+}
+
+extension JSONValue {
+    /// A whole number as the fake reads counts (`max_tokens`, `n`, `top_k`): an integer, or a
+    /// number written with a fraction or exponent whose value is whole and below 10^15 (`2.0`, `1e3`).
+    fileprivate var integralValue: Int? {
+        switch self {
+        case .integer(let value):
+            return Int(exactly: value)
+        case .otherNumber:
+            guard let number = doubleValue, number.rounded() == number, abs(number) < 1e15 else { return nil }
+            return Int(number)
+        default:
+            return nil
+        }
     }
 }

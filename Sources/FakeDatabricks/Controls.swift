@@ -1,3 +1,4 @@
+public import AsgardJSON
 import Foundation
 import Synchronization
 

@@ -1,3 +1,4 @@
+import AsgardJSON
 public import Hummingbird
 public import Logging
 import NIOCore
@@ -147,7 +148,7 @@ public struct FakeDatabricks: Sendable {
             throw DatabricksAPIError.invalid("Request body is larger than \(configuration.maxBodyBytes) bytes.")
         }
         let text = String(buffer: buffer)
-        return (text, JSONValue.parse(text))
+        return (text, try? JSONValue.parse(text))
     }
 
     func invoke(_ name: String, request: Request, token: String, text: String, json: JSONValue?) async throws -> Response {
@@ -190,11 +191,11 @@ public struct FakeDatabricks: Sendable {
             let body: JSONValue = [
                 "id": .string(completion.id),
                 "object": "chat.completion",
-                "created": .int(created),
+                "created": .integer(Int64(created)),
                 "model": .string(endpoint.model),
                 "choices": .array(completion.choices.map { choice in
                     [
-                        "index": .int(choice.index),
+                        "index": .integer(Int64(choice.index)),
                         "message": ["role": "assistant", "content": .string(choice.text)],
                         "finish_reason": .string(choice.finishReason),
                     ]
@@ -225,25 +226,25 @@ public struct FakeDatabricks: Sendable {
         knobs: EndpointKnobs
     ) -> [String] {
         func chunk(_ choices: [JSONValue], usage: JSONValue? = nil) -> String {
-            var object: [String: JSONValue] = [
+            var object: JSONValue = [
                 "id": .string(completion.id),
                 "object": "chat.completion.chunk",
-                "created": .int(created),
+                "created": .integer(Int64(created)),
                 "model": .string(endpoint.model),
                 "choices": .array(choices),
             ]
             if let usage { object["usage"] = usage }
-            return "data: " + JSONValue.object(object).serialized + "\n\n"
+            return "data: " + CanonicalJSON.text(object) + "\n\n"
         }
         var frames: [String] = []
         for choice in completion.choices {
             let pieces = FakeModel.streamPieces(choice.text)
             for (position, piece) in (pieces.isEmpty ? [""] : pieces).enumerated() {
-                var delta: [String: JSONValue] = ["content": .string(piece)]
+                var delta: JSONValue = ["content": .string(piece)]
                 if position == 0 { delta["role"] = "assistant" }
-                frames.append(chunk([["index": .int(choice.index), "delta": .object(delta), "finish_reason": .null]]))
+                frames.append(chunk([["index": .integer(Int64(choice.index)), "delta": delta, "finish_reason": .null]]))
             }
-            frames.append(chunk([["index": .int(choice.index), "delta": [:], "finish_reason": .string(choice.finishReason)]]))
+            frames.append(chunk([["index": .integer(Int64(choice.index)), "delta": [:], "finish_reason": .string(choice.finishReason)]]))
         }
         let wantsUsage: Bool
         switch knobs.streamUsage {
@@ -258,40 +259,40 @@ public struct FakeDatabricks: Sendable {
 
     func usage(_ completion: GeneratedCompletion) -> JSONValue {
         [
-            "prompt_tokens": .int(completion.promptTokens),
-            "completion_tokens": .int(completion.completionTokens),
-            "total_tokens": .int(completion.totalTokens),
+            "prompt_tokens": .integer(Int64(completion.promptTokens)),
+            "completion_tokens": .integer(Int64(completion.completionTokens)),
+            "total_tokens": .integer(Int64(completion.totalTokens)),
         ]
     }
 
     /// The endpoint as `GET /api/2.0/serving-endpoints[/{name}]` and create describe it.
     func describe(_ endpoint: FakeServingEndpoint, detailed: Bool) -> JSONValue {
         let created = endpoint.creationTimestampMillis ?? configuration.endpointTimestampMillis
-        var config: [String: JSONValue] = ["served_entities": .array(endpoint.servedEntities.map(describe))]
+        var config: JSONValue = ["served_entities": .array(endpoint.servedEntities.map(describe))]
         if !endpoint.servedEntities.isEmpty {
             config["config_version"] = 1
             config["traffic_config"] = ["routes": .array(trafficShares(endpoint.servedEntities.count).enumerated().map { index, share in
                 let name = JSONValue.string(endpoint.servedEntities[index].name)
-                return ["served_model_name": name, "served_entity_name": name, "traffic_percentage": .int(share)]
+                return ["served_model_name": name, "served_entity_name": name, "traffic_percentage": .integer(Int64(share))]
             })]
         }
-        var object: [String: JSONValue] = [
+        var object: JSONValue = [
             "name": .string(endpoint.name),
             "id": .string(endpoint.id ?? FakeServingEndpoint.derivedID(endpoint.name)),
             "creator": "fake-user@databricks.test",
-            "creation_timestamp": .int(created),
-            "last_updated_timestamp": .int(endpoint.lastUpdatedTimestampMillis ?? created),
+            "creation_timestamp": .integer(Int64(created)),
+            "last_updated_timestamp": .integer(Int64(endpoint.lastUpdatedTimestampMillis ?? created)),
             "state": ["ready": .string(endpoint.ready.rawValue), "config_update": .string(endpoint.configUpdate.rawValue)],
             "task": .string(endpoint.task),
-            "config": .object(config),
+            "config": config,
         ]
         if !endpoint.tags.isEmpty { object["tags"] = tagsJSON(endpoint.tags) }
         if detailed { object["permission_level"] = "CAN_QUERY" }
-        return .object(object)
+        return object
     }
 
     func describe(_ entity: FakeServedEntity) -> JSONValue {
-        var object: [String: JSONValue] = [
+        var object: JSONValue = [
             "name": .string(entity.name),
             "entity_name": .string(entity.entityName),
             "state": ["deployment": "DEPLOYMENT_READY", "deployment_state_message": ""],
@@ -299,7 +300,7 @@ public struct FakeDatabricks: Sendable {
         if let version = entity.entityVersion { object["entity_version"] = .string(version) }
         if let size = entity.workloadSize { object["workload_size"] = .string(size) }
         if let scaleToZero = entity.scaleToZeroEnabled { object["scale_to_zero_enabled"] = .bool(scaleToZero) }
-        return .object(object)
+        return object
     }
 
     /// 100 % split as evenly as whole percentages allow, the remainder to the first entities.
@@ -355,10 +356,12 @@ func notFound(_ name: String) -> DatabricksAPIError {
         message: "Endpoint with name '\(name)' does not exist.")
 }
 
+/// A JSON response; the body is canonical JSON (sorted keys), so every body the fake writes is
+/// byte-for-byte deterministic.
 func jsonResponse(_ status: HTTPResponse.Status, _ body: JSONValue, headers: HTTPFields = [:]) -> Response {
     var headers = headers
     headers[.contentType] = "application/json"
-    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body.serialized)))
+    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: CanonicalJSON.bytes(body))))
 }
 
 func httpStatus(_ code: Int) -> HTTPResponse.Status {

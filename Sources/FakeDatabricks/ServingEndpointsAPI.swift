@@ -1,3 +1,4 @@
+import AsgardJSON
 import Hummingbird
 
 /// The management half of the serving-endpoints API, with its wire formats:
@@ -63,7 +64,7 @@ enum ServingEndpointRequests {
     /// `FakeDatabricksControls.createEndpoint`) along with tag uniqueness.
     static func parseCreate(_ json: JSONValue?) -> Result<FakeServingEndpoint, DatabricksAPIError> {
         Result { () throws(DatabricksAPIError) -> FakeServingEndpoint in
-            guard let object = json?.objectValue else { throw .invalid("Request body must be a JSON object.") }
+            guard let object = json, case .object = object else { throw .invalid("Request body must be a JSON object.") }
             guard let nameValue = object["name"], !nameValue.isNull else { throw .invalid("Missing required field: name.") }
             guard let name = nameValue.stringValue else { throw .invalid("Invalid value for name: expected a string.") }
             try EndpointRegistry.validateName(name)
@@ -78,7 +79,7 @@ enum ServingEndpointRequests {
         _ json: JSONValue?
     ) -> Result<(add: [(key: String, value: String)], delete: [String]), DatabricksAPIError> {
         Result { () throws(DatabricksAPIError) -> (add: [(key: String, value: String)], delete: [String]) in
-            guard let object = json?.objectValue else { throw .invalid("Request body must be a JSON object.") }
+            guard let object = json, case .object = object else { throw .invalid("Request body must be a JSON object.") }
             let add = try parseTags(object["add_tags"], field: "add_tags")
             var delete: [String] = []
             if let value = object["delete_tags"], !value.isNull {
@@ -99,8 +100,8 @@ enum ServingEndpointRequests {
     /// `config.served_entities`; a missing config serves nothing yet.
     static func parseServedEntities(_ config: JSONValue?) throws(DatabricksAPIError) -> [FakeServedEntity] {
         guard let config, !config.isNull else { return [] }
-        guard let object = config.objectValue else { throw .invalid("Invalid value for config: expected an object.") }
-        guard let value = object["served_entities"], !value.isNull else {
+        guard case .object = config else { throw .invalid("Invalid value for config: expected an object.") }
+        guard let value = config["served_entities"], !value.isNull else {
             throw .invalid("Missing required field: config.served_entities.")
         }
         guard let items = value.arrayValue, !items.isEmpty else {
@@ -109,7 +110,8 @@ enum ServingEndpointRequests {
         var entities: [FakeServedEntity] = []
         for (index, item) in items.enumerated() {
             let field = "config.served_entities[\(index)]"
-            guard let entity = item.objectValue else { throw .invalid("Invalid value for \(field): expected an object.") }
+            guard case .object = item else { throw .invalid("Invalid value for \(field): expected an object.") }
+            let entity = item
             guard let entityName = try string(entity["entity_name"], field: field + ".entity_name"), !entityName.isEmpty else {
                 throw .invalid("Missing required field: \(field).entity_name.")
             }
@@ -147,7 +149,7 @@ enum ServingEndpointRequests {
         guard let items = value.arrayValue else { throw .invalid("Invalid value for \(field): expected an array of {key, value}.") }
         var tags: [(key: String, value: String)] = []
         for (index, item) in items.enumerated() {
-            guard item.objectValue != nil else { throw .invalid("Invalid value for \(field)[\(index)]: expected an object.") }
+            guard case .object = item else { throw .invalid("Invalid value for \(field)[\(index)]: expected an object.") }
             guard let key = try string(item["key"], field: "\(field)[\(index)].key") else {
                 throw .invalid("Missing required field: \(field)[\(index)].key.")
             }

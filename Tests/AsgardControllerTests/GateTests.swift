@@ -1,8 +1,8 @@
 import AsgardController
 import AsgardCore
+import AsgardJSON
 import AsgardPolicy
 import AsgardTestSupport
-import Cedar
 import Testing
 
 /// The gate and the project tag check as pure functions of plain values.

@@ -1,8 +1,8 @@
 import AsgardController
 import AsgardCore
+import AsgardJSON
 import AsgardPolicy
 import AsgardTestSupport
-import Cedar
 import Foundation
 import Synchronization
 

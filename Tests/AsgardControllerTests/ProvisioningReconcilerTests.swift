@@ -3,7 +3,6 @@ import AsgardCore
 import AsgardPolicy
 import AsgardStore
 import AsgardTestSupport
-import Cedar
 import Foundation
 import Synchronization
 import Testing

@@ -1,6 +1,6 @@
 import AsgardCore
 import AsgardGateway
-import Cedar
+import AsgardJSON
 import Foundation
 import Testing
 

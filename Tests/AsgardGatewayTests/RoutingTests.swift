@@ -2,7 +2,6 @@ import AsgardCore
 import AsgardGateway
 import AsgardPolicy
 import AsgardTestSupport
-import Cedar
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import AsgardCore
+import AsgardJSON
 @testable import AsgardProvisioning
 import AsgardTestSupport
 import Foundation

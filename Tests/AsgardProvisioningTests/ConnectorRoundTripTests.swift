@@ -1,8 +1,8 @@
 import AsgardController
 import AsgardCore
+import AsgardJSON
 @testable import AsgardProvisioning
 import AsgardTestSupport
-import Cedar
 import Foundation
 import Testing
 

@@ -1,7 +1,7 @@
 import AsgardController
 import AsgardCore
+import AsgardJSON
 @testable import AsgardProvisioning
-import Cedar
 import Testing
 
 /// `terraform show -json` as captured from terraform 1.0.3 with the null provider (fixtures

@@ -1,7 +1,7 @@
 import AsgardController
 import AsgardCore
+import AsgardJSON
 @testable import AsgardProvisioning
-import Cedar
 import Testing
 
 struct RootConfigurationTests {

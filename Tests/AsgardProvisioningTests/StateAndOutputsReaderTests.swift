@@ -1,6 +1,6 @@
 import AsgardController
+import AsgardJSON
 @testable import AsgardProvisioning
-import Cedar
 import Testing
 
 struct StateReaderTests {

@@ -1,8 +1,8 @@
 import AsgardCore
 @testable import AsgardGateway
+import AsgardJSON
 import AsgardServer
 import AsgardStore
-import Cedar
 import FakeDatabricks
 import Foundation
 import NIOCore
@@ -37,7 +37,7 @@ import Testing
     /// The concatenated `choices[0].delta.content` of the frames.
     static func text(_ frames: [[UInt8]]) -> String {
         payloads(frames).compactMap { payload -> String? in
-            guard let json = try? Cedar.JSONValue.parse(payload), case .array(let choices)? = json["choices"],
+            guard let json = try? JSONValue.parse(payload), case .array(let choices)? = json["choices"],
                   case .string(let content)? = choices.first?["delta"]?["content"] else { return nil }
             return content
         }.joined()
@@ -266,11 +266,11 @@ import Testing
         for (index, piece) in pieces.enumerated() {
             var delta: [JSONMember] = [JSONMember(key: "content", value: .string(piece))]
             if index == 0 { delta.insert(JSONMember(key: "role", value: .string("assistant")), at: 0) }
-            let choice = Cedar.JSONValue.object([JSONMember(key: "index", value: .integer(0)), JSONMember(key: "delta", value: .object(delta)),
+            let choice = JSONValue.object([JSONMember(key: "index", value: .integer(0)), JSONMember(key: "delta", value: .object(delta)),
                                            JSONMember(key: "finish_reason", value: .null)])
             bytes += ChatStreamTransformer.frame(.object([JSONMember(key: "id", value: .string("c1")), JSONMember(key: "choices", value: .array([choice]))]))
         }
-        let last = Cedar.JSONValue.object([JSONMember(key: "index", value: .integer(0)), JSONMember(key: "delta", value: .object([])),
+        let last = JSONValue.object([JSONMember(key: "index", value: .integer(0)), JSONMember(key: "delta", value: .object([])),
                                      JSONMember(key: "finish_reason", value: .string("stop"))])
         bytes += ChatStreamTransformer.frame(.object([JSONMember(key: "id", value: .string("c1")), JSONMember(key: "choices", value: .array([last]))]))
         if usage {

@@ -4,7 +4,6 @@ import AsgardServer
 import AsgardStore
 import AsgardTestSupport
 import AsyncHTTPClient
-import Cedar
 import FakeDatabricks
 import Foundation
 import NIOCore

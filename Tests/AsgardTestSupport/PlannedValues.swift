@@ -1,5 +1,5 @@
 public import AsgardCore
-public import Cedar
+public import AsgardJSON
 
 /// A resource's planned values (terraform's `change.after`) carrying `project` where `location`
 /// says its type holds tags, as a test double's plan would: blocks are lists in terraform's

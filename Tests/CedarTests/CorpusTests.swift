@@ -1,3 +1,4 @@
+import AsgardJSON
 import Cedar
 import Foundation
 import Testing

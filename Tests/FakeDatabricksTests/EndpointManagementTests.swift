@@ -1,3 +1,4 @@
+import AsgardJSON
 import FakeDatabricks
 import Foundation
 import Testing
@@ -29,7 +30,7 @@ extension FakeClient {
     }
 
     func patchTags(_ name: String, _ body: JSONValue, token: String? = testToken) async throws -> HTTPResult {
-        try await request(.PATCH, "/api/2.0/serving-endpoints/\(name)/tags", body: body.serialized, token: token)
+        try await request(.PATCH, "/api/2.0/serving-endpoints/\(name)/tags", body: body.jsonText, token: token)
     }
 
     func listedNames() async throws -> [String] {
@@ -46,7 +47,7 @@ struct EndpointManagementTests {
             #expect(result.status == 200, "\(result.body)")
             let json = try #require(result.json)
             #expect(json["name"] == "fraud-scorer")
-            #expect(json["state"] == ["ready": "READY", "config_update": "NOT_UPDATING"])
+            #expect(json["state"] == ["config_update": "NOT_UPDATING", "ready": "READY"])
             #expect(json["tags"] == [["key": "project", "value": "fraud-detection"], ["key": "team", "value": "risk"]])
             #expect(json["id"]?.stringValue?.count == 32)
             #expect((json["creation_timestamp"]?.intValue ?? 0) > 1_735_689_600_000)
@@ -57,7 +58,7 @@ struct EndpointManagementTests {
             #expect(entity["workload_size"] == "Small")
             #expect(entity["scale_to_zero_enabled"] == true)
             #expect(json["config"]?["traffic_config"]?["routes"] == [
-                ["served_model_name": "llama_v3_2_3b_instruct-2", "served_entity_name": "llama_v3_2_3b_instruct-2", "traffic_percentage": 100],
+                ["served_entity_name": "llama_v3_2_3b_instruct-2", "served_model_name": "llama_v3_2_3b_instruct-2", "traffic_percentage": 100],
             ])
 
             #expect(try await client.listedNames() == [llama, "fraud-triage", "fraud-scorer"])

@@ -1,3 +1,4 @@
+import AsgardJSON
 import FakeDatabricks
 import Foundation
 import Testing
@@ -10,7 +11,7 @@ struct ErrorTests {
             expectError(try await client.invoke(chat(), token: nil), status: 401, errorCode: "UNAUTHENTICATED")
             expectError(try await client.invoke(chat(), token: "dapi-wrong"), status: 401, errorCode: "UNAUTHENTICATED")
             let basic = try await client.request(
-                .POST, "/serving-endpoints/\(llama)/invocations", body: chat().serialized, token: nil,
+                .POST, "/serving-endpoints/\(llama)/invocations", body: chat().jsonText, token: nil,
                 headers: [("Authorization", "Basic dXNlcjpwYXNz")])
             expectError(basic, status: 401, errorCode: "UNAUTHENTICATED")
             expectError(try await client.get("/api/2.0/serving-endpoints", token: nil), status: 401, errorCode: "UNAUTHENTICATED")
@@ -77,7 +78,7 @@ struct ErrorTests {
     @Test("the boundaries are accepted: temperature 0 and 2, n 1 and 5")
     func boundaries() async throws {
         try await withFake { _, client in
-            for extra: [String: JSONValue] in [["temperature": 0], ["temperature": 2.0], ["n": 1], ["n": 5], ["max_tokens": 1]] {
+            for extra: JSONValue in [["temperature": 0], ["temperature": 2.0], ["n": 1], ["n": 5], ["max_tokens": 1]] {
                 let result = try await client.invoke(chat("x", extra))
                 #expect(result.status == 200, "\(extra): \(result.body)")
             }

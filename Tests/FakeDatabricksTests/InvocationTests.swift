@@ -1,3 +1,4 @@
+import AsgardJSON
 import FakeDatabricks
 import Hummingbird
 import HummingbirdTesting
@@ -15,7 +16,7 @@ struct InvocationTests {
             #expect(result.header("Content-Type")?.hasPrefix("application/json") == true)
             #expect(result.header("served-model-name") == llama)
             let json = try #require(result.json)
-            #expect(json.objectValue?.keys.sorted() == ["choices", "created", "id", "model", "object", "usage"])
+            #expect(json.members?.map(\.key) == ["choices", "created", "id", "model", "object", "usage"])
             #expect(json["object"] == "chat.completion")
             #expect(json["id"]?.stringValue?.hasPrefix("chatcmpl-") == true)
             #expect(json["created"]?.intValue == 1_735_689_600)
@@ -64,7 +65,7 @@ struct InvocationTests {
             ]
             let result = try await client.invoke(body)
             #expect(result.status == 200, "\(result.body)")
-            #expect(result.json?["usage"]?["prompt_tokens"] == .int((3 + 1) + (3 + 1) + (1 + 1) + (2 + 1)))
+            #expect(result.json?["usage"]?["prompt_tokens"] == .integer((3 + 1) + (3 + 1) + (1 + 1) + (2 + 1)))
         }
     }
 
@@ -108,7 +109,7 @@ struct InvocationTests {
     func openAICompatible() async throws {
         try await withFake { fake, client in
             var body = chat("hi")
-            if case .object(var object) = body { object["model"] = "fraud-triage"; body = .object(object) }
+            body["model"] = "fraud-triage"
             let result = try await client.post("/serving-endpoints/chat/completions", body)
             #expect(result.status == 200, "\(result.body)")
             #expect(result.json?["model"] == "fraud-triage-llm")
@@ -140,16 +141,16 @@ struct InvocationTests {
             headers[.contentType] = "application/json"
             try await client.execute(
                 uri: "/serving-endpoints/fraud-triage/invocations", method: .post, headers: headers,
-                body: ByteBuffer(string: chat("hi").serialized)
+                body: ByteBuffer(string: chat("hi").jsonText)
             ) { response in
                 #expect(response.status == .ok)
-                let json = JSONValue.parse(String(buffer: response.body))
+                let json = try? JSONValue.parse(String(buffer: response.body))
                 #expect(json?["object"] == "chat.completion")
                 #expect(response.headers[HTTPField.Name("served-model-name")!] == "fraud-triage-llm-1")
             }
             try await client.execute(uri: "/api/2.0/serving-endpoints", method: .get) { response in
                 #expect(response.status == .unauthorized)
-                #expect(JSONValue.parse(String(buffer: response.body))?["error_code"] == "UNAUTHENTICATED")
+                #expect((try? JSONValue.parse(String(buffer: response.body)))?["error_code"] == "UNAUTHENTICATED")
             }
         }
         #expect(fake.controls.callCount(for: "fraud-triage") == 1)

@@ -31,7 +31,7 @@ struct ListingTests {
             let result = try await client.get("/api/2.0/serving-endpoints/warming-up")
             #expect(result.status == 200)
             #expect(result.json?["name"] == "warming-up")
-            #expect(result.json?["state"] == ["ready": "NOT_READY", "config_update": "IN_PROGRESS"])
+            #expect(result.json?["state"] == ["config_update": "IN_PROGRESS", "ready": "NOT_READY"])
             #expect(result.json?["tags"] == [["key": "project", "value": "p1"]])
             #expect(result.json?["permission_level"] == "CAN_QUERY")
         }

@@ -1,3 +1,4 @@
+import AsgardJSON
 import FakeDatabricks
 import Foundation
 import Testing
@@ -17,7 +18,7 @@ struct StreamingTests {
             #expect(!result.truncated)
             let data = result.sseData
             #expect(data.last == "[DONE]")
-            let chunks = data.dropLast().compactMap { JSONValue.parse($0) }
+            let chunks = data.dropLast().compactMap { try? JSONValue.parse($0) }
             #expect(chunks.count == data.count - 1)
             for chunk in chunks {
                 #expect(chunk["object"] == "chat.completion.chunk")
@@ -48,17 +49,17 @@ struct StreamingTests {
         try await withFake { fake, client in
             let body = chat("stream", ["stream": true])
             let plain = try await client.invoke(body)
-            #expect(plain.sseData.compactMap { JSONValue.parse($0) }.allSatisfy { $0["usage"] == nil })
+            #expect(plain.sseData.compactMap { try? JSONValue.parse($0) }.allSatisfy { $0["usage"] == nil })
             #expect(plain.sseData.last == "[DONE]")
 
             fake.controls.update(llama) { $0.streamUsage = .always; $0.streamDone = false }
             let forced = try await client.invoke(body)
             #expect(forced.sseData.last != "[DONE]")
-            #expect(JSONValue.parse(forced.sseData.last ?? "")?["usage"]?["total_tokens"] != nil)
+            #expect((try? JSONValue.parse(forced.sseData.last ?? ""))?["usage"]?["total_tokens"] != nil)
 
             fake.controls.update(llama) { $0.streamUsage = .never; $0.streamDone = true }
             let never = try await client.invoke(chat("stream", ["stream": true, "stream_options": ["include_usage": true]]))
-            #expect(never.sseData.compactMap { JSONValue.parse($0) }.allSatisfy { $0["usage"] == nil })
+            #expect(never.sseData.compactMap { try? JSONValue.parse($0) }.allSatisfy { $0["usage"] == nil })
         }
     }
 
@@ -66,7 +67,7 @@ struct StreamingTests {
     func choicesAndLength() async throws {
         try await withFake { _, client in
             let result = try await client.invoke(chat("x", ["stream": true, "n": 2, "max_tokens": 4]))
-            let chunks = result.sseData.compactMap { JSONValue.parse($0) }
+            let chunks = result.sseData.compactMap { try? JSONValue.parse($0) }
             for index in 0..<2 {
                 let mine = chunks.filter { $0["choices"]?[0]?["index"]?.intValue == index }
                 let text = mine.compactMap { $0["choices"]?[0]?["delta"]?["content"]?.stringValue }.joined()

@@ -1,3 +1,4 @@
+import AsgardJSON
 import AsyncHTTPClient
 import FakeDatabricks
 import Foundation
@@ -15,7 +16,9 @@ struct HTTPResult {
     var body: String
     /// True when the connection ended before the body did.
     var truncated = false
-    var json: JSONValue? { JSONValue.parse(body) }
+    /// The body as JSON, nil when it is not JSON. The fake writes canonical JSON, so an object's
+    /// members come back sorted by key (compare with literals written in that order).
+    var json: JSONValue? { try? JSONValue.parse(body) }
     func header(_ name: String) -> String? { headers.first(name: name) }
 
     /// The `data:` payloads of an SSE body, in order.
@@ -62,7 +65,7 @@ struct FakeClient {
     }
 
     func post(_ path: String, _ body: JSONValue, token: String? = testToken) async throws -> HTTPResult {
-        try await request(.POST, path, body: body.serialized, token: token)
+        try await request(.POST, path, body: body.jsonText, token: token)
     }
 
     func invoke(_ body: JSONValue, on endpoint: String = llama, token: String? = testToken) async throws -> HTTPResult {
@@ -74,11 +77,11 @@ struct FakeClient {
     }
 }
 
-/// A chat request body with one user message.
-func chat(_ text: String = "What is the fraud rate this week?", _ extra: [String: JSONValue] = [:]) -> JSONValue {
-    var object: [String: JSONValue] = ["messages": [["role": "user", "content": .string(text)]]]
-    for (key, value) in extra { object[key] = value }
-    return .object(object)
+/// A chat request body with one user message, then the members of `extra`.
+func chat(_ text: String = "What is the fraud rate this week?", _ extra: JSONValue = [:]) -> JSONValue {
+    var object: JSONValue = ["messages": [["role": "user", "content": .string(text)]]]
+    for member in extra.members ?? [] { object[member.key] = member.value }
+    return object
 }
 
 /// Runs the fake in-process on an ephemeral loopback port for the duration of `body`.
@@ -107,7 +110,7 @@ func expectError(
     #expect(result.status == status, "body: \(result.body)", sourceLocation: sourceLocation)
     #expect(result.json?["error_code"]?.stringValue == errorCode, "body: \(result.body)", sourceLocation: sourceLocation)
     #expect(result.json?["message"]?.stringValue?.isEmpty == false, sourceLocation: sourceLocation)
-    #expect(result.json?.objectValue?.keys.sorted().allSatisfy { ["error_code", "message", "details"].contains($0) } == true,
+    #expect(result.json?.members?.map(\.key).allSatisfy { ["error_code", "message", "details"].contains($0) } == true,
             sourceLocation: sourceLocation)
     #expect(result.header("Content-Type")?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
 }

@@ -1,5 +1,5 @@
 public import AsgardCore
-import Cedar
+import AsgardJSON
 
 /// The last part of the gate, on the terraform plan itself: every resource the plan creates,
 /// updates or keeps must be of a type the service manifest lists, and carry `project=<id>`

@@ -1,5 +1,5 @@
 public import AsgardCore
-public import Cedar
+import AsgardJSON
 import Foundation
 
 // MARK: - Server-sent events

@@ -1,6 +1,6 @@
 public import AsgardCore
+import AsgardJSON
 import AsgardPolicy
-public import Cedar
 public import Foundation
 import Synchronization
 

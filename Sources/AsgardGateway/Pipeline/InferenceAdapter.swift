@@ -1,5 +1,5 @@
 public import AsgardCore
-public import Cedar
+public import AsgardJSON
 import Foundation
 
 /// How the gateway speaks one kind of vendor chat API (the manifest's `inference.kind`).

@@ -1,5 +1,5 @@
 public import AsgardCore
-public import Cedar
+public import AsgardJSON
 
 /// An OpenAI-style chat request as the gateway reads it: the whole body kept as parsed JSON
 /// (so fields Asgard does not know pass through to the vendor untouched, numbers exactly as

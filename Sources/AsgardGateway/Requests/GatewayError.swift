@@ -1,4 +1,4 @@
-import Cedar
+import AsgardJSON
 import Foundation
 
 /// An error the gateway answers with, as an OpenAI error object:

@@ -1,3 +1,5 @@
+public import AsgardJSON
+
 // Cedar's JSON data formats without a schema (docs.cedarpolicy.com/auth/entities-syntax.html):
 // entities, attribute/tag/context values, and entity references.
 //
@@ -132,11 +134,13 @@ private func isASCIILetter(_ scalar: Unicode.Scalar) -> Bool {
     ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
 }
 
+/// Reads a JSON document; a syntax error becomes a `DataError` at `root` whose message is the
+/// reader's `invalid JSON at line L, column C: ...`.
 private func parseDocument(_ bytes: [UInt8], root: String) throws(DataError) -> JSONValue {
     do {
         return try JSONValue.parse(bytes)
     } catch {
-        throw DataError(path: root, message: error.message)
+        throw DataError(path: root, message: error.description)
     }
 }
 

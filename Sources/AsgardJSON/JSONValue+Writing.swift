@@ -1,3 +1,6 @@
+// The compact writer: no insignificant whitespace, members in their order, numbers as read,
+// strings with the minimal escapes. `CanonicalJSON` sorts members first and uses this.
+
 extension JSONValue {
     /// The value as compact JSON text. Numbers are written exactly as read (`otherNumber`
     /// keeps its text), members in order: a parse-then-write round trip loses nothing.
@@ -16,6 +19,7 @@ extension JSONValue {
         return out
     }
 
+    /// Appends the value's compact JSON bytes (as `jsonBytes`) to `out`.
     public func write(to out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
@@ -58,23 +62,5 @@ extension JSONValue {
             }
         }
         out.append(UInt8(ascii: "\""))
-    }
-
-    /// A copy of this object with `key` set to `value` (replacing the first member of that
-    /// name, or appended); other values are returned unchanged.
-    public func setting(_ key: String, to value: JSONValue) -> JSONValue {
-        guard case .object(var members) = self else { return self }
-        if let index = members.firstIndex(where: { $0.key == key }) {
-            members[index].value = value
-        } else {
-            members.append(JSONMember(key: key, value: value))
-        }
-        return .object(members)
-    }
-
-    /// A copy of this object without any member named `key`.
-    public func removing(_ key: String) -> JSONValue {
-        guard case .object(let members) = self else { return self }
-        return .object(members.filter { $0.key != key })
     }
 }

@@ -1,5 +1,3 @@
-public import Cedar
-
 /// One spelling for every JSON value: object members sorted by key (by UTF-8 bytes, stable for
 /// repeated keys), no insignificant whitespace, strings re-escaped minimally (so `\u003c` and `<`
 /// write the same), numbers exactly as read. Two documents that mean the same write the same

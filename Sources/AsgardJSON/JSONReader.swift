@@ -1,66 +1,11 @@
-// A small, strict JSON reader for Cedar's data formats. Numbers stay exact: an integer that fits
-// in 64 bits becomes `.integer`, any other number keeps its text (Cedar data rejects those, with
-// a message that can quote it). Objects keep their members in order, duplicates included, so
-// the Cedar layer can report a duplicate key with its path.
-
-/// A parsed JSON document (RFC 8259), with integers kept exact.
-public enum JSONValue: Sendable, Hashable {
-    case null
-    case bool(Bool)
-    /// An integer literal (no fraction, no exponent) that fits in `Int64`.
-    case integer(Int64)
-    /// Any other number, as written: with a fraction or exponent, or out of the `Int64` range.
-    case otherNumber(String)
-    case string(String)
-    case array([JSONValue])
-    /// Members in document order; a key may repeat (the reader does not judge that).
-    case object([JSONMember])
-
-    /// Parses one JSON document (surrounding whitespace allowed, nothing else after it).
-    public static func parse(_ bytes: [UInt8]) throws(DataError) -> JSONValue {
-        var reader = JSONReader(bytes: bytes)
-        return try reader.document()
-    }
-
-    /// Parses one JSON document from text.
-    public static func parse(_ text: String) throws(DataError) -> JSONValue {
-        try parse(Array(text.utf8))
-    }
-
-    /// The kind of value, for messages: `null`, `boolean`, `number`, `string`, `array`, `object`.
-    public var kindName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "boolean"
-        case .integer, .otherNumber: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
-        }
-    }
-
-    /// The value of the first member named `key`, if this is an object that has one.
-    public subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
-    }
-}
-
-/// One `"key": value` member of a JSON object.
-public struct JSONMember: Sendable, Hashable {
-    public var key: String
-    public var value: JSONValue
-
-    public init(key: String, value: JSONValue) {
-        self.key = key
-        self.value = value
-    }
-}
+// The strict RFC 8259 reader behind `JSONValue.parse`: exact integers, members in order,
+// duplicates kept, invalid UTF-8 refused rather than repaired, nesting bounded.
 
 /// Nesting deeper than this is refused rather than risking the stack.
 private let maximumDepth = 512
 
-private struct JSONReader {
+/// A cursor over one document's bytes; `document()` reads the whole of it.
+struct JSONReader {
     let bytes: [UInt8]
     var index = 0
     var depth = 0
@@ -71,7 +16,7 @@ private struct JSONReader {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
     }
 
-    mutating func document() throws(DataError) -> JSONValue {
+    mutating func document() throws(JSONSyntaxError) -> JSONValue {
         skipWhitespace()
         let value = try value()
         skipWhitespace()
@@ -81,20 +26,9 @@ private struct JSONReader {
 
     // MARK: Errors
 
-    /// A syntax error at the current position, as `line L, column C` (1-based, columns in bytes).
-    func failure(_ message: String) -> DataError {
-        var line = 1
-        var lineStart = 0
-        var i = 0
-        let end = min(index, bytes.count)
-        while i < end {
-            if bytes[i] == UInt8(ascii: "\n") {
-                line += 1
-                lineStart = i + 1
-            }
-            i += 1
-        }
-        return DataError(path: "", message: "invalid JSON at line \(line), column \(end - lineStart + 1): \(message)")
+    /// A syntax error at the current position (its line and column are worked out from it).
+    func failure(_ message: String) -> JSONSyntaxError {
+        JSONSyntaxError(at: index, in: bytes, message: message)
     }
 
     func describeCurrent() -> String {
@@ -115,7 +49,7 @@ private struct JSONReader {
         }
     }
 
-    mutating func value() throws(DataError) -> JSONValue {
+    mutating func value() throws(JSONSyntaxError) -> JSONValue {
         guard index < bytes.count else { throw failure("expected a value, found end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object()
@@ -129,7 +63,7 @@ private struct JSONReader {
         }
     }
 
-    mutating func keyword(_ word: String) throws(DataError) {
+    mutating func keyword(_ word: String) throws(JSONSyntaxError) {
         let expected = Array(word.utf8)
         guard index + expected.count <= bytes.count, bytes[index..<index + expected.count].elementsEqual(expected) else {
             throw failure("expected a value, found \(describeCurrent())")
@@ -137,12 +71,12 @@ private struct JSONReader {
         index += expected.count
     }
 
-    mutating func enter() throws(DataError) {
+    mutating func enter() throws(JSONSyntaxError) {
         depth += 1
         if depth > maximumDepth { throw failure("nesting deeper than \(maximumDepth) levels") }
     }
 
-    mutating func object() throws(DataError) -> JSONValue {
+    mutating func object() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1  // {
@@ -178,7 +112,7 @@ private struct JSONReader {
         }
     }
 
-    mutating func array() throws(DataError) -> JSONValue {
+    mutating func array() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1  // [
@@ -204,7 +138,7 @@ private struct JSONReader {
         }
     }
 
-    mutating func number() throws(DataError) -> JSONValue {
+    mutating func number() throws(JSONSyntaxError) -> JSONValue {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         func isDigit(_ i: Int) -> Bool { i < bytes.count && bytes[i] >= 0x30 && bytes[i] <= 0x39 }
@@ -234,7 +168,7 @@ private struct JSONReader {
         return .otherNumber(text)
     }
 
-    mutating func hexQuad() throws(DataError) -> UInt32 {
+    mutating func hexQuad() throws(JSONSyntaxError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw failure("incomplete \\u escape") }
         var result: UInt32 = 0
         for _ in 0..<4 {
@@ -252,7 +186,7 @@ private struct JSONReader {
         return result
     }
 
-    mutating func string() throws(DataError) -> String {
+    mutating func string() throws(JSONSyntaxError) -> String {
         index += 1  // opening quote
         var out: [UInt8] = []
         var runStart = index

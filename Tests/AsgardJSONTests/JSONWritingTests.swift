@@ -1,4 +1,4 @@
-import Cedar
+import AsgardJSON
 import Testing
 
 @Suite struct JSONWritingTests {

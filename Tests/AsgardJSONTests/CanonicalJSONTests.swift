@@ -1,5 +1,4 @@
-@testable import AsgardProvisioning
-import Cedar
+import AsgardJSON
 import Testing
 
 struct CanonicalJSONTests {
