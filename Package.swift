@@ -33,10 +33,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // Domain types, desired-state loading and validation, the pure plan. Foundation, Yams and swift-crypto's SHA-256.
+        // Domain types, desired-state loading and validation, the pure plan. Foundation, Yams' libyaml, AsgardJSON and swift-crypto's SHA-256.
         .target(
             name: "AsgardCore",
-            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AsgardJSON", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // One JSON value type: the strict RFC 8259 reader, the compact writer, canonical JSON. No dependencies.
@@ -73,7 +73,7 @@ let package = Package(
         // The store protocol and its SQLite implementation.
         .target(
             name: "AsgardStore",
-            dependencies: ["AsgardCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["AsgardCore", "AsgardJSON", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         // One reconcile pass: load, validate, plan, gate, apply into the store and through the provisioner, audit.
@@ -110,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AsgardCoreTests",
-            dependencies: ["AsgardCore", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["AsgardCore", "AsgardJSON", "AsgardTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

@@ -3,6 +3,11 @@
 /// write the same), numbers exactly as read. Two documents that mean the same write the same
 /// bytes, so their SHA-256 can name a plan.
 public enum CanonicalJSON {
+    /// The canonical order of object keys: by UTF-8 bytes (the order of Unicode scalar values).
+    static func precedes(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
+
     /// The canonical bytes of `value`.
     public static func bytes(_ value: JSONValue) -> [UInt8] {
         sorted(value).jsonBytes
@@ -21,7 +26,7 @@ public enum CanonicalJSON {
         case .object(let members):
             let ordered = members.enumerated().sorted { lhs, rhs in
                 if lhs.element.key == rhs.element.key { return lhs.offset < rhs.offset }
-                return lhs.element.key.utf8.lexicographicallyPrecedes(rhs.element.key.utf8)
+                return precedes(lhs.element.key, rhs.element.key)
             }
             return .object(ordered.map { JSONMember(key: $0.element.key, value: sorted($0.element.value)) })
         case .null, .bool, .integer, .otherNumber, .string:

@@ -1,4 +1,5 @@
 import AsgardCore
+import AsgardJSON
 import Foundation
 import GRDB
 

@@ -1,3 +1,4 @@
+import AsgardJSON
 public import Foundation
 
 /// The five kinds of desired-state object.

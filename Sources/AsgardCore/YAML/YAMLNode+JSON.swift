@@ -1,3 +1,4 @@
+import AsgardJSON
 extension YAMLNode {
     /// The node as JSON text: mappings as objects (in source order), lists as arrays, and
     /// scalars by their core-schema type (null, booleans and integers bare, everything else,
@@ -14,7 +15,7 @@ extension YAMLNode {
             out.append(UInt8(ascii: "{"))
             for (index, pair) in pairs.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeJSONString(pair.key, to: &out)
+                JSONValue.writeString(pair.key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 pair.value.write(to: &out)
             }
@@ -31,7 +32,7 @@ extension YAMLNode {
             case .null: out.append(contentsOf: "null".utf8)
             case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
             case .integer where Int64(scalar.text) != nil: out.append(contentsOf: String(Int64(scalar.text)!).utf8)
-            default: writeJSONString(scalar.text, to: &out)
+            default: JSONValue.writeString(scalar.text, to: &out)
             }
         }
     }

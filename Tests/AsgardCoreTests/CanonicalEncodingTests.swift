@@ -1,10 +1,11 @@
 import AsgardCore
+import AsgardJSON
 import AsgardTestSupport
 import Foundation
 import PropertyBased
 import Testing
 
-@Suite struct CanonicalJSONTests {
+@Suite struct CanonicalEncodingTests {
     static func reference<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -27,7 +28,7 @@ import Testing
                       maxDataClass: .restricted, defaultDataClass: .public, expires: Date(timeIntervalSince1970: 1_814_313_600),
                       requestsPerMinute: 7)
         let resource = Resource(id: "r", project: "p", service: "s", parameters: [
-            "text": .string("quote \" backslash \\ slash / tab \t newline \n bell \u{7} é 日本 🙂"),
+            "text": .string("quote \" backslash \\ slash / tab \t newline \n bell \u{7} backspace \u{8} form feed \u{c} é 日本 🙂"),
             "nested": .map(["b": .list([.number("-1.5e3"), .bool(false), .map([:])]), "a": .list([])]),
         ])
         for object in [DesiredObject.key(key), .resource(resource)] {
@@ -41,7 +42,7 @@ import Testing
     @Test(arguments: [
         [:],
         ["b": "2", "a": "1"],
-        ["quote \"": "backslash \\ slash / tab \t newline \n bell \u{7} é 日本 🙂", "Z": "", "é": "ä", "a": "\u{0}"],
+        ["quote \"": "backslash \\ slash / tab \t newline \n bell \u{7} backspace \u{8} form feed \u{c} é 日本 🙂", "Z": "", "é": "ä", "a": "\u{0}"],
         ["reason": "policy_denied", "policies": "forbid-restricted,permit-all", "request_id": "req_0123456789abcdef01234567"],
     ] as [[String: String]])
     func stringObjectsMatchTheGeneralEncoder(_ members: [String: String]) throws {

@@ -1,14 +1,15 @@
-import Foundation
+public import Foundation
 
-/// Canonical JSON: object keys sorted by Swift string order, no insignificant whitespace, `/`
-/// unescaped, control characters escaped, dates as RFC 3339 seconds (`2027-06-30T00:00:00Z`),
-/// integers only. Today these are the same bytes as `JSONEncoder` with `[.sortedKeys,
-/// .withoutEscapingSlashes]` and `.iso8601` dates (a test checks it), so stored specs decode
-/// with `JSONDecoder`; owning the format means a Foundation update cannot change the spec
-/// digests that the store keeps, which would make every object look changed.
+/// Canonical JSON of `Encodable` values, in the one canonical form (`CanonicalJSON.bytes`):
+/// object keys sorted, no insignificant whitespace, `/` unescaped, control characters escaped,
+/// dates as RFC 3339 seconds (`2027-06-30T00:00:00Z`), integers only. Today these are the same
+/// bytes as `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` and `.iso8601` dates (a
+/// test checks it), so stored specs decode with `JSONDecoder`; owning the format means a
+/// Foundation update cannot change the spec digests that the store keeps, which would make
+/// every object look changed.
 ///
 /// Floating-point values are refused: money and counts in Asgard are integers.
-public enum CanonicalJSON {
+extension CanonicalJSON {
     /// Encodes `value`.
     /// - Throws: `EncodingError.invalidValue` for a floating-point value or a value that encodes nothing.
     public static func encode<Value: Encodable>(_ value: Value) throws -> String {
@@ -29,11 +30,11 @@ public enum CanonicalJSON {
         var out: [UInt8] = []
         out.reserveCapacity(32 * members.count + 2)
         out.append(UInt8(ascii: "{"))
-        for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+        for (index, member) in members.sorted(by: { precedes($0.key, $1.key) }).enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            writeJSONString(member.key, to: &out)
+            JSONValue.writeString(member.key, to: &out)
             out.append(UInt8(ascii: ":"))
-            writeJSONString(member.value, to: &out)
+            JSONValue.writeString(member.value, to: &out)
         }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
@@ -52,7 +53,7 @@ private enum Node {
         case .literal(let text):
             out.append(contentsOf: text.utf8)
         case .string(let text):
-            writeJSONString(text, to: &out)
+            JSONValue.writeString(text, to: &out)
         case .array(let box):
             out.append(UInt8(ascii: "["))
             for (index, item) in box.items.enumerated() {
@@ -62,37 +63,15 @@ private enum Node {
             out.append(UInt8(ascii: "]"))
         case .object(let box):
             out.append(UInt8(ascii: "{"))
-            for (index, key) in box.members.keys.sorted().enumerated() {
+            for (index, key) in box.members.keys.sorted(by: CanonicalJSON.precedes).enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeJSONString(key, to: &out)
+                JSONValue.writeString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 box.members[key]!.write(to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
-}
-
-/// Writes `text` as a JSON string literal: quotes, backslashes and control characters escaped,
-/// everything else as UTF-8. Shared by every JSON writer in the core.
-func writeJSONString(_ text: String, to out: inout [UInt8]) {
-    out.append(UInt8(ascii: "\""))
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-        case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-        case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
-        case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
-        case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-        case 0..<0x20:
-            let hex = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
-        default: out.append(byte)
-        }
-    }
-    out.append(UInt8(ascii: "\""))
 }
 
 private final class ObjectBox { var members: [String: Node] = [:] }
