@@ -45,17 +45,19 @@ public struct ApprovalDesk: Sendable {
         }
         let (decision, byCedar) = try await authorize(approver, approval)
         guard decision.allowed else {
-            try await store.appendAudit(AuditEntry(
-                actor: approver, action: "approval.\(verb)", target: approval.ref.description, outcome: "denied",
-                detail: ["approval": id, "reason": decision.reason, "policies": decision.policies.joined(separator: ",")]))
+            try await store.appendAudit(
+                AuditEntry(
+                    actor: approver, action: "approval.\(verb)", target: approval.ref.description, outcome: "denied",
+                    detail: ["approval": id, "reason": decision.reason, "policies": decision.policies.joined(separator: ",")]))
             throw Refusal(description: decision.reason, denied: byCedar)
         }
         var detail = ["approval": id, "plan_digest": approval.planDigest ?? "", "policies": decision.policies.joined(separator: ",")]
         if let reason { detail["reason"] = reason }
         return try await store.decideApproval(
             id: id, status: approve ? .approved : .rejected, by: approver, reason: reason,
-            audit: AuditEntry(actor: approver, action: "approval.\(verb)", target: approval.ref.description,
-                              outcome: approve ? "approved" : "rejected", detail: detail))
+            audit: AuditEntry(
+                actor: approver, action: "approval.\(verb)", target: approval.ref.description,
+                outcome: approve ? "approved" : "rejected", detail: detail))
     }
 
     /// Cedar's `approve` for `approver` on the request, with its project as the store holds it;
@@ -66,7 +68,10 @@ public struct ApprovalDesk: Sendable {
             return (.refused("project \"\(approval.project)\" is not in the store"), false)
         }
         let service = try await store.object(approval.ref)?.provisionerName ?? ""
-        return (ApprovalPolicy.decide(approver: approver, ref: approval.ref, project: project, requestedBy: approval.requestedBy,
-                                      serviceName: service, policies: policies), true)
+        return (
+            ApprovalPolicy.decide(
+                approver: approver, ref: approval.ref, project: project, requestedBy: approval.requestedBy,
+                serviceName: service, policies: policies), true
+        )
     }
 }

@@ -80,9 +80,11 @@ public struct KillSwitchDesk: Sendable {
         }
         let policies = try await authorize(person, scope: scope, id: id, verb: "engage")
         let engaged = StoredKillSwitch(scope: scope, target: id, reason: reason, engagedBy: person.id ?? Operator.anonymous, since: clock())
-        try await store.engageKillSwitch(engaged, audit: AuditEntry(
-            actor: person.actor, action: "kill.engage", target: scope.target(id), outcome: "engaged",
-            detail: ["reason": reason, "via": person.via, "policies": policies.joined(separator: ",")]))
+        try await store.engageKillSwitch(
+            engaged,
+            audit: AuditEntry(
+                actor: person.actor, action: "kill.engage", target: scope.target(id), outcome: "engaged",
+                detail: ["reason": reason, "via": person.via, "policies": policies.joined(separator: ",")]))
         return engaged
     }
 
@@ -92,9 +94,11 @@ public struct KillSwitchDesk: Sendable {
     public func release(scope: KillScope, id: String, by person: Operator) async throws {
         try Self.check(scope: scope, id: id)
         let policies = try await authorize(person, scope: scope, id: id, verb: "release")
-        let released = try await store.releaseKillSwitch(scope: scope, target: id, audit: AuditEntry(
-            actor: person.actor, action: "kill.release", target: scope.target(id), outcome: "released",
-            detail: ["via": person.via, "policies": policies.joined(separator: ",")]))
+        let released = try await store.releaseKillSwitch(
+            scope: scope, target: id,
+            audit: AuditEntry(
+                actor: person.actor, action: "kill.release", target: scope.target(id), outcome: "released",
+                detail: ["via": person.via, "policies": policies.joined(separator: ",")]))
         guard released else { throw Refusal.notEngaged(target: scope.target(id)) }
     }
 
@@ -119,17 +123,21 @@ public struct KillSwitchDesk: Sendable {
         let principal = EntityUID(type: "User", id: person.id ?? Operator.anonymous)
         let entities = Entities(closingParentsOf: [Entity(uid: principal, ancestors: Set(person.roles.map { EntityUID(type: "Role", id: $0) }))])
         let decision = policies.decide(
-            Request(principal: principal, action: EntityUID(type: "Action", id: "kill"), resource: Self.resource(scope: scope, id: id),
-                    context: ["scope": .string(scope.rawValue), "via": .string(person.via)]),
+            Request(
+                principal: principal, action: EntityUID(type: "Action", id: "kill"), resource: Self.resource(scope: scope, id: id),
+                context: ["scope": .string(scope.rawValue), "via": .string(person.via)]),
             entities: entities)
         let determining = decision.response.reasons.sorted()
         guard decision.allowed else {
             let who = person.id.map { "User::\"\($0)\"" } ?? "an operator with no identity (give --by)"
-            let why = !decision.failedClosedOn.isEmpty ? "a forbid policy erred: \(decision.failedClosedOn.sorted().joined(separator: ", "))"
+            let why =
+                !decision.failedClosedOn.isEmpty
+                ? "a forbid policy erred: \(decision.failedClosedOn.sorted().joined(separator: ", "))"
                 : determining.isEmpty ? "no policy permits it" : "forbidden by \(determining.joined(separator: ", "))"
-            try await store.appendAudit(AuditEntry(
-                actor: person.actor, action: "kill.\(verb)", target: scope.target(id), outcome: "denied",
-                detail: ["via": person.via, "policies": determining.joined(separator: ","), "reason": why]))
+            try await store.appendAudit(
+                AuditEntry(
+                    actor: person.actor, action: "kill.\(verb)", target: scope.target(id), outcome: "denied",
+                    detail: ["via": person.via, "policies": determining.joined(separator: ","), "reason": why]))
             throw Refusal.denied("Cedar denied kill for \(who): \(why)", policies: determining)
         }
         return determining

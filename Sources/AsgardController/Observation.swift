@@ -38,7 +38,9 @@ public struct DriftObserver: Sendable {
     /// `observed` with `drift` set on each provisioned object that was applied (now, or before
     /// a change still waiting for its approval) and no longer matches. Observation failures are
     /// returned as notes, never guessed into drift.
-    public func observe(_ observed: ObservedState, records: [ObjectRef: ProvisioningRecord], desired: DesiredState) async -> (ObservedState, notes: [String]) {
+    public func observe(_ observed: ObservedState, records: [ObjectRef: ProvisioningRecord], desired: DesiredState) async -> (
+        ObservedState, notes: [String]
+    ) {
         var result = observed
         var notes: [String] = []
         var endpointsByVendor: [String: [String: [String: String]]?] = [:]
@@ -57,8 +59,9 @@ public struct DriftObserver: Sendable {
                 }
             }
             guard result.objects[ref]?.drift == nil, ref.kind == .servingEndpoint,
-                  let endpoint = desired.servingEndpoints[ref.id], let service = desired.services[endpoint.service],
-                  let name = desired.provisionable[endpoint.provisioner]?.service.observer else { continue }
+                let endpoint = desired.servingEndpoints[ref.id], let service = desired.services[endpoint.service],
+                let name = desired.provisionable[endpoint.provisioner]?.service.observer
+            else { continue }
             guard let vendor = observers[name] else {
                 if !notes.contains(where: { $0.hasPrefix("\(service.id): ") }) {
                     notes.append("\(service.id): no drift observer named \(name) in this Asgard, so its serving endpoints are not listed")
@@ -79,7 +82,8 @@ public struct DriftObserver: Sendable {
                 continue
             }
             if tags["project"] != endpoint.project {
-                result.objects[ref]?.drift = "serving endpoint \(endpoint.id) carries "
+                result.objects[ref]?.drift =
+                    "serving endpoint \(endpoint.id) carries "
                     + (tags["project"].map { "project=\($0)" } ?? "no project tag") + " at \(service.id), not project=\(endpoint.project)"
             }
         }

@@ -13,14 +13,17 @@ public struct PreviewedAction: Sendable, Hashable, Codable {
 
 public enum Preview {
     /// Annotates `actions` with the gate and the next step, from a read-only view of the store.
-    public static func actions(_ actions: [Action], desired: DesiredState, observed: ObservedState, records: [ObjectRef: ProvisioningRecord],
-                               approvals: [Approval], gate: ProvisionGate, hasWorkspace: (ObjectRef) -> Bool, now: Date) -> [PreviewedAction] {
+    public static func actions(
+        _ actions: [Action], desired: DesiredState, observed: ObservedState, records: [ObjectRef: ProvisioningRecord],
+        approvals: [Approval], gate: ProvisionGate, hasWorkspace: (ObjectRef) -> Bool, now: Date
+    ) -> [PreviewedAction] {
         actions.map { action in
             guard action.isProvisioning else { return PreviewedAction(action: action) }
             let record = records[action.ref]
             if action.verb == .delete {
-                let provisioned = ProvisioningRules.mustDestroy(observed: observed.objects[action.ref], record: record,
-                                                                hasWorkspace: hasWorkspace(action.ref))
+                let provisioned = ProvisioningRules.mustDestroy(
+                    observed: observed.objects[action.ref], record: record,
+                    hasWorkspace: hasWorkspace(action.ref))
                 return PreviewedAction(action: action, next: provisioned ? "terraform destroy, then remove" : "remove (never provisioned)")
             }
             guard let object = desired.object(action.ref) else { return PreviewedAction(action: action) }
@@ -35,13 +38,14 @@ public enum Preview {
                 return PreviewedAction(action: action, gate: outcome, next: "\(checked), apply")
             case .human:
                 let open = approvals.filter { $0.ref == action.ref && $0.isOpen }
-                let next = if let approved = open.first(where: { $0.status == .approved }) {
-                    "\(checked); apply it if its digest is \(approved.planDigest.map { String($0.prefix(12)) } ?? "?") (approval \(approved.id)), else ask again"
-                } else if let pending = open.first {
-                    "\(checked); approval \(pending.id) is pending"
-                } else {
-                    "\(checked), then ask a project approver to approve that plan"
-                }
+                let next =
+                    if let approved = open.first(where: { $0.status == .approved }) {
+                        "\(checked); apply it if its digest is \(approved.planDigest.map { String($0.prefix(12)) } ?? "?") (approval \(approved.id)), else ask again"
+                    } else if let pending = open.first {
+                        "\(checked); approval \(pending.id) is pending"
+                    } else {
+                        "\(checked), then ask a project approver to approve that plan"
+                    }
                 return PreviewedAction(action: action, gate: outcome, next: next)
             }
         }

@@ -41,8 +41,10 @@ public struct ProvisioningRequest: Sendable, Hashable {
     /// when the vendor lost or changed what terraform believes exists.
     public var replaceTypes: Set<String>
 
-    public init(ref: ObjectRef, project: String, name: String, service: ProvisionableService, parameters: [String: ParameterValue],
-                extraTags: [String: String] = [:], environmentNames: [String], replaceTypes: Set<String> = []) {
+    public init(
+        ref: ObjectRef, project: String, name: String, service: ProvisionableService, parameters: [String: ParameterValue],
+        extraTags: [String: String] = [:], environmentNames: [String], replaceTypes: Set<String> = []
+    ) {
         self.ref = ref
         self.project = project
         self.name = name

@@ -41,7 +41,8 @@ public struct ProvisioningSchedule: Sendable {
             if let started = running[ref] {
                 if started < generation { wantsAgain.insert(ref) }
             } else if (lastStarted[ref] ?? Int.min) < generation || wantsAgain.contains(ref),
-                      !waiting.contains(where: { $0.action.ref == ref }) {
+                !waiting.contains(where: { $0.action.ref == ref })
+            {
                 waiting.append((action, generation))
             }
         }
@@ -76,7 +77,9 @@ public enum ProvisioningWorkers {
 
     /// Runs every action through `run`, at most `limit` at once and one per object; returns
     /// their outcomes in the order they finished.
-    public static func runToCompletion(_ actions: [Action], limit: Int, _ run: @escaping @Sendable (Action) async -> ActionOutcome) async -> [ActionOutcome] {
+    public static func runToCompletion(_ actions: [Action], limit: Int, _ run: @escaping @Sendable (Action) async -> ActionOutcome) async
+        -> [ActionOutcome]
+    {
         await withTaskGroup(of: ActionOutcome.self) { group in
             var schedule = ProvisioningSchedule(limit: limit)
             for action in schedule.offer(actions, generation: 1) { group.addTask { await run(action) } }

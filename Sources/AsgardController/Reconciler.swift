@@ -32,8 +32,10 @@ public struct ActionOutcome: Sendable, Hashable, Codable {
     public var planDigest: String?
     public var elapsedMilliseconds: Int
 
-    public init(action: Action, result: Result, reason: String? = nil, gate: GateOutcome? = nil, planDigest: String? = nil,
-                elapsedMilliseconds: Int = 0) {
+    public init(
+        action: Action, result: Result, reason: String? = nil, gate: GateOutcome? = nil, planDigest: String? = nil,
+        elapsedMilliseconds: Int = 0
+    ) {
         self.action = action
         self.result = result
         self.reason = reason
@@ -115,9 +117,11 @@ public struct Reconciler: Sendable {
     public var clock: @Sendable () -> Date
     public var onEvent: @Sendable (ReconcileEvent) -> Void
 
-    public init(store: any Store, provisioner: any Provisioner, loader: DesiredStateLoader = DesiredStateLoader(), policies: PolicyEngine? = nil,
-                observers: VendorObservers = VendorObservers(), backoff: Backoff = Backoff(), actor: String = "reconciler",
-                clock: @escaping @Sendable () -> Date = Date.init, onEvent: @escaping @Sendable (ReconcileEvent) -> Void = { _ in }) {
+    public init(
+        store: any Store, provisioner: any Provisioner, loader: DesiredStateLoader = DesiredStateLoader(), policies: PolicyEngine? = nil,
+        observers: VendorObservers = VendorObservers(), backoff: Backoff = Backoff(), actor: String = "reconciler",
+        clock: @escaping @Sendable () -> Date = Date.init, onEvent: @escaping @Sendable (ReconcileEvent) -> Void = { _ in }
+    ) {
         self.store = store
         self.provisioner = provisioner
         self.loader = loader
@@ -142,7 +146,8 @@ public struct Reconciler: Sendable {
     /// the configuration path, then every provisioning action to completion, at most
     /// `concurrency` at once. Outcomes are reported in plan order.
     public func runOnce(loaded: LoadResult, directory: String, concurrency: Int = ProvisioningWorkers.defaultLimit) async throws -> ReconcileReport {
-        var report = ReconcileReport(directory: directory, objects: loaded.state.count, files: loaded.files, diagnostics: loaded.diagnostics, outcomes: [])
+        var report = ReconcileReport(
+            directory: directory, objects: loaded.state.count, files: loaded.files, diagnostics: loaded.diagnostics, outcomes: [])
         guard loaded.isValid else {
             try await rejected(loaded, directory: directory)
             return report
@@ -155,7 +160,9 @@ public struct Reconciler: Sendable {
     /// every action: the configuration path, then the provisioning actions to completion, at
     /// most `concurrency` at once, each committed with its audit entry.
     /// - Returns: the outcomes in plan order, and what observation could not find out.
-    public func apply(_ desired: DesiredState, concurrency: Int = ProvisioningWorkers.defaultLimit) async throws -> (outcomes: [ActionOutcome], notes: [String]) {
+    public func apply(_ desired: DesiredState, concurrency: Int = ProvisioningWorkers.defaultLimit) async throws -> (
+        outcomes: [ActionOutcome], notes: [String]
+    ) {
         let configured = try await configure(desired)
         let round = try await provisioningRound(desired)
         let provisioned = await ProvisioningWorkers.runToCompletion(round.actions, limit: concurrency) { action in
@@ -166,9 +173,10 @@ public struct Reconciler: Sendable {
 
     /// Records that `loaded` was refused: one `validate.rejected` audit entry naming the first error.
     public func rejected(_ loaded: LoadResult, directory: String) async throws {
-        try await store.appendAudit(AuditEntry(
-            actor: actor, action: "validate.rejected", target: nil, outcome: "rejected",
-            detail: ["directory": directory, "errors": String(loaded.diagnostics.count), "first_error": loaded.diagnostics[0].description]))
+        try await store.appendAudit(
+            AuditEntry(
+                actor: actor, action: "validate.rejected", target: nil, outcome: "rejected",
+                detail: ["directory": directory, "errors": String(loaded.diagnostics.count), "first_error": loaded.diagnostics[0].description]))
     }
 
     // MARK: The configuration path
@@ -210,8 +218,10 @@ public struct Reconciler: Sendable {
         let reason = "removed from desired state: its route is withdrawn, and terraform destroys it next"
         do {
             guard let stored = try await store.object(action.ref) else { return }
-            try await store.commit([.put(stored, tier: action.tier, status: .pending, reason: reason)], audit: AuditEntry(
-                actor: actor, action: "route.withdraw", target: action.ref.description, outcome: "withdrawn", detail: ["reason": reason]))
+            try await store.commit(
+                [.put(stored, tier: action.tier, status: .pending, reason: reason)],
+                audit: AuditEntry(
+                    actor: actor, action: "route.withdraw", target: action.ref.description, outcome: "withdrawn", detail: ["reason": reason]))
         } catch {
             onEvent(.problem("withdrawing the route of \(action.ref) failed: \(error)"))
         }
@@ -234,8 +244,9 @@ public struct Reconciler: Sendable {
         let records = try await store.provisioningRecords()
         let (observed, notes) = await DriftObserver(provisioner: provisioner, observers: observers)
             .observe(try await store.observedState(), records: records, desired: desired)
-        let pass = Pass(desired: desired, observed: observed, records: records, gate: try await gate(),
-                        approvals: try await store.approvals(status: nil))
+        let pass = Pass(
+            desired: desired, observed: observed, records: records, gate: try await gate(),
+            approvals: try await store.approvals(status: nil))
         return ProvisioningRound(actions: plan(desired: desired, observed: observed).filter(\.isProvisioning), notes: notes, pass: pass)
     }
 
@@ -277,8 +288,10 @@ public struct Reconciler: Sendable {
     }
 
     /// An outcome under construction.
-    private func outcome(_ action: Action, _ result: ActionOutcome.Result, _ reason: String? = nil, gate: GateOutcome? = nil,
-                         plan: String? = nil) -> ActionOutcome {
+    private func outcome(
+        _ action: Action, _ result: ActionOutcome.Result, _ reason: String? = nil, gate: GateOutcome? = nil,
+        plan: String? = nil
+    ) -> ActionOutcome {
         ActionOutcome(action: action, result: result, reason: reason, gate: gate, planDigest: plan, elapsedMilliseconds: 0)
     }
 
@@ -294,8 +307,9 @@ public struct Reconciler: Sendable {
             if !gate.policies.isEmpty { detail["policies"] = gate.policies.joined(separator: ",") }
         }
         if let plan = outcome.planDigest { detail["plan_digest"] = plan }
-        return AuditEntry(actor: actor, action: "reconcile.\(action.verb.rawValue)", target: action.ref.description,
-                          outcome: outcome.result.rawValue, detail: detail)
+        return AuditEntry(
+            actor: actor, action: "reconcile.\(action.verb.rawValue)", target: action.ref.description,
+            outcome: outcome.result.rawValue, detail: detail)
     }
 
     /// Commits `changes` with the audit entry of `outcome` and returns the outcome.
@@ -307,9 +321,11 @@ public struct Reconciler: Sendable {
     /// Voids an open approval whose change no longer stands, audited as `approval.void` on its
     /// object with the approval, the reason and any `extra` detail.
     private func void(_ approval: Approval, because why: String, detail extra: [String: String] = [:]) async throws {
-        _ = try await store.decideApproval(id: approval.id, status: .void, by: actor, reason: why, audit: AuditEntry(
-            actor: actor, action: "approval.void", target: approval.ref.description, outcome: "void",
-            detail: ["approval": approval.id, "reason": why].merging(extra) { _, given in given }))
+        _ = try await store.decideApproval(
+            id: approval.id, status: .void, by: actor, reason: why,
+            audit: AuditEntry(
+                actor: actor, action: "approval.void", target: approval.ref.description, outcome: "void",
+                detail: ["approval": approval.id, "reason": why].merging(extra) { _, given in given }))
     }
 
     /// Carries out one action and commits it with its audit entry; returns what it came to.
@@ -337,9 +353,11 @@ public struct Reconciler: Sendable {
 
     /// Removes an object; a provisioned one is destroyed first (removing its route, if any, with it).
     private func remove(_ action: Action, in pass: Pass) async throws -> ActionOutcome {
-        let provisioned = action.isProvisioning && ProvisioningRules.mustDestroy(
-            observed: pass.observed.objects[action.ref], record: pass.records[action.ref],
-            hasWorkspace: ((try? provisioner.state(of: action.ref)) ?? nil) != nil)
+        let provisioned =
+            action.isProvisioning
+            && ProvisioningRules.mustDestroy(
+                observed: pass.observed.objects[action.ref], record: pass.records[action.ref],
+                hasWorkspace: ((try? provisioner.state(of: action.ref)) ?? nil) != nil)
         guard provisioned else {
             let reason = action.isProvisioning ? "never provisioned, so nothing to destroy" : nil
             return try await commit(outcome(action, .removed, reason), [.remove(action.ref)])
@@ -361,8 +379,10 @@ public struct Reconciler: Sendable {
     }
 
     /// Records a failed provisioning step with its backoff.
-    private func fail(_ action: Action, record: ProvisioningRecord, error: any Error, object: DesiredObject?, gate: GateOutcome?,
-                      plan: String?) async throws -> ActionOutcome {
+    private func fail(
+        _ action: Action, record: ProvisioningRecord, error: any Error, object: DesiredObject?, gate: GateOutcome?,
+        plan: String?
+    ) async throws -> ActionOutcome {
         // Cancelled (the server is shutting down): not the object's failure, so no backoff. An
         // apply in flight stays recorded as such, and the next pass recovers it like a crash.
         if Task.isCancelled {
@@ -400,8 +420,9 @@ public struct Reconciler: Sendable {
         let gate = pass.gate.check(object, in: pass.desired)
         onEvent(.gate(action, gate))
         guard gate.allowed else {
-            return try await settle(action, object: object, status: .refused, result: .refused, reason: gate.reason, gate: gate, plan: nil,
-                                    record: record, seen: seen)
+            return try await settle(
+                action, object: object, status: .refused, result: .refused, reason: gate.reason, gate: gate, plan: nil,
+                record: record, seen: seen)
         }
         guard let service = pass.desired.provisionableService(of: object) else {
             preconditionFailure("the gate allowed \(ref) without a registered service")
@@ -420,9 +441,10 @@ public struct Reconciler: Sendable {
         let violations = ProjectTagCheck.violations(of: planned, locations: service.tagLocations, project: request.project)
         guard violations.isEmpty else {
             let reason = "project tag check: " + violations.joined(separator: "; ")
-            return try await settle(action, object: object, status: .refused, result: .refused, reason: reason,
-                                    gate: GateOutcome(allowed: false, reason: reason, policies: gate.policies), plan: planned.digest,
-                                    record: record, seen: seen)
+            return try await settle(
+                action, object: object, status: .refused, result: .refused, reason: reason,
+                gate: GateOutcome(allowed: false, reason: reason, policies: gate.policies), plan: planned.digest,
+                record: record, seen: seen)
         }
         if planned.changesNothing {
             // Already as desired: an apply that finished before the process died, or an adoption.
@@ -451,12 +473,15 @@ public struct Reconciler: Sendable {
     }
 
     /// The human tier: apply the plan if this exact digest is approved, otherwise ask (once).
-    private func throughApproval(_ action: Action, object: DesiredObject, request: ProvisioningRequest, plan: ProvisioningPlan,
-                                 record: ProvisioningRecord, gate: GateOutcome, in pass: Pass) async throws -> ActionOutcome {
+    private func throughApproval(
+        _ action: Action, object: DesiredObject, request: ProvisioningRequest, plan: ProvisioningPlan,
+        record: ProvisioningRecord, gate: GateOutcome, in pass: Pass
+    ) async throws -> ActionOutcome {
         // Read afresh: this pass may have voided some already (a changed object).
         let mine = try await store.approvals(status: nil).filter { $0.ref == action.ref }
         for stale in mine where stale.isOpen && stale.planDigest != plan.digest {
-            let why = "the plan changed since it was \(stale.status == .approved ? "approved" : "requested"): "
+            let why =
+                "the plan changed since it was \(stale.status == .approved ? "approved" : "requested"): "
                 + "\(stale.planDigest.map { String($0.prefix(12)) } ?? "none") → \(plan.digest.prefix(12)) (desired state changed or the vendor drifted)"
             try await void(stale, because: why, detail: ["plan_digest": plan.digest])
         }
@@ -465,35 +490,43 @@ public struct Reconciler: Sendable {
             return try await applyPlan(action, object: object, request: request, plan: plan, approval: approved, record: record, gate: gate)
         }
         if let rejected = current.first(where: { $0.status == .rejected }) {
-            let reason = "approval \(rejected.id) of plan \(plan.digest.prefix(12)) was rejected by \(rejected.decidedBy ?? "?")"
+            let reason =
+                "approval \(rejected.id) of plan \(plan.digest.prefix(12)) was rejected by \(rejected.decidedBy ?? "?")"
                 + (rejected.reason.map { ": \($0)" } ?? "") + "; change desired state to ask again"
-            return try await settle(action, object: object, status: .refused, result: .refused, reason: reason, gate: gate, plan: plan.digest,
-                                    record: record, seen: pass.observed.objects[action.ref])
+            return try await settle(
+                action, object: object, status: .refused, result: .refused, reason: reason, gate: gate, plan: plan.digest,
+                record: record, seen: pass.observed.objects[action.ref])
         }
         let approval: Approval
         if let pending = current.first(where: { $0.status == .pending }) {
             approval = pending
         } else {
-            approval = try await store.requestApproval(ApprovalRequest(
-                ref: action.ref, project: request.project, actionDigest: action.digest, planDigest: plan.digest, summary: plan.summary,
-                monthlyEstimate: pass.desired.monthlyEstimate(of: object), requestedBy: pass.desired.requester(of: object)))
+            approval = try await store.requestApproval(
+                ApprovalRequest(
+                    ref: action.ref, project: request.project, actionDigest: action.digest, planDigest: plan.digest, summary: plan.summary,
+                    monthlyEstimate: pass.desired.monthlyEstimate(of: object), requestedBy: pass.desired.requester(of: object)))
         }
         let reason = "human tier: waiting for approval \(approval.id) of plan \(plan.digest.prefix(12)) (\(plan.summary))"
-        return try await settle(action, object: object, status: .awaitingApproval, result: .awaitingApproval, reason: reason, gate: gate,
-                                plan: plan.digest, record: record, seen: pass.observed.objects[action.ref])
+        return try await settle(
+            action, object: object, status: .awaitingApproval, result: .awaitingApproval, reason: reason, gate: gate,
+            plan: plan.digest, record: record, seen: pass.observed.objects[action.ref])
     }
 
     /// Applies the checked (and approved) plan: the intent is committed first, so a process
     /// that dies mid-apply is recognised on the next pass and never applies an approval twice.
-    private func applyPlan(_ action: Action, object: DesiredObject, request: ProvisioningRequest, plan: ProvisioningPlan,
-                           approval: Approval?, record: ProvisioningRecord, gate: GateOutcome) async throws -> ActionOutcome {
+    private func applyPlan(
+        _ action: Action, object: DesiredObject, request: ProvisioningRequest, plan: ProvisioningPlan,
+        approval: Approval?, record: ProvisioningRecord, gate: GateOutcome
+    ) async throws -> ActionOutcome {
         var record = record
         record.applying = plan.digest
         record.approval = approval?.id ?? record.approval
         var detail = ["plan_digest": plan.digest, "summary": plan.summary]
         if let approval { detail["approval"] = approval.id }
-        try await store.commit([.record(record)], audit: AuditEntry(
-            actor: actor, action: "provision.apply", target: action.ref.description, outcome: "started", detail: detail))
+        try await store.commit(
+            [.record(record)],
+            audit: AuditEntry(
+                actor: actor, action: "provision.apply", target: action.ref.description, outcome: "started", detail: detail))
         let outputs: ProvisioningOutputs
         do {
             onEvent(.step(action, "apply"))
@@ -514,8 +547,10 @@ public struct Reconciler: Sendable {
 
     /// Records a status that needs no terraform step; unchanged status and reason commit
     /// nothing (a request waiting for its approval is not audited again every pass).
-    private func settle(_ action: Action, object: DesiredObject, status: ObjectStatus, result: ActionOutcome.Result, reason: String,
-                        gate: GateOutcome, plan: String?, record: ProvisioningRecord, seen: ObservedObject?) async throws -> ActionOutcome {
+    private func settle(
+        _ action: Action, object: DesiredObject, status: ObjectStatus, result: ActionOutcome.Result, reason: String,
+        gate: GateOutcome, plan: String?, record: ProvisioningRecord, seen: ObservedObject?
+    ) async throws -> ActionOutcome {
         let done = outcome(action, result, reason, gate: gate, plan: plan)
         if action.verb == .converge, seen?.drift == nil, seen?.status == status, seen?.reason == reason { return done }
         var record = record
@@ -534,11 +569,12 @@ extension ProvisioningOutputs {
 extension DesiredState {
     /// Who asked for a resource or serving endpoint: its `requested_by`, else its project's owner.
     public func requester(of object: DesiredObject) -> String {
-        let (explicit, project): (String?, String?) = switch object {
-        case .resource(let r): (r.requestedBy, r.project)
-        case .servingEndpoint(let e): (e.requestedBy, e.project)
-        case .service, .project, .key: (nil, object.projectID)
-        }
+        let (explicit, project): (String?, String?) =
+            switch object {
+            case .resource(let r): (r.requestedBy, r.project)
+            case .servingEndpoint(let e): (e.requestedBy, e.project)
+            case .service, .project, .key: (nil, object.projectID)
+            }
         return explicit ?? project.flatMap { projects[$0]?.owner } ?? "unknown"
     }
 
@@ -552,11 +588,13 @@ extension DesiredState {
         if let inference = vendor?.inference { names.formUnion([inference.baseURLEnv, inference.tokenEnv]) }
         switch object {
         case .resource(let r):
-            return ProvisioningRequest(ref: object.ref, project: r.project, name: r.id, service: entry.service, parameters: r.parameters,
-                                       environmentNames: names.sorted())
+            return ProvisioningRequest(
+                ref: object.ref, project: r.project, name: r.id, service: entry.service, parameters: r.parameters,
+                environmentNames: names.sorted())
         case .servingEndpoint(let e):
-            return ProvisioningRequest(ref: object.ref, project: e.project, name: e.id, service: entry.service, parameters: e.parameters,
-                                       environmentNames: names.sorted())
+            return ProvisioningRequest(
+                ref: object.ref, project: e.project, name: e.id, service: entry.service, parameters: e.parameters,
+                environmentNames: names.sorted())
         case .service, .project, .key:
             throw ProvisioningError.notProvisionable(reason: "\(object.ref) is not a resource or serving endpoint")
         }

@@ -30,16 +30,20 @@ public struct UsageDesk: Sendable {
     /// - Throws: `Refusal` (audited) when Cedar denies `read_cost`; the store's errors.
     public func usage(of project: String, from: Date, to: Date, principal: EntityUID, entities: Entities) async throws -> [UsageRow] {
         let decision = policies.decide(
-            Request(principal: principal, action: EntityUID(type: "Action", id: "read_cost"), resource: Project.entityUID(project),
-                    context: [:]),
+            Request(
+                principal: principal, action: EntityUID(type: "Action", id: "read_cost"), resource: Project.entityUID(project),
+                context: [:]),
             entities: entities)
         guard decision.allowed else {
             let determining = decision.response.reasons.sorted()
-            let why = determining.isEmpty ? "no policy lets \(principal) read the cost of project \(project)"
+            let why =
+                determining.isEmpty
+                ? "no policy lets \(principal) read the cost of project \(project)"
                 : "forbidden by \(determining.joined(separator: ", "))"
-            try await store.appendAudit(AuditEntry(
-                actor: "\(principal.type)/\(principal.id)", action: "usage.read", target: "Project/\(project)", outcome: "denied",
-                detail: ["policies": determining.joined(separator: ","), "reason": why]))
+            try await store.appendAudit(
+                AuditEntry(
+                    actor: "\(principal.type)/\(principal.id)", action: "usage.read", target: "Project/\(project)", outcome: "denied",
+                    detail: ["policies": determining.joined(separator: ","), "reason": why]))
             throw Refusal(description: why, policies: determining)
         }
         return try await store.usage(project: project, from: from, to: to)

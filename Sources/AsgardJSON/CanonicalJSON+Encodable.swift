@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Canonical JSON of `Encodable` values, in the one canonical form (`CanonicalJSON.bytes`):
 /// object keys sorted, no insignificant whitespace, `/` unescaped, control characters escaped,
@@ -114,7 +114,8 @@ private final class TreeEncoder: Encoder {
         } else if let integer = value as? any BinaryInteger {
             target.store(.literal(String(describing: integer)))
         } else if value is any BinaryFloatingPoint {
-            throw EncodingError.invalidValue(value, .init(codingPath: codingPath, debugDescription: "floating-point values are not canonical: use integers"))
+            throw EncodingError.invalidValue(
+                value, .init(codingPath: codingPath, debugDescription: "floating-point values are not canonical: use integers"))
         } else {
             try value.encode(to: self)
         }

@@ -55,9 +55,15 @@ struct JSONReader {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try keyword("true"); return .bool(true)
-        case UInt8(ascii: "f"): try keyword("false"); return .bool(false)
-        case UInt8(ascii: "n"): try keyword("null"); return .null
+        case UInt8(ascii: "t"):
+            try keyword("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try keyword("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try keyword("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw failure("expected a value, found \(describeCurrent())")
         }

@@ -38,7 +38,8 @@ public struct PolicyEngine: Sendable {
         let response = authorizer.authorize(request, entities: entities)
         let erringForbids = Set(response.errors.filter(enforced.isForbid))
         let allowed = response.decision == .allow && erringForbids.isEmpty
-        return PolicyDecision(allowed: allowed, response: response, failedClosedOn: response.decision == .allow ? erringForbids : [],
-                              shadow: shadowAuthorizer?.authorize(request, entities: entities))
+        return PolicyDecision(
+            allowed: allowed, response: response, failedClosedOn: response.decision == .allow ? erringForbids : [],
+            shadow: shadowAuthorizer?.authorize(request, entities: entities))
     }
 }

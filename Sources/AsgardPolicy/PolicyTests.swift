@@ -62,9 +62,9 @@ public struct PolicyTestSuite: Sendable {
             return ([], [problem(error.line, error.column, error.message)])
         }
         guard case .mapping(let pairs) = root.value,
-              let entitiesNode = pairs.first(where: { $0.key == "entities" })?.value,
-              let casesNode = pairs.first(where: { $0.key == "cases" })?.value,
-              case .sequence(let caseNodes) = casesNode.value
+            let entitiesNode = pairs.first(where: { $0.key == "entities" })?.value,
+            let casesNode = pairs.first(where: { $0.key == "cases" })?.value,
+            case .sequence(let caseNodes) = casesNode.value
         else { return ([], [problem(root.line, root.column, "a policy test file has `entities:` (a list) and `cases:` (a list)")]) }
         for pair in pairs where pair.key != "entities" && pair.key != "cases" {
             return ([], [problem(pair.keyLine, pair.keyColumn, "unknown field \"\(pair.key)\"")])
@@ -94,8 +94,8 @@ public struct PolicyTestSuite: Sendable {
             }
             do {
                 guard let name = text("name"), let principal = text("principal"), let action = text("action"),
-                      let resource = text("resource"), let decisionText = text("decision"),
-                      let decision = Response.Decision(rawValue: decisionText)
+                    let resource = text("resource"), let decisionText = text("decision"),
+                    let decision = Response.Decision(rawValue: decisionText)
                 else {
                     diagnostics.append(problem(node.line, node.column, "a case needs name, principal, action, resource and decision (allow or deny)"))
                     continue
@@ -109,9 +109,11 @@ public struct PolicyTestSuite: Sendable {
                     }
                     reasons = Set(items.compactMap { if case .scalar(let s) = $0.value { s.text } else { nil } })
                 }
-                let request = Request(principal: try parseEntityUID(principal), action: try parseEntityUID(action),
-                                      resource: try parseEntityUID(resource), context: context)
-                cases.append(Case(file: file, line: node.line, name: name, request: request, decision: decision, reasons: reasons, entities: entities))
+                let request = Request(
+                    principal: try parseEntityUID(principal), action: try parseEntityUID(action),
+                    resource: try parseEntityUID(resource), context: context)
+                cases.append(
+                    Case(file: file, line: node.line, name: name, request: request, decision: decision, reasons: reasons, entities: entities))
             } catch {
                 diagnostics.append(problem(node.line, node.column, "\(error)"))
             }
@@ -131,7 +133,9 @@ public struct PolicyTestSuite: Sendable {
                 failures.append("expected reasons \(reasons.sorted()), got \(decision.response.reasons.sorted())")
             }
             if !decision.response.errors.isEmpty {
-                failures.append("policies erred: " + decision.response.errors.sorted().map { "\($0): \(decision.response.errorMessages[$0] ?? "")" }.joined(separator: "; "))
+                failures.append(
+                    "policies erred: "
+                        + decision.response.errors.sorted().map { "\($0): \(decision.response.errorMessages[$0] ?? "")" }.joined(separator: "; "))
             }
             return Result(testCase: testCase, response: decision.response, failures: failures)
         }

@@ -9,11 +9,13 @@ extension Project {
     /// gateway's `invoke`, the provisioning gate, approvals and the desks all use. A stopped
     /// project never reaches Cedar (it is refused before), so `active` is true here.
     public var cedarEntity: Entity {
-        Entity(uid: Self.entityUID(id), attributes: [
-            "classification_level": .long(Int64(classification.rawValue)),
-            "active": .bool(true),
-            "owner": .entity(EntityUID(type: "User", id: owner)),
-            "approvers": .set(Set(approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
-        ])
+        Entity(
+            uid: Self.entityUID(id),
+            attributes: [
+                "classification_level": .long(Int64(classification.rawValue)),
+                "active": .bool(true),
+                "owner": .entity(EntityUID(type: "User", id: owner)),
+                "approvers": .set(Set(approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
+            ])
     }
 }

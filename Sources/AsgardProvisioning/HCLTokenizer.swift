@@ -127,7 +127,7 @@ struct HCLTokenizer {
                 index += 2
                 continue
             }
-            if (byte == UInt8(ascii: "$") || byte == UInt8(ascii: "%")), peek(1) == Self.openBrace {
+            if byte == UInt8(ascii: "$") || byte == UInt8(ascii: "%"), peek(1) == Self.openBrace {
                 if index > 0, bytes[index - 1] == byte {
                     // `$${` / `%%{` is an escaped literal, not an interpolation.
                     text.append(Self.openBrace)

@@ -28,7 +28,7 @@ struct LockRecord: Sendable, Hashable {
     /// created the file but not yet written it, or a damaged file).
     init?(parsing text: String) {
         guard let document = try? JSONValue.parse(text),
-              case .integer(let pid)? = document["pid"], let pid32 = Int32(exactly: pid), pid32 > 0
+            case .integer(let pid)? = document["pid"], let pid32 = Int32(exactly: pid), pid32 > 0
         else { return nil }
         self.pid = pid32
         if case .integer(let start)? = document["process_start"], let start = UInt64(exactly: start) {
@@ -70,7 +70,9 @@ enum LockJudgement: Sendable, Hashable {
             return .stale(reason: "process \(record.pid), which took the lock at \(record.acquiredAt), no longer exists")
         case .running(let start)?:
             if let recorded = record.processStart, let start, recorded != start {
-                return .stale(reason: "process id \(record.pid) now belongs to another process (the holder, which took the lock at \(record.acquiredAt), is gone)")
+                return .stale(
+                    reason:
+                        "process id \(record.pid) now belongs to another process (the holder, which took the lock at \(record.acquiredAt), is gone)")
             }
             return .held(pid: record.pid)
         }

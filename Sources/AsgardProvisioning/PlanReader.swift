@@ -69,8 +69,10 @@ enum PlanReader {
             if after == .null { after = nil }
             after = after.map { masked($0, sensitive: item["change"]?["after_sensitive"]) }
             let deposed: String? = if case .string(let key)? = item["deposed"] { key } else { nil }
-            resources.append(PlannedResource(address: deposed.map { "\(address) (deposed \($0))" } ?? address,
-                                             type: type, actions: actions, after: after))
+            resources.append(
+                PlannedResource(
+                    address: deposed.map { "\(address) (deposed \($0))" } ?? address,
+                    type: type, actions: actions, after: after))
         }
         return resources.sorted { $0.address < $1.address }
     }

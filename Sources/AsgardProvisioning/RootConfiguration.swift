@@ -21,15 +21,20 @@ enum RootConfiguration {
 
     /// The `main.tf.json` document for `request`, calling the module at `moduleDirectory`
     /// (absolute) and re-exporting `outputs`.
-    static func document(for request: ProvisioningRequest, moduleDirectory: String,
-                         outputs: [ModuleOutput]) throws(TerraformError) -> JSONValue {
+    static func document(
+        for request: ProvisioningRequest, moduleDirectory: String,
+        outputs: [ModuleOutput]
+    ) throws(TerraformError) -> JSONValue {
         var arguments: [JSONMember] = [
             JSONMember(key: "source", value: .string(moduleDirectory)),
             JSONMember(key: "name", value: .string(literal(request.name))),
             JSONMember(key: "project_id", value: .string(literal(request.project))),
-            JSONMember(key: "tags", value: .object(request.tags.sorted { $0.key < $1.key }.map {
-                JSONMember(key: literal($0.key), value: .string(literal($0.value)))
-            })),
+            JSONMember(
+                key: "tags",
+                value: .object(
+                    request.tags.sorted { $0.key < $1.key }.map {
+                        JSONMember(key: literal($0.key), value: .string(literal($0.value)))
+                    })),
         ]
         for (name, value) in request.parameters.sorted(by: { $0.key < $1.key }) {
             guard !reservedArguments.contains(name) else {
@@ -38,14 +43,18 @@ enum RootConfiguration {
             arguments.append(JSONMember(key: name, value: try json(value, name: name)))
         }
         var document: [JSONMember] = [
-            JSONMember(key: "module", value: .object([JSONMember(key: moduleName, value: .object(arguments))])),
+            JSONMember(key: "module", value: .object([JSONMember(key: moduleName, value: .object(arguments))]))
         ]
         if !outputs.isEmpty {
-            document.append(JSONMember(key: "output", value: .object(outputs.map { output in
-                var block = [JSONMember(key: "value", value: .string("${module.\(moduleName).\(output.name)}"))]
-                if output.sensitive { block.append(JSONMember(key: "sensitive", value: .bool(true))) }
-                return JSONMember(key: output.name, value: .object(block))
-            })))
+            document.append(
+                JSONMember(
+                    key: "output",
+                    value: .object(
+                        outputs.map { output in
+                            var block = [JSONMember(key: "value", value: .string("${module.\(moduleName).\(output.name)}"))]
+                            if output.sensitive { block.append(JSONMember(key: "sensitive", value: .bool(true))) }
+                            return JSONMember(key: output.name, value: .object(block))
+                        })))
         }
         return .object(document)
     }
@@ -75,7 +84,12 @@ enum RootConfiguration {
     static func number(_ text: String, name: String) throws(TerraformError) -> JSONValue {
         var digits = text.replacingOccurrences(of: "_", with: "")
         var sign = ""
-        if digits.hasPrefix("+") { digits.removeFirst() } else if digits.hasPrefix("-") { digits.removeFirst(); sign = "-" }
+        if digits.hasPrefix("+") {
+            digits.removeFirst()
+        } else if digits.hasPrefix("-") {
+            digits.removeFirst()
+            sign = "-"
+        }
         if digits.hasPrefix(".") { digits = "0" + digits }
         if let dot = digits.firstIndex(of: "."), digits.index(after: dot) == digits.endIndex || "eE".contains(digits[digits.index(after: dot)]) {
             digits.insert("0", at: digits.index(after: dot))

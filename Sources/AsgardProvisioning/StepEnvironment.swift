@@ -22,8 +22,10 @@ enum StepEnvironment {
 
     /// The complete environment for a command.
     /// Everything but `TMPDIR`, which each command gets fresh (`temporaryBase`).
-    static func variables(from environment: [String: String], home: String, cliConfigFile: String?,
-                          vendorNames: [String]) -> [String: String] {
+    static func variables(
+        from environment: [String: String], home: String, cliConfigFile: String?,
+        vendorNames: [String]
+    ) -> [String: String] {
         var variables = vendorVariables(from: environment, names: vendorNames)
         variables["PATH"] = environment["PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultPath
         variables["HOME"] = home

@@ -23,9 +23,11 @@ public struct TerraformConfiguration: Sendable, Hashable {
     /// The default grace between SIGTERM and SIGKILL.
     public static let defaultKillGrace: Duration = .seconds(5)
 
-    public init(binary: String, cliConfigFile: String?, dataDirectory: String, moduleRoot: String,
-                stepTimeout: Duration = defaultStepTimeout, killGrace: Duration = defaultKillGrace,
-                environment: [String: String]) {
+    public init(
+        binary: String, cliConfigFile: String?, dataDirectory: String, moduleRoot: String,
+        stepTimeout: Duration = defaultStepTimeout, killGrace: Duration = defaultKillGrace,
+        environment: [String: String]
+    ) {
         self.binary = binary
         self.cliConfigFile = cliConfigFile
         self.dataDirectory = dataDirectory
@@ -43,9 +45,11 @@ public struct TerraformConfiguration: Sendable, Hashable {
     ///
     /// The CLI configuration is `TF_CLI_CONFIG_FILE`, else `<moduleRoot>/.tools/terraform/terraformrc`
     /// if it exists, else none. Throws `binaryNotFound` listing every place it looked.
-    public static func resolve(environment: [String: String], dataDirectory: String, moduleRoot: String,
-                               stepTimeout: Duration = defaultStepTimeout,
-                               killGrace: Duration = defaultKillGrace) throws(TerraformError) -> TerraformConfiguration {
+    public static func resolve(
+        environment: [String: String], dataDirectory: String, moduleRoot: String,
+        stepTimeout: Duration = defaultStepTimeout,
+        killGrace: Duration = defaultKillGrace
+    ) throws(TerraformError) -> TerraformConfiguration {
         // Terraform runs in the workspace directory: every path it is given must be absolute.
         let dataDirectory = absolutePath(dataDirectory)
         let moduleRoot = absolutePath(moduleRoot)
@@ -57,9 +61,10 @@ public struct TerraformConfiguration: Sendable, Hashable {
             let bundled = moduleRoot + "/.tools/terraform/terraformrc"
             cliConfig = FileManager.default.fileExists(atPath: bundled) ? bundled : nil
         }
-        return TerraformConfiguration(binary: binary, cliConfigFile: cliConfig, dataDirectory: dataDirectory,
-                                      moduleRoot: moduleRoot, stepTimeout: stepTimeout, killGrace: killGrace,
-                                      environment: environment)
+        return TerraformConfiguration(
+            binary: binary, cliConfigFile: cliConfig, dataDirectory: dataDirectory,
+            moduleRoot: moduleRoot, stepTimeout: stepTimeout, killGrace: killGrace,
+            environment: environment)
     }
 }
 

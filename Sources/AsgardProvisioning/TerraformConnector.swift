@@ -65,8 +65,9 @@ public struct TerraformConnector: Provisioner {
 
         return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningPlan in
             try WorkspaceFiles.write(CanonicalJSON.pretty(root), to: workspace.rootConfiguration)
-            let record = WorkspaceRecord(ref: request.ref, project: request.project, module: request.service.module,
-                                         environmentNames: request.environmentNames)
+            let record = WorkspaceRecord(
+                ref: request.ref, project: request.project, module: request.service.module,
+                environmentNames: request.environmentNames)
             try WorkspaceFiles.write(CanonicalJSON.pretty(record.json), to: workspace.record)
             let session = session(in: workspace, environmentNames: request.environmentNames)
 
@@ -126,16 +127,18 @@ public struct TerraformConnector: Provisioner {
     private func checkFresh(_ workspace: Workspace, digest: String) throws(TerraformError) {
         let priorPath = workspace.path(Workspace.priorFile(digest))
         guard let recorded = WorkspaceFiles.read(priorPath),
-              let prior = PriorState(recorded: String(decoding: recorded, as: UTF8.self)) else {
+            let prior = PriorState(recorded: String(decoding: recorded, as: UTF8.self))
+        else {
             throw .stalePlan(digest: digest, reason: "there is no record of the state it was made against")
         }
         let current = PriorState(stateBytes: WorkspaceFiles.read(workspace.state))
         guard current == prior else {
-            let reason = switch (prior.stateDigest, current.stateDigest) {
-            case (nil, _): "it was made against no state, and the workspace has one now"
-            case (_, nil): "the state it was made against is gone"
-            default: "the state changed after it was made"
-            }
+            let reason =
+                switch (prior.stateDigest, current.stateDigest) {
+                case (nil, _): "it was made against no state, and the workspace has one now"
+                case (_, nil): "the state it was made against is gone"
+                default: "the state changed after it was made"
+                }
             throw .stalePlan(digest: digest, reason: reason)
         }
     }
@@ -146,9 +149,11 @@ public struct TerraformConnector: Provisioner {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
         guard WorkspaceFiles.isDirectory(workspace.directory) else { return }
         try await withLock(workspace) { () async throws(TerraformError) in
-            let names: [String] = try WorkspaceFiles.read(workspace.record)
+            let names: [String] =
+                try WorkspaceFiles.read(workspace.record)
                 .map { bytes throws(TerraformError) in try WorkspaceRecord(bytes: bytes, path: workspace.record).environmentNames } ?? []
-            let managesSomething = try WorkspaceFiles.read(workspace.state)
+            let managesSomething =
+                try WorkspaceFiles.read(workspace.state)
                 .map { bytes throws(TerraformError) in try !StateReader.read(bytes, path: workspace.state).instances.isEmpty } ?? false
             // No state, or a state with no instances: terraform manages nothing here.
             if managesSomething {
@@ -165,8 +170,10 @@ public struct TerraformConnector: Provisioner {
     // MARK: Support
 
     /// Runs `body` holding the workspace lock, released on every exit path.
-    private func withLock<Result>(_ workspace: Workspace,
-                                  _ body: () async throws(TerraformError) -> Result) async throws(TerraformError) -> Result {
+    private func withLock<Result>(
+        _ workspace: Workspace,
+        _ body: () async throws(TerraformError) -> Result
+    ) async throws(TerraformError) -> Result {
         let lock = try WorkspaceLock.acquire(at: workspace.lock)
         defer { lock.release() }
         if let stale = lock.recoveredStale {
@@ -183,8 +190,9 @@ public struct TerraformConnector: Provisioner {
             runner: TerraformRunner(binary: configuration.binary, timeout: configuration.stepTimeout, grace: configuration.killGrace),
             directory: workspace.directory,
             temporaryBase: StepEnvironment.temporaryBase(from: configuration.environment),
-            environment: StepEnvironment.variables(from: configuration.environment, home: home,
-                                                   cliConfigFile: configuration.cliConfigFile, vendorNames: environmentNames),
+            environment: StepEnvironment.variables(
+                from: configuration.environment, home: home,
+                cliConfigFile: configuration.cliConfigFile, vendorNames: environmentNames),
             redactor: Redactor(secrets: vendor))
     }
 }

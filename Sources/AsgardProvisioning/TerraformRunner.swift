@@ -1,13 +1,14 @@
 import Subprocess
+
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What one terraform command printed and how it ended. The text is already scrubbed.
@@ -49,8 +50,10 @@ struct TerraformRunner: Sendable {
     var stderrLimit = 1 << 20
 
     /// Runs `terraform <arguments>` in `directory`; returns how it ended (any exit status).
-    func run(_ step: TerraformStep, _ arguments: [String], in directory: String, environment: [String: String],
-             redactor: Redactor) async throws(TerraformError) -> StepOutput {
+    func run(
+        _ step: TerraformStep, _ arguments: [String], in directory: String, environment: [String: String],
+        redactor: Redactor
+    ) async throws(TerraformError) -> StepOutput {
         var options = PlatformOptions()
         options.processGroupID = 0  // a new group whose id is the child's pid
         options.teardownSequence = [.send(signal: .terminate, toProcessGroup: true, allowedDurationToNextStep: grace)]
@@ -75,8 +78,9 @@ struct TerraformRunner: Sendable {
             throw .launchFailed(step: step, reason: redactor.scrub("\(error)"))
         }
         if collected.timedOut { throw .timedOut(step: step, after: timeout) }
-        let output = StepOutput(status: 0, stdout: redactor.scrub(collected.stdout.text),
-                                stderr: redactor.scrub(collected.stderr.text), stdoutTruncated: collected.stdout.isTruncated)
+        let output = StepOutput(
+            status: 0, stdout: redactor.scrub(collected.stdout.text),
+            stderr: redactor.scrub(collected.stderr.text), stdoutTruncated: collected.stdout.isTruncated)
         switch status {
         case .exited(let code):
             // terraform stops gracefully on the teardown's SIGTERM and exits non-zero.
@@ -109,7 +113,10 @@ struct TerraformRunner: Sendable {
     /// them (terraform, and any child it left running) has exited; if the timer fires first,
     /// the process group is terminated, which ends them.
     private func collect(_ execution: Execution<NoInput, SequenceOutput, SequenceOutput>) async -> Collected {
-        let stdoutLimit = stdoutLimit, stderrLimit = stderrLimit, timeout = timeout, grace = grace
+        let stdoutLimit = stdoutLimit
+        let stderrLimit = stderrLimit
+        let timeout = timeout
+        let grace = grace
         return await withTaskGroup(of: Event.self) { group in
             group.addTask { .stdout(await Self.drain(execution.standardOutput, limit: stdoutLimit)) }
             group.addTask { .stderr(await Self.drain(execution.standardError, limit: stderrLimit)) }
@@ -139,8 +146,9 @@ struct TerraformRunner: Sendable {
                     group.cancelAll()
                 }
             }
-            return Collected(stdout: stdout ?? BoundedCapture(limit: stdoutLimit),
-                             stderr: stderr ?? BoundedCapture(limit: stderrLimit), timedOut: timedOut)
+            return Collected(
+                stdout: stdout ?? BoundedCapture(limit: stdoutLimit),
+                stderr: stderr ?? BoundedCapture(limit: stderrLimit), timedOut: timedOut)
         }
     }
 

@@ -1,10 +1,11 @@
 import AsgardCore
 import AsgardJSON
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The directory of one resource's terraform workspace, `<data>/terraform/<Kind>/<id>/`, and
@@ -89,8 +90,8 @@ struct WorkspaceRecord: Sendable, Hashable {
             throw .invalidState(path: path, reason: error.description)
         }
         guard case .string(let kindName)? = document["kind"], let kind = ObjectKind(rawValue: kindName),
-              case .string(let id)? = document["id"], case .string(let project)? = document["project"],
-              case .string(let module)? = document["module"], case .array(let names)? = document["environment"]
+            case .string(let id)? = document["id"], case .string(let project)? = document["project"],
+            case .string(let module)? = document["module"], case .array(let names)? = document["environment"]
         else {
             throw .invalidState(path: path, reason: "expected kind, id, project, module and environment")
         }

@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One pass at a time per workspace: `<workspace>/.asgard.lock`, created atomically with
@@ -19,8 +20,9 @@ struct WorkspaceLock: Sendable {
 
     /// Takes the lock at `path`, or throws `workspaceBusy`.
     static func acquire(at path: String) throws(TerraformError) -> WorkspaceLock {
-        let own = LockRecord(pid: getpid(), processStart: ProcessInspector.startTime(of: getpid()),
-                             acquiredAt: Date().formatted(.iso8601))
+        let own = LockRecord(
+            pid: getpid(), processStart: ProcessInspector.startTime(of: getpid()),
+            acquiredAt: Date().formatted(.iso8601))
         var recovered: (record: LockRecord?, reason: String)?
         var unreadableSeen = 0
         for _ in 0..<8 {

@@ -31,8 +31,10 @@ public struct CallLog: Sendable {
     /// Opens the journal in `directory`, recovers what the store lacks, and starts the ingester.
     /// - Throws: `CallLogError.inUse` when another process has the journal open; `JournalError`
     ///   for an unreadable or damaged journal; the store's errors.
-    public static func open(store: any Store, directory: String, segmentBytes: Int64 = 16 << 20,
-                            maxQueued: Int = CallIngester.maxQueued) throws -> CallLog {
+    public static func open(
+        store: any Store, directory: String, segmentBytes: Int64 = 16 << 20,
+        maxQueued: Int = CallIngester.maxQueued
+    ) throws -> CallLog {
         let lock = try DirectoryLock(directory: directory)
         let position = try store.journalPosition()
         let journal = try CallJournal(directory: directory, segmentBytes: segmentBytes, after: position?.segment ?? 0)
@@ -216,8 +218,9 @@ public final class CallIngester: ServiceLifecycle.Service, @unchecked Sendable {
                 condition.lock()
                 failing = "copying them into the store failed: \(error); retrying with backoff"
                 condition.unlock()
-                logger.error("copying \(calls.count) journaled calls into the store failed; retrying in \(backoff)",
-                             metadata: ["error": "\(error)"])
+                logger.error(
+                    "copying \(calls.count) journaled calls into the store failed; retrying in \(backoff)",
+                    metadata: ["error": "\(error)"])
                 putBack(calls, through: through)
                 Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
                 continue
@@ -295,8 +298,9 @@ public final class CallIngester: ServiceLifecycle.Service, @unchecked Sendable {
     /// the next segment's turn.
     func retireSegments() {
         guard let position = try? store.journalPosition(),
-              let oldest = journal.retainedSegments.first, oldest < position.segment,
-              (try? store.makeDurable()) == true else { return }
+            let oldest = journal.retainedSegments.first, oldest < position.segment,
+            (try? store.makeDurable()) == true
+        else { return }
         journal.removeSegments(before: position.segment)
     }
 }

@@ -1,5 +1,5 @@
-public import AsgardGateway
 public import AsgardCore
+public import AsgardGateway
 public import Foundation
 import Synchronization
 

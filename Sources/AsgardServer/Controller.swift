@@ -40,20 +40,24 @@ public struct Controller: Sendable {
     ///     this often, besides whenever a file changes.
     ///   - concurrency: the most provisioning actions run at once.
     ///   - onPass / onOutcome: hear of every configuration pass and provisioning outcome, for logs.
-    public init(store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
-                killSwitches board: KillSwitchBoard, environment: [String: String] = [:], health: HealthBoard = HealthBoard(),
-                passInterval: Duration = .seconds(30),
-                provisioner: any Provisioner = UnavailableProvisioner(), observers: VendorObservers = VendorObservers(),
-                concurrency: Int = ProvisioningWorkers.defaultLimit,
-                onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in },
-                onOutcome: @escaping @Sendable (ActionOutcome) -> Void = { _ in }) {
+    public init(
+        store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
+        killSwitches board: KillSwitchBoard, environment: [String: String] = [:], health: HealthBoard = HealthBoard(),
+        passInterval: Duration = .seconds(30),
+        provisioner: any Provisioner = UnavailableProvisioner(), observers: VendorObservers = VendorObservers(),
+        concurrency: Int = ProvisioningWorkers.defaultLimit,
+        onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in },
+        onOutcome: @escaping @Sendable (ActionOutcome) -> Void = { _ in }
+    ) {
         self.health = health
         killSwitches = KillSwitchRefresher(store: store, board: board, health: health)
-        provisioning = ProvisioningPath(store: store, provisioner: provisioner, observers: observers, health: health,
-                                        concurrency: concurrency, onOutcome: onOutcome)
-        configuration = ConfigurationPath(store: store, desiredDirectory: desiredDirectory, policiesDirectory: policiesDirectory,
-                                          snapshot: snapshot, budgets: budgets, environment: environment, health: health, provisioning: provisioning,
-                                          killSwitches: killSwitches, passInterval: passInterval, onPass: onPass)
+        provisioning = ProvisioningPath(
+            store: store, provisioner: provisioner, observers: observers, health: health,
+            concurrency: concurrency, onOutcome: onOutcome)
+        configuration = ConfigurationPath(
+            store: store, desiredDirectory: desiredDirectory, policiesDirectory: policiesDirectory,
+            snapshot: snapshot, budgets: budgets, environment: environment, health: health, provisioning: provisioning,
+            killSwitches: killSwitches, passInterval: passInterval, onPass: onPass)
     }
 
     /// The services to run beside the HTTP server.
@@ -107,9 +111,11 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     private let memory = Mutex(Memory())
     private let logger = Logger(label: "asgard.controller")
 
-    init(store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
-         environment: [String: String], health: HealthBoard, provisioning: ProvisioningPath, killSwitches: KillSwitchRefresher, passInterval: Duration,
-         onPass: @escaping @Sendable (ReconcileReport) -> Void) {
+    init(
+        store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
+        environment: [String: String], health: HealthBoard, provisioning: ProvisioningPath, killSwitches: KillSwitchRefresher, passInterval: Duration,
+        onPass: @escaping @Sendable (ReconcileReport) -> Void
+    ) {
         self.store = store
         self.desiredDirectory = desiredDirectory
         self.policiesDirectory = policiesDirectory
@@ -133,15 +139,21 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
             if policyProblems.isEmpty { memory.goodPolicies = bundle }
             return memory.goodPolicies
         }
-        health.report(.policies, policyProblems.isEmpty ? nil
-            : "\(policiesDirectory) does not load (\(policyProblems.count) problem\(policyProblems.count == 1 ? "" : "s"); first: \(policyProblems[0])); "
-                + (policies == nil ? "nothing is served until it does" : "the last good policy set stays in force, and provisioning is refused"))
+        health.report(
+            .policies,
+            policyProblems.isEmpty
+                ? nil
+                : "\(policiesDirectory) does not load (\(policyProblems.count) problem\(policyProblems.count == 1 ? "" : "s"); first: \(policyProblems[0])); "
+                    + (policies == nil ? "nothing is served until it does" : "the last good policy set stays in force, and provisioning is refused"))
         let loaded = DesiredStateLoader().load(directory: desiredDirectory)
-        var report = ReconcileReport(directory: desiredDirectory, objects: loaded.state.count, files: loaded.files,
-                                     diagnostics: loaded.diagnostics, outcomes: [])
-        let reconciler = Reconciler(store: store, provisioner: UnavailableProvisioner(), actor: "controller", onEvent: { [logger] event in
-            if case .problem(let message) = event { logger.error("\(message)") }
-        })
+        var report = ReconcileReport(
+            directory: desiredDirectory, objects: loaded.state.count, files: loaded.files,
+            diagnostics: loaded.diagnostics, outcomes: [])
+        let reconciler = Reconciler(
+            store: store, provisioner: UnavailableProvisioner(), actor: "controller",
+            onEvent: { [logger] event in
+                if case .problem(let message) = event { logger.error("\(message)") }
+            })
         var failed = false
         if loaded.isValid {
             health.report(.desired, nil)
@@ -149,9 +161,11 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
             do {
                 report.outcomes = try await reconciler.configure(loaded.state)
                 let refused = report.outcomes.filter { $0.result == .failed }
-                health.report(.configuration, refused.first.map {
-                    "\(refused.count) configuration action\(refused.count == 1 ? "" : "s") failed, retried with backoff; first: \($0.action.ref): \($0.reason ?? "")"
-                })
+                health.report(
+                    .configuration,
+                    refused.first.map {
+                        "\(refused.count) configuration action\(refused.count == 1 ? "" : "s") failed, retried with backoff; first: \($0.action.ref): \($0.reason ?? "")"
+                    })
                 failed = !refused.isEmpty
             } catch {
                 health.report(.configuration, "the store could not be read, so nothing was applied; retried with backoff: \(error)")
@@ -159,8 +173,10 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
             }
             provisioning.update(loaded.state, policies: policyProblems.isEmpty ? PolicyEngine(enforced: bundle) : nil)
         } else {
-            health.report(.desired, "\(desiredDirectory) is invalid (\(loaded.diagnostics.count) error\(loaded.diagnostics.count == 1 ? "" : "s"); "
-                + "first: \(loaded.diagnostics[0])); the last applied configuration stays in force")
+            health.report(
+                .desired,
+                "\(desiredDirectory) is invalid (\(loaded.diagnostics.count) error\(loaded.diagnostics.count == 1 ? "" : "s"); "
+                    + "first: \(loaded.diagnostics[0])); the last applied configuration stays in force")
             let audited = memory.withLock { $0.rejected == loaded.diagnostics }
             if !audited {
                 do {
@@ -213,8 +229,11 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     /// Vendors whose manifests name unset variables: on `/healthz` while they are, and logged
     /// once when the set changes.
     private func reportUnconfigured(_ vendors: [String: String]) {
-        let problem = vendors.isEmpty ? nil : vendors.sorted { $0.key < $1.key }
-            .map { "\($0.key) cannot be called: \($0.value) is not set" }.joined(separator: "; ")
+        let problem =
+            vendors.isEmpty
+            ? nil
+            : vendors.sorted { $0.key < $1.key }
+                .map { "\($0.key) cannot be called: \($0.value) is not set" }.joined(separator: "; ")
         let changed = memory.withLock { memory in
             defer { memory.unconfigured = problem }
             return memory.unconfigured != problem
@@ -294,8 +313,10 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     /// Grows with every new reason to look at every object (`update`, `requestRound`).
     private let generation = Mutex(0)
 
-    init(store: any Store, provisioner: any Provisioner, observers: VendorObservers, health: HealthBoard, concurrency: Int,
-         onOutcome: @escaping @Sendable (ActionOutcome) -> Void) {
+    init(
+        store: any Store, provisioner: any Provisioner, observers: VendorObservers, health: HealthBoard, concurrency: Int,
+        onOutcome: @escaping @Sendable (ActionOutcome) -> Void
+    ) {
         self.store = store
         self.provisioner = provisioner
         self.observers = observers
@@ -400,9 +421,11 @@ public final class KillSwitchRefresher: ServiceLifecycle.Service, Sendable {
     public func refresh() async throws {
         let ticket = board.ticketForRead()
         let stored = try await store.killSwitches()
-        board.replace(with: KillSwitchSet(stored.map { row in
-            KillSwitch(scope: row.scope, id: row.target, reason: row.reason, since: row.since, by: row.engagedBy)
-        }), readAt: ticket)
+        board.replace(
+            with: KillSwitchSet(
+                stored.map { row in
+                    KillSwitch(scope: row.scope, id: row.target, reason: row.reason, since: row.since, by: row.engagedBy)
+                }), readAt: ticket)
     }
 
     public func run() async throws {

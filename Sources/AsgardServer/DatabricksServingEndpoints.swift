@@ -38,7 +38,8 @@ public struct DatabricksServingEndpoints: VendorObserver {
 
     public func servingEndpoints(of vendor: Service) async throws -> [String: [String: String]]? {
         guard let url = listURL(of: vendor), let inference = vendor.inference,
-              let token = environment[inference.tokenEnv], !token.isEmpty else { return nil }
+            let token = environment[inference.tokenEnv], !token.isEmpty
+        else { return nil }
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")

@@ -8,27 +8,33 @@ public import Prometheus
 /// (integer micro-dollars, as metered into the ledger).
 public struct GatewayMetrics: GatewayMetering {
     public let registry: PrometheusCollectorRegistry
-    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
-                                      .seconds(5), .seconds(10), .seconds(30), .seconds(60)]
+    static let buckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
+        .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+    ]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) { self.registry = registry }
 
     static var requests: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "asgard", metricName: "requests", unitName: "total",
-                                               helpText: "Requests answered by the gateway, by endpoint and HTTP status.")
+        MetricNameDescriptor(
+            namespace: "asgard", metricName: "requests", unitName: "total",
+            helpText: "Requests answered by the gateway, by endpoint and HTTP status.")
     }
     static var duration: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "asgard", metricName: "request_duration", unitName: "seconds",
-                                               helpText: "Time to answer (for streams, to the response head).")
+        MetricNameDescriptor(
+            namespace: "asgard", metricName: "request_duration", unitName: "seconds",
+            helpText: "Time to answer (for streams, to the response head).")
     }
     static var upstreamErrors: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "asgard", metricName: "upstream_errors", unitName: "total",
-                                                     helpText: "Failed upstream calls, by vendor and error code.")
+        MetricNameDescriptor(
+            namespace: "asgard", metricName: "upstream_errors", unitName: "total",
+            helpText: "Failed upstream calls, by vendor and error code.")
     }
     static var spend: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "asgard", metricName: "spend_micros", unitName: "total",
-                                            helpText: "Spend metered by the gateway, in micro-dollars.")
+        MetricNameDescriptor(
+            namespace: "asgard", metricName: "spend_micros", unitName: "total",
+            helpText: "Spend metered by the gateway, in micro-dollars.")
     }
 
     /// One answered request.

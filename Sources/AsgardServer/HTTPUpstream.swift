@@ -1,5 +1,5 @@
-public import AsyncHTTPClient
 public import AsgardGateway
+public import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -28,8 +28,9 @@ public struct HTTPUpstream: UpstreamTransport {
         let response = try await execute(request, timeoutSeconds: timeoutSeconds)
         do {
             let buffer = try await response.body.collect(upTo: maxResponseBytes)
-            return UpstreamReply(status: Int(response.status.code), body: Array(buffer.readableBytesView),
-                                 contentType: response.headers.first(name: "content-type"))
+            return UpstreamReply(
+                status: Int(response.status.code), body: Array(buffer.readableBytesView),
+                contentType: response.headers.first(name: "content-type"))
         } catch {
             throw Self.unreachable(error, timeoutSeconds: timeoutSeconds)
         }

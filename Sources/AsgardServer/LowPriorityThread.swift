@@ -14,7 +14,8 @@ enum LowPriorityThread {
             nameCurrentThread(name)
             // On Linux a nice value belongs to a thread, and `who = 0` names the calling one.
             // Lowering priority needs no privilege; failing to is harmless (the work still runs).
-            _ = setpriority(__priority_which_t(0) /* PRIO_PROCESS */, 0, 19)
+            // `__priority_which_t(0)` is PRIO_PROCESS.
+            _ = setpriority(__priority_which_t(0), 0, 19)
             body()
         }
         thread.start()

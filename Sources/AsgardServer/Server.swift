@@ -1,11 +1,11 @@
 public import AsgardController
-public import AsgardGateway
 public import AsgardCore
-import HTTPTypes
-import Logging
+public import AsgardGateway
 public import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 public import Hummingbird
+import Logging
 import NIOCore
 
 /// What `asgard serve` needs to start.
@@ -34,8 +34,10 @@ public struct ServerDependencies: Sendable {
     /// List what vendors hold, for drift, by the names manifests give (`observe`).
     public var observers: VendorObservers
 
-    public init(store: any Store, httpClient: HTTPClient, provisioner: any Provisioner = UnavailableProvisioner(),
-                observers: VendorObservers = VendorObservers()) {
+    public init(
+        store: any Store, httpClient: HTTPClient, provisioner: any Provisioner = UnavailableProvisioner(),
+        observers: VendorObservers = VendorObservers()
+    ) {
         self.store = store
         self.httpClient = httpClient
         self.provisioner = provisioner
@@ -65,14 +67,18 @@ public struct ServerParts: Sendable {
 /// the admin API (`AdminController`).
 /// - Throws: `CallLogError` when another server has the journal open; the journal's and the
 ///   store's errors when the journal cannot be opened or recovered.
-public func buildApplication(_ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
-                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> (ServerParts, some ApplicationProtocol) {
+public func buildApplication(
+    _ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) throws -> (ServerParts, some ApplicationProtocol) {
     try ServerParts.build(configuration, dependencies, onServerRunning: onServerRunning)
 }
 
 extension ServerParts {
-    static func build(_ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
-                      onServerRunning: @escaping @Sendable (any Channel) async -> Void) throws -> (ServerParts, some ApplicationProtocol) {
+    static func build(
+        _ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void
+    ) throws -> (ServerParts, some ApplicationProtocol) {
         let (store, httpClient) = (dependencies.store, dependencies.httpClient)
         let calls = try CallLog.open(store: store, directory: configuration.dataDirectory + "/journal")
         let snapshot = SnapshotBox()
@@ -88,7 +94,8 @@ extension ServerParts {
             passInterval: configuration.passInterval,
             provisioner: dependencies.provisioner, observers: dependencies.observers,
             onOutcome: { outcome in
-                let line: Logger.Message = "\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")"
+                let line: Logger.Message =
+                    "\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")"
                 switch outcome.result {
                 case .failed: logger.warning(line)
                 case .deferred: logger.debug(line)
@@ -96,8 +103,9 @@ extension ServerParts {
                 }
             })
         let metrics = GatewayMetrics()
-        var gateway = Gateway(snapshot: { snapshot.current }, transport: HTTPUpstream(client: httpClient), recorder: calls.recorder,
-                              budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, metering: metrics)
+        var gateway = Gateway(
+            snapshot: { snapshot.current }, transport: HTTPUpstream(client: httpClient), recorder: calls.recorder,
+            budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, metering: metrics)
         gateway.maxBodyBytes = configuration.maxBodyBytes
         let server = ServerParts(store: store, calls: calls, controller: controller, gateway: gateway, metrics: metrics, snapshot: snapshot)
         let router = Router(context: AsgardRequestContext.self)
@@ -105,17 +113,22 @@ extension ServerParts {
         let authenticator = gateway.authenticator
         let pipeline = gateway
         // Chat refusals, at authentication too, are audited as `gateway.invoke`.
-        GatewayController(gateway: gateway, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router.group()
-            .add(middleware: RequestMetrics(metrics: metrics))
-            .add(middleware: KeyAuthentication(authenticator: authenticator) { error, key in await pipeline.refuseUnauthenticated(error, key: key) }))
-        UsageController(store: store, ingester: calls.ingester).addRoutes(to: router.group()
-            .add(middleware: KeyAuthentication(authenticator: authenticator) { error, _ in GatewayResponse(error: error) }))
+        GatewayController(gateway: gateway, maxBodyBytes: configuration.maxBodyBytes).addRoutes(
+            to: router.group()
+                .add(middleware: RequestMetrics(metrics: metrics))
+                .add(
+                    middleware: KeyAuthentication(authenticator: authenticator) { error, key in await pipeline.refuseUnauthenticated(error, key: key)
+                    }))
+        UsageController(store: store, ingester: calls.ingester).addRoutes(
+            to: router.group()
+                .add(middleware: KeyAuthentication(authenticator: authenticator) { error, _ in GatewayResponse(error: error) }))
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
         AdminController(store: store, controller: controller, snapshot: snapshot)
             .addRoutes(to: router.group().add(middleware: AdminAuthentication(digest: adminDigest)))
-        let application = Application(router: router, server: .http1BoundToEventLoops(),
-                                      configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
-                                      services: controller.services + [calls.ingester], onServerRunning: onServerRunning)
+        let application = Application(
+            router: router, server: .http1BoundToEventLoops(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
+            services: controller.services + [calls.ingester], onServerRunning: onServerRunning)
         return (server, application)
     }
 }

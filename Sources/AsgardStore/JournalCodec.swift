@@ -129,7 +129,8 @@ public enum JournalCodec {
             let version = try byte()
             guard version == JournalCodec.version else { throw DecodingError(reason: "unknown record version \(version)") }
             let time = try time()
-            let actor = try string(), action = try string()
+            let actor = try string()
+            let action = try string()
             let target = try present() ? try string() : nil
             let outcome = try string()
             let count = try integer()

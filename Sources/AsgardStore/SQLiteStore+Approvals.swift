@@ -18,10 +18,12 @@ enum ApprovalTable {
                     monthly_estimate_micros, requested_by, status, decided_by, reason, created_at, decided_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [approval.id, approval.ref.kind.rawValue, approval.ref.id, approval.project, approval.actionDigest,
-                        approval.planDigest, approval.summary, approval.monthlyEstimate.value, approval.requestedBy,
-                        approval.status.rawValue, approval.decidedBy, approval.reason,
-                        Encoding.micros(approval.createdAt), approval.decidedAt.map(Encoding.micros)]
+            arguments: [
+                approval.id, approval.ref.kind.rawValue, approval.ref.id, approval.project, approval.actionDigest,
+                approval.planDigest, approval.summary, approval.monthlyEstimate.value, approval.requestedBy,
+                approval.status.rawValue, approval.decidedBy, approval.reason,
+                Encoding.micros(approval.createdAt), approval.decidedAt.map(Encoding.micros),
+            ]
         )
     }
 
@@ -29,8 +31,10 @@ enum ApprovalTable {
     static func recordDecision(_ approval: Approval, in db: Database) throws {
         try db.execute(
             sql: "UPDATE approvals SET status = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ?",
-            arguments: [approval.status.rawValue, approval.decidedBy, approval.reason,
-                        approval.decidedAt.map(Encoding.micros), approval.id]
+            arguments: [
+                approval.status.rawValue, approval.decidedBy, approval.reason,
+                approval.decidedAt.map(Encoding.micros), approval.id,
+            ]
         )
     }
 

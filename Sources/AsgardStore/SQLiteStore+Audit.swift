@@ -29,27 +29,34 @@ enum AuditTable {
         let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
         var sequence: Int64 = try head?.decode(forColumn: "seq") ?? 0
         var previousHash: String = try head?.decode(forColumn: "hash") ?? AuditChain.genesis
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         var records: [AuditRecord] = []
         records.reserveCapacity(entries.count)
         for (entry, time) in zip(entries, times) {
             sequence += 1
-            let content = AuditRecord.Content(sequence: sequence, time: time, actor: entry.actor, action: entry.action,
-                                              target: entry.target, outcome: entry.outcome, detail: CanonicalJSON.encodeStrings(entry.detail))
-            let record = AuditRecord(content: content, previousHash: previousHash,
-                                     hash: AuditChain.hash(previous: previousHash, entry: content))
-            try insert.execute(arguments: [content.sequence, content.time, content.actor, content.action, content.target,
-                                           content.outcome, content.detail, record.previousHash, record.hash])
+            let content = AuditRecord.Content(
+                sequence: sequence, time: time, actor: entry.actor, action: entry.action,
+                target: entry.target, outcome: entry.outcome, detail: CanonicalJSON.encodeStrings(entry.detail))
+            let record = AuditRecord(
+                content: content, previousHash: previousHash,
+                hash: AuditChain.hash(previous: previousHash, entry: content))
+            try insert.execute(arguments: [
+                content.sequence, content.time, content.actor, content.action, content.target,
+                content.outcome, content.detail, record.previousHash, record.hash,
+            ])
             records.append(record)
             previousHash = record.hash
         }
-        try db.cachedStatement(sql: """
-            INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-            """).execute(arguments: [sequence, previousHash])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+                """
+        ).execute(arguments: [sequence, previousHash])
         return records
     }
 
@@ -90,7 +97,8 @@ enum AuditTable {
         let head: (sequence: Int64, hash: String)?
         if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1") {
             guard let sequence = try? row.decode(Int64.self, forColumn: "seq"),
-                  let hash = try? row.decode(String.self, forColumn: "hash") else {
+                let hash = try? row.decode(String.self, forColumn: "hash")
+            else {
                 let last = records.last?.content.sequence ?? 0
                 return brokenAfter(records, at: last, reason: "the recorded head cannot be read")
             }

@@ -40,12 +40,12 @@ enum Encoding {
     /// eras of 146,097 days (each era starting on a March 1st, so leap days fall at an era's
     /// year end), instead of a `Calendar` per call.
     static func civilDate(daysSince1970 days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let shifted = days + 719_468                      // days since 0000-03-01
+        let shifted = days + 719_468  // days since 0000-03-01
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097            // 0 ... 146_096
+        let dayOfEra = shifted - era * 146_097  // 0 ... 146_096
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)   // from March 1st
-        let monthFromMarch = (5 * dayOfYear + 2) / 153    // 0 = March ... 11 = February
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)  // from March 1st
+        let monthFromMarch = (5 * dayOfYear + 2) / 153  // 0 = March ... 11 = February
         let day = Int(dayOfYear - (153 * monthFromMarch + 2) / 5 + 1)
         let month = Int(monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9)
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)

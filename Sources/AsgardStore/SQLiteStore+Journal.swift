@@ -18,10 +18,12 @@ extension SQLiteStore {
         try pool.write { db in
             try LedgerTable.insert(calls.compactMap(\.ledger), in: db)
             try AuditTable.append(calls.map(\.audit), times: calls.lazy.map { Encoding.rfc3339Milliseconds($0.time) }, in: db)
-            try db.cachedStatement(sql: """
-                INSERT INTO journal_position (id, segment, offset) VALUES (1, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET segment = excluded.segment, offset = excluded.offset
-                """).execute(arguments: [Int64(bitPattern: position.segment), position.offset])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO journal_position (id, segment, offset) VALUES (1, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET segment = excluded.segment, offset = excluded.offset
+                    """
+            ).execute(arguments: [Int64(bitPattern: position.segment), position.offset])
         }
     }
 

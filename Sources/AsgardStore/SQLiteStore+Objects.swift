@@ -39,11 +39,14 @@ enum ObjectTables {
                         failures = excluded.failures, retry_after = excluded.retry_after, applied_plan = excluded.applied_plan,
                         applying = excluded.applying, approval = excluded.approval, outputs_json = excluded.outputs_json
                     """,
-                arguments: [record.ref.kind.rawValue, record.ref.id, record.failures, record.retryAfter.map(Encoding.micros),
-                            record.appliedPlan, record.applying, record.approval, record.outputsJSON])
+                arguments: [
+                    record.ref.kind.rawValue, record.ref.id, record.failures, record.retryAfter.map(Encoding.micros),
+                    record.appliedPlan, record.applying, record.approval, record.outputsJSON,
+                ])
         case .approvalApplied(let id):
-            try db.execute(sql: "UPDATE approvals SET status = ? WHERE id = ? AND status = ?",
-                           arguments: [Approval.Status.applied.rawValue, id, Approval.Status.approved.rawValue])
+            try db.execute(
+                sql: "UPDATE approvals SET status = ? WHERE id = ? AND status = ?",
+                arguments: [Approval.Status.applied.rawValue, id, Approval.Status.approved.rawValue])
             guard db.changesCount == 1 else {
                 throw StoreError.approvalNotApproved(id)
             }
@@ -80,8 +83,10 @@ enum ObjectTables {
                     tier = excluded.tier, status = excluded.status, status_reason = excluded.status_reason,
                     updated_at = excluded.updated_at
                 """,
-            arguments: [ref.kind.rawValue, ref.id, object.projectID, object.specDigest, object.canonicalJSON,
-                        tier.rawValue, status.rawValue, reason, Encoding.micros(now)]
+            arguments: [
+                ref.kind.rawValue, ref.id, object.projectID, object.specDigest, object.canonicalJSON,
+                tier.rawValue, status.rawValue, reason, Encoding.micros(now),
+            ]
         )
         switch object {
         case .key(let key):
@@ -135,8 +140,10 @@ enum ObjectTables {
         try keepOnly(models.map(\.id), of: owner, in: db)
         guard let inference = service.inference else { return }
         for model in models {
-            try upsertRoute(StoredRoute(model: model.id, vendor: service.id, inference: inference, upstream: model.upstream,
-                                        pricing: model.pricing, maxDataClass: model.maxDataClass), owner: owner, in: db)
+            try upsertRoute(
+                StoredRoute(
+                    model: model.id, vendor: service.id, inference: inference, upstream: model.upstream,
+                    pricing: model.pricing, maxDataClass: model.maxDataClass), owner: owner, in: db)
         }
     }
 
@@ -153,8 +160,10 @@ enum ObjectTables {
             try refreshEndpointRoute(endpoint, status: .applied, in: db)
         }
         // Endpoint routes of this vendor whose endpoint is no longer applied (none should be).
-        for id in try String.fetchAll(db, sql: "SELECT serving_endpoint FROM routes WHERE vendor = ? AND serving_endpoint IS NOT NULL",
-                                      arguments: [vendor]) where !applied.contains(id) {
+        for id in try String.fetchAll(
+            db, sql: "SELECT serving_endpoint FROM routes WHERE vendor = ? AND serving_endpoint IS NOT NULL",
+            arguments: [vendor]) where !applied.contains(id)
+        {
             try db.execute(sql: "DELETE FROM routes WHERE owner = ?", arguments: [ObjectRef(.servingEndpoint, id).description])
         }
     }
@@ -163,18 +172,21 @@ enum ObjectTables {
     private static func refreshEndpointRoute(_ endpoint: ServingEndpoint, status: ObjectStatus, in db: Database) throws {
         let owner = ObjectRef(.servingEndpoint, endpoint.id).description
         guard status == .applied,
-              let row = try Row.fetchOne(db, sql: "SELECT spec_json FROM objects WHERE kind = ? AND id = ?",
-                                         arguments: [ObjectKind.service.rawValue, endpoint.service]),
-              case .service(let service) = try storedObject(row),
-              let inference = service.inference
+            let row = try Row.fetchOne(
+                db, sql: "SELECT spec_json FROM objects WHERE kind = ? AND id = ?",
+                arguments: [ObjectKind.service.rawValue, endpoint.service]),
+            case .service(let service) = try storedObject(row),
+            let inference = service.inference
         else {
             try db.execute(sql: "DELETE FROM routes WHERE owner = ?", arguments: [owner])
             return
         }
         try keepOnly([endpoint.model], of: owner, in: db)
-        try upsertRoute(StoredRoute(model: endpoint.model, vendor: endpoint.service, inference: inference, upstream: endpoint.id,
-                                    pricing: endpoint.pricing, maxDataClass: endpoint.maxDataClass, servingEndpoint: endpoint.id),
-                        owner: owner, in: db)
+        try upsertRoute(
+            StoredRoute(
+                model: endpoint.model, vendor: endpoint.service, inference: inference, upstream: endpoint.id,
+                pricing: endpoint.pricing, maxDataClass: endpoint.maxDataClass, servingEndpoint: endpoint.id),
+            owner: owner, in: db)
     }
 
     /// Deletes the routes of `owner` whose model is not in `models`.
@@ -203,18 +215,23 @@ enum ObjectTables {
                     output_per_million_micros = excluded.output_per_million_micros,
                     max_data_class = excluded.max_data_class, serving_endpoint = excluded.serving_endpoint
                 """,
-            arguments: [route.model, owner, route.vendor, route.upstream, route.baseURLEnv, route.tokenEnv, route.chatPath,
-                        route.timeoutSeconds, route.sendsUsageContext, route.defaultMaxTokens,
-                        route.pricing.inputPerMillion.value, route.pricing.outputPerMillion.value,
-                        route.maxDataClass.name, route.servingEndpoint, route.kind.rawValue, route.authHeader, route.authScheme]
+            arguments: [
+                route.model, owner, route.vendor, route.upstream, route.baseURLEnv, route.tokenEnv, route.chatPath,
+                route.timeoutSeconds, route.sendsUsageContext, route.defaultMaxTokens,
+                route.pricing.inputPerMillion.value, route.pricing.outputPerMillion.value,
+                route.maxDataClass.name, route.servingEndpoint, route.kind.rawValue, route.authHeader, route.authScheme,
+            ]
         )
     }
 
     /// Every model's route as readers see it: of the rows claiming a model, the newest claim.
     static func servedRoutes(_ db: Database) throws -> [StoredRoute] {
-        try Row.fetchAll(db, sql: """
-            SELECT * FROM routes AS r WHERE claim = (SELECT MAX(claim) FROM routes WHERE model = r.model) ORDER BY model
-            """).map(route)
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM routes AS r WHERE claim = (SELECT MAX(claim) FROM routes WHERE model = r.model) ORDER BY model
+                """
+        ).map(route)
     }
 
     /// Reads one `routes` row.

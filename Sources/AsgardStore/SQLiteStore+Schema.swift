@@ -28,11 +28,12 @@ enum Schema {
     /// A route names its vendor's API kind (which picks the gateway's adapter) and how the
     /// credential is presented (`auth_header`, `auth_scheme`; NULL: `Authorization: Bearer`).
     private static func v6(_ db: Database) throws {
-        try db.execute(sql: """
-            ALTER TABLE routes ADD COLUMN api_kind TEXT NOT NULL DEFAULT 'openai-compatible';
-            ALTER TABLE routes ADD COLUMN auth_header TEXT;
-            ALTER TABLE routes ADD COLUMN auth_scheme TEXT;
-            """)
+        try db.execute(
+            sql: """
+                ALTER TABLE routes ADD COLUMN api_kind TEXT NOT NULL DEFAULT 'openai-compatible';
+                ALTER TABLE routes ADD COLUMN auth_header TEXT;
+                ALTER TABLE routes ADD COLUMN auth_scheme TEXT;
+                """)
     }
 
     /// Derived rows no longer refuse a second claimant of a natural key (a key digest, a route's
@@ -42,199 +43,204 @@ enum Schema {
     /// `UNIQUE` made the first one fail and wedged every later pass. When the newer claimant
     /// goes, the older one's row, still there, is what readers see again.
     private static func v5(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE keys_v5 (
-                id TEXT NOT NULL PRIMARY KEY,
-                project TEXT NOT NULL,
-                digest TEXT NOT NULL,
-                spec_json TEXT NOT NULL,
-                status TEXT NOT NULL,
-                claim INTEGER NOT NULL
-            ) STRICT;
-            INSERT INTO keys_v5 (id, project, digest, spec_json, status, claim)
-                SELECT id, project, digest, spec_json, status, rowid FROM keys;
-            DROP TABLE keys;
-            ALTER TABLE keys_v5 RENAME TO keys;
-            CREATE INDEX keys_digest_claim ON keys (digest, claim);
-            CREATE INDEX keys_claim ON keys (claim);
+        try db.execute(
+            sql: """
+                CREATE TABLE keys_v5 (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    project TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    spec_json TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    claim INTEGER NOT NULL
+                ) STRICT;
+                INSERT INTO keys_v5 (id, project, digest, spec_json, status, claim)
+                    SELECT id, project, digest, spec_json, status, rowid FROM keys;
+                DROP TABLE keys;
+                ALTER TABLE keys_v5 RENAME TO keys;
+                CREATE INDEX keys_digest_claim ON keys (digest, claim);
+                CREATE INDEX keys_claim ON keys (claim);
 
-            CREATE TABLE routes_v5 (
-                model TEXT NOT NULL,
-                owner TEXT NOT NULL,
-                vendor TEXT NOT NULL,
-                upstream TEXT NOT NULL,
-                base_url_env TEXT NOT NULL,
-                token_env TEXT NOT NULL,
-                chat_path TEXT,
-                timeout_seconds INTEGER NOT NULL,
-                sends_usage_context INTEGER NOT NULL,
-                default_max_tokens INTEGER NOT NULL,
-                input_per_million_micros INTEGER NOT NULL,
-                output_per_million_micros INTEGER NOT NULL,
-                max_data_class TEXT NOT NULL,
-                serving_endpoint TEXT,
-                claim INTEGER NOT NULL,
-                PRIMARY KEY (model, owner)
-            ) STRICT;
-            INSERT INTO routes_v5
-                SELECT model, CASE WHEN serving_endpoint IS NULL THEN 'Service/' || vendor ELSE 'ServingEndpoint/' || serving_endpoint END,
-                       vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds, sends_usage_context, default_max_tokens,
-                       input_per_million_micros, output_per_million_micros, max_data_class, serving_endpoint, rowid
-                FROM routes;
-            DROP TABLE routes;
-            ALTER TABLE routes_v5 RENAME TO routes;
-            CREATE INDEX routes_vendor ON routes (vendor);
-            CREATE INDEX routes_owner ON routes (owner);
-            CREATE INDEX routes_model_claim ON routes (model, claim);
-            CREATE INDEX routes_claim ON routes (claim);
-            """)
+                CREATE TABLE routes_v5 (
+                    model TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    vendor TEXT NOT NULL,
+                    upstream TEXT NOT NULL,
+                    base_url_env TEXT NOT NULL,
+                    token_env TEXT NOT NULL,
+                    chat_path TEXT,
+                    timeout_seconds INTEGER NOT NULL,
+                    sends_usage_context INTEGER NOT NULL,
+                    default_max_tokens INTEGER NOT NULL,
+                    input_per_million_micros INTEGER NOT NULL,
+                    output_per_million_micros INTEGER NOT NULL,
+                    max_data_class TEXT NOT NULL,
+                    serving_endpoint TEXT,
+                    claim INTEGER NOT NULL,
+                    PRIMARY KEY (model, owner)
+                ) STRICT;
+                INSERT INTO routes_v5
+                    SELECT model, CASE WHEN serving_endpoint IS NULL THEN 'Service/' || vendor ELSE 'ServingEndpoint/' || serving_endpoint END,
+                           vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds, sends_usage_context, default_max_tokens,
+                           input_per_million_micros, output_per_million_micros, max_data_class, serving_endpoint, rowid
+                    FROM routes;
+                DROP TABLE routes;
+                ALTER TABLE routes_v5 RENAME TO routes;
+                CREATE INDEX routes_vendor ON routes (vendor);
+                CREATE INDEX routes_owner ON routes (owner);
+                CREATE INDEX routes_model_claim ON routes (model, claim);
+                CREATE INDEX routes_claim ON routes (claim);
+                """)
     }
 
     /// How far the gateway's call journal has been copied into `ledger` and `audit`: one row,
     /// written in the same transaction as the rows it covers (`CallJournal`).
     private static func v4(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE journal_position (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                segment INTEGER NOT NULL,
-                offset INTEGER NOT NULL
-            ) STRICT;
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE journal_position (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    segment INTEGER NOT NULL,
+                    offset INTEGER NOT NULL
+                ) STRICT;
+                """)
     }
 
     /// Provisioning records: failures and backoff, applied plan, an apply in flight, outputs.
     private static func v3(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE provisioning (
-                kind TEXT NOT NULL,
-                id TEXT NOT NULL,
-                failures INTEGER NOT NULL,
-                retry_after INTEGER,
-                applied_plan TEXT,
-                applying TEXT,
-                approval TEXT,
-                outputs_json TEXT,
-                PRIMARY KEY (kind, id)
-            ) STRICT;
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE provisioning (
+                    kind TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    failures INTEGER NOT NULL,
+                    retry_after INTEGER,
+                    applied_plan TEXT,
+                    applying TEXT,
+                    approval TEXT,
+                    outputs_json TEXT,
+                    PRIMARY KEY (kind, id)
+                ) STRICT;
+                """)
     }
 
     /// Kill switches: one row per engaged switch; `target` is empty for the global one.
     private static func v2(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE kill_switches (
-                scope TEXT NOT NULL,
-                target TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                engaged_by TEXT NOT NULL,
-                since INTEGER NOT NULL,
-                PRIMARY KEY (scope, target)
-            ) STRICT;
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE kill_switches (
+                    scope TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    engaged_by TEXT NOT NULL,
+                    since INTEGER NOT NULL,
+                    PRIMARY KEY (scope, target)
+                ) STRICT;
+                """)
     }
 
     /// The first schema: objects and their derived tables, approvals, ledger, audit log.
     private static func v1(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE objects (
-                kind TEXT NOT NULL,
-                id TEXT NOT NULL,
-                project TEXT,
-                spec_digest TEXT NOT NULL,
-                spec_json TEXT NOT NULL,
-                tier TEXT NOT NULL,
-                status TEXT NOT NULL,
-                status_reason TEXT,
-                updated_at INTEGER NOT NULL,
-                PRIMARY KEY (kind, id)
-            ) STRICT;
+        try db.execute(
+            sql: """
+                CREATE TABLE objects (
+                    kind TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    project TEXT,
+                    spec_digest TEXT NOT NULL,
+                    spec_json TEXT NOT NULL,
+                    tier TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    status_reason TEXT,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (kind, id)
+                ) STRICT;
 
-            CREATE TABLE keys (
-                id TEXT NOT NULL PRIMARY KEY,
-                project TEXT NOT NULL,
-                digest TEXT NOT NULL UNIQUE,
-                spec_json TEXT NOT NULL,
-                status TEXT NOT NULL
-            ) STRICT;
+                CREATE TABLE keys (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    project TEXT NOT NULL,
+                    digest TEXT NOT NULL UNIQUE,
+                    spec_json TEXT NOT NULL,
+                    status TEXT NOT NULL
+                ) STRICT;
 
-            CREATE TABLE routes (
-                model TEXT NOT NULL PRIMARY KEY,
-                vendor TEXT NOT NULL,
-                upstream TEXT NOT NULL,
-                base_url_env TEXT NOT NULL,
-                token_env TEXT NOT NULL,
-                chat_path TEXT,
-                timeout_seconds INTEGER NOT NULL,
-                sends_usage_context INTEGER NOT NULL,
-                default_max_tokens INTEGER NOT NULL,
-                input_per_million_micros INTEGER NOT NULL,
-                output_per_million_micros INTEGER NOT NULL,
-                max_data_class TEXT NOT NULL,
-                serving_endpoint TEXT
-            ) STRICT;
-            CREATE INDEX routes_vendor ON routes (vendor);
-            CREATE UNIQUE INDEX routes_serving_endpoint ON routes (serving_endpoint) WHERE serving_endpoint IS NOT NULL;
+                CREATE TABLE routes (
+                    model TEXT NOT NULL PRIMARY KEY,
+                    vendor TEXT NOT NULL,
+                    upstream TEXT NOT NULL,
+                    base_url_env TEXT NOT NULL,
+                    token_env TEXT NOT NULL,
+                    chat_path TEXT,
+                    timeout_seconds INTEGER NOT NULL,
+                    sends_usage_context INTEGER NOT NULL,
+                    default_max_tokens INTEGER NOT NULL,
+                    input_per_million_micros INTEGER NOT NULL,
+                    output_per_million_micros INTEGER NOT NULL,
+                    max_data_class TEXT NOT NULL,
+                    serving_endpoint TEXT
+                ) STRICT;
+                CREATE INDEX routes_vendor ON routes (vendor);
+                CREATE UNIQUE INDEX routes_serving_endpoint ON routes (serving_endpoint) WHERE serving_endpoint IS NOT NULL;
 
-            CREATE TABLE cost_sources (
-                vendor TEXT NOT NULL PRIMARY KEY,
-                type TEXT NOT NULL,
-                env_json TEXT NOT NULL
-            ) STRICT;
+                CREATE TABLE cost_sources (
+                    vendor TEXT NOT NULL PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    env_json TEXT NOT NULL
+                ) STRICT;
 
-            CREATE TABLE approvals (
-                id TEXT NOT NULL PRIMARY KEY,
-                kind TEXT NOT NULL,
-                object_id TEXT NOT NULL,
-                project TEXT NOT NULL,
-                action_digest TEXT NOT NULL,
-                plan_digest TEXT,
-                summary TEXT NOT NULL,
-                monthly_estimate_micros INTEGER NOT NULL,
-                requested_by TEXT NOT NULL,
-                status TEXT NOT NULL,
-                decided_by TEXT,
-                reason TEXT,
-                created_at INTEGER NOT NULL,
-                decided_at INTEGER
-            ) STRICT;
-            CREATE INDEX approvals_status_created ON approvals (status, created_at);
+                CREATE TABLE approvals (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    object_id TEXT NOT NULL,
+                    project TEXT NOT NULL,
+                    action_digest TEXT NOT NULL,
+                    plan_digest TEXT,
+                    summary TEXT NOT NULL,
+                    monthly_estimate_micros INTEGER NOT NULL,
+                    requested_by TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    decided_by TEXT,
+                    reason TEXT,
+                    created_at INTEGER NOT NULL,
+                    decided_at INTEGER
+                ) STRICT;
+                CREATE INDEX approvals_status_created ON approvals (status, created_at);
 
-            CREATE TABLE ledger (
-                request_id TEXT NOT NULL PRIMARY KEY,
-                time INTEGER NOT NULL,
-                project TEXT NOT NULL,
-                key_id TEXT NOT NULL,
-                vendor TEXT NOT NULL,
-                model TEXT NOT NULL,
-                upstream TEXT NOT NULL,
-                prompt_tokens INTEGER NOT NULL,
-                completion_tokens INTEGER NOT NULL,
-                cost_micros INTEGER NOT NULL,
-                latency_us INTEGER NOT NULL,
-                status TEXT NOT NULL,
-                estimated INTEGER NOT NULL
-            ) STRICT;
-            CREATE INDEX ledger_project_time ON ledger (project, time);
+                CREATE TABLE ledger (
+                    request_id TEXT NOT NULL PRIMARY KEY,
+                    time INTEGER NOT NULL,
+                    project TEXT NOT NULL,
+                    key_id TEXT NOT NULL,
+                    vendor TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    upstream TEXT NOT NULL,
+                    prompt_tokens INTEGER NOT NULL,
+                    completion_tokens INTEGER NOT NULL,
+                    cost_micros INTEGER NOT NULL,
+                    latency_us INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    estimated INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX ledger_project_time ON ledger (project, time);
 
-            CREATE TABLE audit (
-                seq INTEGER PRIMARY KEY,
-                time TEXT NOT NULL,
-                actor TEXT NOT NULL,
-                action TEXT NOT NULL,
-                target TEXT,
-                outcome TEXT NOT NULL,
-                detail TEXT NOT NULL,
-                prev_hash TEXT NOT NULL,
-                hash TEXT NOT NULL
-            ) STRICT;
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY,
+                    time TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT,
+                    outcome TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                ) STRICT;
 
-            -- The newest audit entry, written in the same transaction as every audit insert, so
-            -- deleting the newest rows of `audit` is detectable. At most one row (id = 1).
-            CREATE TABLE audit_head (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                seq INTEGER NOT NULL,
-                hash TEXT NOT NULL
-            ) STRICT;
-            """)
+                -- The newest audit entry, written in the same transaction as every audit insert, so
+                -- deleting the newest rows of `audit` is detectable. At most one row (id = 1).
+                CREATE TABLE audit_head (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    seq INTEGER NOT NULL,
+                    hash TEXT NOT NULL
+                ) STRICT;
+                """)
     }
 }

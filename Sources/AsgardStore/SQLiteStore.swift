@@ -91,7 +91,8 @@ public final class SQLiteStore: Store {
         configuration.readonly = true
         configuration.label = "AsgardStore.readonly"
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        let location = (walSize ?? 0) == 0 ? "file:\(absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? absolute)?immutable=1" : absolute
+        let location =
+            (walSize ?? 0) == 0 ? "file:\(absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? absolute)?immutable=1" : absolute
         let queue = try DatabaseQueue(path: location, configuration: configuration)
         return try queue.read { db in
             let migrator = Schema.migrator
@@ -232,14 +233,19 @@ public final class SQLiteStore: Store {
     /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
     public func gatewayConfiguration() async throws -> GatewayConfiguration {
         try await pool.read { db in
-            let projects = try Row.fetchAll(db, sql: "SELECT spec_json FROM objects WHERE kind = ? ORDER BY id",
-                                            arguments: [ObjectKind.project.rawValue]).compactMap { row -> Project? in
+            let projects = try Row.fetchAll(
+                db, sql: "SELECT spec_json FROM objects WHERE kind = ? ORDER BY id",
+                arguments: [ObjectKind.project.rawValue]
+            ).compactMap { row -> Project? in
                 if case .project(let project) = try ObjectTables.storedObject(row) { project } else { nil }
             }
-            let keys = try Row.fetchAll(db, sql: """
-                SELECT spec_json, status FROM keys AS k
-                WHERE status = ? AND claim = (SELECT MAX(claim) FROM keys WHERE digest = k.digest AND status = ?) ORDER BY id
-                """, arguments: [ObjectStatus.applied.rawValue, ObjectStatus.applied.rawValue]).map { try ObjectTables.storedKey($0).key }
+            let keys = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT spec_json, status FROM keys AS k
+                    WHERE status = ? AND claim = (SELECT MAX(claim) FROM keys WHERE digest = k.digest AND status = ?) ORDER BY id
+                    """, arguments: [ObjectStatus.applied.rawValue, ObjectStatus.applied.rawValue]
+            ).map { try ObjectTables.storedKey($0).key }
             return GatewayConfiguration(projects: projects, keys: keys, routes: try ObjectTables.servedRoutes(db))
         }
     }
@@ -275,12 +281,14 @@ public final class SQLiteStore: Store {
     /// - Throws: GRDB's `DatabaseError`; an error naming the row when a stored value is unreadable.
     public func approvals(status: Approval.Status?) async throws -> [Approval] {
         try await pool.read { db in
-            let rows = if let status {
-                try Row.fetchAll(db, sql: "SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, rowid DESC",
-                                 arguments: [status.rawValue])
-            } else {
-                try Row.fetchAll(db, sql: "SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC")
-            }
+            let rows =
+                if let status {
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, rowid DESC",
+                        arguments: [status.rawValue])
+                } else {
+                    try Row.fetchAll(db, sql: "SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC")
+                }
             return try rows.map(ApprovalTable.approval)
         }
     }

@@ -116,8 +116,10 @@ public struct Policy: Sendable, Hashable {
     /// Where the policy starts in its text.
     public var position: SourcePosition
 
-    public init(id: String, effect: Effect, annotations: [Annotation], principal: ScopeConstraint, action: ActionConstraint,
-                resource: ScopeConstraint, conditions: [Condition], position: SourcePosition) {
+    public init(
+        id: String, effect: Effect, annotations: [Annotation], principal: ScopeConstraint, action: ActionConstraint,
+        resource: ScopeConstraint, conditions: [Condition], position: SourcePosition
+    ) {
         self.id = id
         self.effect = effect
         self.annotations = annotations

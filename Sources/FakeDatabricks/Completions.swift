@@ -188,10 +188,11 @@ public enum FakeModel {
         if let value = object["extra_params"], !value.isNull, value.members == nil {
             return .failure(.invalid("Invalid value for extra_params: expected an object."))
         }
-        return .success(ChatRequest(
-            messages: messages, maxTokens: maxTokens, temperature: temperature, n: n, stop: stop,
-            stream: stream, includeUsage: includeUsage, usageContext: usageContext,
-            clientRequestID: object["client_request_id"]?.stringValue, raw: object))
+        return .success(
+            ChatRequest(
+                messages: messages, maxTokens: maxTokens, temperature: temperature, n: n, stop: stop,
+                stream: stream, includeUsage: includeUsage, usageContext: usageContext,
+                clientRequestID: object["client_request_id"]?.stringValue, raw: object))
     }
 
     /// Whitespace-separated words.
@@ -221,7 +222,8 @@ public enum FakeModel {
 
     /// The untruncated reply of choice `index`.
     public static func reply(endpoint: String, messages: [ChatRequest.Message], index: Int = 0) -> String {
-        let last = messages.last(where: { $0.role == "user" })?.content
+        let last =
+            messages.last(where: { $0.role == "user" })?.content
             ?? messages.map(\.content).joined(separator: "\n")
         let tag = String(hex(fnv1a(last)).prefix(8))
         var text = "This is a deterministic answer from \(endpoint) to message \(tag)."

@@ -56,11 +56,16 @@ public struct FakeDatabricksConfiguration: Sendable {
 /// One serving endpoint of the fake workspace.
 public struct FakeServingEndpoint: Sendable, Hashable {
     /// `state.ready` as the API reports it.
-    public enum Ready: String, Sendable, Hashable { case ready = "READY", notReady = "NOT_READY" }
+    public enum Ready: String, Sendable, Hashable {
+        case ready = "READY"
+        case notReady = "NOT_READY"
+    }
     /// `state.config_update` as the API reports it.
     public enum ConfigUpdate: String, Sendable, Hashable {
-        case notUpdating = "NOT_UPDATING", inProgress = "IN_PROGRESS"
-        case updateFailed = "UPDATE_FAILED", updateCanceled = "UPDATE_CANCELED"
+        case notUpdating = "NOT_UPDATING"
+        case inProgress = "IN_PROGRESS"
+        case updateFailed = "UPDATE_FAILED"
+        case updateCanceled = "UPDATE_CANCELED"
     }
 
     public var name: String

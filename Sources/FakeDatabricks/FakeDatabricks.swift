@@ -1,10 +1,10 @@
 import AsgardJSON
+import Foundation
+import HTTPTypes
 public import Hummingbird
 public import Logging
 import NIOCore
-import HTTPTypes
 import ServiceLifecycle
-import Foundation
 
 /// A faithful fake of the Databricks REST API for serving endpoints:
 ///
@@ -193,13 +193,14 @@ public struct FakeDatabricks: Sendable {
                 "object": "chat.completion",
                 "created": .integer(Int64(created)),
                 "model": .string(endpoint.model),
-                "choices": .array(completion.choices.map { choice in
-                    [
-                        "index": .integer(Int64(choice.index)),
-                        "message": ["role": "assistant", "content": .string(choice.text)],
-                        "finish_reason": .string(choice.finishReason),
-                    ]
-                }),
+                "choices": .array(
+                    completion.choices.map { choice in
+                        [
+                            "index": .integer(Int64(choice.index)),
+                            "message": ["role": "assistant", "content": .string(choice.text)],
+                            "finish_reason": .string(choice.finishReason),
+                        ]
+                    }),
                 "usage": usage(completion),
             ]
             return jsonResponse(.ok, body, headers: responseHeaders)
@@ -271,10 +272,13 @@ public struct FakeDatabricks: Sendable {
         var config: JSONValue = ["served_entities": .array(endpoint.servedEntities.map(describe))]
         if !endpoint.servedEntities.isEmpty {
             config["config_version"] = 1
-            config["traffic_config"] = ["routes": .array(trafficShares(endpoint.servedEntities.count).enumerated().map { index, share in
-                let name = JSONValue.string(endpoint.servedEntities[index].name)
-                return ["served_model_name": name, "served_entity_name": name, "traffic_percentage": .integer(Int64(share))]
-            })]
+            config["traffic_config"] = [
+                "routes": .array(
+                    trafficShares(endpoint.servedEntities.count).enumerated().map { index, share in
+                        let name = JSONValue.string(endpoint.servedEntities[index].name)
+                        return ["served_model_name": name, "served_entity_name": name, "traffic_percentage": .integer(Int64(share))]
+                    })
+            ]
         }
         var object: JSONValue = [
             "name": .string(endpoint.name),

@@ -127,7 +127,8 @@ enum ServingEndpointRequests {
                 }
                 scaleToZero = bool
             }
-            let name = try string(entity["name"], field: field + ".name")
+            let name =
+                try string(entity["name"], field: field + ".name")
                 ?? FakeServedEntity.defaultName(entityName: entityName, entityVersion: version)
             guard EndpointRegistry.isValidName(name) else {
                 throw .invalid(
@@ -136,9 +137,10 @@ enum ServingEndpointRequests {
             guard !entities.contains(where: { $0.name == name }) else {
                 throw .invalid("Invalid value for \(field).name: served entity name '\(name)' is used twice.")
             }
-            entities.append(FakeServedEntity(
-                name: name, entityName: entityName, entityVersion: version, workloadSize: workloadSize,
-                scaleToZeroEnabled: scaleToZero))
+            entities.append(
+                FakeServedEntity(
+                    name: name, entityName: entityName, entityVersion: version, workloadSize: workloadSize,
+                    scaleToZeroEnabled: scaleToZero))
         }
         return entities
     }

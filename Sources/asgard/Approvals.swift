@@ -7,11 +7,11 @@ struct Approvals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, approve and reject human-tier provisioning requests.",
         discussion: """
-        An approval is bound to one terraform plan by its digest. Only an approver of the \
-        project may decide (Cedar `approve`), never the person who requested it. The next \
-        reconcile pass (`asgard serve`'s loop, or `asgard reconcile --once`) applies exactly \
-        the approved plan, or voids the approval if the plan has changed.
-        """,
+            An approval is bound to one terraform plan by its digest. Only an approver of the \
+            project may decide (Cedar `approve`), never the person who requested it. The next \
+            reconcile pass (`asgard serve`'s loop, or `asgard reconcile --once`) applies exactly \
+            the approved plan, or voids the approval if the plan has changed.
+            """,
         subcommands: [List.self, Approve.self, Reject.self]
     )
 
@@ -81,9 +81,11 @@ struct Approvals: AsyncParsableCommand {
         let desk = ApprovalDesk(store: try openExisting(store), policies: enforcedPolicies(directory: policies))
         do {
             let approval = try await desk.decide(id: id, approve: approve, by: by, reason: reason)
-            print(json ? Rendering.json(approval)
-                       : "\(approval.id) \(approval.status.rawValue) by \(by): \(approval.ref), plan \(approval.planDigest ?? "-"). "
-                         + (approve ? "The next reconcile pass applies exactly this plan." : "Nothing will be applied."))
+            print(
+                json
+                    ? Rendering.json(approval)
+                    : "\(approval.id) \(approval.status.rawValue) by \(by): \(approval.ref), plan \(approval.planDigest ?? "-"). "
+                        + (approve ? "The next reconcile pass applies exactly this plan." : "Nothing will be applied."))
         } catch let refusal as ApprovalDesk.Refusal {
             printError("refused: \(refusal)")
             throw ExitCode.failure

@@ -14,7 +14,10 @@ struct Asgard: AsyncParsableCommand {
         commandName: "asgard",
         abstract: "Asgard: the control plane in front of Databricks, OpenAI and any OpenAI-compatible vendor.",
         discussion: "Environment: ASGARD_DATA_DIR (data directory, default .asgard).",
-        subcommands: [Serve.self, Demo.self, Validate.self, Reconcile.self, Approvals.self, Keygen.self, Audit.self, Status.self, PolicyCommand.self, Kill.self, Unkill.self]
+        subcommands: [
+            Serve.self, Demo.self, Validate.self, Reconcile.self, Approvals.self, Keygen.self, Audit.self, Status.self, PolicyCommand.self, Kill.self,
+            Unkill.self,
+        ]
     )
 
     /// Runs the command, mapping usage errors to exit code 2 (ArgumentParser's default is 64).
@@ -75,4 +78,3 @@ func enforcedPolicies(directory: String, whenMissing: String? = nil) -> PolicyEn
     }
     return PolicyEngine(enforced: bundle)
 }
-

@@ -22,11 +22,15 @@ struct Audit: AsyncParsableCommand {
             let verification = try await sqlite.verifyAudit()
             switch verification {
             case .intact(let count, let head):
-                print(output.json ? Rendering.json(JSONOutput.AuditVerification(intact: true, entries: count, head: head))
-                                  : "audit log intact: \(count) entries, head \(head)")
+                print(
+                    output.json
+                        ? Rendering.json(JSONOutput.AuditVerification(intact: true, entries: count, head: head))
+                        : "audit log intact: \(count) entries, head \(head)")
             case .broken(let sequence, let reason):
-                print(output.json ? Rendering.json(JSONOutput.AuditVerification(intact: false, firstBadEntry: sequence, reason: reason))
-                                  : "audit log BROKEN at entry \(sequence): \(reason)")
+                print(
+                    output.json
+                        ? Rendering.json(JSONOutput.AuditVerification(intact: false, firstBadEntry: sequence, reason: reason))
+                        : "audit log BROKEN at entry \(sequence): \(reason)")
                 throw ExitCode.failure
             }
         }
@@ -60,7 +64,8 @@ struct Audit: AsyncParsableCommand {
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Summarise the store: objects by kind and status, routes, keys, approvals, ledger, audit.")
+    static let configuration = CommandConfiguration(
+        abstract: "Summarise the store: objects by kind and status, routes, keys, approvals, ledger, audit.")
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions

@@ -5,7 +5,8 @@ import AsgardCore
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mint a virtual key: prints the secret once and its sha256 digest for desired/keys/.",
-        discussion: "The secret is 32 bytes from the system's cryptographic generator, base64url-encoded after the asg_ prefix. Asgard stores and commits only the digest."
+        discussion:
+            "The secret is 32 bytes from the system's cryptographic generator, base64url-encoded after the asg_ prefix. Asgard stores and commits only the digest."
     )
 
     @OptionGroup var output: OutputOptions

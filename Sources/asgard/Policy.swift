@@ -24,8 +24,11 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             let (bundle, diagnostics) = PolicyBundle.load(directory: directory)
             if output.json {
-                print(Rendering.json(JSONOutput.PolicyCheck(valid: diagnostics.isEmpty, policies: bundle.policies.count, ids: bundle.policies.map(\.id),
-                                                     errors: diagnostics.map(\.description))))
+                print(
+                    Rendering.json(
+                        JSONOutput.PolicyCheck(
+                            valid: diagnostics.isEmpty, policies: bundle.policies.count, ids: bundle.policies.map(\.id),
+                            errors: diagnostics.map(\.description))))
             } else if diagnostics.isEmpty {
                 print("\(directory): \(bundle.policies.count) policies parse: \(bundle.policies.map(\.id).joined(separator: ", "))")
             } else {
@@ -77,8 +80,9 @@ struct PolicyCommand: ParsableCommand {
             do {
                 let policySet = try parsePolicies(try String(contentsOfFile: policies, encoding: .utf8))
                 let store = try parseEntities(json: try String(contentsOfFile: entities, encoding: .utf8))
-                let request = Request(principal: try parseEntityUID(principal), action: try parseEntityUID(action),
-                                      resource: try parseEntityUID(resource), context: try parseContext(json: context))
+                let request = Request(
+                    principal: try parseEntityUID(principal), action: try parseEntityUID(action),
+                    resource: try parseEntityUID(resource), context: try parseContext(json: context))
                 let response = Authorizer(policies: policySet).authorize(request, entities: store)
                 struct Output: Encodable {
                     var decision: String
@@ -86,8 +90,11 @@ struct PolicyCommand: ParsableCommand {
                     var errors: [String]
                     var errorMessages: [String: String]
                 }
-                print(Rendering.json(Output(decision: response.decision.rawValue, reasons: response.reasons.sorted(),
-                                            errors: response.errors.sorted(), errorMessages: response.errorMessages)))
+                print(
+                    Rendering.json(
+                        Output(
+                            decision: response.decision.rawValue, reasons: response.reasons.sorted(),
+                            errors: response.errors.sorted(), errorMessages: response.errorMessages)))
             } catch let error as ExitCode {
                 throw error
             } catch {

@@ -1,8 +1,8 @@
 import ArgumentParser
-import AsgardServer
-import AsyncHTTPClient
 import AsgardController
 import AsgardProvisioning
+import AsgardServer
+import AsyncHTTPClient
 import Foundation
 
 /// Where terraform modules are found, and which provisioner carries out provisioning.

@@ -11,17 +11,17 @@ struct Reconcile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Plan (--dry-run) or run one pass (--once) of the controller.",
         discussion: """
-        --dry-run prints the plan with, for each provisioning action, its tier, the gate's \
-        decision and what would run next. It has no side effects: it creates and writes nothing, \
-        runs no terraform (terraform state is read from the workspaces on disk), reads the store \
-        only if it exists, and makes only the read-only vendor calls it prints (listing serving \
-        endpoints, for drift). --once applies projects, keys, services, the gateway route table \
-        and cost-source configuration into the store and provisions resources and serving \
-        endpoints through the gate and the terraform connector (auto tier: applied now; human \
-        tier: an approval of the exact plan is requested, and the approved plan is applied on a \
-        later pass), printing progress per action. Every action is audited. Exit 0 when valid \
-        and nothing failed, 1 otherwise.
-        """
+            --dry-run prints the plan with, for each provisioning action, its tier, the gate's \
+            decision and what would run next. It has no side effects: it creates and writes nothing, \
+            runs no terraform (terraform state is read from the workspaces on disk), reads the store \
+            only if it exists, and makes only the read-only vendor calls it prints (listing serving \
+            endpoints, for drift). --once applies projects, keys, services, the gateway route table \
+            and cost-source configuration into the store and provisions resources and serving \
+            endpoints through the gate and the terraform connector (auto tier: applied now; human \
+            tier: an approval of the exact plan is requested, and the approved plan is applied on a \
+            later pass), printing progress per action. Every action is audited. Exit 0 when valid \
+            and nothing failed, 1 otherwise.
+            """
     )
 
     @Argument(help: "The desired-state directory.")
@@ -79,11 +79,14 @@ struct Reconcile: AsyncParsableCommand {
         if hasEndpoints {
             let state = loaded.state
             for service in state.services.values.sorted(by: { $0.id < $1.id }) {
-                let names = Set(state.servingEndpoints.values.filter { $0.service == service.id }
-                    .compactMap { state.provisionable[$0.provisioner]?.service.observer })
+                let names = Set(
+                    state.servingEndpoints.values.filter { $0.service == service.id }
+                        .compactMap { state.provisionable[$0.provisioner]?.service.observer })
                 for name in names.sorted() {
                     guard let observer = observers[name] else { continue }
-                    notes.append(observer.describeRead(of: service).map { "read-only: \($0)" } ?? "\(service.id): not observed (its base URL variable is not set)")
+                    notes.append(
+                        observer.describeRead(of: service).map { "read-only: \($0)" }
+                            ?? "\(service.id): not observed (its base URL variable is not set)")
                 }
             }
         }

@@ -21,7 +21,13 @@ enum Rendering {
         let width = actions.map { $0.action.ref.description.count }.max() ?? 0
         var lines = actions.map { previewed in
             let action = previewed.action
-            let sign = switch action.verb { case .create: "+"; case .update: "~"; case .delete: "-"; case .converge: "=" }
+            let sign =
+                switch action.verb {
+                case .create: "+"
+                case .update: "~"
+                case .delete: "-"
+                case .converge: "="
+                }
             let padded = action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
             var line = "  \(sign) \(action.verb.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(padded)  \(action.tier.rawValue)"
             if let note = action.note { line += "  (\(note))" }
@@ -47,7 +53,8 @@ enum Rendering {
         case .step(let action, let step):
             return "\(clock) \(action.ref) terraform \(step)"
         case .finished(let outcome):
-            return "\(clock) \(outcome.action.ref) \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms" + (outcome.reason.map { ": \($0)" } ?? "")
+            return "\(clock) \(outcome.action.ref) \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms"
+                + (outcome.reason.map { ": \($0)" } ?? "")
         case .problem(let message):
             return "\(clock) problem: \(message)"
         }
@@ -62,7 +69,8 @@ enum Rendering {
         let width = report.outcomes.map { $0.action.ref.description.count }.max() ?? 0
         var lines = report.outcomes.map { outcome in
             let padded = outcome.action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
-            var line = "  \(outcome.action.verb.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(padded)  \(outcome.action.tier.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))  \(outcome.result.rawValue)  \(outcome.elapsedMilliseconds) ms"
+            var line =
+                "  \(outcome.action.verb.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(padded)  \(outcome.action.tier.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))  \(outcome.result.rawValue)  \(outcome.elapsedMilliseconds) ms"
             if let gate = outcome.gate { line += "\n      gate: \(gate.verdict): \(gate.reason)" }
             if let reason = outcome.reason { line += "\n      reason: \(reason)" }
             if let plan = outcome.planDigest { line += "\n      plan: \(plan)" }
@@ -229,8 +237,9 @@ enum JSONOutput {
             directory = report.directory
             errors = report.diagnostics.map(Problem.init)
             outcomes = report.outcomes.map {
-                Outcome(action: PlannedAction($0.action), result: $0.result.rawValue, reason: $0.reason, gate: $0.gate, planDigest: $0.planDigest,
-                        elapsedMs: $0.elapsedMilliseconds)
+                Outcome(
+                    action: PlannedAction($0.action), result: $0.result.rawValue, reason: $0.reason, gate: $0.gate, planDigest: $0.planDigest,
+                    elapsedMs: $0.elapsedMilliseconds)
             }
         }
     }

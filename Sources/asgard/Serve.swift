@@ -9,12 +9,12 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the gateway and the controller loop.",
         discussion: """
-        Serves POST /v1/chat/completions (OpenAI drop-in), POST /api/gateway/chat, GET /v1/models, \
-        GET /api/projects/{id}/usage and GET /healthz. The controller reconciles DIR at start, every \
-        --pass-interval seconds and whenever a file under DIR or the policy directory changes. Vendor \
-        URLs and tokens are read from the environment by the names the manifests give. SIGTERM or \
-        SIGINT shut down gracefully: in-flight calls finish and their ledger rows are committed.
-        """
+            Serves POST /v1/chat/completions (OpenAI drop-in), POST /api/gateway/chat, GET /v1/models, \
+            GET /api/projects/{id}/usage and GET /healthz. The controller reconciles DIR at start, every \
+            --pass-interval seconds and whenever a file under DIR or the policy directory changes. Vendor \
+            URLs and tokens are read from the environment by the names the manifests give. SIGTERM or \
+            SIGINT shut down gracefully: in-flight calls finish and their ledger rows are committed.
+            """
     )
 
     @Argument(help: "The desired-state directory.") var directory = "desired"
@@ -36,12 +36,14 @@ struct Serve: AsyncParsableCommand {
         let client = HTTPUpstream.vendorClient()
         // Whatever fails, the HTTP client is shut down before it is released.
         do {
-            let dependencies = ServerDependencies(store: try store.open(), httpClient: client,
-                                                  provisioner: provisioning.provisioner(dataDirectory: store.directory),
-                                                  observers: vendorObservers(client: client, environment: configuration.environment))
+            let dependencies = ServerDependencies(
+                store: try store.open(), httpClient: client,
+                provisioner: provisioning.provisioner(dataDirectory: store.directory),
+                observers: vendorObservers(client: client, environment: configuration.environment))
             let (_, application) = try buildApplication(configuration, dependencies) { [directory, store] channel in
                 let bound = channel.localAddress?.port ?? port
-                FileHandle.standardOutput.write(Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))
+                FileHandle.standardOutput.write(
+                    Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))
             }
             try await application.runService()
         } catch {
@@ -54,16 +56,19 @@ struct Serve: AsyncParsableCommand {
 
 /// Who orders a kill switch from the command line, and under which policies.
 struct KillSwitchOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Who gives the order: a User in Cedar's Role::\"admin\" (whoever can write the store administers it); without it, the shipped policies refuse.",
-                               valueName: "operator"))
+    @Option(
+        help: ArgumentHelp(
+            "Who gives the order: a User in Cedar's Role::\"admin\" (whoever can write the store administers it); without it, the shipped policies refuse.",
+            valueName: "operator"))
     var by: String?
     @Option(help: "The Cedar policy directory that decides `kill` (refused if it does not load).") var policies = "policies"
     @OptionGroup var store: StoreOptions
 
     /// The order through the desk the admin API uses; a refusal is printed and exits 1.
     func order(_ body: (KillSwitchDesk, Operator) async throws -> String) async throws {
-        let desk = KillSwitchDesk(store: try store.open(),
-                                  policies: enforcedPolicies(directory: policies, whenMissing: "The policies did not load: no kill switch can be changed."))
+        let desk = KillSwitchDesk(
+            store: try store.open(),
+            policies: enforcedPolicies(directory: policies, whenMissing: "The policies did not load: no kill switch can be changed."))
         do {
             print(try await body(desk, .commandLine(by: by)))
         } catch let refusal as KillSwitchDesk.Refusal {
@@ -84,7 +89,9 @@ struct KillScopeOptions: ParsableArguments {
         guard KillScope(rawValue: scope) != nil else {
             throw ValidationError("--scope must be one of \(KillScope.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard (scope == "global") == id.isEmpty else { throw ValidationError(scope == "global" ? "a global switch takes no --id" : "--id is required for \(scope)") }
+        guard (scope == "global") == id.isEmpty else {
+            throw ValidationError(scope == "global" ? "a global switch takes no --id" : "--id is required for \(scope)")
+        }
     }
 }
 

@@ -38,7 +38,8 @@ import Testing
 
 @Suite struct ExitCodeTests {
     @Test(arguments: [
-        ["frobnicate"], ["reconcile"], ["reconcile", "--once", "--dry-run"], ["validate", "--bogus"], ["audit", "tail", "-n", "0"], ["audit", "verify", "extra"],
+        ["frobnicate"], ["reconcile"], ["reconcile", "--once", "--dry-run"], ["validate", "--bogus"], ["audit", "tail", "-n", "0"],
+        ["audit", "verify", "extra"],
     ])
     func usageErrorsExitTwo(arguments: [String]) async throws {
         let result = try await asgardDetached(arguments)
@@ -69,16 +70,20 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("Plan: 11 to create, 0 to update, 0 to delete."))
         // Each provisioning action with its tier, the gate's decision and what would run next.
-        #expect(result.stdout.contains("""
-              + create   Resource/fraud-warehouse      human
-                  gate: allowed: allowed by project-provisions-registered-service
-                  next: terraform plan, project tag check on the plan, then ask a project approver to approve that plan
-            """))
-        #expect(result.stdout.contains("""
-              + create   Resource/fraud-features       auto
-                  gate: allowed: allowed by project-provisions-registered-service
-                  next: terraform plan, project tag check on the plan, apply
-            """))
+        #expect(
+            result.stdout.contains(
+                """
+                  + create   Resource/fraud-warehouse      human
+                      gate: allowed: allowed by project-provisions-registered-service
+                      next: terraform plan, project tag check on the plan, then ask a project approver to approve that plan
+                """))
+        #expect(
+            result.stdout.contains(
+                """
+                  + create   Resource/fraud-features       auto
+                      gate: allowed: allowed by project-provisions-registered-service
+                      next: terraform plan, project tag check on the plan, apply
+                """))
         #expect(try snapshot(root) == before)
         #expect(!FileManager.default.fileExists(atPath: root + "/.asgard"))
         // Nor under an explicit data directory.
@@ -106,9 +111,11 @@ import Testing
         let json = try #require(try JSONSerialization.jsonObject(with: Data(changed.stdout.utf8)) as? [String: Any])
         let actions = try #require(json["actions"] as? [[String: Any]])
         let planned = actions.compactMap { $0["action"] as? [String: Any] }
-        #expect(planned.map { "\($0["verb"] ?? "-") \($0["object"] ?? "-")" } == [
-            "update Project/marketing-copy", "converge ServingEndpoint/fraud-triage", "converge Resource/fraud-features", "converge Resource/fraud-warehouse",
-        ])
+        #expect(
+            planned.map { "\($0["verb"] ?? "-") \($0["object"] ?? "-")" } == [
+                "update Project/marketing-copy", "converge ServingEndpoint/fraud-triage", "converge Resource/fraud-features",
+                "converge Resource/fraud-warehouse",
+            ])
         #expect(try snapshot(root) == afterEdit)
     }
 
@@ -179,9 +186,11 @@ import Testing
         ("UPDATE audit SET outcome = 'applied' WHERE seq = 9", "audit log BROKEN at entry 9: its content does not match its hash"),
         ("DELETE FROM audit WHERE seq = 4", "audit log BROKEN at entry 5: expected entry 4 here"),
         ("DELETE FROM audit WHERE seq = 11", "audit log BROKEN at entry 11: the recorded head is entry 11 but the log ends at entry 10"),
-        ("""
-         UPDATE audit SET seq = -1 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -1;
-         """, "audit log BROKEN at entry 3: its previous-hash does not match entry 2"),
+        (
+            """
+            UPDATE audit SET seq = -1 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -1;
+            """, "audit log BROKEN at entry 3: its previous-hash does not match entry 2"
+        ),
     ])
     func tamperingIsCaughtAndNamed(sql: String, message: String) async throws {
         #expect(try await asgardDetached(["reconcile", "--once", "desired"], in: root).status == 0)
@@ -196,7 +205,9 @@ import Testing
         // Exchange every hashed column of entries 5 and 6, keeping their positions and hashes.
         let columns = ["time", "actor", "action", "target", "outcome", "detail"]
         let assignments = columns.map { "\($0) = (SELECT \($0) FROM saved WHERE saved.seq = 11 - audit.seq)" }.joined(separator: ", ")
-        try sqlite3(database, """
+        try sqlite3(
+            database,
+            """
             CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq IN (5, 6);
             UPDATE audit SET \(assignments) WHERE seq IN (5, 6);
             """)

@@ -43,9 +43,10 @@ func asgard(_ arguments: [String], in directory: String = packageRoot, environme
     process.waitUntilExit()
     try out.close()
     try err.close()
-    return CommandResult(status: process.terminationStatus,
-                         stdout: try String(contentsOfFile: scratch + "/out", encoding: .utf8),
-                         stderr: try String(contentsOfFile: scratch + "/err", encoding: .utf8))
+    return CommandResult(
+        status: process.terminationStatus,
+        stdout: try String(contentsOfFile: scratch + "/out", encoding: .utf8),
+        stderr: try String(contentsOfFile: scratch + "/err", encoding: .utf8))
 }
 
 /// `asgard(...)` on a thread of its own: a test that runs long commands must not hold one of

@@ -11,18 +11,23 @@ import Testing
         let policies = root + "/policies"
         try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: policies)
         try """
-            @id("freeze-fraud-switches")
-            forbid (principal, action == Action::"kill", resource == Project::"fraud-detection");
-            """.write(toFile: policies + "/freeze.cedar", atomically: true, encoding: .utf8)
-        let refused = try await asgardDetached(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops",
-                                  "--policies", policies, "--data-dir", root + "/data"])
+        @id("freeze-fraud-switches")
+        forbid (principal, action == Action::"kill", resource == Project::"fraud-detection");
+        """.write(toFile: policies + "/freeze.cedar", atomically: true, encoding: .utf8)
+        let refused = try await asgardDetached([
+            "kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops",
+            "--policies", policies, "--data-dir", root + "/data",
+        ])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("refused: Cedar denied kill for User::\"ops\": forbidden by freeze-fraud-switches"), "\(refused.output)")
         let tail = try await asgardDetached(["audit", "tail", "--json", "--data-dir", root + "/data"])
         #expect(tail.stdout.contains("kill.engage") && tail.stdout.contains("denied") && tail.stdout.contains("freeze-fraud-switches"))
         // Another project is not frozen.
-        #expect(try await asgardDetached(["kill", "--scope", "project", "--id", "marketing-copy", "--reason", "drill", "--by", "ops",
-                            "--policies", policies, "--data-dir", root + "/data"]).status == 0)
+        #expect(
+            try await asgardDetached([
+                "kill", "--scope", "project", "--id", "marketing-copy", "--reason", "drill", "--by", "ops",
+                "--policies", policies, "--data-dir", root + "/data",
+            ]).status == 0)
     }
 
     @Test func withoutAnOperatorTheShippedPoliciesRefuse() async throws {
@@ -31,7 +36,9 @@ import Testing
         let engaged = try await asgardDetached(["kill", "--scope", "global", "--reason", "drill", "--by", "ops", "--data-dir", root + "/data"])
         #expect(engaged.status == 0 && engaged.stdout.contains("kill switch engaged: global (drill)"), "\(engaged.output)")
         #expect(try await asgardDetached(["unkill", "--scope", "global", "--data-dir", root + "/data"]).status == 1)
-        #expect(try await asgardDetached(["unkill", "--scope", "global", "--by", "ops", "--data-dir", root + "/data"]).stdout.contains("kill switch released: global"))
+        #expect(
+            try await asgardDetached(["unkill", "--scope", "global", "--by", "ops", "--data-dir", root + "/data"]).stdout.contains(
+                "kill switch released: global"))
         let again = try await asgardDetached(["unkill", "--scope", "global", "--by", "ops", "--data-dir", root + "/data"])
         #expect(again.status == 1 && again.stderr.contains("no kill switch is engaged for global"))
     }

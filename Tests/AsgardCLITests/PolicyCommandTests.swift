@@ -37,14 +37,14 @@ import Testing
         try FileManager.default.createDirectory(atPath: root + "/tests", withIntermediateDirectories: true)
         try "@id(\"deny-all\")\nforbid (principal, action, resource);\n".write(toFile: root + "/p.cedar", atomically: true, encoding: .utf8)
         try """
-            entities: []
-            cases:
-              - name: hoped for an allow
-                principal: User::"a"
-                action: Action::"view"
-                resource: Doc::"d"
-                decision: allow
-            """.write(toFile: root + "/tests/t.yaml", atomically: true, encoding: .utf8)
+        entities: []
+        cases:
+          - name: hoped for an allow
+            principal: User::"a"
+            action: Action::"view"
+            resource: Doc::"d"
+            decision: allow
+        """.write(toFile: root + "/tests/t.yaml", atomically: true, encoding: .utf8)
         let result = try await asgardDetached(["policy", "test", root])
         #expect(result.status == 1)
         #expect(result.stdout.contains("FAIL \(root)/tests/t.yaml:3: hoped for an allow"))
@@ -54,23 +54,27 @@ import Testing
     @Test func authorizePrintsDecisionReasonsAndErrorsAsJSON() async throws {
         let root = try makeTemporaryDirectory("policy-authorize")
         try """
-            permit (principal in Group::"staff", action == Action::"view", resource);
-            forbid (principal, action, resource) when { resource.secret };
-            """.write(toFile: root + "/p.cedar", atomically: true, encoding: .utf8)
+        permit (principal in Group::"staff", action == Action::"view", resource);
+        forbid (principal, action, resource) when { resource.secret };
+        """.write(toFile: root + "/p.cedar", atomically: true, encoding: .utf8)
         try """
-            [{"uid": {"type": "User", "id": "alice"}, "parents": [{"type": "Group", "id": "staff"}], "attrs": {}},
-             {"uid": {"type": "Group", "id": "staff"}, "parents": [], "attrs": {}}]
-            """.write(toFile: root + "/e.json", atomically: true, encoding: .utf8)
-        let result = try await asgardDetached(["policy", "authorize", "--policies", root + "/p.cedar", "--entities", root + "/e.json",
-                                 "--principal", "User::\"alice\"", "--action", "Action::\"view\"", "--resource", "Doc::\"d\""])
+        [{"uid": {"type": "User", "id": "alice"}, "parents": [{"type": "Group", "id": "staff"}], "attrs": {}},
+         {"uid": {"type": "Group", "id": "staff"}, "parents": [], "attrs": {}}]
+        """.write(toFile: root + "/e.json", atomically: true, encoding: .utf8)
+        let result = try await asgardDetached([
+            "policy", "authorize", "--policies", root + "/p.cedar", "--entities", root + "/e.json",
+            "--principal", "User::\"alice\"", "--action", "Action::\"view\"", "--resource", "Doc::\"d\"",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(json["decision"] as? String == "allow")
         #expect(json["reasons"] as? [String] == ["policy0"])
         // Doc::"d" is not in the store: the forbid errs, is skipped and is reported.
         #expect(json["errors"] as? [String] == ["policy1"])
-        let bad = try await asgardDetached(["policy", "authorize", "--policies", root + "/p.cedar", "--entities", root + "/e.json",
-                              "--principal", "alice", "--action", "Action::\"view\"", "--resource", "Doc::\"d\""])
+        let bad = try await asgardDetached([
+            "policy", "authorize", "--policies", root + "/p.cedar", "--entities", root + "/e.json",
+            "--principal", "alice", "--action", "Action::\"view\"", "--resource", "Doc::\"d\"",
+        ])
         #expect(bad.status == 1 && bad.stderr.contains("1:"))
     }
 }

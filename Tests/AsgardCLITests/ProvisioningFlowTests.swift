@@ -1,10 +1,10 @@
 import AsgardCore
 import AsgardStore
 import AsgardTestSupport
-import NIOCore
 import AsyncHTTPClient
 import FakeDatabricks
 import Foundation
+import NIOCore
 import Synchronization
 import Testing
 
@@ -26,7 +26,8 @@ import Testing
             _ = try copyShippedDesired(into: root)
             try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: root + "/policies")
             // The doubles are null_resources: the manifest says where they hold the project tag.
-            try ProvisioningFlowTests.nullManifest.write(toFile: root + "/desired/services/databricks/service.yaml", atomically: true, encoding: .utf8)
+            try ProvisioningFlowTests.nullManifest.write(
+                toFile: root + "/desired/services/databricks/service.yaml", atomically: true, encoding: .utf8)
             let terraform = packageRoot + "/.tools/terraform/bin/terraform"
             guard FileManager.default.isExecutableFile(atPath: terraform) else {
                 throw Missing(description: "\(terraform) is missing: run `make setup` (it installs terraform 1.0.3 offline)")
@@ -41,9 +42,11 @@ import Testing
         struct Missing: Error, CustomStringConvertible { var description: String }
 
         var environment: [String: String] {
-            ["ASGARD_DATA_DIR": root + "/data", "ASGARD_TERRAFORM_BIN": root + "/terraform",
-             "TF_CLI_CONFIG_FILE": packageRoot + "/.tools/terraform/terraformrc",
-             "DATABRICKS_HOST": "http://127.0.0.1:\(fake.port)", "DATABRICKS_TOKEN": ProvisioningFlowTests.sentinel]
+            [
+                "ASGARD_DATA_DIR": root + "/data", "ASGARD_TERRAFORM_BIN": root + "/terraform",
+                "TF_CLI_CONFIG_FILE": packageRoot + "/.tools/terraform/terraformrc",
+                "DATABRICKS_HOST": "http://127.0.0.1:\(fake.port)", "DATABRICKS_TOKEN": ProvisioningFlowTests.sentinel,
+            ]
         }
 
         /// Runs `asgard` in the world's root, keeping everything it printed.
@@ -98,7 +101,9 @@ import Testing
         let first = try await world.once()
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         #expect(first.stdout.contains("s] Resource/fraud-features gate allowed: allowed by project-provisions-registered-service\n"))
-        #expect(first.stdout.contains("s] Resource/fraud-features terraform plan\n") && first.stdout.contains("s] Resource/fraud-features terraform apply\n"))
+        #expect(
+            first.stdout.contains("s] Resource/fraud-features terraform plan\n")
+                && first.stdout.contains("s] Resource/fraud-features terraform apply\n"))
         #expect(first.stdout.contains("s] Resource/fraud-features applied in "))
         #expect(first.stdout.contains("s] Resource/fraud-warehouse awaiting_approval in "))
         let store = try world.store()
@@ -113,7 +118,9 @@ import Testing
         #expect(approved.status == 0 && approved.stdout.contains("approved by lars.berg@example.com"), "\(approved.stderr)")
         let second = try await world.once()
         #expect(second.status == 0)
-        #expect(second.stdout.contains("Resource/fraud-warehouse applied in ") && second.stdout.contains("approved by lars.berg@example.com (\(warehouse.id))"))
+        #expect(
+            second.stdout.contains("Resource/fraud-warehouse applied in ")
+                && second.stdout.contains("approved by lars.berg@example.com (\(warehouse.id))"))
         #expect(try await store.approvals(status: .applied).map(\.id) == [warehouse.id])
         let warehouseRecord = try #require(try await store.provisioningRecords()[ObjectRef(.resource, "fraud-warehouse")])
         #expect(warehouseRecord.appliedPlan == warehouse.planDigest)
@@ -132,7 +139,10 @@ import Testing
         let callsBefore = world.terraformCalls.count
         let dry = try await world.asgard(["reconcile", "--dry-run", "desired"])
         #expect(dry.status == 0)
-        #expect(dry.stdout.contains("= converge ServingEndpoint/fraud-triage  human  (drift: serving endpoint fraud-triage does not exist at databricks)"), "\(dry.stdout)")
+        #expect(
+            dry.stdout.contains(
+                "= converge ServingEndpoint/fraud-triage  human  (drift: serving endpoint fraud-triage does not exist at databricks)"),
+            "\(dry.stdout)")
         #expect(dry.stdout.contains("note: read-only: GET http://127.0.0.1:\(world.fake.port)/api/2.0/serving-endpoints"))
         #expect(world.terraformCalls.count == callsBefore)
         // ... and re-planned through its tier: a replacement waits for approval, then is applied.
@@ -143,7 +153,9 @@ import Testing
         #expect(try await world.asgard(["approvals", "approve", replacement.id, "--by", "priya.natarajan@example.com"]).status == 0)
         let repaired = try await world.once()
         #expect(repaired.status == 0 && repaired.stdout.contains("ServingEndpoint/fraud-triage applied in "), "\(repaired.stdout)")
-        #expect(world.fake.controls.endpoint(named: "fraud-triage") != nil, "\(world.fake.controls.endpointNames) \(world.terraformCalls.suffix(10)) \(repaired.stdout)")
+        #expect(
+            world.fake.controls.endpoint(named: "fraud-triage") != nil,
+            "\(world.fake.controls.endpointNames) \(world.terraformCalls.suffix(10)) \(repaired.stdout)")
 
         // Removed from desired state: destroyed at the vendor, route gone, workspace gone.
         try FileManager.default.removeItem(atPath: world.root + "/desired/endpoints/fraud-triage.yaml")
@@ -165,14 +177,18 @@ import Testing
     /// created and takes the route, the old one is destroyed, and the gateway serves the new id.
     @Test func anEndpointRenamedWithTheSameModelConvergesInOnePass() async throws {
         let world = try await World()
-        try world.edit("services/databricks/service.yaml", "module: modules/databricks/model-serving\n    tier: human", "module: modules/databricks/model-serving\n    tier: auto")
+        try world.edit(
+            "services/databricks/service.yaml", "module: modules/databricks/model-serving\n    tier: human",
+            "module: modules/databricks/model-serving\n    tier: auto")
         let first = try await world.once()
         #expect(first.status == 0 && first.stdout.contains("ServingEndpoint/fraud-triage applied in "), "\(first.stdout)\(first.stderr)")
         try world.edit("endpoints/fraud-triage.yaml", "id: fraud-triage\n", "id: fraud-triage-v2\n")
         let renamed = try await world.once()
         #expect(renamed.status == 0, "\(renamed.stdout)\(renamed.stderr)")
-        #expect(renamed.stdout.contains("ServingEndpoint/fraud-triage-v2 applied in ") && renamed.stdout.contains("ServingEndpoint/fraud-triage removed in "),
-                "\(renamed.stdout)")
+        #expect(
+            renamed.stdout.contains("ServingEndpoint/fraud-triage-v2 applied in ")
+                && renamed.stdout.contains("ServingEndpoint/fraud-triage removed in "),
+            "\(renamed.stdout)")
         #expect(world.fake.controls.endpoint(named: "fraud-triage-v2") != nil && world.fake.controls.endpoint(named: "fraud-triage") == nil)
         let route = try #require(try await world.store().routes().first { $0.model == "databricks/fraud-triage" })
         #expect(route.upstream == "fraud-triage-v2")
@@ -181,12 +197,14 @@ import Testing
 
         // The gateway serves the model from the new endpoint.
         let secret = "asg_rename_flow_key"
-        try "kind: Key\nid: rename-flow\nproject: fraud-detection\ndigest: sha256:\(SHA256.hex(secret))\nallowed_models: [databricks/fraud-triage]\nmax_data_class: internal\n"
+        try
+            "kind: Key\nid: rename-flow\nproject: fraud-detection\ndigest: sha256:\(SHA256.hex(secret))\nallowed_models: [databricks/fraud-triage]\nmax_data_class: internal\n"
             .write(toFile: world.root + "/desired/keys/rename-flow.yaml", atomically: true, encoding: .utf8)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let server = try ServeProcess.start(root: world.root, fakeURL: "http://127.0.0.1:\(world.fake.port)",
-                                            arguments: ["--modules-root", packageRoot + "/Tests/TerraformModules", "--policies", world.root + "/policies"],
-                                            environment: world.environment)
+        let server = try ServeProcess.start(
+            root: world.root, fakeURL: "http://127.0.0.1:\(world.fake.port)",
+            arguments: ["--modules-root", packageRoot + "/Tests/TerraformModules", "--policies", world.root + "/policies"],
+            environment: world.environment)
         try await server.waitUntilHealthy(client)
         var request = HTTPClientRequest(url: try await server.base() + "/v1/chat/completions")
         request.method = .POST
@@ -239,21 +257,37 @@ import Testing
         try "@id(\"no-warehouses\")\nforbid (principal, action == Action::\"provision\", resource == Service::\"databricks-sql-warehouse\");\n"
             .write(toFile: world.root + "/policies/freeze.cedar", atomically: true, encoding: .utf8)
         // The tag check: the manifest says the volume's tag lives where the plan has none.
-        try world.edit("services/databricks/service.yaml", "  - name: databricks-uc-volume\n    module: modules/databricks/uc-volume\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 5\n    tags:\n      - resource_type: null_resource\n        path: triggers",
-                       "  - name: databricks-uc-volume\n    module: modules/databricks/uc-volume\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 5\n    tags:\n      - resource_type: null_resource\n        path: labels")
+        try world.edit(
+            "services/databricks/service.yaml",
+            "  - name: databricks-uc-volume\n    module: modules/databricks/uc-volume\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 5\n    tags:\n      - resource_type: null_resource\n        path: triggers",
+            "  - name: databricks-uc-volume\n    module: modules/databricks/uc-volume\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 5\n    tags:\n      - resource_type: null_resource\n        path: labels"
+        )
         let pass = try await world.once()
         #expect(pass.status == 0, "\(pass.stderr)")
-        #expect(pass.stdout.contains("Resource/fraud-warehouse gate refused: policy: Cedar denied provision of databricks-sql-warehouse for project \"fraud-detection\": forbidden by no-warehouses"))
+        #expect(
+            pass.stdout.contains(
+                "Resource/fraud-warehouse gate refused: policy: Cedar denied provision of databricks-sql-warehouse for project \"fraud-detection\": forbidden by no-warehouses"
+            ))
         #expect(pass.stdout.contains("Resource/fraud-features refused in "))
-        #expect(pass.stdout.contains("project tag check: module.service.null_resource.schema: has no labels in the plan, so it carries no project=fraud-detection"), "\(pass.stdout)")
+        #expect(
+            pass.stdout.contains(
+                "project tag check: module.service.null_resource.schema: has no labels in the plan, so it carries no project=fraud-detection"),
+            "\(pass.stdout)")
         #expect(!world.terraformCalls.contains { $0.hasPrefix("apply") })
         let audit = try await world.store().auditTail(limit: 50)
-        #expect(audit.contains { $0.content.target == "Resource/fraud-warehouse" && $0.content.outcome == "refused" && $0.content.detail.contains("no-warehouses") })
-        #expect(audit.contains { $0.content.target == "Resource/fraud-features" && $0.content.outcome == "refused" && $0.content.detail.contains("project tag check") })
+        #expect(
+            audit.contains {
+                $0.content.target == "Resource/fraud-warehouse" && $0.content.outcome == "refused" && $0.content.detail.contains("no-warehouses")
+            })
+        #expect(
+            audit.contains {
+                $0.content.target == "Resource/fraud-features" && $0.content.outcome == "refused" && $0.content.detail.contains("project tag check")
+            })
 
         // Below the floor, or an unregistered service: the whole state is refused at validation, by name.
         try world.edit("projects/marketing-copy.yaml", "classification: internal", "classification: public")
-        try "kind: Resource\nid: copy-warehouse\nproject: marketing-copy\nservice: databricks-sql-warehouse\n---\nkind: Resource\nid: mystery\nproject: marketing-copy\nservice: databricks-mystery\n"
+        try
+            "kind: Resource\nid: copy-warehouse\nproject: marketing-copy\nservice: databricks-sql-warehouse\n---\nkind: Resource\nid: mystery\nproject: marketing-copy\nservice: databricks-mystery\n"
             .write(toFile: world.root + "/desired/resources/marketing-copy.yaml", atomically: true, encoding: .utf8)
         let invalid = try await world.once()
         #expect(invalid.status == 1)
@@ -266,9 +300,11 @@ import Testing
     @Test func aPassKilledDuringApplyConvergesWithoutASecondApply() async throws {
         let world = try await World()
         let counter = world.root + "/created.log"
-        try "kind: Service\nid: testing\nprovisionable:\n  - name: test-slow\n    module: modules/test/slow\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 0\n    tags:\n      - resource_type: null_resource\n        path: triggers\n        format: map\n"
+        try
+            "kind: Service\nid: testing\nprovisionable:\n  - name: test-slow\n    module: modules/test/slow\n    tier: auto\n    classification_floor: public\n    monthly_estimate_usd: 0\n    tags:\n      - resource_type: null_resource\n        path: triggers\n        format: map\n"
             .write(toFile: world.root + "/desired/services/testing/service.yaml", atomically: true, encoding: .utf8, createDirectory: true)
-        try "kind: Resource\nid: slow-one\nproject: marketing-copy\nservice: test-slow\nparameters:\n  counter_file: \(counter)\n  sleep_seconds: 60\n"
+        try
+            "kind: Resource\nid: slow-one\nproject: marketing-copy\nservice: test-slow\nparameters:\n  counter_file: \(counter)\n  sleep_seconds: 60\n"
             .write(toFile: world.root + "/desired/resources/slow.yaml", atomically: true, encoding: .utf8)
         // The pass runs in its own session, so the whole of it (asgard, terraform, the
         // provisioner's shell) can be killed at once, like a machine that lost power.

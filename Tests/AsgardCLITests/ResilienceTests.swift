@@ -44,8 +44,9 @@ import Testing
         }
 
         let started = ContinuousClock.now
-        let server = try ServeProcess.start(root: root, fakeURL: fake.url, arguments: ["--modules-root", packageRoot],
-                                            environment: ["ASGARD_TERRAFORM_BIN": root + "/terraform"])
+        let server = try ServeProcess.start(
+            root: root, fakeURL: fake.url, arguments: ["--modules-root", packageRoot],
+            environment: ["ASGARD_TERRAFORM_BIN": root + "/terraform"])
         try await server.waitUntilHealthy(client)
         let ready = ContinuousClock.now - started
         #expect(ready < .seconds(5), "ready after \(ready)")
@@ -54,7 +55,8 @@ import Testing
         #expect(try await Self.time { hung().count == 3 } != nil, "terraform started \(hung().count) times")
 
         let secret = "asg_added_while_terraform_hangs"
-        try "kind: Key\nid: added\nproject: fraud-detection\ndigest: sha256:\(SHA256.hex(secret))\nallowed_models: [databricks/llama-3-3-70b]\nmax_data_class: internal\n"
+        try
+            "kind: Key\nid: added\nproject: fraud-detection\ndigest: sha256:\(SHA256.hex(secret))\nallowed_models: [databricks/llama-3-3-70b]\nmax_data_class: internal\n"
             .write(toFile: root + "/desired/keys/added.yaml", atomically: true, encoding: .utf8)
         let added = try await Self.time { try await Self.status(client, base + "/v1/models", key: secret) == 200 }
         #expect(added.map { $0 < .seconds(2) } == true, "a new key authenticated after \(String(describing: added))")
@@ -70,8 +72,10 @@ import Testing
 
         let steps = hung()
         #expect(steps.count == 3 && steps.allSatisfy(Self.isRunning), "the hung steps \(steps) should still be running")
-        print("hung terraform: ready after \(ready), a new key authenticated after \(added.map(String.init(describing:)) ?? "-"), "
-              + "a deleted key refused after \(removed.map(String.init(describing:)) ?? "-"), the global kill obeyed after \(killed.map(String.init(describing:)) ?? "-")")
+        print(
+            "hung terraform: ready after \(ready), a new key authenticated after \(added.map(String.init(describing:)) ?? "-"), "
+                + "a deleted key refused after \(removed.map(String.init(describing:)) ?? "-"), the global kill obeyed after \(killed.map(String.init(describing:)) ?? "-")"
+        )
         #expect(try await server.health(client).1.contains(#""status":"ok""#))
         // A graceful stop cancels the workers, which tears their terraform down.
         server.process.terminate()
@@ -114,15 +118,21 @@ import Testing
         var failed = 0
         while lock.isRunning {
             let (status, body, id) = try await ServeProcess.chat(client, base)
-            if status == 200, let id { succeeded.insert(id) } else { failed += 1; Issue.record("a call failed while the store was locked: \(status) \(body)") }
+            if status == 200, let id {
+                succeeded.insert(id)
+            } else {
+                failed += 1
+                Issue.record("a call failed while the store was locked: \(status) \(body)")
+            }
             let (code, health) = try await server.health(client)
             #expect(code == 200, "the server went down: \(health)")
             if health.contains(#""status":"degraded""#) { degraded = health }
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(ContinuousClock.now - lockedAt >= .seconds(19), "the lock did not hold")
-        #expect(degraded?.contains("ledger: ") == true && degraded?.contains("calls wait in the call journal") == true,
-                "never degraded: \(degraded ?? "nil")")
+        #expect(
+            degraded?.contains("ledger: ") == true && degraded?.contains("calls wait in the call journal") == true,
+            "never degraded: \(degraded ?? "nil")")
         #expect(failed == 0)
         let recovered = try await Self.time(limit: .seconds(60)) { try await server.health(client).1 == #"{"status":"ok"}"# }
         let after = try await server.health(client)
@@ -130,9 +140,12 @@ import Testing
 
         server.process.terminate()
         try await detached { server.process.waitUntilExit() }
-        let rows = try await SQLiteStore(path: root + "/data/asgard.sqlite").ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture)
+        let rows = try await SQLiteStore(path: root + "/data/asgard.sqlite").ledger(
+            project: "fraud-detection", from: .distantPast, to: .distantFuture)
         #expect(Set(rows.map(\.requestID)) == succeeded, "\(rows.count) ledger rows for \(succeeded.count) successful calls")
-        print("locked store: \(succeeded.count) calls succeeded, \(rows.count) ledger rows; ok again \(recovered.map(String.init(describing:)) ?? "-") after the lock; degraded said: \(degraded ?? "-")")
+        print(
+            "locked store: \(succeeded.count) calls succeeded, \(rows.count) ledger rows; ok again \(recovered.map(String.init(describing:)) ?? "-") after the lock; degraded said: \(degraded ?? "-")"
+        )
         #expect(succeeded.count > 50)
         try await fake.shutdown()
         try await client.shutdown()
@@ -146,7 +159,8 @@ import Testing
         let desired = try copyShippedDesired(into: root)
         let secret = "asg_renamed_key_secret"
         let file = desired + "/keys/renamed.yaml"
-        try "kind: Key\nid: before-rename\nproject: fraud-detection\ndigest: sha256:\(SHA256.hex(secret))\nallowed_models: [databricks/llama-3-3-70b]\nmax_data_class: internal\n"
+        try
+            "kind: Key\nid: before-rename\nproject: fraud-detection\ndigest: sha256:\(SHA256.hex(secret))\nallowed_models: [databricks/llama-3-3-70b]\nmax_data_class: internal\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
         #expect(try await asgardDetached(["reconcile", "--once", desired, "--data-dir", root + "/data"]).status == 0)
         try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "id: before-rename", with: "id: after-rename")
@@ -164,7 +178,8 @@ import Testing
         server.process.terminate()
         try await detached { server.process.waitUntilExit() }
         #expect(status == 200, "\(body)")
-        let rows = try await SQLiteStore(path: root + "/data/asgard.sqlite").ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture)
+        let rows = try await SQLiteStore(path: root + "/data/asgard.sqlite").ledger(
+            project: "fraud-detection", from: .distantPast, to: .distantFuture)
         #expect(rows.map(\.keyID) == ["after-rename"])
         try await fake.shutdown()
         try await client.shutdown()

@@ -26,24 +26,27 @@ struct ServeProcess {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("asgard serve printed no address: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data(), as: UTF8.self))")
+        Issue.record(
+            "asgard serve printed no address: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data(), as: UTF8.self))")
         return "http://127.0.0.1:1"
     }
 
     /// Starts `asgard serve` on a free port over a copy of desired/ with a known key.
-    static func start(root: String, fakeURL: String, arguments extra: [String] = [], environment overrides: [String: String] = [:]) throws -> ServeProcess {
+    static func start(root: String, fakeURL: String, arguments extra: [String] = [], environment overrides: [String: String] = [:]) throws
+        -> ServeProcess
+    {
         let desired = root + "/desired"
         if !FileManager.default.fileExists(atPath: desired) {
             _ = try copyShippedDesired(into: root)
             try """
-                kind: Key
-                id: process-key
-                project: fraud-detection
-                digest: sha256:\(SHA256.hex(secret))
-                allowed_models: [databricks/llama-3-3-70b]
-                max_data_class: internal
-                requests_per_minute: 1000000
-                """.write(toFile: desired + "/keys/process.yaml", atomically: true, encoding: .utf8)
+            kind: Key
+            id: process-key
+            project: fraud-detection
+            digest: sha256:\(SHA256.hex(secret))
+            allowed_models: [databricks/llama-3-3-70b]
+            max_data_class: internal
+            requests_per_minute: 1000000
+            """.write(toFile: desired + "/keys/process.yaml", atomically: true, encoding: .utf8)
         }
         let output = root + "/serve-\(UUID().uuidString.prefix(8)).log"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
@@ -74,10 +77,14 @@ struct ServeProcess {
     func waitUntilHealthy(_ client: HTTPClient) async throws {
         let base = try await base()
         for _ in 0..<600 {
-            if let health = try? await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2)), health.status == .ok { return }
+            if let health = try? await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2)), health.status == .ok {
+                return
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("asgard serve did not become healthy: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data(), as: UTF8.self))")
+        Issue.record(
+            "asgard serve did not become healthy: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data(), as: UTF8.self))"
+        )
     }
 
     /// A chat call: status, body and the request id header.
@@ -114,8 +121,9 @@ struct ServeProcess {
                 seen += body
             }
             // Vendor error messages that quote the token are scrubbed too.
-            fake.controls.setFault(FakeFault(status: 401, errorCode: "UNAUTHENTICATED", message: "bad token \(ServeProcess.sentinel)"),
-                                   for: "databricks-meta-llama-3-3-70b-instruct")
+            fake.controls.setFault(
+                FakeFault(status: 401, errorCode: "UNAUTHENTICATED", message: "bad token \(ServeProcess.sentinel)"),
+                for: "databricks-meta-llama-3-3-70b-instruct")
             let (status, body, _) = try await ServeProcess.chat(client, base)
             #expect(status == 502 && body.contains("upstream_UNAUTHENTICATED"))
             seen += body
@@ -151,7 +159,9 @@ struct ServeProcess {
         try await server.waitUntilHealthy(client)
         let base = try await server.base()
         #expect(try await ServeProcess.chat(client, base).0 == 200)
-        let kill = try await asgardDetached(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops", "--data-dir", root + "/data"])
+        let kill = try await asgardDetached([
+            "kill", "--scope", "project", "--id", "fraud-detection", "--reason", "drill", "--by", "ops", "--data-dir", root + "/data",
+        ])
         #expect(kill.status == 0, "\(kill.output)")
         // The server re-reads switches every second; allow for a loaded machine, but it must not take a restart.
         var killed = try await ServeProcess.chat(client, base)
@@ -160,7 +170,9 @@ struct ServeProcess {
             killed = try await ServeProcess.chat(client, base)
         }
         #expect(killed.0 == 403 && killed.1.contains(#""code":"killed""#) && killed.1.contains("drill"))
-        #expect(try await asgardDetached(["unkill", "--scope", "project", "--id", "fraud-detection", "--by", "ops", "--data-dir", root + "/data"]).status == 0)
+        #expect(
+            try await asgardDetached(["unkill", "--scope", "project", "--id", "fraud-detection", "--by", "ops", "--data-dir", root + "/data"]).status
+                == 0)
         var released = try await ServeProcess.chat(client, base)
         for _ in 0..<50 where released.0 != 200 {
             try await Task.sleep(for: .milliseconds(100))
@@ -233,7 +245,9 @@ struct ServeProcess {
         #expect(missing.isEmpty, "\(missing.count) of \(succeeded.count) successful calls have no ledger row")
         let verify = try await asgardDetached(["audit", "verify", "--data-dir", root + "/data"])
         #expect(verify.status == 0, "\(verify.output)")
-        print("sigkill: \(succeeded.count) of 1200 calls succeeded before the kill; all have ledger rows; \(rows.count - beforeRestart) came from the call journal at the restart")
+        print(
+            "sigkill: \(succeeded.count) of 1200 calls succeeded before the kill; all have ledger rows; \(rows.count - beforeRestart) came from the call journal at the restart"
+        )
         try await fake.shutdown()
         try await client.shutdown()
     }
@@ -243,5 +257,10 @@ struct ServeProcess {
 final class Counter: Sendable {
     private let value = Mutex(0)
     /// Adds one; returns the new count.
-    func increment() -> Int { value.withLock { $0 += 1; return $0 } }
+    func increment() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }

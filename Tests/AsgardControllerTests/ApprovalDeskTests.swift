@@ -24,7 +24,9 @@ import Testing
         if let requestedBy {
             let file = desired + "/resources/fraud-detection.yaml"
             try String(contentsOfFile: file, encoding: .utf8)
-                .replacingOccurrences(of: "service: databricks-sql-warehouse", with: "service: databricks-sql-warehouse\nrequested_by: \(requestedBy)")
+                .replacingOccurrences(
+                    of: "service: databricks-sql-warehouse", with: "service: databricks-sql-warehouse\nrequested_by: \(requestedBy)"
+                )
                 .write(toFile: file, atomically: true, encoding: .utf8)
         }
         let report = try await Reconciler(store: store, provisioner: ProvisionerDouble(), policies: shippedPolicies()).runOnce(directory: desired)
@@ -47,7 +49,11 @@ import Testing
 
     @Test func someoneWhoIsNotAnApproverIsDeniedAndItIsAudited() async throws {
         let id = try await requested()
-        await #expect(throws: ApprovalDesk.Refusal(description: "Cedar denied approve for mallory@example.com: mallory@example.com is not an approver of project \"fraud-detection\"", denied: true)) {
+        await #expect(
+            throws: ApprovalDesk.Refusal(
+                description: "Cedar denied approve for mallory@example.com: mallory@example.com is not an approver of project \"fraud-detection\"",
+                denied: true)
+        ) {
             try await desk.decide(id: id, approve: true, by: "mallory@example.com", reason: nil)
         }
         #expect(try await store.approvals(status: .pending).contains { $0.id == id })
@@ -58,7 +64,10 @@ import Testing
     @Test func theRequesterCannotApproveTheirOwnRequestEvenAsAnApprover() async throws {
         let id = try await requested(requestedBy: "lars.berg@example.com")
         #expect(try await store.approvals(status: .pending).first { $0.id == id }?.requestedBy == "lars.berg@example.com")
-        await #expect(throws: ApprovalDesk.Refusal(description: "Cedar denied approve for lars.berg@example.com: forbidden by requester-never-approves", denied: true)) {
+        await #expect(
+            throws: ApprovalDesk.Refusal(
+                description: "Cedar denied approve for lars.berg@example.com: forbidden by requester-never-approves", denied: true)
+        ) {
             try await desk.decide(id: id, approve: true, by: "lars.berg@example.com", reason: nil)
         }
         // Another approver may.

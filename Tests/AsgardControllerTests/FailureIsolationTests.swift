@@ -21,14 +21,15 @@ final class RefusingStore: Store {
     /// Refuses a commit when one of its changes matches: `Kind/id` for any change of the object,
     /// `Kind/id <status>` for a put with that status.
     private func check(_ changes: [ObjectChange]) throws {
-        let names = Set(changes.flatMap { change -> [String] in
-            switch change {
-            case .put(let object, _, let status, _): [object.ref.description, "\(object.ref) \(status.rawValue)"]
-            case .remove(let ref): [ref.description]
-            case .record(let record): [record.ref.description]
-            case .approvalApplied(let id): [id]
-            }
-        })
+        let names = Set(
+            changes.flatMap { change -> [String] in
+                switch change {
+                case .put(let object, _, let status, _): [object.ref.description, "\(object.ref) \(status.rawValue)"]
+                case .remove(let ref): [ref.description]
+                case .record(let record): [record.ref.description]
+                case .approvalApplied(let id): [id]
+                }
+            })
         if !names.isDisjoint(with: refused.withLock({ $0 })) { throw Busy() }
     }
 
@@ -51,7 +52,9 @@ final class RefusingStore: Store {
     func spend(project: String, from: Date, to: Date) async throws -> MicroDollars { try await base.spend(project: project, from: from, to: to) }
     func usage(project: String, from: Date, to: Date) async throws -> [UsageRow] { try await base.usage(project: project, from: from, to: to) }
     func killSwitches() async throws -> [StoredKillSwitch] { try await base.killSwitches() }
-    func engageKillSwitch(_ killSwitch: StoredKillSwitch, audit: AuditEntry) async throws { try await base.engageKillSwitch(killSwitch, audit: audit) }
+    func engageKillSwitch(_ killSwitch: StoredKillSwitch, audit: AuditEntry) async throws {
+        try await base.engageKillSwitch(killSwitch, audit: audit)
+    }
     func releaseKillSwitch(scope: KillScope, target: String, audit: AuditEntry) async throws -> Bool {
         try await base.releaseKillSwitch(scope: scope, target: target, audit: audit)
     }
@@ -91,7 +94,8 @@ final class RefusingStore: Store {
 
         store.refuse([])
         let retried = try await reconciler.runOnce(directory: desired)
-        #expect(retried.outcomes.filter { !$0.action.isProvisioning }.map { "\($0.action.verb.rawValue) \($0.action.ref) \($0.result.rawValue)" }
+        #expect(
+            retried.outcomes.filter { !$0.action.isProvisioning }.map { "\($0.action.verb.rawValue) \($0.action.ref) \($0.result.rawValue)" }
                 == ["create Key/fraud-analyst-notebook applied"])
     }
 

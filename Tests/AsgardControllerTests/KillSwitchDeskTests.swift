@@ -31,9 +31,10 @@ import Testing
         try await desk.release(scope: .project, id: "fraud-detection", by: ops)
         #expect(try await store.killSwitches().isEmpty)
         let audit = try await store.auditTail(limit: 10).map(\.content)
-        #expect(audit.map { "\($0.actor) \($0.action) \($0.target ?? "") \($0.outcome)" } == [
-            "User/ops kill.engage project/fraud-detection engaged", "User/ops kill.release project/fraud-detection released",
-        ])
+        #expect(
+            audit.map { "\($0.actor) \($0.action) \($0.target ?? "") \($0.outcome)" } == [
+                "User/ops kill.engage project/fraud-detection engaged", "User/ops kill.release project/fraud-detection released",
+            ])
         #expect(audit.allSatisfy { $0.detail.contains(#""policies":"admins-kill""#) && $0.detail.contains(#""via":"cli""#) })
         await #expect(throws: KillSwitchDesk.Refusal.notEngaged(target: "project/fraud-detection")) {
             try await desk.release(scope: .project, id: "fraud-detection", by: ops)
@@ -41,12 +42,17 @@ import Testing
     }
 
     @Test func aForbidOnKillIsObeyedAndTheRefusalAudited() async throws {
-        let desk = KillSwitchDesk(store: store, policies: Self.policies(adding: """
-            @id("no-global-kill-from-the-cli")
-            forbid (principal, action == Action::"kill", resource) when { context.scope == "global" && context.via == "cli" };
-            """))
-        await #expect(throws: KillSwitchDesk.Refusal.denied(
-            "Cedar denied kill for User::\"ops\": forbidden by no-global-kill-from-the-cli", policies: ["no-global-kill-from-the-cli"])) {
+        let desk = KillSwitchDesk(
+            store: store,
+            policies: Self.policies(
+                adding: """
+                    @id("no-global-kill-from-the-cli")
+                    forbid (principal, action == Action::"kill", resource) when { context.scope == "global" && context.via == "cli" };
+                    """))
+        await #expect(
+            throws: KillSwitchDesk.Refusal.denied(
+                "Cedar denied kill for User::\"ops\": forbidden by no-global-kill-from-the-cli", policies: ["no-global-kill-from-the-cli"])
+        ) {
             try await desk.engage(scope: .global, id: "", reason: "panic", by: .commandLine(by: "ops"))
         }
         #expect(try await store.killSwitches().isEmpty)

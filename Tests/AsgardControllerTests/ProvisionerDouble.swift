@@ -43,14 +43,17 @@ final class ProvisionerDouble: Provisioner {
         if knobs.failPlan.contains(ref) { throw Fault(description: "terraform plan exited with status 1: provider refused") }
         let project = knobs.wrongTag[ref] ?? request.project
         var resources = request.service.tagLocations.map { location in
-            PlannedResource(address: "module.service.\(location.resourceType).this", type: location.resourceType,
-                            actions: knobs.upToDate.contains(ref) ? ["no-op"] : ["create"],
-                            after: Self.values(tagged: project, at: location, name: request.name))
+            PlannedResource(
+                address: "module.service.\(location.resourceType).this", type: location.resourceType,
+                actions: knobs.upToDate.contains(ref) ? ["no-op"] : ["create"],
+                after: Self.values(tagged: project, at: location, name: request.name))
         }
         if knobs.unlistedType.contains(ref) {
-            resources.append(PlannedResource(address: "module.service.aws_instance.sneaky", type: "aws_instance", actions: ["create"], after: .object([])))
+            resources.append(
+                PlannedResource(address: "module.service.aws_instance.sneaky", type: "aws_instance", actions: ["create"], after: .object([])))
         }
-        let digest = SHA256.hex("\(ref) \(request.parameters.sorted { $0.key < $1.key }) \(request.replaceTypes.sorted()) \(project) r\(knobs.revision)")
+        let digest = SHA256.hex(
+            "\(ref) \(request.parameters.sorted { $0.key < $1.key }) \(request.replaceTypes.sorted()) \(project) r\(knobs.revision)")
         saved.withLock { $0[digest] = request }
         return ProvisioningPlan(digest: digest, summary: "create \(resources.count): \(ref)", resources: resources)
     }
@@ -69,7 +72,8 @@ final class ProvisionerDouble: Provisioner {
     }
 
     func state(of ref: ObjectRef) throws -> WorkspaceState? {
-        applied.withLock { $0[ref.description] } == nil ? nil
+        applied.withLock { $0[ref.description] } == nil
+            ? nil
             : WorkspaceState(instances: [WorkspaceState.Instance(address: "module.service.x.this", type: "x")], serial: 1)
     }
 

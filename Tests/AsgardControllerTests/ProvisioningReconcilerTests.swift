@@ -25,8 +25,9 @@ import Testing
 
     func reconciler(policies: PolicyEngine? = shippedPolicies(), vendor: (any VendorObserver)? = nil) -> Reconciler {
         let now = self.now
-        return Reconciler(store: store, provisioner: provisioner, policies: policies,
-                          observers: VendorObservers(vendor.map { ["databricks-serving-endpoints": $0] } ?? [:]), clock: { now.withLock { $0 } })
+        return Reconciler(
+            store: store, provisioner: provisioner, policies: policies,
+            observers: VendorObservers(vendor.map { ["databricks-serving-endpoints": $0] } ?? [:]), clock: { now.withLock { $0 } })
     }
 
     func pass(_ reconciler: Reconciler? = nil) async throws -> [String: ActionOutcome] {
@@ -94,7 +95,8 @@ import Testing
         #expect(voided.reason?.hasPrefix("the plan changed since it was approved") == true)
         let second = try await approval(of: "fraud-warehouse")
         #expect(second.id != first.id && second.planDigest == outcomes["Resource/fraud-warehouse"]?.planDigest)
-        #expect(try await store.auditTail(limit: 50).contains { $0.content.action == "approval.void" && $0.content.target == "Resource/fraud-warehouse" })
+        #expect(
+            try await store.auditTail(limit: 50).contains { $0.content.action == "approval.void" && $0.content.target == "Resource/fraud-warehouse" })
     }
 
     @Test func aDesiredChangeAfterApprovalVoidsItToo() async throws {
@@ -144,8 +146,9 @@ import Testing
     }
 
     @Test func aKilledProjectIsNotActiveSoNothingIsProvisioned() async throws {
-        try await store.engageKillSwitch(StoredKillSwitch(scope: .project, target: "fraud-detection", reason: "incident 42", engagedBy: "ops", since: Date()),
-                                         audit: AuditEntry(actor: "ops", action: "kill.engage", target: "project:fraud-detection", outcome: "engaged"))
+        try await store.engageKillSwitch(
+            StoredKillSwitch(scope: .project, target: "fraud-detection", reason: "incident 42", engagedBy: "ops", since: Date()),
+            audit: AuditEntry(actor: "ops", action: "kill.engage", target: "project:fraud-detection", outcome: "engaged"))
         let outcomes = try await pass()
         for ref in ["Resource/fraud-features", "Resource/fraud-warehouse", "ServingEndpoint/fraud-triage"] {
             #expect(outcomes[ref]?.result == .refused)
@@ -176,7 +179,9 @@ import Testing
         provisioner.set { $0.failApply.insert("Resource/fraud-features") }
         let first = try await pass()
         #expect(first["Resource/fraud-features"]?.result == .failed)
-        #expect(first["Resource/fraud-features"]?.reason?.hasPrefix("terraform apply exited with status 1: vendor said no (attempt 1; next try after") == true)
+        #expect(
+            first["Resource/fraud-features"]?.reason?.hasPrefix("terraform apply exited with status 1: vendor said no (attempt 1; next try after")
+                == true)
         #expect(try await status("Resource/fraud-features")?.status == .failed)
         // Within the backoff: not tried.
         let deferred = try await pass()
@@ -200,8 +205,9 @@ import Testing
         // The process died after committing its intent and after terraform finished, before
         // recording the outcome: the store says "applying", the vendor has it.
         let ref = ObjectRef(.resource, "fraud-warehouse")
-        try await store.commit([.record(ProvisioningRecord(ref: ref, applying: request.planDigest, approval: request.id))],
-                               audit: AuditEntry(actor: "test", action: "provision.apply", target: ref.description, outcome: "started"))
+        try await store.commit(
+            [.record(ProvisioningRecord(ref: ref, applying: request.planDigest, approval: request.id))],
+            audit: AuditEntry(actor: "test", action: "provision.apply", target: ref.description, outcome: "started"))
         provisioner.set { $0.upToDate.insert(ref.description) }
         let outcomes = try await pass()
         #expect(outcomes[ref.description]?.result == .applied)
@@ -237,9 +243,10 @@ import Testing
             .write(toFile: keys, atomically: true, encoding: .utf8)
         let report = try await reconciler().runOnce(directory: desired)
         #expect(report.isValid, "\(report.diagnostics)")
-        #expect(report.outcomes.filter { $0.action.isProvisioning }.map { "\($0.action.verb.rawValue) \($0.action.ref) \($0.result.rawValue)" } == [
-            "delete Resource/fraud-warehouse removed", "delete Resource/fraud-features removed", "delete ServingEndpoint/fraud-triage removed",
-        ])
+        #expect(
+            report.outcomes.filter { $0.action.isProvisioning }.map { "\($0.action.verb.rawValue) \($0.action.ref) \($0.result.rawValue)" } == [
+                "delete Resource/fraud-warehouse removed", "delete Resource/fraud-features removed", "delete ServingEndpoint/fraud-triage removed",
+            ])
         #expect(report.outcomes.first { $0.action.ref.id == "fraud-warehouse" }?.reason == "never provisioned, so nothing to destroy")
         #expect(provisioner.callLog.suffix(2) == ["destroy Resource/fraud-features", "destroy ServingEndpoint/fraud-triage"])
         #expect(try await !store.routes().contains { $0.model == "databricks/fraud-triage" })
@@ -265,9 +272,15 @@ import Testing
         // Re-tagged out of band is drift too.
         vendor.endpoints.withLock { $0 = ["fraud-triage": ["project": "marketing-copy"]] }
         let (observed, _) = await DriftObserver(provisioner: provisioner, observers: VendorObservers(["databricks-serving-endpoints": vendor]))
-            .observe(ObservedState([ObservedObject(ref: ObjectRef(.servingEndpoint, "fraud-triage"), specDigest: "x", tier: .human, status: .applied, project: "fraud-detection")]),
-                     records: [:], desired: DesiredStateLoader().load(directory: desired).state)
-        #expect(observed.objects.values.first?.drift == "serving endpoint fraud-triage carries project=marketing-copy at databricks, not project=fraud-detection")
+            .observe(
+                ObservedState([
+                    ObservedObject(
+                        ref: ObjectRef(.servingEndpoint, "fraud-triage"), specDigest: "x", tier: .human, status: .applied, project: "fraud-detection")
+                ]),
+                records: [:], desired: DesiredStateLoader().load(directory: desired).state)
+        #expect(
+            observed.objects.values.first?.drift
+                == "serving endpoint fraud-triage carries project=marketing-copy at databricks, not project=fraud-detection")
     }
 }
 

@@ -80,7 +80,10 @@ import Testing
         let inFlight = Mutex((now: 0, most: 0))
         let actions = (0..<10).map { Self.action("r\($0)") }
         let outcomes = await ProvisioningWorkers.runToCompletion(actions, limit: 3) { action in
-            inFlight.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+            inFlight.withLock {
+                $0.now += 1
+                $0.most = max($0.most, $0.now)
+            }
             try? await Task.sleep(for: .milliseconds(10))
             inFlight.withLock { $0.now -= 1 }
             return ActionOutcome(action: action, result: .applied, reason: nil, gate: nil, planDigest: nil, elapsedMilliseconds: 0)

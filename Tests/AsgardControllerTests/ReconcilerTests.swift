@@ -23,12 +23,13 @@ import Testing
         let report = try await reconciler.runOnce(directory: desired)
         #expect(report.isValid && report.succeeded)
         let results = Dictionary(uniqueKeysWithValues: report.outcomes.map { ($0.action.ref.description, $0.result) })
-        #expect(results == [
-            "Service/databricks": .applied, "Service/openai": .applied, "Service/litellm": .applied,
-            "Project/fraud-detection": .applied, "Project/marketing-copy": .applied,
-            "Key/fraud-scoring-agent": .applied, "Key/fraud-analyst-notebook": .applied, "Key/marketing-writer": .applied,
-            "ServingEndpoint/fraud-triage": .pending, "Resource/fraud-warehouse": .pending, "Resource/fraud-features": .pending,
-        ])
+        #expect(
+            results == [
+                "Service/databricks": .applied, "Service/openai": .applied, "Service/litellm": .applied,
+                "Project/fraud-detection": .applied, "Project/marketing-copy": .applied,
+                "Key/fraud-scoring-agent": .applied, "Key/fraud-analyst-notebook": .applied, "Key/marketing-writer": .applied,
+                "ServingEndpoint/fraud-triage": .pending, "Resource/fraud-warehouse": .pending, "Resource/fraud-features": .pending,
+            ])
         for outcome in report.outcomes where outcome.action.isProvisioning {
             #expect(outcome.reason?.contains("no terraform connector") == true)
         }
@@ -53,7 +54,8 @@ import Testing
         // Only the provisioning that could not start is tried again, once its backoff ran out.
         let second = try await reconciler.runOnce(directory: desired)
         #expect(second.succeeded && second.outcomes.allSatisfy { $0.action.verb == .converge && $0.result == .deferred })
-        #expect(second.outcomes.map(\.action.ref.description) == ["ServingEndpoint/fraud-triage", "Resource/fraud-features", "Resource/fraud-warehouse"])
+        #expect(
+            second.outcomes.map(\.action.ref.description) == ["ServingEndpoint/fraud-triage", "Resource/fraud-features", "Resource/fraud-warehouse"])
         let state = DesiredStateLoader().load(directory: desired).state
         #expect(plan(desired: state, observed: try await store.observedState()).allSatisfy { $0.verb == .converge })
         #expect(try await store.summary().auditEntries == 11)
@@ -64,16 +66,19 @@ import Testing
         _ = try await reconciler.runOnce(directory: desired)
         // Raise a budget, drop a key, drop the OpenAI vendor (and the key's use of it).
         let projectFile = desired + "/projects/marketing-copy.yaml"
-        try String(contentsOfFile: projectFile, encoding: .utf8).replacingOccurrences(of: "monthly_budget_usd: 300", with: "monthly_budget_usd: 450.25")
-            .write(toFile: projectFile, atomically: true, encoding: .utf8)
+        try String(contentsOfFile: projectFile, encoding: .utf8).replacingOccurrences(
+            of: "monthly_budget_usd: 300", with: "monthly_budget_usd: 450.25"
+        )
+        .write(toFile: projectFile, atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: desired + "/keys/marketing-copy.yaml")
         try FileManager.default.removeItem(atPath: desired + "/services/openai")
         let report = try await reconciler.runOnce(directory: desired)
-        #expect(report.outcomes.filter { $0.action.verb != .converge }.map { "\($0.action.verb.rawValue) \($0.action.ref) \($0.result.rawValue)" } == [
-            "update Project/marketing-copy applied",
-            "delete Key/marketing-writer removed",
-            "delete Service/openai removed",
-        ])
+        #expect(
+            report.outcomes.filter { $0.action.verb != .converge }.map { "\($0.action.verb.rawValue) \($0.action.ref) \($0.result.rawValue)" } == [
+                "update Project/marketing-copy applied",
+                "delete Key/marketing-writer removed",
+                "delete Service/openai removed",
+            ])
         #expect(try await !store.routes().contains { $0.vendor == "openai" })
         #expect(try await store.summary().keys == 2)
         #expect(try await reconciler.runOnce(directory: desired).outcomes.allSatisfy { $0.result == .deferred })
@@ -92,7 +97,8 @@ import Testing
     @Test func aSecretInAManifestReachesNoStoreRow() async throws {
         let report = try await reconciler.runOnce(directory: packageRoot + "/examples/broken/secrets")
         #expect(!report.isValid)
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: root + "/data/asgard.sqlite"))
+        let bytes =
+            try Data(contentsOf: URL(fileURLWithPath: root + "/data/asgard.sqlite"))
             + ((try? Data(contentsOf: URL(fileURLWithPath: root + "/data/asgard.sqlite-wal"))) ?? Data())
         for secret in ["0123456789abcdef0123456789abcdef", "EXAMPLEexampleEXAMPLEexample0000", "AKIAIOSFODNN7EXAMPLE", "MIIEFAKEFAKE"] {
             #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret.prefix(6))… reached the store")
@@ -111,7 +117,8 @@ import Testing
             #expect(left.allSatisfy { $0.verb == .converge && $0.isProvisioning })
             // Every key digest is served by its desired key, renames included.
             let served = try await store.gatewayConfiguration()
-            #expect(Dictionary(uniqueKeysWithValues: served.keys.map { ($0.digest, $0.id) })
+            #expect(
+                Dictionary(uniqueKeysWithValues: served.keys.map { ($0.digest, $0.id) })
                     == Dictionary(uniqueKeysWithValues: desired.keys.values.map { ($0.digest, $0.id) }))
         }
         let verification = try await store.verifyAudit()
@@ -134,7 +141,11 @@ import Testing
             var desired = RandomState.desired(seed: seed)
             for service in desired.services.values {
                 var auto = service
-                auto.provisionable = service.provisionable.map { var p = $0; p.tier = .auto; return p }
+                auto.provisionable = service.provisionable.map {
+                    var p = $0
+                    p.tier = .auto
+                    return p
+                }
                 desired.insert(.service(auto))
             }
             let outcomes = try await applying.apply(desired).outcomes

@@ -24,13 +24,16 @@ import Testing
     }
 
     @Test func matchesJSONEncoderOnAwkwardValues() throws {
-        let key = Key(id: "k", project: "p", digest: String(repeating: "a", count: 64), allowedModels: ["a/b", "x/*"],
-                      maxDataClass: .restricted, defaultDataClass: .public, expires: Date(timeIntervalSince1970: 1_814_313_600),
-                      requestsPerMinute: 7)
-        let resource = Resource(id: "r", project: "p", service: "s", parameters: [
-            "text": .string("quote \" backslash \\ slash / tab \t newline \n bell \u{7} backspace \u{8} form feed \u{c} é 日本 🙂"),
-            "nested": .map(["b": .list([.number("-1.5e3"), .bool(false), .map([:])]), "a": .list([])]),
-        ])
+        let key = Key(
+            id: "k", project: "p", digest: String(repeating: "a", count: 64), allowedModels: ["a/b", "x/*"],
+            maxDataClass: .restricted, defaultDataClass: .public, expires: Date(timeIntervalSince1970: 1_814_313_600),
+            requestsPerMinute: 7)
+        let resource = Resource(
+            id: "r", project: "p", service: "s",
+            parameters: [
+                "text": .string("quote \" backslash \\ slash / tab \t newline \n bell \u{7} backspace \u{8} form feed \u{c} é 日本 🙂"),
+                "nested": .map(["b": .list([.number("-1.5e3"), .bool(false), .map([:])]), "a": .list([])]),
+            ])
         for object in [DesiredObject.key(key), .resource(resource)] {
             #expect(try CanonicalJSON.encode(object) == Self.reference(object))
         }
@@ -39,12 +42,16 @@ import Testing
     }
 
     /// The string-object fast path writes exactly what the general encoder writes.
-    @Test(arguments: [
-        [:],
-        ["b": "2", "a": "1"],
-        ["quote \"": "backslash \\ slash / tab \t newline \n bell \u{7} backspace \u{8} form feed \u{c} é 日本 🙂", "Z": "", "é": "ä", "a": "\u{0}"],
-        ["reason": "policy_denied", "policies": "forbid-restricted,permit-all", "request_id": "req_0123456789abcdef01234567"],
-    ] as [[String: String]])
+    @Test(
+        arguments: [
+            [:],
+            ["b": "2", "a": "1"],
+            [
+                "quote \"": "backslash \\ slash / tab \t newline \n bell \u{7} backspace \u{8} form feed \u{c} é 日本 🙂", "Z": "", "é": "ä",
+                "a": "\u{0}",
+            ],
+            ["reason": "policy_denied", "policies": "forbid-restricted,permit-all", "request_id": "req_0123456789abcdef01234567"],
+        ] as [[String: String]])
     func stringObjectsMatchTheGeneralEncoder(_ members: [String: String]) throws {
         #expect(CanonicalJSON.encodeStrings(members) == (try CanonicalJSON.encode(members)))
     }

@@ -8,16 +8,19 @@ import Testing
 /// that really decodes (each valid result is checked to contain objects and no diagnostics).
 @Suite struct FuzzTests {
     static let seeds: [String] = {
-        let names = ["services/databricks/service.yaml", "projects/fraud-detection.yaml", "keys/fraud-detection.yaml",
-                     "endpoints/fraud-triage.yaml", "resources/fraud-detection.yaml"]
+        let names = [
+            "services/databricks/service.yaml", "projects/fraud-detection.yaml", "keys/fraud-detection.yaml",
+            "endpoints/fraud-triage.yaml", "resources/fraud-detection.yaml",
+        ]
         return names.compactMap { try? String(contentsOfFile: packageRoot + "/desired/" + $0, encoding: .utf8) }
     }()
 
-    static let tokens: [[UInt8]] = [
-        "&a ", "*a", "!!str ", "!tag ", "[", "]", "{", "}", ": ", "- ", "? ", "#", "\"", "'", "|", ">", "\t", "\n", "  ", "---\n", "...",
-        "%YAML 1.1\n", "\u{0}", "\u{FEFF}", "null", "~", "-1", "1e999", "0x", "dapi0123456789abcdef0123456789abcdef", "[[[[[[[[",
-        "kind: Project", "id: x", "\\", "\r", "@", "`", "<<: *a", "é", "日本",
-    ].map { Array($0.utf8) } + [[0xff], [0xc3], [0xed, 0xa0, 0x80]]
+    static let tokens: [[UInt8]] =
+        [
+            "&a ", "*a", "!!str ", "!tag ", "[", "]", "{", "}", ": ", "- ", "? ", "#", "\"", "'", "|", ">", "\t", "\n", "  ", "---\n", "...",
+            "%YAML 1.1\n", "\u{0}", "\u{FEFF}", "null", "~", "-1", "1e999", "0x", "dapi0123456789abcdef0123456789abcdef", "[[[[[[[[",
+            "kind: Project", "id: x", "\\", "\r", "@", "`", "<<: *a", "é", "日本",
+        ].map { Array($0.utf8) } + [[0xff], [0xc3], [0xed, 0xa0, 0x80]]
 
     static func mutate(_ input: [UInt8], using rng: inout SplitMix64) -> [UInt8] {
         var bytes = input
@@ -44,7 +47,8 @@ import Testing
         #expect(Self.seeds.count == 5)
         var rng = SplitMix64(seed: 0xA5_6A4D)
         let loader = DesiredStateLoader()
-        var valid = 0, invalid = 0
+        var valid = 0
+        var invalid = 0
         for index in 0..<10_000 {
             let seed = Self.seeds[index % Self.seeds.count]
             let bytes = Self.mutate(Array(seed.utf8), using: &rng)

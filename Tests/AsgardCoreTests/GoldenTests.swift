@@ -19,7 +19,8 @@ import Testing
         let directory = packageRoot + "/examples/broken/" + name
         let result = DesiredStateLoader().load(directory: directory)
         #expect(!result.isValid, "examples/broken/\(name) is meant to be broken")
-        let text = result.diagnostics.map(\.description).joined(separator: "\n")
+        let text =
+            result.diagnostics.map(\.description).joined(separator: "\n")
             .replacingOccurrences(of: packageRoot + "/", with: "") + "\n"
         let goldenPath = packageRoot + "/Tests/AsgardCoreTests/Fixtures/golden/\(name).txt"
         if ProcessInfo.processInfo.environment["ASGARD_UPDATE_GOLDEN"] == "1" {

@@ -21,7 +21,8 @@ import Testing
         changed.monthlyBudget = MicroDollars(1)
         let desired = DesiredState([.project(changed)])
         let observed = ObservedState([
-            ObservedObject(ref: ObjectRef(.project, "p"), specDigest: DesiredObject.project(project).specDigest, tier: .auto, status: .applied, project: "p"),
+            ObservedObject(
+                ref: ObjectRef(.project, "p"), specDigest: DesiredObject.project(project).specDigest, tier: .auto, status: .applied, project: "p"),
             ObservedObject(ref: ObjectRef(.service, "old"), specDigest: "x", tier: .auto, status: .applied, project: nil),
             ObservedObject(ref: ObjectRef(.resource, "old"), specDigest: "y", tier: .human, status: .pending, project: "p"),
         ])
@@ -74,7 +75,8 @@ import Testing
     @Test func naturalKeysConvergeInOnePass() async throws {
         var renames = 0
         await propertyCheck(count: 500, input: Gen.uint64(), Gen.uint64()) { first, second in
-            let before = RandomState.desired(seed: first), after = RandomState.desired(seed: second)
+            let before = RandomState.desired(seed: first)
+            let after = RandomState.desired(seed: second)
             var tables = ClaimTables()
             var observed = ObservedState()
             for desired in [before, after] {
@@ -92,14 +94,20 @@ import Testing
     /// The same passes under `UNIQUE` constraints, as the store had them: a key renamed with
     /// the same digest is created before the old one is deleted, so the first claim is refused.
     @Test func underUniqueConstraintsARenameWouldFail() throws {
-        let project = DesiredObject.project(Project(id: "p", name: "P", owner: "o@example.com", classification: .internal,
-                                                    monthlyBudget: .zero, approvers: []))
+        let project = DesiredObject.project(
+            Project(
+                id: "p", name: "P", owner: "o@example.com", classification: .internal,
+                monthlyBudget: .zero, approvers: []))
         func key(_ id: String) -> DesiredObject {
-            .key(Key(id: id, project: "p", digest: String(repeating: "a", count: 64), allowedModels: [], maxDataClass: .internal,
-                     defaultDataClass: .internal))
+            .key(
+                Key(
+                    id: id, project: "p", digest: String(repeating: "a", count: 64), allowedModels: [], maxDataClass: .internal,
+                    defaultDataClass: .internal))
         }
-        let before = DesiredState([project, key("old")]), after = DesiredState([project, key("new")])
-        var old = ClaimTables(unique: true), claims = ClaimTables()
+        let before = DesiredState([project, key("old")])
+        let after = DesiredState([project, key("new")])
+        var old = ClaimTables(unique: true)
+        var claims = ClaimTables()
         let first = plan(desired: before, observed: ObservedState())
         try old.apply(first, from: before)
         try claims.apply(first, from: before)

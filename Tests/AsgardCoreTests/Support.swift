@@ -1,6 +1,6 @@
-import Foundation
 import AsgardCore
 import AsgardTestSupport
+import Foundation
 
 /// A fresh, empty temporary directory.
 func temporaryDirectory(_ name: String = #function) throws -> String { try makeTemporaryDirectory(name) }
@@ -16,45 +16,46 @@ func write(_ files: [String: String], under root: String) throws {
 
 /// Loads YAML texts given in memory as files named `test/<relative>`.
 func load(_ files: [String: String], limits: LoadLimits = LoadLimits()) -> LoadResult {
-    DesiredStateLoader(limits: limits).load(files.sorted { $0.key < $1.key }.map {
-        SourceFile(name: "test/\($0.key)", relative: $0.key, bytes: Array($0.value.utf8))
-    })
+    DesiredStateLoader(limits: limits).load(
+        files.sorted { $0.key < $1.key }.map {
+            SourceFile(name: "test/\($0.key)", relative: $0.key, bytes: Array($0.value.utf8))
+        })
 }
 
 /// A small valid vendor manifest, for tests that need something to refer to.
 let acmeService = """
-kind: Service
-id: acme
-inference:
-  kind: openai-compatible
-  base_url_env: ACME_BASE_URL
-  token_env: ACME_TOKEN
-  models:
-    - id: acme/small
-      upstream: small-v1
-      price_per_1m_input_usd: 0.10
-      price_per_1m_output_usd: 0.40
-      max_data_class: confidential
-provisionable:
-  - name: acme-warehouse
-    module: modules/acme/warehouse
-    tier: human
-    classification_floor: internal
-    monthly_estimate_usd: 900
-    tags:
-      - resource_type: acme_warehouse
-        path: tags
-        format: map
-  - name: acme-bucket
-    module: modules/acme/bucket
-    tier: auto
-    classification_floor: public
-    monthly_estimate_usd: 1.25
-    tags:
-      - resource_type: acme_bucket
-        path: labels
-        format: map
-"""
+    kind: Service
+    id: acme
+    inference:
+      kind: openai-compatible
+      base_url_env: ACME_BASE_URL
+      token_env: ACME_TOKEN
+      models:
+        - id: acme/small
+          upstream: small-v1
+          price_per_1m_input_usd: 0.10
+          price_per_1m_output_usd: 0.40
+          max_data_class: confidential
+    provisionable:
+      - name: acme-warehouse
+        module: modules/acme/warehouse
+        tier: human
+        classification_floor: internal
+        monthly_estimate_usd: 900
+        tags:
+          - resource_type: acme_warehouse
+            path: tags
+            format: map
+      - name: acme-bucket
+        module: modules/acme/bucket
+        tier: auto
+        classification_floor: public
+        monthly_estimate_usd: 1.25
+        tags:
+          - resource_type: acme_bucket
+            path: labels
+            format: map
+    """
 
 func project(_ id: String, classification: String = "internal", budget: String = "100", approvers: String = "[ops@example.com]") -> String {
     """

@@ -2,10 +2,11 @@ import AsgardCore
 import Testing
 
 @Suite struct MicroDollarsTests {
-    @Test(arguments: [
-        ("0", 0), ("1500", 1_500_000_000), ("0.50", 500_000), (".5", 500_000), ("12.345678", 12_345_678),
-        ("+3", 3_000_000), ("1.", 1_000_000), ("9223372036854", 9_223_372_036_854_000_000),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("0", 0), ("1500", 1_500_000_000), ("0.50", 500_000), (".5", 500_000), ("12.345678", 12_345_678),
+            ("+3", 3_000_000), ("1.", 1_000_000), ("9223372036854", 9_223_372_036_854_000_000),
+        ] as [(String, Int64)])
     func parsesDecimalText(text: String, micros: Int64) throws {
         #expect(try MicroDollars(dollars: text).value == micros)
     }

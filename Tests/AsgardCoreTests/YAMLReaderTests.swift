@@ -7,10 +7,16 @@ import Testing
     @Test func keepsPositionsOfKeysAndValues() throws {
         let documents = try reader.documents("a: 1\nb:\n  - x\n  - 'y'\n")
         let root = try #require(documents.first)
-        guard case .mapping(let pairs) = root.value else { Issue.record("not a mapping"); return }
+        guard case .mapping(let pairs) = root.value else {
+            Issue.record("not a mapping")
+            return
+        }
         #expect(pairs.map(\.key) == ["a", "b"])
         #expect((pairs[1].keyLine, pairs[1].keyColumn) == (2, 1))
-        guard case .sequence(let items) = pairs[1].value.value else { Issue.record("not a list"); return }
+        guard case .sequence(let items) = pairs[1].value.value else {
+            Issue.record("not a list")
+            return
+        }
         #expect(items.map { ($0.line, $0.column) }.elementsEqual([(3, 5), (4, 5)], by: ==))
         #expect(items[1].value == .scalar(YAMLScalar(text: "y", isPlain: false)))
     }
@@ -21,15 +27,16 @@ import Testing
         #expect(documents.map(\.line) == [2, 5])
     }
 
-    @Test(arguments: [
-        ("a: &x 1\nb: 2\n", 1, 4, "anchors"),
-        ("a: [1]\nb: *x\n", 2, 4, "aliases"),
-        ("a: !custom 1\n", 1, 4, "tags"),
-        ("a: 1\na: 2\n", 2, 1, "duplicate key \"a\""),
-        ("a: 1\n  b: 2\n", 2, 4, "YAML syntax error"),
-        ("? [a, b]\n: 1\n", 1, 3, "mapping key"),
-        ("a: \"unterminated\n", 2, 1, "YAML syntax error"),
-    ] as [(String, Int, Int, String)])
+    @Test(
+        arguments: [
+            ("a: &x 1\nb: 2\n", 1, 4, "anchors"),
+            ("a: [1]\nb: *x\n", 2, 4, "aliases"),
+            ("a: !custom 1\n", 1, 4, "tags"),
+            ("a: 1\na: 2\n", 2, 1, "duplicate key \"a\""),
+            ("a: 1\n  b: 2\n", 2, 4, "YAML syntax error"),
+            ("? [a, b]\n: 1\n", 1, 3, "mapping key"),
+            ("a: \"unterminated\n", 2, 1, "YAML syntax error"),
+        ] as [(String, Int, Int, String)])
     func refusesWithPosition(text: String, line: Int, column: Int, message: String) {
         #expect {
             try reader.documents(text)
@@ -45,7 +52,10 @@ import Testing
 
     @Test func allowsTheStringTag() throws {
         let root = try #require(try reader.documents("a: !!str 123\n").first)
-        guard case .mapping(let pairs) = root.value, case .scalar(let scalar) = pairs[0].value.value else { Issue.record("shape"); return }
+        guard case .mapping(let pairs) = root.value, case .scalar(let scalar) = pairs[0].value.value else {
+            Issue.record("shape")
+            return
+        }
         #expect(scalar.text == "123" && scalar.resolved == .string)
     }
 
@@ -57,14 +67,18 @@ import Testing
             guard let message = (error as? YAMLReader.Problem)?.message else { return false }
             return message.contains("deeper than 32") || message.contains("nesting level")
         }
-        #expect { try reader.documents(String(repeating: "[", count: 33)) } throws: { ($0 as? YAMLReader.Problem)?.message.contains("deeper than 32") == true }
+        #expect { try reader.documents(String(repeating: "[", count: 33)) } throws: {
+            ($0 as? YAMLReader.Problem)?.message.contains("deeper than 32") == true
+        }
     }
 
     @Test func boundsNodeCount() {
         var limits = LoadLimits()
         limits.maxNodesPerFile = 100
         let text = "[" + Array(repeating: "1", count: 200).joined(separator: ",") + "]"
-        #expect { try YAMLReader(limits: limits).documents(text) } throws: { ($0 as? YAMLReader.Problem)?.message.contains("more than 100 YAML nodes") == true }
+        #expect { try YAMLReader(limits: limits).documents(text) } throws: {
+            ($0 as? YAMLReader.Problem)?.message.contains("more than 100 YAML nodes") == true
+        }
     }
 
     @Test(arguments: [

@@ -1,9 +1,10 @@
 import AsgardCore
-@testable import AsgardGateway
 import AsgardTestSupport
 import Foundation
 import PropertyBased
 import Testing
+
+@testable import AsgardGateway
 
 @Suite struct BudgetLedgerTests {
     /// 2026-03-15T12:00:00Z.
@@ -43,12 +44,16 @@ import Testing
         let settled = try ledger.reserve(project: "p", amount: MicroDollars(100), now: Self.march).get()
         ledger.settle(settled, actual: MicroDollars(100))
         let refusal = try #require(ledger.reserve(project: "p", amount: MicroDollars(501), now: Self.march).failure)
-        #expect(refusal == BudgetExceeded(project: "p", hasBudget: true, budget: MicroDollars(1_000), spent: MicroDollars(100),
-                                          reserved: MicroDollars(400), requested: MicroDollars(501),
-                                          period: BudgetPeriod(year: 2026, month: 3)))
+        #expect(
+            refusal
+                == BudgetExceeded(
+                    project: "p", hasBudget: true, budget: MicroDollars(1_000), spent: MicroDollars(100),
+                    reserved: MicroDollars(400), requested: MicroDollars(501),
+                    period: BudgetPeriod(year: 2026, month: 3)))
         #expect(refusal.available == MicroDollars(500))
-        #expect(refusal.description == "project p has $0.0005 left of its $0.001 budget for 2026-03 ($0.0001 spent, "
-            + "$0.0004 reserved by calls in flight); this call could cost up to $0.000501")
+        #expect(
+            refusal.description == "project p has $0.0005 left of its $0.001 budget for 2026-03 ($0.0001 spent, "
+                + "$0.0004 reserved by calls in flight); this call could cost up to $0.000501")
         #expect(ledger.reserve(project: "p", amount: MicroDollars(500), now: Self.march).success != nil)
         #expect(Self.figures(ledger) == (1_000, 100, 900))
     }
@@ -135,17 +140,22 @@ import Testing
         // April: March's 700 no longer counts, the 300 in flight still does.
         let aprilCall = try ledger.reserve(project: "p", amount: MicroDollars(700), now: Self.april).get()
         #expect(aprilCall.period == BudgetPeriod(year: 2026, month: 4))
-        #expect(ledger.snapshot(project: "p") == BudgetSnapshot(budget: MicroDollars(1_000), spent: .zero,
-                                                                reserved: MicroDollars(1_000),
-                                                                period: BudgetPeriod(year: 2026, month: 4)))
+        #expect(
+            ledger.snapshot(project: "p")
+                == BudgetSnapshot(
+                    budget: MicroDollars(1_000), spent: .zero,
+                    reserved: MicroDollars(1_000),
+                    period: BudgetPeriod(year: 2026, month: 4)))
         // The straddling call is charged to the month it settles in.
         ledger.settle(inFlight, actual: MicroDollars(250))
         #expect(Self.figures(ledger) == (1_000, 250, 700))
         // A clock stepped back to March neither resets April nor reopens March.
-        #expect(ledger.reserve(project: "p", amount: MicroDollars(51), now: Self.march).failure?.period
-            == BudgetPeriod(year: 2026, month: 4))
-        #expect(ledger.reserve(project: "p", amount: MicroDollars(50), now: Self.march).success?.period
-            == BudgetPeriod(year: 2026, month: 4))
+        #expect(
+            ledger.reserve(project: "p", amount: MicroDollars(51), now: Self.march).failure?.period
+                == BudgetPeriod(year: 2026, month: 4))
+        #expect(
+            ledger.reserve(project: "p", amount: MicroDollars(50), now: Self.march).success?.period
+                == BudgetPeriod(year: 2026, month: 4))
     }
 
     @Test func staleLoadIsIgnored() throws {
@@ -186,7 +196,7 @@ import Testing
                     while true {
                         switch ledger.reserve(project: "p", amount: worst, now: Self.march) {
                         case .success(let reservation):
-                            await Task.yield() // the vendor call: let others interleave
+                            await Task.yield()  // the vendor call: let others interleave
                             let cost = actual(i)
                             #expect(cost <= reservation.amount)
                             #expect(ledger.settle(reservation, actual: cost) == .settled)
@@ -201,7 +211,9 @@ import Testing
             var outcome = RaceOutcome()
             for await result in group {
                 switch result {
-                case .success(let cost): outcome.successes += 1; outcome.charged += cost.value
+                case .success(let cost):
+                    outcome.successes += 1
+                    outcome.charged += cost.value
                 case .failure(let refusal): outcome.refusals.append(refusal)
                 }
             }
@@ -257,7 +269,11 @@ import Testing
 
     // MARK: - Properties
 
-    enum Step { case reserve(Int64), settle(pick: Int, fraction: Int64), release(pick: Int) }
+    enum Step {
+        case reserve(Int64)
+        case settle(pick: Int, fraction: Int64)
+        case release(pick: Int)
+    }
 
     /// Random interleavings of many calls' reserve / settle / release steps, checked against a
     /// model after every step: spent + reserved ≤ budget always, and the ledger's figures and
@@ -270,11 +286,12 @@ import Testing
             var open: [BudgetReservation] = []
             var spent: Int64 = 0
             for _ in 0..<Int.random(in: 1...150, using: &rng) {
-                let step: Step = switch Int.random(in: 0..<10, using: &rng) {
-                case 0..<5: .reserve(Int64.random(in: 0...(budget / 3 + 1), using: &rng))
-                case 5..<8: .settle(pick: Int.random(in: 0..<1_000, using: &rng), fraction: Int64.random(in: 0...100, using: &rng))
-                default: .release(pick: Int.random(in: 0..<1_000, using: &rng))
-                }
+                let step: Step =
+                    switch Int.random(in: 0..<10, using: &rng) {
+                    case 0..<5: .reserve(Int64.random(in: 0...(budget / 3 + 1), using: &rng))
+                    case 5..<8: .settle(pick: Int.random(in: 0..<1_000, using: &rng), fraction: Int64.random(in: 0...100, using: &rng))
+                    default: .release(pick: Int.random(in: 0..<1_000, using: &rng))
+                    }
                 let reserved = open.reduce(0) { $0 + $1.amount.value }
                 switch step {
                 case .reserve(let amount):
@@ -339,7 +356,7 @@ import Testing
     }
 }
 
-fileprivate extension Result {
-    var success: Success? { if case .success(let value) = self { value } else { nil } }
-    var failure: Failure? { if case .failure(let error) = self { error } else { nil } }
+extension Result {
+    fileprivate var success: Success? { if case .success(let value) = self { value } else { nil } }
+    fileprivate var failure: Failure? { if case .failure(let error) = self { error } else { nil } }
 }

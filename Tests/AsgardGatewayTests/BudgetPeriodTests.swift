@@ -1,8 +1,9 @@
-@testable import AsgardGateway
 import AsgardTestSupport
 import Foundation
 import PropertyBased
 import Testing
+
+@testable import AsgardGateway
 
 @Suite struct BudgetPeriodTests {
     static let utc: Calendar = {

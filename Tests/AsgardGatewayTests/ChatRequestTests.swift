@@ -10,32 +10,45 @@ import Testing
     }
 
     @Test func readsTheFieldsAndKeepsTheRest() throws {
-        let request = try Self.parse(#"{"model":"model:databricks/llama-3-3-70b","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"text","text":"there"}]}],"temperature":0.70,"max_tokens":64,"data_class":"internal","stream":false}"#)
+        let request = try Self.parse(
+            #"{"model":"model:databricks/llama-3-3-70b","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"text","text":"there"}]}],"temperature":0.70,"max_tokens":64,"data_class":"internal","stream":false}"#
+        )
         #expect(request.model == "databricks/llama-3-3-70b")
         #expect(request.messageTexts == ["be brief", "hi\nthere"])
         #expect(request.maxTokens == 64 && !request.stream && request.dataClass == .internal)
-        let upstream = request.upstreamBody(upstreamModel: "databricks-meta-llama-3-3-70b-instruct", maxTokens: 64,
-                                            redactedTexts: nil, usageContextProject: "fraud")
-        #expect(upstream.jsonText == #"{"model":"databricks-meta-llama-3-3-70b-instruct","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"text","text":"there"}]}],"temperature":0.70,"max_tokens":64,"stream":false,"usage_context":{"project":"fraud"}}"#)
+        let upstream = request.upstreamBody(
+            upstreamModel: "databricks-meta-llama-3-3-70b-instruct", maxTokens: 64,
+            redactedTexts: nil, usageContextProject: "fraud")
+        #expect(
+            upstream.jsonText
+                == #"{"model":"databricks-meta-llama-3-3-70b-instruct","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"text","text":"there"}]}],"temperature":0.70,"max_tokens":64,"stream":false,"usage_context":{"project":"fraud"}}"#
+        )
     }
 
     @Test func capsTokensRedactsAndAsksStreamsForUsage() throws {
-        let request = try Self.parse(#"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"my card 4111 1111 1111 1111"}],"stream":true}"#)
-        let upstream = request.upstreamBody(upstreamModel: "gpt-4o-mini", maxTokens: 4096, redactedTexts: ["my card [REDACTED:credit_card]"], usageContextProject: nil)
-        #expect(upstream.jsonText == #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"my card [REDACTED:credit_card]"}],"stream":true,"max_tokens":4096,"stream_options":{"include_usage":true}}"#)
+        let request = try Self.parse(
+            #"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"my card 4111 1111 1111 1111"}],"stream":true}"#)
+        let upstream = request.upstreamBody(
+            upstreamModel: "gpt-4o-mini", maxTokens: 4096, redactedTexts: ["my card [REDACTED:credit_card]"], usageContextProject: nil)
+        #expect(
+            upstream.jsonText
+                == #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"my card [REDACTED:credit_card]"}],"stream":true,"max_tokens":4096,"stream_options":{"include_usage":true}}"#
+        )
     }
 
-    @Test(arguments: [
-        ("not json", 400, nil as String?), (#"[]"#, 400, nil), (#"{"messages":[]}"#, 400, "model"),
-        (#"{"model":1,"messages":[]}"#, 400, "model"), (#"{"model":"a/b"}"#, 400, "messages"),
-        (#"{"model":"a/b","messages":[]}"#, 400, "messages"), (#"{"model":"a/b","messages":[{"role":"wizard","content":"x"}]}"#, 400, "messages[0].role"),
-        (#"{"model":"a/b","messages":[{"role":"user","content":5}]}"#, 400, "messages[0].content"),
-        (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"max_tokens":0}"#, 400, "max_tokens"),
-        (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"max_tokens":1.5}"#, 400, "max_tokens"),
-        (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, 400, "stream"),
-        (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"data_class":"secret"}"#, 400, "data_class"),
-        (#"{"model":"a/b","model":"c/d","messages":[{"role":"user","content":"x"}]}"#, 400, "model"),
-    ] as [(String, Int, String?)])
+    @Test(
+        arguments: [
+            ("not json", 400, nil as String?), (#"[]"#, 400, nil), (#"{"messages":[]}"#, 400, "model"),
+            (#"{"model":1,"messages":[]}"#, 400, "model"), (#"{"model":"a/b"}"#, 400, "messages"),
+            (#"{"model":"a/b","messages":[]}"#, 400, "messages"),
+            (#"{"model":"a/b","messages":[{"role":"wizard","content":"x"}]}"#, 400, "messages[0].role"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":5}]}"#, 400, "messages[0].content"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"max_tokens":0}"#, 400, "max_tokens"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"max_tokens":1.5}"#, 400, "max_tokens"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, 400, "stream"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"data_class":"secret"}"#, 400, "data_class"),
+            (#"{"model":"a/b","model":"c/d","messages":[{"role":"user","content":"x"}]}"#, 400, "model"),
+        ] as [(String, Int, String?)])
     func refusesBadBodiesNamingTheField(text: String, status: Int, param: String?) {
         #expect { try Self.parse(text) } throws: { error in
             guard let error = error as? GatewayError else { return false }

@@ -1,7 +1,8 @@
-@testable import AsgardGateway
 import AsgardTestSupport
 import PropertyBased
 import Testing
+
+@testable import AsgardGateway
 
 @Suite struct GuardrailScannerTests {
     static let positives = GuardrailSamples.positives.map { Sample(detector: $0.0, text: $0.1) }
@@ -21,8 +22,9 @@ import Testing
         for (before, after) in [("Contact: ", " thanks."), ("(é日 ", ")\n"), ("x ", "")] {
             let text = before + sample.text + after
             let start = Self.offset(of: before)
-            #expect(Guardrails.scan(text) == [GuardrailFinding(detector: sample.detector, range: start..<(start + sample.text.utf8.count))],
-                    "in \(text)")
+            #expect(
+                Guardrails.scan(text) == [GuardrailFinding(detector: sample.detector, range: start..<(start + sample.text.utf8.count))],
+                "in \(text)")
             #expect(Guardrails.redact(text) == before + sample.detector.redactionMarker + after)
         }
     }
@@ -30,7 +32,10 @@ import Testing
     @Test(arguments: positives)
     func onlyTheEnabledDetectorsRun(_ sample: Sample) {
         #expect(Guardrails.scan(sample.text, detectors: [sample.detector]).map(\.detector) == [sample.detector])
-        #expect(Guardrails.scan(sample.text, detectors: GuardrailDetector.all.subtracting([sample.detector])).allSatisfy { $0.detector != sample.detector })
+        #expect(
+            Guardrails.scan(sample.text, detectors: GuardrailDetector.all.subtracting([sample.detector])).allSatisfy {
+                $0.detector != sample.detector
+            })
     }
 
     @Test(arguments: negatives)
@@ -44,10 +49,11 @@ import Testing
             #expect(GuardrailSamples.positives.contains { $0.0 == detector })
             #expect(GuardrailSamples.negatives.contains { $0.0 == detector })
         }
-        #expect(GuardrailDetector.allCases.map(\.rawValue) == [
-            "databricks_token", "openai_key", "aws_access_key_id", "private_key", "jwt",
-            "email", "phone", "credit_card", "us_ssn", "iban",
-        ])
+        #expect(
+            GuardrailDetector.allCases.map(\.rawValue) == [
+                "databricks_token", "openai_key", "aws_access_key_id", "private_key", "jwt",
+                "email", "phone", "credit_card", "us_ssn", "iban",
+            ])
     }
 
     // MARK: Specific rules

@@ -1,6 +1,7 @@
 import AsgardCore
-@testable import AsgardGateway
 import Testing
+
+@testable import AsgardGateway
 
 @Suite struct GuardrailSettingsTests {
     static let policy = GuardrailSettings(defaultAction: .log, byDataClass: [.confidential: .redact, .restricted: .block])
@@ -34,14 +35,18 @@ import Testing
         let text = "ssn 123-45-6789, iban GB82 WEST 1234 5698 7654 32."
         let outcome = Guardrails.apply(Self.policy, dataClass: .confidential, to: text)
         #expect(outcome.text == "ssn [REDACTED:us_ssn], iban [REDACTED:iban].")
-        guard case .pass(_, let findings) = outcome else { Issue.record("expected pass"); return }
+        guard case .pass(_, let findings) = outcome else {
+            Issue.record("expected pass")
+            return
+        }
         #expect(findings.map(\.detector) == [.usSSN, .iban])
     }
 
     @Test func logPassesTheTextUnchangedWithFindings() {
         let text = "call +44 20 7946 0958"
-        #expect(Guardrails.apply(Self.policy, dataClass: .public, to: text)
-            == .pass(text: text, findings: [GuardrailFinding(detector: .phone, range: 5..<21)]))
+        #expect(
+            Guardrails.apply(Self.policy, dataClass: .public, to: text)
+                == .pass(text: text, findings: [GuardrailFinding(detector: .phone, range: 5..<21)]))
     }
 
     @Test func policyDetectorsNarrowTheScan() {

@@ -1,12 +1,15 @@
-@testable import AsgardGateway
 import AsgardTestSupport
 import PropertyBased
 import Testing
 
+@testable import AsgardGateway
+
 @Suite struct GuardrailStreamTests {
     /// Streams `chunks` through a fresh guardrail; returns all emits joined and all findings.
-    static func stream(_ chunks: [String], detectors: Set<GuardrailDetector> = GuardrailDetector.all,
-                       window: Int = 256) -> (text: String, findings: [GuardrailFinding]) {
+    static func stream(
+        _ chunks: [String], detectors: Set<GuardrailDetector> = GuardrailDetector.all,
+        window: Int = 256
+    ) -> (text: String, findings: [GuardrailFinding]) {
         var guardrail = StreamGuardrail(detectors: detectors, window: window)
         var out = ""
         var findings: [GuardrailFinding] = []
@@ -48,7 +51,8 @@ import Testing
     func splitMatchesAreCaught(_ sample: GuardrailScannerTests.Sample) {
         let before = Self.filler + "see "
         let text = before + sample.text + " and then " + Self.filler
-        let start = before.count, length = sample.text.count
+        let start = before.count
+        let length = sample.text.count
         let full = Guardrails.scan(text)
         #expect(full.contains { $0.detector == sample.detector })
         for cut in start...(start + length) {
@@ -112,7 +116,9 @@ import Testing
     func longSecretsAcrossManyChunks(_ length: Int) {
         let key = "sk-" + String(repeating: "aB3_", count: length / 4)
         let token = "dapi" + String(repeating: "0123456789abcdef", count: max(2, length / 16))
-        let jwt = "eyJ" + String(repeating: "h", count: length) + ".eyJ" + String(repeating: "p", count: length) + ".sig" + String(repeating: "s", count: length)
+        let jwt =
+            "eyJ" + String(repeating: "h", count: length) + ".eyJ" + String(repeating: "p", count: length) + ".sig"
+            + String(repeating: "s", count: length)
         for secret in [key, token, jwt] {
             let text = Self.filler + "x " + secret + " tail " + Self.filler
             for size in [1, 7, 100, 4096] where size >= 100 || length <= 1_000 {

@@ -1,7 +1,8 @@
 import AsgardCore
-@testable import AsgardGateway
 import Foundation
 import Testing
+
+@testable import AsgardGateway
 
 @Suite struct KillSwitchTests {
     static let since = Date(timeIntervalSince1970: 1_773_576_000)
@@ -43,8 +44,10 @@ import Testing
     }
 
     @Test func firstMatchInOrderGlobalVendorModelProjectKey() {
-        let all = [Self.kill(.key, "k1"), Self.kill(.project, "fraud"), Self.kill(.model, "databricks/llama"),
-                   Self.kill(.vendor, "databricks"), Self.kill(.global, "")]
+        let all = [
+            Self.kill(.key, "k1"), Self.kill(.project, "fraud"), Self.kill(.model, "databricks/llama"),
+            Self.kill(.vendor, "databricks"), Self.kill(.global, ""),
+        ]
         // Remove the broadest each time: the next broadest is reported, whatever the input order.
         for dropped in 0..<all.count {
             let remaining = Array(all.prefix(all.count - dropped))
@@ -103,8 +106,8 @@ import Testing
     @Test func aStaleReadDoesNotOverwriteANewerOne() {
         let board = KillSwitchBoard()
         let engaged = KillSwitchSet([Self.kill(.model, "databricks/llama", reason: "bad outputs")])
-        let periodic = board.ticketForRead()      // the loop's refresh reads: nothing engaged yet
-        let afterCommit = board.ticketForRead()   // the admin request reads after its commit
+        let periodic = board.ticketForRead()  // the loop's refresh reads: nothing engaged yet
+        let afterCommit = board.ticketForRead()  // the admin request reads after its commit
         board.replace(with: engaged, readAt: afterCommit)
         board.replace(with: .empty, readAt: periodic)
         #expect(board.current == engaged)

@@ -1,8 +1,9 @@
 import AsgardCore
-@testable import AsgardGateway
 import AsgardTestSupport
 import PropertyBased
 import Testing
+
+@testable import AsgardGateway
 
 @Suite struct PricingTests {
     struct CostCase: Sendable, CustomTestStringConvertible {
@@ -53,9 +54,11 @@ import Testing
             var rng = SplitMix64(seed: seed)
             let prompt = Int.random(in: 0...Int(Int32.max), using: &rng)
             let completion = Int.random(in: 0...Int(Int32.max), using: &rng)
-            let pricing = TokenPricing(inputPerMillion: MicroDollars(Int64.random(in: 0...100_000_000, using: &rng)),
-                                       outputPerMillion: MicroDollars(Int64.random(in: 0...100_000_000, using: &rng)))
-            let exact = Int128(prompt) * Int128(pricing.inputPerMillion.value)
+            let pricing = TokenPricing(
+                inputPerMillion: MicroDollars(Int64.random(in: 0...100_000_000, using: &rng)),
+                outputPerMillion: MicroDollars(Int64.random(in: 0...100_000_000, using: &rng)))
+            let exact =
+                Int128(prompt) * Int128(pricing.inputPerMillion.value)
                 + Int128(completion) * Int128(pricing.outputPerMillion.value)
             let cost = Int128(Pricing.cost(promptTokens: prompt, completionTokens: completion, pricing: pricing).value)
             #expect(cost * 1_000_000 >= exact)
@@ -66,8 +69,9 @@ import Testing
     @Test func costIsMonotoneInTokens() async {
         await propertyCheck(count: 300, input: Gen.uint64()) { seed in
             var rng = SplitMix64(seed: seed)
-            let pricing = TokenPricing(inputPerMillion: MicroDollars(Int64.random(in: 0...30_000_000, using: &rng)),
-                                       outputPerMillion: MicroDollars(Int64.random(in: 0...30_000_000, using: &rng)))
+            let pricing = TokenPricing(
+                inputPerMillion: MicroDollars(Int64.random(in: 0...30_000_000, using: &rng)),
+                outputPerMillion: MicroDollars(Int64.random(in: 0...30_000_000, using: &rng)))
             let prompt = Int.random(in: 0...200_000, using: &rng)
             let completion = Int.random(in: 0...200_000, using: &rng)
             let more = Int.random(in: 0...1_000, using: &rng)
@@ -81,8 +85,9 @@ import Testing
         let pricing = TokenPricing(inputPerMillion: MicroDollars(2_000_000), outputPerMillion: MicroDollars(6_000_000))
         #expect(Pricing.worstCase(promptTokens: 800, maxTokens: 1_024, pricing: pricing) == MicroDollars(1_600 + 6_144))
         for completion in [0, 1, 512, 1_023, 1_024] {
-            #expect(Pricing.cost(promptTokens: 800, completionTokens: completion, pricing: pricing)
-                <= Pricing.worstCase(promptTokens: 800, maxTokens: 1_024, pricing: pricing))
+            #expect(
+                Pricing.cost(promptTokens: 800, completionTokens: completion, pricing: pricing)
+                    <= Pricing.worstCase(promptTokens: 800, maxTokens: 1_024, pricing: pricing))
         }
     }
 
@@ -113,8 +118,10 @@ import Testing
     /// English prose runs at about 4 characters per token; the estimate must stay above that
     /// rate (plus the template overhead) for any message lengths.
     @Test func promptEstimateOverCountsEnglishProse() async {
-        let words = ["the", "budget", "ledger", "reserves", "a", "call's", "worst", "case", "before", "it",
-                     "reaches", "vendor,", "and", "settles", "actual", "cost.", "Tokens", "are", "counted"]
+        let words = [
+            "the", "budget", "ledger", "reserves", "a", "call's", "worst", "case", "before", "it",
+            "reaches", "vendor,", "and", "settles", "actual", "cost.", "Tokens", "are", "counted",
+        ]
         await propertyCheck(count: 200, input: Gen.uint64()) { seed in
             var rng = SplitMix64(seed: seed)
             let messages = (0..<Int.random(in: 1...6, using: &rng)).map { _ in

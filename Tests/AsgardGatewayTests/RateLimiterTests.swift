@@ -1,7 +1,8 @@
-@testable import AsgardGateway
 import AsgardTestSupport
 import PropertyBased
 import Testing
+
+@testable import AsgardGateway
 
 @Suite struct RateLimiterTests {
     /// A fixed origin; every test instant is an offset from it, so runs are deterministic.
@@ -104,12 +105,13 @@ import Testing
             var rng = SplitMix64(seed: seed)
             let limiter = RateLimiter()
             let limit = Int.random(in: 1...8, using: &rng)
-            var now: Int64 = 0 // milliseconds
+            var now: Int64 = 0  // milliseconds
             var allowed: [Int64] = []
             for _ in 0..<300 {
                 now += Int64.random(in: 0...(Bool.random(using: &rng) ? 3_000 : 25_000), using: &rng)
                 let inWindow = allowed.filter { $0 > now - 60_000 }
-                let expected: RateDecision = inWindow.count < limit
+                let expected: RateDecision =
+                    inWindow.count < limit
                     ? .allowed : .limited(retryAfterSeconds: Int((inWindow[inWindow.count - limit] + 60_000 - now + 999) / 1_000))
                 let decision = limiter.acquire(key: "k", limit: limit, now: Self.t0 + .milliseconds(now))
                 #expect(decision == expected)

@@ -8,15 +8,19 @@ import Testing
 @Suite struct RoutingTests {
     static let state = DesiredStateLoader().load(directory: packageRoot + "/desired").state
 
-    static let table = RouteTable(state.modelRoutes.values.map { vendor, model in
-        let inference = state.services[vendor]!.inference!
-        return Route(model: model.id, vendor: vendor, inference: inference, upstream: model.upstream, pricing: model.pricing,
-                     maxDataClass: model.maxDataClass)
-    })
+    static let table = RouteTable(
+        state.modelRoutes.values.map { vendor, model in
+            let inference = state.services[vendor]!.inference!
+            return Route(
+                model: model.id, vendor: vendor, inference: inference, upstream: model.upstream, pricing: model.pricing,
+                maxDataClass: model.maxDataClass)
+        })
 
     @Test func manifestsAloneDecideWhereACallGoes() throws {
-        let environment = ["DATABRICKS_HOST": "https://example.cloud.databricks.com/", "DATABRICKS_TOKEN": "t1",
-                           "OPENAI_BASE_URL": "http://127.0.0.1:9", "OPENAI_API_KEY": "t2"]
+        let environment = [
+            "DATABRICKS_HOST": "https://example.cloud.databricks.com/", "DATABRICKS_TOKEN": "t1",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9", "OPENAI_API_KEY": "t2",
+        ]
         let databricks = try #require(Self.table["databricks/llama-3-3-70b"]).resolve(in: environment)
         #expect(databricks.url == "https://example.cloud.databricks.com/serving-endpoints/databricks-meta-llama-3-3-70b-instruct/invocations")
         #expect(databricks.credentialHeader == "Authorization" && databricks.credential == "Bearer t1" && databricks.secrets == ["t1"])
@@ -39,8 +43,9 @@ import Testing
         let (bundle, problems) = PolicyBundle.load(directory: packageRoot + "/policies")
         try #require(problems.isEmpty)
         let entities = InvokeEntities.store(keys: Array(Self.state.keys.values), projects: Array(Self.state.projects.values), routes: Self.table)
-        let request = InvokeEntities.request(key: key, model: model, level: level, estimatedCost: MicroDollars(1_000),
-                                             now: Date(timeIntervalSince1970: 1_795_608_000))
+        let request = InvokeEntities.request(
+            key: key, model: model, level: level, estimatedCost: MicroDollars(1_000),
+            now: Date(timeIntervalSince1970: 1_795_608_000))
         let decision = PolicyEngine(enforced: bundle).decide(request, entities: entities)
         #expect(decision.allowed == allowed, "\(decision.response)")
         #expect(decision.response.errors.isEmpty)
@@ -51,8 +56,9 @@ import Testing
         let (bundle, _) = PolicyBundle.load(directory: packageRoot + "/policies")
         let entities = InvokeEntities.store(keys: Array(Self.state.keys.values), projects: Array(Self.state.projects.values), routes: Self.table)
         // fraud-scoring-agent expires 2027-06-30.
-        let request = InvokeEntities.request(key: "fraud-scoring-agent", model: "databricks/llama-3-3-70b", level: .public,
-                                             estimatedCost: .zero, now: Date(timeIntervalSince1970: 1_814_400_000))
+        let request = InvokeEntities.request(
+            key: "fraud-scoring-agent", model: "databricks/llama-3-3-70b", level: .public,
+            estimatedCost: .zero, now: Date(timeIntervalSince1970: 1_814_400_000))
         let decision = PolicyEngine(enforced: bundle).decide(request, entities: entities)
         #expect(!decision.allowed && decision.response.reasons == ["expired-key-refused"])
     }

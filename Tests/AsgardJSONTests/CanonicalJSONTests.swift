@@ -27,19 +27,20 @@ struct CanonicalJSONTests {
     @Test func prettyIsTheSameValueIndented() throws {
         let value = try JSONValue.parse(#"{"b":[1,{"d":{},"c":[]}],"a":"x"}"#)
         let pretty = CanonicalJSON.pretty(value)
-        #expect(pretty == """
-        {
-          "a": "x",
-          "b": [
-            1,
-            {
-              "c": [],
-              "d": {}
-            }
-          ]
-        }
+        #expect(
+            pretty == """
+                {
+                  "a": "x",
+                  "b": [
+                    1,
+                    {
+                      "c": [],
+                      "d": {}
+                    }
+                  ]
+                }
 
-        """)
+                """)
         #expect(CanonicalJSON.bytes(try JSONValue.parse(pretty)) == CanonicalJSON.bytes(value))
     }
 }

@@ -18,11 +18,13 @@ struct JSONValueAccessTests {
 
     @Test func literalsKeepTheWrittenOrder() {
         let value: JSONValue = ["z": 1, "a": [true, nil, 2.5, "s"], "m": [:]]
-        #expect(value == .object([
-            JSONMember(key: "z", value: .integer(1)),
-            JSONMember(key: "a", value: .array([.bool(true), .null, .otherNumber("2.5"), .string("s")])),
-            JSONMember(key: "m", value: .object([])),
-        ]))
+        #expect(
+            value
+                == .object([
+                    JSONMember(key: "z", value: .integer(1)),
+                    JSONMember(key: "a", value: .array([.bool(true), .null, .otherNumber("2.5"), .string("s")])),
+                    JSONMember(key: "m", value: .object([])),
+                ]))
         #expect(value.jsonText == #"{"z":1,"a":[true,null,2.5,"s"],"m":{}}"#)
     }
 

@@ -15,7 +15,8 @@ import Testing
     @Test func setsAndRemovesMembersInPlace() throws {
         let value = try JSONValue.parse(#"{"model":"public","stream":false}"#)
         #expect(value.setting("model", to: .string("upstream")).jsonText == #"{"model":"upstream","stream":false}"#)
-        #expect(value.setting("usage_context", to: .object([JSONMember(key: "project", value: .string("p"))])).jsonText
+        #expect(
+            value.setting("usage_context", to: .object([JSONMember(key: "project", value: .string("p"))])).jsonText
                 == #"{"model":"public","stream":false,"usage_context":{"project":"p"}}"#)
         #expect(value.removing("stream").jsonText == #"{"model":"public"}"#)
     }

@@ -7,12 +7,17 @@ import Testing
 
 @Suite struct PolicyBundleTests {
     @Test func namesPoliciesByTheirIdAnnotation() throws {
-        let (bundle, problems) = PolicyBundle.load(files: [(name: "a.cedar", text: """
-            @id("first")
-            permit (principal, action, resource);
-            @id("second") @reason("demo")
-            forbid (principal, action, resource) when { false };
-            """)])
+        let (bundle, problems) = PolicyBundle.load(files: [
+            (
+                name: "a.cedar",
+                text: """
+                @id("first")
+                permit (principal, action, resource);
+                @id("second") @reason("demo")
+                forbid (principal, action, resource) when { false };
+                """
+            )
+        ])
         #expect(problems.isEmpty)
         #expect(bundle.policies.map(\.id) == ["first", "second"])
         #expect(bundle.isForbid("second") && !bundle.isForbid("first"))
@@ -39,4 +44,3 @@ import Testing
         #expect(bundle.policies.count == 11)
     }
 }
-

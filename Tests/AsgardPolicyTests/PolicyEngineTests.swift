@@ -6,8 +6,9 @@ import Foundation
 import Testing
 
 @Suite struct PolicyEngineTests {
-    static let request = Request(principal: EntityUID(type: "User", id: "a"), action: EntityUID(type: "Action", id: "invoke"),
-                                 resource: EntityUID(type: "Model", id: "m"))
+    static let request = Request(
+        principal: EntityUID(type: "User", id: "a"), action: EntityUID(type: "Action", id: "invoke"),
+        resource: EntityUID(type: "Model", id: "m"))
 
     static func bundle(_ text: String) throws -> PolicyBundle {
         let (bundle, problems) = PolicyBundle.load(files: [(name: "t.cedar", text: text)])
@@ -17,10 +18,12 @@ import Testing
 
     /// Cedar skips an erring forbid and allows; Asgard denies, naming the forbid.
     @Test func anErringForbidFailsClosed() throws {
-        let engine = PolicyEngine(enforced: try Self.bundle("""
-            @id("allow-all") permit (principal, action, resource);
-            @id("broken-forbid") forbid (principal, action, resource) when { principal.missing };
-            """))
+        let engine = PolicyEngine(
+            enforced: try Self.bundle(
+                """
+                @id("allow-all") permit (principal, action, resource);
+                @id("broken-forbid") forbid (principal, action, resource) when { principal.missing };
+                """))
         let decision = engine.decide(Self.request, entities: Entities(closingParentsOf: []))
         #expect(decision.response.decision == .allow)
         #expect(decision.response.errors == ["broken-forbid"])
@@ -28,23 +31,27 @@ import Testing
     }
 
     @Test func anErringPermitDoesNotFailClosed() throws {
-        let engine = PolicyEngine(enforced: try Self.bundle("""
-            @id("allow-all") permit (principal, action, resource);
-            @id("broken-permit") permit (principal, action, resource) when { principal.missing };
-            """))
+        let engine = PolicyEngine(
+            enforced: try Self.bundle(
+                """
+                @id("allow-all") permit (principal, action, resource);
+                @id("broken-permit") permit (principal, action, resource) when { principal.missing };
+                """))
         let decision = engine.decide(Self.request, entities: Entities(closingParentsOf: []))
         #expect(decision.allowed && decision.failedClosedOn.isEmpty && decision.response.errors == ["broken-permit"])
     }
 
     @Test func aShadowSetDecidesAlongsideButNeverEnforces() throws {
-        let engine = PolicyEngine(enforced: try Self.bundle("@id(\"allow-all\") permit (principal, action, resource);"),
-                                  shadow: try Self.bundle("@id(\"stricter\") forbid (principal, action, resource);"))
+        let engine = PolicyEngine(
+            enforced: try Self.bundle("@id(\"allow-all\") permit (principal, action, resource);"),
+            shadow: try Self.bundle("@id(\"stricter\") forbid (principal, action, resource);"))
         let decision = engine.decide(Self.request, entities: Entities(closingParentsOf: []))
         #expect(decision.allowed)
         #expect(decision.shadow?.decision == .deny && decision.shadow?.reasons == ["stricter"])
         #expect(decision.shadowDisagrees)
-        let agreeing = PolicyEngine(enforced: try Self.bundle("@id(\"a\") permit (principal, action, resource);"),
-                                    shadow: try Self.bundle("@id(\"a\") permit (principal, action, resource);"))
+        let agreeing = PolicyEngine(
+            enforced: try Self.bundle("@id(\"a\") permit (principal, action, resource);"),
+            shadow: try Self.bundle("@id(\"a\") permit (principal, action, resource);"))
         #expect(!agreeing.decide(Self.request, entities: Entities(closingParentsOf: [])).shadowDisagrees)
     }
 }

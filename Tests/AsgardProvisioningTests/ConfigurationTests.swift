@@ -1,9 +1,10 @@
 import AsgardCore
 import AsgardJSON
-@testable import AsgardProvisioning
 import AsgardTestSupport
 import Foundation
 import Testing
+
+@testable import AsgardProvisioning
 
 struct ConfigurationTests {
     /// A module root with (optionally) a bundled terraform and terraformrc, and a PATH
@@ -79,10 +80,13 @@ struct ConfigurationTests {
     }
 
     @Test func printingAConfigurationOrConnectorShowsVariableNamesNotValues() {
-        let configuration = TerraformConfiguration(binary: "/bin/terraform", cliConfigFile: nil, dataDirectory: "/data", moduleRoot: "/repo",
-                                                   environment: ["DATABRICKS_TOKEN": "dapi-SENTINEL-print", "PATH": "/bin"])
+        let configuration = TerraformConfiguration(
+            binary: "/bin/terraform", cliConfigFile: nil, dataDirectory: "/data", moduleRoot: "/repo",
+            environment: ["DATABRICKS_TOKEN": "dapi-SENTINEL-print", "PATH": "/bin"])
         let connector = TerraformConnector(configuration: configuration)
-        for text in [String(describing: configuration), String(reflecting: configuration), String(describing: connector), String(reflecting: connector)] {
+        for text in [
+            String(describing: configuration), String(reflecting: configuration), String(describing: connector), String(reflecting: connector),
+        ] {
             #expect(!text.contains("dapi-SENTINEL-print"), "\(text)")
             #expect(text.contains("DATABRICKS_TOKEN"), "\(text)")
         }
@@ -102,8 +106,9 @@ struct ConfigurationTests {
     }
 
     @Test func workspaceRecordRoundTripsNamesOnly() throws {
-        let record = WorkspaceRecord(ref: ObjectRef(.resource, "fraud-features"), project: "fraud-detection",
-                                     module: "modules/databricks/uc-volume", environmentNames: ["DATABRICKS_TOKEN", "DATABRICKS_HOST"])
+        let record = WorkspaceRecord(
+            ref: ObjectRef(.resource, "fraud-features"), project: "fraud-detection",
+            module: "modules/databricks/uc-volume", environmentNames: ["DATABRICKS_TOKEN", "DATABRICKS_HOST"])
         let text = CanonicalJSON.pretty(record.json)
         let read = try WorkspaceRecord(bytes: Array(text.utf8), path: "asgard-workspace.json")
         #expect(read.ref == record.ref)
@@ -119,16 +124,17 @@ struct ConfigurationTests {
             .killed(step: .apply, signal: 9), .planNotSaved(digest: "abc"), .stalePlan(digest: String(repeating: "a", count: 64), reason: "r"),
             .workspaceBusy(pid: 12), .workspaceBusy(pid: 0), .invalidPlanJSON("x"), .launchFailed(step: .initialize, reason: "ENOENT"),
         ]
-        #expect(errors.map(\.description) == [
-            "terraform apply failed with exit status 1:\nError: boom",
-            "terraform plan timed out after 5.0 seconds; it and its child processes were terminated",
-            "terraform apply was killed by signal 9",
-            "no saved plan with digest abc in this workspace: plan first; nothing was applied",
-            "saved plan aaaaaaaaaaaa is stale (r); nothing was applied: plan again",
-            "the terraform workspace is busy: process 12 holds its lock",
-            "the terraform workspace is busy: another pass is taking its lock",
-            "terraform show -json printed an unreadable plan: x",
-            "terraform init could not be started: ENOENT",
-        ])
+        #expect(
+            errors.map(\.description) == [
+                "terraform apply failed with exit status 1:\nError: boom",
+                "terraform plan timed out after 5.0 seconds; it and its child processes were terminated",
+                "terraform apply was killed by signal 9",
+                "no saved plan with digest abc in this workspace: plan first; nothing was applied",
+                "saved plan aaaaaaaaaaaa is stale (r); nothing was applied: plan again",
+                "the terraform workspace is busy: process 12 holds its lock",
+                "the terraform workspace is busy: another pass is taking its lock",
+                "terraform show -json printed an unreadable plan: x",
+                "terraform init could not be started: ENOENT",
+            ])
     }
 }

@@ -1,9 +1,10 @@
 import AsgardController
 import AsgardCore
-@testable import AsgardProvisioning
 import AsgardTestSupport
 import Foundation
 import Testing
+
+@testable import AsgardProvisioning
 
 /// Timeouts, kills, credential scrubbing and the explicit environment, with fault modules.
 @Suite(.serialized)
@@ -112,8 +113,10 @@ struct ConnectorHygieneTests {
             guard let equals = line.firstIndex(of: "=") else { continue }
             variables[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
-        let connectorSets: Set<String> = ["PATH", "HOME", "TMPDIR", "TF_CLI_CONFIG_FILE", "TF_IN_AUTOMATION", "TF_INPUT",
-                                          "CHECKPOINT_DISABLE", "DATABRICKS_HOST", "DATABRICKS_TOKEN"]
+        let connectorSets: Set<String> = [
+            "PATH", "HOME", "TMPDIR", "TF_CLI_CONFIG_FILE", "TF_IN_AUTOMATION", "TF_INPUT",
+            "CHECKPOINT_DISABLE", "DATABRICKS_HOST", "DATABRICKS_TOKEN",
+        ]
         // Added below the connector: terraform 1.0's panicwrap re-exec (TF_TEMP_LOG_PATH,
         // TF_PANICWRAP_STDERR) and the local-exec shell (PWD, SHLVL, _, OLDPWD).
         let addedBelow: Set<String> = ["TF_TEMP_LOG_PATH", "TF_PANICWRAP_STDERR", "PWD", "SHLVL", "_", "OLDPWD"]

@@ -1,9 +1,10 @@
 import AsgardController
 import AsgardCore
-@testable import AsgardProvisioning
 import AsgardTestSupport
 import Foundation
 import Testing
+
+@testable import AsgardProvisioning
 
 /// What the connector refuses, and that a refusal applies nothing.
 @Suite(.serialized)
@@ -60,7 +61,8 @@ struct ConnectorRefusalTests {
 
         // terraform 1.0.3 itself would apply this plan (its staleness check needs a prior
         // state) and orphan the instance the failed pass created; the connector refuses it.
-        await #expect(throws: TerraformError.stalePlan(digest: waiting.digest, reason: "it was made against no state, and the workspace has one now")) {
+        await #expect(throws: TerraformError.stalePlan(digest: waiting.digest, reason: "it was made against no state, and the workspace has one now"))
+        {
             try await connector.apply(world.request(parameters: ["size": .number("1")]), planDigest: waiting.digest)
         }
         #expect(try connector.state(of: world.request().ref) == stateBefore)

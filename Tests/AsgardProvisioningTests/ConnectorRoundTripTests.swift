@@ -1,10 +1,11 @@
 import AsgardController
 import AsgardCore
 import AsgardJSON
-@testable import AsgardProvisioning
 import AsgardTestSupport
 import Foundation
 import Testing
+
+@testable import AsgardProvisioning
 
 /// The connector against the real terraform binary and the null provider: plan, apply,
 /// outputs, state, replan, destroy.
@@ -13,9 +14,11 @@ struct ConnectorRoundTripTests {
     @Test func planApplyStateDestroyRoundTrip() async throws {
         let world = try TerraformWorld()
         let connector = world.connector()
-        let request = world.request(parameters: ["size": .number("2"), "label": .string("raw ${x} events"),
-                                                 "zones": .list([.string("a"), .string("b")]),
-                                                 "settings": .map(["tier": .string("gold")]), "enabled": .bool(false)])
+        let request = world.request(parameters: [
+            "size": .number("2"), "label": .string("raw ${x} events"),
+            "zones": .list([.string("a"), .string("b")]),
+            "settings": .map(["tier": .string("gold")]), "enabled": .bool(false),
+        ])
 
         let plan = try await connector.plan(request)
         #expect(plan.summary == "create 1, update 0, replace 0, destroy 0: module.service.null_resource.this (create)")
@@ -90,10 +93,11 @@ struct ConnectorRoundTripTests {
         let connector = world.connector()
         let request = world.request("multi", module: "indexed")
         let plan = try await connector.plan(request)
-        #expect(plan.resources.map(\.address) == [
-            "module.service.null_resource.counted[0]", "module.service.null_resource.counted[1]",
-            #"module.service.null_resource.keyed["alpha"]"#, #"module.service.null_resource.keyed["beta"]"#,
-        ])
+        #expect(
+            plan.resources.map(\.address) == [
+                "module.service.null_resource.counted[0]", "module.service.null_resource.counted[1]",
+                #"module.service.null_resource.keyed["alpha"]"#, #"module.service.null_resource.keyed["beta"]"#,
+            ])
         let outputs = try await connector.apply(request, planDigest: plan.digest)
         #expect(Set(outputs.values.keys) == ["counted_ids", "keyed_ids"])
         let state = try #require(try connector.state(of: request.ref))

@@ -1,9 +1,10 @@
 import AsgardController
 import AsgardCore
-@testable import AsgardProvisioning
 import AsgardTestSupport
 import Foundation
 import Testing
+
+@testable import AsgardProvisioning
 
 /// The fixtures of this test target.
 let fixtures = packageRoot + "/Tests/AsgardProvisioningTests/Fixtures"
@@ -52,8 +53,9 @@ struct TerraformWorld {
         if let chosen = process["ASGARD_TERRAFORM_BIN"] { environment["ASGARD_TERRAFORM_BIN"] = chosen }
         self.environment = environment
         do {
-            configuration = try TerraformConfiguration.resolve(environment: environment, dataDirectory: dataDirectory,
-                                                               moduleRoot: packageRoot, stepTimeout: timeout, killGrace: .seconds(2))
+            configuration = try TerraformConfiguration.resolve(
+                environment: environment, dataDirectory: dataDirectory,
+                moduleRoot: packageRoot, stepTimeout: timeout, killGrace: .seconds(2))
         } catch {
             throw MissingTerraform(reason: "\(error)")
         }
@@ -70,14 +72,18 @@ struct TerraformWorld {
     }
 
     /// A request for fixture module `module`.
-    func request(_ id: String = "widget", module: String = "basic", parameters: [String: ParameterValue] = [:],
-                 replaceTypes: Set<String> = []) -> ProvisioningRequest {
-        let service = ProvisionableService(name: "null-\(module)", module: fixtureModule(module), tier: .auto,
-                                           classificationFloor: .public, monthlyEstimate: MicroDollars(0),
-                                           tagLocations: [TagLocation(resourceType: "null_resource", path: ["triggers"], format: .map)])
-        return ProvisioningRequest(ref: ObjectRef(.resource, id), project: "fraud-detection", name: id, service: service,
-                                   parameters: parameters, extraTags: ["owner": "maria"],
-                                   environmentNames: ["DATABRICKS_HOST", "DATABRICKS_TOKEN"], replaceTypes: replaceTypes)
+    func request(
+        _ id: String = "widget", module: String = "basic", parameters: [String: ParameterValue] = [:],
+        replaceTypes: Set<String> = []
+    ) -> ProvisioningRequest {
+        let service = ProvisionableService(
+            name: "null-\(module)", module: fixtureModule(module), tier: .auto,
+            classificationFloor: .public, monthlyEstimate: MicroDollars(0),
+            tagLocations: [TagLocation(resourceType: "null_resource", path: ["triggers"], format: .map)])
+        return ProvisioningRequest(
+            ref: ObjectRef(.resource, id), project: "fraud-detection", name: id, service: service,
+            parameters: parameters, extraTags: ["owner": "maria"],
+            environmentNames: ["DATABRICKS_HOST", "DATABRICKS_TOKEN"], replaceTypes: replaceTypes)
     }
 
     /// The workspace directory of resource `id`.
@@ -96,7 +102,8 @@ struct TerraformWorld {
             let path = root + "/" + relative
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                  let data = FileManager.default.contents(atPath: path) else { continue }
+                let data = FileManager.default.contents(atPath: path)
+            else { continue }
             if data.range(of: needleBytes) != nil { found.append(relative) }
         }
         return found
@@ -117,7 +124,8 @@ func waitForPid(_ path: String, within seconds: Double = 60) async throws -> Int
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if let data = FileManager.default.contents(atPath: path),
-           let pid = Int32(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+            let pid = Int32(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        {
             return pid
         }
         try await Task.sleep(for: .milliseconds(50))

@@ -1,8 +1,9 @@
 import AsgardController
 import AsgardCore
 import AsgardJSON
-@testable import AsgardProvisioning
 import Testing
+
+@testable import AsgardProvisioning
 
 /// `terraform show -json` as captured from terraform 1.0.3 with the null provider (fixtures
 /// `show-*.json`, made from the `basic` fixture module).
@@ -10,7 +11,10 @@ struct PlanReaderTests {
     @Test(arguments: [
         ("show-create.json", ["create"], "create 1, update 0, replace 0, destroy 0: module.service.null_resource.this (create)"),
         ("show-replace.json", ["delete", "create"], "create 0, update 0, replace 1, destroy 0: module.service.null_resource.this (replace)"),
-        ("show-replace-by-change.json", ["delete", "create"], "create 0, update 0, replace 1, destroy 0: module.service.null_resource.this (replace)"),
+        (
+            "show-replace-by-change.json", ["delete", "create"],
+            "create 0, update 0, replace 1, destroy 0: module.service.null_resource.this (replace)"
+        ),
         ("show-destroy.json", ["delete"], "create 0, update 0, replace 0, destroy 1: module.service.null_resource.this (destroy)"),
         ("show-noop.json", ["no-op"], "create 0, update 0, replace 0, destroy 0: no changes"),
     ])
@@ -59,31 +63,38 @@ struct PlanReaderTests {
 
     @Test func dataSourcesAreLeftOutAndResourcesSortedByAddress() throws {
         let json = #"""
-        {"format_version":"1.2","resource_changes":[
-          {"address":"module.service.x_thing.b","mode":"managed","type":"x_thing","change":{"actions":["update"],"after":{"tags":{"project":"p"}}}},
-          {"address":"data.x_info.d","mode":"data","type":"x_info","change":{"actions":["read"],"after":{}}},
-          {"address":"module.service.x_thing.a","mode":"managed","type":"x_thing","change":{"actions":["create","delete"],"after":{}}},
-          {"address":"module.service.x_thing.c","mode":"managed","type":"x_thing","deposed":"00aa","change":{"actions":["delete"],"after":null}},
-          {"address":"module.service.x_thing.e","mode":"managed","type":"x_thing","change":{"actions":["no-op"],"after":{}}}
-        ]}
-        """#
+            {"format_version":"1.2","resource_changes":[
+              {"address":"module.service.x_thing.b","mode":"managed","type":"x_thing","change":{"actions":["update"],"after":{"tags":{"project":"p"}}}},
+              {"address":"data.x_info.d","mode":"data","type":"x_info","change":{"actions":["read"],"after":{}}},
+              {"address":"module.service.x_thing.a","mode":"managed","type":"x_thing","change":{"actions":["create","delete"],"after":{}}},
+              {"address":"module.service.x_thing.c","mode":"managed","type":"x_thing","deposed":"00aa","change":{"actions":["delete"],"after":null}},
+              {"address":"module.service.x_thing.e","mode":"managed","type":"x_thing","change":{"actions":["no-op"],"after":{}}}
+            ]}
+            """#
         let plan = try PlanReader.read(Array(json.utf8))
-        #expect(plan.resources.map(\.address) == [
-            "module.service.x_thing.a", "module.service.x_thing.b", "module.service.x_thing.c (deposed 00aa)", "module.service.x_thing.e",
-        ])
-        #expect(plan.summary == "create 0, update 1, replace 1, destroy 1: module.service.x_thing.a (replace), module.service.x_thing.b (update), module.service.x_thing.c (deposed 00aa) (destroy)")
+        #expect(
+            plan.resources.map(\.address) == [
+                "module.service.x_thing.a", "module.service.x_thing.b", "module.service.x_thing.c (deposed 00aa)", "module.service.x_thing.e",
+            ])
+        #expect(
+            plan.summary
+                == "create 0, update 1, replace 1, destroy 1: module.service.x_thing.a (replace), module.service.x_thing.b (update), module.service.x_thing.c (deposed 00aa) (destroy)"
+        )
         #expect(plan.resources[2].after == nil)
     }
 
     @Test func sensitiveAttributesAreMaskedInWhatThePlanReturns() throws {
         let json = #"""
-        {"format_version":"1.2","resource_changes":[{"address":"module.service.x.a","mode":"managed","type":"x","change":{
-          "actions":["create"],
-          "after":{"tags":{"project":"p"},"token":"s3cret","nested":{"keep":1,"hide":"h"},"list":["a","b"],"whole":{"k":"v"}},
-          "after_sensitive":{"tags":{},"token":true,"nested":{"hide":true},"list":[false,true],"whole":true}}}]}
-        """#
+            {"format_version":"1.2","resource_changes":[{"address":"module.service.x.a","mode":"managed","type":"x","change":{
+              "actions":["create"],
+              "after":{"tags":{"project":"p"},"token":"s3cret","nested":{"keep":1,"hide":"h"},"list":["a","b"],"whole":{"k":"v"}},
+              "after_sensitive":{"tags":{},"token":true,"nested":{"hide":true},"list":[false,true],"whole":true}}}]}
+            """#
         let after = try #require(try PlanReader.read(Array(json.utf8)).resources.first?.after)
-        #expect(after.jsonText == #"{"tags":{"project":"p"},"token":"(sensitive)","nested":{"keep":1,"hide":"(sensitive)"},"list":["a","(sensitive)"],"whole":"(sensitive)"}"#)
+        #expect(
+            after.jsonText
+                == #"{"tags":{"project":"p"},"token":"(sensitive)","nested":{"keep":1,"hide":"(sensitive)"},"list":["a","(sensitive)"],"whole":"(sensitive)"}"#
+        )
         #expect(PlanReader.masked(.string("x"), sensitive: nil) == .string("x"))
         #expect(PlanReader.masked(.string("x"), sensitive: .bool(false)) == .string("x"))
     }
@@ -101,8 +112,14 @@ struct PlanReaderTests {
         (#"{"format_version":"2.0"}"#, "format_version 2.0 is not one the connector reads (0.x or 1.x)"),
         (#"{"format_version":"1.0","resource_changes":{}}"#, "resource_changes is object, not an array"),
         (#"{"format_version":"1.0","resource_changes":[{"mode":"managed","type":"t"}]}"#, "resource_changes[0] has no address or type"),
-        (#"{"format_version":"1.0","resource_changes":[{"mode":"managed","type":"t","address":"a"}]}"#, "resource_changes[0] (a) has no change.actions"),
-        (#"{"format_version":"1.0","resource_changes":[{"mode":"managed","type":"t","address":"a","change":{"actions":[1]}}]}"#, "resource_changes[0] (a) has a non-string action"),
+        (
+            #"{"format_version":"1.0","resource_changes":[{"mode":"managed","type":"t","address":"a"}]}"#,
+            "resource_changes[0] (a) has no change.actions"
+        ),
+        (
+            #"{"format_version":"1.0","resource_changes":[{"mode":"managed","type":"t","address":"a","change":{"actions":[1]}}]}"#,
+            "resource_changes[0] (a) has a non-string action"
+        ),
     ])
     func unreadablePlansAreNamed(json: String, reason: String) {
         #expect(throws: TerraformError.invalidPlanJSON(reason)) { try PlanReader.read(Array(json.utf8)) }

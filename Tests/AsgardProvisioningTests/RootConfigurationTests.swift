@@ -1,28 +1,36 @@
 import AsgardController
 import AsgardCore
 import AsgardJSON
-@testable import AsgardProvisioning
 import Testing
 
+@testable import AsgardProvisioning
+
 struct RootConfigurationTests {
-    static let service = ProvisionableService(name: "databricks-sql-warehouse", module: "modules/databricks/sql-warehouse",
-                                              tier: .human, classificationFloor: .internal, monthlyEstimate: MicroDollars(1_500_000_000),
-                                              tagLocations: [TagLocation(resourceType: "databricks_sql_endpoint", path: ["tags", "custom_tags"], format: .keyValueList)])
+    static let service = ProvisionableService(
+        name: "databricks-sql-warehouse", module: "modules/databricks/sql-warehouse",
+        tier: .human, classificationFloor: .internal, monthlyEstimate: MicroDollars(1_500_000_000),
+        tagLocations: [TagLocation(resourceType: "databricks_sql_endpoint", path: ["tags", "custom_tags"], format: .keyValueList)])
 
     static func request(_ parameters: [String: ParameterValue], extraTags: [String: String] = [:]) -> ProvisioningRequest {
-        ProvisioningRequest(ref: ObjectRef(.resource, "fraud-warehouse"), project: "fraud-detection", name: "fraud-warehouse",
-                            service: service, parameters: parameters, extraTags: extraTags, environmentNames: ["DATABRICKS_TOKEN"])
+        ProvisioningRequest(
+            ref: ObjectRef(.resource, "fraud-warehouse"), project: "fraud-detection", name: "fraud-warehouse",
+            service: service, parameters: parameters, extraTags: extraTags, environmentNames: ["DATABRICKS_TOKEN"])
     }
 
     @Test func moduleCallHasEveryArgumentAndOutputsAreReExported() throws {
-        let request = Self.request(["cluster_size": .string("2X-Small"), "auto_stop_mins": .number("10"), "spot": .bool(true),
-                                    "zones": .list([.string("a"), .number("1.5")]), "conf": .map(["k": .string("v")])],
-                                   extraTags: ["owner": "maria", "project": "someone-else"])
-        let document = try RootConfiguration.document(for: request, moduleDirectory: "/srv/modules/databricks/sql-warehouse",
-                                                      outputs: [ModuleOutput(name: "id", sensitive: false), ModuleOutput(name: "token", sensitive: true)])
-        #expect(CanonicalJSON.text(document) == #"""
-        {"module":{"service":{"auto_stop_mins":10,"cluster_size":"2X-Small","conf":{"k":"v"},"name":"fraud-warehouse","project_id":"fraud-detection","source":"/srv/modules/databricks/sql-warehouse","spot":true,"tags":{"owner":"maria","project":"fraud-detection"},"zones":["a",1.5]}},"output":{"id":{"value":"${module.service.id}"},"token":{"sensitive":true,"value":"${module.service.token}"}}}
-        """#)
+        let request = Self.request(
+            [
+                "cluster_size": .string("2X-Small"), "auto_stop_mins": .number("10"), "spot": .bool(true),
+                "zones": .list([.string("a"), .number("1.5")]), "conf": .map(["k": .string("v")]),
+            ],
+            extraTags: ["owner": "maria", "project": "someone-else"])
+        let document = try RootConfiguration.document(
+            for: request, moduleDirectory: "/srv/modules/databricks/sql-warehouse",
+            outputs: [ModuleOutput(name: "id", sensitive: false), ModuleOutput(name: "token", sensitive: true)])
+        #expect(
+            CanonicalJSON.text(document) == #"""
+                {"module":{"service":{"auto_stop_mins":10,"cluster_size":"2X-Small","conf":{"k":"v"},"name":"fraud-warehouse","project_id":"fraud-detection","source":"/srv/modules/databricks/sql-warehouse","spot":true,"tags":{"owner":"maria","project":"fraud-detection"},"zones":["a",1.5]}},"output":{"id":{"value":"${module.service.id}"},"token":{"sensitive":true,"value":"${module.service.token}"}}}
+                """#)
     }
 
     @Test func noOutputsNoOutputBlock() throws {
@@ -39,8 +47,9 @@ struct RootConfigurationTests {
     ])
     func stringsAreLiteralNotTemplates(text: String, written: String) throws {
         #expect(RootConfiguration.literal(text) == written)
-        let document = try RootConfiguration.document(for: Self.request(["label": .string(text), "m": .map([text: .string(text)])]),
-                                                      moduleDirectory: "/m", outputs: [])
+        let document = try RootConfiguration.document(
+            for: Self.request(["label": .string(text), "m": .map([text: .string(text)])]),
+            moduleDirectory: "/m", outputs: [])
         #expect(document["module"]?["service"]?["label"] == .string(written))
         #expect(document["module"]?["service"]?["m"]?[written] == .string(written))
     }
@@ -70,8 +79,9 @@ struct RootConfigurationTests {
 
     @Test func badNumberInsideAListIsNamedByItsPath() {
         #expect(throws: TerraformError.invalidParameter(name: "sizes[1]", reason: "0x10 is not a decimal number")) {
-            try RootConfiguration.document(for: Self.request(["sizes": .list([.number("1"), .number("0x10")])]),
-                                           moduleDirectory: "/m", outputs: [])
+            try RootConfiguration.document(
+                for: Self.request(["sizes": .list([.number("1"), .number("0x10")])]),
+                moduleDirectory: "/m", outputs: [])
         }
     }
 }

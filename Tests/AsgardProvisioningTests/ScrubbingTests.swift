@@ -1,11 +1,13 @@
-@testable import AsgardProvisioning
 import Testing
+
+@testable import AsgardProvisioning
 
 struct RedactorTests {
     @Test func valuesAreReplacedByTheirVariableNames() {
         let redactor = Redactor(secrets: ["DATABRICKS_TOKEN": "dapi-123456", "DATABRICKS_HOST": "https://adb.example"])
-        #expect(redactor.scrub("GET https://adb.example/api with dapi-123456, again dapi-123456")
-            == "GET [REDACTED:DATABRICKS_HOST]/api with [REDACTED:DATABRICKS_TOKEN], again [REDACTED:DATABRICKS_TOKEN]")
+        #expect(
+            redactor.scrub("GET https://adb.example/api with dapi-123456, again dapi-123456")
+                == "GET [REDACTED:DATABRICKS_HOST]/api with [REDACTED:DATABRICKS_TOKEN], again [REDACTED:DATABRICKS_TOKEN]")
     }
 
     @Test(arguments: ["", "a", "abc", "on"])
@@ -92,14 +94,16 @@ struct StepEnvironmentTests {
     ]
 
     @Test func onlyTheFixedVariablesAndTheNamedVendorOnes() {
-        let variables = StepEnvironment.variables(from: Self.process, home: "/data/terraform/.home",
-                                                  cliConfigFile: "/tools/terraformrc",
-                                                  vendorNames: ["DATABRICKS_TOKEN", "DATABRICKS_WAREHOUSE_ID", "HOME", "PATH", "BAD=NAME"])
-        #expect(variables == [
-            "PATH": "/opt/bin:/usr/bin", "HOME": "/data/terraform/.home",
-            "TF_CLI_CONFIG_FILE": "/tools/terraformrc", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0",
-            "CHECKPOINT_DISABLE": "1", "DATABRICKS_TOKEN": "dapi-x",
-        ])
+        let variables = StepEnvironment.variables(
+            from: Self.process, home: "/data/terraform/.home",
+            cliConfigFile: "/tools/terraformrc",
+            vendorNames: ["DATABRICKS_TOKEN", "DATABRICKS_WAREHOUSE_ID", "HOME", "PATH", "BAD=NAME"])
+        #expect(
+            variables == [
+                "PATH": "/opt/bin:/usr/bin", "HOME": "/data/terraform/.home",
+                "TF_CLI_CONFIG_FILE": "/tools/terraformrc", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0",
+                "CHECKPOINT_DISABLE": "1", "DATABRICKS_TOKEN": "dapi-x",
+            ])
     }
 
     @Test func withoutPathOrCLIConfiguration() {

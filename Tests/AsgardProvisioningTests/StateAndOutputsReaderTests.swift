@@ -1,7 +1,8 @@
 import AsgardController
 import AsgardJSON
-@testable import AsgardProvisioning
 import Testing
+
+@testable import AsgardProvisioning
 
 struct StateReaderTests {
     @Test func capturedStateOfTheBasicModule() throws {
@@ -12,22 +13,23 @@ struct StateReaderTests {
 
     @Test func indexedInstancesCarryTheirKeys() throws {
         let state = try StateReader.read(try fixtureBytes("state-indexed.tfstate"), path: "state-indexed.tfstate")
-        #expect(state.instances.map(\.address) == [
-            "module.service.null_resource.counted[0]", "module.service.null_resource.counted[1]",
-            #"module.service.null_resource.keyed["alpha"]"#, #"module.service.null_resource.keyed["beta"]"#,
-        ])
+        #expect(
+            state.instances.map(\.address) == [
+                "module.service.null_resource.counted[0]", "module.service.null_resource.counted[1]",
+                #"module.service.null_resource.keyed["alpha"]"#, #"module.service.null_resource.keyed["beta"]"#,
+            ])
         #expect(Set(state.instances.map(\.type)) == ["null_resource"])
     }
 
     @Test func rootResourcesDataSourcesAndEmptyStates() throws {
         let json = #"""
-        {"version":4,"serial":7,"lineage":"l","resources":[
-          {"mode":"data","type":"x_info","name":"d","instances":[{}]},
-          {"mode":"managed","type":"x_thing","name":"root","instances":[{"attributes":{}}]},
-          {"mode":"managed","type":"x_thing","name":"q","module":"module.service.module.inner","instances":[{"index_key":"a\"b"}]},
-          {"mode":"managed","type":"x_thing","name":"gone","instances":[]}
-        ]}
-        """#
+            {"version":4,"serial":7,"lineage":"l","resources":[
+              {"mode":"data","type":"x_info","name":"d","instances":[{}]},
+              {"mode":"managed","type":"x_thing","name":"root","instances":[{"attributes":{}}]},
+              {"mode":"managed","type":"x_thing","name":"q","module":"module.service.module.inner","instances":[{"index_key":"a\"b"}]},
+              {"mode":"managed","type":"x_thing","name":"gone","instances":[]}
+            ]}
+            """#
         let state = try StateReader.read(Array(json.utf8), path: "s")
         #expect(state.serial == 7)
         #expect(state.instances.map(\.address) == [#"module.service.module.inner.x_thing.q["a\"b"]"#, "x_thing.root"])

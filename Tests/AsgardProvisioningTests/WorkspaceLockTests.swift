@@ -1,7 +1,8 @@
-@testable import AsgardProvisioning
 import AsgardTestSupport
 import Foundation
 import Testing
+
+@testable import AsgardProvisioning
 
 struct LockJudgementTests {
     static let record = LockRecord(pid: 4242, processStart: 1000, acquiredAt: "2025-01-01T00:00:00Z")
@@ -9,7 +10,10 @@ struct LockJudgementTests {
     @Test(arguments: [
         (ProcessProbe.running(start: 1000), LockJudgement.held(pid: 4242)),
         (.running(start: nil), .held(pid: 4242)),
-        (.running(start: 2000), .stale(reason: "process id 4242 now belongs to another process (the holder, which took the lock at 2025-01-01T00:00:00Z, is gone)")),
+        (
+            .running(start: 2000),
+            .stale(reason: "process id 4242 now belongs to another process (the holder, which took the lock at 2025-01-01T00:00:00Z, is gone)")
+        ),
         (.gone, .stale(reason: "process 4242, which took the lock at 2025-01-01T00:00:00Z, no longer exists")),
     ])
     func judgedByItsHolder(probe: ProcessProbe, expected: LockJudgement) {

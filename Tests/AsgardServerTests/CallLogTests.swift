@@ -10,7 +10,9 @@ import Testing
     /// A ledger row of project `squatter` holding `requestID`, written behind the store's back,
     /// so the store refuses to copy the call of that id in until the row is deleted.
     static func squat(_ requestID: String, in path: String) throws {
-        try sqlite3(path, """
+        try sqlite3(
+            path,
+            """
             INSERT INTO ledger (request_id, time, project, key_id, vendor, model, upstream, prompt_tokens, completion_tokens,
                 cost_micros, latency_us, status, estimated) VALUES ('\(requestID)', 0, 'squatter', 'k', 'v', 'v/m', 'u', 0, 0, 0, 0, 'ok', 0)
             """)
@@ -18,9 +20,12 @@ import Testing
 
     static func call(_ n: Int) -> (LedgerEntry, AuditEntry) {
         let time = Date(timeIntervalSince1970: 1_795_608_000 + Double(n))
-        return (LedgerEntry(requestID: "r\(n)", time: time, project: "p", keyID: "k", vendor: "v", model: "v/m", upstream: "u",
-                            promptTokens: 1, completionTokens: 1, cost: MicroDollars(10), latencyMicroseconds: 1, status: "ok", estimated: false),
-                AuditEntry(actor: "key:k", action: "gateway.invoke", target: "v/m", outcome: "allowed", detail: ["n": String(n)]))
+        return (
+            LedgerEntry(
+                requestID: "r\(n)", time: time, project: "p", keyID: "k", vendor: "v", model: "v/m", upstream: "u",
+                promptTokens: 1, completionTokens: 1, cost: MicroDollars(10), latencyMicroseconds: 1, status: "ok", estimated: false),
+            AuditEntry(actor: "key:k", action: "gateway.invoke", target: "v/m", outcome: "allowed", detail: ["n": String(n)])
+        )
     }
 
     /// Calls recorded concurrently reach the store in one piece: every ledger row, every audit
@@ -42,7 +47,10 @@ import Testing
         await log.ingester.caughtUp()
         let summary = try await store.summary()
         #expect(summary.ledgerRows == 300 && summary.auditEntries == 300)
-        guard case .intact(let count, _) = try await store.verifyAudit() else { Issue.record("audit chain broken"); return }
+        guard case .intact(let count, _) = try await store.verifyAudit() else {
+            Issue.record("audit chain broken")
+            return
+        }
         #expect(count == 300)
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -67,10 +75,11 @@ import Testing
         await first.close()
         // The "killed" process: its records reached the journal, never the store.
         let journal = try CallJournal(directory: root + "/journal")
-        try journal.append((3..<8).map { n in
-            let (ledger, audit) = Self.call(n)
-            return RecordedCall(time: ledger.time, ledger: ledger, audit: audit)
-        })
+        try journal.append(
+            (3..<8).map { n in
+                let (ledger, audit) = Self.call(n)
+                return RecordedCall(time: ledger.time, ledger: ledger, audit: audit)
+            })
         #expect(try await store.summary().ledgerRows == 3)
         let second = try CallLog.open(store: store, directory: root + "/journal")
         await second.close()
@@ -79,7 +88,10 @@ import Testing
         let third = try CallLog.open(store: store, directory: root + "/journal")
         await third.close()
         #expect(try await store.summary().ledgerRows == 8)
-        guard case .intact(let count, _) = try await store.verifyAudit() else { Issue.record("audit chain broken"); return }
+        guard case .intact(let count, _) = try await store.verifyAudit() else {
+            Issue.record("audit chain broken")
+            return
+        }
         #expect(count == 8)
         // The recovered segments are in the store and durable: only the open one is left.
         #expect(third.journal.retainedSegments == [third.journal.end.segment])
@@ -164,7 +176,8 @@ import Testing
         #expect(recorded.value == 12)
         var inStore = false
         for _ in 0..<90 where !inStore { inStore = await log.ingester.caughtUp(within: .seconds(1)) }
-        #expect(try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID).sorted()
+        #expect(
+            try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID).sorted()
                 == (0..<12).map { "r\($0)" }.sorted())
         await log.close()
     }
@@ -174,7 +187,12 @@ import Testing
 final class Counter: Sendable {
     private let count = Mutex(0)
     /// Adds one; returns the new count.
-    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    func increment() -> Int {
+        count.withLock {
+            $0 += 1
+            return $0
+        }
+    }
     var value: Int { count.withLock { $0 } }
 }
 

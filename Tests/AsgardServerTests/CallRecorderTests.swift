@@ -8,9 +8,10 @@ import Testing
 
 @Suite struct CallRecorderTests {
     static func entry(_ n: Int) -> LedgerEntry {
-        LedgerEntry(requestID: "r\(n)", time: Date(timeIntervalSince1970: 1_795_608_000), project: "p", keyID: "k", vendor: "v",
-                    model: "v/m", upstream: "u", promptTokens: 1, completionTokens: 1, cost: MicroDollars(1),
-                    latencyMicroseconds: 1, status: "ok", estimated: false)
+        LedgerEntry(
+            requestID: "r\(n)", time: Date(timeIntervalSince1970: 1_795_608_000), project: "p", keyID: "k", vendor: "v",
+            model: "v/m", upstream: "u", promptTokens: 1, completionTokens: 1, cost: MicroDollars(1),
+            latencyMicroseconds: 1, status: "ok", estimated: false)
     }
 
     static let audit = AuditEntry(actor: "k", action: "gateway.invoke", target: "v/m", outcome: "allowed")
@@ -43,7 +44,7 @@ import Testing
     @Test func aCallIsRecordedAtItsLedgerTimeOrTheClock() async throws {
         let clock = Date(timeIntervalSince1970: 1_800_000_000)
         let recorded = Mutex<[RecordedCall]>([])
-        let recorder = CallRecorder(clock: { clock }) { calls in recorded.withLock { $0 += calls } }
+        let recorder = CallRecorder(clock: { clock }, commit: { calls in recorded.withLock { $0 += calls } })
         try await recorder.record(ledger: Self.entry(1), audit: Self.audit)
         try await recorder.record(ledger: nil, audit: Self.audit)
         #expect(recorded.withLock { $0.map(\.time) } == [Self.entry(1).time, clock])
@@ -53,7 +54,12 @@ import Testing
         struct Full: Error {}
         let attempts = Mutex(0)
         let recorder = CallRecorder { _ in
-            if attempts.withLock({ $0 += 1; return $0 }) == 1 { throw Full() }
+            if attempts.withLock({
+                $0 += 1
+                return $0
+            }) == 1 {
+                throw Full()
+            }
         }
         await #expect(throws: Full.self) { try await recorder.record(ledger: Self.entry(1), audit: Self.audit) }
         // The lead was given up: the next call commits.

@@ -47,32 +47,39 @@ struct ControllerWorld {
     let controller: Controller
 
     /// Every variable the shipped manifests name, set (no vendor is called by these tests).
-    static let shippedEnvironment = ["DATABRICKS_HOST", "DATABRICKS_TOKEN", "OPENAI_BASE_URL", "OPENAI_API_KEY", "LITELLM_BASE_URL", "LITELLM_API_KEY"]
-        .reduce(into: [String: String]()) { $0[$1] = "http://127.0.0.1:9" }
+    static let shippedEnvironment = [
+        "DATABRICKS_HOST", "DATABRICKS_TOKEN", "OPENAI_BASE_URL", "OPENAI_API_KEY", "LITELLM_BASE_URL", "LITELLM_API_KEY",
+    ]
+    .reduce(into: [String: String]()) { $0[$1] = "http://127.0.0.1:9" }
 
-    init(_ name: String, provisioner: any Provisioner = UnavailableProvisioner(), concurrency: Int = ProvisioningWorkers.defaultLimit,
-         environment: [String: String] = ControllerWorld.shippedEnvironment) throws {
+    init(
+        _ name: String, provisioner: any Provisioner = UnavailableProvisioner(), concurrency: Int = ProvisioningWorkers.defaultLimit,
+        environment: [String: String] = ControllerWorld.shippedEnvironment
+    ) throws {
         root = try makeTemporaryDirectory(name)
         desired = try copyShippedDesired(into: root)
         policies = root + "/policies"
         try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: policies)
         store = try SQLiteStore(path: root + "/asgard.sqlite")
-        controller = Controller(store: store, desiredDirectory: desired, policiesDirectory: policies, snapshot: snapshot, budgets: budgets,
-                                killSwitches: board, environment: environment, provisioner: provisioner, concurrency: concurrency)
+        controller = Controller(
+            store: store, desiredDirectory: desired, policiesDirectory: policies, snapshot: snapshot, budgets: budgets,
+            killSwitches: board, environment: environment, provisioner: provisioner, concurrency: concurrency)
     }
 
     /// Writes a key for `project` whose secret is `secret`.
-    func addKey(_ id: String, secret: String, project: String = "fraud-detection", models: String = "databricks/*", file: String? = nil,
-                extra: String = "") throws {
+    func addKey(
+        _ id: String, secret: String, project: String = "fraud-detection", models: String = "databricks/*", file: String? = nil,
+        extra: String = ""
+    ) throws {
         try """
-            kind: Key
-            id: \(id)
-            project: \(project)
-            digest: sha256:\(SHA256.hex(secret))
-            allowed_models: [\(models)]
-            max_data_class: internal
-            \(extra)
-            """.write(toFile: desired + "/keys/\(file ?? id).yaml", atomically: true, encoding: .utf8)
+        kind: Key
+        id: \(id)
+        project: \(project)
+        digest: sha256:\(SHA256.hex(secret))
+        allowed_models: [\(models)]
+        max_data_class: internal
+        \(extra)
+        """.write(toFile: desired + "/keys/\(file ?? id).yaml", atomically: true, encoding: .utf8)
     }
 
     func authenticates(_ secret: String) -> Bool {
@@ -97,13 +104,15 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
     /// without any vendor-specific code.
     @Test func aNewVendorIsRoutedByItsManifestAlone() async throws {
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: "acme-token")).start()
-        let world = try ControllerWorld("controller-vendor",
-                                        environment: ControllerWorld.shippedEnvironment.merging(["ACME_URL": fake.url, "ACME_TOKEN": "acme-token"]) { $1 })
+        let world = try ControllerWorld(
+            "controller-vendor",
+            environment: ControllerWorld.shippedEnvironment.merging(["ACME_URL": fake.url, "ACME_TOKEN": "acme-token"]) { $1 })
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let calls = try CallLog.open(store: world.store, directory: world.root + "/journal")
         let snapshot = world.snapshot
-        let gateway = Gateway(snapshot: { snapshot.current }, transport: HTTPUpstream(client: client), recorder: calls.recorder,
-                              budgets: world.budgets, rateLimiter: RateLimiter(), killSwitches: world.board)
+        let gateway = Gateway(
+            snapshot: { snapshot.current }, transport: HTTPUpstream(client: client), recorder: calls.recorder,
+            budgets: world.budgets, rateLimiter: RateLimiter(), killSwitches: world.board)
         let secret = "asg_acme_caller_key"
         func call() async -> (Int, String) {
             let body = #"{"model":"acme/small","messages":[{"role":"user","content":"hi"}]}"#
@@ -115,20 +124,20 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
         // A new vendor: one manifest and one key, nothing else.
         try FileManager.default.createDirectory(atPath: world.desired + "/services/acme", withIntermediateDirectories: true)
         try """
-            kind: Service
-            id: acme
-            inference:
-              kind: openai-compatible
-              base_url_env: ACME_URL
-              token_env: ACME_TOKEN
-              chat_path: /serving-endpoints/{model}/invocations
-              models:
-                - id: acme/small
-                  upstream: databricks-meta-llama-3-3-70b-instruct
-                  price_per_1m_input_usd: 0.10
-                  price_per_1m_output_usd: 0.20
-                  max_data_class: internal
-            """.write(toFile: world.desired + "/services/acme/service.yaml", atomically: true, encoding: .utf8)
+        kind: Service
+        id: acme
+        inference:
+          kind: openai-compatible
+          base_url_env: ACME_URL
+          token_env: ACME_TOKEN
+          chat_path: /serving-endpoints/{model}/invocations
+          models:
+            - id: acme/small
+              upstream: databricks-meta-llama-3-3-70b-instruct
+              price_per_1m_input_usd: 0.10
+              price_per_1m_output_usd: 0.20
+              max_data_class: internal
+        """.write(toFile: world.desired + "/services/acme/service.yaml", atomically: true, encoding: .utf8)
         try world.addKey("acme-caller", secret: secret, project: "marketing-copy", models: "acme/*")
         await world.controller.configuration.pass()
         let (status, body) = await call()
@@ -152,15 +161,22 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
     @Test func aPassKeepsSpendTheStoreHasNotSeenYet() async throws {
         let world = try ControllerWorld("controller-budgets")
         let now = Date()
-        try world.store.ingest([RecordedCall(time: now, ledger: LedgerEntry(
-            requestID: "before-start", time: now, project: "fraud-detection", keyID: "k", vendor: "databricks", model: "m",
-            upstream: "u", promptTokens: 1, completionTokens: 1, cost: MicroDollars(700), latencyMicroseconds: 1, status: "ok", estimated: false),
-            audit: AuditEntry(actor: "Key/k", action: "gateway.invoke", target: "m", outcome: "allowed"))], through: JournalPosition(segment: 1, offset: 1))
+        try world.store.ingest(
+            [
+                RecordedCall(
+                    time: now,
+                    ledger: LedgerEntry(
+                        requestID: "before-start", time: now, project: "fraud-detection", keyID: "k", vendor: "databricks", model: "m",
+                        upstream: "u", promptTokens: 1, completionTokens: 1, cost: MicroDollars(700), latencyMicroseconds: 1, status: "ok",
+                        estimated: false),
+                    audit: AuditEntry(actor: "Key/k", action: "gateway.invoke", target: "m", outcome: "allowed"))
+            ], through: JournalPosition(segment: 1, offset: 1))
         await world.controller.configuration.pass()
         #expect(world.budgets.snapshot(project: "fraud-detection")?.spent == MicroDollars(700))
         // A call settles in memory; its ledger row is still on its way to the store.
         guard case .success(let reservation) = world.budgets.reserve(project: "fraud-detection", amount: MicroDollars(500), now: now) else {
-            Issue.record("the reservation was refused"); return
+            Issue.record("the reservation was refused")
+            return
         }
         _ = world.budgets.settle(reservation, actual: MicroDollars(300))
         await world.controller.configuration.pass()
@@ -191,8 +207,9 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
 
         // Let terraform go: the third object gets its turn, and every worker ends.
         terraform.release()
-        #expect(await eventually { Set(terraform.startedRefs).count == 3 && world.controller.provisioning.working.isEmpty },
-                "started \(terraform.startedRefs), working \(world.controller.provisioning.working)")
+        #expect(
+            await eventually { Set(terraform.startedRefs).count == 3 && world.controller.provisioning.working.isEmpty },
+            "started \(terraform.startedRefs), working \(world.controller.provisioning.working)")
         provisioning.cancel()
         _ = await provisioning.result
     }
@@ -224,7 +241,7 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
     /// last good set stays in force while key changes still apply.
     @Test func brokenPoliciesKeepTheLastGoodSet() async throws {
         let world = try ControllerWorld("controller-policies")
-        try "permit (principal, action, resource" .write(toFile: world.policies + "/broken.cedar", atomically: true, encoding: .utf8)
+        try "permit (principal, action, resource".write(toFile: world.policies + "/broken.cedar", atomically: true, encoding: .utf8)
         await world.controller.configuration.pass()
         #expect(world.snapshot.current == nil)
         #expect(world.healthReasons.contains { $0.hasPrefix("policies: ") && $0.contains("nothing is served until it does") })
@@ -233,7 +250,7 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
         await world.controller.configuration.pass()
         #expect(world.snapshot.current != nil && world.healthReasons.isEmpty)
 
-        try "permit (principal, action, resource" .write(toFile: world.policies + "/broken.cedar", atomically: true, encoding: .utf8)
+        try "permit (principal, action, resource".write(toFile: world.policies + "/broken.cedar", atomically: true, encoding: .utf8)
         try world.addKey("after-break", secret: "asg_after_break")
         await world.controller.configuration.pass()
         #expect(world.authenticates("asg_after_break"))
@@ -252,7 +269,8 @@ extension ControllerWorld {
         desired = world.desired
         policies = world.policies
         store = try SQLiteStore(path: root + "/asgard.sqlite")
-        controller = Controller(store: store, desiredDirectory: desired, policiesDirectory: policies, snapshot: snapshot, budgets: budgets,
-                                killSwitches: board, environment: Self.shippedEnvironment)
+        controller = Controller(
+            store: store, desiredDirectory: desired, policiesDirectory: policies, snapshot: snapshot, budgets: budgets,
+            killSwitches: board, environment: Self.shippedEnvironment)
     }
 }

@@ -1,5 +1,4 @@
 import AsgardCore
-@testable import AsgardGateway
 import AsgardJSON
 import AsgardServer
 import AsgardStore
@@ -8,19 +7,26 @@ import Foundation
 import NIOCore
 import Testing
 
+@testable import AsgardGateway
+
 /// The streamed path: against the fake Databricks over loopback (`GatewayHarness`), and the
 /// pure pieces (SSE parsing, the per-chunk guardrail transformation) fed synthetic chunks.
 @Suite(.serialized) struct GatewayStreamingTests {
     static let llama = "databricks-meta-llama-3-3-70b-instruct"
 
     static func body(content: String = "score this transaction", extra: String = "") -> [UInt8] {
-        Array(#"{"model":"databricks/llama-3-3-70b","stream":true,"messages":[{"role":"user","content":\#(GatewayHarness.quote(content))}]\#(extra)}"#.utf8)
+        Array(
+            #"{"model":"databricks/llama-3-3-70b","stream":true,"messages":[{"role":"user","content":\#(GatewayHarness.quote(content))}]\#(extra)}"#
+                .utf8)
     }
 
-    static func open(_ h: GatewayHarness, secret: String? = GatewayHarness.scorer, content: String = "score this transaction",
-                     extra: String = "") async throws -> GatewayEventStream {
-        let response = await h.gateway.chat(authorization: secret.map { "Bearer \($0)" }, dataClassHeader: nil,
-                                            body: body(content: content, extra: extra), endpoint: .openAICompatible)
+    static func open(
+        _ h: GatewayHarness, secret: String? = GatewayHarness.scorer, content: String = "score this transaction",
+        extra: String = ""
+    ) async throws -> GatewayEventStream {
+        let response = await h.gateway.chat(
+            authorization: secret.map { "Bearer \($0)" }, dataClassHeader: nil,
+            body: body(content: content, extra: extra), endpoint: .openAICompatible)
         guard case .stream(let stream) = response else {
             if case .plain(let refusal) = response { Issue.record("refused: \(refusal.status) \(String(decoding: refusal.body, as: UTF8.self))") }
             throw CancellationError()
@@ -38,7 +44,8 @@ import Testing
     static func text(_ frames: [[UInt8]]) -> String {
         payloads(frames).compactMap { payload -> String? in
             guard let json = try? JSONValue.parse(payload), case .array(let choices)? = json["choices"],
-                  case .string(let content)? = choices.first?["delta"]?["content"] else { return nil }
+                case .string(let content)? = choices.first?["delta"]?["content"]
+            else { return nil }
             return content
         }.joined()
     }
@@ -116,8 +123,11 @@ import Testing
             let generated = Self.text(frames).utf8.count
             #expect(row.estimated && row.status == "ok")
             #expect(row.completionTokens > 0 && row.completionTokens == (generated + 2) / 3)
-            #expect(row.cost == Pricing.cost(promptTokens: row.promptTokens, completionTokens: row.completionTokens,
-                                              pricing: TokenPricing(inputPerMillion: MicroDollars(500_000), outputPerMillion: MicroDollars(1_500_000))))
+            #expect(
+                row.cost
+                    == Pricing.cost(
+                        promptTokens: row.promptTokens, completionTokens: row.completionTokens,
+                        pricing: TokenPricing(inputPerMillion: MicroDollars(500_000), outputPerMillion: MicroDollars(1_500_000))))
             #expect(h.budgets.snapshot(project: "fraud-detection")?.spent == row.cost)
         }
     }
@@ -203,16 +213,24 @@ import Testing
 
     @Test func refusalsAreTheSameAsTheNonStreamedPath() async throws {
         try await GatewayHarness().run { h in
-            let response = await h.gateway.chat(authorization: "Bearer asg_nobody", dataClassHeader: nil, body: Self.body(), endpoint: .openAICompatible)
-            guard case .plain(let refusal) = response else { Issue.record("not refused"); return }
+            let response = await h.gateway.chat(
+                authorization: "Bearer asg_nobody", dataClassHeader: nil, body: Self.body(), endpoint: .openAICompatible)
+            guard case .plain(let refusal) = response else {
+                Issue.record("not refused")
+                return
+            }
             #expect(refusal.status == 401 && String(decoding: refusal.body, as: UTF8.self).contains("invalid_api_key"))
             let audit = try await h.stored.auditTail(limit: 1)[0].content
             #expect(audit.outcome == "denied" && audit.detail.contains(#""reason":"invalid_api_key""#))
             // An upstream error answer: 502 with the vendor code and no token, nothing reserved.
             h.fake.controls.setFault(.unavailable(), for: Self.llama)
-            let failed = await h.gateway.chat(authorization: "Bearer \(GatewayHarness.scorer)", dataClassHeader: nil,
-                                              body: Self.body(), endpoint: .openAICompatible)
-            guard case .plain(let upstream) = failed else { Issue.record("not refused"); return }
+            let failed = await h.gateway.chat(
+                authorization: "Bearer \(GatewayHarness.scorer)", dataClassHeader: nil,
+                body: Self.body(), endpoint: .openAICompatible)
+            guard case .plain(let upstream) = failed else {
+                Issue.record("not refused")
+                return
+            }
             let text = String(decoding: upstream.body, as: UTF8.self)
             #expect(upstream.status == 502 && text.contains("upstream_TEMPORARILY_UNAVAILABLE") && !text.contains(GatewayHarness.sentinelToken))
             #expect(h.budgets.snapshot(project: "fraud-detection")?.reserved == .zero)
@@ -242,8 +260,9 @@ import Testing
             var call = CallContext(requestID: "req_blocked")
             let caller = try h.gateway.authenticator.authenticate("Bearer \(GatewayHarness.scorer)")
             let admission = try h.gateway.admit(caller, try ChatRequest(bytes: Self.body(), limit: 1 << 20), .confidential, &call)
-            let stream = GatewayEventStream(gateway: h.gateway, admission: admission, call: call, forwardUsage: false,
-                                            upstream: Chunks(Self.upstream(Self.cardPieces, cut: 1_000_000)))
+            let stream = GatewayEventStream(
+                gateway: h.gateway, admission: admission, call: call, forwardUsage: false,
+                upstream: Chunks(Self.upstream(Self.cardPieces, cut: 1_000_000)))
             var frames: [[UInt8]] = []
             let ending = try await stream.produce { frames.append($0) }
             #expect(ending == .guardrailBlocked)
@@ -266,13 +285,19 @@ import Testing
         for (index, piece) in pieces.enumerated() {
             var delta: [JSONMember] = [JSONMember(key: "content", value: .string(piece))]
             if index == 0 { delta.insert(JSONMember(key: "role", value: .string("assistant")), at: 0) }
-            let choice = JSONValue.object([JSONMember(key: "index", value: .integer(0)), JSONMember(key: "delta", value: .object(delta)),
-                                           JSONMember(key: "finish_reason", value: .null)])
-            bytes += ChatStreamTransformer.frame(.object([JSONMember(key: "id", value: .string("c1")), JSONMember(key: "choices", value: .array([choice]))]))
+            let choice = JSONValue.object([
+                JSONMember(key: "index", value: .integer(0)), JSONMember(key: "delta", value: .object(delta)),
+                JSONMember(key: "finish_reason", value: .null),
+            ])
+            bytes += ChatStreamTransformer.frame(
+                .object([JSONMember(key: "id", value: .string("c1")), JSONMember(key: "choices", value: .array([choice]))]))
         }
-        let last = JSONValue.object([JSONMember(key: "index", value: .integer(0)), JSONMember(key: "delta", value: .object([])),
-                                     JSONMember(key: "finish_reason", value: .string("stop"))])
-        bytes += ChatStreamTransformer.frame(.object([JSONMember(key: "id", value: .string("c1")), JSONMember(key: "choices", value: .array([last]))]))
+        let last = JSONValue.object([
+            JSONMember(key: "index", value: .integer(0)), JSONMember(key: "delta", value: .object([])),
+            JSONMember(key: "finish_reason", value: .string("stop")),
+        ])
+        bytes += ChatStreamTransformer.frame(
+            .object([JSONMember(key: "id", value: .string("c1")), JSONMember(key: "choices", value: .array([last]))]))
         if usage {
             bytes += Array(#"data: {"id":"c1","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":9,"total_tokens":16}}"#.utf8) + [10, 10]
         }

@@ -14,8 +14,8 @@ import Testing
 /// the shipped desired state and policies, keys whose secrets the test knows.
 final class GatewayHarness: Sendable {
     static let sentinelToken = "dapiSENTINEL0000000000000000000000ffff"
-    static let scorer = "asg_test_scorer"       // fraud-scoring-agent: databricks, up to confidential, 120 rpm
-    static let notebook = "asg_test_notebook"   // fraud-analyst-notebook: databricks/*, up to internal, 30 rpm
+    static let scorer = "asg_test_scorer"  // fraud-scoring-agent: databricks, up to confidential, 120 rpm
+    static let notebook = "asg_test_notebook"  // fraud-analyst-notebook: databricks/*, up to internal, 30 rpm
 
     let root: String
     let store: SQLiteStore
@@ -27,8 +27,10 @@ final class GatewayHarness: Sendable {
     let gateway: Gateway
     let state: DesiredState
 
-    init(budgetDollars: String? = nil, requestsPerMinute: Int? = nil, guardrails: [String: GuardrailSettings] = [:],
-         policiesDirectory: String = packageRoot + "/policies") async throws {
+    init(
+        budgetDollars: String? = nil, requestsPerMinute: Int? = nil, guardrails: [String: GuardrailSettings] = [:],
+        policiesDirectory: String = packageRoot + "/policies"
+    ) async throws {
         root = try makeTemporaryDirectory("gateway")
         store = try SQLiteStore(path: root + "/asgard.sqlite")
         calls = try CallLog.open(store: store, directory: root + "/journal")
@@ -51,10 +53,12 @@ final class GatewayHarness: Sendable {
         for project in state.projects.values { budgets.setBudget(project: project.id, monthly: project.monthlyBudget) }
         let (bundle, problems) = PolicyBundle.load(directory: policiesDirectory)
         precondition(problems.isEmpty, "\(problems)")
-        let snapshot = GatewaySnapshot(state: state, routes: try await store.routes(), policies: bundle,
-                                       environment: ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": Self.sentinelToken], guardrails: guardrails)
-        gateway = Gateway(snapshot: { snapshot }, transport: HTTPUpstream(client: client), recorder: calls.recorder, budgets: budgets,
-                          rateLimiter: RateLimiter(), killSwitches: killSwitches)
+        let snapshot = GatewaySnapshot(
+            state: state, routes: try await store.routes(), policies: bundle,
+            environment: ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": Self.sentinelToken], guardrails: guardrails)
+        gateway = Gateway(
+            snapshot: { snapshot }, transport: HTTPUpstream(client: client), recorder: calls.recorder, budgets: budgets,
+            rateLimiter: RateLimiter(), killSwitches: killSwitches)
     }
 
     /// The store, once every call answered so far has been copied into it from the journal.
@@ -78,8 +82,10 @@ final class GatewayHarness: Sendable {
         try await client.shutdown()
     }
 
-    func chat(_ secret: String?, model: String = "databricks/llama-3-3-70b", content: String = "score this transaction",
-              dataClass: String? = nil, extra: String = "") async -> (status: Int, json: [String: Any], headers: [(String, String)]) {
+    func chat(
+        _ secret: String?, model: String = "databricks/llama-3-3-70b", content: String = "score this transaction",
+        dataClass: String? = nil, extra: String = ""
+    ) async -> (status: Int, json: [String: Any], headers: [(String, String)]) {
         let body = #"{"model":"\#(model)","messages":[{"role":"user","content":\#(Self.quote(content))}]\#(extra)}"#
         let response = await gateway.plain(authorization: secret.map { "Bearer \($0)" }, dataClassHeader: dataClass, body: Array(body.utf8))
         let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
@@ -110,8 +116,11 @@ final class GatewayHarness: Sendable {
             let usage = try #require(reply.json["usage"] as? [String: Int])
             #expect(rows.count == 1 && row.keyID == "fraud-scoring-agent" && row.model == "databricks/llama-3-3-70b")
             #expect(row.promptTokens == usage["prompt_tokens"] && row.completionTokens == usage["completion_tokens"] && !row.estimated)
-            #expect(row.cost == Pricing.cost(promptTokens: row.promptTokens, completionTokens: row.completionTokens,
-                                              pricing: TokenPricing(inputPerMillion: MicroDollars(500_000), outputPerMillion: MicroDollars(1_500_000))))
+            #expect(
+                row.cost
+                    == Pricing.cost(
+                        promptTokens: row.promptTokens, completionTokens: row.completionTokens,
+                        pricing: TokenPricing(inputPerMillion: MicroDollars(500_000), outputPerMillion: MicroDollars(1_500_000))))
             let audit = try await h.stored.auditTail(limit: 1)[0].content
             #expect(audit.action == "gateway.invoke" && audit.outcome == "allowed" && audit.actor == "Key/fraud-scoring-agent")
             #expect(audit.detail.contains(#""policies":"key-invokes-allowed-model""#))
@@ -158,11 +167,11 @@ final class GatewayHarness: Sendable {
             try FileManager.default.copyItem(atPath: packageRoot + "/policies/" + file, toPath: root + "/" + file)
         }
         try """
-            @id("anyone-invokes-anything")
-            permit (principal is Key, action == Action::"invoke", resource is Model);
-            @id("no-restricted-data")
-            forbid (principal, action == Action::"invoke", resource) when { context.level >= 3 };
-            """.write(toFile: root + "/invoke.cedar", atomically: true, encoding: .utf8)
+        @id("anyone-invokes-anything")
+        permit (principal is Key, action == Action::"invoke", resource is Model);
+        @id("no-restricted-data")
+        forbid (principal, action == Action::"invoke", resource) when { context.level >= 3 };
+        """.write(toFile: root + "/invoke.cedar", atomically: true, encoding: .utf8)
         try await GatewayHarness(policiesDirectory: root).run { h in
             // The notebook key may send at most internal data; llama takes confidential.
             #expect(h.state.keys["fraud-analyst-notebook"]?.maxDataClass == .internal)
@@ -182,10 +191,13 @@ final class GatewayHarness: Sendable {
     @Test func aKillSwitchStopsTheNextCall() async throws {
         try await GatewayHarness().run { h in
             #expect(await h.chat(GatewayHarness.scorer).status == 200)
-            h.killSwitches.replace(with: KillSwitchSet([KillSwitch(scope: .project, id: "fraud-detection", reason: "leak investigation", since: Date(), by: "ops")]))
+            h.killSwitches.replace(
+                with: KillSwitchSet([KillSwitch(scope: .project, id: "fraud-detection", reason: "leak investigation", since: Date(), by: "ops")]))
             let reply = await h.chat(GatewayHarness.scorer)
             #expect(reply.status == 403 && GatewayHarness.code(reply.json) == "killed")
-            #expect((reply.json["error"] as? [String: Any])?["message"] as? String == "a kill switch is engaged for project fraud-detection: leak investigation")
+            #expect(
+                (reply.json["error"] as? [String: Any])?["message"] as? String
+                    == "a kill switch is engaged for project fraud-detection: leak investigation")
         }
     }
 
@@ -245,7 +257,8 @@ final class GatewayHarness: Sendable {
             let succeeded = replies.filter { $0.0 == 200 }
             #expect(!succeeded.isEmpty && succeeded.count <= 50)
             #expect(succeeded.allSatisfy { $0.2 == 8 })
-            #expect(replies.allSatisfy { $0.0 == 200 || ($0.0 == 402 && $0.1 == "budget_exceeded") }, "\(Set(replies.map { "\($0.0) \($0.1 ?? "-")" }))")
+            #expect(
+                replies.allSatisfy { $0.0 == 200 || ($0.0 == 402 && $0.1 == "budget_exceeded") }, "\(Set(replies.map { "\($0.0) \($0.1 ?? "-")" }))")
             let spent = try await h.stored.spend(project: "fraud-detection", from: .distantPast, to: .distantFuture)
             #expect(spent <= budget && spent == MicroDollars(call.value * Int64(succeeded.count)))
             #expect(try await h.stored.summary().ledgerRows == succeeded.count)

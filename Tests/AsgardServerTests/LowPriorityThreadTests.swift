@@ -1,6 +1,7 @@
-@testable import AsgardServer
 import Foundation
 import Testing
+
+@testable import AsgardServer
 
 @Suite struct LowPriorityThreadTests {
     /// The body runs on a thread of the given name, at nice 19.

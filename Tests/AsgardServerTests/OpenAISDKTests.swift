@@ -13,8 +13,10 @@ import Testing
 /// A whole `asgard serve` on loopback (real HTTP, real SQLite, the fake Databricks upstream),
 /// over a copy of the shipped desired state plus test keys whose secrets the test knows.
 struct ServedAsgard {
-    static let secrets = ["sdk-key": "asg_sdk_key_0001", "limited-key": "asg_sdk_limited_0002", "broke-key": "asg_sdk_broke_0003",
-                          "expired-key": "asg_sdk_expired_0005"]
+    static let secrets = [
+        "sdk-key": "asg_sdk_key_0001", "limited-key": "asg_sdk_limited_0002", "broke-key": "asg_sdk_broke_0003",
+        "expired-key": "asg_sdk_expired_0005",
+    ]
     static let adminSecret = "asg_admin_secret_0004"
 
     /// A copy of the shipped desired state under `root`, plus the test keys and a project with
@@ -22,49 +24,51 @@ struct ServedAsgard {
     static func desiredWithTestKeys(in root: String) throws -> String {
         let desired = try copyShippedDesired(into: root)
         try """
-            kind: Project
-            id: broke
-            name: Broke
-            owner: nobody@example.com
-            classification: internal
-            monthly_budget_usd: 0.000001
-            ---
-            kind: Key
-            id: sdk-key
-            project: fraud-detection
-            digest: sha256:\(SHA256.hex(secrets["sdk-key"]!))
-            allowed_models: [databricks/llama-3-3-70b]
-            max_data_class: internal
-            ---
-            kind: Key
-            id: limited-key
-            project: fraud-detection
-            digest: sha256:\(SHA256.hex(secrets["limited-key"]!))
-            allowed_models: [databricks/llama-3-3-70b]
-            max_data_class: internal
-            requests_per_minute: 1
-            ---
-            kind: Key
-            id: broke-key
-            project: broke
-            digest: sha256:\(SHA256.hex(secrets["broke-key"]!))
-            allowed_models: [databricks/llama-3-3-70b]
-            max_data_class: internal
-            ---
-            kind: Key
-            id: expired-key
-            project: fraud-detection
-            digest: sha256:\(SHA256.hex(secrets["expired-key"]!))
-            allowed_models: [databricks/llama-3-3-70b]
-            max_data_class: internal
-            expires: 2026-01-31T00:00:00Z
-            """.write(toFile: desired + "/keys/sdk.yaml", atomically: true, encoding: .utf8)
+        kind: Project
+        id: broke
+        name: Broke
+        owner: nobody@example.com
+        classification: internal
+        monthly_budget_usd: 0.000001
+        ---
+        kind: Key
+        id: sdk-key
+        project: fraud-detection
+        digest: sha256:\(SHA256.hex(secrets["sdk-key"]!))
+        allowed_models: [databricks/llama-3-3-70b]
+        max_data_class: internal
+        ---
+        kind: Key
+        id: limited-key
+        project: fraud-detection
+        digest: sha256:\(SHA256.hex(secrets["limited-key"]!))
+        allowed_models: [databricks/llama-3-3-70b]
+        max_data_class: internal
+        requests_per_minute: 1
+        ---
+        kind: Key
+        id: broke-key
+        project: broke
+        digest: sha256:\(SHA256.hex(secrets["broke-key"]!))
+        allowed_models: [databricks/llama-3-3-70b]
+        max_data_class: internal
+        ---
+        kind: Key
+        id: expired-key
+        project: fraud-detection
+        digest: sha256:\(SHA256.hex(secrets["expired-key"]!))
+        allowed_models: [databricks/llama-3-3-70b]
+        max_data_class: internal
+        expires: 2026-01-31T00:00:00Z
+        """.write(toFile: desired + "/keys/sdk.yaml", atomically: true, encoding: .utf8)
         return desired
     }
 
     /// Runs `body` with the server's base URL, then shuts everything down gracefully.
-    static func run(provisioner: any Provisioner = UnavailableProvisioner(),
-                    _ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void) async throws {
+    static func run(
+        provisioner: any Provisioner = UnavailableProvisioner(),
+        _ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void
+    ) async throws {
         let root = try makeTemporaryDirectory("served")
         let desired = try desiredWithTestKeys(in: root)
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: "dapi-served-token")).start()
@@ -74,11 +78,14 @@ struct ServedAsgard {
         configuration.desiredDirectory = desired
         configuration.policiesDirectory = packageRoot + "/policies"
         configuration.dataDirectory = root + "/data"
-        configuration.environment = ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": "dapi-served-token",
-                                     "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(adminSecret)]
+        configuration.environment = [
+            "DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": "dapi-served-token",
+            "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(adminSecret),
+        ]
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
-        let (_, application) = try buildApplication(configuration, ServerDependencies(store: store, httpClient: client, provisioner: provisioner)) { channel in
+        let (_, application) = try buildApplication(configuration, ServerDependencies(store: store, httpClient: client, provisioner: provisioner)) {
+            channel in
             portSink.yield(channel.localAddress?.port ?? 0)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -114,8 +121,10 @@ struct ServedAsgard {
         try await ServedAsgard.run { base, _ in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [packageRoot + "/scripts/openai_sdk_check.py", base, ServedAsgard.secrets["sdk-key"]!,
-                                 ServedAsgard.secrets["limited-key"]!, ServedAsgard.secrets["broke-key"]!]
+            process.arguments = [
+                packageRoot + "/scripts/openai_sdk_check.py", base, ServedAsgard.secrets["sdk-key"]!,
+                ServedAsgard.secrets["limited-key"]!, ServedAsgard.secrets["broke-key"]!,
+            ]
             let output = Pipe()
             process.standardOutput = output
             process.standardError = output
@@ -156,9 +165,11 @@ struct ServedAsgard {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             let chat = #"{"model":"databricks/llama-3-3-70b","messages":[{"role":"user","content":"hi"}]}"#
             func everyRoute(_ token: String) async throws -> [(Int, String)] {
-                [try await Self.send(client, .GET, base + "/v1/models", token: token),
-                 try await Self.send(client, .GET, base + "/api/projects/fraud-detection/usage", token: token),
-                 try await Self.send(client, .POST, base + "/v1/chat/completions", token: token, body: chat)]
+                [
+                    try await Self.send(client, .GET, base + "/v1/models", token: token),
+                    try await Self.send(client, .GET, base + "/api/projects/fraud-detection/usage", token: token),
+                    try await Self.send(client, .POST, base + "/v1/chat/completions", token: token, body: chat),
+                ]
             }
             let key = ServedAsgard.secrets["sdk-key"]!
             #expect(try await everyRoute(key).map(\.0) == [200, 200, 200])
@@ -169,8 +180,11 @@ struct ServedAsgard {
                 #expect(status == 401 && body.contains(#""code":"invalid_api_key""#), "\(body)")
             }
             for scope in [#""scope":"project","id":"fraud-detection""#, #""scope":"key","id":"sdk-key""#, #""scope":"global""#] {
-                #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
-                                            body: "{\(scope),\"reason\":\"drill\"}").0 == 200)
+                #expect(
+                    try await Self.send(
+                        client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
+                        body: "{\(scope),\"reason\":\"drill\"}"
+                    ).0 == 200)
                 for (status, body) in try await everyRoute(key) {
                     #expect(status == 403 && body.contains(#""code":"killed""#) && body.contains("drill"), "\(scope): \(body)")
                 }
@@ -192,18 +206,25 @@ struct ServedAsgard {
             #expect(try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat).0 == 200)
             // A project key is no admin.
             #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: key, body: #"{"scope":"global","reason":"x"}"#).0 == 401)
-            let engaged = try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
-                                              body: #"{"scope":"model","id":"databricks/llama-3-3-70b","reason":"bad outputs"}"#)
+            let engaged = try await Self.send(
+                client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
+                body: #"{"scope":"model","id":"databricks/llama-3-3-70b","reason":"bad outputs"}"#)
             #expect(engaged.0 == 200, "\(engaged.1)")
             let killed = try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat)
             #expect(killed.0 == 403 && killed.1.contains("bad outputs"))
             let listed = try await Self.send(client, .GET, base + "/api/admin/kill", token: ServedAsgard.adminSecret)
-            let switches = try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["kill_switches"] ?? []
+            let switches =
+                try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["kill_switches"] ?? []
             #expect(switches.contains { $0["scope"] as? String == "model" && $0["id"] as? String == "databricks/llama-3-3-70b" }, "\(listed.1)")
-            #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret, body: #"{"scope":"project"}"#).0 == 400)
-            let released = try await Self.send(client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret)
+            #expect(
+                try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret, body: #"{"scope":"project"}"#).0 == 400)
+            let released = try await Self.send(
+                client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret)
             #expect(released.0 == 200)
-            #expect(try await Self.send(client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret).0 == 404)
+            #expect(
+                try await Self.send(
+                    client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret
+                ).0 == 404)
             #expect(try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat).0 == 200)
             try await client.shutdown()
         }
@@ -226,11 +247,16 @@ struct ServedAsgard {
             let triage = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-triage" }?["id"] as? String)
             #expect(try await Self.send(client, .GET, base + "/api/admin/approvals", token: ServedAsgard.secrets["sdk-key"]!).0 == 401)
             #expect(try await Self.send(client, .GET, base + "/api/admin/approvals?status=bogus", token: admin).0 == 400)
-            let stranger = try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"mallory@example.com"}"#)
+            let stranger = try await Self.send(
+                client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"mallory@example.com"}"#)
             #expect(stranger.0 == 403 && stranger.1.contains("Cedar denied approve for mallory@example.com"))
-            #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#).0 == 404)
+            #expect(
+                try await Self.send(
+                    client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#
+                ).0 == 404)
             #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: "{}").0 == 400)
-            let approved = try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#)
+            let approved = try await Self.send(
+                client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#)
             #expect(approved.0 == 200 && approved.1.contains(#""status":"approved""#), "\(approved.1)")
             // Applied by the pass the approval asked for (the loop's own interval is 30 s).
             var applied = ""
@@ -239,9 +265,13 @@ struct ServedAsgard {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(applied.contains(id))
-            #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin, body: #"{"by":"lars.berg@example.com"}"#).0 == 409)
-            let rejected = try await Self.send(client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin,
-                                               body: #"{"by":"lars.berg@example.com","reason":"not now"}"#)
+            #expect(
+                try await Self.send(
+                    client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin, body: #"{"by":"lars.berg@example.com"}"#
+                ).0 == 409)
+            let rejected = try await Self.send(
+                client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin,
+                body: #"{"by":"lars.berg@example.com","reason":"not now"}"#)
             #expect(rejected.0 == 200 && rejected.1.contains(#""status":"rejected""#))
             try await client.shutdown()
         }
@@ -253,8 +283,9 @@ struct ServedAsgard {
 struct PlanningProvisioner: Provisioner {
     func plan(_ request: ProvisioningRequest) async throws -> ProvisioningPlan {
         let resources = request.service.tagLocations.filter { $0.format != .inherited }.map { location in
-            PlannedResource(address: "module.service.\(location.resourceType).this", type: location.resourceType, actions: ["create"],
-                            after: plannedValues(tagging: request.project, at: location))
+            PlannedResource(
+                address: "module.service.\(location.resourceType).this", type: location.resourceType, actions: ["create"],
+                after: plannedValues(tagging: request.project, at: location))
         }
         return ProvisioningPlan(digest: SHA256.hex("\(request.ref)"), summary: "create 1: \(request.ref)", resources: resources)
     }

@@ -24,7 +24,11 @@ final class StandInVendor: Sendable {
         var body: String
     }
 
-    private let answer = Mutex<(status: Int, body: String)>((200, #"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#))
+    private let answer = Mutex<(status: Int, body: String)>(
+        (
+            200,
+            #"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#
+        ))
     private let received = Mutex<[Received]>([])
     private let address = Mutex("")
     /// Its base URL, once it runs.
@@ -43,17 +47,21 @@ final class StandInVendor: Sendable {
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             vendor.received.withLock { $0.append(Received(headers: headers, body: String(buffer: bytes))) }
             guard headers["api-key"] == Self.token else {
-                return Response(status: .unauthorized, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"code":"401","message":"Access denied due to invalid subscription key."}}"#)))
+                return Response(
+                    status: .unauthorized, headers: [.contentType: "application/json"],
+                    body: .init(
+                        byteBuffer: ByteBuffer(string: #"{"error":{"code":"401","message":"Access denied due to invalid subscription key."}}"#)))
             }
             let (status, text) = vendor.answer.withLock { $0 }
-            return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+            return Response(
+                status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         var logger = Logger(label: "stand-in-vendor")
         logger.logLevel = .warning
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                                      onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await application.runService(gracefulShutdownSignals: []) }
             var iterator = ports.makeAsyncIterator()
@@ -89,36 +97,36 @@ final class StandInVendor: Sendable {
             let desired = root + "/desired"
             try FileManager.default.createDirectory(atPath: desired + "/services/azure", withIntermediateDirectories: true)
             try """
-                kind: Service
-                id: azure
-                inference:
-                  kind: openai-compatible
-                  base_url_env: AZURE_OPENAI_URL
-                  token_env: AZURE_OPENAI_KEY
-                  auth_header: api-key
-                  models:
-                    - id: azure/gpt-4o
-                      upstream: gpt-4o
-                      price_per_1m_input_usd: 2.50
-                      price_per_1m_output_usd: 10
-                      max_data_class: confidential
-                """.write(toFile: desired + "/services/azure/service.yaml", atomically: true, encoding: .utf8)
+            kind: Service
+            id: azure
+            inference:
+              kind: openai-compatible
+              base_url_env: AZURE_OPENAI_URL
+              token_env: AZURE_OPENAI_KEY
+              auth_header: api-key
+              models:
+                - id: azure/gpt-4o
+                  upstream: gpt-4o
+                  price_per_1m_input_usd: 2.50
+                  price_per_1m_output_usd: 10
+                  max_data_class: confidential
+            """.write(toFile: desired + "/services/azure/service.yaml", atomically: true, encoding: .utf8)
             try """
-                kind: Project
-                id: assistants
-                name: Assistants
-                owner: ana@example.com
-                classification: confidential
-                monthly_budget_usd: 100
-                \(guardrails)
-                ---
-                kind: Key
-                id: assistant
-                project: assistants
-                digest: sha256:\(SHA256.hex(PipelineTests.secret))
-                allowed_models: [azure/*]
-                max_data_class: confidential
-                """.write(toFile: desired + "/project.yaml", atomically: true, encoding: .utf8)
+            kind: Project
+            id: assistants
+            name: Assistants
+            owner: ana@example.com
+            classification: confidential
+            monthly_budget_usd: 100
+            \(guardrails)
+            ---
+            kind: Key
+            id: assistant
+            project: assistants
+            digest: sha256:\(SHA256.hex(PipelineTests.secret))
+            allowed_models: [azure/*]
+            max_data_class: confidential
+            """.write(toFile: desired + "/project.yaml", atomically: true, encoding: .utf8)
             store = try SQLiteStore(path: root + "/asgard.sqlite")
             calls = try CallLog.open(store: store, directory: root + "/journal")
             let loaded = DesiredStateLoader().load(directory: desired)
@@ -126,12 +134,14 @@ final class StandInVendor: Sendable {
             let report = try await Reconciler(store: store, provisioner: UnavailableProvisioner()).apply(loaded.state)
             #expect(report.outcomes.allSatisfy { $0.result == .applied })
             let (bundle, _) = PolicyBundle.load(directory: packageRoot + "/policies")
-            snapshot = GatewaySnapshot(try await store.gatewayConfiguration(), policies: bundle,
-                                       environment: environment ?? ["AZURE_OPENAI_URL": vendor.url, "AZURE_OPENAI_KEY": StandInVendor.token])
+            snapshot = GatewaySnapshot(
+                try await store.gatewayConfiguration(), policies: bundle,
+                environment: environment ?? ["AZURE_OPENAI_URL": vendor.url, "AZURE_OPENAI_KEY": StandInVendor.token])
             budgets.setBudget(project: "assistants", monthly: MicroDollars(100_000_000))
             let snapshot = self.snapshot
-            gateway = Gateway(snapshot: { snapshot }, transport: HTTPUpstream(client: .shared), recorder: calls.recorder, budgets: budgets,
-                              rateLimiter: RateLimiter(), killSwitches: KillSwitchBoard())
+            gateway = Gateway(
+                snapshot: { snapshot }, transport: HTTPUpstream(client: .shared), recorder: calls.recorder, budgets: budgets,
+                rateLimiter: RateLimiter(), killSwitches: KillSwitchBoard())
         }
 
         func chat(_ content: String = "hello") async -> GatewayResponse {
@@ -142,8 +152,10 @@ final class StandInVendor: Sendable {
         /// The audit entries and ledger rows the store holds once the call log caught up.
         func recorded() async throws -> (audit: [AuditRecord], ledger: [LedgerEntry]) {
             await calls.ingester.caughtUp()
-            return (try await store.auditTail(limit: 100).filter { $0.content.action == "gateway.invoke" },
-                    try await store.ledger(project: "assistants", from: .distantPast, to: .distantFuture))
+            return (
+                try await store.auditTail(limit: 100).filter { $0.content.action == "gateway.invoke" },
+                try await store.ledger(project: "assistants", from: .distantPast, to: .distantFuture)
+            )
         }
 
         func close() async { await calls.close() }
@@ -175,7 +187,11 @@ final class StandInVendor: Sendable {
         try await StandInVendor.run { vendor in
             let world = try await World(vendor: vendor, guardrails: "guardrails: {default: block}")
             let leaked = "sk-proj-" + String(repeating: "A1b2C3d4", count: 6)
-            vendor.answer(status: 200, body: #"{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"the key is \#(leaked)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}"#)
+            vendor.answer(
+                status: 200,
+                body:
+                    #"{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"the key is \#(leaked)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}"#
+            )
             let response = await world.chat()
             #expect(response.status == 400 && Self.text(response).contains(#""code":"guardrail_blocked""#), "\(Self.text(response))")
             #expect(!Self.text(response).contains(leaked))
@@ -214,7 +230,8 @@ final class StandInVendor: Sendable {
             let world = try await World(vendor: vendor, environment: ["AZURE_OPENAI_URL": vendor.url])
             #expect(world.snapshot.unconfiguredVendors == ["azure": "AZURE_OPENAI_KEY"])
             let response = await world.chat()
-            #expect(response.status == 503 && Self.text(response).contains(#""code":"vendor_unconfigured""#)
+            #expect(
+                response.status == 503 && Self.text(response).contains(#""code":"vendor_unconfigured""#)
                     && Self.text(response).contains("AZURE_OPENAI_KEY is not set"), "\(Self.text(response))")
             #expect(vendor.requests.isEmpty)
             #expect(world.budgets.snapshot(project: "assistants")?.reserved == .zero)

@@ -24,8 +24,10 @@ import Testing
         configuration.policiesDirectory = packageRoot + "/policies"
         configuration.dataDirectory = root + "/data"
         // No vendor is called here: the base URL points at a port nothing listens on.
-        configuration.environment = ["DATABRICKS_HOST": "http://127.0.0.1:9", "DATABRICKS_TOKEN": "dapi-unused",
-                                     "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(ServedAsgard.adminSecret)]
+        configuration.environment = [
+            "DATABRICKS_HOST": "http://127.0.0.1:9", "DATABRICKS_TOKEN": "dapi-unused",
+            "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(ServedAsgard.adminSecret),
+        ]
         let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
@@ -51,7 +53,8 @@ import Testing
 
     /// The body as a JSON object.
     static func json(_ response: TestResponse) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any], "\(String(buffer: response.body))")
+        try #require(
+            try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any], "\(String(buffer: response.body))")
     }
 
     /// The `error` object of an OpenAI-style error body.
@@ -59,12 +62,13 @@ import Testing
         try #require(try json(response)["error"] as? [String: Any])
     }
 
-    @Test(arguments: [
-        (nil, "invalid_api_key"),
-        ("Bearer asg_nobody_has_this_key", "invalid_api_key"),
-        ("Basic dXNlcjpwYXNz", "invalid_api_key"),
-        ("Bearer " + ServedAsgard.secrets["expired-key"]!, "expired_api_key"),
-    ] as [(String?, String)])
+    @Test(
+        arguments: [
+            (nil, "invalid_api_key"),
+            ("Bearer asg_nobody_has_this_key", "invalid_api_key"),
+            ("Basic dXNlcjpwYXNz", "invalid_api_key"),
+            ("Bearer " + ServedAsgard.secrets["expired-key"]!, "expired_api_key"),
+        ] as [(String?, String)])
     func keyAuthenticationRefusesWithAnOpenAIError(authorization: String?, code: String) async throws {
         try await Self.withRoutes { routes, _ in
             let headers: HTTPFields = authorization.map { [.authorization: $0] } ?? [:]
@@ -114,11 +118,13 @@ import Testing
                 #expect(try refused.status == .unauthorized && (Self.error(refused)["code"] as? String) == "invalid_api_key")
             }
             #expect(try await routes.execute(uri: "/api/admin/kill", method: .get, headers: admin).status == .ok)
-            let malformed = try await routes.execute(uri: "/api/admin/kill", method: .post, headers: admin, body: ByteBuffer(string: #"{"scope":"everything"}"#))
+            let malformed = try await routes.execute(
+                uri: "/api/admin/kill", method: .post, headers: admin, body: ByteBuffer(string: #"{"scope":"everything"}"#))
             #expect(malformed.status == .badRequest)
             #expect((try Self.error(malformed)["message"] as? String)?.hasPrefix("the body is {\"scope\": global|vendor|model|project|key") == true)
-            let unknown = try await routes.execute(uri: "/api/admin/approvals/apr_0000000000000000/approve", method: .post, headers: admin,
-                                                   body: ByteBuffer(string: #"{"by":"lars.berg@example.com"}"#))
+            let unknown = try await routes.execute(
+                uri: "/api/admin/approvals/apr_0000000000000000/approve", method: .post, headers: admin,
+                body: ByteBuffer(string: #"{"by":"lars.berg@example.com"}"#))
             #expect(try unknown.status == .notFound && (Self.error(unknown)["message"] as? String) == "no approval with id apr_0000000000000000")
             let nothingToRelease = try await routes.execute(uri: "/api/admin/kill?scope=key&id=sdk-key", method: .delete, headers: admin)
             #expect(try nothingToRelease.status == .notFound && (Self.error(nothingToRelease)["type"] as? String) == "not_found_error")
@@ -131,8 +137,9 @@ import Testing
         try await Self.withRoutes { routes, _ in
             let admin = Self.bearer(ServedAsgard.adminSecret)
             let key = Self.bearer(ServedAsgard.secrets["sdk-key"]!)
-            let engaged = try await routes.execute(uri: "/api/admin/kill", method: .post, headers: admin,
-                                                   body: ByteBuffer(string: #"{"scope":"key","id":"sdk-key","reason":"leaked in a ticket"}"#))
+            let engaged = try await routes.execute(
+                uri: "/api/admin/kill", method: .post, headers: admin,
+                body: ByteBuffer(string: #"{"scope":"key","id":"sdk-key","reason":"leaked in a ticket"}"#))
             #expect(try engaged.status == .ok && (Self.json(engaged)["engaged"] as? String) == "key/sdk-key", "\(String(buffer: engaged.body))")
             let killed = try await routes.execute(uri: "/v1/models", method: .get, headers: key)
             #expect(killed.status == .forbidden)
@@ -150,8 +157,9 @@ import Testing
     ])
     func chatRefusalsAreOpenAIErrors(body: String, code: String) async throws {
         try await Self.withRoutes { routes, _ in
-            let response = try await routes.execute(uri: "/v1/chat/completions", method: .post,
-                                                    headers: Self.bearer(ServedAsgard.secrets["sdk-key"]!), body: ByteBuffer(string: body))
+            let response = try await routes.execute(
+                uri: "/v1/chat/completions", method: .post,
+                headers: Self.bearer(ServedAsgard.secrets["sdk-key"]!), body: ByteBuffer(string: body))
             #expect([.badRequest, .notFound].contains(response.status))
             #expect(try Self.error(response)["code"] as? String == code)
         }

@@ -7,9 +7,10 @@ import Testing
 @Suite("Approvals")
 struct ApprovalTests {
     static func request(_ id: String = "fraud-llm", estimate: String = "412.50") -> ApprovalRequest {
-        ApprovalRequest(ref: ObjectRef(.servingEndpoint, id), project: "fraud", actionDigest: SHA256.hex("action-\(id)"),
-                        planDigest: nil, summary: "create ServingEndpoint/\(id) [human]",
-                        monthlyEstimate: Fixture.dollars(estimate), requestedBy: "reconciler")
+        ApprovalRequest(
+            ref: ObjectRef(.servingEndpoint, id), project: "fraud", actionDigest: SHA256.hex("action-\(id)"),
+            planDigest: nil, summary: "create ServingEndpoint/\(id) [human]",
+            monthlyEstimate: Fixture.dollars(estimate), requestedBy: "reconciler")
     }
 
     @Test("a request is stored pending with a fresh id and read back unchanged, also after reopening")
@@ -21,17 +22,20 @@ struct ApprovalTests {
             let approval = try await store.requestApproval(request)
 
             #expect(approval.id.wholeMatch(of: /apr_[0-9a-f]{16}/) != nil, "\(approval.id)")
-            #expect(approval == Approval(
-                id: approval.id, ref: request.ref, project: "fraud", actionDigest: request.actionDigest, planDigest: nil,
-                summary: request.summary, monthlyEstimate: MicroDollars(412_500_000), requestedBy: "reconciler",
-                status: .pending, decidedBy: nil, reason: nil, createdAt: clock.now(), decidedAt: nil
-            ))
+            #expect(
+                approval
+                    == Approval(
+                        id: approval.id, ref: request.ref, project: "fraud", actionDigest: request.actionDigest, planDigest: nil,
+                        summary: request.summary, monthlyEstimate: MicroDollars(412_500_000), requestedBy: "reconciler",
+                        status: .pending, decidedBy: nil, reason: nil, createdAt: clock.now(), decidedAt: nil
+                    ))
             #expect(try await store.approvals(status: nil) == [approval])
             #expect(try await store.approvals(status: .pending) == [approval])
             #expect(try await store.approvals(status: .approved).isEmpty)
             #expect(try await scratch.open().approvals(status: nil) == [approval])
-            #expect(try sqlite3(scratch.path, "SELECT typeof(monthly_estimate_micros) || ' ' || monthly_estimate_micros FROM approvals")
-                == "integer 412500000")
+            #expect(
+                try sqlite3(scratch.path, "SELECT typeof(monthly_estimate_micros) || ' ' || monthly_estimate_micros FROM approvals")
+                    == "integer 412500000")
 
             let other = try await store.requestApproval(Self.request())
             #expect(other.id != approval.id)

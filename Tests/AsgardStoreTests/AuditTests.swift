@@ -11,14 +11,17 @@ struct AuditTests {
         try await withScratch { scratch in
             let clock = TestClock(Date(timeIntervalSince1970: 1_795_642_954.123_9))
             let store = try scratch.open(clock: clock)
-            let first = try await store.appendAudit(AuditEntry(
-                actor: "cli", action: "validate.rejected", target: nil, outcome: "rejected",
-                detail: ["zeta": "last", "path": "desired/projects/fraud.yaml", "alpha": "\"quoted\""]
-            ))
-            #expect(first.content == AuditRecord.Content(
-                sequence: 1, time: "2026-11-25T21:42:34.123Z", actor: "cli", action: "validate.rejected", target: nil,
-                outcome: "rejected", detail: #"{"alpha":"\"quoted\"","path":"desired/projects/fraud.yaml","zeta":"last"}"#
-            ))
+            let first = try await store.appendAudit(
+                AuditEntry(
+                    actor: "cli", action: "validate.rejected", target: nil, outcome: "rejected",
+                    detail: ["zeta": "last", "path": "desired/projects/fraud.yaml", "alpha": "\"quoted\""]
+                ))
+            #expect(
+                first.content
+                    == AuditRecord.Content(
+                        sequence: 1, time: "2026-11-25T21:42:34.123Z", actor: "cli", action: "validate.rejected", target: nil,
+                        outcome: "rejected", detail: #"{"alpha":"\"quoted\"","path":"desired/projects/fraud.yaml","zeta":"last"}"#
+                    ))
             #expect(first.previousHash == AuditChain.genesis)
             #expect(first.hash == AuditChain.hash(previous: AuditChain.genesis, entry: first.content))
 
@@ -35,11 +38,13 @@ struct AuditTests {
         }
     }
 
-    @Test("times are UTC and zero-padded", arguments: StoreFactory.all, [
-        (0.0, "1970-01-01T00:00:00.000Z"),
-        (951_782_400.007, "2000-02-29T00:00:00.007Z"),
-        (1_767_225_599.999_999, "2025-12-31T23:59:59.999Z"),
-    ])
+    @Test(
+        "times are UTC and zero-padded", arguments: StoreFactory.all,
+        [
+            (0.0, "1970-01-01T00:00:00.000Z"),
+            (951_782_400.007, "2000-02-29T00:00:00.007Z"),
+            (1_767_225_599.999_999, "2025-12-31T23:59:59.999Z"),
+        ])
     func timeFormat(factory: StoreFactory, instant: (seconds: Double, expected: String)) async throws {
         try await withStore(factory, clock: TestClock(Date(timeIntervalSince1970: instant.seconds))) { store, _ in
             let record = try await store.appendAudit(Fixture.audit())
@@ -60,8 +65,10 @@ struct AuditTests {
                 let seconds = millis >= 0 ? millis / 1000 : -((-millis + 999) / 1000)
                 // 0.4 ms into the millisecond: far from its edges, whatever a Double's rounding.
                 let date = Date(timeIntervalSince1970: Double(millis) / 1000 + 0.000_4)
-                let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(seconds)))
-                let expected = "\(pad(parts.year!, 4))-\(pad(parts.month!, 2))-\(pad(parts.day!, 2))T\(pad(parts.hour!, 2)):\(pad(parts.minute!, 2)):"
+                let parts = calendar.dateComponents(
+                    [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(seconds)))
+                let expected =
+                    "\(pad(parts.year!, 4))-\(pad(parts.month!, 2))-\(pad(parts.day!, 2))T\(pad(parts.hour!, 2)):\(pad(parts.minute!, 2)):"
                     + "\(pad(parts.second!, 2)).\(pad(Int(millis - seconds * 1000), 3))Z"
                 clock.set(date)
                 let time = try await store.appendAudit(Fixture.audit()).content.time
@@ -101,7 +108,8 @@ struct AuditTests {
             var last: AuditRecord?
             for index in 1...150 {
                 if index.isMultiple(of: 3) {
-                    last = try await store.commit(Fixture.put(.project(Fixture.project("p\(index)"))), audit: Fixture.audit(target: "Project/p\(index)"))
+                    last = try await store.commit(
+                        Fixture.put(.project(Fixture.project("p\(index)"))), audit: Fixture.audit(target: "Project/p\(index)"))
                 } else {
                     last = try await store.appendAudit(Fixture.audit("tick", detail: ["n": "\(index)"]))
                 }
@@ -121,8 +129,9 @@ struct AuditTests {
                 for index in 0..<50 {
                     group.addTask {
                         if index.isMultiple(of: 5) {
-                            return try await store.commit(Fixture.put(.project(Fixture.project("p\(index)"))),
-                                                          audit: Fixture.audit(target: "Project/p\(index)"))
+                            return try await store.commit(
+                                Fixture.put(.project(Fixture.project("p\(index)"))),
+                                audit: Fixture.audit(target: "Project/p\(index)"))
                         }
                         return try await store.appendAudit(Fixture.audit("concurrent", detail: ["task": "\(index)"]))
                     }
@@ -167,28 +176,36 @@ struct AuditTests {
         Tamper(name: "delete newest", sql: "DELETE FROM audit WHERE seq = 5", brokenAt: 5),
         Tamper(name: "delete two newest", sql: "DELETE FROM audit WHERE seq >= 4", brokenAt: 4),
         Tamper(name: "delete everything but the head", sql: "DELETE FROM audit", brokenAt: 1),
-        Tamper(name: "swap contents of 2 and 3", sql: """
-            CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq IN (2, 3);
-            UPDATE audit SET (time, actor, action, target, outcome, detail, prev_hash, hash) =
-                (SELECT time, actor, action, target, outcome, detail, prev_hash, hash FROM saved WHERE saved.seq = 5 - audit.seq)
-            WHERE seq IN (2, 3);
-            """, brokenAt: 2),
-        Tamper(name: "swap unhashed contents of 3 and 4, keeping hashes", sql: """
-            CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq IN (3, 4);
-            UPDATE audit SET (time, actor, action, target, outcome, detail) =
-                (SELECT time, actor, action, target, outcome, detail FROM saved WHERE saved.seq = 7 - audit.seq)
-            WHERE seq IN (3, 4);
-            """, brokenAt: 3),
-        Tamper(name: "swap seq of 2 and 3", sql: """
-            UPDATE audit SET seq = -2 WHERE seq = 2;
-            UPDATE audit SET seq = 2 WHERE seq = 3;
-            UPDATE audit SET seq = 3 WHERE seq = -2;
-            """, brokenAt: 2),
+        Tamper(
+            name: "swap contents of 2 and 3",
+            sql: """
+                CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq IN (2, 3);
+                UPDATE audit SET (time, actor, action, target, outcome, detail, prev_hash, hash) =
+                    (SELECT time, actor, action, target, outcome, detail, prev_hash, hash FROM saved WHERE saved.seq = 5 - audit.seq)
+                WHERE seq IN (2, 3);
+                """, brokenAt: 2),
+        Tamper(
+            name: "swap unhashed contents of 3 and 4, keeping hashes",
+            sql: """
+                CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq IN (3, 4);
+                UPDATE audit SET (time, actor, action, target, outcome, detail) =
+                    (SELECT time, actor, action, target, outcome, detail FROM saved WHERE saved.seq = 7 - audit.seq)
+                WHERE seq IN (3, 4);
+                """, brokenAt: 3),
+        Tamper(
+            name: "swap seq of 2 and 3",
+            sql: """
+                UPDATE audit SET seq = -2 WHERE seq = 2;
+                UPDATE audit SET seq = 2 WHERE seq = 3;
+                UPDATE audit SET seq = 3 WHERE seq = -2;
+                """, brokenAt: 2),
         Tamper(name: "renumber newest", sql: "UPDATE audit SET seq = 7 WHERE seq = 5", brokenAt: 7),
-        Tamper(name: "append a forged row", sql: """
-            INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
-            SELECT 6, time, actor, action, target, outcome, detail, hash, hash FROM audit WHERE seq = 5;
-            """, brokenAt: 6),
+        Tamper(
+            name: "append a forged row",
+            sql: """
+                INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
+                SELECT 6, time, actor, action, target, outcome, detail, hash, hash FROM audit WHERE seq = 5;
+                """, brokenAt: 6),
         Tamper(name: "edit head hash", sql: "UPDATE audit_head SET hash = (SELECT hash FROM audit WHERE seq = 4)", brokenAt: 5),
         Tamper(name: "rewind head", sql: "UPDATE audit_head SET seq = 4", brokenAt: 4),
         Tamper(name: "delete head", sql: "DELETE FROM audit_head", brokenAt: 5),

@@ -11,12 +11,15 @@ import Testing
         let time = base.addingTimeInterval(Double(n))
         return RecordedCall(
             time: time,
-            ledger: ledger ? LedgerEntry(requestID: "req_\(n)", time: time, project: "fraud", keyID: "scorer", vendor: "databricks",
-                                         model: "databricks/llama", upstream: "https://example/serving-endpoints/llama/invocations",
-                                         promptTokens: 12 + n, completionTokens: 7, cost: MicroDollars(Int64(1_000 + n)),
-                                         latencyMicroseconds: 420, status: "ok", estimated: n % 2 == 0) : nil,
-            audit: AuditEntry(actor: "key:scorer", action: "gateway.invoke", target: target, outcome: "allowed",
-                              detail: detail ?? ["request_id": "req_\(n)", "policies": "allow-invoke"]))
+            ledger: ledger
+                ? LedgerEntry(
+                    requestID: "req_\(n)", time: time, project: "fraud", keyID: "scorer", vendor: "databricks",
+                    model: "databricks/llama", upstream: "https://example/serving-endpoints/llama/invocations",
+                    promptTokens: 12 + n, completionTokens: 7, cost: MicroDollars(Int64(1_000 + n)),
+                    latencyMicroseconds: 420, status: "ok", estimated: n % 2 == 0) : nil,
+            audit: AuditEntry(
+                actor: "key:scorer", action: "gateway.invoke", target: target, outcome: "allowed",
+                detail: detail ?? ["request_id": "req_\(n)", "policies": "allow-invoke"]))
     }
 
     static func frames(_ calls: [RecordedCall]) -> [UInt8] {
@@ -58,9 +61,15 @@ import Testing
     /// torn only when nothing follows it.
     @Test func damagedFramesAreTellApartFromTornOnes() {
         let bytes = Self.frames([Self.call(1), Self.call(2)])
-        guard case .record(_, let second) = JournalCodec.readFrame(bytes, at: 0) else { Issue.record("first frame unreadable"); return }
+        guard case .record(_, let second) = JournalCodec.readFrame(bytes, at: 0) else {
+            Issue.record("first frame unreadable")
+            return
+        }
         for cut in [second + 1, second + 7, second + 8, bytes.count - 1] {
-            guard case .bad(_, let torn) = JournalCodec.readFrame(Array(bytes[..<cut]), at: second) else { Issue.record("cut at \(cut) read"); continue }
+            guard case .bad(_, let torn) = JournalCodec.readFrame(Array(bytes[..<cut]), at: second) else {
+                Issue.record("cut at \(cut) read")
+                continue
+            }
             #expect(torn, "cut at \(cut)")
         }
         var flipped = bytes
@@ -71,7 +80,10 @@ import Testing
         #expect(JournalCodec.readFrame(flippedLast, at: second) == .bad(reason: "a frame's checksum does not match", torn: true))
         var huge = bytes
         huge.replaceSubrange(0..<4, with: [0xFF, 0xFF, 0xFF, 0x7F])
-        guard case .bad(_, false) = JournalCodec.readFrame(huge, at: 0) else { Issue.record("a huge length was accepted"); return }
+        guard case .bad(_, false) = JournalCodec.readFrame(huge, at: 0) else {
+            Issue.record("a huge length was accepted")
+            return
+        }
     }
 
     @Test func appendsReturnIncreasingPositionsAndRecoverHandsBackWhatFollowsAPosition() throws {

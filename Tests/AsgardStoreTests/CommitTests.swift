@@ -16,10 +16,14 @@ struct CommitTests {
             #expect(record.content.target == object.ref.description)
 
             let observed = try await store.observedState()
-            #expect(observed.objects == [object.ref: ObservedObject(
-                ref: object.ref, specDigest: object.specDigest, tier: .human, status: .pending, project: object.projectID, reason: "waiting"
-            )])
-            let stored = try sqlite3Lines(scratch.path,
+            #expect(
+                observed.objects == [
+                    object.ref: ObservedObject(
+                        ref: object.ref, specDigest: object.specDigest, tier: .human, status: .pending, project: object.projectID, reason: "waiting"
+                    )
+                ])
+            let stored = try sqlite3Lines(
+                scratch.path,
                 "SELECT kind, id, ifnull(project, '-'), spec_json, status_reason FROM objects")
             #expect(stored == ["\(object.ref.kind.rawValue)|\(object.ref.id)|\(object.projectID ?? "-")|\(object.canonicalJSON)|waiting"])
 
@@ -43,19 +47,23 @@ struct CommitTests {
                 let store = try reopen()
                 for (index, object) in Fixture.allKinds.enumerated() {
                     try await commit(store, Fixture.put(object, tier: tiers[index], status: statuses[index]))
-                    expected.append(ObservedObject(ref: object.ref, specDigest: object.specDigest, tier: tiers[index],
-                                                   status: statuses[index], project: object.projectID))
+                    expected.append(
+                        ObservedObject(
+                            ref: object.ref, specDigest: object.specDigest, tier: tiers[index],
+                            status: statuses[index], project: object.projectID))
                 }
                 // An update replaces the row.
-                let renamed = DesiredObject.project(Project(id: "fraud", name: "Fraud (renamed)", owner: "ana@example.com",
-                                                            classification: .restricted, monthlyBudget: Fixture.dollars("2000"), approvers: []))
+                let renamed = DesiredObject.project(
+                    Project(
+                        id: "fraud", name: "Fraud (renamed)", owner: "ana@example.com",
+                        classification: .restricted, monthlyBudget: Fixture.dollars("2000"), approvers: []))
                 try await commit(store, Fixture.put(renamed, tier: .human, status: .failed))
                 expected[1] = ObservedObject(ref: renamed.ref, specDigest: renamed.specDigest, tier: .human, status: .failed, project: "fraud")
                 #expect(try await store.observedState() == ObservedState(expected))
             }
             let reopened = try reopen()
             #expect(try await reopened.observedState() == ObservedState(expected))
-            #expect(expected.map(\.specDigest) != Fixture.allKinds.map(\.specDigest)) // the update changed a digest
+            #expect(expected.map(\.specDigest) != Fixture.allKinds.map(\.specDigest))  // the update changed a digest
         }
     }
 
@@ -88,7 +96,7 @@ struct CommitTests {
     func keyDigestClaims(factory: StoreFactory) async throws {
         try await withStore(factory) { store, reopen in
             try await commit(store, Fixture.put(.key(Fixture.key("first"))))
-            let renamed = Fixture.key("second") // same secret, so the same digest
+            let renamed = Fixture.key("second")  // same secret, so the same digest
             try await commit(store, Fixture.put(.key(renamed)))
             #expect(try await servedKey(store, digest: renamed.digest)?.id == "second")
             #expect(try await store.gatewayConfiguration().keys.map(\.id) == ["second"])
@@ -140,10 +148,11 @@ struct CommitTests {
 
             let inference = try #require(service.inference)
             let expected = inference.models.map { model in
-                StoredRoute(model: model.id, vendor: "databricks", upstream: model.upstream, baseURLEnv: "DATABRICKS_HOST",
-                            tokenEnv: "DATABRICKS_TOKEN", chatPath: "/serving-endpoints/{model}/invocations", timeoutSeconds: 60,
-                            sendsUsageContext: true, defaultMaxTokens: 4096, pricing: model.pricing,
-                            maxDataClass: model.maxDataClass, servingEndpoint: nil)
+                StoredRoute(
+                    model: model.id, vendor: "databricks", upstream: model.upstream, baseURLEnv: "DATABRICKS_HOST",
+                    tokenEnv: "DATABRICKS_TOKEN", chatPath: "/serving-endpoints/{model}/invocations", timeoutSeconds: 60,
+                    sendsUsageContext: true, defaultMaxTokens: 4096, pricing: model.pricing,
+                    maxDataClass: model.maxDataClass, servingEndpoint: nil)
             }.sorted { $0.model < $1.model }
             #expect(try await store.routes() == expected)
             #expect(try await store.routes().first?.pricing.outputPerMillion == MicroDollars(2_250_000))
@@ -152,7 +161,8 @@ struct CommitTests {
             #expect(sources.map(\.source) == [Fixture.costSource])
 
             // Another vendor's routes are not touched by updates to this one.
-            try await commit(store, Fixture.put(.service(Fixture.service("openai", models: [Fixture.model("gpt-4o", vendor: "openai")], costSource: nil))))
+            try await commit(
+                store, Fixture.put(.service(Fixture.service("openai", models: [Fixture.model("gpt-4o", vendor: "openai")], costSource: nil))))
 
             // An update replaces the model list: one renamed, one dropped; the cost source goes.
             let updated = Fixture.service(models: [Fixture.model("llama-4", input: "0.1", output: "0.2", maxDataClass: .internal)], costSource: nil)
@@ -164,7 +174,8 @@ struct CommitTests {
             #expect(try await store.costSources().isEmpty)
 
             // A service without an inference spec has no routes.
-            try await commit(store, Fixture.put(.service(Service(id: "databricks", inference: nil, provisionable: [], costSource: Fixture.costSource))))
+            try await commit(
+                store, Fixture.put(.service(Service(id: "databricks", inference: nil, provisionable: [], costSource: Fixture.costSource))))
             #expect(try await store.routes().map(\.model) == ["openai/gpt-4o"])
             #expect(try await store.costSources().map(\.vendor) == ["databricks"])
 
@@ -175,8 +186,9 @@ struct CommitTests {
         }
     }
 
-    @Test("a serving endpoint has a route exactly while it is applied",
-          arguments: StoreFactory.all, [ObjectStatus.pending, .awaitingApproval, .failed])
+    @Test(
+        "a serving endpoint has a route exactly while it is applied",
+        arguments: StoreFactory.all, [ObjectStatus.pending, .awaitingApproval, .failed])
     func endpointRoute(factory: StoreFactory, notApplied: ObjectStatus) async throws {
         try await withStore(factory) { store, reopen in
             try await commit(store, Fixture.put(.service(Fixture.service())))

@@ -53,8 +53,10 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
 }
 
 /// Runs `body` with a fresh store of `factory` in a scratch directory, and a way to reopen it.
-func withStore(_ factory: StoreFactory, clock: TestClock? = nil,
-               _ body: (_ store: any Store, _ reopen: () throws -> any Store) async throws -> Void) async throws {
+func withStore(
+    _ factory: StoreFactory, clock: TestClock? = nil,
+    _ body: (_ store: any Store, _ reopen: () throws -> any Store) async throws -> Void
+) async throws {
     try await withScratch { scratch in
         let open = { try factory.open(scratch.directory, clock) }
         try await body(try open(), open)
@@ -65,10 +67,14 @@ func withStore(_ factory: StoreFactory, clock: TestClock? = nil,
 /// entry, past the journal position the store holds.
 func ingest(_ store: any Store, _ entries: [LedgerEntry]) throws {
     let at = try store.journalPosition() ?? JournalPosition(segment: 1, offset: 0)
-    try store.ingest(entries.map { entry in
-        RecordedCall(time: entry.time, ledger: entry, audit: AuditEntry(
-            actor: "Key/\(entry.keyID)", action: "gateway.invoke", target: entry.model, outcome: "allowed", detail: ["request_id": entry.requestID]))
-    }, through: JournalPosition(segment: at.segment, offset: at.offset + Int64(entries.count)))
+    try store.ingest(
+        entries.map { entry in
+            RecordedCall(
+                time: entry.time, ledger: entry,
+                audit: AuditEntry(
+                    actor: "Key/\(entry.keyID)", action: "gateway.invoke", target: entry.model, outcome: "allowed",
+                    detail: ["request_id": entry.requestID]))
+        }, through: JournalPosition(segment: at.segment, offset: at.offset + Int64(entries.count)))
 }
 
 /// The key a store's gateway configuration serves for `digest`.
@@ -103,55 +109,68 @@ enum Fixture {
     }
 
     static func project(_ id: String = "fraud") -> Project {
-        Project(id: id, name: "Fraud detection", owner: "ana@example.com", classification: .confidential,
-                monthlyBudget: dollars("1500"), approvers: ["ana@example.com", "ben@example.com"])
+        Project(
+            id: id, name: "Fraud detection", owner: "ana@example.com", classification: .confidential,
+            monthlyBudget: dollars("1500"), approvers: ["ana@example.com", "ben@example.com"])
     }
 
     static func key(_ id: String = "fraud-agent", project: String = "fraud", secret: String = "s3cret") -> Key {
-        Key(id: id, project: project, digest: SHA256.hex(secret), allowedModels: ["databricks/*", "openai/gpt-4o"],
+        Key(
+            id: id, project: project, digest: SHA256.hex(secret), allowedModels: ["databricks/*", "openai/gpt-4o"],
             maxDataClass: .confidential, defaultDataClass: .internal,
             expires: Date(timeIntervalSince1970: 1_800_000_000), requestsPerMinute: 60)
     }
 
-    static func model(_ name: String, vendor: String = "databricks", input: String = "0.50", output: String = "1.50",
-                      maxDataClass: DataClass = .confidential) -> ModelRoute {
+    static func model(
+        _ name: String, vendor: String = "databricks", input: String = "0.50", output: String = "1.50",
+        maxDataClass: DataClass = .confidential
+    ) -> ModelRoute {
         ModelRoute(id: "\(vendor)/\(name)", upstream: "upstream-\(name)", pricing: pricing(input, output), maxDataClass: maxDataClass)
     }
 
     static func inference(models: [ModelRoute], tokenEnv: String = "DATABRICKS_TOKEN", timeout: Int = 60) -> InferenceSpec {
-        InferenceSpec(kind: .openAICompatible, baseURLEnv: "DATABRICKS_HOST", tokenEnv: tokenEnv,
-                      chatPath: "/serving-endpoints/{model}/invocations", timeoutSeconds: timeout,
-                      sendsUsageContext: true, defaultMaxTokens: 4096, models: models)
+        InferenceSpec(
+            kind: .openAICompatible, baseURLEnv: "DATABRICKS_HOST", tokenEnv: tokenEnv,
+            chatPath: "/serving-endpoints/{model}/invocations", timeoutSeconds: timeout,
+            sendsUsageContext: true, defaultMaxTokens: 4096, models: models)
     }
 
-    static let costSource = CostSource(type: .databricksBilling, env: [
-        "host": "DATABRICKS_HOST", "token": "DATABRICKS_TOKEN", "warehouse_id": "DATABRICKS_WAREHOUSE_ID",
-    ])
+    static let costSource = CostSource(
+        type: .databricksBilling,
+        env: [
+            "host": "DATABRICKS_HOST", "token": "DATABRICKS_TOKEN", "warehouse_id": "DATABRICKS_WAREHOUSE_ID",
+        ])
 
-    static func service(_ id: String = "databricks", models: [ModelRoute]? = nil, costSource: CostSource? = Fixture.costSource,
-                        tokenEnv: String = "DATABRICKS_TOKEN") -> Service {
+    static func service(
+        _ id: String = "databricks", models: [ModelRoute]? = nil, costSource: CostSource? = Fixture.costSource,
+        tokenEnv: String = "DATABRICKS_TOKEN"
+    ) -> Service {
         let models = models ?? [model("llama-3-3-70b", vendor: id), model("dbrx", vendor: id, input: "0.75", output: "2.25")]
         return Service(
             id: id,
             inference: inference(models: models, tokenEnv: tokenEnv),
-            provisionable: [ProvisionableService(
-                name: "databricks-model-serving", module: "modules/databricks/model-serving", tier: .human,
-                classificationFloor: .internal, monthlyEstimate: dollars("250"),
-                tagLocations: [TagLocation(resourceType: "databricks_model_serving", path: ["tags"], format: .keyValueList)]
-            )],
+            provisionable: [
+                ProvisionableService(
+                    name: "databricks-model-serving", module: "modules/databricks/model-serving", tier: .human,
+                    classificationFloor: .internal, monthlyEstimate: dollars("250"),
+                    tagLocations: [TagLocation(resourceType: "databricks_model_serving", path: ["tags"], format: .keyValueList)]
+                )
+            ],
             costSource: costSource
         )
     }
 
     static func endpoint(_ id: String = "fraud-llm", service: String = "databricks", model: String = "databricks/fraud-llm") -> ServingEndpoint {
-        ServingEndpoint(id: id, project: "fraud", service: service, provisioner: "databricks-model-serving", model: model,
-                        maxDataClass: .restricted, pricing: pricing("2", "6"),
-                        parameters: ["workload_size": .string("Small"), "scale_to_zero": .bool(true)])
+        ServingEndpoint(
+            id: id, project: "fraud", service: service, provisioner: "databricks-model-serving", model: model,
+            maxDataClass: .restricted, pricing: pricing("2", "6"),
+            parameters: ["workload_size": .string("Small"), "scale_to_zero": .bool(true)])
     }
 
     static func resource(_ id: String = "fraud-warehouse") -> Resource {
-        Resource(id: id, project: "fraud", service: "databricks-sql-warehouse",
-                 parameters: ["size": .string("2X-Small"), "max_clusters": .number("2"), "tags": .map(["team": .string("risk")])])
+        Resource(
+            id: id, project: "fraud", service: "databricks-sql-warehouse",
+            parameters: ["size": .string("2X-Small"), "max_clusters": .number("2"), "tags": .map(["team": .string("risk")])])
     }
 
     /// One object of each kind.
@@ -159,8 +178,10 @@ enum Fixture {
         .service(service()), .project(project()), .key(key()), .servingEndpoint(endpoint()), .resource(resource()),
     ]
 
-    static func audit(_ action: String = "reconcile.create", target: String? = "Project/fraud", outcome: String = "applied",
-                      detail: [String: String] = [:]) -> AuditEntry {
+    static func audit(
+        _ action: String = "reconcile.create", target: String? = "Project/fraud", outcome: String = "applied",
+        detail: [String: String] = [:]
+    ) -> AuditEntry {
         AuditEntry(actor: "reconciler", action: action, target: target, outcome: outcome, detail: detail)
     }
 

@@ -8,12 +8,15 @@ import Testing
 struct LedgerTests {
     static let base = Date(timeIntervalSince1970: 1_795_642_954)
 
-    static func entry(_ id: String, project: String = "fraud", at offset: TimeInterval, cost: Int64 = 1_250,
-                      status: String = "ok", estimated: Bool = false) -> LedgerEntry {
-        LedgerEntry(requestID: id, time: base.addingTimeInterval(offset), project: project, keyID: "fraud-agent",
-                    vendor: "databricks", model: "databricks/llama-3-3-70b", upstream: "databricks-meta-llama-3-3-70b-instruct",
-                    promptTokens: 1_000, completionTokens: 250, cost: MicroDollars(cost), latencyMicroseconds: 812_345,
-                    status: status, estimated: estimated)
+    static func entry(
+        _ id: String, project: String = "fraud", at offset: TimeInterval, cost: Int64 = 1_250,
+        status: String = "ok", estimated: Bool = false
+    ) -> LedgerEntry {
+        LedgerEntry(
+            requestID: id, time: base.addingTimeInterval(offset), project: project, keyID: "fraud-agent",
+            vendor: "databricks", model: "databricks/llama-3-3-70b", upstream: "databricks-meta-llama-3-3-70b-instruct",
+            promptTokens: 1_000, completionTokens: 250, cost: MicroDollars(cost), latencyMicroseconds: 812_345,
+            status: status, estimated: estimated)
     }
 
     @Test("a range query returns the project's rows with from <= time < to, oldest first, exactly as written", arguments: StoreFactory.all)
@@ -38,17 +41,20 @@ struct LedgerTests {
             let all = try await store.ledger(project: "fraud", from: .distantPast, to: .distantFuture)
             #expect(all.map(\.requestID) == ["r0", "r1", "r2", "r3", "r4"])
             // A microsecond matters at both ends.
-            #expect(try await store.ledger(project: "fraud", from: Self.base.addingTimeInterval(0.000_001), to: Self.base.addingTimeInterval(10))
-                .map(\.requestID) == ["r0"])
-            #expect(try await store.ledger(project: "fraud", from: Self.base.addingTimeInterval(0.000_002), to: Self.base.addingTimeInterval(10)).isEmpty)
+            #expect(
+                try await store.ledger(project: "fraud", from: Self.base.addingTimeInterval(0.000_001), to: Self.base.addingTimeInterval(10))
+                    .map(\.requestID) == ["r0"])
+            #expect(
+                try await store.ledger(project: "fraud", from: Self.base.addingTimeInterval(0.000_002), to: Self.base.addingTimeInterval(10)).isEmpty)
             #expect(try await store.ledger(project: "growth", from: .distantPast, to: .distantFuture).map(\.requestID) == ["other"])
             #expect(try await store.ledger(project: "nobody", from: .distantPast, to: .distantFuture).isEmpty)
             #expect(try await store.summary().ledgerRows == 6)
         }
     }
 
-    @Test("costs are exact integers of micro-dollars, even beyond a double's precision",
-          arguments: [Int64(0), 1, 999_999, 1_234_567_890, 9_007_199_254_740_993, Int64.max])
+    @Test(
+        "costs are exact integers of micro-dollars, even beyond a double's precision",
+        arguments: [Int64(0), 1, 999_999, 1_234_567_890, 9_007_199_254_740_993, Int64.max])
     func integerCosts(micros: Int64) async throws {
         try await withScratch { scratch in
             let store = try scratch.open()
@@ -63,7 +69,7 @@ struct LedgerTests {
     func atomicBatch(factory: StoreFactory) async throws {
         try await withStore(factory) { store, reopen in
             try ingest(store, [Self.entry("a", at: 1)])
-            await #expect(throws: (any Error).self) {
+            #expect(throws: (any Error).self) {
                 try ingest(store, [Self.entry("b", at: 2), Self.entry("c", at: 3), Self.entry("a", at: 4)])
             }
             #expect(try await store.ledger(project: "fraud", from: .distantPast, to: .distantFuture).map(\.requestID) == ["a"])
@@ -97,18 +103,21 @@ struct LedgerTests {
             let store = try scratch.open()
             // A Date near 2026 itself resolves only about a quarter of a microsecond.
             let times = [0.123_456_789, 0.999_999_9, 2.5].map { Self.base.addingTimeInterval($0) }
-            try ingest(store, times.enumerated().map { index, time in
-                var entry = Self.entry("t\(index)", at: 0)
-                entry.time = time
-                return entry
-            })
+            try ingest(
+                store,
+                times.enumerated().map { index, time in
+                    var entry = Self.entry("t\(index)", at: 0)
+                    entry.time = time
+                    return entry
+                })
             let read = try await store.ledger(project: "fraud", from: .distantPast, to: .distantFuture)
             #expect(read.map(\.requestID) == ["t0", "t1", "t2"])
             for (written, stored) in zip(times, read.map(\.time)) {
                 #expect(abs(written.timeIntervalSince(stored)) < 0.000_000_75)
             }
-            #expect(try sqlite3Lines(scratch.path, "SELECT time FROM ledger ORDER BY request_id")
-                == ["1795642954123457", "1795642955000000", "1795642956500000"])
+            #expect(
+                try sqlite3Lines(scratch.path, "SELECT time FROM ledger ORDER BY request_id")
+                    == ["1795642954123457", "1795642955000000", "1795642956500000"])
         }
     }
 }

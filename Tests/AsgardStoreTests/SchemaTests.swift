@@ -6,7 +6,10 @@ import Testing
 
 @Suite("Schema and migrations")
 struct SchemaTests {
-    static let tables = ["approvals", "audit", "audit_head", "cost_sources", "journal_position", "keys", "kill_switches", "ledger", "objects", "provisioning", "routes"]
+    static let tables = [
+        "approvals", "audit", "audit_head", "cost_sources", "journal_position", "keys", "kill_switches", "ledger", "objects", "provisioning",
+        "routes",
+    ]
     static let migrations = ["v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api"]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
@@ -16,7 +19,8 @@ struct SchemaTests {
             _ = try scratch.open()
             #expect(FileManager.default.fileExists(atPath: scratch.path))
 
-            let tables = try sqlite3Lines(scratch.path,
+            let tables = try sqlite3Lines(
+                scratch.path,
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations' ORDER BY name")
             #expect(tables == Self.tables)
             #expect(try sqlite3(scratch.path, "PRAGMA journal_mode") == "wal")
@@ -94,7 +98,9 @@ struct SchemaTests {
                 try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint()), tier: .human))
             }
             // Put the two tables back as v1 made them, with the rows a v4 store would hold.
-            _ = try sqlite3(scratch.path, """
+            _ = try sqlite3(
+                scratch.path,
+                """
                 CREATE TABLE keys_v4 (id TEXT NOT NULL PRIMARY KEY, project TEXT NOT NULL, digest TEXT NOT NULL UNIQUE,
                     spec_json TEXT NOT NULL, status TEXT NOT NULL) STRICT;
                 INSERT INTO keys_v4 SELECT id, project, digest, spec_json, status FROM keys;
@@ -110,9 +116,11 @@ struct SchemaTests {
                 """)
             let store = try scratch.open()
             #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)
-            #expect(try sqlite3Lines(scratch.path, "SELECT model || ' ' || owner FROM routes ORDER BY model") == [
-                "databricks/dbrx Service/databricks", "databricks/fraud-llm ServingEndpoint/fraud-llm", "databricks/llama-3-3-70b Service/databricks",
-            ])
+            #expect(
+                try sqlite3Lines(scratch.path, "SELECT model || ' ' || owner FROM routes ORDER BY model") == [
+                    "databricks/dbrx Service/databricks", "databricks/fraud-llm ServingEndpoint/fraud-llm",
+                    "databricks/llama-3-3-70b Service/databricks",
+                ])
             #expect(try await servedKey(store, digest: Fixture.key().digest) == Fixture.key())
             // The migrated rows behave like new ones: a rename with the same digest no longer fails.
             try await commit(store, Fixture.put(.key(Fixture.key("renamed"))))

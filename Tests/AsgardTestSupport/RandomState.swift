@@ -29,56 +29,73 @@ public enum RandomState {
         var provisionable: [ProvisionableService] = []
         for vendor in vendors {
             let offers = (0..<Int.random(in: 0...2, using: &rng)).map { index in
-                ProvisionableService(name: "\(vendor)-svc\(index)", module: "modules/\(vendor)/svc\(index)",
-                                     tier: Bool.random(using: &rng) ? .auto : .human,
-                                     classificationFloor: classes.randomElement(using: &rng)!,
-                                     monthlyEstimate: MicroDollars(Int64.random(in: 0...5, using: &rng) * 1_000_000),
-                                     tagLocations: [TagLocation(resourceType: "\(vendor)_thing", path: ["tags"], format: .map)])
+                ProvisionableService(
+                    name: "\(vendor)-svc\(index)", module: "modules/\(vendor)/svc\(index)",
+                    tier: Bool.random(using: &rng) ? .auto : .human,
+                    classificationFloor: classes.randomElement(using: &rng)!,
+                    monthlyEstimate: MicroDollars(Int64.random(in: 0...5, using: &rng) * 1_000_000),
+                    tagLocations: [TagLocation(resourceType: "\(vendor)_thing", path: ["tags"], format: .map)])
             }
             provisionable += offers
             let models = (0..<Int.random(in: 1...2, using: &rng)).map { index in
-                ModelRoute(id: "\(vendor)/m\(index)", upstream: "up-\(index)-\(Int.random(in: 0...1, using: &rng))",
-                           pricing: TokenPricing(inputPerMillion: MicroDollars(Int64.random(in: 0...3, using: &rng)),
-                                                 outputPerMillion: MicroDollars(4)),
-                           maxDataClass: classes.randomElement(using: &rng)!)
+                ModelRoute(
+                    id: "\(vendor)/m\(index)", upstream: "up-\(index)-\(Int.random(in: 0...1, using: &rng))",
+                    pricing: TokenPricing(
+                        inputPerMillion: MicroDollars(Int64.random(in: 0...3, using: &rng)),
+                        outputPerMillion: MicroDollars(4)),
+                    maxDataClass: classes.randomElement(using: &rng)!)
             }
-            let inference = InferenceSpec(kind: .openAICompatible, baseURLEnv: "\(vendor.uppercased())_URL", tokenEnv: "\(vendor.uppercased())_TOKEN",
-                                          chatPath: Bool.random(using: &rng) ? nil : "/x/{model}", timeoutSeconds: 30,
-                                          sendsUsageContext: false, defaultMaxTokens: 1000, models: models)
+            let inference = InferenceSpec(
+                kind: .openAICompatible, baseURLEnv: "\(vendor.uppercased())_URL", tokenEnv: "\(vendor.uppercased())_TOKEN",
+                chatPath: Bool.random(using: &rng) ? nil : "/x/{model}", timeoutSeconds: 30,
+                sendsUsageContext: false, defaultMaxTokens: 1000, models: models)
             objects.append(.service(Service(id: vendor, inference: inference, provisionable: offers, costSource: nil)))
         }
         let projects = (0..<Int.random(in: 0...size, using: &rng)).map { "p\($0)" }
         for id in projects {
-            objects.append(.project(Project(id: id, name: "P \(id)", owner: "o@example.com", classification: classes.randomElement(using: &rng)!,
-                                            monthlyBudget: MicroDollars(Int64.random(in: 0...2, using: &rng)), approvers: ["a@example.com"])))
+            objects.append(
+                .project(
+                    Project(
+                        id: id, name: "P \(id)", owner: "o@example.com", classification: classes.randomElement(using: &rng)!,
+                        monthlyBudget: MicroDollars(Int64.random(in: 0...2, using: &rng)), approvers: ["a@example.com"])))
         }
         guard !projects.isEmpty else { return DesiredState(objects) }
         // Digests and endpoint models come from small pools independent of the ids, so successive
         // states rename keys with the same digest and move models between services and endpoints.
         let digests = (0..<10).map { String(repeating: "\($0)", count: 64) }.shuffled(using: &rng)
         for index in 0..<Int.random(in: 0...size, using: &rng) {
-            objects.append(.key(Key(id: "k\(index)", project: projects.randomElement(using: &rng)!, digest: digests[index],
-                                    allowedModels: vendors.map { "\($0)/*" }, maxDataClass: .public, defaultDataClass: .public,
-                                    requestsPerMinute: Bool.random(using: &rng) ? nil : 60)))
+            objects.append(
+                .key(
+                    Key(
+                        id: "k\(index)", project: projects.randomElement(using: &rng)!, digest: digests[index],
+                        allowedModels: vendors.map { "\($0)/*" }, maxDataClass: .public, defaultDataClass: .public,
+                        requestsPerMinute: Bool.random(using: &rng) ? nil : 60)))
         }
         guard !provisionable.isEmpty else { return DesiredState(objects) }
         for index in 0..<Int.random(in: 0...size, using: &rng) {
-            objects.append(.resource(Resource(id: "r\(index)", project: projects.randomElement(using: &rng)!,
-                                              service: provisionable.randomElement(using: &rng)!.name,
-                                              parameters: ["size": .number(String(Int.random(in: 1...2, using: &rng)))])))
+            objects.append(
+                .resource(
+                    Resource(
+                        id: "r\(index)", project: projects.randomElement(using: &rng)!,
+                        service: provisionable.randomElement(using: &rng)!.name,
+                        parameters: ["size": .number(String(Int.random(in: 1...2, using: &rng)))])))
         }
-        var routed = Set(objects.flatMap { object -> [String] in
-            if case .service(let service) = object { service.inference?.models.map(\.id) ?? [] } else { [] }
-        })
+        var routed = Set(
+            objects.flatMap { object -> [String] in
+                if case .service(let service) = object { service.inference?.models.map(\.id) ?? [] } else { [] }
+            })
         for index in 0..<Int.random(in: 0...3, using: &rng) {
             guard let vendor = vendors.randomElement(using: &rng), let offer = provisionable.first(where: { $0.name.hasPrefix(vendor + "-") }),
-                  let model = ["m0", "m1", "served0", "served1"].map({ "\(vendor)/\($0)" }).filter({ !routed.contains($0) }).randomElement(using: &rng)
+                let model = ["m0", "m1", "served0", "served1"].map({ "\(vendor)/\($0)" }).filter({ !routed.contains($0) }).randomElement(using: &rng)
             else { continue }
             routed.insert(model)
-            objects.append(.servingEndpoint(ServingEndpoint(id: "e\(index)", project: projects.randomElement(using: &rng)!, service: vendor,
-                                                            provisioner: offer.name, model: model, maxDataClass: .public,
-                                                            pricing: TokenPricing(inputPerMillion: MicroDollars(1), outputPerMillion: MicroDollars(2)),
-                                                            parameters: [:])))
+            objects.append(
+                .servingEndpoint(
+                    ServingEndpoint(
+                        id: "e\(index)", project: projects.randomElement(using: &rng)!, service: vendor,
+                        provisioner: offer.name, model: model, maxDataClass: .public,
+                        pricing: TokenPricing(inputPerMillion: MicroDollars(1), outputPerMillion: MicroDollars(2)),
+                        parameters: [:])))
         }
         return DesiredState(objects)
     }
@@ -90,15 +107,23 @@ public enum RandomState {
         for object in desired.objects {
             switch Int.random(in: 0..<3, using: &rng) {
             case 0: continue
-            case 1: list.append(ObservedObject(ref: object.ref, specDigest: object.specDigest, tier: desired.tier(of: object),
-                                               status: ObjectStatus.allCases.randomElement(using: &rng)!, project: object.projectID))
-            default: list.append(ObservedObject(ref: object.ref, specDigest: SHA256.hex("stale \(object.ref)"), tier: .auto, status: .applied, project: object.projectID))
+            case 1:
+                list.append(
+                    ObservedObject(
+                        ref: object.ref, specDigest: object.specDigest, tier: desired.tier(of: object),
+                        status: ObjectStatus.allCases.randomElement(using: &rng)!, project: object.projectID))
+            default:
+                list.append(
+                    ObservedObject(
+                        ref: object.ref, specDigest: SHA256.hex("stale \(object.ref)"), tier: .auto, status: .applied, project: object.projectID))
             }
         }
         for index in 0..<Int.random(in: 0...4, using: &rng) {
             let kind = ObjectKind.allCases.randomElement(using: &rng)!
-            list.append(ObservedObject(ref: ObjectRef(kind, "gone\(index)"), specDigest: SHA256.hex("gone \(index)"),
-                                       tier: Bool.random(using: &rng) ? .auto : .human, status: .applied, project: "p0"))
+            list.append(
+                ObservedObject(
+                    ref: ObjectRef(kind, "gone\(index)"), specDigest: SHA256.hex("gone \(index)"),
+                    tier: Bool.random(using: &rng) ? .auto : .human, status: .applied, project: "p0"))
         }
         return ObservedState(list)
     }

@@ -130,7 +130,6 @@ private func stringSet(_ json: JSONValue?) -> Set<String>? {
     return result
 }
 
-
 /// Runs one test file whose `policies`/`entities` paths are relative to `root`.
 func runTestFile(_ url: URL, root: URL, displayName: String, collectSchemaHints: Bool = false) -> FileOutcome {
     var outcome = FileOutcome(name: displayName)
@@ -146,7 +145,7 @@ func runTestFile(_ url: URL, root: URL, displayName: String, collectSchemaHints:
     let test: JSONValue
     do { test = try readJSON(url) } catch { return fail(.testFile, "\(error)") }
     guard case .string(let policiesPath)? = test["policies"], case .string(let entitiesPath)? = test["entities"],
-          case .array(let requests)? = test["requests"]
+        case .array(let requests)? = test["requests"]
     else { return fail(.testFile, "missing policies, entities or requests") }
     outcome.requestsTotal = requests.count
     if test["schema"] != nil { outcome.ignored["schema", default: 0] += 1 }
@@ -173,7 +172,7 @@ func runTestFile(_ url: URL, root: URL, displayName: String, collectSchemaHints:
         if requestJSON["validateRequest"] != nil { outcome.ignored["validateRequest", default: 0] += 1 }
         do throws(DataError) {
             guard let principal = requestJSON["principal"], let action = requestJSON["action"],
-                  let resource = requestJSON["resource"], let context = requestJSON["context"]
+                let resource = requestJSON["resource"], let context = requestJSON["context"]
             else { throw DataError(path: "requests[\(index)]", message: "missing principal, action, resource or context") }
             let path = "requests[\(index)]"
             let request = Request(
@@ -213,7 +212,7 @@ func runTestFile(_ url: URL, root: URL, displayName: String, collectSchemaHints:
     let authorizer = Authorizer(policies: policies)
     for (index, request, json) in parsedRequests {
         guard case .string(let decisionText)? = json["decision"], let expectedDecision = Response.Decision(rawValue: decisionText),
-              let expectedReasons = stringSet(json["reason"]), let expectedErrors = stringSet(json["errors"])
+            let expectedReasons = stringSet(json["reason"]), let expectedErrors = stringSet(json["errors"])
         else { return fail(.testFile, "requests[\(index)]: missing or malformed decision, reason or errors") }
         let response = authorizer.authorize(request, entities: entities)
         if response.decision != expectedDecision {
@@ -257,8 +256,11 @@ func schemaDependentData(in json: JSONValue, path: String) -> [String] {
         case .array(let elements):
             for (index, element) in elements.enumerated() { visit(element, "\(path)[\(index)]", inValue: inValue) }
         case .string(let text) where inValue:
-            if looksLikeIPAddress(text) { hints.append("bare string \(cedarQuoted(text)) (an ip?) at \(path)") }
-            else if looksLikeDecimal(text) { hints.append("bare string \(cedarQuoted(text)) (a decimal?) at \(path)") }
+            if looksLikeIPAddress(text) {
+                hints.append("bare string \(cedarQuoted(text)) (an ip?) at \(path)")
+            } else if looksLikeDecimal(text) {
+                hints.append("bare string \(cedarQuoted(text)) (a decimal?) at \(path)")
+            }
         default:
             break
         }

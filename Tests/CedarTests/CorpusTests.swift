@@ -31,8 +31,9 @@ struct CorpusTests {
             print("  baseline updated to \(summary.passed)")
         } else {
             let text = try String(contentsOf: baselineURL, encoding: .utf8)
-            let baseline = try #require(Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                                        "\(baselineURL.path) must hold a number")
+            let baseline = try #require(
+                Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                "\(baselineURL.path) must hold a number")
             #expect(summary.passed >= baseline, "corpus pass count \(summary.passed) fell below the baseline \(baseline)")
         }
     }
@@ -48,7 +49,7 @@ struct CorpusTests {
             // Only JSON objects with `requests` are test files (sample-data holds entities and schemas).
             for url in testFiles(under: root.appendingPathComponent(directory)) {
                 guard let data = FileManager.default.contents(atPath: url.path),
-                      let json = try? JSONValue.parse([UInt8](data)), json["requests"] != nil
+                    let json = try? JSONValue.parse([UInt8](data)), json["requests"] != nil
                 else { continue }
                 files.append(url)
             }

@@ -120,15 +120,24 @@ indirect enum DiffExpr: Hashable, Sendable {
     /// its children, or (sets and records) with one element dropped. Outermost first.
     var simplifications: [DiffExpr] {
         var out: [DiffExpr] = []
-        if case .raw = self {} else {
+        if case .raw = self {
+        } else {
             out += [.raw("true"), .raw("false"), .raw("0"), .raw("\"\"")]
             out += children
         }
         switch self {
         case .set(let items):
-            for i in items.indices { var less = items; less.remove(at: i); out.append(.set(less)) }
+            for i in items.indices {
+                var less = items
+                less.remove(at: i)
+                out.append(.set(less))
+            }
         case .record(let entries):
-            for i in entries.indices { var less = entries; less.remove(at: i); out.append(.record(less)) }
+            for i in entries.indices {
+                var less = entries
+                less.remove(at: i)
+                out.append(.record(less))
+            }
         case .isType(let e, let type, .some): out.append(.isType(e, type, nil))
         default: break
         }
@@ -150,8 +159,10 @@ struct DiffRecordEntry: Hashable, Sendable {
 }
 
 enum DiffNames {
-    static let reserved: Set<String> = ["true", "false", "if", "then", "else", "in", "is", "like", "has", "permit", "forbid",
-                                        "when", "unless", "principal", "action", "resource", "context", "__cedar"]
+    static let reserved: Set<String> = [
+        "true", "false", "if", "then", "else", "in", "is", "like", "has", "permit", "forbid",
+        "when", "unless", "principal", "action", "resource", "context", "__cedar",
+    ]
 
     static func isIdentifier(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, !reserved.contains(name) else { return false }
@@ -254,10 +265,11 @@ enum DiffJSON {
     }
 
     static func entities(_ entities: [Entity]) -> String {
-        "[" + entities.map { entity in
-            "{\"uid\": \(uid(entity.uid)), \"attrs\": \(object(entity.attributes)), \"parents\": ["
-                + entity.ancestors.sorted().map(uid).joined(separator: ", ") + "], \"tags\": \(object(entity.tags))}"
-        }.joined(separator: ",\n ") + "]"
+        "["
+            + entities.map { entity in
+                "{\"uid\": \(uid(entity.uid)), \"attrs\": \(object(entity.attributes)), \"parents\": ["
+                    + entity.ancestors.sorted().map(uid).joined(separator: ", ") + "], \"tags\": \(object(entity.tags))}"
+            }.joined(separator: ",\n ") + "]"
     }
 
     static func request(_ r: Request) -> String {
@@ -320,7 +332,10 @@ enum DiffExtension {
         let day = ms >= 0 ? ms / msPerDay : -((-ms + msPerDay - 1) / msPerDay)
         let rest = ms - day * msPerDay
         let (y, m, d) = civil(days: Int(day))
-        func pad(_ n: Int64, _ width: Int) -> String { let s = String(n); return String(repeating: "0", count: max(0, width - s.count)) + s }
+        func pad(_ n: Int64, _ width: Int) -> String {
+            let s = String(n)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
         return "\(pad(Int64(y), 4))-\(pad(Int64(m), 2))-\(pad(Int64(d), 2))T\(pad(rest / 3_600_000, 2)):\(pad(rest / 60000 % 60, 2)):"
             + "\(pad(rest / 1000 % 60, 2)).\(pad(rest % 1000, 3))Z"
     }
@@ -358,19 +373,29 @@ struct DiffGenerator {
     static let recordFields: [(String, DiffType)] = [("level", .long), ("title", .string), ("nested", .record), ("ok", .bool)]
     static let tagKeys: [(String, DiffType)] = [("level", .long), ("dept", .string), ("admin", .bool), ("boss", .entity)]
 
-    static let longs: [Int64] = [0, 1, -1, 2, 3, 7, 42, 100, -100, 1000, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1,
-                                 1 << 32, 3_037_000_500, -3_037_000_500, 4_611_686_018_427_387_904]
+    static let longs: [Int64] = [
+        0, 1, -1, 2, 3, 7, 42, 100, -100, 1000, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1,
+        1 << 32, 3_037_000_500, -3_037_000_500, 4_611_686_018_427_387_904,
+    ]
     static let strings = ["", "a", "alice", "bob", "a*b", "*", "A", "\u{fc}ber", "a b", "x\ny", "\"", "\\", "ab", "ba", "aab", "\0"]
-    static let decimals = ["0.0", "1.5", "-1.5", "1.0000", "0.0001", "-0.0001", "2.25", "922337203685477.5807", "-922337203685477.5808",
-                           "922337203685477.5808", "1.", "1.23456", "abc", "1", "01.10", "-0.0", "10.1"]
-    static let ips = ["127.0.0.1", "10.0.0.0/8", "10.1.2.3", "192.168.1.1", "192.168.0.0/16", "224.0.0.1", "::1", "ffff::/16", "::",
-                      "fe80::1", "ff02::1", "192.168.1.300", "1.2.3.4/33", "::ffff:1.2.3.4", "0.0.0.0/0", "127.0.0.0/8", "garbage",
-                      "10.0.0.1/24", "2001:db8::/32", "2001:db8::1"]
-    static let datetimes = ["2024-01-01", "2024-02-29T12:00:00Z", "2023-02-29", "2024-01-01T00:00:00.123Z", "1970-01-01",
-                            "1969-12-31T23:59:59Z", "2024-01-01T00:00:00+0130", "2024-01-01T00:00:00.999-2359", "2024-1-1",
-                            "2000-06-15T08:30:00Z", "9999-12-31T23:59:59.999Z", "0000-01-01", "2024-13-01", "2024-01-01T24:00:00Z"]
-    static let durations = ["1d", "-2h30m", "1d2h3m4s5ms", "0ms", "1h1d", "9223372036854775807ms", "-9223372036854775808ms",
-                            "106751991167d", "90m", "1s", "-1ms", "2h", "", "1x", "1d-2h"]
+    static let decimals = [
+        "0.0", "1.5", "-1.5", "1.0000", "0.0001", "-0.0001", "2.25", "922337203685477.5807", "-922337203685477.5808",
+        "922337203685477.5808", "1.", "1.23456", "abc", "1", "01.10", "-0.0", "10.1",
+    ]
+    static let ips = [
+        "127.0.0.1", "10.0.0.0/8", "10.1.2.3", "192.168.1.1", "192.168.0.0/16", "224.0.0.1", "::1", "ffff::/16", "::",
+        "fe80::1", "ff02::1", "192.168.1.300", "1.2.3.4/33", "::ffff:1.2.3.4", "0.0.0.0/0", "127.0.0.0/8", "garbage",
+        "10.0.0.1/24", "2001:db8::/32", "2001:db8::1",
+    ]
+    static let datetimes = [
+        "2024-01-01", "2024-02-29T12:00:00Z", "2023-02-29", "2024-01-01T00:00:00.123Z", "1970-01-01",
+        "1969-12-31T23:59:59Z", "2024-01-01T00:00:00+0130", "2024-01-01T00:00:00.999-2359", "2024-1-1",
+        "2000-06-15T08:30:00Z", "9999-12-31T23:59:59.999Z", "0000-01-01", "2024-13-01", "2024-01-01T24:00:00Z",
+    ]
+    static let durations = [
+        "1d", "-2h30m", "1d2h3m4s5ms", "0ms", "1h1d", "9223372036854775807ms", "-9223372036854775808ms",
+        "106751991167d", "90m", "1s", "-1ms", "2h", "", "1x", "1d-2h",
+    ]
     static let patterns = ["*", "a*", "*b", "a*b", "\\*", "a\\*b", "**", "", "alice", "*\\**", "x\ny*", "\u{fc}*"]
 
     mutating func uid(types: [String], present: [EntityUID] = [], presentBias: Double = 0.8) -> EntityUID {
@@ -397,8 +422,10 @@ struct DiffGenerator {
             let count = rng.below(4)
             var items: Set<Value> = []
             for _ in 0..<count {
-                items.insert(rng.chance(0.1) && depth > 0 ? value(rng.pick(DiffType.allCases), depth: depth - 1, uids: uids)
-                                                          : value(element, depth: depth - 1, uids: uids))
+                items.insert(
+                    rng.chance(0.1) && depth > 0
+                        ? value(rng.pick(DiffType.allCases), depth: depth - 1, uids: uids)
+                        : value(element, depth: depth - 1, uids: uids))
             }
             return .set(items)
         case .record:
@@ -408,7 +435,8 @@ struct DiffGenerator {
                 fields[name] = value(fieldType, depth: depth - 1, uids: uids)
             }
             return .record(fields)
-        case .decimal: return .extensionValue(.decimal(rng.chance(0.2) ? rng.pick([Int64.max, Int64.min + 1, 0]) : Int64(rng.int(in: -200_000...200_000))))
+        case .decimal:
+            return .extensionValue(.decimal(rng.chance(0.2) ? rng.pick([Int64.max, Int64.min + 1, 0]) : Int64(rng.int(in: -200_000...200_000))))
         case .ip:
             if rng.chance(0.6) {
                 let prefix = rng.chance(0.6) ? 32 : rng.pick([0, 8, 16, 24, 31])
@@ -419,17 +447,22 @@ struct DiffGenerator {
             }
             let prefix = rng.chance(0.6) ? 128 : rng.pick([0, 16, 32, 64, 127])
             let random = UInt128(rng.next()) << 64 | UInt128(rng.next())
-            var address: UInt128 = rng.pick([1, 0, (0xFE80 as UInt128) << 112 | 1, (0xFF02 as UInt128) << 112 | 1,
-                                             (0x2001_0DB8 as UInt128) << 96 | 7, random])
+            var address: UInt128 = rng.pick([
+                1, 0, (0xFE80 as UInt128) << 112 | 1, (0xFF02 as UInt128) << 112 | 1,
+                (0x2001_0DB8 as UInt128) << 96 | 7, random,
+            ])
             if prefix < 128 { address &= prefix == 0 ? 0 : ~(UInt128.max >> UInt128(prefix)) }
             return .extensionValue(.ipaddr(IPAddress(family: .v6, address: address, prefixLength: UInt8(prefix))))
         case .datetime:
-            let day = DiffExtension.days(year: rng.pick([1969, 1970, 2000, 2023, 2024, 2024, 2100]), month: rng.int(in: 1...12), day: rng.int(in: 1...28))
+            let day = DiffExtension.days(
+                year: rng.pick([1969, 1970, 2000, 2023, 2024, 2024, 2100]), month: rng.int(in: 1...12), day: rng.int(in: 1...28))
             let ms = Int64(day) * 86_400_000 + (rng.chance(0.5) ? 0 : Int64(rng.below(86_400_000)))
             return .extensionValue(.datetime(ms))
         case .duration:
-            let ms: Int64 = rng.chance(0.2) ? rng.pick([0, 1, -1, 86_400_000, 1 << 62, -(1 << 62)])
-                                            : Int64(rng.int(in: -100...100)) * rng.pick([1, 1000, 60000, 3_600_000, 86_400_000])
+            let ms: Int64 =
+                rng.chance(0.2)
+                ? rng.pick([0, 1, -1, 86_400_000, 1 << 62, -(1 << 62)])
+                : Int64(rng.int(in: -100...100)) * rng.pick([1, 1000, 60000, 3_600_000, 86_400_000])
             return .extensionValue(.duration(ms))
         }
     }
@@ -496,14 +529,22 @@ struct DiffGenerator {
             // In the vocabulary, `*` is a wildcard and `\*` a literal star.
             var escaped = false
             for scalar in rng.pick(Self.patterns).unicodeScalars {
-                if escaped { elements.append(scalar); escaped = false } else if scalar == "\\" { escaped = true } else {
+                if escaped {
+                    elements.append(scalar)
+                    escaped = false
+                } else if scalar == "\\" {
+                    escaped = true
+                } else {
                     elements.append(scalar == "*" ? nil : scalar)
                 }
             }
         }
         var out = "\""
         for element in elements {
-            guard let scalar = element else { out += "*"; continue }
+            guard let scalar = element else {
+                out += "*"
+                continue
+            }
             out += scalar == "*" ? "\\*" : String(cedarQuoted(String(scalar)).dropFirst().dropLast())
         }
         return out + "\""
@@ -565,7 +606,9 @@ struct DiffGenerator {
             case 1: return .binary("-", expr(.long, depth: d, uids: uids), expr(.long, depth: d, uids: uids))
             case 2: return .binary("*", expr(.long, depth: d, uids: uids), expr(.long, depth: d, uids: uids))
             case 3: return .unary("-", expr(.long, depth: d, uids: uids))
-            case 4: return .method(expr(.duration, depth: d, uids: uids), rng.pick(["toDays", "toHours", "toMinutes", "toSeconds", "toMilliseconds"]), [])
+            case 4:
+                return .method(
+                    expr(.duration, depth: d, uids: uids), rng.pick(["toDays", "toHours", "toMinutes", "toSeconds", "toMilliseconds"]), [])
             default: return leaf(.long, uids: uids)
             }
         case .string, .entity: return read(type, depth: d, uids: uids) ?? leaf(type, uids: uids)
@@ -656,8 +699,9 @@ struct DiffGenerator {
         case 17:
             return .method(entityBase(uids, depth: d), "hasTag", [.raw(cedarQuoted(rng.chance(0.8) ? rng.pick(Self.tagKeys).0 : "nope"))])
         case 18:
-            return .method(expr(.decimal, depth: d, uids: uids), rng.pick(["lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual"]),
-                           [expr(.decimal, depth: d, uids: uids)])
+            return .method(
+                expr(.decimal, depth: d, uids: uids), rng.pick(["lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual"]),
+                [expr(.decimal, depth: d, uids: uids)])
         case 19:
             if rng.chance(0.4) { return .method(expr(.ip, depth: d, uids: uids), "isInRange", [expr(.ip, depth: d, uids: uids)]) }
             return .method(expr(.ip, depth: d, uids: uids), rng.pick(["isIpv4", "isIpv6", "isLoopback", "isMulticast"]), [])
@@ -672,7 +716,9 @@ struct DiffGenerator {
             switch type {
             case .bool: use = read
             case .long: use = .binary(rng.pick(["<", "<=", ">", ">=", "=="]), read, expr(.long, depth: d, uids: uids))
-            case .set: use = .method(read, rng.pick(["contains", "containsAny"]), [rng.chance(0.5) ? entityLiteral(uids) : expr(.set, depth: d, uids: uids)])
+            case .set:
+                use = .method(
+                    read, rng.pick(["contains", "containsAny"]), [rng.chance(0.5) ? entityLiteral(uids) : expr(.set, depth: d, uids: uids)])
             case .string: use = rng.chance(0.5) ? .like(read, pattern()) : .binary("==", read, stringLiteral())
             case .record: use = .has(read, rng.pick(Self.recordFields).0)
             case .decimal: use = .method(read, "lessThan", [expr(.decimal, depth: d, uids: uids)])
@@ -681,7 +727,9 @@ struct DiffGenerator {
             case .duration: use = .binary(rng.pick(["<", ">="]), .method(read, "toSeconds", []), longLiteral())
             case .entity: use = .binary("in", read, entityLiteral(uids))
             }
-            if case .method(let receiver, "isInRange", []) = use { return .binary("&&", .has(base, name), .method(receiver, "isInRange", [expr(.ip, depth: d, uids: uids)])) }
+            if case .method(let receiver, "isInRange", []) = use {
+                return .binary("&&", .has(base, name), .method(receiver, "isInRange", [expr(.ip, depth: d, uids: uids)]))
+            }
             return .binary("&&", .has(base, name), use)
         default:
             return read(.bool, depth: d, uids: uids) ?? leaf(.bool, uids: uids)
@@ -727,19 +775,21 @@ struct DiffGenerator {
         let conditions = (0..<rng.pick([0, 1, 1, 1, 1, 2, 2, 3])).map { _ in
             DiffCondition(when: rng.chance(0.6), body: expr(.bool, depth: rng.pick([1, 2, 2, 3, 3, 4]), uids: uids))
         }
-        return DiffPolicy(effect: rng.chance(0.72) ? .permit : .forbid, annotations: annotations,
-                          principal: scope("principal", types: Self.principalTypes, uids: uids),
-                          action: actionScope(uids: uids),
-                          resource: scope("resource", types: Self.resourceTypes, uids: uids),
-                          conditions: conditions)
+        return DiffPolicy(
+            effect: rng.chance(0.72) ? .permit : .forbid, annotations: annotations,
+            principal: scope("principal", types: Self.principalTypes, uids: uids),
+            action: actionScope(uids: uids),
+            resource: scope("resource", types: Self.resourceTypes, uids: uids),
+            conditions: conditions)
     }
 
     mutating func request(uids: [EntityUID]) -> Request {
         let favoured = rng.chance(0.5) ? mentioned + mentioned + uids : uids
-        return Request(principal: uid(types: Self.principalTypes, present: favoured),
-                action: uid(types: ["Action"], present: favoured),
-                resource: uid(types: Self.resourceTypes, present: favoured),
-                context: attributes(uids: uids, probability: 0.85))
+        return Request(
+            principal: uid(types: Self.principalTypes, present: favoured),
+            action: uid(types: ["Action"], present: favoured),
+            resource: uid(types: Self.resourceTypes, present: favoured),
+            context: attributes(uids: uids, probability: 0.85))
     }
 
     mutating func nextCase(requests: Int) -> DiffCase {

@@ -73,7 +73,8 @@ import Testing
             var single = cases[disagreement.caseIndex]
             single.requests = [single.requests[disagreement.request]]
             let small = try DifferentialShrinker(reference: reference).shrink(single)
-            print("""
+            print(
+                """
                 ==== disagreement \(number + 1) of \(disagreements.count): seed \(seed), case \(disagreement.caseIndex), \
                 request \(disagreement.request) (shrunk from \(cases[disagreement.caseIndex].policies.count) policies, \
                 \(cases[disagreement.caseIndex].entities.count) entities)
@@ -83,15 +84,21 @@ import Testing
         if disagreements.count > shrinkLimit {
             var kinds: [String: Int] = [:]
             for d in disagreements { kinds[d.swift.kind(against: d.reference), default: 0] += 1 }
-            print("differential: disagreements by kind: " + kinds.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            print(
+                "differential: disagreements by kind: " + kinds.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            )
         }
         let skipped = skippedParse + skippedOther
-        print(String(format: "differential: timings: generate %.1fs, reference %.1fs, swift %.1fs, shrink %.1fs",
-                     generated.timeIntervalSince(start), referenced.timeIntervalSince(generated),
-                     decided.timeIntervalSince(referenced), Date().timeIntervalSince(decided)))
+        print(
+            String(
+                format: "differential: timings: generate %.1fs, reference %.1fs, swift %.1fs, shrink %.1fs",
+                generated.timeIntervalSince(start), referenced.timeIntervalSince(generated),
+                decided.timeIntervalSince(referenced), Date().timeIntervalSince(decided)))
         print("differential: skipped: reference parse error \(skippedParse), reference refused data \(skippedOther)")
         print("differential: \(agreed) agreed, \(disagreements.count) disagreed, \(skipped) skipped")
-        #expect(disagreements.count == 0, "the Swift engine disagreed with cedar-policy on \(disagreements.count) requests (seed \(seed)); reproducers above")
+        #expect(
+            disagreements.count == 0,
+            "the Swift engine disagreed with cedar-policy on \(disagreements.count) requests (seed \(seed)); reproducers above")
         #expect(agreed + disagreements.count > 0, "no request was compared")
     }
 
@@ -107,8 +114,9 @@ import Testing
             return generator.nextCase(requests: 1)
         }
         let answers = try reference.answers(cases)
-        let allowed = try #require(zip(cases, answers).first { $0.1.results.first?.decision == "allow" }?.0,
-                                   "no generated case was allowed by the reference")
+        let allowed = try #require(
+            zip(cases, answers).first { $0.1.results.first?.decision == "allow" }?.0,
+            "no generated case was allowed by the reference")
         let small = try DifferentialShrinker(reference: reference, engine: denyAll).shrink(allowed)
         print("differential: shrinker self-test reproducer\n\(small.report)")
         #expect(small.diffCase.policyText == "permit(principal, action, resource);\n")
@@ -156,8 +164,9 @@ struct DiffAnswer: Equatable, Sendable {
         let store = diffCase.store
         return diffCase.requests.map { request in
             let response = authorizer.authorize(request, entities: store)
-            return DiffAnswer(decision: response.decision.rawValue, reasons: response.reasons, errors: response.errors,
-                              messages: response.errorMessages.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" })
+            return DiffAnswer(
+                decision: response.decision.rawValue, reasons: response.reasons, errors: response.errors,
+                messages: response.errorMessages.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" })
         }
     }
 
@@ -318,7 +327,9 @@ struct DifferentialShrinker {
     func shrink(_ start: DiffCase) throws -> Shrunk {
         var current = start
         guard let first = try reference.answers([start], name: "shrink").first, var answers = disagreement(start, first) else {
-            return Shrunk(diffCase: start, swift: engine(start)[0], reference: DiffAnswer(decision: "?", reasons: [], errors: [], messages: ["no longer disagrees"]))
+            return Shrunk(
+                diffCase: start, swift: engine(start)[0],
+                reference: DiffAnswer(decision: "?", reasons: [], errors: [], messages: ["no longer disagrees"]))
         }
         var calls = 1
         improving: while calls < budget {
@@ -345,7 +356,11 @@ struct DifferentialShrinker {
     /// Every case one step smaller, coarse steps first.
     static func candidates(_ c: DiffCase) -> [DiffCase] {
         var out: [DiffCase] = []
-        func with(_ change: (inout DiffCase) -> Void) { var copy = c; change(&copy); out.append(copy) }
+        func with(_ change: (inout DiffCase) -> Void) {
+            var copy = c
+            change(&copy)
+            out.append(copy)
+        }
         for i in c.policies.indices { with { $0.policies.remove(at: i) } }
         for i in c.entities.indices { with { $0.entities.remove(at: i) } }
         for (p, policy) in c.policies.enumerated() {

@@ -82,8 +82,9 @@ struct ValueJSONTests {
     }
 
     @Test func errorDescriptionJoinsPathAndMessage() {
-        #expect(DataError(path: "entities[3].attrs.owner", message: "null is not a Cedar value").description
-            == "entities[3].attrs.owner: null is not a Cedar value")
+        #expect(
+            DataError(path: "entities[3].attrs.owner", message: "null is not a Cedar value").description
+                == "entities[3].attrs.owner: null is not a Cedar value")
         #expect(DataError(path: "", message: "bad").description == "bad")
     }
 
@@ -119,18 +120,28 @@ struct ExtensionEscapeTests {
         arguments: [
             (#"{"__extn": {"fn": "decimal", "arg": "1.5"}}"#, Value.extensionValue(.decimal(15000))),
             (#"{"__extn": {"fn": "decimal", "arg": "-0.0001"}}"#, .extensionValue(.decimal(-1))),
-            (#"{"__extn": {"fn": "ip", "arg": "10.0.0.1"}}"#,
-             .extensionValue(.ipaddr(IPAddress(family: .v4, address: 0x0A00_0001, prefixLength: 32)))),
-            (#"{"__extn": {"fn": "ip", "arg": "192.168.0.0/16"}}"#,
-             .extensionValue(.ipaddr(IPAddress(family: .v4, address: 0xC0A8_0000, prefixLength: 16)))),
-            (#"{"__extn": {"fn": "ip", "arg": "::1"}}"#,
-             .extensionValue(.ipaddr(IPAddress(family: .v6, address: 1, prefixLength: 128)))),
+            (
+                #"{"__extn": {"fn": "ip", "arg": "10.0.0.1"}}"#,
+                .extensionValue(.ipaddr(IPAddress(family: .v4, address: 0x0A00_0001, prefixLength: 32)))
+            ),
+            (
+                #"{"__extn": {"fn": "ip", "arg": "192.168.0.0/16"}}"#,
+                .extensionValue(.ipaddr(IPAddress(family: .v4, address: 0xC0A8_0000, prefixLength: 16)))
+            ),
+            (
+                #"{"__extn": {"fn": "ip", "arg": "::1"}}"#,
+                .extensionValue(.ipaddr(IPAddress(family: .v6, address: 1, prefixLength: 128)))
+            ),
             (#"{"__extn": {"fn": "datetime", "arg": "1970-01-02"}}"#, .extensionValue(.datetime(86_400_000))),
             (#"{"__extn": {"fn": "duration", "arg": "1h30m"}}"#, .extensionValue(.duration(5_400_000))),
-            (#"{"__extn": {"fn": "offset", "args": [{"__extn": {"fn": "datetime", "arg": "1970-01-01"}}, {"__extn": {"fn": "duration", "arg": "-1ms"}}]}}"#,
-             .extensionValue(.datetime(-1))),
-            (#"[{"__extn": {"fn": "decimal", "arg": "1.0"}}, {"__extn": {"fn": "decimal", "arg": "1.0000"}}]"#,
-             .set([.extensionValue(.decimal(10000))])),
+            (
+                #"{"__extn": {"fn": "offset", "args": [{"__extn": {"fn": "datetime", "arg": "1970-01-01"}}, {"__extn": {"fn": "duration", "arg": "-1ms"}}]}}"#,
+                .extensionValue(.datetime(-1))
+            ),
+            (
+                #"[{"__extn": {"fn": "decimal", "arg": "1.0"}}, {"__extn": {"fn": "decimal", "arg": "1.0000"}}]"#,
+                .set([.extensionValue(.decimal(10000))])
+            ),
         ]
     )
     func realExtensionValues(json: String, expected: Value) throws {
@@ -195,36 +206,37 @@ struct ContextAndUIDJSONTests {
 
 struct EntitiesJSONTests {
     static let document = #"""
-    [
-      {
-        "uid": {"type": "User", "id": "alice"},
-        "parents": [{"type": "Group", "id": "staff"}, {"__entity": {"type": "Group", "id": "admins"}}],
-        "attrs": {
-          "age": 30,
-          "manager": {"__entity": {"type": "User", "id": "bob"}},
-          "home": {"type": "Place", "id": "x"}
-        }
-      },
-      {
-        "uid": {"__entity": {"type": "Group", "id": "staff"}},
-        "parents": [{"type": "Org", "id": "acme"}],
-        "attrs": {},
-        "tags": {"level": 2}
-      },
-      { "uid": {"type": "Org", "id": "acme"}, "parents": [], "attrs": {} },
-      { "uid": {"type": "User", "id": "bob"} }
-    ]
-    """#
+        [
+          {
+            "uid": {"type": "User", "id": "alice"},
+            "parents": [{"type": "Group", "id": "staff"}, {"__entity": {"type": "Group", "id": "admins"}}],
+            "attrs": {
+              "age": 30,
+              "manager": {"__entity": {"type": "User", "id": "bob"}},
+              "home": {"type": "Place", "id": "x"}
+            }
+          },
+          {
+            "uid": {"__entity": {"type": "Group", "id": "staff"}},
+            "parents": [{"type": "Org", "id": "acme"}],
+            "attrs": {},
+            "tags": {"level": 2}
+          },
+          { "uid": {"type": "Org", "id": "acme"}, "parents": [], "attrs": {} },
+          { "uid": {"type": "User", "id": "bob"} }
+        ]
+        """#
 
     @Test func parsesEntitiesWithDirectParents() throws {
         let list = try parseEntityList(json: JSONValue.parse(Self.document))
         #expect(list.map(\.uid) == [uid("User", "alice"), uid("Group", "staff"), uid("Org", "acme"), uid("User", "bob")])
         let alice = list[0]
-        #expect(alice.attributes == [
-            "age": .long(30),
-            "manager": .entity(uid("User", "bob")),
-            "home": .record(["type": .string("Place"), "id": .string("x")]),
-        ])
+        #expect(
+            alice.attributes == [
+                "age": .long(30),
+                "manager": .entity(uid("User", "bob")),
+                "home": .record(["type": .string("Place"), "id": .string("x")]),
+            ])
         #expect(alice.ancestors == [uid("Group", "staff"), uid("Group", "admins")])
         #expect(alice.tags == [:])
         #expect(list[1].tags == ["level": .long(2)])
@@ -254,7 +266,8 @@ struct EntitiesJSONTests {
 
     @Test
     func parentCyclesDoNotHang() throws {
-        let json = #"[{"uid": {"type": "A", "id": "1"}, "parents": [{"type": "A", "id": "2"}]}, {"uid": {"type": "A", "id": "2"}, "parents": [{"type": "A", "id": "1"}]}]"#
+        let json =
+            #"[{"uid": {"type": "A", "id": "1"}, "parents": [{"type": "A", "id": "2"}]}, {"uid": {"type": "A", "id": "2"}, "parents": [{"type": "A", "id": "1"}]}]"#
         let entities = try parseEntities(json: json)
         #expect(entities.isDescendant(uid("A", "1"), of: uid("A", "2")))
         #expect(entities.isDescendant(uid("A", "2"), of: uid("A", "1")))
@@ -264,7 +277,8 @@ struct EntitiesJSONTests {
     // 3-cycle one member misses an ancestor. Enabled together with the tests above.
     @Test
     func longerParentCyclesCloseFully() throws {
-        let json = #"[{"uid": {"type": "A", "id": "1"}, "parents": [{"type": "A", "id": "2"}]}, {"uid": {"type": "A", "id": "2"}, "parents": [{"type": "A", "id": "3"}]}, {"uid": {"type": "A", "id": "3"}, "parents": [{"type": "A", "id": "1"}]}]"#
+        let json =
+            #"[{"uid": {"type": "A", "id": "1"}, "parents": [{"type": "A", "id": "2"}]}, {"uid": {"type": "A", "id": "2"}, "parents": [{"type": "A", "id": "3"}]}, {"uid": {"type": "A", "id": "3"}, "parents": [{"type": "A", "id": "1"}]}]"#
         let entities = try parseEntities(json: json)
         for a in ["1", "2", "3"] {
             for b in ["1", "2", "3"] { #expect(entities.isDescendant(uid("A", a), of: uid("A", b)), "\(a) in \(b)") }
@@ -288,11 +302,15 @@ struct EntitiesJSONTests {
         (#"[{"uid": {"type": "A", "id": "1"}, "attrs": []}]"#, "entities[0].attrs", "attrs must be an object"),
         (#"[{"uid": {"type": "A", "id": "1"}, "tags": 3}]"#, "entities[0].tags", "tags must be an object"),
         (#"[{"uid": {"type": "A", "id": "1"}, "attrs": {"a": 1, "a": 2}}]"#, "entities[0].attrs", #"duplicate key "a""#),
-        (#"[{"uid": {"type": "A", "id": "0"}}, {"uid": {"type": "A", "id": "1"}, "attrs": {"owner": null}}]"#,
-         "entities[1].attrs.owner", "null is not a Cedar value"),
+        (
+            #"[{"uid": {"type": "A", "id": "0"}}, {"uid": {"type": "A", "id": "1"}, "attrs": {"owner": null}}]"#,
+            "entities[1].attrs.owner", "null is not a Cedar value"
+        ),
         (#"[{"uid": {"type": "A", "id": "1"}, "tags": {"t": 0.5}}]"#, "entities[0].tags.t", "0.5 is not a Cedar long"),
-        (#"[{"uid": {"type": "A", "id": "1"}, "attrs": {"x": 1}}, {"uid": {"type": "A", "id": "1"}, "attrs": {"x": 2}}]"#,
-         "entities[1]", #"duplicate entity A::"1" (first at index 0) with different data"#),
+        (
+            #"[{"uid": {"type": "A", "id": "1"}, "attrs": {"x": 1}}, {"uid": {"type": "A", "id": "1"}, "attrs": {"x": 2}}]"#,
+            "entities[1]", #"duplicate entity A::"1" (first at index 0) with different data"#
+        ),
         ("[", "entities", "invalid JSON at line 1, column 2"),
     ])
     func refuses(json: String, path: String, message: String) {

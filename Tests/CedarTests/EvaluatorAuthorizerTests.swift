@@ -1,14 +1,18 @@
 import Testing
+
 @testable import Cedar
 
 @Suite("Authorizer")
 struct EvaluatorAuthorizerTests {
     typealias F = Fixture
 
-    static func policy(_ id: String, _ effect: Effect, principal: ScopeConstraint = .any, action: ActionConstraint = .any,
-                       resource: ScopeConstraint = .any, _ conditions: [Condition] = []) -> Policy {
-        Policy(id: id, effect: effect, annotations: [], principal: principal, action: action, resource: resource,
-               conditions: conditions, position: SourcePosition(line: 1, column: 1, offset: 0))
+    static func policy(
+        _ id: String, _ effect: Effect, principal: ScopeConstraint = .any, action: ActionConstraint = .any,
+        resource: ScopeConstraint = .any, _ conditions: [Condition] = []
+    ) -> Policy {
+        Policy(
+            id: id, effect: effect, annotations: [], principal: principal, action: action, resource: resource,
+            conditions: conditions, position: SourcePosition(line: 1, column: 1, offset: 0))
     }
 
     static func when(_ e: Expr) -> Condition { Condition(kind: .when, body: e) }
@@ -26,16 +30,20 @@ struct EvaluatorAuthorizerTests {
     }
 
     @Test func permitAllows() {
-        let response = Self.decide([Self.policy("p0", .permit), Self.policy("p1", .permit, principal: .equal(F.alice)),
-                                    Self.policy("p2", .permit, principal: .equal(F.bob))])
+        let response = Self.decide([
+            Self.policy("p0", .permit), Self.policy("p1", .permit, principal: .equal(F.alice)),
+            Self.policy("p2", .permit, principal: .equal(F.bob)),
+        ])
         #expect(response.decision == .allow)
         #expect(response.reasons == ["p0", "p1"])
         #expect(response.errors.isEmpty)
     }
 
     @Test func forbidWins() {
-        let response = Self.decide([Self.policy("p0", .permit), Self.policy("f0", .forbid, resource: .is("Doc")),
-                                    Self.policy("f1", .forbid, resource: .is("Folder"))])
+        let response = Self.decide([
+            Self.policy("p0", .permit), Self.policy("f0", .forbid, resource: .is("Doc")),
+            Self.policy("f1", .forbid, resource: .is("Folder")),
+        ])
         #expect(response.decision == .deny)
         #expect(response.reasons == ["f0"])
     }
@@ -62,13 +70,18 @@ struct EvaluatorAuthorizerTests {
         #expect(response.reasons == ["f0"])
         #expect(response.errors == ["p0"])
         let onlyErrors = Self.decide([Self.policy("p0", .permit, [Self.when(bin(.add, long(Int64.max), long(1)))])])
-        #expect(onlyErrors == Response(decision: .deny, reasons: [], errors: ["p0"],
-                                       errorMessages: ["p0": EvaluationError.integerOverflow.description]))
+        #expect(
+            onlyErrors
+                == Response(
+                    decision: .deny, reasons: [], errors: ["p0"],
+                    errorMessages: ["p0": EvaluationError.integerOverflow.description]))
     }
 
     @Test func nonBooleanConditionIsAnError() {
-        let response = Self.decide([Self.policy("p0", .permit, [Self.when(long(1))]),
-                                    Self.policy("p1", .permit, [Self.unless(str("no"))])])
+        let response = Self.decide([
+            Self.policy("p0", .permit, [Self.when(long(1))]),
+            Self.policy("p1", .permit, [Self.unless(str("no"))]),
+        ])
         #expect(response.decision == .deny)
         #expect(response.errors == ["p0", "p1"])
     }
@@ -86,8 +99,14 @@ struct EvaluatorAuthorizerTests {
         // An unmatched scope never evaluates the conditions.
         let scoped = Self.decide([Self.policy("p0", .permit, principal: .equal(F.bob), [Self.when(failing)])])
         #expect(scoped.errors.isEmpty)
-        let all = Self.decide([Self.policy("p0", .permit, [Self.when(bool(true)), Self.unless(bool(false)),
-                                                            Self.when(.getAttribute(.variable(.context), "flag"))])])
+        let all = Self.decide([
+            Self.policy(
+                "p0", .permit,
+                [
+                    Self.when(bool(true)), Self.unless(bool(false)),
+                    Self.when(.getAttribute(.variable(.context), "flag")),
+                ])
+        ])
         #expect(all.decision == .allow)
     }
 
@@ -125,9 +144,12 @@ struct EvaluatorAuthorizerTests {
         let request = Request(principal: F.ghost, action: F.view, resource: F.doc)
         #expect(Self.decide([Self.policy("p0", .permit, principal: .in(F.ghost))], request).decision == .allow)
         #expect(Self.decide([Self.policy("p0", .permit, principal: .in(F.staff))], request).decision == .deny)
-        let attr = Self.decide([Self.policy("p0", .permit, [Self.when(.hasAttribute(.variable(.principal), "name"))]),
-                                Self.policy("p1", .permit, [Self.when(bin(.equal, .getAttribute(.variable(.principal), "name"), str("x")))])],
-                               request)
+        let attr = Self.decide(
+            [
+                Self.policy("p0", .permit, [Self.when(.hasAttribute(.variable(.principal), "name"))]),
+                Self.policy("p1", .permit, [Self.when(bin(.equal, .getAttribute(.variable(.principal), "name"), str("x")))]),
+            ],
+            request)
         #expect(attr.decision == .deny)
         #expect(attr.errors == ["p1"])
     }
@@ -137,12 +159,25 @@ struct EvaluatorAuthorizerTests {
         //   when { context.ip like "10.*" && resource.owner == principal };
         // forbid(principal, action, resource) when { resource.public } ;  (false here)
         // forbid(principal, action, resource) unless { ip(context.ip).isInRange(ip("10.0.0.0/8")) };
-        let p0 = Self.policy("policy0", .permit, principal: .in(F.admins), action: .in(F.readActions), resource: .is("Doc"),
-                             [Self.when(.and(.like(.getAttribute(.variable(.context), "ip"), pattern("10.*")),
-                                             bin(.equal, .getAttribute(.variable(.resource), "owner"), .variable(.principal))))])
+        let p0 = Self.policy(
+            "policy0", .permit, principal: .in(F.admins), action: .in(F.readActions), resource: .is("Doc"),
+            [
+                Self.when(
+                    .and(
+                        .like(.getAttribute(.variable(.context), "ip"), pattern("10.*")),
+                        bin(.equal, .getAttribute(.variable(.resource), "owner"), .variable(.principal))))
+            ])
         let f0 = Self.policy("policy1", .forbid, [Self.when(.getAttribute(.variable(.resource), "public"))])
-        let f1 = Self.policy("policy2", .forbid, [Self.unless(.call("isInRange", [
-            .call("ip", [.getAttribute(.variable(.context), "ip")]), ext("ip", "10.0.0.0/8")]))])
+        let f1 = Self.policy(
+            "policy2", .forbid,
+            [
+                Self.unless(
+                    .call(
+                        "isInRange",
+                        [
+                            .call("ip", [.getAttribute(.variable(.context), "ip")]), ext("ip", "10.0.0.0/8"),
+                        ]))
+            ])
         let allowed = Self.decide([p0, f0, f1])
         #expect(allowed == Response(decision: .allow, reasons: ["policy0"], errors: []))
         let outside = Request(principal: F.alice, action: F.view, resource: F.doc, context: ["ip": .string("192.168.1.1")])

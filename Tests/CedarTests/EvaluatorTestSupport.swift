@@ -5,10 +5,10 @@
 enum Fixture {
     static let alice = EntityUID(type: "User", id: "alice")
     static let bob = EntityUID(type: "User", id: "bob")
-    static let ghost = EntityUID(type: "User", id: "ghost") // not in the store
+    static let ghost = EntityUID(type: "User", id: "ghost")  // not in the store
     static let admins = EntityUID(type: "Group", id: "admins")
     static let staff = EntityUID(type: "Group", id: "staff")
-    static let everyone = EntityUID(type: "Group", id: "everyone") // an ancestor that is not an entity
+    static let everyone = EntityUID(type: "Group", id: "everyone")  // an ancestor that is not an entity
     static let view = EntityUID(type: "Action", id: "view")
     static let edit = EntityUID(type: "Action", id: "edit")
     static let readActions = EntityUID(type: "Action", id: "read")
@@ -16,9 +16,13 @@ enum Fixture {
     static let folder = EntityUID(type: "Folder", id: "f1")
 
     static let entities = makeEntities([
-        Entity(uid: alice, attributes: ["name": .string("Alice"), "age": .long(30), "manager": .entity(bob),
-                                        "address": .record(["city": .string("Oslo")])],
-               ancestors: [admins], tags: ["team": .string("red"), "level": .long(3)]),
+        Entity(
+            uid: alice,
+            attributes: [
+                "name": .string("Alice"), "age": .long(30), "manager": .entity(bob),
+                "address": .record(["city": .string("Oslo")]),
+            ],
+            ancestors: [admins], tags: ["team": .string("red"), "level": .long(3)]),
         Entity(uid: bob, attributes: ["name": .string("Bob")], ancestors: [staff]),
         Entity(uid: admins, ancestors: [staff]),
         Entity(uid: staff, ancestors: [everyone]),
@@ -27,8 +31,9 @@ enum Fixture {
         Entity(uid: doc, attributes: ["owner": .entity(alice), "public": .bool(false)], ancestors: [folder]),
     ])
 
-    static let request = Request(principal: alice, action: view, resource: doc,
-                                 context: ["ip": .string("10.0.0.1"), "n": .long(7), "flag": .bool(true)])
+    static let request = Request(
+        principal: alice, action: view, resource: doc,
+        context: ["ip": .string("10.0.0.1"), "n": .long(7), "flag": .bool(true)])
 }
 
 /// Builds an entity store with transitively closed ancestors.
@@ -52,7 +57,8 @@ func kind(of error: EvaluationError) -> ErrorKind {
 }
 
 func evaluate(_ expr: Expr, request: Request = Fixture.request, entities: Entities = Fixture.entities)
-    -> Result<Value, EvaluationError> {
+    -> Result<Value, EvaluationError>
+{
     let evaluator = Evaluator(request: request, entities: entities)
     return Result { () throws(EvaluationError) -> Value in try evaluator.evaluate(expr) }
 }

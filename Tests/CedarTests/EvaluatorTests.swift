@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Cedar
 
 @Suite("Evaluator")
@@ -18,7 +19,8 @@ struct EvaluatorTests {
     @Test func setAndRecordLiterals() {
         #expect(value(.set([long(1), long(2), long(1)])) == .set([.long(1), .long(2)]))
         #expect(value(.set([])) == .set([]))
-        #expect(value(.record([RecordEntry(key: "a", value: long(1)), RecordEntry(key: "b", value: str("x"))]))
+        #expect(
+            value(.record([RecordEntry(key: "a", value: long(1)), RecordEntry(key: "b", value: str("x"))]))
                 == .record(["a": .long(1), "b": .string("x")]))
         #expect(errorKind(.set([long(1), failing])) == .entity)
         #expect(errorKind(.record([RecordEntry(key: "a", value: failing)])) == .entity)
@@ -29,7 +31,7 @@ struct EvaluatorTests {
     @Test func andOrShortCircuit() {
         #expect(value(.and(bool(false), failing)) == .bool(false))
         #expect(value(.or(bool(true), failing)) == .bool(true))
-        #expect(value(.and(bool(false), long(1))) == .bool(false)) // second operand's type unchecked
+        #expect(value(.and(bool(false), long(1))) == .bool(false))  // second operand's type unchecked
         #expect(value(.or(bool(true), long(1))) == .bool(true))
         #expect(value(.and(bool(true), bool(false))) == .bool(false))
         #expect(value(.or(bool(false), bool(true))) == .bool(true))
@@ -145,13 +147,13 @@ struct EvaluatorTests {
     // MARK: Hierarchy
 
     @Test func inEntity() {
-        #expect(value(bin(.in, uid(F.alice), uid(F.alice))) == .bool(true)) // reflexive
+        #expect(value(bin(.in, uid(F.alice), uid(F.alice))) == .bool(true))  // reflexive
         #expect(value(bin(.in, uid(F.alice), uid(F.admins))) == .bool(true))
-        #expect(value(bin(.in, uid(F.alice), uid(F.staff))) == .bool(true)) // transitive
-        #expect(value(bin(.in, uid(F.alice), uid(F.everyone))) == .bool(true)) // through a non-entity ancestor
+        #expect(value(bin(.in, uid(F.alice), uid(F.staff))) == .bool(true))  // transitive
+        #expect(value(bin(.in, uid(F.alice), uid(F.everyone))) == .bool(true))  // through a non-entity ancestor
         #expect(value(bin(.in, uid(F.bob), uid(F.admins))) == .bool(false))
         #expect(value(bin(.in, uid(F.staff), uid(F.alice))) == .bool(false))
-        #expect(value(bin(.in, uid(F.ghost), uid(F.ghost))) == .bool(true)) // missing entity: only itself
+        #expect(value(bin(.in, uid(F.ghost), uid(F.ghost))) == .bool(true))  // missing entity: only itself
         #expect(value(bin(.in, uid(F.ghost), uid(F.admins))) == .bool(false))
     }
 
@@ -199,17 +201,19 @@ struct EvaluatorTests {
     @Test func hasAttribute() {
         #expect(value(.hasAttribute(uid(F.alice), "name")) == .bool(true))
         #expect(value(.hasAttribute(uid(F.alice), "salary")) == .bool(false))
-        #expect(value(.hasAttribute(uid(F.ghost), "name")) == .bool(false)) // missing entity: false, no error
+        #expect(value(.hasAttribute(uid(F.ghost), "name")) == .bool(false))  // missing entity: false, no error
         #expect(value(.hasAttribute(.variable(.context), "flag")) == .bool(true))
         #expect(value(.hasAttribute(.variable(.context), "nope")) == .bool(false))
         #expect(errorKind(.hasAttribute(str("x"), "a")) == .type)
         #expect(errorKind(.hasAttribute(failing, "a")) == .entity)
         // `has a.b` arrives desugared; the guard protects the access.
-        let guarded: Expr = .and(.hasAttribute(uid(F.alice), "address"),
-                                 .hasAttribute(.getAttribute(uid(F.alice), "address"), "city"))
+        let guarded: Expr = .and(
+            .hasAttribute(uid(F.alice), "address"),
+            .hasAttribute(.getAttribute(uid(F.alice), "address"), "city"))
         #expect(value(guarded) == .bool(true))
-        let guardedMissing: Expr = .and(.hasAttribute(uid(F.bob), "address"),
-                                        .hasAttribute(.getAttribute(uid(F.bob), "address"), "city"))
+        let guardedMissing: Expr = .and(
+            .hasAttribute(uid(F.bob), "address"),
+            .hasAttribute(.getAttribute(uid(F.bob), "address"), "city"))
         #expect(value(guardedMissing) == .bool(false))
     }
 
@@ -297,8 +301,8 @@ struct EvaluatorTests {
 
     @Test func tags() {
         #expect(value(bin(.hasTag, uid(F.alice), str("team"))) == .bool(true))
-        #expect(value(bin(.hasTag, uid(F.alice), str("name"))) == .bool(false)) // attributes are not tags
-        #expect(value(bin(.hasTag, uid(F.ghost), str("team"))) == .bool(false)) // missing entity: false
+        #expect(value(bin(.hasTag, uid(F.alice), str("name"))) == .bool(false))  // attributes are not tags
+        #expect(value(bin(.hasTag, uid(F.ghost), str("team"))) == .bool(false))  // missing entity: false
         #expect(value(bin(.getTag, uid(F.alice), str("team"))) == .string("red"))
         #expect(value(bin(.getTag, uid(F.alice), str("level"))) == .long(3))
         #expect(evaluate(bin(.getTag, uid(F.alice), str("nope"))) == .failure(.tagDoesNotExist("nope")))

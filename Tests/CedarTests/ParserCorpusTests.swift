@@ -47,7 +47,8 @@ struct ParserCorpusTests {
     }
 
     @Test func handWrittenTestsAndSampleDataParse() throws {
-        let files = cedarFiles(under: sharedCedar.appendingPathComponent("tests"))
+        let files =
+            cedarFiles(under: sharedCedar.appendingPathComponent("tests"))
             + cedarFiles(under: sharedCedar.appendingPathComponent("sample-data"))
         #expect(files.count >= 20)
         var failures: [String] = []
@@ -83,8 +84,9 @@ struct ParserCorpusTests {
             } catch {
                 rejected += 1
                 let offset = error.position.offset
-                #expect(offset >= 0 && offset <= text.utf8.count && error.position.line >= 1 && error.position.column >= 1,
-                        "bad position \(error.position) for input #\(n)")
+                #expect(
+                    offset >= 0 && offset <= text.utf8.count && error.position.line >= 1 && error.position.column >= 1,
+                    "bad position \(error.position) for input #\(n)")
                 #expect(!error.message.isEmpty)
             }
         }

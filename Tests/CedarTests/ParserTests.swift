@@ -63,12 +63,15 @@ private let precedenceCases: [ExpressionCase] = [
     .init("2--3", bin(.subtract, int(2), int(-3))),
     // if-then-else: lowest precedence, branches are full expressions.
     .init("if principal then 1 else 2 + 3", .ifThenElse(principal, int(1), bin(.add, int(2), int(3)))),
-    .init("if principal then action else resource || context",
-          .ifThenElse(principal, action, .or(resource, context))),
-    .init("if if principal then action else resource then 1 else 2",
-          .ifThenElse(.ifThenElse(principal, action, resource), int(1), int(2))),
-    .init("if principal then if action then 1 else 2 else 3",
-          .ifThenElse(principal, .ifThenElse(action, int(1), int(2)), int(3))),
+    .init(
+        "if principal then action else resource || context",
+        .ifThenElse(principal, action, .or(resource, context))),
+    .init(
+        "if if principal then action else resource then 1 else 2",
+        .ifThenElse(.ifThenElse(principal, action, resource), int(1), int(2))),
+    .init(
+        "if principal then if action then 1 else 2 else 3",
+        .ifThenElse(principal, .ifThenElse(action, int(1), int(2)), int(3))),
     .init("(if principal then 1 else 2) + 3", bin(.add, .ifThenElse(principal, int(1), int(2)), int(3))),
     // Member access and method calls.
     .init("principal.a.b", attr(attr(principal, "a"), "b")),
@@ -81,13 +84,16 @@ private let precedenceCases: [ExpressionCase] = [
     .init("principal.hasTag(\"t\")", bin(.hasTag, principal, str("t"))),
     .init("context.s.isEmpty()", .unary(.isEmpty, attr(context, "s"))),
     .init("!context.s.isEmpty()", .unary(.not, .unary(.isEmpty, attr(context, "s")))),
-    .init("decimal(\"1.0\").lessThan(decimal(\"2.0\"))",
-          .call("lessThan", [.call("decimal", [str("1.0")]), .call("decimal", [str("2.0")])])),
-    .init("ip(\"10.0.0.1\").isInRange(ip(\"10.0.0.0/8\"))",
-          .call("isInRange", [.call("ip", [str("10.0.0.1")]), .call("ip", [str("10.0.0.0/8")])])),
+    .init(
+        "decimal(\"1.0\").lessThan(decimal(\"2.0\"))",
+        .call("lessThan", [.call("decimal", [str("1.0")]), .call("decimal", [str("2.0")])])),
+    .init(
+        "ip(\"10.0.0.1\").isInRange(ip(\"10.0.0.0/8\"))",
+        .call("isInRange", [.call("ip", [str("10.0.0.1")]), .call("ip", [str("10.0.0.0/8")])])),
     .init("ip(\"::1\").isLoopback()", .call("isLoopback", [.call("ip", [str("::1")])])),
-    .init("datetime(\"2024-01-01\").offset(duration(\"1h\")).toDate()",
-          .call("toDate", [.call("offset", [.call("datetime", [str("2024-01-01")]), .call("duration", [str("1h")])])])),
+    .init(
+        "datetime(\"2024-01-01\").offset(duration(\"1h\")).toDate()",
+        .call("toDate", [.call("offset", [.call("datetime", [str("2024-01-01")]), .call("duration", [str("1h")])])])),
     .init("duration(\"1d\").toMilliseconds()", .call("toMilliseconds", [.call("duration", [str("1d")])])),
     // Extension functions are not arity-checked by the parser (the evaluator reports it).
     .init("ip(context, 0)", .call("ip", [context, int(0)])),
@@ -95,20 +101,25 @@ private let precedenceCases: [ExpressionCase] = [
     .init("principal has name", .hasAttribute(principal, "name")),
     .init("principal has \"full name\"", .hasAttribute(principal, "full name")),
     .init("principal has a.b", .and(.hasAttribute(principal, "a"), .hasAttribute(attr(principal, "a"), "b"))),
-    .init("principal has a.b.c",
-          .and(.and(.hasAttribute(principal, "a"), .hasAttribute(attr(principal, "a"), "b")),
-               .hasAttribute(attr(attr(principal, "a"), "b"), "c"))),
-    .init("principal has a && principal.a > 1",
-          .and(.hasAttribute(principal, "a"), bin(.greater, attr(principal, "a"), int(1)))),
+    .init(
+        "principal has a.b.c",
+        .and(
+            .and(.hasAttribute(principal, "a"), .hasAttribute(attr(principal, "a"), "b")),
+            .hasAttribute(attr(attr(principal, "a"), "b"), "c"))),
+    .init(
+        "principal has a && principal.a > 1",
+        .and(.hasAttribute(principal, "a"), bin(.greater, attr(principal, "a"), int(1)))),
     .init("context.x has y", .hasAttribute(attr(context, "x"), "y")),
-    .init("resource like \"a*b\\*c\"",
-          .like(resource, [.literal("a"), .wildcard, .literal("b"), .literal("*"), .literal("c")])),
+    .init(
+        "resource like \"a*b\\*c\"",
+        .like(resource, [.literal("a"), .wildcard, .literal("b"), .literal("*"), .literal("c")])),
     .init("resource like \"\"", .like(resource, [])),
     .init("resource like \"\\n\\u{e9}*\"", .like(resource, [.literal("\n"), .literal("é"), .wildcard])),
     .init("principal is User", .isType(principal, "User")),
     .init("principal is A::B::C", .isType(principal, "A::B::C")),
-    .init("principal is User in Group::\"g\"",
-          .and(.isType(principal, "User"), bin(.in, principal, entity("Group", "g")))),
+    .init(
+        "principal is User in Group::\"g\"",
+        .and(.isType(principal, "User"), bin(.in, principal, entity("Group", "g")))),
     .init("principal is A::B in resource", .and(.isType(principal, "A::B"), bin(.in, principal, resource))),
     .init("principal is User && true", .and(.isType(principal, "User"), bool(true))),
     // Literals and constructors.
@@ -141,33 +152,37 @@ func expressionTrees(_ c: ExpressionCase) throws {
 
 // MARK: - Integer literals
 
-@Test("integer literals and the folding of '-'", arguments: [
-    ("0", int(0)),
-    ("007", int(7)),
-    ("9223372036854775807", int(Int64.max)),
-    ("-9223372036854775808", int(Int64.min)),
-    ("- 9223372036854775808", int(Int64.min)),
-    ("-9223372036854775807", int(-Int64.max)),
-    ("--9223372036854775808", .unary(.negate, int(Int64.min))),
-    ("--1", .unary(.negate, int(-1))),
-    ("---1", .unary(.negate, .unary(.negate, int(-1)))),
-    ("!-1", .unary(.not, int(-1))),
-    ("-(1)", .unary(.negate, int(1))),
-    ("-(-1)", .unary(.negate, int(-1))),
-    ("-1.foo", .unary(.negate, attr(int(1), "foo"))),
-    ("1-1", bin(.subtract, int(1), int(1))),
-] as [(String, Expr)])
+@Test(
+    "integer literals and the folding of '-'",
+    arguments: [
+        ("0", int(0)),
+        ("007", int(7)),
+        ("9223372036854775807", int(Int64.max)),
+        ("-9223372036854775808", int(Int64.min)),
+        ("- 9223372036854775808", int(Int64.min)),
+        ("-9223372036854775807", int(-Int64.max)),
+        ("--9223372036854775808", .unary(.negate, int(Int64.min))),
+        ("--1", .unary(.negate, int(-1))),
+        ("---1", .unary(.negate, .unary(.negate, int(-1)))),
+        ("!-1", .unary(.not, int(-1))),
+        ("-(1)", .unary(.negate, int(1))),
+        ("-(-1)", .unary(.negate, int(-1))),
+        ("-1.foo", .unary(.negate, attr(int(1), "foo"))),
+        ("1-1", bin(.subtract, int(1), int(1))),
+    ] as [(String, Expr)])
 func integerLiterals(_ source: String, _ expected: Expr) throws {
     #expect(try parseExpression(source) == expected)
 }
 
-@Test("integer literals outside Int64 are errors", arguments: [
-    ("9223372036854775808", 1, "integer literal 9223372036854775808 is out of range"),
-    ("-9223372036854775809", 1, "integer literal -9223372036854775809 is out of range"),
-    ("1 + 99999999999999999999999", 5, "integer literal 99999999999999999999999 is out of range"),
-    ("-(9223372036854775808)", 3, "integer literal 9223372036854775808 is out of range"),
-    ("-9223372036854775808.x", 2, "integer literal 9223372036854775808 is out of range"),
-] as [(String, Int, String)])
+@Test(
+    "integer literals outside Int64 are errors",
+    arguments: [
+        ("9223372036854775808", 1, "integer literal 9223372036854775808 is out of range"),
+        ("-9223372036854775809", 1, "integer literal -9223372036854775809 is out of range"),
+        ("1 + 99999999999999999999999", 5, "integer literal 99999999999999999999999 is out of range"),
+        ("-(9223372036854775808)", 3, "integer literal 9223372036854775808 is out of range"),
+        ("-9223372036854775808.x", 2, "integer literal 9223372036854775808 is out of range"),
+    ] as [(String, Int, String)])
 func integerOverflow(_ source: String, _ column: Int, _ message: String) {
     #expect(throws: ParseError(position: SourcePosition(line: 1, column: column, offset: column - 1), message: message)) {
         try parseExpression(source)
@@ -176,26 +191,28 @@ func integerOverflow(_ source: String, _ column: Int, _ message: String) {
 
 // MARK: - Strings and escapes
 
-@Test("string literals and escapes", arguments: [
-    (#""""#, ""),
-    (#""plain""#, "plain"),
-    (#""a\nb""#, "a\nb"),
-    (#""a\rb""#, "a\rb"),
-    (#""a\tb""#, "a\tb"),
-    (#""a\\b""#, "a\\b"),
-    (#""a\0b""#, "a\0b"),
-    (#""a\'b""#, "a'b"),
-    (#""a\"b""#, "a\"b"),
-    (#""\x41\x7f""#, "A\u{7f}"),
-    (#""\u{41}""#, "A"),
-    (#""\u{e9}\u{00E9}""#, "éé"),
-    (#""\u{1F600}""#, "😀"),
-    (#""\u{10FFFF}""#, "\u{10FFFF}"),
-    (#""é😀 raw""#, "é😀 raw"),
-    ("\"multi\nline\"", "multi\nline"),
-    (#""a*b""#, "a*b"),
-    (#""// not a comment""#, "// not a comment"),
-] as [(String, String)])
+@Test(
+    "string literals and escapes",
+    arguments: [
+        (#""""#, ""),
+        (#""plain""#, "plain"),
+        (#""a\nb""#, "a\nb"),
+        (#""a\rb""#, "a\rb"),
+        (#""a\tb""#, "a\tb"),
+        (#""a\\b""#, "a\\b"),
+        (#""a\0b""#, "a\0b"),
+        (#""a\'b""#, "a'b"),
+        (#""a\"b""#, "a\"b"),
+        (#""\x41\x7f""#, "A\u{7f}"),
+        (#""\u{41}""#, "A"),
+        (#""\u{e9}\u{00E9}""#, "éé"),
+        (#""\u{1F600}""#, "😀"),
+        (#""\u{10FFFF}""#, "\u{10FFFF}"),
+        (#""é😀 raw""#, "é😀 raw"),
+        ("\"multi\nline\"", "multi\nline"),
+        (#""a*b""#, "a*b"),
+        (#""// not a comment""#, "// not a comment"),
+    ] as [(String, String)])
 func stringLiterals(_ source: String, _ expected: String) throws {
     #expect(try parseExpression(source) == str(expected))
     // Strings are decoded the same way as entity ids and annotation values.
@@ -204,18 +221,20 @@ func stringLiterals(_ source: String, _ expected: String) throws {
     #expect(policy.annotations == [Annotation(name: "a", value: expected)])
 }
 
-@Test("invalid escapes are errors at the backslash", arguments: [
-    (#""\q""#, 2, #"invalid escape '\q'"#),
-    (#""ab\*""#, 4, #"invalid escape '\*'"#),
-    (#""\x8""#, 2, #"invalid escape '\x': expected two hex digits"#),
-    (#""\x80""#, 2, #"invalid escape '\x': the value must be at most 7F"#),
-    (#""\u41""#, 2, #"invalid escape '\u': expected '{'"#),
-    (#""\u{}""#, 2, #"invalid escape '\u': expected 1 to 6 hex digits and '}'"#),
-    (#""\u{1234567}""#, 2, #"invalid escape '\u': at most 6 hex digits"#),
-    (#""\u{110000}""#, 2, #"invalid escape '\u': not a Unicode scalar value"#),
-    (#""\u{D800}""#, 2, #"invalid escape '\u': not a Unicode scalar value"#),
-    (#""é\z""#, 3, #"invalid escape '\z'"#),
-] as [(String, Int, String)])
+@Test(
+    "invalid escapes are errors at the backslash",
+    arguments: [
+        (#""\q""#, 2, #"invalid escape '\q'"#),
+        (#""ab\*""#, 4, #"invalid escape '\*'"#),
+        (#""\x8""#, 2, #"invalid escape '\x': expected two hex digits"#),
+        (#""\x80""#, 2, #"invalid escape '\x': the value must be at most 7F"#),
+        (#""\u41""#, 2, #"invalid escape '\u': expected '{'"#),
+        (#""\u{}""#, 2, #"invalid escape '\u': expected 1 to 6 hex digits and '}'"#),
+        (#""\u{1234567}""#, 2, #"invalid escape '\u': at most 6 hex digits"#),
+        (#""\u{110000}""#, 2, #"invalid escape '\u': not a Unicode scalar value"#),
+        (#""\u{D800}""#, 2, #"invalid escape '\u': not a Unicode scalar value"#),
+        (#""é\z""#, 3, #"invalid escape '\z'"#),
+    ] as [(String, Int, String)])
 func invalidEscapes(_ source: String, _ column: Int, _ message: String) {
     #expect(throws: ParseError.self) { try parseExpression(source) }
     do {
@@ -242,20 +261,24 @@ private let scopeCases: [ScopeCase] = [
     .init(scope: "principal == User::\"a\", action, resource", principal: .equal(uid("User", "a")), action: .any, resource: .any),
     .init(scope: "principal in Group::\"g\", action, resource", principal: .in(uid("Group", "g")), action: .any, resource: .any),
     .init(scope: "principal is User, action, resource", principal: .is("User"), action: .any, resource: .any),
-    .init(scope: "principal is NS::User in NS::Group::\"g\", action, resource",
-          principal: .isIn("NS::User", uid("NS::Group", "g")), action: .any, resource: .any),
+    .init(
+        scope: "principal is NS::User in NS::Group::\"g\", action, resource",
+        principal: .isIn("NS::User", uid("NS::Group", "g")), action: .any, resource: .any),
     .init(scope: "principal, action == Action::\"read\", resource", principal: .any, action: .equal(uid("Action", "read")), resource: .any),
     .init(scope: "principal, action in Action::\"all\", resource", principal: .any, action: .in(uid("Action", "all")), resource: .any),
-    .init(scope: "principal, action in [Action::\"a\", App::Action::\"b\"], resource",
-          principal: .any, action: .inSet([uid("Action", "a"), uid("App::Action", "b")]), resource: .any),
+    .init(
+        scope: "principal, action in [Action::\"a\", App::Action::\"b\"], resource",
+        principal: .any, action: .inSet([uid("Action", "a"), uid("App::Action", "b")]), resource: .any),
     .init(scope: "principal, action in [], resource", principal: .any, action: .inSet([]), resource: .any),
     .init(scope: "principal, action, resource == Photo::\"p\"", principal: .any, action: .any, resource: .equal(uid("Photo", "p"))),
     .init(scope: "principal, action, resource in Album::\"x\"", principal: .any, action: .any, resource: .in(uid("Album", "x"))),
     .init(scope: "principal, action, resource is Photo", principal: .any, action: .any, resource: .is("Photo")),
-    .init(scope: "principal, action, resource is Photo in Album::\"x\"",
-          principal: .any, action: .any, resource: .isIn("Photo", uid("Album", "x"))),
-    .init(scope: "\n  principal  ==  A :: B :: \"\\u{2603}\" ,\n  action,\n  resource\n",
-          principal: .equal(uid("A::B", "☃")), action: .any, resource: .any),
+    .init(
+        scope: "principal, action, resource is Photo in Album::\"x\"",
+        principal: .any, action: .any, resource: .isIn("Photo", uid("Album", "x"))),
+    .init(
+        scope: "\n  principal  ==  A :: B :: \"\\u{2603}\" ,\n  action,\n  resource\n",
+        principal: .equal(uid("A::B", "☃")), action: .any, resource: .any),
 ]
 
 @Test("scope forms", arguments: scopeCases)
@@ -274,18 +297,18 @@ func scopes(_ c: ScopeCase) throws {
 
 @Test func policySetIdsPositionsAndConditions() throws {
     let text = """
-    // leading comment
-    permit(principal, action, resource);
+        // leading comment
+        permit(principal, action, resource);
 
-    @id("second")
-    @advice
-    @if("reserved words are fine as annotation names")
-    forbid(principal, action, resource)
-    when { true }
-    unless { false }
-    when { 1 < 2 };
-      permit (principal, action, resource) unless { context.x };
-    """
+        @id("second")
+        @advice
+        @if("reserved words are fine as annotation names")
+        forbid(principal, action, resource)
+        when { true }
+        unless { false }
+        when { 1 < 2 };
+          permit (principal, action, resource) unless { context.x };
+        """
     let policies = try parsePolicies(text)
     #expect(policies.map(\.id) == ["policy0", "policy1", "policy2"])
     #expect(policies.map(\.effect) == [.permit, .forbid, .permit])
@@ -293,16 +316,18 @@ func scopes(_ c: ScopeCase) throws {
     #expect(policies[0].annotations.isEmpty)
     #expect(policies[1].position.line == 4)
     #expect(policies[1].position.column == 1)
-    #expect(policies[1].annotations == [
-        Annotation(name: "id", value: "second"),
-        Annotation(name: "advice", value: nil),
-        Annotation(name: "if", value: "reserved words are fine as annotation names"),
-    ])
-    #expect(policies[1].conditions == [
-        Condition(kind: .when, body: bool(true)),
-        Condition(kind: .unless, body: bool(false)),
-        Condition(kind: .when, body: bin(.less, int(1), int(2))),
-    ])
+    #expect(
+        policies[1].annotations == [
+            Annotation(name: "id", value: "second"),
+            Annotation(name: "advice", value: nil),
+            Annotation(name: "if", value: "reserved words are fine as annotation names"),
+        ])
+    #expect(
+        policies[1].conditions == [
+            Condition(kind: .when, body: bool(true)),
+            Condition(kind: .unless, body: bool(false)),
+            Condition(kind: .when, body: bin(.less, int(1), int(2))),
+        ])
     let third = try #require(text.range(of: "  permit (")).lowerBound
     #expect(policies[2].position == SourcePosition(line: 11, column: 3, offset: text.utf8.distance(from: text.startIndex, to: third) + 2))
     #expect(policies[2].conditions == [Condition(kind: .unless, body: attr(context, "x"))])
@@ -318,20 +343,32 @@ func scopes(_ c: ScopeCase) throws {
     #expect(try parseEntityUID("User::\"alice\"") == uid("User", "alice"))
     #expect(try parseEntityUID("  A::B::\"x\"  // comment") == uid("A::B", "x"))
     #expect(try parseEntityUID("Action::\"\"") == uid("Action", ""))
-    #expect(throws: ParseError(position: SourcePosition(line: 1, column: 14, offset: 13),
-                               message: "expected end of input but found ','")) {
+    #expect(
+        throws: ParseError(
+            position: SourcePosition(line: 1, column: 14, offset: 13),
+            message: "expected end of input but found ','")
+    ) {
         try parseEntityUID("User::\"alice\", User::\"bob\"")
     }
-    #expect(throws: ParseError(position: SourcePosition(line: 1, column: 5, offset: 4),
-                               message: "expected '::' but found end of input")) {
+    #expect(
+        throws: ParseError(
+            position: SourcePosition(line: 1, column: 5, offset: 4),
+            message: "expected '::' but found end of input")
+    ) {
         try parseEntityUID("User")
     }
-    #expect(throws: ParseError(position: SourcePosition(line: 1, column: 1, offset: 0),
-                               message: "expected an entity literal such as User::\"alice\" but found string literal \"alice\"")) {
+    #expect(
+        throws: ParseError(
+            position: SourcePosition(line: 1, column: 1, offset: 0),
+            message: "expected an entity literal such as User::\"alice\" but found string literal \"alice\"")
+    ) {
         try parseEntityUID("\"alice\"")
     }
-    #expect(throws: ParseError(position: SourcePosition(line: 1, column: 1, offset: 0),
-                               message: "expected an entity literal such as User::\"alice\" but found reserved word '__cedar'")) {
+    #expect(
+        throws: ParseError(
+            position: SourcePosition(line: 1, column: 1, offset: 0),
+            message: "expected an entity literal such as User::\"alice\" but found reserved word '__cedar'")
+    ) {
         try parseEntityUID("__cedar::\"x\"")
     }
 }
@@ -375,13 +412,15 @@ private let malformed: [Malformed] = [
     .init("permit(principal in [User::\"a\"], action, resource);", 1, 21, "expected an entity literal but found '['"),
     .init("permit(principal == ?principal, action, resource);", 1, 21, "templates are not supported: found a slot '?principal'"),
     .init("permit(principal, action, resource in ?resource);", 1, 39, "templates are not supported: found a slot '?resource'"),
-    .init("permit(principal, action == User::\"read\", resource);", 1, 29,
-          "expected an action entity of type 'Action' but found type 'User'"),
+    .init(
+        "permit(principal, action == User::\"read\", resource);", 1, 29,
+        "expected an action entity of type 'Action' but found type 'User'"),
     .init("permit(principal, action is Action, resource);", 1, 26, "'is' is not allowed in the action scope"),
     .init("permit(principal is User == User::\"a\", action, resource);", 1, 26, "expected 'in' or ',' but found '=='"),
     .init(when("1 == 2 == 3"), 1, 51, "unexpected '==' after a comparison; comparisons do not chain, add parentheses"),
-    .init(when("principal in resource in context"), 1, 66,
-          "unexpected 'in' after a comparison; comparisons do not chain, add parentheses"),
+    .init(
+        when("principal in resource in context"), 1, 66,
+        "unexpected 'in' after a comparison; comparisons do not chain, add parentheses"),
     .init(when("principal has a has b"), 1, 60, "unexpected 'has' after a comparison; comparisons do not chain, add parentheses"),
     .init(when("9223372036854775808"), 1, 44, "integer literal 9223372036854775808 is out of range"),
     .init(when("\"a\\qb\""), 1, 46, "invalid escape '\\q'"),
@@ -428,12 +467,14 @@ private let malformed: [Malformed] = [
     .init(when("1 2"), 1, 46, "expected '}' but found '2'"),
     .init("permit(principal, action, resource) when { true } when;", 1, 55, "expected '{' but found ';'"),
     .init("permit(principal, action, resource) where { true };", 1, 37, "expected 'when', 'unless' or ';' but found 'where'"),
-    .init("permit(principal, action, resource);\nforbid(principal, action, resource)\n", 3, 1,
-          "expected 'when', 'unless' or ';' but found end of input"),
+    .init(
+        "permit(principal, action, resource);\nforbid(principal, action, resource)\n", 3, 1,
+        "expected 'when', 'unless' or ';' but found end of input"),
     .init("permit(principal, action, resource);\n\n  \u{e9}", 3, 3, "unexpected character 'é'"),
     .init("permit(principal,\n\t\u{e9}\u{e9}action, resource);", 2, 2, "unexpected character 'é'"),
-    .init("permit(principal, action, resource) when { \"\u{e9}\u{e9}\\u{D800}\" };", 1, 47,
-          "invalid escape '\\u': not a Unicode scalar value"),
+    .init(
+        "permit(principal, action, resource) when { \"\u{e9}\u{e9}\\u{D800}\" };", 1, 47,
+        "invalid escape '\\u': not a Unicode scalar value"),
     .init("permit(principal, action, resource) when { \"line\none\\!\" };", 2, 4, "invalid escape '\\!'"),
 ]
 
@@ -473,29 +514,32 @@ struct Bomb: Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(name) (\(source.utf8.count) bytes)" }
 }
 
-@Test("depth bombs are errors, not crashes", arguments: [
-    Bomb("parentheses", String(repeating: "(", count: 100_000) + "1" + String(repeating: ")", count: 100_000)),
-    Bomb("sets", String(repeating: "[", count: 100_000)),
-    Bomb("records", String(repeating: "{a:", count: 100_000)),
-    Bomb("if", String(repeating: "if ", count: 100_000)),
-    Bomb("not", String(repeating: "!", count: 100_000) + "true"),
-    Bomb("negate", String(repeating: "-", count: 100_000) + "1"),
-    Bomb("attributes", "principal" + String(repeating: ".a", count: 100_000)),
-    Bomb("indexing", "principal" + String(repeating: "[\"a\"]", count: 100_000)),
-    Bomb("sum", "1" + String(repeating: " + 1", count: 100_000)),
-    Bomb("conjunction", "true" + String(repeating: " && true", count: 100_000)),
-    Bomb("dotted has", "principal has a" + String(repeating: ".a", count: 100_000)),
-    Bomb("function calls", String(repeating: "decimal(", count: 100_000)),
-    Bomb("method arguments", String(repeating: "[1].contains(", count: 100_000)),
-    Bomb("extension methods", String(repeating: "ip(\"1\").isInRange(", count: 50_000)),
-])
+@Test(
+    "depth bombs are errors, not crashes",
+    arguments: [
+        Bomb("parentheses", String(repeating: "(", count: 100_000) + "1" + String(repeating: ")", count: 100_000)),
+        Bomb("sets", String(repeating: "[", count: 100_000)),
+        Bomb("records", String(repeating: "{a:", count: 100_000)),
+        Bomb("if", String(repeating: "if ", count: 100_000)),
+        Bomb("not", String(repeating: "!", count: 100_000) + "true"),
+        Bomb("negate", String(repeating: "-", count: 100_000) + "1"),
+        Bomb("attributes", "principal" + String(repeating: ".a", count: 100_000)),
+        Bomb("indexing", "principal" + String(repeating: "[\"a\"]", count: 100_000)),
+        Bomb("sum", "1" + String(repeating: " + 1", count: 100_000)),
+        Bomb("conjunction", "true" + String(repeating: " && true", count: 100_000)),
+        Bomb("dotted has", "principal has a" + String(repeating: ".a", count: 100_000)),
+        Bomb("function calls", String(repeating: "decimal(", count: 100_000)),
+        Bomb("method arguments", String(repeating: "[1].contains(", count: 100_000)),
+        Bomb("extension methods", String(repeating: "ip(\"1\").isInRange(", count: 50_000)),
+    ])
 func depthBomb(_ bomb: Bomb) {
     do {
         _ = try parsePolicies(when(bomb.source))
         Issue.record("a bomb parsed")
     } catch {
-        #expect(error.message.contains("too deeply nested") || error.message.contains("too many unary operators"),
-                "\(error)")
+        #expect(
+            error.message.contains("too deeply nested") || error.message.contains("too many unary operators"),
+            "\(error)")
     }
 }
 

@@ -11,10 +11,12 @@ func createBody(
     [
         "name": .string(name),
         "config": [
-            "served_entities": [[
-                "entity_name": .string(entity), "entity_version": .string(version), "workload_size": "Small",
-                "scale_to_zero_enabled": true,
-            ]],
+            "served_entities": [
+                [
+                    "entity_name": .string(entity), "entity_version": .string(version), "workload_size": "Small",
+                    "scale_to_zero_enabled": true,
+                ]
+            ]
         ],
         "tags": .array(tags.map { ["key": .string($0.0), "value": .string($0.1)] }),
     ]
@@ -57,9 +59,10 @@ struct EndpointManagementTests {
             #expect(entity["entity_version"] == "2")
             #expect(entity["workload_size"] == "Small")
             #expect(entity["scale_to_zero_enabled"] == true)
-            #expect(json["config"]?["traffic_config"]?["routes"] == [
-                ["served_entity_name": "llama_v3_2_3b_instruct-2", "served_model_name": "llama_v3_2_3b_instruct-2", "traffic_percentage": 100],
-            ])
+            #expect(
+                json["config"]?["traffic_config"]?["routes"] == [
+                    ["served_entity_name": "llama_v3_2_3b_instruct-2", "served_model_name": "llama_v3_2_3b_instruct-2", "traffic_percentage": 100]
+                ])
 
             #expect(try await client.listedNames() == [llama, "fraud-triage", "fraud-scorer"])
             let got = try await client.get("/api/2.0/serving-endpoints/fraud-scorer")
@@ -72,8 +75,9 @@ struct EndpointManagementTests {
             #expect(answer.status == 200, "\(answer.body)")
             #expect(answer.json?["model"] == "system.ai.llama_v3_2_3b_instruct")
             #expect(answer.header("served-model-name") == "llama_v3_2_3b_instruct-2")
-            #expect(answer.json?["choices"]?[0]?["message"]?["content"]?.stringValue?.hasPrefix(
-                "This is a deterministic answer from fraud-scorer") == true)
+            #expect(
+                answer.json?["choices"]?[0]?["message"]?["content"]?.stringValue?.hasPrefix(
+                    "This is a deterministic answer from fraud-scorer") == true)
             #expect(fake.controls.callCount(for: "fraud-scorer") == 1)
         }
     }
@@ -171,11 +175,15 @@ struct EndpointManagementTests {
     @Test("PATCH .../tags deletes, then adds or replaces, and answers the resulting tags")
     func patchTags() async throws {
         try await withFake { _, client in
-            #expect(try await client.create(createBody("tagged", tags: [("project", "fraud-detection"), ("team", "risk"), ("tier", "gold")])).status == 200)
-            let patched = try await client.patchTags("tagged", [
-                "add_tags": [["key": "owner", "value": "maria"], ["key": "team", "value": "fraud-ops"]],
-                "delete_tags": ["tier", "no-such-key"],
-            ])
+            #expect(
+                try await client.create(createBody("tagged", tags: [("project", "fraud-detection"), ("team", "risk"), ("tier", "gold")])).status
+                    == 200)
+            let patched = try await client.patchTags(
+                "tagged",
+                [
+                    "add_tags": [["key": "owner", "value": "maria"], ["key": "team", "value": "fraud-ops"]],
+                    "delete_tags": ["tier", "no-such-key"],
+                ])
             #expect(patched.status == 200, "\(patched.body)")
             let expected: JSONValue = [
                 ["key": "project", "value": "fraud-detection"], ["key": "team", "value": "fraud-ops"], ["key": "owner", "value": "maria"],
@@ -216,7 +224,8 @@ struct EndpointManagementTests {
             let readOnly = "dapi-read-only"
             expectError(try await client.create(createBody("nope"), token: readOnly), status: 403, errorCode: "PERMISSION_DENIED")
             expectError(try await client.delete("fraud-triage", token: readOnly), status: 403, errorCode: "PERMISSION_DENIED")
-            expectError(try await client.patchTags("fraud-triage", ["delete_tags": ["team"]], token: readOnly), status: 403, errorCode: "PERMISSION_DENIED")
+            expectError(
+                try await client.patchTags("fraud-triage", ["delete_tags": ["team"]], token: readOnly), status: 403, errorCode: "PERMISSION_DENIED")
             expectError(try await client.create(createBody("nope"), token: nil), status: 401, errorCode: "UNAUTHENTICATED")
             expectError(try await client.delete("fraud-triage", token: "dapi-wrong"), status: 401, errorCode: "UNAUTHENTICATED")
             expectError(try await client.patchTags("fraud-triage", [:], token: nil), status: 401, errorCode: "UNAUTHENTICATED")

@@ -1,9 +1,9 @@
 import AsgardJSON
 import FakeDatabricks
+import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
-import Foundation
 import Testing
 
 @Suite("Invocations")
@@ -61,7 +61,7 @@ struct InvocationTests {
                     ["role": "user", "content": "Summarise   the\nquarter"],
                     ["role": "assistant", "content": "Fine."],
                     ["role": "user", "content": [["type": "text", "text": "and costs"]]],
-                ],
+                ]
             ]
             let result = try await client.invoke(body)
             #expect(result.status == 200, "\(result.body)")

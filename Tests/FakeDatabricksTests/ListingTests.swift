@@ -25,8 +25,9 @@ struct ListingTests {
     @Test("GET /api/2.0/serving-endpoints/{name} describes one endpoint; a configured state shows")
     func get() async throws {
         var configuration = FakeDatabricksConfiguration(token: testToken)
-        configuration.endpoints.append(FakeServingEndpoint(
-            name: "warming-up", ready: .notReady, configUpdate: .inProgress, tags: [(key: "project", value: "p1")]))
+        configuration.endpoints.append(
+            FakeServingEndpoint(
+                name: "warming-up", ready: .notReady, configUpdate: .inProgress, tags: [(key: "project", value: "p1")]))
         try await withFake(configuration) { _, client in
             let result = try await client.get("/api/2.0/serving-endpoints/warming-up")
             #expect(result.status == 200)

@@ -65,7 +65,8 @@ struct ProcessTests {
     func executable() async throws {
         let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("fake-databricks").path
-        let binary = FileManager.default.isExecutableFile(atPath: besideTests)
+        let binary =
+            FileManager.default.isExecutableFile(atPath: besideTests)
             ? besideTests : packageRoot + "/.build/debug/fake-databricks"
         try #require(FileManager.default.isExecutableFile(atPath: binary), "no \(binary)")
         let scratch = try makeTemporaryDirectory("executable")
@@ -87,7 +88,10 @@ struct ProcessTests {
         var url: String?
         for _ in 0..<200 {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first, line.hasPrefix("http://") { url = String(line); break }
+            if let line = text.split(separator: "\n").first, line.hasPrefix("http://") {
+                url = String(line)
+                break
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         let base = try #require(url, "no URL printed: \((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")")
@@ -99,7 +103,8 @@ struct ProcessTests {
         #expect(list.json?["endpoints"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == [llama, "fraud-triage"])
         let answer = try await client.invoke(chat("hi"), on: "fraud-triage", token: "exe-token")
         #expect(answer.status == 200)
-        #expect(answer.json?["choices"]?[0]?["message"]?["content"]?.stringValue?.hasPrefix("This is a deterministic answer from fraud-triage") == true)
+        #expect(
+            answer.json?["choices"]?[0]?["message"]?["content"]?.stringValue?.hasPrefix("This is a deterministic answer from fraud-triage") == true)
         expectError(try await client.invoke(chat("hi"), token: testToken), status: 401, errorCode: "UNAUTHENTICATED")
     }
 }

@@ -52,12 +52,18 @@ struct StreamingTests {
             #expect(plain.sseData.compactMap { try? JSONValue.parse($0) }.allSatisfy { $0["usage"] == nil })
             #expect(plain.sseData.last == "[DONE]")
 
-            fake.controls.update(llama) { $0.streamUsage = .always; $0.streamDone = false }
+            fake.controls.update(llama) {
+                $0.streamUsage = .always
+                $0.streamDone = false
+            }
             let forced = try await client.invoke(body)
             #expect(forced.sseData.last != "[DONE]")
             #expect((try? JSONValue.parse(forced.sseData.last ?? ""))?["usage"]?["total_tokens"] != nil)
 
-            fake.controls.update(llama) { $0.streamUsage = .never; $0.streamDone = true }
+            fake.controls.update(llama) {
+                $0.streamUsage = .never
+                $0.streamDone = true
+            }
             let never = try await client.invoke(chat("stream", ["stream": true, "stream_options": ["include_usage": true]]))
             #expect(never.sseData.compactMap { try? JSONValue.parse($0) }.allSatisfy { $0["usage"] == nil })
         }

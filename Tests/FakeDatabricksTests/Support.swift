@@ -51,7 +51,8 @@ struct FakeClient {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await http.execute(request, timeout: .seconds(30))
+        // Generous: under the whole suite on 2 cores, a burst of requests can wait long for a connection.
+        let response = try await http.execute(request, timeout: .seconds(120))
         var collected = ByteBuffer()
         var truncated = false
         do {
@@ -110,8 +111,8 @@ func expectError(
     #expect(result.status == status, "body: \(result.body)", sourceLocation: sourceLocation)
     #expect(result.json?["error_code"]?.stringValue == errorCode, "body: \(result.body)", sourceLocation: sourceLocation)
     #expect(result.json?["message"]?.stringValue?.isEmpty == false, sourceLocation: sourceLocation)
-    #expect(result.json?.members?.map(\.key).allSatisfy { ["error_code", "message", "details"].contains($0) } == true,
-            sourceLocation: sourceLocation)
+    #expect(
+        result.json?.members?.map(\.key).allSatisfy { ["error_code", "message", "details"].contains($0) } == true,
+        sourceLocation: sourceLocation)
     #expect(result.header("Content-Type")?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
 }
-

@@ -71,10 +71,10 @@ struct Scenario: Sendable {
     /// Asgard's policy set (every `policies/*.cedar`, in name order) and an invoke.yaml-like store.
     static func asgardPolicies() -> Scenario {
         let directory = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent() // CedarBenchmarks
-            .deletingLastPathComponent() // Benchmarks (targets)
-            .deletingLastPathComponent() // Benchmarks (package)
-            .deletingLastPathComponent() // the main package
+            .deletingLastPathComponent()  // CedarBenchmarks
+            .deletingLastPathComponent()  // Benchmarks (targets)
+            .deletingLastPathComponent()  // Benchmarks (package)
+            .deletingLastPathComponent()  // the main package
             .appendingPathComponent("policies")
         let names: [String]
         do {
@@ -126,7 +126,8 @@ struct Scenario: Sendable {
         let response = authorizer.authorize(request, entities: entities)
         let got = Set(response.reasons.map { annotatedID[$0] ?? $0 })
         guard response.decision == decision, got == reasons, response.errors.isEmpty else {
-            fatalError("""
+            fatalError(
+                """
                 unexpected response to \(request.principal) \(request.action) \(request.resource): \
                 \(response.decision) because of \(got.sorted()) (errors \(response.errorMessages)); \
                 expected \(decision) because of \(reasons.sorted())
@@ -186,14 +187,16 @@ enum AsgardFixture {
 
     /// invoke.yaml's first case: allowed by `key-invokes-allowed-model`.
     static func allowedRequest() -> Request {
-        Request(principal: uid(#"Key::"fraud-scoring-agent""#), action: uid(#"Action::"invoke""#),
-                resource: uid(#"Model::"databricks/llama-3-3-70b""#), context: context(contextJSON))
+        Request(
+            principal: uid(#"Key::"fraud-scoring-agent""#), action: uid(#"Action::"invoke""#),
+            resource: uid(#"Model::"databricks/llama-3-3-70b""#), context: context(contextJSON))
     }
 
     /// A model the key is not allowed: no policy permits it (denied with no reasons).
     static func deniedRequest() -> Request {
-        Request(principal: uid(#"Key::"fraud-scoring-agent""#), action: uid(#"Action::"invoke""#),
-                resource: uid(#"Model::"openai/gpt-4o-mini""#), context: context(contextJSON))
+        Request(
+            principal: uid(#"Key::"fraud-scoring-agent""#), action: uid(#"Action::"invoke""#),
+            resource: uid(#"Model::"openai/gpt-4o-mini""#), context: context(contextJSON))
     }
 }
 
@@ -216,22 +219,26 @@ enum GeneratedFixture {
             entity("Group", "g\(k)", [], k == 0 ? [] : [("Group", "g0")])
         }
         for n in 0..<200 {
-            entity("User", "u\(n)", [
-                ("dept", "\"dept-\(n % 8)\""),
-                ("level", "\(n % 5)"),
-                ("email", "\"u\(n)@corp\(n % 3).example\""),
-                ("tags", "[\"tag-\(n % 7)\",\"tag-\((n * 3 + 1) % 7)\"]"),
-            ], [("Group", "g\(1 + n % 9)")])
+            entity(
+                "User", "u\(n)",
+                [
+                    ("dept", "\"dept-\(n % 8)\""),
+                    ("level", "\(n % 5)"),
+                    ("email", "\"u\(n)@corp\(n % 3).example\""),
+                    ("tags", "[\"tag-\(n % 7)\",\"tag-\((n * 3 + 1) % 7)\"]"),
+                ], [("Group", "g\(1 + n % 9)")])
         }
         for n in 0..<100 {
             let name = n % 2 == 0 ? "report-\(n).pdf" : "notes-\(n).txt"
-            entity("Document", "d\(n)", [
-                ("owner", "{\"__entity\":{\"type\":\"User\",\"id\":\"u\((n * 7) % 200)\"}}"),
-                ("classification", "\(n % 4)"),
-                ("name", "\"\(name)\""),
-                ("size", "\((n * 37) % 1000)"),
-                ("tags", "[\"tag-\(n % 7)\"]"),
-            ], [("Folder", "f\(n % 50)")])
+            entity(
+                "Document", "d\(n)",
+                [
+                    ("owner", "{\"__entity\":{\"type\":\"User\",\"id\":\"u\((n * 7) % 200)\"}}"),
+                    ("classification", "\(n % 4)"),
+                    ("name", "\"\(name)\""),
+                    ("size", "\((n * 37) % 1000)"),
+                    ("tags", "[\"tag-\(n % 7)\"]"),
+                ], [("Folder", "f\(n % 50)")])
         }
         return "[" + items.joined(separator: ",\n") + "]"
     }
@@ -268,8 +275,9 @@ enum GeneratedFixture {
 
     /// User u42 reads Document d17 (in f17, f5, f1, f0) at 10 o'clock.
     static func request() -> Request {
-        Request(principal: uid(#"User::"u42""#), action: uid(#"Action::"read""#),
-                resource: uid(#"Document::"d17""#), context: context(#"{"hour": 10, "extra": 3}"#))
+        Request(
+            principal: uid(#"User::"u42""#), action: uid(#"Action::"read""#),
+            resource: uid(#"Document::"d17""#), context: context(#"{"hour": 10, "extra": 3}"#))
     }
 
     /// The permits that hold for `request()` (no forbid holds), as cedarpy 4.12.2 decides too.

@@ -45,77 +45,77 @@ public struct DesiredStateFixture: Sendable {
 
     static let service: String = {
         var text = """
-        kind: Service
-        id: databricks
-        inference:
-          kind: openai-compatible
-          base_url_env: DATABRICKS_HOST
-          token_env: DATABRICKS_TOKEN
-          chat_path: /serving-endpoints/{model}/invocations
-          timeout_seconds: 60
-          usage_context: true
-          default_max_tokens: 4096
-          models:
-
-        """
-        for (index, model) in models.enumerated() {
-            text += """
-                - id: databricks/\(model)
-                  upstream: databricks-\(model)
-                  price_per_1m_input_usd: \(index + 1).25
-                  price_per_1m_output_usd: \(index + 2).50
-                  max_data_class: \(classes[index % 3 + 1])
+            kind: Service
+            id: databricks
+            inference:
+              kind: openai-compatible
+              base_url_env: DATABRICKS_HOST
+              token_env: DATABRICKS_TOKEN
+              chat_path: /serving-endpoints/{model}/invocations
+              timeout_seconds: 60
+              usage_context: true
+              default_max_tokens: 4096
+              models:
 
             """
+        for (index, model) in models.enumerated() {
+            text += """
+                    - id: databricks/\(model)
+                      upstream: databricks-\(model)
+                      price_per_1m_input_usd: \(index + 1).25
+                      price_per_1m_output_usd: \(index + 2).50
+                      max_data_class: \(classes[index % 3 + 1])
+
+                """
         }
         text += """
-        provisionable:
-          - name: databricks-sql-warehouse
-            module: modules/databricks/sql-warehouse
-            tier: human
-            classification_floor: internal
-            monthly_estimate_usd: 1500
-            tags:
-              - resource_type: databricks_sql_endpoint
-                path: tags.custom_tags
-                format: key-value-list
-          - name: databricks-job
-            module: modules/databricks/job
-            tier: human
-            classification_floor: internal
-            monthly_estimate_usd: 400
-            tags:
-              - resource_type: databricks_job
-                path: tags
-                format: map
-          - name: databricks-model-serving
-            module: modules/databricks/model-serving
-            tier: human
-            classification_floor: internal
-            monthly_estimate_usd: 2000
-            tags:
-              - resource_type: databricks_model_serving
-                path: tags
-                format: key-value-list
-          - name: databricks-uc-volume
-            module: modules/databricks/uc-volume
-            tier: auto
-            classification_floor: public
-            monthly_estimate_usd: 5
-            tags:
-              - resource_type: databricks_schema
-                path: properties
-                format: map
-              - resource_type: databricks_volume
-                format: inherited
-        cost_source:
-          type: databricks-billing
-          env:
-            host: DATABRICKS_HOST
-            token: DATABRICKS_TOKEN
-            warehouse_id: DATABRICKS_WAREHOUSE_ID
+            provisionable:
+              - name: databricks-sql-warehouse
+                module: modules/databricks/sql-warehouse
+                tier: human
+                classification_floor: internal
+                monthly_estimate_usd: 1500
+                tags:
+                  - resource_type: databricks_sql_endpoint
+                    path: tags.custom_tags
+                    format: key-value-list
+              - name: databricks-job
+                module: modules/databricks/job
+                tier: human
+                classification_floor: internal
+                monthly_estimate_usd: 400
+                tags:
+                  - resource_type: databricks_job
+                    path: tags
+                    format: map
+              - name: databricks-model-serving
+                module: modules/databricks/model-serving
+                tier: human
+                classification_floor: internal
+                monthly_estimate_usd: 2000
+                tags:
+                  - resource_type: databricks_model_serving
+                    path: tags
+                    format: key-value-list
+              - name: databricks-uc-volume
+                module: modules/databricks/uc-volume
+                tier: auto
+                classification_floor: public
+                monthly_estimate_usd: 5
+                tags:
+                  - resource_type: databricks_schema
+                    path: properties
+                    format: map
+                  - resource_type: databricks_volume
+                    format: inherited
+            cost_source:
+              type: databricks-billing
+              env:
+                host: DATABRICKS_HOST
+                token: DATABRICKS_TOKEN
+                warehouse_id: DATABRICKS_WAREHOUSE_ID
 
-        """
+            """
         return text
     }()
 
@@ -130,14 +130,14 @@ public struct DesiredStateFixture: Sendable {
 
     func project(_ index: Int) -> String {
         var text = """
-        kind: Project
-        id: \(Self.projectID(index))
-        name: Generated Project \(index)
-        owner: owner-\(index)@example.com
-        classification: \(Self.classes[Self.classification(ofProject: index)])
-        monthly_budget_usd: \(100 + (index % 50) * 25).\(pad(index % 100, 2))
+            kind: Project
+            id: \(Self.projectID(index))
+            name: Generated Project \(index)
+            owner: owner-\(index)@example.com
+            classification: \(Self.classes[Self.classification(ofProject: index)])
+            monthly_budget_usd: \(100 + (index % 50) * 25).\(pad(index % 100, 2))
 
-        """
+            """
         if Self.hasApprovers(index) {
             text += "approvers:\n  - approver-\(index % 37)@example.com\n"
             if index % 3 == 0 { text += "  - approver-\(index % 41 + 100)@example.com\n" }
@@ -150,13 +150,13 @@ public struct DesiredStateFixture: Sendable {
         let projectClass = Self.classification(ofProject: owner)
         let maxClass = index % 2 == 0 ? projectClass : max(0, projectClass - 1)
         var text = """
-        kind: Key
-        id: key-\(pad(owner, 4))-\(index % keysPerProject)
-        project: \(Self.projectID(owner))
-        digest: sha256:\(Self.hex64(UInt64(index)))
-        allowed_models:
+            kind: Key
+            id: key-\(pad(owner, 4))-\(index % keysPerProject)
+            project: \(Self.projectID(owner))
+            digest: sha256:\(Self.hex64(UInt64(index)))
+            allowed_models:
 
-        """
+            """
         if index % 7 == 0 {
             text += "  - databricks/*\n"
         } else {
@@ -180,58 +180,58 @@ public struct DesiredStateFixture: Sendable {
         switch human ? (index + index / projects) % 4 : 3 {
         case 0:
             return """
-            kind: Resource
-            id: warehouse-\(pad(index, 5))
-            project: \(Self.projectID(owner))
-            service: databricks-sql-warehouse
-            parameters:
-              cluster_size: 2X-Small
-              auto_stop_mins: \(10 + index % 50)
-              max_num_clusters: \(1 + index % 3)
-              enable_serverless_compute: \(index % 2 == 0)
+                kind: Resource
+                id: warehouse-\(pad(index, 5))
+                project: \(Self.projectID(owner))
+                service: databricks-sql-warehouse
+                parameters:
+                  cluster_size: 2X-Small
+                  auto_stop_mins: \(10 + index % 50)
+                  max_num_clusters: \(1 + index % 3)
+                  enable_serverless_compute: \(index % 2 == 0)
 
-            """
+                """
         case 1:
             return """
-            kind: Resource
-            id: job-\(pad(index, 5))
-            project: \(Self.projectID(owner))
-            service: databricks-job
-            parameters:
-              name: nightly-\(index)
-              schedule: "0 \(index % 60) \(index % 24) * * ?"
-              tasks:
-                - notebook: /Repos/team/etl-\(index % 20)
-                  cluster: shared
-                - notebook: /Repos/team/report-\(index % 10)
-                  cluster: shared
+                kind: Resource
+                id: job-\(pad(index, 5))
+                project: \(Self.projectID(owner))
+                service: databricks-job
+                parameters:
+                  name: nightly-\(index)
+                  schedule: "0 \(index % 60) \(index % 24) * * ?"
+                  tasks:
+                    - notebook: /Repos/team/etl-\(index % 20)
+                      cluster: shared
+                    - notebook: /Repos/team/report-\(index % 10)
+                      cluster: shared
 
-            """
+                """
         case 2:
             return """
-            kind: Resource
-            id: serving-\(pad(index, 5))
-            project: \(Self.projectID(owner))
-            service: databricks-model-serving
-            parameters:
-              entity_name: main.models.model_\(index % 100)
-              entity_version: "\(1 + index % 9)"
-              workload_size: Small
-              scale_to_zero: true
+                kind: Resource
+                id: serving-\(pad(index, 5))
+                project: \(Self.projectID(owner))
+                service: databricks-model-serving
+                parameters:
+                  entity_name: main.models.model_\(index % 100)
+                  entity_version: "\(1 + index % 9)"
+                  workload_size: Small
+                  scale_to_zero: true
 
-            """
+                """
         default:
             return """
-            kind: Resource
-            id: volume-\(pad(index, 5))
-            project: \(Self.projectID(owner))
-            service: databricks-uc-volume
-            parameters:
-              catalog: main
-              schema: schema_\(index % 300)
-              volume: volume_\(index)
+                kind: Resource
+                id: volume-\(pad(index, 5))
+                project: \(Self.projectID(owner))
+                service: databricks-uc-volume
+                parameters:
+                  catalog: main
+                  schema: schema_\(index % 300)
+                  volume: volume_\(index)
 
-            """
+                """
         }
     }
 

@@ -11,7 +11,8 @@ public enum ProjectTagCheck {
         var problems: [String] = []
         for resource in plan.resources where !resource.isDelete {
             guard let location = byType[resource.type] else {
-                problems.append("\(resource.address): type \(resource.type) is not listed in the service manifest's tags, so its project tag cannot be verified")
+                problems.append(
+                    "\(resource.address): type \(resource.type) is not listed in the service manifest's tags, so its project tag cannot be verified")
                 continue
             }
             if let problem = check(resource, at: location, project: project) { problems.append("\(resource.address): \(problem)") }

@@ -44,9 +44,11 @@ public struct ProvisionGate: Sendable {
 
     /// The gate under `policies` and the engaged kill switches (global and project scopes stop provisioning).
     public init(policies: PolicyEngine?, killSwitches: [StoredKillSwitch]) {
-        self.init(policies: policies,
-                  stoppedProjects: Dictionary(killSwitches.filter { $0.scope == .project }.map { ($0.target, $0.reason) }, uniquingKeysWith: { first, _ in first }),
-                  globalStop: killSwitches.first { $0.scope == .global }?.reason)
+        self.init(
+            policies: policies,
+            stoppedProjects: Dictionary(
+                killSwitches.filter { $0.scope == .project }.map { ($0.target, $0.reason) }, uniquingKeysWith: { first, _ in first }),
+            globalStop: killSwitches.first { $0.scope == .global }?.reason)
     }
 
     /// Checks `object` (a resource or serving endpoint) against `state`.
@@ -67,13 +69,15 @@ public struct ProvisionGate: Sendable {
             return .refused("registration: vendor \"\(endpoint.service)\" is not registered for inference, so the endpoint could never be routed")
         }
         guard project.classification >= service.classificationFloor else {
-            return .refused("classification floor: project \"\(projectID)\" is \(project.classification.name), "
-                + "below \(service.name)'s floor \(service.classificationFloor.name)")
+            return .refused(
+                "classification floor: project \"\(projectID)\" is \(project.classification.name), "
+                    + "below \(service.name)'s floor \(service.classificationFloor.name)")
         }
         guard let policies else { return .refused("policy: no policy set is loaded, so nothing may be provisioned") }
         let decision = policies.decide(
-            Request(principal: Project.entityUID(projectID), action: EntityUID(type: "Action", id: "provision"),
-                    resource: EntityUID(type: "Service", id: service.name), context: [:]),
+            Request(
+                principal: Project.entityUID(projectID), action: EntityUID(type: "Action", id: "provision"),
+                resource: EntityUID(type: "Service", id: service.name), context: [:]),
             entities: Self.entities(project: project, service: service))
         let determining = decision.response.reasons.sorted()
         guard decision.allowed else {
@@ -88,11 +92,13 @@ public struct ProvisionGate: Sendable {
     static func entities(project: Project, service: ProvisionableService) -> Entities {
         Entities(closingParentsOf: [
             project.cedarEntity,
-            Entity(uid: EntityUID(type: "Service", id: service.name), attributes: [
-                "registered": .bool(true),
-                "floor_level": .long(Int64(service.classificationFloor.rawValue)),
-                "tier": .string(service.tier.rawValue),
-            ]),
+            Entity(
+                uid: EntityUID(type: "Service", id: service.name),
+                attributes: [
+                    "registered": .bool(true),
+                    "floor_level": .long(Int64(service.classificationFloor.rawValue)),
+                    "tier": .string(service.tier.rawValue),
+                ]),
         ])
     }
 }
@@ -101,25 +107,32 @@ public struct ProvisionGate: Sendable {
 /// entity (its project with the approvers, and who requested it).
 public enum ApprovalPolicy {
     /// Decides whether `approver` may approve (or reject) a request of `project` made by `requestedBy`.
-    public static func decide(approver: String, ref: ObjectRef, project: Project, requestedBy: String, serviceName: String,
-                              policies: PolicyEngine) -> GateOutcome {
+    public static func decide(
+        approver: String, ref: ObjectRef, project: Project, requestedBy: String, serviceName: String,
+        policies: PolicyEngine
+    ) -> GateOutcome {
         let resource = EntityUID(type: "Resource", id: ref.description)
         let entities = Entities(closingParentsOf: [
             project.cedarEntity,
-            Entity(uid: resource, attributes: [
-                "project": .entity(Project.entityUID(project.id)),
-                "service": .entity(EntityUID(type: "Service", id: serviceName)),
-                "requested_by": .entity(EntityUID(type: "User", id: requestedBy)),
-            ]),
+            Entity(
+                uid: resource,
+                attributes: [
+                    "project": .entity(Project.entityUID(project.id)),
+                    "service": .entity(EntityUID(type: "Service", id: serviceName)),
+                    "requested_by": .entity(EntityUID(type: "User", id: requestedBy)),
+                ]),
             Entity(uid: EntityUID(type: "User", id: approver), attributes: ["email": .string(approver)]),
         ])
         let decision = policies.decide(
-            Request(principal: EntityUID(type: "User", id: approver), action: EntityUID(type: "Action", id: "approve"),
-                    resource: resource, context: [:]),
+            Request(
+                principal: EntityUID(type: "User", id: approver), action: EntityUID(type: "Action", id: "approve"),
+                resource: resource, context: [:]),
             entities: entities)
         let determining = decision.response.reasons.sorted()
         guard decision.allowed else {
-            let why = determining.isEmpty ? "\(approver) is not an approver of project \"\(project.id)\"" : "forbidden by \(determining.joined(separator: ", "))"
+            let why =
+                determining.isEmpty
+                ? "\(approver) is not an approver of project \"\(project.id)\"" : "forbidden by \(determining.joined(separator: ", "))"
             return .refused("Cedar denied approve for \(approver): \(why)", policies: determining)
         }
         return GateOutcome(allowed: true, reason: "allowed by \(determining.joined(separator: ", "))", policies: determining)

@@ -67,7 +67,10 @@ public struct MicroDollars: Sendable, Hashable, Comparable, Codable, CustomStrin
         var fraction = value % Self.perDollar
         guard fraction != 0 else { return "\(whole)" }
         var digits = 6
-        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
         let text = String(fraction)
         return "\(whole)." + String(repeating: "0", count: digits - text.count) + text
     }

@@ -60,8 +60,10 @@ public struct Project: Sendable, Hashable, Codable {
     /// means the default (redact, for every data class).
     public var guardrails: GuardrailSettings?
 
-    public init(id: String, name: String, owner: String, classification: DataClass, monthlyBudget: MicroDollars, approvers: [String],
-                guardrails: GuardrailSettings? = nil) {
+    public init(
+        id: String, name: String, owner: String, classification: DataClass, monthlyBudget: MicroDollars, approvers: [String],
+        guardrails: GuardrailSettings? = nil
+    ) {
         self.id = id
         self.name = name
         self.owner = owner
@@ -142,8 +144,10 @@ public struct Key: Sendable, Hashable, Codable {
     public var expires: Date?
     public var requestsPerMinute: Int?
 
-    public init(id: String, project: String, digest: String, allowedModels: [String], maxDataClass: DataClass,
-                defaultDataClass: DataClass, expires: Date? = nil, requestsPerMinute: Int? = nil) {
+    public init(
+        id: String, project: String, digest: String, allowedModels: [String], maxDataClass: DataClass,
+        defaultDataClass: DataClass, expires: Date? = nil, requestsPerMinute: Int? = nil
+    ) {
         self.id = id
         self.project = project
         self.digest = digest
@@ -213,8 +217,10 @@ public struct InferenceSpec: Sendable, Hashable, Codable {
     /// `Authorization` and none in any other header; `none` means the bare token.
     public var authScheme: String?
 
-    public init(kind: APIKind, baseURLEnv: String, tokenEnv: String, chatPath: String?, timeoutSeconds: Int,
-                sendsUsageContext: Bool, defaultMaxTokens: Int, models: [ModelRoute], authHeader: String? = nil, authScheme: String? = nil) {
+    public init(
+        kind: APIKind, baseURLEnv: String, tokenEnv: String, chatPath: String?, timeoutSeconds: Int,
+        sendsUsageContext: Bool, defaultMaxTokens: Int, models: [ModelRoute], authHeader: String? = nil, authScheme: String? = nil
+    ) {
         self.authHeader = authHeader
         self.authScheme = authScheme
         self.kind = kind
@@ -267,8 +273,10 @@ public struct ProvisionableService: Sendable, Hashable, Codable {
     /// Nil: only terraform's state is compared.
     public var observer: String?
 
-    public init(name: String, module: String, tier: Tier, classificationFloor: DataClass, monthlyEstimate: MicroDollars, tagLocations: [TagLocation],
-                observer: String? = nil) {
+    public init(
+        name: String, module: String, tier: Tier, classificationFloor: DataClass, monthlyEstimate: MicroDollars, tagLocations: [TagLocation],
+        observer: String? = nil
+    ) {
         self.observer = observer
         self.name = name
         self.module = module
@@ -344,8 +352,10 @@ public struct ServingEndpoint: Sendable, Hashable, Codable {
     /// Who asked for it (an email); nil means the project's owner. They may not approve it.
     public var requestedBy: String?
 
-    public init(id: String, project: String, service: String, provisioner: String, model: String,
-                maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue], requestedBy: String? = nil) {
+    public init(
+        id: String, project: String, service: String, provisioner: String, model: String,
+        maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue], requestedBy: String? = nil
+    ) {
         self.requestedBy = requestedBy
         self.id = id
         self.project = project

@@ -24,9 +24,11 @@ public struct Route: Sendable, Hashable, Codable {
     /// The serving endpoint it came from, when provisioned rather than declared in a manifest.
     public var servingEndpoint: String?
 
-    public init(model: String, vendor: String, kind: InferenceSpec.APIKind = .openAICompatible, upstream: String, baseURLEnv: String,
-                tokenEnv: String, chatPath: String?, authHeader: String? = nil, authScheme: String? = nil, timeoutSeconds: Int,
-                sendsUsageContext: Bool, defaultMaxTokens: Int, pricing: TokenPricing, maxDataClass: DataClass, servingEndpoint: String? = nil) {
+    public init(
+        model: String, vendor: String, kind: InferenceSpec.APIKind = .openAICompatible, upstream: String, baseURLEnv: String,
+        tokenEnv: String, chatPath: String?, authHeader: String? = nil, authScheme: String? = nil, timeoutSeconds: Int,
+        sendsUsageContext: Bool, defaultMaxTokens: Int, pricing: TokenPricing, maxDataClass: DataClass, servingEndpoint: String? = nil
+    ) {
         self.model = model
         self.vendor = vendor
         self.kind = kind
@@ -45,12 +47,15 @@ public struct Route: Sendable, Hashable, Codable {
     }
 
     /// A route of `vendor`'s inference spec: its connection settings, with a model's own parts.
-    public init(model: String, vendor: String, inference: InferenceSpec, upstream: String, pricing: TokenPricing, maxDataClass: DataClass,
-                servingEndpoint: String? = nil) {
-        self.init(model: model, vendor: vendor, kind: inference.kind, upstream: upstream, baseURLEnv: inference.baseURLEnv,
-                  tokenEnv: inference.tokenEnv, chatPath: inference.chatPath, authHeader: inference.authHeader,
-                  authScheme: inference.authScheme, timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
-                  defaultMaxTokens: inference.defaultMaxTokens, pricing: pricing, maxDataClass: maxDataClass, servingEndpoint: servingEndpoint)
+    public init(
+        model: String, vendor: String, inference: InferenceSpec, upstream: String, pricing: TokenPricing, maxDataClass: DataClass,
+        servingEndpoint: String? = nil
+    ) {
+        self.init(
+            model: model, vendor: vendor, kind: inference.kind, upstream: upstream, baseURLEnv: inference.baseURLEnv,
+            tokenEnv: inference.tokenEnv, chatPath: inference.chatPath, authHeader: inference.authHeader,
+            authScheme: inference.authScheme, timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
+            defaultMaxTokens: inference.defaultMaxTokens, pricing: pricing, maxDataClass: maxDataClass, servingEndpoint: servingEndpoint)
     }
 
     /// Why a route cannot be called: an environment variable it names is unset or empty.
@@ -69,8 +74,9 @@ public struct Route: Sendable, Hashable, Codable {
         let path = chatPath.map { $0.replacingOccurrences(of: "{model}", with: upstream) } ?? InferenceSpec.defaultChatPath
         let header = authHeader ?? "Authorization"
         let scheme = authScheme ?? (header.lowercased() == "authorization" ? "Bearer" : "none")
-        return UpstreamEndpoint(url: base + path, credentialHeader: header, credential: scheme == "none" ? token : "\(scheme) \(token)",
-                                secrets: [token])
+        return UpstreamEndpoint(
+            url: base + path, credentialHeader: header, credential: scheme == "none" ? token : "\(scheme) \(token)",
+            secrets: [token])
     }
 }
 

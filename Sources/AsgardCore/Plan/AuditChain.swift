@@ -27,10 +27,13 @@ public enum AuditChain {
         var expectedSequence: Int64 = 1
         for record in records {
             if record.content.sequence != expectedSequence {
-                return .broken(sequence: record.content.sequence, reason: "expected entry \(expectedSequence) here: an entry was deleted, inserted or reordered")
+                return .broken(
+                    sequence: record.content.sequence, reason: "expected entry \(expectedSequence) here: an entry was deleted, inserted or reordered")
             }
             if record.previousHash != previous {
-                return .broken(sequence: record.content.sequence, reason: "its previous-hash does not match entry \(expectedSequence - 1): the chain was cut or reordered")
+                return .broken(
+                    sequence: record.content.sequence,
+                    reason: "its previous-hash does not match entry \(expectedSequence - 1): the chain was cut or reordered")
             }
             if hash(previous: previous, entry: record.content) != record.hash {
                 return .broken(sequence: record.content.sequence, reason: "its content does not match its hash: the entry was edited")
@@ -43,7 +46,9 @@ public enum AuditChain {
         case nil where last > 0:
             return .broken(sequence: last, reason: "the log has entries but no recorded head")
         case let head? where head.sequence != last || head.hash != previous:
-            return .broken(sequence: min(head.sequence, last + 1), reason: "the recorded head is entry \(head.sequence) but the log ends at entry \(last): entries were deleted or the head was edited")
+            return .broken(
+                sequence: min(head.sequence, last + 1),
+                reason: "the recorded head is entry \(head.sequence) but the log ends at entry \(last): entries were deleted or the head was edited")
         default:
             return .intact(count: Int(last), head: previous)
         }

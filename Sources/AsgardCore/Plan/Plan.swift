@@ -82,7 +82,8 @@ public struct Action: Sendable, Hashable, Codable, CustomStringConvertible {
         self.project = project
         self.specDigest = specDigest
         self.observedDigest = observedDigest
-        self.digest = SHA256.hex([verb.rawValue, ref.kind.rawValue, ref.id, tier.rawValue, specDigest ?? "-", observedDigest ?? "-"].joined(separator: "\n"))
+        self.digest = SHA256.hex(
+            [verb.rawValue, ref.kind.rawValue, ref.id, tier.rawValue, specDigest ?? "-", observedDigest ?? "-"].joined(separator: "\n"))
     }
 
     /// Whether applying it means running terraform (resources and serving endpoints).
@@ -120,9 +121,11 @@ public func plan(desired: DesiredState, observed: ObservedState) -> [Action] {
             continue
         }
         if seen.specDigest != digest {
-            changes.append(Action(verb: .update, ref: ref, tier: tier, project: object.projectID, specDigest: digest, observedDigest: seen.specDigest))
+            changes.append(
+                Action(verb: .update, ref: ref, tier: tier, project: object.projectID, specDigest: digest, observedDigest: seen.specDigest))
         } else if ref.kind.isProvisioned, let why = seen.drift.map({ "drift: \($0)" }) ?? (seen.status == .applied ? nil : seen.status.rawValue) {
-            changes.append(Action(verb: .converge, ref: ref, tier: tier, project: object.projectID, specDigest: digest, observedDigest: digest, note: why))
+            changes.append(
+                Action(verb: .converge, ref: ref, tier: tier, project: object.projectID, specDigest: digest, observedDigest: digest, note: why))
         }
     }
     let wanted = Set(desired.objects.map(\.ref))
@@ -148,7 +151,8 @@ extension ObservedState {
                 next.objects[action.ref]?.status = .applied
             case .create, .update:
                 guard let object = desired.object(action.ref), let digest = action.specDigest else { continue }
-                next.objects[action.ref] = ObservedObject(ref: action.ref, specDigest: digest, tier: action.tier, status: .applied, project: object.projectID)
+                next.objects[action.ref] = ObservedObject(
+                    ref: action.ref, specDigest: digest, tier: action.tier, status: .applied, project: object.projectID)
             }
         }
         return next

@@ -139,8 +139,10 @@ public struct ProvisioningRecord: Sendable, Hashable, Codable {
     /// The outputs of the last apply, as JSON text.
     public var outputsJSON: String?
 
-    public init(ref: ObjectRef, failures: Int = 0, retryAfter: Date? = nil, appliedPlan: String? = nil, applying: String? = nil,
-                approval: String? = nil, outputsJSON: String? = nil) {
+    public init(
+        ref: ObjectRef, failures: Int = 0, retryAfter: Date? = nil, appliedPlan: String? = nil, applying: String? = nil,
+        approval: String? = nil, outputsJSON: String? = nil
+    ) {
         self.ref = ref
         self.failures = failures
         self.retryAfter = retryAfter
@@ -202,8 +204,10 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
     /// True when token counts were estimated rather than reported by the upstream.
     public var estimated: Bool
 
-    public init(requestID: String, time: Date, project: String, keyID: String, vendor: String, model: String, upstream: String,
-                promptTokens: Int, completionTokens: Int, cost: MicroDollars, latencyMicroseconds: Int64, status: String, estimated: Bool) {
+    public init(
+        requestID: String, time: Date, project: String, keyID: String, vendor: String, model: String, upstream: String,
+        promptTokens: Int, completionTokens: Int, cost: MicroDollars, latencyMicroseconds: Int64, status: String, estimated: Bool
+    ) {
         self.requestID = requestID
         self.time = time
         self.project = project
@@ -314,8 +318,10 @@ public struct ApprovalRequest: Sendable, Hashable {
     public var monthlyEstimate: MicroDollars
     public var requestedBy: String
 
-    public init(ref: ObjectRef, project: String, actionDigest: String, planDigest: String?, summary: String,
-                monthlyEstimate: MicroDollars, requestedBy: String) {
+    public init(
+        ref: ObjectRef, project: String, actionDigest: String, planDigest: String?, summary: String,
+        monthlyEstimate: MicroDollars, requestedBy: String
+    ) {
         self.ref = ref
         self.project = project
         self.actionDigest = actionDigest
@@ -352,9 +358,11 @@ public struct Approval: Sendable, Hashable, Codable {
     public var createdAt: Date
     public var decidedAt: Date?
 
-    public init(id: String, ref: ObjectRef, project: String, actionDigest: String, planDigest: String?, summary: String,
-                monthlyEstimate: MicroDollars, requestedBy: String, status: Status, decidedBy: String?, reason: String?,
-                createdAt: Date, decidedAt: Date?) {
+    public init(
+        id: String, ref: ObjectRef, project: String, actionDigest: String, planDigest: String?, summary: String,
+        monthlyEstimate: MicroDollars, requestedBy: String, status: Status, decidedBy: String?, reason: String?,
+        createdAt: Date, decidedAt: Date?
+    ) {
         self.id = id
         self.ref = ref
         self.project = project
@@ -388,8 +396,10 @@ public struct StoreSummary: Sendable, Hashable, Codable {
     public var auditEntries: Int
     public var auditHead: String?
 
-    public init(objects: [String: [String: Int]], routes: Int, keys: Int, costSources: Int, pendingApprovals: Int,
-                ledgerRows: Int, auditEntries: Int, auditHead: String?) {
+    public init(
+        objects: [String: [String: Int]], routes: Int, keys: Int, costSources: Int, pendingApprovals: Int,
+        ledgerRows: Int, auditEntries: Int, auditHead: String?
+    ) {
         self.objects = objects
         self.routes = routes
         self.keys = keys
@@ -415,7 +425,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .approvalNotFound(let id): "no approval with id \(id)"
         case .approvalNotPending(let id, let status): "approval \(id) is already \(status.rawValue)"
         case .approvalNotApproved(let id): "approval \(id) is not approved, so it cannot be marked applied"
-        case .unknownSchemaVersion(let v): "the database has schema migration \(v), which this Asgard does not know: refusing to run an older binary on a newer store"
+        case .unknownSchemaVersion(let v):
+            "the database has schema migration \(v), which this Asgard does not know: refusing to run an older binary on a newer store"
         }
     }
 }
@@ -450,4 +461,3 @@ public struct JournalPosition: Sendable, Hashable, Comparable, CustomStringConve
 
     public var description: String { "segment \(segment) offset \(offset)" }
 }
-

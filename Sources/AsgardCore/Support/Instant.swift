@@ -16,16 +16,16 @@ public func parseInstant(_ text: String) -> Date? {
         return value
     }
     guard b.count >= 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-          let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-          (1...12).contains(month), (1...daysInMonth(year: year, month: month)).contains(day)
+        let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+        (1...12).contains(month), (1...daysInMonth(year: year, month: month)).contains(day)
     else { return nil }
     let midnight = Double(daysFromCivil(year: year, month: month, day: day)) * 86_400
     if b.count == 10 { return Date(timeIntervalSince1970: midnight) }
 
     guard b.count >= 20, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
-          b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-          let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-          hour <= 23, minute <= 59, second <= 60
+        b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+        let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+        hour <= 23, minute <= 59, second <= 60
     else { return nil }
     var index = 19
     var fraction = 0.0
@@ -47,8 +47,8 @@ public func parseInstant(_ text: String) -> Date? {
         index += 1
     case UInt8(ascii: "+"), UInt8(ascii: "-"):
         guard index + 6 == b.count, b[index + 3] == UInt8(ascii: ":"),
-              let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6)),
-              hours <= 23, minutes <= 59
+            let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6)),
+            hours <= 23, minutes <= 59
         else { return nil }
         offset = (hours * 60 + minutes) * 60 * (b[index] == UInt8(ascii: "-") ? -1 : 1)
         index += 6

@@ -47,7 +47,8 @@ public func hexString<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
 
 /// Equality of two strings in time that depends only on their lengths.
 public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
     guard x.count == y.count else { return false }
     var difference: UInt8 = 0
     for index in x.indices { difference |= x[index] ^ y[index] }

@@ -26,7 +26,8 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
         }
         for (index, p) in service.provisionable.enumerated() {
             if let owner = provisionableOwner[p.name] {
-                diagnostics.append(item.diagnostic("provisionable[\(index)].name", "provisionable service \"\(p.name)\" is already offered by Service/\(owner)"))
+                diagnostics.append(
+                    item.diagnostic("provisionable[\(index)].name", "provisionable service \"\(p.name)\" is already offered by Service/\(owner)"))
             } else {
                 provisionableOwner[p.name] = service.id
             }
@@ -34,7 +35,8 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
         for (index, model) in (service.inference?.models ?? []).enumerated() {
             let field = "inference.models[\(index)].id"
             if model.id.split(separator: "/").first.map(String.init) != service.id {
-                diagnostics.append(item.diagnostic(field, "model \"\(model.id)\" must be named \(service.id)/<name>: a vendor routes only its own models"))
+                diagnostics.append(
+                    item.diagnostic(field, "model \"\(model.id)\" must be named \(service.id)/<name>: a vendor routes only its own models"))
             }
             if let owner = modelOwner[model.id] {
                 diagnostics.append(item.diagnostic(field, "model \"\(model.id)\" is already routed by \(owner)"))
@@ -50,7 +52,8 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
     }
     let floorCheck = { (project: Project, item: LoadedObject, field: String, serviceName: String) -> Diagnostic? in
         guard let floor = state.provisionable[serviceName]?.service.classificationFloor, project.classification < floor else { return nil }
-        return item.diagnostic(field, "Project/\(project.id) is classified \(project.classification.name), below the \(floor.name) floor of \"\(serviceName)\"")
+        return item.diagnostic(
+            field, "Project/\(project.id) is classified \(project.classification.name), below the \(floor.name) floor of \"\(serviceName)\"")
     }
 
     // A digest authenticates one key: two keys with one digest would make a caller's project
@@ -59,8 +62,11 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
     for item in unique {
         guard case .key(let key) = item.object else { continue }
         if let earlier = digestOwner[key.digest] {
-            diagnostics.append(item.diagnostic("digest", "already the digest of \(earlier.object.ref) "
-                + "at \(earlier.location(of: "digest")): one secret must authenticate one key (mint another with `asgard keygen`)"))
+            diagnostics.append(
+                item.diagnostic(
+                    "digest",
+                    "already the digest of \(earlier.object.ref) "
+                        + "at \(earlier.location(of: "digest")): one secret must authenticate one key (mint another with `asgard keygen`)"))
         } else {
             digestOwner[key.digest] = item
         }
@@ -76,7 +82,10 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
                 continue
             }
             if key.maxDataClass > project.classification {
-                diagnostics.append(item.diagnostic("max_data_class", "\(key.maxDataClass.name) is above the classification of Project/\(project.id) (\(project.classification.name))"))
+                diagnostics.append(
+                    item.diagnostic(
+                        "max_data_class",
+                        "\(key.maxDataClass.name) is above the classification of Project/\(project.id) (\(project.classification.name))"))
             }
             for (index, model) in key.allowedModels.enumerated() {
                 let field = "allowed_models[\(index)]"
@@ -95,11 +104,17 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
                 diagnostics.append(item.diagnostic("project", "unknown project \"\(resource.project)\" (no Project with that id)"))
             }
             guard state.provisionable[resource.service] != nil else {
-                diagnostics.append(item.diagnostic("service", "\"\(resource.service)\" is not a registered provisionable service (\(provisionableOwner.isEmpty ? "none is registered" : "registered: " + provisionableOwner.keys.sorted().joined(separator: ", ")))"))
+                diagnostics.append(
+                    item.diagnostic(
+                        "service",
+                        "\"\(resource.service)\" is not a registered provisionable service (\(provisionableOwner.isEmpty ? "none is registered" : "registered: " + provisionableOwner.keys.sorted().joined(separator: ", ")))"
+                    ))
                 continue
             }
             if let project {
-                diagnostics += [floorCheck(project, item, "service", resource.service), projectNeedsApprovers(project, item, "service", resource.service)].compactMap { $0 }
+                diagnostics += [
+                    floorCheck(project, item, "service", resource.service), projectNeedsApprovers(project, item, "service", resource.service),
+                ].compactMap { $0 }
             }
         case .servingEndpoint(let endpoint):
             let project = state.projects[endpoint.project]
@@ -111,15 +126,21 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
                 continue
             }
             if vendor.inference == nil {
-                diagnostics.append(item.diagnostic("service", "Service/\(vendor.id) has no inference section, so the gateway cannot route to its endpoints"))
+                diagnostics.append(
+                    item.diagnostic("service", "Service/\(vendor.id) has no inference section, so the gateway cannot route to its endpoints"))
             }
             if !vendor.provisionable.contains(where: { $0.name == endpoint.provisioner }) {
-                diagnostics.append(item.diagnostic("provisioner", "\"\(endpoint.provisioner)\" is not a provisionable service of Service/\(vendor.id)"))
+                diagnostics.append(
+                    item.diagnostic("provisioner", "\"\(endpoint.provisioner)\" is not a provisionable service of Service/\(vendor.id)"))
             } else if let project {
-                diagnostics += [floorCheck(project, item, "provisioner", endpoint.provisioner), projectNeedsApprovers(project, item, "provisioner", endpoint.provisioner)].compactMap { $0 }
+                diagnostics += [
+                    floorCheck(project, item, "provisioner", endpoint.provisioner),
+                    projectNeedsApprovers(project, item, "provisioner", endpoint.provisioner),
+                ].compactMap { $0 }
             }
             if endpoint.model.split(separator: "/").first.map(String.init) != vendor.id {
-                diagnostics.append(item.diagnostic("model", "model \"\(endpoint.model)\" must be named \(vendor.id)/<name>: a vendor routes only its own models"))
+                diagnostics.append(
+                    item.diagnostic("model", "model \"\(endpoint.model)\" must be named \(vendor.id)/<name>: a vendor routes only its own models"))
             }
             if let owner = modelOwner[endpoint.model] {
                 diagnostics.append(item.diagnostic("model", "model \"\(endpoint.model)\" is already routed by \(owner)"))
@@ -127,7 +148,10 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
                 modelOwner[endpoint.model] = "ServingEndpoint/\(endpoint.id)"
             }
             if let project, endpoint.maxDataClass > project.classification {
-                diagnostics.append(item.diagnostic("max_data_class", "\(endpoint.maxDataClass.name) is above the classification of Project/\(project.id) (\(project.classification.name))"))
+                diagnostics.append(
+                    item.diagnostic(
+                        "max_data_class",
+                        "\(endpoint.maxDataClass.name) is above the classification of Project/\(project.id) (\(project.classification.name))"))
             }
         }
     }

@@ -26,8 +26,9 @@ public struct DesiredStateLoader: Sendable {
         let display = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         var diagnostics: [Diagnostic] = []
         let rootProblem = { (message: String) in
-            LoadResult(state: DesiredState(), files: 0,
-                       diagnostics: [Diagnostic(SourceLocation(file: display, line: 1, column: 1), message)])
+            LoadResult(
+                state: DesiredState(), files: 0,
+                diagnostics: [Diagnostic(SourceLocation(file: display, line: 1, column: 1), message)])
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -72,8 +73,10 @@ public struct DesiredStateLoader: Sendable {
         var loaded: [LoadedObject] = []
         for (file, relative, node) in documents {
             guard loaded.count < limits.maxObjects else {
-                diagnostics.append(Diagnostic(SourceLocation(file: file, line: node.line, column: node.column),
-                                              "more than \(limits.maxObjects) objects in desired state"))
+                diagnostics.append(
+                    Diagnostic(
+                        SourceLocation(file: file, line: node.line, column: node.column),
+                        "more than \(limits.maxObjects) objects in desired state"))
                 break
             }
             let context = DecodeContext(file: file)
@@ -83,8 +86,9 @@ public struct DesiredStateLoader: Sendable {
             if let object { loaded.append(LoadedObject(object: object, file: file, relative: relative, document: node, context: context.object)) }
         }
         let (state, crossDiagnostics) = crossValidate(loaded)
-        return LoadResult(state: state, files: sources.count,
-                          diagnostics: (diagnostics + crossDiagnostics).sorted(by: Diagnostic.inFileOrder))
+        return LoadResult(
+            state: state, files: sources.count,
+            diagnostics: (diagnostics + crossDiagnostics).sorted(by: Diagnostic.inFileOrder))
     }
 
     /// Relative paths of the YAML files to read, sorted; refuses links leaving the root.
@@ -118,7 +122,8 @@ public struct DesiredStateLoader: Sendable {
                         continue
                     }
                     if targetIsDirectory.boolValue {
-                        diagnostics.append(Diagnostic(location, "symbolic link to a directory: not followed (link files, or move the directory here)"))
+                        diagnostics.append(
+                            Diagnostic(location, "symbolic link to a directory: not followed (link files, or move the directory here)"))
                     } else if isYAML {
                         found.append(relative)
                     }
@@ -153,20 +158,23 @@ public struct DesiredStateLoader: Sendable {
     /// Checks size, binary content and UTF-8; returns the text or reports why not.
     private func decodeText(_ input: [UInt8], file: String, diagnostics: inout [Diagnostic]) -> String? {
         if input.count > limits.maxFileBytes {
-            diagnostics.append(Diagnostic(SourceLocation(file: file, line: 1, column: 1), "file is larger than \(limits.maxFileBytes) bytes: refused"))
+            diagnostics.append(
+                Diagnostic(SourceLocation(file: file, line: 1, column: 1), "file is larger than \(limits.maxFileBytes) bytes: refused"))
             return nil
         }
         var bytes = input
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         if let nul = bytes.firstIndex(of: 0) {
             let (line, column) = Self.position(of: nul, in: bytes)
-            diagnostics.append(Diagnostic(SourceLocation(file: file, line: line, column: column), "binary file (contains a NUL byte): desired state is UTF-8 YAML"))
+            diagnostics.append(
+                Diagnostic(SourceLocation(file: file, line: line, column: column), "binary file (contains a NUL byte): desired state is UTF-8 YAML"))
             return nil
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             let offset = Self.firstInvalidUTF8(bytes)
             let (line, column) = Self.position(of: offset, in: bytes)
-            diagnostics.append(Diagnostic(SourceLocation(file: file, line: line, column: column), "not valid UTF-8 (byte \(offset)): desired state is UTF-8 YAML"))
+            diagnostics.append(
+                Diagnostic(SourceLocation(file: file, line: line, column: column), "not valid UTF-8 (byte \(offset)): desired state is UTF-8 YAML"))
             return nil
         }
         return text
@@ -174,7 +182,8 @@ public struct DesiredStateLoader: Sendable {
 
     /// 1-based line and column (in bytes) of `offset`.
     static func position(of offset: Int, in bytes: [UInt8]) -> (Int, Int) {
-        var line = 1, lineStart = 0
+        var line = 1
+        var lineStart = 0
         for index in 0..<min(offset, bytes.count) where bytes[index] == 10 {
             line += 1
             lineStart = index + 1
@@ -202,14 +211,18 @@ public struct DesiredStateLoader: Sendable {
             switch node.value {
             case .scalar(let scalar):
                 if let match = SecretDetector.matches(in: scalar.text, stopAtFirst: true, requireBoundary: false).first {
-                    context.error(at: node, path, "looks like \(match.kind.article) \(match.kind.displayName) (value not shown): manifests name environment variables, never secret values; put the secret in the environment or .env and write its variable name here")
+                    context.error(
+                        at: node, path,
+                        "looks like \(match.kind.article) \(match.kind.displayName) (value not shown): manifests name environment variables, never secret values; put the secret in the environment or .env and write its variable name here"
+                    )
                 }
             case .sequence(let items):
                 for (index, item) in items.enumerated().reversed() { stack.append((item, "\(path)[\(index)]")) }
             case .mapping(let pairs):
                 for pair in pairs.reversed() {
                     if let match = SecretDetector.matches(in: pair.key, stopAtFirst: true, requireBoundary: false).first {
-                        context.error(pair.keyLine, pair.keyColumn, path, "a field name looks like \(match.kind.article) \(match.kind.displayName) (not shown)")
+                        context.error(
+                            pair.keyLine, pair.keyColumn, path, "a field name looks like \(match.kind.article) \(match.kind.displayName) (not shown)")
                     }
                     stack.append((pair.value, join(path, pair.key)))
                 }
@@ -249,7 +262,9 @@ struct LoadedObject {
         for component in path.split(separator: ".") {
             var name = Substring(component)
             var indices: [Int] = []
-            while let open = name.lastIndex(of: "["), name.hasSuffix("]"), let index = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]) {
+            while let open = name.lastIndex(of: "["), name.hasSuffix("]"),
+                let index = Int(name[name.index(after: open)..<name.index(before: name.endIndex)])
+            {
                 indices.insert(index, at: 0)
                 name = name[..<open]
             }

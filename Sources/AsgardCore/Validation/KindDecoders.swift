@@ -18,7 +18,8 @@ func decodeObject(_ document: YAMLNode, context: DecodeContext) -> DesiredObject
         return nil
     }
     if let idPair = pairs.first(where: { $0.key == "id" }), case .scalar(let scalar) = idPair.value.value,
-       !SecretDetector.mayContainSecret(scalar.text) {
+        !SecretDetector.mayContainSecret(scalar.text)
+    {
         context.object = "\(kind.rawValue)/\(scalar.text)"
     } else {
         context.object = kind.rawValue
@@ -41,15 +42,22 @@ private func projectRef(_ f: Fields) -> String? {
 }
 
 private func decodeProject(_ node: YAMLNode, _ context: DecodeContext) -> Project? {
-    guard let f = context.fields(node, at: "", required: ["kind", "id", "name", "owner", "classification", "monthly_budget_usd"],
-                                 optional: ["approvers", "guardrails"]) else { return nil }
-    let id = id(f), name = f.string("name"), owner = f.string("owner"), classification = f.dataClass("classification")
+    guard
+        let f = context.fields(
+            node, at: "", required: ["kind", "id", "name", "owner", "classification", "monthly_budget_usd"],
+            optional: ["approvers", "guardrails"])
+    else { return nil }
+    let id = id(f)
+    let name = f.string("name")
+    let owner = f.string("owner")
+    let classification = f.dataClass("classification")
     let budget = f.dollars("monthly_budget_usd")
     let approvers = f.has("approvers") ? f.strings("approvers") : []
     let guardrails = f.optional("guardrails") { name in f.node(name).flatMap { decodeGuardrails($0, context) } }
     guard let id, let name, let owner, let classification, let budget, let approvers, let guardrails else { return nil }
-    return Project(id: id, name: name, owner: owner, classification: classification, monthlyBudget: budget, approvers: approvers,
-                   guardrails: guardrails)
+    return Project(
+        id: id, name: name, owner: owner, classification: classification, monthlyBudget: budget, approvers: approvers,
+        guardrails: guardrails)
 }
 
 /// `guardrails: {default: redact, confidential: block, ...}`: an action per data class.
@@ -61,7 +69,10 @@ private func decodeGuardrails(_ node: YAMLNode, _ context: DecodeContext) -> Gua
     if defaultAction == nil { ok = false }
     var byClass: [DataClass: GuardrailAction] = [:]
     for dataClass in DataClass.allCases where f.has(dataClass.name) {
-        guard let action = f.enumeration(dataClass.name, actions).flatMap(GuardrailAction.init(rawValue:)) else { ok = false; continue }
+        guard let action = f.enumeration(dataClass.name, actions).flatMap(GuardrailAction.init(rawValue:)) else {
+            ok = false
+            continue
+        }
         byClass[dataClass] = action
     }
     guard ok, let defaultAction else { return nil }
@@ -69,12 +80,18 @@ private func decodeGuardrails(_ node: YAMLNode, _ context: DecodeContext) -> Gua
 }
 
 private func decodeKey(_ node: YAMLNode, _ context: DecodeContext) -> Key? {
-    guard let f = context.fields(node, at: "", required: ["kind", "id", "project", "digest", "allowed_models", "max_data_class"],
-                                 optional: ["default_data_class", "expires", "requests_per_minute"]) else { return nil }
-    let id = id(f), project = projectRef(f)
-    let digest = f.string("digest", matching: Rules.isKeyDigest, expected: "a key digest of the form sha256:<64 lower-case hex digits> (run `asgard keygen`)")
-    let models = f.strings("allowed_models", matching: { Rules.isModelID($0) || isVendorWildcard($0) },
-                           expected: "a model id of the form <vendor>/<name>, or <vendor>/* for all of a vendor's models")
+    guard
+        let f = context.fields(
+            node, at: "", required: ["kind", "id", "project", "digest", "allowed_models", "max_data_class"],
+            optional: ["default_data_class", "expires", "requests_per_minute"])
+    else { return nil }
+    let id = id(f)
+    let project = projectRef(f)
+    let digest = f.string(
+        "digest", matching: Rules.isKeyDigest, expected: "a key digest of the form sha256:<64 lower-case hex digits> (run `asgard keygen`)")
+    let models = f.strings(
+        "allowed_models", matching: { Rules.isModelID($0) || isVendorWildcard($0) },
+        expected: "a model id of the form <vendor>/<name>, or <vendor>/* for all of a vendor's models")
     let maxClass = f.dataClass("max_data_class")
     let defaultClass = f.has("default_data_class") ? f.dataClass("default_data_class") : (maxClass.map { min($0, .internal) })
     let expires = f.optional("expires", f.instant)
@@ -84,8 +101,9 @@ private func decodeKey(_ node: YAMLNode, _ context: DecodeContext) -> Key? {
         context.error(at: n, "default_data_class", "\(defaultClass.name) is above max_data_class \(maxClass.name)")
         return nil
     }
-    return Key(id: id, project: project, digest: String(digest.dropFirst(7)), allowedModels: models, maxDataClass: maxClass,
-               defaultDataClass: defaultClass, expires: expires, requestsPerMinute: rpm)
+    return Key(
+        id: id, project: project, digest: String(digest.dropFirst(7)), allowedModels: models, maxDataClass: maxClass,
+        defaultDataClass: defaultClass, expires: expires, requestsPerMinute: rpm)
 }
 
 func isVendorWildcard(_ text: String) -> Bool {
@@ -116,14 +134,21 @@ private func decodeService(_ node: YAMLNode, _ context: DecodeContext) -> Servic
 }
 
 private func decodeInference(_ node: YAMLNode, _ context: DecodeContext) -> InferenceSpec? {
-    guard let f = context.fields(node, at: "inference", required: ["kind", "base_url_env", "token_env", "models"],
-                                 optional: ["chat_path", "timeout_seconds", "usage_context", "default_max_tokens", "auth_header", "auth_scheme"]) else { return nil }
+    guard
+        let f = context.fields(
+            node, at: "inference", required: ["kind", "base_url_env", "token_env", "models"],
+            optional: ["chat_path", "timeout_seconds", "usage_context", "default_max_tokens", "auth_header", "auth_scheme"])
+    else { return nil }
     let kind = f.enumeration("kind", InferenceSpec.APIKind.allCases.map(\.rawValue)).flatMap(InferenceSpec.APIKind.init(rawValue:))
-    let baseURL = f.envVarName("base_url_env"), token = f.envVarName("token_env")
+    let baseURL = f.envVarName("base_url_env")
+    let token = f.envVarName("token_env")
     // An override exists to put the model in the path; without one the model goes in the body.
     let chatPath = f.optional("chat_path") {
-        f.string($0, matching: Rules.isChatPath,
-                 expected: "a URL path starting with / that contains the {model} placeholder, e.g. /serving-endpoints/{model}/invocations (leave chat_path out to use /v1/chat/completions with the model in the body)")
+        f.string(
+            $0, matching: Rules.isChatPath,
+            expected:
+                "a URL path starting with / that contains the {model} placeholder, e.g. /serving-endpoints/{model}/invocations (leave chat_path out to use /v1/chat/completions with the model in the body)"
+        )
     }
     let timeout = f.has("timeout_seconds") ? f.integer("timeout_seconds", in: 1...3600) : 60
     let usage = f.has("usage_context") ? f.bool("usage_context") : false
@@ -132,66 +157,88 @@ private func decodeInference(_ node: YAMLNode, _ context: DecodeContext) -> Infe
     // The credential's header and scheme, for vendors that do not take `Authorization: Bearer`
     // (Azure OpenAI takes `api-key: <key>`).
     let authHeader = f.optional("auth_header") {
-        f.string($0, matching: Rules.isCredentialHeader,
-                 expected: "a header name (letters, digits and -) other than one Asgard sets itself (Content-Type, Accept, Host, Content-Length)")
+        f.string(
+            $0, matching: Rules.isCredentialHeader,
+            expected: "a header name (letters, digits and -) other than one Asgard sets itself (Content-Type, Accept, Host, Content-Length)")
     }
     let authScheme = f.optional("auth_scheme") {
-        f.string($0, matching: Rules.isAuthScheme, expected: "an authorization scheme such as Bearer or Token (letters, digits and -), or none for the bare token")
+        f.string(
+            $0, matching: Rules.isAuthScheme,
+            expected: "an authorization scheme such as Bearer or Token (letters, digits and -), or none for the bare token")
     }
-    guard let kind, let baseURL, let token, let chatPath, let timeout, let usage, let maxTokens, let models, let authHeader, let authScheme else { return nil }
+    guard let kind, let baseURL, let token, let chatPath, let timeout, let usage, let maxTokens, let models, let authHeader, let authScheme else {
+        return nil
+    }
     if models.isEmpty, let n = f.node("models") {
         context.error(at: n, "inference.models", "must list at least one model")
         return nil
     }
-    return InferenceSpec(kind: kind, baseURLEnv: baseURL, tokenEnv: token, chatPath: chatPath, timeoutSeconds: timeout,
-                         sendsUsageContext: usage, defaultMaxTokens: maxTokens, models: models, authHeader: authHeader, authScheme: authScheme)
+    return InferenceSpec(
+        kind: kind, baseURLEnv: baseURL, tokenEnv: token, chatPath: chatPath, timeoutSeconds: timeout,
+        sendsUsageContext: usage, defaultMaxTokens: maxTokens, models: models, authHeader: authHeader, authScheme: authScheme)
 }
 
 private func decodePricing(_ f: Fields) -> TokenPricing? {
-    let input = f.dollars("price_per_1m_input_usd"), output = f.dollars("price_per_1m_output_usd")
+    let input = f.dollars("price_per_1m_input_usd")
+    let output = f.dollars("price_per_1m_output_usd")
     guard let input, let output else { return nil }
     return TokenPricing(inputPerMillion: input, outputPerMillion: output)
 }
 
 private func decodeModel(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> ModelRoute? {
-    guard let f = context.fields(node, at: path, required: ["id", "upstream", "price_per_1m_input_usd", "price_per_1m_output_usd", "max_data_class"]) else { return nil }
+    guard let f = context.fields(node, at: path, required: ["id", "upstream", "price_per_1m_input_usd", "price_per_1m_output_usd", "max_data_class"])
+    else { return nil }
     let id = f.string("id", matching: Rules.isModelID, expected: "a model id of the form <vendor>/<name>")
-    let upstream = f.string("upstream", matching: Rules.isEndpointName, expected: "an upstream model or endpoint name (letters, digits, - and _, at most 63)")
-    let pricing = decodePricing(f), maxClass = f.dataClass("max_data_class")
+    let upstream = f.string(
+        "upstream", matching: Rules.isEndpointName, expected: "an upstream model or endpoint name (letters, digits, - and _, at most 63)")
+    let pricing = decodePricing(f)
+    let maxClass = f.dataClass("max_data_class")
     guard let id, let upstream, let pricing, let maxClass else { return nil }
     return ModelRoute(id: id, upstream: upstream, pricing: pricing, maxDataClass: maxClass)
 }
 
 private func decodeProvisionable(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> ProvisionableService? {
-    guard let f = context.fields(node, at: path, required: ["name", "module", "tier", "classification_floor", "monthly_estimate_usd", "tags"],
-                                 optional: ["observe"]) else { return nil }
+    guard
+        let f = context.fields(
+            node, at: path, required: ["name", "module", "tier", "classification_floor", "monthly_estimate_usd", "tags"],
+            optional: ["observe"])
+    else { return nil }
     let name = f.string("name", matching: Rules.isID, expected: "a valid service name (lower-case letters, digits and -)")
-    let module = f.string("module", matching: Rules.isModulePath, expected: "a module directory under modules/, e.g. modules/databricks/sql-warehouse")
+    let module = f.string(
+        "module", matching: Rules.isModulePath, expected: "a module directory under modules/, e.g. modules/databricks/sql-warehouse")
     let tier = f.enumeration("tier", Tier.allCases.map(\.rawValue)).flatMap(Tier.init(rawValue:))
-    let floor = f.dataClass("classification_floor"), estimate = f.dollars("monthly_estimate_usd")
+    let floor = f.dataClass("classification_floor")
+    let estimate = f.dollars("monthly_estimate_usd")
     let tags = f.list("tags") { decodeTagLocation($0, $1, context) }
-    let observer = f.optional("observe") { f.string($0, matching: Rules.isID, expected: "the name of a drift observer, e.g. databricks-serving-endpoints") }
+    let observer = f.optional("observe") {
+        f.string($0, matching: Rules.isID, expected: "the name of a drift observer, e.g. databricks-serving-endpoints")
+    }
     guard let name, let module, let tier, let floor, let estimate, let tags, let observer else { return nil }
     if tags.isEmpty, let n = f.node("tags") {
         context.error(at: n, join(path, "tags"), "must say where the project tag lives for at least one terraform resource type")
         return nil
     }
-    return ProvisionableService(name: name, module: module, tier: tier, classificationFloor: floor, monthlyEstimate: estimate, tagLocations: tags,
-                                observer: observer)
+    return ProvisionableService(
+        name: name, module: module, tier: tier, classificationFloor: floor, monthlyEstimate: estimate, tagLocations: tags,
+        observer: observer)
 }
 
 private func decodeTagLocation(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> TagLocation? {
     guard let f = context.fields(node, at: path, required: ["resource_type", "format"], optional: ["path"]) else { return nil }
     let type = f.string("resource_type", matching: Rules.isParameterName, expected: "a terraform resource type such as databricks_sql_endpoint")
     let format = f.enumeration("format", TagLocation.Format.allCases.map(\.rawValue)).flatMap(TagLocation.Format.init(rawValue:))
-    let tagPath = f.has("path") ? f.string("path").flatMap { text -> [String]? in
-        let segments = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard segments.allSatisfy(Rules.isParameterName) else {
-            if let n = f.node("path") { context.error(at: n, join(path, "path"), "\(quoted(text)) is not a dotted attribute path such as tags.custom_tags") }
-            return nil
-        }
-        return segments
-    } : []
+    let tagPath =
+        f.has("path")
+        ? f.string("path").flatMap { text -> [String]? in
+            let segments = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard segments.allSatisfy(Rules.isParameterName) else {
+                if let n = f.node("path") {
+                    context.error(at: n, join(path, "path"), "\(quoted(text)) is not a dotted attribute path such as tags.custom_tags")
+                }
+                return nil
+            }
+            return segments
+        } : []
     guard let type, let format, let tagPath else { return nil }
     if format == .inherited, !tagPath.isEmpty, let n = f.node("path") {
         context.error(at: n, join(path, "path"), "an inherited tag has no path of its own")
@@ -218,26 +265,37 @@ private func decodeCostSource(_ node: YAMLNode, _ context: DecodeContext) -> Cos
 }
 
 private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -> ServingEndpoint? {
-    guard let f = context.fields(node, at: "", required: ["kind", "id", "project", "service", "provisioner", "model", "max_data_class",
-                                                          "price_per_1m_input_usd", "price_per_1m_output_usd"],
-                                 optional: ["parameters", "requested_by"]) else { return nil }
+    guard
+        let f = context.fields(
+            node, at: "",
+            required: [
+                "kind", "id", "project", "service", "provisioner", "model", "max_data_class",
+                "price_per_1m_input_usd", "price_per_1m_output_usd",
+            ],
+            optional: ["parameters", "requested_by"])
+    else { return nil }
     let id = f.string("id", matching: Rules.isEndpointName, expected: "a serving endpoint name (letters, digits, - and _, at most 63)")
     let project = projectRef(f)
     let service = f.string("service", matching: Rules.isID, expected: "a vendor service id")
     let provisioner = f.string("provisioner", matching: Rules.isID, expected: "a provisionable service name")
     let model = f.string("model", matching: Rules.isModelID, expected: "a model id of the form <vendor>/<name>")
-    let maxClass = f.dataClass("max_data_class"), pricing = decodePricing(f)
+    let maxClass = f.dataClass("max_data_class")
+    let pricing = decodePricing(f)
     let parameters = f.has("parameters") ? f.parameters("parameters") : [:]
     let requestedBy = f.has("requested_by") ? f.string("requested_by") : nil
     guard let id, let project, let service, let provisioner, let model, let maxClass, let pricing, let parameters else { return nil }
     guard !f.has("requested_by") || requestedBy != nil else { return nil }
-    return ServingEndpoint(id: id, project: project, service: service, provisioner: provisioner, model: model,
-                           maxDataClass: maxClass, pricing: pricing, parameters: parameters, requestedBy: requestedBy)
+    return ServingEndpoint(
+        id: id, project: project, service: service, provisioner: provisioner, model: model,
+        maxDataClass: maxClass, pricing: pricing, parameters: parameters, requestedBy: requestedBy)
 }
 
 private func decodeResource(_ node: YAMLNode, _ context: DecodeContext) -> Resource? {
-    guard let f = context.fields(node, at: "", required: ["kind", "id", "project", "service"], optional: ["parameters", "requested_by"]) else { return nil }
-    let id = id(f), project = projectRef(f)
+    guard let f = context.fields(node, at: "", required: ["kind", "id", "project", "service"], optional: ["parameters", "requested_by"]) else {
+        return nil
+    }
+    let id = id(f)
+    let project = projectRef(f)
     let service = f.string("service", matching: Rules.isID, expected: "a provisionable service name")
     let parameters = f.has("parameters") ? f.parameters("parameters") : [:]
     let requestedBy = f.has("requested_by") ? f.string("requested_by") : nil

@@ -154,7 +154,8 @@ struct Fields {
             return nil
         }
         guard let number = Int(scalar.text), range.contains(number) else {
-            context.error(at: value, fieldPath(name), "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(quoted(scalar.text))")
+            context.error(
+                at: value, fieldPath(name), "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(quoted(scalar.text))")
             return nil
         }
         return number
@@ -199,7 +200,10 @@ struct Fields {
         guard let text = string(value, context: context, path: path) else { return nil }
         guard Rules.isEnvVarName(text) else {
             if SecretDetector.firstMatch(in: text) == nil {
-                context.error(at: value, path, "\(quoted(text)) is not a valid environment variable name (expected letters, digits and _, not starting with a digit, e.g. DATABRICKS_TOKEN)")
+                context.error(
+                    at: value, path,
+                    "\(quoted(text)) is not a valid environment variable name (expected letters, digits and _, not starting with a digit, e.g. DATABRICKS_TOKEN)"
+                )
             }
             return nil
         }
@@ -266,7 +270,8 @@ struct Fields {
             var values: [String: ParameterValue] = [:]
             for pair in pairs {
                 guard Rules.isParameterName(pair.key) else {
-                    context.error(pair.keyLine, pair.keyColumn, join(path, pair.key), "parameter names are letters, digits and _, starting with a letter")
+                    context.error(
+                        pair.keyLine, pair.keyColumn, join(path, pair.key), "parameter names are letters, digits and _, starting with a letter")
                     return nil
                 }
                 guard let value = parameter(pair.value, context: context, path: join(path, pair.key)) else { return nil }
@@ -339,7 +344,9 @@ public enum Rules {
     /// the gateway sets for its own purposes.
     public static func isCredentialHeader(_ text: String) -> Bool {
         (1...64).contains(text.utf8.count)
-            && text.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+            && text.utf8.allSatisfy {
+                $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+            }
             && !["content-type", "accept", "host", "content-length", "transfer-encoding", "connection"].contains(text.lowercased())
     }
 
@@ -347,7 +354,9 @@ public enum Rules {
     /// for the bare credential.
     public static func isAuthScheme(_ text: String) -> Bool {
         (1...32).contains(text.utf8.count)
-            && text.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+            && text.utf8.allSatisfy {
+                $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+            }
     }
 
     private static func isLowerAlnum(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 97 && b <= 122) }

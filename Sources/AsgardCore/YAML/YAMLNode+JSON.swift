@@ -1,4 +1,5 @@
 import AsgardJSON
+
 extension YAMLNode {
     /// The node as JSON text: mappings as objects (in source order), lists as arrays, and
     /// scalars by their core-schema type (null, booleans and integers bare, everything else,

@@ -53,7 +53,11 @@ public struct YAMLScalar: Sendable, Hashable {
     }
 
     /// The core-schema type of the scalar.
-    public enum Resolved: Sendable, Hashable { case null, bool(Bool), integer, float, string }
+    public enum Resolved: Sendable, Hashable {
+        case null
+        case bool(Bool)
+        case integer, float, string
+    }
 
     private static func resolve(_ text: String, isPlain: Bool) -> Resolved {
         guard isPlain else { return .string }
@@ -77,10 +81,16 @@ public struct YAMLScalar: Sendable, Hashable {
         // [0-9]*(\.[0-9]*)?([eE][-+]?[0-9]+)? with at least one digit before the exponent.
         var index = body.startIndex
         var digits = 0
-        while index < body.endIndex, body[index].isASCIIDigit { digits += 1; index = body.index(after: index) }
+        while index < body.endIndex, body[index].isASCIIDigit {
+            digits += 1
+            index = body.index(after: index)
+        }
         if index < body.endIndex, body[index] == "." {
             index = body.index(after: index)
-            while index < body.endIndex, body[index].isASCIIDigit { digits += 1; index = body.index(after: index) }
+            while index < body.endIndex, body[index].isASCIIDigit {
+                digits += 1
+                index = body.index(after: index)
+            }
         }
         guard digits > 0 else { return false }
         if index < body.endIndex, body[index] == "e" || body[index] == "E" {

@@ -76,7 +76,8 @@ public struct YAMLReader: Sendable {
                     stack.append(.mapping(line: line, column: column, pairs: pairs, pendingKey: nil, seen: seen))
                 } else {
                     guard case .scalar(let scalar) = node.value else {
-                        throw Problem(line: node.line, column: node.column, message: "a mapping key must be a plain string, not \(node.kindDescription)")
+                        throw Problem(
+                            line: node.line, column: node.column, message: "a mapping key must be a plain string, not \(node.kindDescription)")
                     }
                     guard seen.insert(scalar.text).inserted else {
                         throw Problem(line: node.line, column: node.column, message: "duplicate key \(quoted(scalar.text)) in this mapping")
@@ -114,14 +115,16 @@ public struct YAMLReader: Sendable {
                 let plain = scalar.style == YAML_PLAIN_SCALAR_STYLE && scalar.tag == nil
                 try attach(YAMLNode(.scalar(YAMLScalar(text: text, isPlain: plain)), line: line, column: column))
             case YAML_SEQUENCE_START_EVENT:
-                try refuse(anchor: event.data.sequence_start.anchor, tag: event.data.sequence_start.tag, line: line, column: column, allowStringTag: false)
+                try refuse(
+                    anchor: event.data.sequence_start.anchor, tag: event.data.sequence_start.tag, line: line, column: column, allowStringTag: false)
                 nodes += 1
                 try checkNodes(nodes, line: line, column: column)
                 try checkDepth(stack.count + 1, line: line, column: column)
                 try checkKeyPosition(stack, line: line, column: column)
                 stack.append(.sequence(line: line, column: column, items: []))
             case YAML_MAPPING_START_EVENT:
-                try refuse(anchor: event.data.mapping_start.anchor, tag: event.data.mapping_start.tag, line: line, column: column, allowStringTag: false)
+                try refuse(
+                    anchor: event.data.mapping_start.anchor, tag: event.data.mapping_start.tag, line: line, column: column, allowStringTag: false)
                 nodes += 1
                 try checkNodes(nodes, line: line, column: column)
                 try checkDepth(stack.count + 1, line: line, column: column)
@@ -165,7 +168,9 @@ public struct YAMLReader: Sendable {
         }
     }
 
-    private func refuse(anchor: UnsafeMutablePointer<yaml_char_t>?, tag: UnsafeMutablePointer<yaml_char_t>?, line: Int, column: Int, allowStringTag: Bool) throws(Problem) {
+    private func refuse(
+        anchor: UnsafeMutablePointer<yaml_char_t>?, tag: UnsafeMutablePointer<yaml_char_t>?, line: Int, column: Int, allowStringTag: Bool
+    ) throws(Problem) {
         if anchor != nil {
             throw Problem(line: line, column: column, message: "YAML anchors (&name) are not allowed in desired state: write the value out")
         }

@@ -157,8 +157,10 @@ public final class BudgetLedger: Sendable {
         let period = BudgetPeriod(containing: now)
         return state.withLock { state in
             guard var account = state.accounts[project] else {
-                return .failure(BudgetExceeded(project: project, hasBudget: false, budget: .zero, spent: .zero,
-                                               reserved: .zero, requested: requested, period: period))
+                return .failure(
+                    BudgetExceeded(
+                        project: project, hasBudget: false, budget: .zero, spent: .zero,
+                        reserved: .zero, requested: requested, period: period))
             }
             if account.period == nil {
                 account.period = period
@@ -171,11 +173,13 @@ public final class BudgetLedger: Sendable {
             let committed = Int128(account.spent.value) + Int128(account.reserved.value) + Int128(requested.value)
             guard committed <= Int128(account.budget.value) else {
                 state.accounts[project] = account
-                return .failure(BudgetExceeded(project: project, hasBudget: true, budget: account.budget,
-                                               spent: account.spent, reserved: account.reserved,
-                                               requested: requested, period: current))
+                return .failure(
+                    BudgetExceeded(
+                        project: project, hasBudget: true, budget: account.budget,
+                        spent: account.spent, reserved: account.reserved,
+                        requested: requested, period: current))
             }
-            account.reserved.value += requested.value // ≤ budget, so no overflow
+            account.reserved.value += requested.value  // ≤ budget, so no overflow
             state.accounts[project] = account
             let id = state.nextID
             state.nextID += 1

@@ -51,12 +51,12 @@ public struct BudgetPeriod: Sendable, Hashable, Comparable, Codable, CustomStrin
     /// Year and month of the day `days` after 1970-01-01, counting in 400-year eras of
     /// 146,097 days that start on 1 March (so the leap day is the era year's last day).
     static func civil(fromDays days: Int) -> (year: Int, month: Int) {
-        let shifted = days + 719_468 // days from 0000-03-01 to 1970-01-01
+        let shifted = days + 719_468  // days from 0000-03-01 to 1970-01-01
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097
         let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let marchBasedMonth = (5 * dayOfYear + 2) / 153 // 0 = March ... 11 = February
+        let marchBasedMonth = (5 * dayOfYear + 2) / 153  // 0 = March ... 11 = February
         let month = marchBasedMonth < 10 ? marchBasedMonth + 3 : marchBasedMonth - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month)
     }
@@ -67,7 +67,7 @@ public struct BudgetPeriod: Sendable, Hashable, Comparable, Codable, CustomStrin
         let era = (marchBasedYear >= 0 ? marchBasedYear : marchBasedYear - 399) / 400
         let yearOfEra = marchBasedYear - era * 400
         let marchBasedMonth = month > 2 ? month - 3 : month + 9
-        let dayOfYear = (153 * marchBasedMonth + 2) / 5 // the 1st of the month
+        let dayOfYear = (153 * marchBasedMonth + 2) / 5  // the 1st of the month
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
     }

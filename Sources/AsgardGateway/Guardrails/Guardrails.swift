@@ -45,8 +45,10 @@ public enum Guardrails {
     /// - `redact`: `.pass` with every finding replaced by `[REDACTED:<detector>]`.
     /// - `log`: `.pass` with the text unchanged and the findings, for the caller to log
     ///   (by detector and offsets only).
-    public static func apply(_ settings: GuardrailSettings, dataClass: DataClass, to text: String,
-                             detectors: Set<GuardrailDetector> = GuardrailDetector.all) -> GuardrailOutcome {
+    public static func apply(
+        _ settings: GuardrailSettings, dataClass: DataClass, to text: String,
+        detectors: Set<GuardrailDetector> = GuardrailDetector.all
+    ) -> GuardrailOutcome {
         let findings = scan(text, detectors: detectors)
         switch settings.action(for: dataClass) {
         case .block:
@@ -127,7 +129,8 @@ public enum Guardrails {
         out.reserveCapacity(to - from)
         var position = from
         for finding in findings {
-            let start = finding.range.lowerBound - offset, end = finding.range.upperBound - offset
+            let start = finding.range.lowerBound - offset
+            let end = finding.range.upperBound - offset
             guard start >= position, end <= to else { continue }
             out.append(contentsOf: bytes[position..<start])
             out.append(contentsOf: finding.detector.redactionMarker.utf8)

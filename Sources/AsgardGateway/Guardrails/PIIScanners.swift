@@ -210,8 +210,9 @@ struct PIIScanner {
         var g = Array(groups)
         if g.count == 4, g[0].digits == 1, g[0].firstDigit == 49, !g[0].parenthesized { g.removeFirst() }
         if g.count == 3, g[0].digits == 3, g[1].digits == 3, g[2].digits == 4,
-           !g[1].parenthesized, !g[2].parenthesized,
-           g[0].firstDigit >= 50, g[1].firstDigit >= 50 {
+            !g[1].parenthesized, !g[2].parenthesized,
+            g[0].firstDigit >= 50, g[1].firstDigit >= 50
+        {
             return true
         }
         // Trunk-prefixed national numbers.
@@ -286,7 +287,10 @@ struct PIIScanner {
             let c = b[j]
             if Self.isDigit(c) {
                 var d = Int(c - 48)
-                if double { d *= 2; if d > 9 { d -= 9 } }
+                if double {
+                    d *= 2
+                    if d > 9 { d -= 9 }
+                }
                 sum += d
                 double.toggle()
             }
@@ -322,7 +326,9 @@ struct PIIScanner {
         let after = at(s + 11)
         if Self.isWord(after) || (after == 45 && Self.isDigit(at(s + 12))) { return false }
         func number(_ from: Int, _ count: Int) -> Int { (0..<count).reduce(0) { $0 * 10 + Int(b[from + $1] - 48) } }
-        let area = number(s, 3), group = number(s + 4, 2), serial = number(s + 7, 4)
+        let area = number(s, 3)
+        let group = number(s + 4, 2)
+        let serial = number(s + 7, 4)
         return area != 0 && area != 666 && area < 900 && group != 0 && serial != 0
     }
 
@@ -343,7 +349,8 @@ struct PIIScanner {
         var s = 0
         while s + 15 <= n {
             if Self.isUpper(b[s]), Self.isUpper(b[s + 1]), Self.isDigit(b[s + 2]), Self.isDigit(b[s + 3]),
-               s == 0 || !Self.isWord(b[s - 1]), let end = iban(at: s, ends: &ends) {
+                s == 0 || !Self.isWord(b[s - 1]), let end = iban(at: s, ends: &ends)
+            {
                 out.append(GuardrailFinding(detector: .iban, range: s..<end))
             }
             s += 1

@@ -103,7 +103,8 @@ public struct StreamGuardrail: Sendable {
             cut = end - window
             let jwtStart = detectors.contains(.jwt) ? potentialJWTStart() : nil
             if let last = kept.last, last.range.upperBound == end, Self.isUnbounded(last.detector),
-               end - last.range.lowerBound > maxHold {
+                end - last.range.lowerBound > maxHold
+            {
                 cut = last.range.lowerBound
                 force = Swallow(detector: last.detector, start: base + cut, dots: false)
             } else if let p = jwtStart {
@@ -141,17 +142,20 @@ public struct StreamGuardrail: Sendable {
     /// Moves `cut` so it is not strictly inside a cluster of overlapping candidates nor inside
     /// a UTF-8 scalar. Moves back to the cluster start, except (once, when `allowForward`) to the
     /// cluster end when the cluster ends with a kept finding that is already final.
-    private func settle(_ start: Int, candidates: [GuardrailFinding], kept: [GuardrailFinding], end: Int,
-                        jwtStart: Int?, allowForward: Bool) -> Int {
+    private func settle(
+        _ start: Int, candidates: [GuardrailFinding], kept: [GuardrailFinding], end: Int,
+        jwtStart: Int?, allowForward: Bool
+    ) -> Int {
         var cut = start
         var forward = allowForward
         while true {
             while cut > pendingStart, cut < end, buffer[cut] & 0xC0 == 0x80 { cut -= 1 }
             guard let cluster = cluster(containing: cut, candidates) else { return cut }
             if forward, let last = kept.last(where: { $0.range.upperBound == cluster.upperBound }),
-               last.range.lowerBound >= cluster.lowerBound, last.range.upperBound < end,
-               Self.isUnbounded(last.detector) || last.range.lowerBound + window <= end,
-               jwtStart.map({ cluster.upperBound <= $0 }) ?? true {
+                last.range.lowerBound >= cluster.lowerBound, last.range.upperBound < end,
+                Self.isUnbounded(last.detector) || last.range.lowerBound + window <= end,
+                jwtStart.map({ cluster.upperBound <= $0 }) ?? true
+            {
                 cut = cluster.upperBound
             } else {
                 cut = cluster.lowerBound
@@ -162,7 +166,8 @@ public struct StreamGuardrail: Sendable {
 
     /// The union of the overlapping candidates around `cut`, if `cut` is strictly inside it.
     private func cluster(containing cut: Int, _ candidates: [GuardrailFinding]) -> Range<Int>? {
-        var lower = -1, upper = -1
+        var lower = -1
+        var upper = -1
         for candidate in candidates {
             let range = candidate.range
             if range.lowerBound >= upper {

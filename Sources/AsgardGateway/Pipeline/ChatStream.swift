@@ -1,4 +1,4 @@
-public import AsgardCore
+import AsgardCore
 import AsgardJSON
 import Foundation
 
@@ -165,7 +165,8 @@ struct ChatStreamTransformer: Sendable {
             chunk = read
         }
         if case .object? = chunk["usage"], case .integer(let prompt)? = chunk["usage"]?["prompt_tokens"],
-           case .integer(let completion)? = chunk["usage"]?["completion_tokens"] {
+            case .integer(let completion)? = chunk["usage"]?["completion_tokens"]
+        {
             usage = (Int(prompt), Int(completion))
         }
         envelope = chunk.removing("choices").removing("usage")
@@ -220,8 +221,10 @@ struct ChatStreamTransformer: Sendable {
             finished.insert(index)
             guard !rest.isEmpty else { continue }
             let delta = JSONValue.object([JSONMember(key: "content", value: .string(rest))])
-            let choice = JSONValue.object([JSONMember(key: "index", value: .integer(index)), JSONMember(key: "delta", value: delta),
-                                           JSONMember(key: "finish_reason", value: .null)])
+            let choice = JSONValue.object([
+                JSONMember(key: "index", value: .integer(index)), JSONMember(key: "delta", value: delta),
+                JSONMember(key: "finish_reason", value: .null),
+            ])
             out.append(Self.frame(envelope.setting("choices", to: .array([choice]))))
         }
         return out
@@ -345,8 +348,9 @@ public struct GatewayEventStream: Sendable {
     ///   the task was cancelled. The call is settled and recorded before this returns or throws.
     @discardableResult
     public func produce(_ write: ([UInt8]) async throws -> Void) async throws -> GatewayStreamEnding {
-        var transformer = ChatStreamTransformer(settings: admission.guardrail, dataClass: admission.level, forwardUsage: forwardUsage,
-                                                adapter: admission.adapter)
+        var transformer = ChatStreamTransformer(
+            settings: admission.guardrail, dataClass: admission.level, forwardUsage: forwardUsage,
+            adapter: admission.adapter)
         var parser = SSEParser()
         func send(_ frames: [[UInt8]]) async throws(ClientGone) {
             for frame in frames {
@@ -367,9 +371,13 @@ public struct GatewayEventStream: Sendable {
             if !transformer.isStopped {
                 for event in parser.finish() { try await send(transformer.accept(event)) }
             }
-            if transformer.blocked != nil { ending = .guardrailBlocked }
-            else if transformer.upstreamFailure != nil { ending = .upstreamError }
-            else if !transformer.isComplete { ending = .upstreamDropped }
+            if transformer.blocked != nil {
+                ending = .guardrailBlocked
+            } else if transformer.upstreamFailure != nil {
+                ending = .upstreamError
+            } else if !transformer.isComplete {
+                ending = .upstreamDropped
+            }
             // Text the guardrail still holds was generated and is safe to send (redacted).
             try await send(transformer.finish())
             if transformer.blocked != nil { ending = .guardrailBlocked }
@@ -394,8 +402,10 @@ public struct GatewayEventStream: Sendable {
         case .ok:
             last = recorded ? ChatStreamTransformer.doneFrame : ChatStreamTransformer.errorFrame(Self.ledgerUnavailable)
         case .upstreamDropped:
-            last = ChatStreamTransformer.errorFrame(GatewayError(
-                status: 502, type: "api_error", code: "upstream_dropped", message: "the upstream stream ended before the completion was finished"))
+            last = ChatStreamTransformer.errorFrame(
+                GatewayError(
+                    status: 502, type: "api_error", code: "upstream_dropped", message: "the upstream stream ended before the completion was finished")
+            )
         case .upstreamError:
             last = ChatStreamTransformer.errorFrame(.upstream(status: 200, vendorCode: transformer.upstreamFailure, message: "error in the stream"))
         case .guardrailBlocked:
@@ -407,17 +417,20 @@ public struct GatewayEventStream: Sendable {
         return ending
     }
 
-    static let ledgerUnavailable = GatewayError(status: 500, type: "api_error", code: "ledger_unavailable",
-                                                message: "the call succeeded but could not be recorded")
+    static let ledgerUnavailable = GatewayError(
+        status: 500, type: "api_error", code: "ledger_unavailable",
+        message: "the call succeeded but could not be recorded")
 
     /// The gateway's tail (`Gateway.complete`) for a stream: the vendor's `usage` when it sent
     /// one, else the prompt estimate and the text generated so far; true once durable.
     @discardableResult
     private func settleAndRecord(_ ending: GatewayStreamEnding, _ transformer: ChatStreamTransformer) async -> Bool {
-        let usage = transformer.usage.map { Gateway.Usage(prompt: $0.prompt, completion: $0.completion, estimated: false, findings: []) }
-            ?? Gateway.Usage(prompt: admission.promptEstimate,
-                             completion: ChatStreamTransformer.estimateCompletionTokens(bytes: transformer.generatedBytes, maxTokens: admission.maxTokens),
-                             estimated: true, findings: [])
+        let usage =
+            transformer.usage.map { Gateway.Usage(prompt: $0.prompt, completion: $0.completion, estimated: false, findings: []) }
+            ?? Gateway.Usage(
+                prompt: admission.promptEstimate,
+                completion: ChatStreamTransformer.estimateCompletionTokens(bytes: transformer.generatedBytes, maxTokens: admission.maxTokens),
+                estimated: true, findings: [])
         var found = usage
         found.findings = transformer.findings.map(\.rawValue)
         return await gateway.complete(admission, call, usage: found, ending: ending.rawValue)

@@ -65,9 +65,11 @@ public struct Gateway: Sendable {
     public var maxBodyBytes = 1 << 20
     public var clock: @Sendable () -> Date = { Date() }
 
-    public init(snapshot: @escaping @Sendable () -> GatewaySnapshot?, transport: any UpstreamTransport, recorder: any CallRecording,
-                budgets: BudgetLedger, rateLimiter: RateLimiter, killSwitches: KillSwitchBoard, adapters: InferenceAdapters = .standard,
-                metering: any GatewayMetering = NoMetering()) {
+    public init(
+        snapshot: @escaping @Sendable () -> GatewaySnapshot?, transport: any UpstreamTransport, recorder: any CallRecording,
+        budgets: BudgetLedger, rateLimiter: RateLimiter, killSwitches: KillSwitchBoard, adapters: InferenceAdapters = .standard,
+        metering: any GatewayMetering = NoMetering()
+    ) {
         self.snapshot = snapshot
         self.transport = transport
         self.recorder = recorder
@@ -93,8 +95,10 @@ public struct Gateway: Sendable {
 
     /// A chat call as it arrives over HTTP: the key is authenticated, the body parsed and the
     /// data class read, then the pipeline runs. `"stream": true` in the body makes it a stream.
-    public func chat(authorization: String?, dataClassHeader: String?, parsed: Result<ChatRequest, GatewayError>,
-                     endpoint: ChatEndpoint) async -> ChatAnswer {
+    public func chat(
+        authorization: String?, dataClassHeader: String?, parsed: Result<ChatRequest, GatewayError>,
+        endpoint: ChatEndpoint
+    ) async -> ChatAnswer {
         var identified: Key?
         do throws(GatewayError) {
             let caller = try authenticator.authenticate(authorization) { identified = $0 }
@@ -106,8 +110,10 @@ public struct Gateway: Sendable {
 
     /// A chat call from a caller an authentication middleware already authenticated: the body
     /// parsed (or why not) and the data class read, then the pipeline; refusals are audited.
-    public func chat(_ caller: Caller, parsed: Result<ChatRequest, GatewayError>, dataClassHeader: String?,
-                     endpoint: ChatEndpoint) async -> ChatAnswer {
+    public func chat(
+        _ caller: Caller, parsed: Result<ChatRequest, GatewayError>, dataClassHeader: String?,
+        endpoint: ChatEndpoint
+    ) async -> ChatAnswer {
         var call = CallContext(requestID: Self.newRequestID())
         call.identify(caller.key)
         do throws(GatewayError) {
@@ -191,15 +197,17 @@ public struct Gateway: Sendable {
         let worstCase = Pricing.worstCase(promptTokens: promptEstimate, maxTokens: maxTokens, pricing: route.pricing)
         // Cedar decides who may call what at which data class (`key-invokes-allowed-model`: the
         // key's allowlist, and the level within the model's, the key's and the project's).
-        let decision = snapshot.policy.decide(InvokeEntities.request(key: key.id, model: route.model, level: level, estimatedCost: worstCase, now: clock()),
-                                              entities: snapshot.entities)
+        let decision = snapshot.policy.decide(
+            InvokeEntities.request(key: key.id, model: route.model, level: level, estimatedCost: worstCase, now: clock()),
+            entities: snapshot.entities)
         call.audit.detail["policies"] = decision.response.reasons.sorted().joined(separator: ",")
         if !decision.response.errors.isEmpty {
             call.audit.detail["policy_errors"] = decision.response.errors.sorted()
                 .map { "\($0): \(decision.response.errorMessages[$0] ?? "")" }.joined(separator: "; ")
         }
         guard decision.allowed else {
-            let reasons = decision.response.reasons.sorted(), failedClosed = decision.failedClosedOn.sorted()
+            let reasons = decision.response.reasons.sorted()
+            let failedClosed = decision.failedClosedOn.sorted()
             // No permit applied: name what the shipped permit asks for, when that is what is missing.
             if reasons.isEmpty, failedClosed.isEmpty, let missing = InvokeDenial.explain(key: key, route: route, project: project, level: level) {
                 throw missing
@@ -238,12 +246,14 @@ public struct Gateway: Sendable {
         switch budgets.reserve(project: project.id, amount: worstCase, now: clock()) {
         case .success(let granted): reservation = granted
         case .failure(let exceeded):
-            throw .budgetExceeded(project: project.id, budget: exceeded.budget.description, spent: exceeded.spent.description,
-                                  reserved: exceeded.reserved.description, requested: exceeded.requested.description)
+            throw .budgetExceeded(
+                project: project.id, budget: exceeded.budget.description, spent: exceeded.spent.description,
+                reserved: exceeded.reserved.description, requested: exceeded.requested.description)
         }
-        return Admission(key: key, project: project, route: route, endpoint: endpoint, adapter: adapter, request: request, level: level,
-                         maxTokens: maxTokens, promptEstimate: promptEstimate, guardrail: guardrail, redactedTexts: redacted,
-                         reservation: reservation)
+        return Admission(
+            key: key, project: project, route: route, endpoint: endpoint, adapter: adapter, request: request, level: level,
+            maxTokens: maxTokens, promptEstimate: promptEstimate, guardrail: guardrail, redactedTexts: redacted,
+            reservation: reservation)
     }
 
     /// The vendor, answered whole; then the output guardrails and the tail.
@@ -265,7 +275,10 @@ public struct Gateway: Sendable {
         if case .array(let choices)? = completion["choices"] {
             var replaced: [JSONValue] = []
             for choice in choices {
-                guard case .string(let content)? = choice["message"]?["content"] else { replaced.append(choice); continue }
+                guard case .string(let content)? = choice["message"]?["content"] else {
+                    replaced.append(choice)
+                    continue
+                }
                 switch Guardrails.apply(admission.guardrail, dataClass: admission.level, to: content) {
                 case .blocked(let detector):
                     // The vendor did the work: charged and recorded once, as blocked; the answer withheld.
@@ -274,7 +287,9 @@ public struct Gateway: Sendable {
                     return .plain(GatewayResponse(error: .guardrailBlocked(detector.rawValue, in: "response"), requestID: call.requestID))
                 case .pass(let passed, let found):
                     findings += found.map(\.detector.rawValue)
-                    replaced.append(passed == content ? choice : choice.setting("message", to: (choice["message"] ?? .null).setting("content", to: .string(passed))))
+                    replaced.append(
+                        passed == content
+                            ? choice : choice.setting("message", to: (choice["message"] ?? .null).setting("content", to: .string(passed))))
                 }
             }
             answer = completion.setting("choices", to: .array(replaced))
@@ -283,8 +298,10 @@ public struct Gateway: Sendable {
         guard await complete(admission, call, usage: usage, ending: "ok") else {
             return .plain(GatewayResponse(error: Self.ledgerUnavailable, requestID: call.requestID))
         }
-        return .plain(GatewayResponse(status: 200, body: answer.jsonBytes,
-                                      headers: [("Content-Type", "application/json"), ("x-asgard-request-id", call.requestID)]))
+        return .plain(
+            GatewayResponse(
+                status: 200, body: answer.jsonBytes,
+                headers: [("Content-Type", "application/json"), ("x-asgard-request-id", call.requestID)]))
     }
 
     /// The vendor, streamed: admitted once it answers 2xx with a stream.
@@ -315,7 +332,9 @@ public struct Gateway: Sendable {
         /// The vendor's `usage` when it reported one; else the prompt estimate and the answer's
         /// text at the estimating rate, marked estimated.
         init(of completion: JSONValue, admission: Admission) {
-            if case .integer(let prompt)? = completion["usage"]?["prompt_tokens"], case .integer(let generated)? = completion["usage"]?["completion_tokens"] {
+            if case .integer(let prompt)? = completion["usage"]?["prompt_tokens"],
+                case .integer(let generated)? = completion["usage"]?["completion_tokens"]
+            {
                 (self.prompt, self.completion, estimated) = (Int(prompt), Int(generated), false)
                 return
             }
@@ -323,8 +342,10 @@ public struct Gateway: Sendable {
             if case .array(let choices)? = completion["choices"] {
                 for choice in choices { if case .string(let content)? = choice["message"]?["content"] { bytes += content.utf8.count } }
             }
-            (prompt, self.completion, estimated) = (admission.promptEstimate,
-                                                    ChatStreamTransformer.estimateCompletionTokens(bytes: bytes, maxTokens: admission.maxTokens), true)
+            (prompt, self.completion, estimated) = (
+                admission.promptEstimate,
+                ChatStreamTransformer.estimateCompletionTokens(bytes: bytes, maxTokens: admission.maxTokens), true
+            )
         }
 
         init(prompt: Int, completion: Int, estimated: Bool, findings: [String]) {
@@ -352,11 +373,12 @@ public struct Gateway: Sendable {
         metering.spend(project: admission.key.project, vendor: route.vendor, micros: cost.value)
         let elapsed = ContinuousClock.now - call.started
         do {
-            try await recorder.record(ledger: LedgerEntry(
-                requestID: call.requestID, time: clock(), project: admission.key.project, keyID: admission.key.id, vendor: route.vendor,
-                model: route.model, upstream: route.upstream, promptTokens: usage.prompt, completionTokens: usage.completion, cost: cost,
-                latencyMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
-                status: ending, estimated: usage.estimated), audit: audit)
+            try await recorder.record(
+                ledger: LedgerEntry(
+                    requestID: call.requestID, time: clock(), project: admission.key.project, keyID: admission.key.id, vendor: route.vendor,
+                    model: route.model, upstream: route.upstream, promptTokens: usage.prompt, completionTokens: usage.completion, cost: cost,
+                    latencyMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
+                    status: ending, estimated: usage.estimated), audit: audit)
             return true
         } catch {
             return false
@@ -377,8 +399,9 @@ public struct Gateway: Sendable {
         return GatewayResponse(error: error, requestID: call.requestID)
     }
 
-    static let ledgerUnavailable = GatewayError(status: 500, type: "api_error", code: "ledger_unavailable",
-                                                message: "the call succeeded but could not be recorded, so its answer is withheld")
+    static let ledgerUnavailable = GatewayError(
+        status: 500, type: "api_error", code: "ledger_unavailable",
+        message: "the call succeeded but could not be recorded, so its answer is withheld")
 
     // MARK: Request ids
 
@@ -438,8 +461,9 @@ struct Admission: Sendable {
             request.stream = true
             request.body = request.body.setting("stream", to: .bool(true))
         }
-        let body = request.upstreamBody(upstreamModel: route.upstream, maxTokens: maxTokens, redactedTexts: redactedTexts,
-                                        usageContextProject: route.sendsUsageContext ? project.id : nil)
+        let body = request.upstreamBody(
+            upstreamModel: route.upstream, maxTokens: maxTokens, redactedTexts: redactedTexts,
+            usageContextProject: route.sendsUsageContext ? project.id : nil)
         return adapter.request(body, stream: stream, to: endpoint)
     }
 }

@@ -24,9 +24,10 @@ public struct GatewaySnapshot: Sendable {
     public init(_ configuration: GatewayConfiguration, policies: PolicyBundle, environment: [String: String]) {
         let table = RouteTable(configuration.routes)
         routes = table
-        upstreams = Dictionary(configuration.routes.map { route in
-            (route.model, Result { () throws(Route.Unconfigured) in try route.resolve(in: environment) })
-        }, uniquingKeysWith: { first, _ in first })
+        upstreams = Dictionary(
+            configuration.routes.map { route in
+                (route.model, Result { () throws(Route.Unconfigured) in try route.resolve(in: environment) })
+            }, uniquingKeysWith: { first, _ in first })
         keysByDigest = Dictionary(configuration.keys.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
         projects = Dictionary(configuration.projects.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         entities = InvokeEntities.store(keys: configuration.keys, projects: configuration.projects, routes: table)
@@ -36,10 +37,13 @@ public struct GatewaySnapshot: Sendable {
 
     /// The snapshot of a desired state applied as it stands, for tests of the gateway alone;
     /// `guardrails`, when given, replaces the projects' own guardrail settings.
-    public init(state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, environment: [String: String],
-                guardrails: [String: GuardrailSettings]? = nil) {
-        self.init(GatewayConfiguration(projects: Array(state.projects.values), keys: Array(state.keys.values), routes: stored),
-                  policies: policies, environment: environment)
+    public init(
+        state: DesiredState, routes stored: [StoredRoute], policies: PolicyBundle, environment: [String: String],
+        guardrails: [String: GuardrailSettings]? = nil
+    ) {
+        self.init(
+            GatewayConfiguration(projects: Array(state.projects.values), keys: Array(state.keys.values), routes: stored),
+            policies: policies, environment: environment)
         if let guardrails { self.guardrails = guardrails }
     }
 
@@ -86,8 +90,10 @@ public struct KeyAuthenticator: Sendable {
     public var killSwitches: KillSwitchBoard
     public var clock: @Sendable () -> Date
 
-    public init(snapshot: @escaping @Sendable () -> GatewaySnapshot?, killSwitches: KillSwitchBoard,
-                clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        snapshot: @escaping @Sendable () -> GatewaySnapshot?, killSwitches: KillSwitchBoard,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.snapshot = snapshot
         self.killSwitches = killSwitches
         self.clock = clock
@@ -112,4 +118,3 @@ public struct KeyAuthenticator: Sendable {
         return Caller(key: key, project: project, snapshot: snapshot)
     }
 }
-

@@ -55,10 +55,12 @@ public struct OpenAICompatibleAdapter: InferenceAdapter {
     public init() {}
 
     public func request(_ body: JSONValue, stream: Bool, to endpoint: UpstreamEndpoint) -> UpstreamRequest {
-        UpstreamRequest(url: endpoint.url, headers: [
-            (endpoint.credentialHeader, endpoint.credential), ("Content-Type", "application/json"),
-            ("Accept", stream ? "text/event-stream" : "application/json"),
-        ], body: body.jsonBytes)
+        UpstreamRequest(
+            url: endpoint.url,
+            headers: [
+                (endpoint.credentialHeader, endpoint.credential), ("Content-Type", "application/json"),
+                ("Accept", stream ? "text/event-stream" : "application/json"),
+            ], body: body.jsonBytes)
     }
 
     public func completion(from reply: UpstreamReply) throws(GatewayError) -> JSONValue {

@@ -54,7 +54,8 @@ public struct ChatRequest: Sendable {
                 var joined: [String] = []
                 for (partIndex, part) in parts.enumerated() {
                     guard case .string(let text)? = part["text"] else {
-                        throw .invalidRequest("content parts must be {\"type\": \"text\", \"text\": ...}", param: "messages[\(index)].content[\(partIndex)]")
+                        throw .invalidRequest(
+                            "content parts must be {\"type\": \"text\", \"text\": ...}", param: "messages[\(index)].content[\(partIndex)]")
                     }
                     joined.append(text)
                 }

@@ -65,12 +65,14 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Before the controller has published its first configuration, nothing can be decided.
-    public static let starting = GatewayError(status: 503, type: "api_error", code: "starting",
-                                              message: "the gateway is starting: its configuration is not loaded yet")
+    public static let starting = GatewayError(
+        status: 503, type: "api_error", code: "starting",
+        message: "the gateway is starting: its configuration is not loaded yet")
 
     public static func killed(scope: String, target: String, reason: String) -> GatewayError {
-        GatewayError(status: 403, type: "permission_error", code: "killed",
-                     message: "a kill switch is engaged for \(target.isEmpty ? scope : "\(scope) \(target)"): \(reason)")
+        GatewayError(
+            status: 403, type: "permission_error", code: "killed",
+            message: "a kill switch is engaged for \(target.isEmpty ? scope : "\(scope) \(target)"): \(reason)")
     }
 
     public static func modelNotFound(_ model: String) -> GatewayError {
@@ -78,11 +80,13 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func modelNotAllowed(_ model: String) -> GatewayError {
-        GatewayError(status: 403, type: "permission_error", code: "model_not_allowed", message: "this key may not use the model \(model)", param: "model")
+        GatewayError(
+            status: 403, type: "permission_error", code: "model_not_allowed", message: "this key may not use the model \(model)", param: "model")
     }
 
     public static func policyDenied(_ policies: [String], failedClosedOn: [String]) -> GatewayError {
-        let why = failedClosedOn.isEmpty
+        let why =
+            failedClosedOn.isEmpty
             ? (policies.isEmpty ? "no policy permits this call" : "denied by policy \(policies.joined(separator: ", "))")
             : "a forbid policy could not be evaluated (\(failedClosedOn.joined(separator: ", "))), so the call is refused"
         return GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: why)
@@ -93,23 +97,31 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func guardrailBlocked(_ detector: String, in part: String) -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error", code: "guardrail_blocked",
-                     message: "the \(part) contains what looks like \(detector.replacingOccurrences(of: "_", with: " ")); this project blocks it (the match is not shown)")
+        GatewayError(
+            status: 400, type: "invalid_request_error", code: "guardrail_blocked",
+            message:
+                "the \(part) contains what looks like \(detector.replacingOccurrences(of: "_", with: " ")); this project blocks it (the match is not shown)"
+        )
     }
 
     public static func rateLimited(retryAfter: Int) -> GatewayError {
-        GatewayError(status: 429, type: "rate_limit_error", code: "rate_limited",
-                     message: "this key's requests-per-minute limit is reached; retry after \(retryAfter) s", retryAfter: retryAfter)
+        GatewayError(
+            status: 429, type: "rate_limit_error", code: "rate_limited",
+            message: "this key's requests-per-minute limit is reached; retry after \(retryAfter) s", retryAfter: retryAfter)
     }
 
     public static func budgetExceeded(project: String, budget: String, spent: String, reserved: String, requested: String) -> GatewayError {
-        GatewayError(status: 402, type: "insufficient_quota", code: "budget_exceeded",
-                     message: "project \(project) would exceed its monthly budget of $\(budget): spent $\(spent), reserved $\(reserved), this call needs up to $\(requested)")
+        GatewayError(
+            status: 402, type: "insufficient_quota", code: "budget_exceeded",
+            message:
+                "project \(project) would exceed its monthly budget of $\(budget): spent $\(spent), reserved $\(reserved), this call needs up to $\(requested)"
+        )
     }
 
     public static func upstream(status: Int, vendorCode: String?, message: String) -> GatewayError {
-        GatewayError(status: 502, type: "api_error", code: vendorCode.map { "upstream_\($0)" } ?? "upstream_error",
-                     message: "the upstream answered \(status)\(vendorCode.map { " \($0)" } ?? ""): \(message)")
+        GatewayError(
+            status: 502, type: "api_error", code: vendorCode.map { "upstream_\($0)" } ?? "upstream_error",
+            message: "the upstream answered \(status)\(vendorCode.map { " \($0)" } ?? ""): \(message)")
     }
 
     /// A 2xx answer the adapter could not read as a completion: nothing usable came back.
@@ -120,8 +132,9 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A vendor whose manifest names an environment variable that is not set: nothing can be
     /// sent to it. The message names the variable, never a value.
     public static func vendorUnconfigured(vendor: String, variable: String) -> GatewayError {
-        GatewayError(status: 503, type: "api_error", code: "vendor_unconfigured",
-                     message: "the vendor \(vendor) is not configured: \(variable) is not set in Asgard's environment")
+        GatewayError(
+            status: 503, type: "api_error", code: "vendor_unconfigured",
+            message: "the vendor \(vendor) is not configured: \(variable) is not set in Asgard's environment")
     }
 
     public static func upstreamTimeout(after seconds: Int) -> GatewayError {

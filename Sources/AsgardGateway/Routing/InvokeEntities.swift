@@ -44,9 +44,12 @@ public enum InvokeEntities {
         }
         for model in routes.models {
             guard let route = routes[model] else { continue }
-            entities.append(Entity(uid: uid(model: model), attributes: [
-                "vendor": .string(route.vendor), "name": .string(model), "max_level": .long(Int64(route.maxDataClass.rawValue)),
-            ]))
+            entities.append(
+                Entity(
+                    uid: uid(model: model),
+                    attributes: [
+                        "vendor": .string(route.vendor), "name": .string(model), "max_level": .long(Int64(route.maxDataClass.rawValue)),
+                    ]))
         }
         return Entities(closingParentsOf: entities)
     }
@@ -57,10 +60,12 @@ public enum InvokeEntities {
 
     /// The `invoke` request of one call.
     public static func request(key: String, model: String, level: DataClass, estimatedCost: MicroDollars, now: Date) -> Request {
-        Request(principal: uid(key: key), action: EntityUID(type: "Action", id: "invoke"), resource: uid(model: model), context: [
-            "level": .long(Int64(level.rawValue)),
-            "estimated_cost_micros": .long(estimatedCost.value),
-            "now": .extensionValue(.datetime(Int64((now.timeIntervalSince1970 * 1000).rounded(.down)))),
-        ])
+        Request(
+            principal: uid(key: key), action: EntityUID(type: "Action", id: "invoke"), resource: uid(model: model),
+            context: [
+                "level": .long(Int64(level.rawValue)),
+                "estimated_cost_micros": .long(estimatedCost.value),
+                "now": .extensionValue(.datetime(Int64((now.timeIntervalSince1970 * 1000).rounded(.down)))),
+            ])
     }
 }

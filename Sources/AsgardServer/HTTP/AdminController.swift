@@ -54,13 +54,16 @@ struct AdminController: Sendable {
 
     func addRoutes(to group: RouterGroup<AsgardRequestContext>) {
         group.get("/api/admin/kill") { _, _ -> JSONAnswer<KillSwitches> in
-            JSONAnswer(value: KillSwitches(killSwitches: try await store.killSwitches().map { row in
-                KillSwitches.Engaged(scope: row.scope.rawValue, id: row.target, reason: row.reason, by: row.engagedBy, since: row.since)
-            }))
+            JSONAnswer(
+                value: KillSwitches(
+                    killSwitches: try await store.killSwitches().map { row in
+                        KillSwitches.Engaged(scope: row.scope.rawValue, id: row.target, reason: row.reason, by: row.engagedBy, since: row.since)
+                    }))
         }
         group.post("/api/admin/kill") { request, context -> JSONAnswer<Changed> in
-            let order = try await decodeBody(KillOrder.self, from: request,
-                                             expected: #"{"scope": global|vendor|model|project|key, "id": ..., "reason": ...}"#)
+            let order = try await decodeBody(
+                KillOrder.self, from: request,
+                expected: #"{"scope": global|vendor|model|project|key, "id": ..., "reason": ...}"#)
             let id = order.id ?? ""
             try await desk().engage(scope: order.scope, id: id, reason: order.reason, by: try operatorOf(context))
             try? await controller.killSwitches.refresh()
@@ -68,7 +71,8 @@ struct AdminController: Sendable {
         }
         group.delete("/api/admin/kill") { request, context -> JSONAnswer<Changed> in
             guard let text = request.uri.queryParameters.get("scope"), let scope = KillScope(rawValue: String(text)) else {
-                throw GatewayError.invalidRequest("scope must be one of \(KillScope.allCases.map(\.rawValue).joined(separator: ", "))", param: "scope")
+                throw GatewayError.invalidRequest(
+                    "scope must be one of \(KillScope.allCases.map(\.rawValue).joined(separator: ", "))", param: "scope")
             }
             let id: String = request.uri.queryParameters.get("id").map { String($0) } ?? ""
             try await desk().release(scope: scope, id: id, by: try operatorOf(context))
@@ -79,14 +83,16 @@ struct AdminController: Sendable {
             let text: String? = request.uri.queryParameters.get("status").map { String($0) }
             let status = text.flatMap(Approval.Status.init(rawValue:))
             guard text == nil || status != nil else {
-                throw GatewayError.invalidRequest("status must be one of \(Approval.Status.allCases.map(\.rawValue).joined(separator: ", "))", param: "status")
+                throw GatewayError.invalidRequest(
+                    "status must be one of \(Approval.Status.allCases.map(\.rawValue).joined(separator: ", "))", param: "status")
             }
             return JSONAnswer(value: Approvals(approvals: try await store.approvals(status: status)))
         }
         for verb in ["approve", "reject"] {
             group.post("/api/admin/approvals/:id/\(verb)") { request, context -> JSONAnswer<Approval> in
-                let decision = try await decodeBody(Decision.self, from: request,
-                                                    expected: #"{"by": "<approver email>""# + (verb == "reject" ? #", "reason": "..."}"# : "}"))
+                let decision = try await decodeBody(
+                    Decision.self, from: request,
+                    expected: #"{"by": "<approver email>""# + (verb == "reject" ? #", "reason": "..."}"# : "}"))
                 guard !decision.by.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw GatewayError.invalidRequest("by must name the person deciding", param: "by")
                 }

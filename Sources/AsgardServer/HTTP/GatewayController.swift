@@ -2,8 +2,8 @@ import AsgardController
 import AsgardCore
 import AsgardGateway
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import NIOCore
 
 /// A JSON answer: `value` encoded with snake_case keys, sorted, dates in ISO 8601 (the API's
@@ -74,8 +74,10 @@ struct GatewayController: Sendable {
             // The models Cedar lets this key invoke with public data and no cost.
             let models = snapshot.routes.models.compactMap { model -> ModelList.Model? in
                 guard let route = snapshot.routes[model],
-                      snapshot.policy.decide(InvokeEntities.request(key: caller.key.id, model: model, level: .public, estimatedCost: .zero, now: now),
-                                             entities: snapshot.entities).allowed
+                    snapshot.policy.decide(
+                        InvokeEntities.request(key: caller.key.id, model: model, level: .public, estimatedCost: .zero, now: now),
+                        entities: snapshot.entities
+                    ).allowed
                 else { return nil }
                 return ModelList.Model(id: model, ownedBy: route.vendor)
             }
@@ -135,7 +137,8 @@ struct UsageController: Sendable {
             let from = try Self.instant(request, "from") ?? Date(timeIntervalSince1970: 0)
             let to = try Self.instant(request, "to") ?? Date().addingTimeInterval(86_400)
             guard await ingester.caughtUp() else {
-                throw GatewayError(status: 503, type: "server_error", code: "ledger_behind", message: "recent calls are not yet in the ledger; retry shortly")
+                throw GatewayError(
+                    status: 503, type: "server_error", code: "ledger_behind", message: "recent calls are not yet in the ledger; retry shortly")
             }
             let rows: [UsageRow]
             do {
@@ -145,12 +148,17 @@ struct UsageController: Sendable {
                 throw refusal
             } catch {
                 // Never an empty answer in place of one the store could not give.
-                throw GatewayError(status: 503, type: "server_error", code: "store_unavailable", message: "the ledger could not be read; retry shortly")
+                throw GatewayError(
+                    status: 503, type: "server_error", code: "store_unavailable", message: "the ledger could not be read; retry shortly")
             }
-            return JSONAnswer(value: Report(project: project, usage: rows.map { row in
-                Report.Day(day: row.day, model: row.model, calls: row.calls, promptTokens: row.promptTokens, completionTokens: row.completionTokens,
-                           costMicros: row.cost.value, costUsd: row.cost.description, estimatedCalls: row.estimatedCalls)
-            }))
+            return JSONAnswer(
+                value: Report(
+                    project: project,
+                    usage: rows.map { row in
+                        Report.Day(
+                            day: row.day, model: row.model, calls: row.calls, promptTokens: row.promptTokens, completionTokens: row.completionTokens,
+                            costMicros: row.cost.value, costUsd: row.cost.description, estimatedCalls: row.estimatedCalls)
+                    }))
         }
     }
 
@@ -183,11 +191,13 @@ struct HealthController: Sendable {
         router.get("/healthz") { _, _ -> JSONAnswer<Status> in
             let reasons = health.reasons
             let status = snapshot.current == nil ? "starting" : reasons.isEmpty ? "ok" : "degraded"
-            return JSONAnswer(value: Status(status: status, reasons: reasons.isEmpty ? nil : reasons),
-                              status: status == "starting" ? .serviceUnavailable : .ok)
+            return JSONAnswer(
+                value: Status(status: status, reasons: reasons.isEmpty ? nil : reasons),
+                status: status == "starting" ? .serviceUnavailable : .ok)
         }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
     }
 }

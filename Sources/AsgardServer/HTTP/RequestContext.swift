@@ -2,8 +2,8 @@ public import AsgardController
 public import AsgardCore
 public import AsgardGateway
 public import Foundation
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 import NIOCore
 
 /// The context of every Asgard route: Hummingbird's core storage, and who called once an
@@ -65,7 +65,7 @@ struct AdminAuthentication: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let digest, let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), digest)
+            constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), digest)
         else { throw GatewayError.invalidAPIKey }
         var context = context
         context.admin = .adminCredential
@@ -102,7 +102,8 @@ extension KillSwitchDesk.Refusal: HTTPResponseError {
 extension ApprovalDesk.Refusal: HTTPResponseError {
     /// 403 when Cedar denied the decider, 409 when the approval cannot be decided (not pending, no reason).
     var gatewayError: GatewayError {
-        denied ? GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: description)
+        denied
+            ? GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: description)
             : GatewayError(status: 409, type: "invalid_request_error", code: "conflict", message: description)
     }
 

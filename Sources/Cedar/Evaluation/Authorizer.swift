@@ -43,8 +43,9 @@ public struct Authorizer: Sendable {
         let request = evaluator.request
         let entities = evaluator.entities
         guard scopeMatches(policy.principal, request.principal, entities),
-              actionMatches(policy.action, request.action, entities),
-              scopeMatches(policy.resource, request.resource, entities) else { return false }
+            actionMatches(policy.action, request.action, entities),
+            scopeMatches(policy.resource, request.resource, entities)
+        else { return false }
         for condition in policy.conditions {
             let value = try evaluator.evaluate(condition.body)
             guard case .bool(let holds) = value else { throw .typeError(expected: "bool", found: value.typeName) }

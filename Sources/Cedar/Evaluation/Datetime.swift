@@ -23,13 +23,15 @@ public enum CedarDatetime {
         func byte(_ i: Int, is char: Unicode.Scalar) -> Bool { i < b.count && b[i] == UInt8(ascii: char) }
 
         guard let year = number(0, 4), byte(4, is: "-"), let month = number(5, 2), byte(7, is: "-"),
-              let day = number(8, 2) else { return nil }
+            let day = number(8, 2)
+        else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         if b.count == 10 { return days * millisecondsPerDay }
 
         guard byte(10, is: "T"), let hour = number(11, 2), byte(13, is: ":"), let minute = number(14, 2),
-              byte(16, is: ":"), let second = number(17, 2) else { return nil }
+            byte(16, is: ":"), let second = number(17, 2)
+        else { return nil }
         guard hour < 24, minute < 60, second < 60 else { return nil }
         var i = 19
         var millis: Int64 = 0

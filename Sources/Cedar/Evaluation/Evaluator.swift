@@ -112,11 +112,12 @@ public struct Evaluator: Sendable {
         case .add, .subtract, .multiply:
             guard case .long(let a) = lhs else { throw .typeError(expected: "long", found: lhs.typeName) }
             guard case .long(let b) = rhs else { throw .typeError(expected: "long", found: rhs.typeName) }
-            let (result, overflow) = switch op {
-            case .add: a.addingReportingOverflow(b)
-            case .subtract: a.subtractingReportingOverflow(b)
-            default: a.multipliedReportingOverflow(by: b)
-            }
+            let (result, overflow) =
+                switch op {
+                case .add: a.addingReportingOverflow(b)
+                case .subtract: a.subtractingReportingOverflow(b)
+                default: a.multipliedReportingOverflow(by: b)
+                }
             if overflow { throw .integerOverflow }
             return .long(result)
         case .in:

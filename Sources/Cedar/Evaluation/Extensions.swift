@@ -18,12 +18,13 @@ public enum Extensions {
             return .extensionValue(.decimal(value))
         case "lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual":
             let (a, b) = try decimals(arguments, name)
-            let result: Bool = switch name {
-            case "lessThan": a < b
-            case "lessThanOrEqual": a <= b
-            case "greaterThan": a > b
-            default: a >= b
-            }
+            let result: Bool =
+                switch name {
+                case "lessThan": a < b
+                case "lessThanOrEqual": a <= b
+                case "greaterThan": a > b
+                default: a >= b
+                }
             return .bool(result)
         case "ip":
             let text = try string(arguments, name)
@@ -106,8 +107,9 @@ public enum Extensions {
 
     private static func arity(_ arguments: [Value], _ count: Int, _ name: String) throws(EvaluationError) {
         guard arguments.count == count else {
-            throw .typeError(expected: "\(count) argument\(count == 1 ? "" : "s") for \(name)",
-                             found: "\(arguments.count)")
+            throw .typeError(
+                expected: "\(count) argument\(count == 1 ? "" : "s") for \(name)",
+                found: "\(arguments.count)")
         }
     }
 

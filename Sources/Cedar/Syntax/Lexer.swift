@@ -250,7 +250,8 @@ struct Lexer {
         default:
             let (decoded, _) = scalar(at: index)
             guard let decoded else { return makeError("invalid UTF-8 in policy text", at: start) }
-            let shown = decoded.value < 0x20 || decoded.value == 0x7F
+            let shown =
+                decoded.value < 0x20 || decoded.value == 0x7F
                 ? "U+\(String(decoded.value, radix: 16, uppercase: true))" : "'\(Character(decoded))'"
             return makeError("unexpected character \(shown)", at: start)
         }

@@ -242,14 +242,16 @@ struct Parser {
         }
         guard current.isPunct(.semicolon) else { throw expected("'when', 'unless' or ';'") }
         advance()
-        return Policy(id: id, effect: effect, annotations: annotations, principal: principal, action: action,
-                      resource: resource, conditions: conditions, position: start)
+        return Policy(
+            id: id, effect: effect, annotations: annotations, principal: principal, action: action,
+            resource: resource, conditions: conditions, position: start)
     }
 
     mutating func rejectSlot() throws(ParseError) {
         if current.isPunct(.question) {
-            throw error("templates are not supported: found a slot '?\(peek(1).kind == .identifier ? peek(1).text : "")'",
-                        at: current)
+            throw error(
+                "templates are not supported: found a slot '?\(peek(1).kind == .identifier ? peek(1).text : "")'",
+                at: current)
         }
     }
 
@@ -480,8 +482,9 @@ struct Parser {
             return lhs
         }
         if startsRelation(current) {
-            throw error("unexpected \(describe(current)) after a comparison; comparisons do not chain, add parentheses",
-                        at: current)
+            throw error(
+                "unexpected \(describe(current)) after a comparison; comparisons do not chain, add parentheses",
+                at: current)
         }
         return result
     }
@@ -523,7 +526,8 @@ struct Parser {
         }
         var operand: Node
         if let last = operators.last, last.isPunct(.minus), current.kind == .integer,
-           !peek(1).isPunct(.dot), !peek(1).isPunct(.leftBracket) {
+            !peek(1).isPunct(.dot), !peek(1).isPunct(.leftBracket)
+        {
             let token = current
             guard let magnitude = token.integer, magnitude <= UInt64(Int64.max) + 1 else {
                 throw error("integer literal -\(describe(token).dropFirst().dropLast()) is out of range", at: last)
@@ -684,8 +688,9 @@ struct Parser {
             advance()
             if current.kind == .string {
                 let id = try string()
-                return Node(expr: .literal(.entity(EntityUID(type: components.joined(separator: "::"), id: id))),
-                            height: 1)
+                return Node(
+                    expr: .literal(.entity(EntityUID(type: components.joined(separator: "::"), id: id))),
+                    height: 1)
             }
             components.append(try identifier(what: "an identifier or a string literal"))
         }
