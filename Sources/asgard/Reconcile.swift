@@ -36,6 +36,9 @@ struct Reconcile: AsyncParsableCommand {
     @Option(help: "The Cedar policy directory (the gate refuses all provisioning if it does not load).")
     var policies = "policies"
 
+    @Option(help: "Seconds before a failed provisioning step is tried again; the wait doubles per failure, up to an hour.")
+    var retryAfter: Int = 30
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var provisioning: ProvisioningOptions
     @OptionGroup var output: OutputOptions
@@ -43,6 +46,9 @@ struct Reconcile: AsyncParsableCommand {
     func validate() throws {
         guard dryRun != once else {
             throw ValidationError("give exactly one of --dry-run or --once (the continuous loop runs inside `asgard serve`)")
+        }
+        guard (1...3600).contains(retryAfter) else {
+            throw ValidationError("--retry-after must be between 1 and 3600 seconds, not \(retryAfter)")
         }
     }
 
@@ -118,6 +124,7 @@ struct Reconcile: AsyncParsableCommand {
         let reconciler = Reconciler(
             store: sqlite, provisioner: provisioning.provisioner(dataDirectory: store.directory), policies: loadPolicies(),
             observers: vendorObservers(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment),
+            backoff: Backoff(first: .seconds(retryAfter)),
             onEvent: { event in
                 // Progress as it happens, for people; machines get the report at the end.
                 guard !json, let line = Rendering.progress(event, elapsed: ContinuousClock.now - started) else { return }

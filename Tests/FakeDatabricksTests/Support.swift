@@ -51,7 +51,7 @@ struct FakeClient {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        // Generous: under the whole suite on 2 cores, a burst of requests can wait long for a connection.
+        // Generous: under the whole suite on 2 cores, a burst of requests can wait long.
         let response = try await http.execute(request, timeout: .seconds(120))
         var collected = ByteBuffer()
         var truncated = false
@@ -92,7 +92,11 @@ func withFake<T: Sendable>(
 ) async throws -> T {
     let fake = FakeDatabricks(configuration)
     return try await fake.withRunning { running in
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        // A request waiting for one of the pool's connections gives up after the connect timeout
+        // (10 s by default): under the whole suite on 2 cores, a burst of 40 requests outwaited it.
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.timeout.connect = .seconds(120)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         do {
             let value = try await body(running, FakeClient(http: http, base: running.url))
             try await http.shutdown()
