@@ -1,5 +1,5 @@
 public import AsgardCore
-public import Foundation
+import Foundation
 import Synchronization
 
 public enum JournalError: Error, Equatable, CustomStringConvertible {

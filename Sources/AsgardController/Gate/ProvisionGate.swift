@@ -1,6 +1,6 @@
 public import AsgardCore
 public import AsgardPolicy
-public import Cedar
+import Cedar
 
 /// What the gate said about one provisioning action.
 public struct GateOutcome: Sendable, Hashable, Codable {

@@ -1,4 +1,4 @@
-public import AsgardCore
+import AsgardCore
 
 /// The result of applying a project's guardrail settings to one text.
 public enum GuardrailOutcome: Sendable, Hashable {
