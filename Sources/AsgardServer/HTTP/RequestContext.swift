@@ -82,7 +82,21 @@ extension GatewayError: HTTPResponseError {
     }
 }
 
-extension KillSwitchDesk.Refusal: HTTPResponseError {
+/// A desk's or the store's error, answered as the `GatewayError` it maps to: its status and
+/// OpenAI-style body.
+protocol AnsweredAsGatewayError: HTTPResponseError {
+    var gatewayError: GatewayError { get }
+}
+
+extension AnsweredAsGatewayError {
+    public var status: HTTPResponse.Status { gatewayError.status }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try gatewayError.response(from: request, context: context)
+    }
+}
+
+extension KillSwitchDesk.Refusal: AnsweredAsGatewayError {
     /// 400 for a malformed order, 403 for a Cedar denial, 404 for nothing to release.
     var gatewayError: GatewayError {
         switch self {
@@ -91,38 +105,22 @@ extension KillSwitchDesk.Refusal: HTTPResponseError {
         case .notEngaged: GatewayError(status: 404, type: "not_found_error", code: "not_found", message: description)
         }
     }
-
-    public var status: HTTPResponse.Status { gatewayError.status }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        try gatewayError.response(from: request, context: context)
-    }
 }
 
-extension ApprovalDesk.Refusal: HTTPResponseError {
+extension ApprovalDesk.Refusal: AnsweredAsGatewayError {
     /// 403 when Cedar denied the decider, 409 when the approval cannot be decided (not pending, no reason).
     var gatewayError: GatewayError {
         denied
             ? GatewayError(status: 403, type: "permission_error", code: "policy_denied", message: description)
             : GatewayError(status: 409, type: "invalid_request_error", code: "conflict", message: description)
     }
-
-    public var status: HTTPResponse.Status { gatewayError.status }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        try gatewayError.response(from: request, context: context)
-    }
 }
 
-extension UsageDesk.Refusal: HTTPResponseError {
-    public var status: HTTPResponse.Status { .forbidden }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(GatewayResponse(error: GatewayError(status: 403, type: "permission_error", code: "forbidden", message: description)))
-    }
+extension UsageDesk.Refusal: AnsweredAsGatewayError {
+    var gatewayError: GatewayError { GatewayError(status: 403, type: "permission_error", code: "forbidden", message: description) }
 }
 
-extension StoreError: HTTPResponseError {
+extension StoreError: AnsweredAsGatewayError {
     /// 404 for an unknown approval, 409 for one already decided; a store fault is 503.
     var gatewayError: GatewayError {
         switch self {
@@ -132,12 +130,6 @@ extension StoreError: HTTPResponseError {
         case .unknownSchemaVersion:
             GatewayError(status: 503, type: "server_error", code: "store_unavailable", message: "the store was written by a newer Asgard")
         }
-    }
-
-    public var status: HTTPResponse.Status { gatewayError.status }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        try gatewayError.response(from: request, context: context)
     }
 }
 
