@@ -1,13 +1,20 @@
 public import AsgardGateway
 import Foundation
+public import Logging
 public import Prometheus
+import Synchronization
 
 /// The gateway's Prometheus metrics, served at `/metrics`:
 /// `asgard_requests_total{endpoint,status}`, `asgard_request_duration_seconds{endpoint}`,
 /// `asgard_upstream_errors_total{vendor,code}` and `asgard_spend_micros_total{project,vendor}`
-/// (integer micro-dollars, as metered into the ledger).
+/// (integer micro-dollars, as metered into the ledger), `asgard_usage_overruns_total{project,vendor}`
+/// (each also a warning in the log) and `asgard_unauthenticated_total{code}` (sampled in the
+/// log: at most one line per 10 s).
 public struct GatewayMetrics: GatewayMetering {
     public let registry: PrometheusCollectorRegistry
+    public var logger = Logger(label: "asgard.gateway")
+    /// Logs about unauthenticated calls: at most one line per 10 s.
+    private let unauthenticatedLog = LogSampler(interval: .seconds(10))
     static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
@@ -30,6 +37,16 @@ public struct GatewayMetrics: GatewayMetering {
         MetricNameDescriptor(
             namespace: "asgard", metricName: "upstream_errors", unitName: "total",
             helpText: "Failed upstream calls, by vendor and error code.")
+    }
+    static var overruns: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "asgard", metricName: "usage_overruns", unitName: "total",
+            helpText: "Calls whose vendor reported more usage than the request could produce (the bound was charged).")
+    }
+    static var unauthenticated: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "asgard", metricName: "unauthenticated", unitName: "total",
+            helpText: "Chat calls refused because their credential matched no key, by error code (not audited).")
     }
     static var spend: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -54,6 +71,35 @@ public struct GatewayMetrics: GatewayMetering {
         registry.makeCounter(descriptor: Self.spend, labels: [("project", project), ("vendor", vendor)]).increment(by: micros)
     }
 
+    public func overrun(project: String, vendor: String, model: String, requestID: String) {
+        registry.makeCounter(descriptor: Self.overruns, labels: [("project", project), ("vendor", vendor)]).increment()
+        logger.warning(
+            "usage overrun: the vendor reported more tokens than the request could produce; charged the bound",
+            metadata: ["project": "\(project)", "model": "\(model)", "request_id": "\(requestID)"])
+    }
+
+    public func unauthenticated(code: String) {
+        registry.makeCounter(descriptor: Self.unauthenticated, labels: [("code", code)]).increment()
+        if unauthenticatedLog.due() { logger.notice("chat calls with no valid key are being refused (counted in asgard_unauthenticated_total)", metadata: ["code": "\(code)"]) }
+    }
+
     /// The Prometheus text exposition.
     public func exposition() -> String { registry.emitToString() }
+}
+
+/// Says when a line is due: at most once per `interval`.
+final class LogSampler: Sendable {
+    private let interval: Duration
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(interval: Duration) { self.interval = interval }
+
+    /// True at most once per interval (the first time, always).
+    func due(now: ContinuousClock.Instant = .now) -> Bool {
+        last.withLock { last in
+            guard last.map({ now - $0 >= interval }) ?? true else { return false }
+            last = now
+            return true
+        }
+    }
 }

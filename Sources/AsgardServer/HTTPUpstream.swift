@@ -3,6 +3,7 @@ public import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Calls vendors over one shared AsyncHTTPClient connection pool: the gateway's upstream
 /// transport. What to send (URL, headers with the credential, body) is the inference
@@ -73,12 +74,20 @@ public struct HTTPUpstream: UpstreamTransport {
         }
     }
 
-    /// A transport failure as the caller's error. AsyncHTTPClient's errors name the host, never
-    /// the headers: safe to pass on.
+    /// A transport failure as the caller's error: `upstreamUnreachable` only when the request
+    /// surely never left (no connection was made), since the gateway then charges nothing; a
+    /// timeout or any other failure may have come after the vendor got the request. The
+    /// messages name the error's type, never a header.
     static func unreachable(_ error: any Error, timeoutSeconds: Int) -> GatewayError {
-        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+        if let error = error as? HTTPClientError, error == .connectTimeout {
+            return .upstreamUnreachable("the vendor could not be reached within the connect timeout")
+        }
+        if error is NIOConnectionError || (error as? IOError).map({ [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains($0.errnoCode) }) == true {
+            return .upstreamUnreachable("the vendor refused the connection (\(type(of: error)))")
+        }
+        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout {
             return .upstreamTimeout(after: timeoutSeconds)
         }
-        return .upstream(status: 0, vendorCode: nil, message: "the vendor could not be reached (\(type(of: error)))")
+        return .upstreamFailed("the connection to the vendor failed (\(type(of: error)))")
     }
 }

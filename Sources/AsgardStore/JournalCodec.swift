@@ -96,7 +96,8 @@ public enum JournalCodec {
             integer(ledger.cost.value)
             integer(ledger.latencyMicroseconds)
             string(ledger.status)
-            bytes.append(ledger.estimated ? 1 : 0)
+            // Flags: 1 estimated, 2 overrun (journals written before `overrun` have 0 or 1).
+            bytes.append((ledger.estimated ? 1 : 0) | (ledger.overrun ? 2 : 0))
         }
 
         mutating func integer(_ value: Int64) {
@@ -142,10 +143,14 @@ public enum JournalCodec {
             }
             let audit = AuditEntry(actor: actor, action: action, target: target, outcome: outcome, detail: detail)
             guard try present() else { return RecordedCall(time: time, ledger: nil, audit: audit) }
-            let ledger = LedgerEntry(
+            var ledger = LedgerEntry(
                 requestID: try string(), time: try self.time(), project: try string(), keyID: try string(), vendor: try string(),
                 model: try string(), upstream: try string(), promptTokens: Int(try integer()), completionTokens: Int(try integer()),
-                cost: MicroDollars(try integer()), latencyMicroseconds: try integer(), status: try string(), estimated: try present())
+                cost: MicroDollars(try integer()), latencyMicroseconds: try integer(), status: try string(), estimated: false)
+            let flags = try byte()
+            guard flags < 4 else { throw DecodingError(reason: "ledger flags of \(flags)") }
+            ledger.estimated = flags & 1 != 0
+            ledger.overrun = flags & 2 != 0
             return RecordedCall(time: time, ledger: ledger, audit: audit)
         }
 

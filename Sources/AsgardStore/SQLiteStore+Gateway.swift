@@ -72,14 +72,14 @@ enum LedgerTable {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO ledger (request_id, time, project, key_id, vendor, model, upstream, prompt_tokens,
-                    completion_tokens, cost_micros, latency_us, status, estimated)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    completion_tokens, cost_micros, latency_us, status, estimated, overrun)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for entry in entries {
             try statement.execute(arguments: [
                 entry.requestID, Encoding.micros(entry.time), entry.project, entry.keyID, entry.vendor, entry.model,
                 entry.upstream, entry.promptTokens, entry.completionTokens, entry.cost.value,
-                entry.latencyMicroseconds, entry.status, entry.estimated,
+                entry.latencyMicroseconds, entry.status, entry.estimated, entry.overrun,
             ])
         }
     }

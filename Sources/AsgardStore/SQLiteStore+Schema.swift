@@ -22,7 +22,14 @@ enum Schema {
         migrator.registerMigration("v4-call-journal", migrate: v4)
         migrator.registerMigration("v5-claims", migrate: v5)
         migrator.registerMigration("v6-route-api", migrate: v6)
+        migrator.registerMigration("v7-ledger-overrun", migrate: v7)
         return migrator
+    }
+
+    /// A ledger row says when the vendor reported more usage than the request could have
+    /// produced (the bound was charged instead).
+    private static func v7(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE ledger ADD COLUMN overrun INTEGER NOT NULL DEFAULT 0")
     }
 
     /// A route names its vendor's API kind (which picks the gateway's adapter) and how the

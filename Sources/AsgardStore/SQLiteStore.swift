@@ -213,7 +213,8 @@ public final class SQLiteStore: Store {
                     cost: MicroDollars(try row.decode(forColumn: "cost_micros")),
                     latencyMicroseconds: try row.decode(forColumn: "latency_us"),
                     status: try row.decode(forColumn: "status"),
-                    estimated: try row.decode(forColumn: "estimated")
+                    estimated: try row.decode(forColumn: "estimated"),
+                    overrun: try row.decode(forColumn: "overrun")
                 )
             }
         }

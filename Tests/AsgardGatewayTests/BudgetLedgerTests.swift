@@ -178,8 +178,7 @@ import Testing
 
     static let racePricing = TokenPricing(inputPerMillion: MicroDollars(3_000_000), outputPerMillion: MicroDollars(15_000_000))
     static let raceWorst = Pricing.worstCase(
-        promptTokens: Pricing.estimatePromptTokens(messages: ["Summarise the attached incident report."]),
-        maxTokens: 1_024, pricing: racePricing)
+        promptTokens: Pricing.promptTokenBound(bodyBytes: 120, messages: 1, tools: 0), completionTokens: 1_024, pricing: racePricing)
 
     /// 200 concurrent calls, each reserving the worst case against a budget that fits exactly 50,
     /// then settling `actual(i)` (never above the reservation). With `retryWhileInFlight`, a

@@ -10,30 +10,59 @@ import Testing
     }
 
     @Test func readsTheFieldsAndKeepsTheRest() throws {
-        let request = try Self.parse(
+        let text =
             #"{"model":"model:databricks/llama-3-3-70b","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"text","text":"there"}]}],"temperature":0.70,"max_tokens":64,"data_class":"internal","stream":false}"#
-        )
+        let request = try Self.parse(text)
         #expect(request.model == "databricks/llama-3-3-70b")
-        #expect(request.messageTexts == ["be brief", "hi\nthere"])
-        #expect(request.maxTokens == 64 && !request.stream && request.dataClass == .internal)
+        #expect(request.messageCount == 2 && request.toolCount == 0 && request.choices == 1 && request.receivedBytes == text.utf8.count)
+        #expect(request.maxTokens == 64 && request.maxCompletionTokens == nil && !request.stream && request.dataClass == .internal)
         let upstream = request.upstreamBody(
-            upstreamModel: "databricks-meta-llama-3-3-70b-instruct", maxTokens: 64,
-            redactedTexts: nil, usageContextProject: "fraud")
+            request.body, upstreamModel: "databricks-meta-llama-3-3-70b-instruct", defaultCap: 4096, usageContextProject: "fraud")
         #expect(
             upstream.jsonText
                 == #"{"model":"databricks-meta-llama-3-3-70b-instruct","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"text","text":"there"}]}],"temperature":0.70,"max_tokens":64,"stream":false,"usage_context":{"project":"fraud"}}"#
         )
     }
 
-    @Test func capsTokensRedactsAndAsksStreamsForUsage() throws {
-        let request = try Self.parse(
-            #"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"my card 4111 1111 1111 1111"}],"stream":true}"#)
-        let upstream = request.upstreamBody(
-            upstreamModel: "gpt-4o-mini", maxTokens: 4096, redactedTexts: ["my card [REDACTED:credit_card]"], usageContextProject: nil)
+    @Test func capsTokensWhenNoneIsGivenAndAsksStreamsForUsage() throws {
+        let request = try Self.parse(#"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hello"}],"stream":true}"#)
+        let upstream = request.upstreamBody(request.body, upstreamModel: "gpt-4o-mini", defaultCap: 4096, usageContextProject: nil)
         #expect(
             upstream.jsonText
-                == #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"my card [REDACTED:credit_card]"}],"stream":true,"max_tokens":4096,"stream_options":{"include_usage":true}}"#
+                == #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}],"stream":true,"max_tokens":4096,"stream_options":{"include_usage":true}}"#
         )
+        #expect(request.tokenCap(default: 4096) == 4096)
+    }
+
+    /// `n` choices of the larger of the two caps: what the reservation counts.
+    @Test(arguments: [
+        (#""max_tokens":10"#, 10, 1), (#""max_completion_tokens":300"#, 300, 1), (#""max_tokens":10,"max_completion_tokens":300"#, 300, 1),
+        (#""max_tokens":50,"n":4"#, 50, 4), (#""n":2"#, 777, 2),
+    ])
+    func readsEveryTokenCapAndTheChoiceCount(fields: String, cap: Int, choices: Int) throws {
+        let request = try Self.parse(#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"# + fields + "}")
+        #expect(request.tokenCap(default: 777) == cap && request.choices == choices)
+        let upstream = request.upstreamBody(request.body, upstreamModel: "b", defaultCap: 777, usageContextProject: nil)
+        // The default cap is sent only when the request gave none.
+        #expect((upstream["max_tokens"] == .integer(777)) == (request.maxTokens == nil && request.maxCompletionTokens == nil))
+    }
+
+    /// A repeated key is refused at any depth, naming where: a scanner and a vendor's parser
+    /// could otherwise read different values.
+    @Test(arguments: [
+        (#"{"model":"a/b","messages":[{"role":"user","content":"hello","content":"AKIAIOSFODNN7EXAMPLE"}]}"#, "messages[0].content"),
+        (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","name":"g"}}]}"#,
+            "tools[0].function.name"),
+        (#"{"model":"a/b","messages":[{"role":"user","content":[{"type":"text","text":"a","text":"b"}]}]}"#, "messages[0].content[0].text"),
+    ])
+    func refusesRepeatedKeysAtAnyDepth(text: String, path: String) {
+        #expect(throws: GatewayError.invalidRequest("the field \(path) appears twice", param: path)) { try Self.parse(text) }
+    }
+
+    @Test func listsTheFieldsAnAllowlistDoesNotHave() throws {
+        let request = try Self.parse(
+            #"{"model":"a/b","messages":[{"role":"user","content":"x"}],"service_tier":"priority","extra_params":{},"data_class":"public"}"#)
+        #expect(request.fields(notIn: OpenAICompatibleAdapter().requestFields) == ["extra_params", "service_tier"])
     }
 
     @Test(
@@ -45,6 +74,12 @@ import Testing
             (#"{"model":"a/b","messages":[{"role":"user","content":5}]}"#, 400, "messages[0].content"),
             (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"max_tokens":0}"#, 400, "max_tokens"),
             (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"max_tokens":1.5}"#, 400, "max_tokens"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"n":0}"#, 400, "n"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"n":129}"#, 400, "n"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"max_completion_tokens":-1}"#, 400, "max_completion_tokens"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"tools":{}}"#, 400, "tools"),
+            (#"{"model":"a/b","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"http://x/y.png"}}]}]}"#, 400,
+                "messages[0].content[0]"),
             (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, 400, "stream"),
             (#"{"model":"a/b","messages":[{"role":"user","content":"x"}],"data_class":"secret"}"#, 400, "data_class"),
             (#"{"model":"a/b","model":"c/d","messages":[{"role":"user","content":"x"}]}"#, 400, "model"),

@@ -1,4 +1,5 @@
 import AsgardCore
+import AsgardJSON
 import AsgardTestSupport
 import PropertyBased
 import Testing
@@ -83,40 +84,44 @@ import Testing
 
     @Test func worstCaseIsThePromptPlusEveryAllowedCompletionToken() {
         let pricing = TokenPricing(inputPerMillion: MicroDollars(2_000_000), outputPerMillion: MicroDollars(6_000_000))
-        #expect(Pricing.worstCase(promptTokens: 800, maxTokens: 1_024, pricing: pricing) == MicroDollars(1_600 + 6_144))
+        #expect(Pricing.worstCase(promptTokens: 800, completionTokens: 1_024, pricing: pricing) == MicroDollars(1_600 + 6_144))
         for completion in [0, 1, 512, 1_023, 1_024] {
             #expect(
                 Pricing.cost(promptTokens: 800, completionTokens: completion, pricing: pricing)
-                    <= Pricing.worstCase(promptTokens: 800, maxTokens: 1_024, pricing: pricing))
+                    <= Pricing.worstCase(promptTokens: 800, completionTokens: 1_024, pricing: pricing))
         }
     }
 
+    /// The bound counts every byte of the body, and the template's tokens on top.
+    @Test func thePromptBoundCountsTheWholeBodyAndTheTemplate() {
+        #expect(Pricing.promptTokenBound(bodyBytes: 1_000, messages: 2, tools: 0) == 1_000 + 64 + 10)
+        #expect(Pricing.promptTokenBound(bodyBytes: 1_000, messages: 2, tools: 3) == 1_000 + 64 + 10 + 256 + 48)
+    }
+
     struct EstimateCase: Sendable, CustomTestStringConvertible {
-        var messages: [String]
+        var body: String
+        var messages: Int
         var expected: Int
         /// A count no real tokenizer of the families we front goes above for this text.
         var realisticUpperBound: Int
-        var testDescription: String { "\(messages.map { String($0.prefix(20)) })" }
+        var testDescription: String { String(body.prefix(40)) }
     }
 
     @Test(arguments: [
-        EstimateCase(messages: [], expected: 5, realisticUpperBound: 5),
-        EstimateCase(messages: [""], expected: 10, realisticUpperBound: 10),
-        // cl100k: "Hello", ",", " world", "!" = 4 tokens; estimate ⌈13/3⌉ = 5, + 5 + 5.
-        EstimateCase(messages: ["Hello, world!"], expected: 15, realisticUpperBound: 4 + 10),
-        // 3 messages: 5 + (1+5) + (2+5) + (4+5).
-        EstimateCase(messages: ["a", "abcd", "abcdefghij"], expected: 27, realisticUpperBound: 1 + 1 + 3 + 20),
-        // 8 CJK characters, 24 bytes: at most one token per character.
-        EstimateCase(messages: ["日本語のテキスト"], expected: 18, realisticUpperBound: 8 + 10),
+        // 48 bytes: ⌈48/3⌉ = 16, + 5 + 5. The vendor reads "user" and "Hello": 2 tokens.
+        EstimateCase(body: #"{"messages":[{"role":"user","content":"Hello"}]}"#, messages: 1, expected: 16 + 10, realisticUpperBound: 2 + 10),
+        // 8 CJK characters (24 bytes) inside 67 bytes of JSON: at most one token per character.
+        EstimateCase(body: #"{"messages":[{"role":"user","content":"日本語のテキスト"}]}"#, messages: 1, expected: 23 + 10, realisticUpperBound: 1 + 8 + 10),
     ])
     func promptEstimate(_ c: EstimateCase) {
-        let estimate = Pricing.estimatePromptTokens(messages: c.messages)
+        let estimate = Pricing.estimatePromptTokens(bodyBytes: c.body.utf8.count, messages: c.messages, tools: 0)
         #expect(estimate == c.expected)
         #expect(estimate >= c.realisticUpperBound)
+        #expect(estimate <= Pricing.promptTokenBound(bodyBytes: c.body.utf8.count, messages: c.messages, tools: 0))
     }
 
     /// English prose runs at about 4 characters per token; the estimate must stay above that
-    /// rate (plus the template overhead) for any message lengths.
+    /// rate (plus the template overhead) for any message lengths, and never above the bound.
     @Test func promptEstimateOverCountsEnglishProse() async {
         let words = [
             "the", "budget", "ledger", "reserves", "a", "call's", "worst", "case", "before", "it",
@@ -127,11 +132,16 @@ import Testing
             let messages = (0..<Int.random(in: 1...6, using: &rng)).map { _ in
                 (0..<Int.random(in: 0...400, using: &rng)).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")
             }
+            let body = JSONValue.object([
+                JSONMember(
+                    key: "messages",
+                    value: .array(messages.map { .object([JSONMember(key: "role", value: "user"), JSONMember(key: "content", value: .string($0))]) }))
+            ]).jsonBytes
             let characters = messages.reduce(0) { $0 + $1.count }
             let generous = (characters + 3) / 4 + messages.count * 5 + 5
-            // Deterministic: the same input gives the same estimate.
-            #expect(Pricing.estimatePromptTokens(messages: messages) == Pricing.estimatePromptTokens(messages: messages))
-            #expect(Pricing.estimatePromptTokens(messages: messages) >= generous)
+            let estimate = Pricing.estimatePromptTokens(bodyBytes: body.count, messages: messages.count, tools: 0)
+            #expect(estimate >= generous)
+            #expect(estimate <= Pricing.promptTokenBound(bodyBytes: body.count, messages: messages.count, tools: 0))
         }
     }
 }

@@ -136,12 +136,14 @@ final class GatewayHarness: Sendable {
         var content = "hello"
         var status: Int
         var code: String
+        /// A credential that matches no key is counted, not audited (no audit flood for whoever holds no key).
+        var audited = true
         var testDescription: String { name }
     }
 
     @Test(arguments: [
-        Refusal(name: "no key", secret: nil, status: 401, code: "invalid_api_key"),
-        Refusal(name: "unknown key", secret: "asg_nobody", status: 401, code: "invalid_api_key"),
+        Refusal(name: "no key", secret: nil, status: 401, code: "invalid_api_key", audited: false),
+        Refusal(name: "unknown key", secret: "asg_nobody", status: 401, code: "invalid_api_key", audited: false),
         Refusal(name: "unknown model", secret: GatewayHarness.scorer, model: "databricks/nope", status: 404, code: "model_not_found"),
         Refusal(name: "model not allowed", secret: GatewayHarness.scorer, model: "openai/gpt-4o-mini", status: 403, code: "model_not_allowed"),
         Refusal(name: "level above the key", secret: GatewayHarness.notebook, dataClass: "confidential", status: 403, code: "data_class_denied"),
@@ -151,8 +153,12 @@ final class GatewayHarness: Sendable {
         try await GatewayHarness().run { h in
             let reply = await h.chat(refusal.secret, model: refusal.model, content: refusal.content, dataClass: refusal.dataClass)
             #expect(reply.status == refusal.status && GatewayHarness.code(reply.json) == refusal.code, "\(reply.json)")
-            let audit = try await h.stored.auditTail(limit: 1)[0].content
-            #expect(audit.outcome == "denied" && audit.detail.contains(#""reason":"\#(refusal.code)""#))
+            let invocations = try await h.stored.auditTail(limit: 100).map(\.content).filter { $0.action == "gateway.invoke" }
+            if refusal.audited {
+                #expect(invocations.count == 1 && invocations[0].outcome == "denied" && invocations[0].detail.contains(#""reason":"\#(refusal.code)""#))
+            } else {
+                #expect(invocations.isEmpty)
+            }
             #expect(try await h.stored.summary().ledgerRows == 0)
             #expect(h.fake.controls.callCount(for: "databricks-meta-llama-3-3-70b-instruct") == 0)
         }
@@ -201,14 +207,23 @@ final class GatewayHarness: Sendable {
         }
     }
 
-    @Test func guardrailsBlockOrRedactByDataClass() async throws {
-        let policy = GuardrailSettings(defaultAction: .redact, byDataClass: [.confidential: .block])
-        try await GatewayHarness(guardrails: ["fraud-detection": policy]).run { h in
-            let card = "charge 4111 1111 1111 1111 now"
-            let blocked = await h.chat(GatewayHarness.scorer, content: card, dataClass: "confidential")
-            #expect(blocked.status == 400 && GatewayHarness.code(blocked.json) == "guardrail_blocked")
-            #expect(!"\(blocked.json)".contains("4111"))
-            let redacted = await h.chat(GatewayHarness.scorer, content: card, dataClass: "internal")
+    /// The action is the stronger of the declared class's and the project's classification's
+    /// (fraud-detection is confidential): declaring a lower class, or none, never turns a
+    /// `block` into a `redact`.
+    @Test func guardrailsActAtLeastAsTheProjectsClassificationAsks() async throws {
+        let card = "charge 4111 1111 1111 1111 now"
+        try await GatewayHarness(guardrails: ["fraud-detection": GuardrailSettings(defaultAction: .redact, byDataClass: [.confidential: .block])])
+            .run { h in
+                for declared in ["confidential", "internal", "public", nil] {
+                    let blocked = await h.chat(GatewayHarness.scorer, content: card, dataClass: declared)
+                    #expect(blocked.status == 400 && GatewayHarness.code(blocked.json) == "guardrail_blocked", "\(declared ?? "none")")
+                    #expect(!"\(blocked.json)".contains("4111"))
+                }
+                #expect(h.fake.controls.callCount(for: "databricks-meta-llama-3-3-70b-instruct") == 0)
+            }
+        try await GatewayHarness(guardrails: ["fraud-detection": GuardrailSettings(defaultAction: .redact, byDataClass: [.public: .log])]).run { h in
+            // Declaring public asks only to log; the classification's (the default) redacts.
+            let redacted = await h.chat(GatewayHarness.scorer, content: card, dataClass: "public")
             #expect(redacted.status == 200)
             let sent = try #require(h.fake.controls.lastRequestBody(for: "databricks-meta-llama-3-3-70b-instruct"))
             #expect(sent.contains("charge [REDACTED:credit_card] now") && !sent.contains("4111"))

@@ -75,13 +75,24 @@ public struct Project: Sendable, Hashable, Codable {
 }
 
 /// What the gateway does when a guardrail fires.
-public enum GuardrailAction: String, Sendable, Codable, Hashable, CaseIterable {
+public enum GuardrailAction: String, Sendable, Codable, Hashable, CaseIterable, Comparable {
     /// Refuse the request: `400 guardrail_blocked`, naming the detector, never echoing the match.
     case block
     /// Replace each match with `[REDACTED:<detector>]` before the upstream (or the client) sees it.
     case redact
     /// Let the text through unchanged and record the findings (detector and offsets only).
     case log
+
+    /// Ordered by strength: `log` < `redact` < `block`.
+    public static func < (lhs: GuardrailAction, rhs: GuardrailAction) -> Bool { lhs.strength < rhs.strength }
+
+    private var strength: Int {
+        switch self {
+        case .log: 0
+        case .redact: 1
+        case .block: 2
+        }
+    }
 }
 
 /// A project's guardrail actions: a default and overrides by data class.
@@ -102,6 +113,13 @@ public struct GuardrailSettings: Sendable, Hashable, Codable {
     /// The override for `dataClass`, else the default action.
     public func action(for dataClass: DataClass) -> GuardrailAction {
         byDataClass[dataClass] ?? defaultAction
+    }
+
+    /// The action for a call that declared `dataClass` to a project classified `classification`:
+    /// the stronger of the two classes' actions, so declaring a lower class (or none) never
+    /// weakens what the project's own classification asks for.
+    public func action(for dataClass: DataClass, projectClassification classification: DataClass) -> GuardrailAction {
+        max(action(for: dataClass), action(for: classification))
     }
 
     private struct Name: CodingKey {

@@ -203,10 +203,14 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
     public var status: String
     /// True when token counts were estimated rather than reported by the upstream.
     public var estimated: Bool
+    /// True when the vendor reported more tokens than the request could have produced: the
+    /// counts and the cost are the request's bound instead (never more than its reservation).
+    public var overrun: Bool
 
     public init(
         requestID: String, time: Date, project: String, keyID: String, vendor: String, model: String, upstream: String,
-        promptTokens: Int, completionTokens: Int, cost: MicroDollars, latencyMicroseconds: Int64, status: String, estimated: Bool
+        promptTokens: Int, completionTokens: Int, cost: MicroDollars, latencyMicroseconds: Int64, status: String, estimated: Bool,
+        overrun: Bool = false
     ) {
         self.requestID = requestID
         self.time = time
@@ -221,6 +225,7 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
         self.latencyMicroseconds = latencyMicroseconds
         self.status = status
         self.estimated = estimated
+        self.overrun = overrun
     }
 }
 

@@ -26,13 +26,11 @@ public enum Pricing {
         return MicroDollars(roundedUp > Int128(Int64.max) ? Int64.max : Int64(roundedUp))
     }
 
-    /// The most a call can cost: the prompt plus `maxTokens` completion tokens.
-    ///
-    /// This is the amount the gateway reserves against the project's budget before calling the
-    /// vendor. It is a true bound only because the gateway sends `max_tokens` upstream (the
-    /// request's, or the service's `default_max_tokens`), so the completion cannot be longer.
-    public static func worstCase(promptTokens: Int, maxTokens: Int, pricing: TokenPricing) -> MicroDollars {
-        cost(promptTokens: promptTokens, completionTokens: maxTokens, pricing: pricing)
+    /// The most a call can cost: `promptTokens` (a bound, `promptTokenBound`) plus
+    /// `completionTokens` (`n` × the token cap). This is what the gateway reserves against the
+    /// project's budget before calling the vendor, and the most settlement ever charges.
+    public static func worstCase(promptTokens: Int, completionTokens: Int, pricing: TokenPricing) -> MicroDollars {
+        cost(promptTokens: promptTokens, completionTokens: completionTokens, pricing: pricing)
     }
 
     /// Tokens added for every message: the chat template's role header and end-of-turn markers.
@@ -42,33 +40,43 @@ public enum Pricing {
     public static let tokensPerMessage = 5
 
     /// Tokens added once per request: the start of text and the assistant header that primes the
-    /// reply (3 in OpenAI's format, 5 in Llama 3's).
-    public static let tokensPerRequest = 5
+    /// reply (3 in OpenAI's format, 5 in Llama 3's), plus a default system header a template may
+    /// add (Llama 3.1's dates, about 25), with room to spare.
+    public static let tokensPerRequest = 64
 
-    /// A deterministic, deliberately high estimate of a prompt's token count, used only to size
-    /// the budget reservation before the vendor reports the real usage.
+    /// Tokens a template may add around tool definitions: a preamble once (OpenAI's
+    /// `namespace functions`, Llama's tool instructions) and a header per tool.
+    public static let tokensForTools = 256
+    public static let tokensPerTool = 16
+
+    /// The most prompt tokens a request whose body is `bodyBytes` long can cost.
     ///
-    /// The estimate is `5 + Σ (⌈utf8Bytes / 3⌉ + 5)` over the messages' texts.
+    /// Every tokenizer the gateway fronts spends at least one byte of input per token (byte-level
+    /// BPEs such as GPT's cl100k/o200k and Llama 3's; SentencePiece models with byte fallback),
+    /// so the text a vendor renders from the body costs at most its byte count, and the body's
+    /// JSON is longer than any text rendered from it (quotes, braces and key names included).
+    /// Only the template's own tokens are added. Images and audio, whose cost their bytes do
+    /// not bound, are refused before this is asked.
+    public static func promptTokenBound(bodyBytes: Int, messages: Int, tools: Int) -> Int {
+        bodyBytes + tokensPerRequest + messages * tokensPerMessage + (tools > 0 ? tokensForTools + tools * tokensPerTool : 0)
+    }
+
+    /// A deterministic, deliberately high estimate of a prompt's token count, charged only when
+    /// the vendor reports no usage: `⌈bodyBytes / 3⌉ + 5 + 5 per message`, never above the bound.
     ///
     /// Why it over-counts for the tokenizers the gateway fronts (GPT's cl100k/o200k, Llama 3,
     /// and other byte-level BPEs with vocabularies of 32k+ entries):
     /// - English averages about 4 characters per token, i.e. 4 UTF-8 bytes; dividing the byte
     ///   count by 3 over-counts ordinary prose by about a third, and code, JSON and numbers
     ///   (which tokenize worse, 2.5–3.5 bytes per token) still land at or below the estimate on
-    ///   any realistic length.
+    ///   any realistic length. The body's JSON syntax (quotes, braces, key names) is counted too.
     /// - Non-Latin scripts cost more bytes per character in UTF-8 (2 for Cyrillic and Greek, 3 for
     ///   CJK), and tokenizers spend at most about one token per such character on common text,
     ///   so bytes / 3 keeps pace.
-    /// - The per-message and per-request constants are the largest chat-template overheads above.
     ///
-    /// It is not a bound for adversarial text (random bytes or rare symbols can cost one token per
-    /// byte). That is acceptable: the estimate only sizes the reservation, and the ledger always
-    /// settles the *reported* usage, even above the reservation (see `BudgetLedger.settle`).
-    public static func estimatePromptTokens(messages: [String]) -> Int {
-        var tokens = tokensPerRequest
-        for message in messages {
-            tokens += (message.utf8.count + 2) / 3 + tokensPerMessage
-        }
-        return tokens
+    /// It is not a bound for adversarial text (random bytes can cost one token per byte): the
+    /// reservation uses `promptTokenBound`, and a vendor that reports usage is charged that.
+    public static func estimatePromptTokens(bodyBytes: Int, messages: Int, tools: Int) -> Int {
+        min((bodyBytes + 2) / 3 + 5 + messages * 5, promptTokenBound(bodyBytes: bodyBytes, messages: messages, tools: tools))
     }
 }

@@ -61,6 +61,9 @@ public struct StreamGuardrail: Sendable {
         self.maxHold = max(16 * self.window, 4096)
     }
 
+    /// Bytes pushed but not yet emitted (held back by the window or an unfinished match).
+    public var heldBytes: Int { buffer.count - pendingStart }
+
     /// Adds `chunk`; returns the text now safe to emit (findings redacted) and the findings in
     /// it, with ranges as UTF-8 offsets into the whole stream.
     public mutating func push(_ chunk: String) -> (emit: String, findings: [GuardrailFinding]) {

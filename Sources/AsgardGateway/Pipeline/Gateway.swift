@@ -85,39 +85,31 @@ public struct Gateway: Sendable {
         KeyAuthenticator(snapshot: snapshot, killSwitches: killSwitches, clock: clock)
     }
 
-    /// The body parsed once, for callers that look at it before the call; a parse error is
-    /// answered only after authentication, like every other refusal.
-    public func parse(_ body: [UInt8]) -> Result<ChatRequest, GatewayError> {
-        Result { () throws(GatewayError) in try ChatRequest(bytes: body, limit: maxBodyBytes) }
-    }
-
     // MARK: The front doors
 
-    /// A chat call as it arrives over HTTP: the key is authenticated, the body parsed and the
-    /// data class read, then the pipeline runs. `"stream": true` in the body makes it a stream.
-    public func chat(
-        authorization: String?, dataClassHeader: String?, parsed: Result<ChatRequest, GatewayError>,
-        endpoint: ChatEndpoint
-    ) async -> ChatAnswer {
+    /// A chat call as it arrives over HTTP: the key is authenticated, then the pipeline runs on
+    /// the body. `"stream": true` in the body makes it a stream.
+    public func chat(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> ChatAnswer {
         var identified: Key?
         do throws(GatewayError) {
             let caller = try authenticator.authenticate(authorization) { identified = $0 }
-            return await chat(caller, parsed: parsed, dataClassHeader: dataClassHeader, endpoint: endpoint)
+            return await chat(caller, body: .success(body), dataClassHeader: dataClassHeader, endpoint: endpoint)
         } catch {
             return .plain(await refuseUnauthenticated(error, key: identified))
         }
     }
 
-    /// A chat call from a caller an authentication middleware already authenticated: the body
-    /// parsed (or why not) and the data class read, then the pipeline; refusals are audited.
+    /// A chat call from a caller an authentication middleware already authenticated: the key's
+    /// rate limit first (before the body is even parsed), then the body parsed and the data
+    /// class read, then the pipeline; refusals are audited.
     public func chat(
-        _ caller: Caller, parsed: Result<ChatRequest, GatewayError>, dataClassHeader: String?,
-        endpoint: ChatEndpoint
+        _ caller: Caller, body: Result<[UInt8], GatewayError>, dataClassHeader: String?, endpoint: ChatEndpoint
     ) async -> ChatAnswer {
         var call = CallContext(requestID: Self.newRequestID())
         call.identify(caller.key)
         do throws(GatewayError) {
-            let request = try parsed.get()
+            try rateLimit(caller.key)
+            let request = try ChatRequest(bytes: body.get(), limit: maxBodyBytes)
             let level = try Self.dataClass(of: request, header: dataClassHeader, endpoint: endpoint, key: caller.key)
             return await run(caller, request, level, &call)
         } catch {
@@ -125,25 +117,31 @@ public struct Gateway: Sendable {
         }
     }
 
-    /// A chat call refused at authentication: audited like every other refusal (under the key's
-    /// name when the key was found, expired or killed) and answered.
-    public func refuseUnauthenticated(_ error: GatewayError, key: Key?) async -> GatewayResponse {
-        var call = CallContext(requestID: Self.newRequestID())
-        if let key { call.identify(key) }
-        return await refuse(error, call)
-    }
-
-    /// `chat` for a body not yet parsed.
-    public func chat(authorization: String?, dataClassHeader: String?, body: [UInt8], endpoint: ChatEndpoint) async -> ChatAnswer {
-        await chat(authorization: authorization, dataClassHeader: dataClassHeader, parsed: parse(body), endpoint: endpoint)
-    }
-
-    /// The pipeline for a caller already authenticated (MCP's `chat` tool calls this, without
-    /// HTTP): the same stages, budget, ledger and audit as over HTTP.
+    /// The pipeline for a caller already authenticated and a body already parsed (MCP's `chat`
+    /// tool calls this, without HTTP): the same stages, budget, ledger and audit as over HTTP.
     public func chat(_ caller: Caller, _ request: ChatRequest, dataClass level: DataClass) async -> ChatAnswer {
         var call = CallContext(requestID: Self.newRequestID())
         call.identify(caller.key)
+        do throws(GatewayError) {
+            try rateLimit(caller.key)
+        } catch {
+            return .plain(await refuse(error, call))
+        }
         return await run(caller, request, level, &call)
+    }
+
+    /// A chat call refused at authentication. A key that was found (expired or killed) is
+    /// audited under its name like every other refusal; a credential that matches no key is
+    /// only counted (`GatewayMetering.unauthenticated`): whoever holds no key cannot make the
+    /// audit log grow.
+    public func refuseUnauthenticated(_ error: GatewayError, key: Key?) async -> GatewayResponse {
+        guard let key else {
+            metering.unauthenticated(code: error.code)
+            return GatewayResponse(error: error)
+        }
+        var call = CallContext(requestID: Self.newRequestID())
+        call.identify(key)
+        return await refuse(error, call)
     }
 
     /// The data class of a call: the Asgard endpoint requires it in the body; the OpenAI one
@@ -164,21 +162,28 @@ public struct Gateway: Sendable {
 
     // MARK: The stages
 
+    /// The key's requests-per-minute limit.
+    private func rateLimit(_ key: Key) throws(GatewayError) {
+        if let limit = key.requestsPerMinute, case .limited(let retryAfter) = rateLimiter.acquire(key: key.id, limit: limit, now: .now) {
+            throw .rateLimited(retryAfter: retryAfter)
+        }
+    }
+
     private func run(_ caller: Caller, _ request: ChatRequest, _ level: DataClass, _ call: inout CallContext) async -> ChatAnswer {
         do throws(GatewayError) {
             let admission = try admit(caller, request, level, &call)
-            return request.stream ? try await openStream(admission, call) : try await callPlain(admission, call)
+            return request.stream ? await openStream(admission, call) : await callPlain(admission, call)
         } catch {
             return .plain(await refuse(error, call))
         }
     }
 
-    /// The stages before the vendor: kill switches, rate limit, route, Cedar, data class,
-    /// input guardrails, the vendor's configuration, the reservation. On success the caller
-    /// owns the reservation.
+    /// The stages before the vendor: kill switches, route, the vendor's fields, Cedar, data
+    /// class, input guardrails, the vendor's configuration, the reservation. On success the
+    /// caller owns the reservation.
     func admit(_ caller: Caller, _ request: ChatRequest, _ level: DataClass, _ call: inout CallContext) throws(GatewayError) -> Admission {
         let (key, project, snapshot) = (caller.key, caller.project, caller.snapshot)
-        call.audit.target = request.model
+        call.audit.target = CallContext.boundedTarget(request.model)
         call.audit.detail["data_class"] = level.name
         if request.stream { call.audit.detail["stream"] = "true" }
         // Kill switches of the vendor and the model (global, project and key ones were checked at authentication).
@@ -186,19 +191,27 @@ public struct Gateway: Sendable {
         if let kill = killSwitches.check(vendor: vendor, model: request.model, project: project.id, key: key.id) {
             throw .killed(scope: kill.scope.rawValue, target: kill.id, reason: kill.reason)
         }
-        // The key's rate limit, before anything costly.
-        if let limit = key.requestsPerMinute, case .limited(let retryAfter) = rateLimiter.acquire(key: key.id, limit: limit, now: .now) {
-            throw .rateLimited(retryAfter: retryAfter)
-        }
-        // Route: the model exists.
+        // Route: the model exists, and its vendor's kind has an adapter that takes every field sent.
         guard let route = snapshot.routes[request.model] else { throw .modelNotFound(request.model) }
-        let maxTokens = request.maxTokens ?? route.defaultMaxTokens
-        let promptEstimate = Pricing.estimatePromptTokens(messages: request.messageTexts)
-        let worstCase = Pricing.worstCase(promptTokens: promptEstimate, maxTokens: maxTokens, pricing: route.pricing)
+        guard let adapter = adapters[route.kind] else {
+            throw GatewayError(status: 503, type: "api_error", code: "vendor_unsupported", message: "no adapter speaks \(route.kind.rawValue)")
+        }
+        let refused = request.fields(notIn: adapter.requestFields)
+        if let first = refused.first {
+            throw .invalidRequest(
+                "\(refused.joined(separator: ", ")) \(refused.count == 1 ? "is" : "are") not accepted for \(route.kind.rawValue) vendors "
+                    + "(a field the reservation cannot price or bound)", param: first)
+        }
+        let completionBound = request.tokenCap(default: route.defaultMaxTokens) * request.choices
         // Cedar decides who may call what at which data class (`key-invokes-allowed-model`: the
-        // key's allowlist, and the level within the model's, the key's and the project's).
+        // key's allowlist, and the level within the model's, the key's and the project's). The
+        // cost it sees is the worst case of the body as received.
+        let receivedBound = Pricing.promptTokenBound(bodyBytes: request.receivedBytes, messages: request.messageCount, tools: request.toolCount)
         let decision = snapshot.policy.decide(
-            InvokeEntities.request(key: key.id, model: route.model, level: level, estimatedCost: worstCase, now: clock()),
+            InvokeEntities.request(
+                key: key.id, model: route.model, level: level,
+                estimatedCost: Pricing.worstCase(promptTokens: receivedBound, completionTokens: completionBound, pricing: route.pricing),
+                now: clock()),
             entities: snapshot.entities)
         call.audit.detail["policies"] = decision.response.reasons.sorted().joined(separator: ",")
         if !decision.response.errors.isEmpty {
@@ -214,34 +227,32 @@ public struct Gateway: Sendable {
             }
             throw .policyDenied(reasons, failedClosedOn: failedClosed)
         }
-        // Input guardrails.
-        let guardrail = snapshot.guardrails(of: project.id)
-        var redacted: [String]?
-        var findings: [String] = []
-        for (index, text) in request.messageTexts.enumerated() {
-            switch Guardrails.apply(guardrail, dataClass: level, to: text) {
-            case .blocked(let detector):
-                throw .guardrailBlocked(detector.rawValue, in: "request")
-            case .pass(let passed, let found):
-                findings += found.map(\.detector.rawValue)
-                if passed != text {
-                    if redacted == nil { redacted = request.messageTexts }
-                    redacted?[index] = passed
-                }
-            }
+        // Input guardrails, over every string the vendor will read, at no less than the
+        // project's classification asks for.
+        let action = snapshot.guardrails(of: project.id).action(for: level, projectClassification: project.classification)
+        var scan = DocumentGuardrail(action: action)
+        let guarded: JSONValue
+        do {
+            guarded = try scan.apply(request.body)
+        } catch {
+            throw .guardrailBlocked(error.detector.rawValue, in: "request")
         }
-        if !findings.isEmpty { call.audit.detail["input_findings"] = findings.joined(separator: ",") }
-        // The vendor can be called: its variables are set and its API kind has an adapter.
+        if !scan.findings.isEmpty { call.audit.detail["input_findings"] = scan.findings.map(\.rawValue).joined(separator: ",") }
+        // The vendor can be called: its variables are set.
         let endpoint: UpstreamEndpoint
         switch snapshot.upstreams[route.model] {
         case .success(let resolved)?: endpoint = resolved
         case .failure(let missing)?: throw .vendorUnconfigured(vendor: route.vendor, variable: missing.variable)
         case nil: throw .vendorUnconfigured(vendor: route.vendor, variable: route.baseURLEnv)
         }
-        guard let adapter = adapters[route.kind] else {
-            throw GatewayError(status: 503, type: "api_error", code: "vendor_unsupported", message: "no adapter speaks \(route.kind.rawValue)")
-        }
-        // Budget: reserve the worst case.
+        let upstream = adapter.request(
+            request.upstreamBody(
+                guarded, upstreamModel: route.upstream, defaultCap: route.defaultMaxTokens,
+                usageContextProject: route.sendsUsageContext ? project.id : nil),
+            stream: request.stream, to: endpoint)
+        // Budget: reserve the worst case of what is sent.
+        let promptBound = Pricing.promptTokenBound(bodyBytes: upstream.body.count, messages: request.messageCount, tools: request.toolCount)
+        let worstCase = Pricing.worstCase(promptTokens: promptBound, completionTokens: completionBound, pricing: route.pricing)
         let reservation: BudgetReservation
         switch budgets.reserve(project: project.id, amount: worstCase, now: clock()) {
         case .success(let granted): reservation = granted
@@ -252,49 +263,40 @@ public struct Gateway: Sendable {
         }
         return Admission(
             key: key, project: project, route: route, endpoint: endpoint, adapter: adapter, request: request, level: level,
-            maxTokens: maxTokens, promptEstimate: promptEstimate, guardrail: guardrail, redactedTexts: redacted,
-            reservation: reservation)
+            upstream: upstream, promptBound: promptBound, completionBound: completionBound,
+            promptEstimate: Pricing.estimatePromptTokens(bodyBytes: upstream.body.count, messages: request.messageCount, tools: request.toolCount),
+            guardrailAction: action, reservation: reservation)
     }
 
     /// The vendor, answered whole; then the output guardrails and the tail.
-    private func callPlain(_ admission: Admission, _ call: CallContext) async throws(GatewayError) -> ChatAnswer {
+    private func callPlain(_ admission: Admission, _ call: CallContext) async -> ChatAnswer {
         let reply: UpstreamReply
+        do {
+            reply = try await transport.send(admission.upstream, timeoutSeconds: admission.route.timeoutSeconds)
+        } catch {
+            return .plain(await failedInTransit(error, admission, call))
+        }
         let completion: JSONValue
         do throws(GatewayError) {
-            reply = try await transport.send(admission.upstreamRequest(stream: false), timeoutSeconds: admission.route.timeoutSeconds)
             guard (200..<300).contains(reply.status) else { throw admission.adapter.failure(reply, secrets: admission.endpoint.secrets) }
             completion = try admission.adapter.completion(from: reply)
         } catch {
-            // Nothing usable came back: nothing is charged.
+            // The vendor refused, or answered nothing usable: nothing is charged.
             _ = budgets.release(admission.reservation)
-            throw error
+            return .plain(await refuse(error, call))
         }
         var usage = Usage(of: completion, admission: admission)
-        var findings: [String] = []
-        var answer = completion
-        if case .array(let choices)? = completion["choices"] {
-            var replaced: [JSONValue] = []
-            for choice in choices {
-                guard case .string(let content)? = choice["message"]?["content"] else {
-                    replaced.append(choice)
-                    continue
-                }
-                switch Guardrails.apply(admission.guardrail, dataClass: admission.level, to: content) {
-                case .blocked(let detector):
-                    // The vendor did the work: charged and recorded once, as blocked; the answer withheld.
-                    usage.findings = findings + [detector.rawValue]
-                    await complete(admission, call, usage: usage, ending: "guardrail_blocked")
-                    return .plain(GatewayResponse(error: .guardrailBlocked(detector.rawValue, in: "response"), requestID: call.requestID))
-                case .pass(let passed, let found):
-                    findings += found.map(\.detector.rawValue)
-                    replaced.append(
-                        passed == content
-                            ? choice : choice.setting("message", to: (choice["message"] ?? .null).setting("content", to: .string(passed))))
-                }
-            }
-            answer = completion.setting("choices", to: .array(replaced))
+        let answer: JSONValue
+        do {
+            let found: [GuardrailDetector]
+            (answer, found) = try CompletionGuardrail.apply(completion, action: admission.guardrailAction)
+            usage.findings = found.map(\.rawValue)
+        } catch {
+            // The vendor did the work: charged and recorded once, as blocked; the answer withheld.
+            usage.findings = [error.detector.rawValue]
+            await complete(admission, call, usage: usage, ending: "guardrail_blocked")
+            return .plain(GatewayResponse(error: .guardrailBlocked(error.detector.rawValue, in: "response"), requestID: call.requestID))
         }
-        usage.findings = findings
         guard await complete(admission, call, usage: usage, ending: "ok") else {
             return .plain(GatewayResponse(error: Self.ledgerUnavailable, requestID: call.requestID))
         }
@@ -305,19 +307,37 @@ public struct Gateway: Sendable {
     }
 
     /// The vendor, streamed: admitted once it answers 2xx with a stream.
-    private func openStream(_ admission: Admission, _ call: CallContext) async throws(GatewayError) -> ChatAnswer {
+    private func openStream(_ admission: Admission, _ call: CallContext) async -> ChatAnswer {
         let opening: UpstreamOpening
-        do throws(GatewayError) {
-            opening = try await transport.open(admission.upstreamRequest(stream: true), timeoutSeconds: admission.route.timeoutSeconds)
-            if case .refused(let reply) = opening { throw admission.adapter.failure(reply, secrets: admission.endpoint.secrets) }
+        do {
+            opening = try await transport.open(admission.upstream, timeoutSeconds: admission.route.timeoutSeconds)
         } catch {
-            _ = budgets.release(admission.reservation)
-            throw error
+            return .plain(await failedInTransit(error, admission, call))
         }
-        guard case .streaming(let body) = opening else { preconditionFailure("a refused opening was thrown above") }
-        let wantsUsage: Bool
-        if case .bool(true)? = admission.request.body["stream_options"]?["include_usage"] { wantsUsage = true } else { wantsUsage = false }
-        return .stream(GatewayEventStream(gateway: self, admission: admission, call: call, forwardUsage: wantsUsage, upstream: body))
+        switch opening {
+        case .refused(let reply):
+            _ = budgets.release(admission.reservation)
+            return .plain(await refuse(admission.adapter.failure(reply, secrets: admission.endpoint.secrets), call))
+        case .streaming(let body):
+            let wantsUsage: Bool
+            if case .bool(true)? = admission.request.body["stream_options"]?["include_usage"] { wantsUsage = true } else { wantsUsage = false }
+            return .stream(GatewayEventStream(gateway: self, admission: admission, call: call, forwardUsage: wantsUsage, upstream: body))
+        }
+    }
+
+    /// The transport failed. When the request never left (`upstream_unreachable`) nothing is
+    /// charged. Otherwise the vendor may have done all the work (a timeout, a connection
+    /// broken after sending, the client leaving while the vendor worked): the worst case is
+    /// settled, marked estimated, and the call recorded once, with the ending as its status.
+    private func failedInTransit(_ error: GatewayError, _ admission: Admission, _ call: CallContext) async -> GatewayResponse {
+        guard error.code != GatewayError.unreachableCode else {
+            _ = budgets.release(admission.reservation)
+            return await refuse(error, call)
+        }
+        let ending = Task.isCancelled ? GatewayStreamEnding.clientDisconnected.rawValue : error.code
+        metering.upstreamError(vendor: admission.route.vendor, code: error.code)
+        await complete(admission, call, usage: .worstCase(of: admission), ending: ending)
+        return GatewayResponse(error: error, requestID: call.requestID)
     }
 
     // MARK: The tail
@@ -335,7 +355,7 @@ public struct Gateway: Sendable {
             if case .integer(let prompt)? = completion["usage"]?["prompt_tokens"],
                 case .integer(let generated)? = completion["usage"]?["completion_tokens"]
             {
-                (self.prompt, self.completion, estimated) = (Int(prompt), Int(generated), false)
+                (self.prompt, self.completion, estimated) = (Self.clamped(prompt), Self.clamped(generated), false)
                 return
             }
             var bytes = 0
@@ -344,24 +364,39 @@ public struct Gateway: Sendable {
             }
             (prompt, self.completion, estimated) = (
                 admission.promptEstimate,
-                ChatStreamTransformer.estimateCompletionTokens(bytes: bytes, maxTokens: admission.maxTokens), true
+                ChatStreamTransformer.estimateCompletionTokens(bytes: bytes, maxTokens: admission.completionBound), true
             )
         }
 
         init(prompt: Int, completion: Int, estimated: Bool, findings: [String]) {
             (self.prompt, self.completion, self.estimated, self.findings) = (prompt, completion, estimated, findings)
         }
+
+        /// Everything the request could have cost, marked estimated.
+        static func worstCase(of admission: Admission) -> Usage {
+            Usage(prompt: admission.promptBound, completion: admission.completionBound, estimated: true, findings: [])
+        }
+
+        /// A vendor's count as an `Int`, negatives as zero.
+        static func clamped(_ count: Int64) -> Int { Int(max(count, 0)) }
     }
 
     /// The one tail of every call that reached the vendor, plain or streamed, however it ended:
     /// settles the reservation at the cost of `usage` and records the ledger row (status
     /// `ending`) and the audit entry (allowed for `ok` and a client that left, denied with the
     /// ending as reason otherwise), once.
+    ///
+    /// Usage beyond what the request could have produced (its prompt bound, `n` × its token
+    /// cap) is not believed: the bound is charged, the row marked `overrun`, and the metering
+    /// told. So settlement never charges more than the reservation.
     /// - Returns: whether they are durable (the caller must not see success otherwise).
     @discardableResult
     func complete(_ admission: Admission, _ call: CallContext, usage: Usage, ending: String) async -> Bool {
         let route = admission.route
-        let cost = Pricing.cost(promptTokens: usage.prompt, completionTokens: usage.completion, pricing: route.pricing)
+        let prompt = min(usage.prompt, admission.promptBound)
+        let generated = min(usage.completion, admission.completionBound)
+        let overrun = prompt < usage.prompt || generated < usage.completion
+        let cost = Pricing.cost(promptTokens: prompt, completionTokens: generated, pricing: route.pricing)
         _ = budgets.settle(admission.reservation, actual: cost)
         var audit = call.audit
         let allowed = ending == "ok" || ending == GatewayStreamEnding.clientDisconnected.rawValue
@@ -370,15 +405,19 @@ public struct Gateway: Sendable {
         if admission.request.stream { audit.detail["stream_status"] = ending }
         if !usage.findings.isEmpty { audit.detail["output_findings"] = usage.findings.joined(separator: ",") }
         audit.detail["cost_micros"] = String(cost.value)
+        if overrun {
+            audit.detail["overrun"] = "reported \(usage.prompt)+\(usage.completion) tokens, bound \(admission.promptBound)+\(admission.completionBound)"
+            metering.overrun(project: admission.key.project, vendor: route.vendor, model: route.model, requestID: call.requestID)
+        }
         metering.spend(project: admission.key.project, vendor: route.vendor, micros: cost.value)
         let elapsed = ContinuousClock.now - call.started
         do {
             try await recorder.record(
                 ledger: LedgerEntry(
                     requestID: call.requestID, time: clock(), project: admission.key.project, keyID: admission.key.id, vendor: route.vendor,
-                    model: route.model, upstream: route.upstream, promptTokens: usage.prompt, completionTokens: usage.completion, cost: cost,
+                    model: route.model, upstream: route.upstream, promptTokens: prompt, completionTokens: generated, cost: cost,
                     latencyMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
-                    status: ending, estimated: usage.estimated), audit: audit)
+                    status: ending, estimated: usage.estimated, overrun: overrun), audit: audit)
             return true
         } catch {
             return false
@@ -435,6 +474,22 @@ struct CallContext: Sendable {
         audit.actor = "Key/\(key.id)"
         audit.detail["project"] = key.project
     }
+
+    /// The longest audit target kept, in UTF-8 bytes: a model id is the caller's text, and the
+    /// audit log must not grow by what a caller chooses to send.
+    static let maxTargetBytes = 200
+
+    /// `model` as an audit target: at most `maxTargetBytes` bytes (on a character boundary),
+    /// marked with `…` when cut.
+    static func boundedTarget(_ model: String) -> String {
+        guard model.utf8.count > maxTargetBytes else { return model }
+        var cut = ""
+        for character in model {
+            guard cut.utf8.count + character.utf8.count <= maxTargetBytes else { break }
+            cut.append(character)
+        }
+        return cut + "…"
+    }
 }
 
 /// Everything the stages before the vendor established for one call. The plain and the
@@ -447,23 +502,15 @@ struct Admission: Sendable {
     var adapter: any InferenceAdapter
     var request: ChatRequest
     var level: DataClass
-    var maxTokens: Int
+    /// The vendor's request: its model name, the guarded body, the token cap, the usage context.
+    var upstream: UpstreamRequest
+    /// The most prompt tokens the request can cost (`Pricing.promptTokenBound` of what is sent).
+    var promptBound: Int
+    /// The most completion tokens it can cost: `n` × its token cap.
+    var completionBound: Int
+    /// Charged when the vendor reports no usage.
     var promptEstimate: Int
-    var guardrail: GuardrailSettings
-    /// Message texts after input guardrails, nil when unchanged.
-    var redactedTexts: [String]?
+    /// The output guardrails' action: the project's, for the call's data class and at least its classification's.
+    var guardrailAction: GuardrailAction
     var reservation: BudgetReservation
-
-    /// The vendor's request: its model name, the reserved cap, redactions, the usage context.
-    func upstreamRequest(stream: Bool) -> UpstreamRequest {
-        var request = self.request
-        if stream, !request.stream {
-            request.stream = true
-            request.body = request.body.setting("stream", to: .bool(true))
-        }
-        let body = request.upstreamBody(
-            upstreamModel: route.upstream, maxTokens: maxTokens, redactedTexts: redactedTexts,
-            usageContextProject: route.sendsUsageContext ? project.id : nil)
-        return adapter.request(body, stream: stream, to: endpoint)
-    }
 }

@@ -11,6 +11,13 @@ import Foundation
 /// answer into the caller's error. Adapters are values in an `InferenceAdapters` registry built
 /// at the composition root; no vendor is known by name.
 public protocol InferenceAdapter: Sendable {
+    /// The top-level request fields this kind of vendor may receive (besides Asgard's own
+    /// `data_class`); a request with any other is refused, naming them. Every field listed is
+    /// one whose cost the reservation bounds: its text is counted, and no field that changes the
+    /// price (`service_tier`), the token count (`n` aside, which is counted), or passes opaque
+    /// parameters (`extra_params`) is listed unless priced.
+    var requestFields: Set<String> { get }
+
     /// The request for `body` (already the vendor's model name, the reserved `max_tokens`).
     func request(_ body: JSONValue, stream: Bool, to endpoint: UpstreamEndpoint) -> UpstreamRequest
 
@@ -53,6 +60,18 @@ public struct InferenceAdapters: Sendable {
 /// OpenAI, LiteLLM, Azure OpenAI with `auth_header: api-key`).
 public struct OpenAICompatibleAdapter: InferenceAdapter {
     public init() {}
+
+    /// OpenAI's chat completion fields whose cost is bounded by their text and the token caps,
+    /// plus Databricks' `top_k` and `client_request_id`. Not listed: `service_tier` (priced per
+    /// tier, which no manifest gives), `extra_params` (opaque), `usage_context` (the gateway's
+    /// own attribution), `store` and `metadata` (retention at the vendor), `audio`,
+    /// `modalities` and `prediction` (costs the body does not bound), `functions` and
+    /// `function_call` (deprecated for `tools`).
+    public let requestFields: Set<String> = [
+        "model", "messages", "max_tokens", "max_completion_tokens", "n", "stream", "stream_options", "temperature", "top_p", "top_k",
+        "stop", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "seed", "user", "response_format",
+        "tools", "tool_choice", "parallel_tool_calls", "reasoning_effort", "client_request_id",
+    ]
 
     public func request(_ body: JSONValue, stream: Bool, to endpoint: UpstreamEndpoint) -> UpstreamRequest {
         UpstreamRequest(

@@ -47,8 +47,9 @@ public enum UpstreamOpening: Sendable {
 /// Carries requests to vendors (the server's `HTTPUpstream`, over one connection pool).
 public protocol UpstreamTransport: Sendable {
     /// Sends `request` and reads the whole answer within `timeoutSeconds`.
-    /// - Throws: `GatewayError.upstreamTimeout`; `GatewayError.upstream` when the vendor cannot
-    ///   be reached (never naming a header value).
+    /// - Throws: `GatewayError.upstreamUnreachable` when the request was not delivered (the
+    ///   vendor did nothing); `GatewayError.upstreamTimeout` or `upstreamFailed` when it may have
+    ///   been (never naming a header value).
     func send(_ request: UpstreamRequest, timeoutSeconds: Int) async throws(GatewayError) -> UpstreamReply
 
     /// Sends `request` for a stream and returns at the response head; `timeoutSeconds` bounds
@@ -70,6 +71,10 @@ public protocol GatewayMetering: Sendable {
     func upstreamError(vendor: String, code: String)
     /// Metered spend.
     func spend(project: String, vendor: String, micros: Int64)
+    /// A vendor reported more usage than the request could have produced; the bound was charged.
+    func overrun(project: String, vendor: String, model: String, requestID: String)
+    /// A chat call whose credential matched no key (not audited, only counted).
+    func unauthenticated(code: String)
 }
 
 /// Counts nothing: for gateways without metrics.
@@ -77,4 +82,6 @@ public struct NoMetering: GatewayMetering {
     public init() {}
     public func upstreamError(vendor: String, code: String) {}
     public func spend(project: String, vendor: String, micros: Int64) {}
+    public func overrun(project: String, vendor: String, model: String, requestID: String) {}
+    public func unauthenticated(code: String) {}
 }

@@ -124,6 +124,19 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
             message: "the upstream answered \(status)\(vendorCode.map { " \($0)" } ?? ""): \(message)")
     }
 
+    /// The request could not be delivered (the connection was refused or never made): the
+    /// vendor did no work.
+    public static func upstreamUnreachable(_ message: String) -> GatewayError {
+        GatewayError(status: 502, type: "api_error", code: unreachableCode, message: message)
+    }
+
+    public static let unreachableCode = "upstream_unreachable"
+
+    /// The connection broke after the request was sent: the vendor may have done the work.
+    public static func upstreamFailed(_ message: String) -> GatewayError {
+        GatewayError(status: 502, type: "api_error", code: "upstream_failed", message: message)
+    }
+
     /// A 2xx answer the adapter could not read as a completion: nothing usable came back.
     public static func upstreamInvalidResponse(_ message: String) -> GatewayError {
         GatewayError(status: 502, type: "api_error", code: "upstream_invalid_response", message: message)

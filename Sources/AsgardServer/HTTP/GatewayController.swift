@@ -88,13 +88,13 @@ struct GatewayController: Sendable {
     /// One chat call: the body read within the limit, then the pipeline; refusals are audited.
     func chat(_ request: Request, context: AsgardRequestContext, endpoint: ChatEndpoint) async throws -> Response {
         let caller = try context.authenticatedCaller()
-        let parsed: Result<ChatRequest, GatewayError>
+        let body: Result<[UInt8], GatewayError>
         do {
-            parsed = gateway.parse(Array(try await request.body.collect(upTo: maxBodyBytes).readableBytesView))
+            body = .success(Array(try await request.body.collect(upTo: maxBodyBytes).readableBytesView))
         } catch {
-            parsed = .failure(.bodyTooLarge(limit: maxBodyBytes))
+            body = .failure(.bodyTooLarge(limit: maxBodyBytes))
         }
-        switch await gateway.chat(caller, parsed: parsed, dataClassHeader: request.headers[Self.dataClassHeader], endpoint: endpoint) {
+        switch await gateway.chat(caller, body: body, dataClassHeader: request.headers[Self.dataClassHeader], endpoint: endpoint) {
         case .plain(let answer):
             return Response(answer)
         case .stream(let stream):
