@@ -24,17 +24,34 @@ final class StandInVendor: Sendable {
         var body: String
     }
 
-    private let answer = Mutex<(status: Int, body: String)>(
-        (
-            200,
-            #"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#
+    private struct Answer {
+        var status: Int
+        var body: String
+        var contentType = "application/json"
+        /// How long the vendor waits before its response head.
+        var delay: Duration = .zero
+    }
+
+    private let answer = Mutex(
+        Answer(
+            status: 200,
+            body:
+                #"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#
         ))
     private let received = Mutex<[Received]>([])
     private let address = Mutex("")
     /// Its base URL, once it runs.
     var url: String { address.withLock { $0 } }
 
-    func answer(status: Int, body: String) { answer.withLock { $0 = (status, body) } }
+    func answer(status: Int, body: String, contentType: String = "application/json", delay: Duration = .zero) {
+        answer.withLock { $0 = Answer(status: status, body: body, contentType: contentType, delay: delay) }
+    }
+
+    /// Answers a stream: each of `events` as a `data:` frame, then `[DONE]`.
+    func stream(_ events: [String], delay: Duration = .zero) {
+        answer(
+            status: 200, body: events.map { "data: \($0)\n\n" }.joined() + "data: [DONE]\n\n", contentType: "text/event-stream", delay: delay)
+    }
     var requests: [Received] { received.withLock { $0 } }
 
     /// Starts it on a free port; `run` stops it.
@@ -52,9 +69,11 @@ final class StandInVendor: Sendable {
                     body: .init(
                         byteBuffer: ByteBuffer(string: #"{"error":{"code":"401","message":"Access denied due to invalid subscription key."}}"#)))
             }
-            let (status, text) = vendor.answer.withLock { $0 }
+            let answer = vendor.answer.withLock { $0 }
+            if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
             return Response(
-                status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+                status: .init(code: answer.status), headers: [.contentType: answer.contentType],
+                body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
         var logger = Logger(label: "stand-in-vendor")
         logger.logLevel = .warning
@@ -92,7 +111,10 @@ final class StandInVendor: Sendable {
         let gateway: Gateway
         let snapshot: GatewaySnapshot
 
-        init(vendor: StandInVendor, environment: [String: String]? = nil, guardrails: String = "") async throws {
+        init(
+            vendor: StandInVendor, environment: [String: String]? = nil, guardrails: String = "", budget: MicroDollars = MicroDollars(100_000_000),
+            timeoutSeconds: Int = 60
+        ) async throws {
             root = try makeTemporaryDirectory("pipeline")
             let desired = root + "/desired"
             try FileManager.default.createDirectory(atPath: desired + "/services/azure", withIntermediateDirectories: true)
@@ -104,6 +126,7 @@ final class StandInVendor: Sendable {
               base_url_env: AZURE_OPENAI_URL
               token_env: AZURE_OPENAI_KEY
               auth_header: api-key
+              timeout_seconds: \(timeoutSeconds)
               models:
                 - id: azure/gpt-4o
                   upstream: gpt-4o
@@ -137,7 +160,7 @@ final class StandInVendor: Sendable {
             snapshot = GatewaySnapshot(
                 try await store.gatewayConfiguration(), policies: bundle,
                 environment: environment ?? ["AZURE_OPENAI_URL": vendor.url, "AZURE_OPENAI_KEY": StandInVendor.token])
-            budgets.setBudget(project: "assistants", monthly: MicroDollars(100_000_000))
+            budgets.setBudget(project: "assistants", monthly: budget)
             let snapshot = self.snapshot
             gateway = Gateway(
                 snapshot: { snapshot }, transport: HTTPUpstream(client: .shared), recorder: calls.recorder, budgets: budgets,
@@ -145,8 +168,12 @@ final class StandInVendor: Sendable {
         }
 
         func chat(_ content: String = "hello") async -> GatewayResponse {
-            let body = #"{"model":"azure/gpt-4o","messages":[{"role":"user","content":"\#(content)"}]}"#
-            return await gateway.plain(authorization: "Bearer \(PipelineTests.secret)", dataClassHeader: "internal", body: Array(body.utf8))
+            await send(#"{"model":"azure/gpt-4o","messages":[{"role":"user","content":"\#(content)"}]}"#)
+        }
+
+        /// A whole body, sent as the key holder would.
+        func send(_ body: String) async -> GatewayResponse {
+            await gateway.plain(authorization: "Bearer \(PipelineTests.secret)", dataClassHeader: "internal", body: Array(body.utf8))
         }
 
         /// The audit entries and ledger rows the store holds once the call log caught up.
