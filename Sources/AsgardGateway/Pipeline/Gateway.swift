@@ -245,11 +245,13 @@ public struct Gateway: Sendable {
         case .failure(let missing)?: throw .vendorUnconfigured(vendor: route.vendor, variable: missing.variable)
         case nil: throw .vendorUnconfigured(vendor: route.vendor, variable: route.baseURLEnv)
         }
-        let upstream = adapter.request(
+        var upstream = adapter.request(
             request.upstreamBody(
                 guarded, upstreamModel: route.upstream, defaultCap: route.defaultMaxTokens,
                 usageContextProject: route.sendsUsageContext ? project.id : nil),
             stream: request.stream, to: endpoint)
+        // The vendor's logs and Asgard's ledger name the call alike.
+        upstream.headers.append(("x-asgard-request-id", call.requestID))
         // Budget: reserve the worst case of what is sent.
         let promptBound = Pricing.promptTokenBound(bodyBytes: upstream.body.count, messages: request.messageCount, tools: request.toolCount)
         let worstCase = Pricing.worstCase(promptTokens: promptBound, completionTokens: completionBound, pricing: route.pricing)
