@@ -15,7 +15,7 @@ import Testing
 struct ServedAsgard {
     static let secrets = [
         "sdk-key": "asg_sdk_key_0001", "limited-key": "asg_sdk_limited_0002", "broke-key": "asg_sdk_broke_0003",
-        "expired-key": "asg_sdk_expired_0005",
+        "expired-key": "asg_sdk_expired_0005", "tight-key": "asg_sdk_tight_0006",
     ]
     static let adminSecret = "asg_admin_secret_0004"
 
@@ -30,6 +30,20 @@ struct ServedAsgard {
         owner: nobody@example.com
         classification: internal
         monthly_budget_usd: 0.000001
+        ---
+        kind: Project
+        id: tight
+        name: Tight
+        owner: nobody@example.com
+        classification: internal
+        monthly_budget_usd: 0.05
+        ---
+        kind: Key
+        id: tight-key
+        project: tight
+        digest: sha256:\(SHA256.hex(secrets["tight-key"]!))
+        allowed_models: [databricks/llama-3-3-70b]
+        max_data_class: internal
         ---
         kind: Key
         id: sdk-key
@@ -143,6 +157,40 @@ struct ServedAsgard {
             #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="402"} 1"#))
             #expect(exposition.contains(#"asgard_spend_micros_total{project="fraud-detection",vendor="databricks"}"#))
             #expect(exposition.contains("asgard_request_duration_seconds_bucket"))
+        }
+    }
+}
+
+extension OpenAISDKTests {
+    /// Runs a Python script of the pinned SDK; its output, after checking it passed.
+    static func runScript(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: packageRoot + "/.venv/bin/python")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 && text.contains(" passed, 0 failed"), "\(text)")
+        return text
+    }
+
+    /// The official SDK as a hostile key holder (issue 13): `n` and `max_completion_tokens`
+    /// are reserved, fields no manifest prices are refused, secrets in a message name, `user`
+    /// or a content part are blocked whatever class is declared, and a streamed call whose
+    /// client gives up before the (slow) vendor answers is still charged and recorded.
+    @Test func theOfficialOpenAISDKCannotBreakThePromises() async throws {
+        guard FileManager.default.isExecutableFile(atPath: packageRoot + "/.venv/bin/python") else {
+            Issue.record("no .venv: run `make venv` (make test does) to install the pinned openai SDK")
+            return
+        }
+        try await ServedAsgard.run { base, fake in
+            let script = packageRoot + "/scripts/openai_sdk_attacks.py"
+            print(try Self.runScript([script, "requests", base, ServedAsgard.secrets["sdk-key"]!, ServedAsgard.secrets["tight-key"]!]))
+            fake.controls.setLatency(.seconds(3), for: "databricks-meta-llama-3-3-70b-instruct")
+            print(try Self.runScript([script, "leave", base, ServedAsgard.secrets["sdk-key"]!]))
         }
     }
 }
