@@ -4,6 +4,7 @@ public import AsgardGateway
 public import AsyncHTTPClient
 import Foundation
 import HTTPTypes
+import HummingbirdCore
 public import Hummingbird
 import Logging
 import NIOCore
@@ -19,6 +20,12 @@ public struct ServerConfiguration: Sendable {
     public var environment: [String: String] = ProcessInfo.processInfo.environment
     public var maxBodyBytes = 1 << 20
     public var passInterval: Duration = .seconds(30)
+    /// A client connection with no request part for this long is closed (an idle keep-alive
+    /// connection, or headers that stop arriving).
+    public var idleTimeout: Duration = .seconds(30)
+    /// A request body must arrive whole within this long (a body trickled byte by byte is
+    /// answered 408 and its connection closed).
+    public var bodyReadTimeout: Duration = .seconds(30)
 
     public init() {}
 }
@@ -109,11 +116,12 @@ extension ServerParts {
         gateway.maxBodyBytes = configuration.maxBodyBytes
         let server = ServerParts(store: store, calls: calls, controller: controller, gateway: gateway, metrics: metrics, snapshot: snapshot)
         let router = Router(context: AsgardRequestContext.self)
-        HealthController(health: health, snapshot: snapshot, metrics: metrics).addRoutes(to: router)
+        let metricsDigest = configuration.environment["ASGARD_METRICS_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
+        HealthController(health: health, snapshot: snapshot, metrics: metrics, metricsDigest: metricsDigest).addRoutes(to: router)
         let authenticator = gateway.authenticator
         let pipeline = gateway
         // Chat refusals, at authentication too, are audited as `gateway.invoke`.
-        GatewayController(gateway: gateway, maxBodyBytes: configuration.maxBodyBytes).addRoutes(
+        GatewayController(gateway: gateway, maxBodyBytes: configuration.maxBodyBytes, bodyReadTimeout: configuration.bodyReadTimeout).addRoutes(
             to: router.group()
                 .add(middleware: RequestMetrics(metrics: metrics))
                 .add(
@@ -126,7 +134,8 @@ extension ServerParts {
         AdminController(store: store, controller: controller, snapshot: snapshot)
             .addRoutes(to: router.group().add(middleware: AdminAuthentication(digest: adminDigest)))
         let application = Application(
-            router: router, server: .http1BoundToEventLoops(),
+            router: router,
+            server: .http1BoundToEventLoops(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
             services: controller.services + [calls.ingester], onServerRunning: onServerRunning)
         return (server, application)

@@ -18,6 +18,7 @@ struct ServedAsgard {
         "expired-key": "asg_sdk_expired_0005", "tight-key": "asg_sdk_tight_0006",
     ]
     static let adminSecret = "asg_admin_secret_0004"
+    static let metricsSecret = "asg_metrics_secret_0007"
 
     /// A copy of the shipped desired state under `root`, plus the test keys and a project with
     /// no budget left (`broke`); returns its path.
@@ -80,7 +81,7 @@ struct ServedAsgard {
 
     /// Runs `body` with the server's base URL, then shuts everything down gracefully.
     static func run(
-        provisioner: any Provisioner = UnavailableProvisioner(),
+        provisioner: any Provisioner = UnavailableProvisioner(), configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void
     ) async throws {
         let root = try makeTemporaryDirectory("served")
@@ -94,8 +95,9 @@ struct ServedAsgard {
         configuration.dataDirectory = root + "/data"
         configuration.environment = [
             "DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": "dapi-served-token",
-            "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(adminSecret),
+            "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(adminSecret), "ASGARD_METRICS_KEY_SHA256": "sha256:" + SHA256.hex(metricsSecret),
         ]
+        configure(&configuration)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
         let (_, application) = try buildApplication(configuration, ServerDependencies(store: store, httpClient: client, provisioner: provisioner)) {
@@ -150,8 +152,15 @@ struct ServedAsgard {
             #expect(text.contains(" passed, 0 failed"))
             // The same traffic, as Prometheus sees it.
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            let metrics = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(5))
+            // Only the metrics credential reads them: they list every project's spend.
+            let refused = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(5))
+            #expect(refused.status == .unauthorized)
+            var request = HTTPClientRequest(url: base + "/metrics")
+            request.headers.add(name: "Authorization", value: "Bearer \(ServedAsgard.metricsSecret)")
+            let metrics = try await client.execute(request, timeout: .seconds(5))
             let exposition = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
+            // The unknown key was counted, not audited.
+            #expect(exposition.contains(#"asgard_unauthenticated_total{code="invalid_api_key"} 1"#))
             try await client.shutdown()
             #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="200"}"#))
             #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="402"} 1"#))
@@ -345,4 +354,70 @@ struct PlanningProvisioner: Provisioner {
     func destroy(_ ref: ObjectRef) async throws {}
 
     func state(of ref: ObjectRef) throws -> WorkspaceState? { nil }
+}
+
+/// What a client that holds a connection without sending gets: closed after the idle timeout
+/// (headers that stop), or 408 after the body read timeout (a body trickled byte by byte).
+/// Real sockets, through `python3` (a raw socket is what such a client is).
+@Suite(.serialized) struct ConnectionTimeoutTests {
+    /// Connects, sends `parts` with `pause` between them, and reports what the server did:
+    /// `closed <seconds>` or `answered <status line>`, or `open` after `wait` seconds.
+    static let probe = """
+        import socket, sys, time
+        host, port, pause, wait = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+        parts = sys.argv[5:]
+        s = socket.create_connection((host, port))
+        start = time.time()
+        s.settimeout(pause)
+        for part in parts:
+            try:
+                data = s.recv(4096)
+                print("answered" if data else "closed", round(time.time() - start, 1), data.split(b"\\r\\n")[0].decode() if data else "")
+                sys.exit(0)
+            except socket.timeout:
+                pass
+            try:
+                s.sendall(part.encode())
+            except OSError:
+                print("closed", round(time.time() - start, 1))
+                sys.exit(0)
+        s.settimeout(wait)
+        try:
+            data = s.recv(4096)
+            print("answered" if data else "closed", round(time.time() - start, 1), data.split(b"\\r\\n")[0].decode() if data else "")
+        except socket.timeout:
+            print("open", round(time.time() - start, 1))
+        """
+
+    static func probe(_ base: String, pause: Double, wait: Double, _ parts: [String]) throws -> String {
+        let url = try #require(URL(string: base))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", probe, url.host ?? "127.0.0.1", String(url.port ?? 80), String(pause), String(wait)] + parts
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aClientThatStopsSendingIsCutOff() async throws {
+        try await ServedAsgard.run(configure: {
+            $0.idleTimeout = .seconds(3)
+            $0.bodyReadTimeout = .seconds(2)
+        }) { base, _ in
+            // Headers that stop half way: closed after the idle timeout (this stayed open 40 s+).
+            let halfHeaders = try Self.probe(base, pause: 0.1, wait: 20, ["POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"])
+            #expect(halfHeaders.hasPrefix("closed"), "\(halfHeaders)")
+            // A body trickled a byte every 0.3 s keeps the connection from idling but never
+            // arrives: 408 after the read timeout.
+            let head =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ServedAsgard.secrets["sdk-key"]!)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+            let trickle = try Self.probe(base, pause: 0.3, wait: 20, [head] + Array(repeating: " ", count: 40))
+            #expect(trickle.hasPrefix("answered") && trickle.contains("408"), "\(trickle)")
+        }
+    }
 }

@@ -26,10 +26,37 @@ struct JSONAnswer<Value: Encodable & Sendable>: ResponseGenerator {
     }
 }
 
-/// Decodes a request body of at most 64 KiB as `Body`.
+/// A request body, at most `limit` bytes, arrived whole within `timeout`.
+/// - Throws: `GatewayError` 413 over the limit; 408 `request_timeout` when it does not arrive in time.
+func collectBody(_ request: Request, upTo limit: Int, within timeout: Duration) async throws -> ByteBuffer {
+    try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+        group.addTask {
+            do {
+                return try await request.body.collect(upTo: limit)
+            } catch is CancellationError {
+                return nil
+            } catch {
+                throw GatewayError.bodyTooLarge(limit: limit)
+            }
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let body = first else {
+            throw GatewayError(
+                status: 408, type: "invalid_request_error", code: "request_timeout",
+                message: "the request body did not arrive within \(timeout.components.seconds) s")
+        }
+        return body
+    }
+}
+
+/// Decodes a request body of at most 64 KiB, arrived within 30 s, as `Body`.
 /// - Throws: `GatewayError.invalidRequest` naming what was expected, for anything that is not one.
 func decodeBody<Body: Decodable>(_ type: Body.Type, from request: Request, expected: String) async throws -> Body {
-    let bytes = try await request.body.collect(upTo: 64 << 10)
+    let bytes = try await collectBody(request, upTo: 64 << 10, within: .seconds(30))
     do {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -48,6 +75,7 @@ func decodeBody<Body: Decodable>(_ type: Body.Type, from request: Request, expec
 struct GatewayController: Sendable {
     let gateway: Gateway
     let maxBodyBytes: Int
+    let bodyReadTimeout: Duration
 
     /// `GET /v1/models`, as OpenAI lists models.
     struct ModelList: Encodable, Sendable {
@@ -90,7 +118,10 @@ struct GatewayController: Sendable {
         let caller = try context.authenticatedCaller()
         let body: Result<[UInt8], GatewayError>
         do {
-            body = .success(Array(try await request.body.collect(upTo: maxBodyBytes).readableBytesView))
+            body = .success(Array(try await collectBody(request, upTo: maxBodyBytes, within: bodyReadTimeout).readableBytesView))
+        } catch let refusal as GatewayError where refusal.statusCode == 408 {
+            // The connection is held by a client that does not send: answered, not audited.
+            throw refusal
         } catch {
             body = .failure(.bodyTooLarge(limit: maxBodyBytes))
         }
@@ -173,14 +204,20 @@ struct UsageController: Sendable {
     }
 }
 
-/// `GET /healthz` and `GET /metrics`, unauthenticated.
+/// `GET /healthz`, unauthenticated, and `GET /metrics`, behind the metrics credential.
 ///
 /// `/healthz`: 503 `{"status": "starting"}` until the first configuration is published, then
 /// 200 `{"status": "ok"}`, or 200 `{"status": "degraded", "reasons": [...]}` (see `HealthBoard`).
+/// It says nothing a stranger could use.
+///
+/// `/metrics` lists every project's spend, so it answers only `Authorization: Bearer <metrics
+/// credential>`, whose SHA-256 digest is `ASGARD_METRICS_KEY_SHA256`; without one set it is off.
 struct HealthController: Sendable {
     let health: HealthBoard
     let snapshot: SnapshotBox
     let metrics: GatewayMetrics
+    /// Lower-case hex digest of the metrics credential; nil turns `/metrics` off.
+    let metricsDigest: String?
 
     struct Status: Encodable, Sendable {
         var status: String
@@ -195,8 +232,16 @@ struct HealthController: Sendable {
                 value: Status(status: status, reasons: reasons.isEmpty ? nil : reasons),
                 status: status == "starting" ? .serviceUnavailable : .ok)
         }
-        router.get("/metrics") { _, _ in
-            Response(
+        router.get("/metrics") { request, _ in
+            guard let metricsDigest else {
+                throw GatewayError(
+                    status: 401, type: "authentication_error", code: "metrics_off",
+                    message: "/metrics is off: set ASGARD_METRICS_KEY_SHA256 to the digest of a metrics credential")
+            }
+            guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+                constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), metricsDigest)
+            else { throw GatewayError.invalidAPIKey }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
     }
