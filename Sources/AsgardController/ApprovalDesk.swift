@@ -33,6 +33,7 @@ public struct ApprovalDesk: Sendable {
     ///   `StoreError.approvalNotFound` for an unknown id.
     @discardableResult
     public func decide(id: String, approve: Bool, by approver: String, reason: String?) async throws -> Approval {
+        let approver = normalizedEmail(approver)
         let verb = approve ? "approve" : "reject"
         guard let approval = try await store.approvals(status: nil).first(where: { $0.id == id }) else {
             throw StoreError.approvalNotFound(id)

@@ -14,8 +14,12 @@ extension Project {
             attributes: [
                 "classification_level": .long(Int64(classification.rawValue)),
                 "active": .bool(true),
-                "owner": .entity(EntityUID(type: "User", id: owner)),
-                "approvers": .set(Set(approvers.map { .entity(EntityUID(type: "User", id: $0)) })),
+                "owner": .entity(Self.userUID(owner)),
+                "approvers": .set(Set(approvers.map { .entity(Self.userUID($0)) })),
             ])
     }
+
+    /// A person's Cedar id, `User::"<email>"`, the email normalized (`normalizedEmail`): one
+    /// person is one principal however a document or a command line spells their address.
+    public static func userUID(_ email: String) -> EntityUID { EntityUID(type: "User", id: normalizedEmail(email)) }
 }

@@ -74,6 +74,18 @@ import Testing
         #expect(try await desk.decide(id: id, approve: true, by: "priya.natarajan@example.com", reason: nil).status == .approved)
     }
 
+    /// `requested_by: Lars.Berg@Example.com` once let `lars.berg@example.com` approve their own
+    /// request: addresses are one person whatever their letter case, on either side.
+    @Test(arguments: [("Lars.Berg@Example.com", "lars.berg@example.com"), ("lars.berg@example.com", " LARS.BERG@example.COM")])
+    func letterCaseDoesNotMakeTheRequesterSomeoneElse(requester: String, approver: String) async throws {
+        let id = try await requested(requestedBy: requester)
+        #expect(try await store.approvals(status: .pending).first { $0.id == id }?.requestedBy == "lars.berg@example.com")
+        await #expect(throws: ApprovalDesk.Refusal.self) { try await desk.decide(id: id, approve: true, by: approver, reason: nil) }
+        #expect(try await store.approvals(status: .pending).contains { $0.id == id })
+        // A listed approver is recognised in any case too.
+        #expect(try await desk.decide(id: id, approve: true, by: "Priya.Natarajan@EXAMPLE.com", reason: nil).decidedBy == "priya.natarajan@example.com")
+    }
+
     @Test func aRejectionNeedsAReasonAndUnknownIdsAreNamed() async throws {
         let id = try await requested()
         await #expect(throws: ApprovalDesk.Refusal(description: "a rejection needs a reason (--reason)")) {

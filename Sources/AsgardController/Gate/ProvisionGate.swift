@@ -119,13 +119,13 @@ public enum ApprovalPolicy {
                 attributes: [
                     "project": .entity(Project.entityUID(project.id)),
                     "service": .entity(EntityUID(type: "Service", id: serviceName)),
-                    "requested_by": .entity(EntityUID(type: "User", id: requestedBy)),
+                    "requested_by": .entity(Project.userUID(requestedBy)),
                 ]),
-            Entity(uid: EntityUID(type: "User", id: approver), attributes: ["email": .string(approver)]),
+            Entity(uid: Project.userUID(approver), attributes: ["email": .string(normalizedEmail(approver))]),
         ])
         let decision = policies.decide(
             Request(
-                principal: EntityUID(type: "User", id: approver), action: EntityUID(type: "Action", id: "approve"),
+                principal: Project.userUID(approver), action: EntityUID(type: "Action", id: "approve"),
                 resource: resource, context: [:]),
             entities: entities)
         let determining = decision.response.reasons.sorted()

@@ -453,3 +453,11 @@ public enum DesiredObject: Sendable, Hashable, Codable {
     /// SHA-256 of `canonicalJSON`, hex: changes exactly when the object's content changes.
     public var specDigest: String { SHA256.hex(canonicalJSON) }
 }
+
+/// An email address as Asgard compares people: surrounding whitespace dropped and lower-cased,
+/// so `Approver@Example.com` and `approver@example.com` are one person (mail systems treat
+/// addresses case-insensitively in practice, and a requester must not approve their own request
+/// by changing letter case).
+public func normalizedEmail(_ email: String) -> String {
+    email.trimmingCharacters(in: .whitespaces).lowercased()
+}

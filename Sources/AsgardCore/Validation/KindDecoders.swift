@@ -49,10 +49,10 @@ private func decodeProject(_ node: YAMLNode, _ context: DecodeContext) -> Projec
     else { return nil }
     let id = id(f)
     let name = f.string("name")
-    let owner = f.string("owner")
+    let owner = f.string("owner").map(normalizedEmail)
     let classification = f.dataClass("classification")
     let budget = f.dollars("monthly_budget_usd")
-    let approvers = f.has("approvers") ? f.strings("approvers") : []
+    let approvers = f.has("approvers") ? f.strings("approvers")?.map(normalizedEmail) : []
     let guardrails = f.optional("guardrails") { name in f.node(name).flatMap { decodeGuardrails($0, context) } }
     guard let id, let name, let owner, let classification, let budget, let approvers, let guardrails else { return nil }
     return Project(
@@ -282,7 +282,7 @@ private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -
     let maxClass = f.dataClass("max_data_class")
     let pricing = decodePricing(f)
     let parameters = f.has("parameters") ? f.parameters("parameters") : [:]
-    let requestedBy = f.has("requested_by") ? f.string("requested_by") : nil
+    let requestedBy = f.has("requested_by") ? f.string("requested_by").map(normalizedEmail) : nil
     guard let id, let project, let service, let provisioner, let model, let maxClass, let pricing, let parameters else { return nil }
     guard !f.has("requested_by") || requestedBy != nil else { return nil }
     return ServingEndpoint(
@@ -298,7 +298,7 @@ private func decodeResource(_ node: YAMLNode, _ context: DecodeContext) -> Resou
     let project = projectRef(f)
     let service = f.string("service", matching: Rules.isID, expected: "a provisionable service name")
     let parameters = f.has("parameters") ? f.parameters("parameters") : [:]
-    let requestedBy = f.has("requested_by") ? f.string("requested_by") : nil
+    let requestedBy = f.has("requested_by") ? f.string("requested_by").map(normalizedEmail) : nil
     guard let id, let project, let service, let parameters else { return nil }
     guard !f.has("requested_by") || requestedBy != nil else { return nil }
     return Resource(id: id, project: project, service: service, parameters: parameters, requestedBy: requestedBy)
