@@ -262,3 +262,59 @@ import Testing
         }
     }
 }
+
+/// `asgard validate --git`: a request's `requested_by` must be the author of the last commit
+/// that changed its document, so a committer cannot name someone else as the requester.
+@Suite struct ValidateGitTests {
+    /// Runs git in `directory` as `author`.
+    static func git(_ arguments: [String], in directory: String, as author: String = "ana@example.com") throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "-C", directory] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": author, "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": author,
+            "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
+        ]) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "git \(arguments)")
+    }
+
+    @Test func aRequesterMustBeTheCommitAuthor() async throws {
+        let root = try makeTemporaryDirectory("validate-git")
+        let desired = try copyShippedDesired(into: root)
+        let resources = desired + "/resources/fraud-detection.yaml"
+        func request(by requester: String) throws {
+            try String(contentsOfFile: resources, encoding: .utf8)
+                .replacingOccurrences(of: #"requested_by: [^\n]*\n"#, with: "", options: .regularExpression)
+                .replacingOccurrences(of: "service: databricks-sql-warehouse", with: "service: databricks-sql-warehouse\nrequested_by: \(requester)")
+                .write(toFile: resources, atomically: true, encoding: .utf8)
+        }
+        try Self.git(["init", "-q"], in: root)
+        try request(by: "Lars.Berg@Example.com")
+        try Self.git(["add", "."], in: root)
+        try Self.git(["commit", "-qm", "warehouse"], in: root, as: "lars.berg@example.com")
+        // The author asked (in any letter case): valid.
+        let valid = try asgard(["validate", "--git", desired])
+        #expect(valid.status == 0, "\(valid.output)")
+        // Uncommitted: cannot be checked.
+        try request(by: "priya.natarajan@example.com")
+        let dirty = try asgard(["validate", "--git", desired])
+        #expect(dirty.status == 1 && dirty.stderr.contains("uncommitted changes"), "\(dirty.output)")
+        // Committed by someone else in another's name: refused, naming both.
+        try Self.git(["commit", "-qam", "in priya's name"], in: root, as: "lars.berg@example.com")
+        let forged = try asgard(["validate", "--git", desired])
+        #expect(
+            forged.status == 1 && forged.stderr.contains("requested_by priya.natarajan@example.com is not the author")
+                && forged.stderr.contains("(lars.berg@example.com)"), "\(forged.output)")
+        // Without --git, the same directory is valid: the check is CI's, on a checkout.
+        #expect(try asgard(["validate", desired]).status == 0)
+        // Outside a work tree, --git says so.
+        let elsewhere = try makeTemporaryDirectory("validate-nogit")
+        let plain = try copyShippedDesired(into: elsewhere)
+        let outside = try asgard(["validate", "--git", plain])
+        #expect(outside.status != 0 && outside.output.contains("not in a git work tree"), "\(outside.output)")
+    }
+}

@@ -7,8 +7,18 @@ public struct LoadResult: Sendable {
     public var files: Int
     /// Every problem, in file order.
     public var diagnostics: [Diagnostic]
+    /// Where each object's document is: its file (relative to the directory) and position.
+    public var origins: [ObjectRef: ObjectOrigin] = [:]
 
     public var isValid: Bool { diagnostics.isEmpty }
+}
+
+/// Where an object's document is in the desired-state directory.
+public struct ObjectOrigin: Sendable, Hashable {
+    /// The file, relative to the directory (`resources/fraud.yaml`).
+    public var relative: String
+    /// The document's position, as diagnostics name it.
+    public var location: SourceLocation
 }
 
 /// Loads `desired/`: walks it, reads each `*.yaml`/`*.yml` file within the limits, parses,
@@ -86,9 +96,11 @@ public struct DesiredStateLoader: Sendable {
             if let object { loaded.append(LoadedObject(object: object, file: file, relative: relative, document: node, context: context.object)) }
         }
         let (state, crossDiagnostics) = crossValidate(loaded)
+        var origins: [ObjectRef: ObjectOrigin] = [:]
+        for object in loaded { origins[object.object.ref] = ObjectOrigin(relative: object.relative, location: object.location) }
         return LoadResult(
             state: state, files: sources.count,
-            diagnostics: (diagnostics + crossDiagnostics).sorted(by: Diagnostic.inFileOrder))
+            diagnostics: (diagnostics + crossDiagnostics).sorted(by: Diagnostic.inFileOrder), origins: origins)
     }
 
     /// Relative paths of the YAML files to read, sorted; refuses links leaving the root.
