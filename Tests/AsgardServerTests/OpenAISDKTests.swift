@@ -83,7 +83,7 @@ struct ServedAsgard {
             "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(adminSecret),
         ]
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
         let (_, application) = try buildApplication(configuration, ServerDependencies(store: store, httpClient: client, provisioner: provisioner)) {
             channel in
             portSink.yield(channel.localAddress?.port ?? 0)
