@@ -24,7 +24,12 @@ struct Asgard: AsyncParsableCommand {
     )
 
     /// Runs the command, mapping usage errors to exit code 2 (ArgumentParser's default is 64).
+    ///
+    /// Everything Asgard (and the terraform it runs) creates is private to its user: the umask
+    /// is 077 from the start, on top of the explicit 0600/0700 modes of the store, journal and
+    /// workspaces.
     static func main() async {
+        umask(0o077)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
