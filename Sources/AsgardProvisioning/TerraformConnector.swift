@@ -208,10 +208,13 @@ struct StepSession: Sendable {
     let environment: [String: String]
     let redactor: Redactor
 
-    /// Runs a command; any exit status is returned.
+    /// Runs a command; any exit status is returned. The state and plans it wrote are made 0600.
     func run(_ step: TerraformStep, _ arguments: [String]) async throws(TerraformError) -> StepOutput {
         let temporary = try WorkspaceFiles.makeTemporaryDirectory(in: temporaryBase)
-        defer { try? WorkspaceFiles.remove(temporary) }
+        defer {
+            try? WorkspaceFiles.remove(temporary)
+            WorkspaceFiles.restrictTerraformFiles(in: directory)
+        }
         var environment = environment
         environment["TMPDIR"] = temporary
         return try await runner.run(step, arguments, in: directory, environment: environment, redactor: redactor)

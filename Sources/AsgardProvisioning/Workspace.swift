@@ -102,22 +102,41 @@ struct WorkspaceRecord: Sendable, Hashable {
 }
 
 /// The few file operations the connector needs, with its errors.
+///
+/// Workspaces hold plans and state, which may carry whatever a provider reads back: directories
+/// the connector creates are 0700 and the files it writes, and terraform's state and plan files
+/// after every step, are 0600, whatever the process's umask.
 enum WorkspaceFiles {
-    /// Creates `path` and its parents.
+    /// Creates `path` and its missing parents with mode 0700 (an existing directory keeps its mode).
     static func makeDirectory(_ path: String) throws(TerraformError) {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw .fileSystem(operation: "create the directory", path: path, reason: error.localizedDescription)
         }
     }
 
-    /// Replaces `path` with `text` atomically (a temporary file renamed over it).
+    /// Replaces `path` with `text` atomically (a temporary file renamed over it), mode 0600.
     static func write(_ text: String, to path: String) throws(TerraformError) {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw .fileSystem(operation: "write", path: path, reason: error.localizedDescription)
+        }
+        guard chmod(path, 0o600) == 0 else {
+            throw .fileSystem(operation: "restrict the permissions of", path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// Takes group and other permissions away from terraform's files in `workspace`: the state,
+    /// its backup and every saved plan (terraform creates them with its umask's mode).
+    static func restrictTerraformFiles(in workspace: String) {
+        let plans = workspace + "/plans"
+        let files = ["terraform.tfstate", "terraform.tfstate.backup"].map { workspace + "/" + $0 } + list(plans).map { plans + "/" + $0 }
+        for file in files {
+            var status = stat()
+            guard lstat(file, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o077 != 0 else { continue }
+            _ = chmod(file, 0o600)
         }
     }
 

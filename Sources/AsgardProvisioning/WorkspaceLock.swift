@@ -26,7 +26,7 @@ struct WorkspaceLock: Sendable {
         var recovered: (record: LockRecord?, reason: String)?
         var unreadableSeen = 0
         for _ in 0..<8 {
-            let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+            let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
             if descriptor >= 0 {
                 let bytes = Array(own.text.utf8)
                 let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }

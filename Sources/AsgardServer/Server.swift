@@ -72,8 +72,10 @@ public struct ServerParts: Sendable {
 /// `POST /api/gateway/chat` (Asgard's shape: the body carries `data_class`);
 /// `GET /api/projects/{id}/usage?from=&to=` (spend by model and day, for the project's keys);
 /// the admin API (`AdminController`).
+/// With `ASGARD_AUDIT_ANCHOR_FILE` in the configuration's environment, the audit head is
+/// appended to that file periodically (`AuditAnchorExport`).
 /// - Throws: `CallLogError` when another server has the journal open; the journal's and the
-///   store's errors when the journal cannot be opened or recovered.
+///   store's errors when the journal cannot be opened or recovered; `AuditAnchorExportError`.
 public func buildApplication(
     _ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
@@ -87,6 +89,7 @@ extension ServerParts {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void
     ) throws -> (ServerParts, some ApplicationProtocol) {
         let (store, httpClient) = (dependencies.store, dependencies.httpClient)
+        let anchorExport = try AuditAnchorExport.configured(store: store, environment: configuration.environment)
         let calls = try CallLog.open(store: store, directory: configuration.dataDirectory + "/journal")
         let snapshot = SnapshotBox()
         let budgets = BudgetLedger()
@@ -137,7 +140,8 @@ extension ServerParts {
             router: router,
             server: .http1BoundToEventLoops(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
-            services: controller.services + [calls.ingester], onServerRunning: onServerRunning)
+            // Services stop in reverse order: the anchor export last, so its last anchor covers everything written.
+            services: (anchorExport.map { [$0] } ?? []) + controller.services + [calls.ingester], onServerRunning: onServerRunning)
         return (server, application)
     }
 }

@@ -57,14 +57,14 @@ public final class CallJournal: Sendable {
     /// Segments on disk that may still hold records the store lacks, oldest first.
     private let retained: Mutex<[UInt64]>
 
-    /// Opens the journal in `directory` (created if missing). Appends go to a new segment, after
+    /// Opens the journal in `directory` (created 0700 if missing; segments are 0600). Appends go to a new segment, after
     /// any found: call `recover` before appending to learn what the old ones hold.
     /// - Parameter after: a segment number the new one must exceed (the store's position), so
     ///   numbers never go back even if the directory was emptied.
     public init(directory: String, segmentBytes: Int64 = 16 << 20, after: UInt64 = 0) throws {
         self.directory = directory
         self.segmentBytes = segmentBytes
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try PrivateFiles.makeDirectory(directory)
         let existing = try Self.segments(in: directory)
         let next = max(existing.last ?? 0, after) + 1
         writer = Mutex(try Self.create(segment: next, in: directory))

@@ -41,7 +41,7 @@ extension SQLiteStore {
     }
 
     public func engageKillSwitch(_ killSwitch: StoredKillSwitch, audit: AuditEntry) async throws {
-        let clock = self.clock
+        let (clock, key) = (self.clock, auditKey)
         try await pool.write { db in
             try db.execute(
                 sql: """
@@ -49,17 +49,17 @@ extension SQLiteStore {
                     ON CONFLICT (scope, target) DO UPDATE SET reason = excluded.reason, engaged_by = excluded.engaged_by, since = excluded.since
                     """,
                 arguments: [killSwitch.scope.rawValue, killSwitch.target, killSwitch.reason, killSwitch.engagedBy, Encoding.micros(killSwitch.since)])
-            _ = try AuditTable.append(audit, at: clock(), in: db)
+            _ = try AuditTable.append(audit, at: clock(), key: key, in: db)
         }
     }
 
     public func releaseKillSwitch(scope: KillScope, target: String, audit: AuditEntry) async throws -> Bool {
-        let clock = self.clock
+        let (clock, key) = (self.clock, auditKey)
         return try await pool.write { db in
             try db.execute(
                 sql: "DELETE FROM kill_switches WHERE scope = ? AND target = ?", arguments: [scope.rawValue, scope == .global ? "" : target])
             guard db.changesCount > 0 else { return false }
-            _ = try AuditTable.append(audit, at: clock(), in: db)
+            _ = try AuditTable.append(audit, at: clock(), key: key, in: db)
             return true
         }
     }

@@ -1,3 +1,5 @@
+import AsgardCore
+import Foundation
 import GRDB
 
 /// The SQLite schema, as an ordered list of named migrations.
@@ -14,7 +16,12 @@ import GRDB
 /// Migrations are append-only: a released migration is never edited, a change is a new one.
 enum Schema {
     /// The migrator with every migration this binary knows, in order.
-    static var migrator: DatabaseMigrator {
+    ///
+    /// - Parameters:
+    ///   - auditKey: the key `v8-audit-hmac` seals the audit chain with; nil only for a migrator
+    ///     that reads which migrations exist (that migration then fails if run).
+    ///   - clock: the time of the `audit.keyed` entry that migration may append.
+    static func migrator(auditKey: AuditKey?, clock: @escaping @Sendable () -> Date = { Date() }) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2-kill-switches", migrate: v2)
@@ -23,6 +30,10 @@ enum Schema {
         migrator.registerMigration("v5-claims", migrate: v5)
         migrator.registerMigration("v6-route-api", migrate: v6)
         migrator.registerMigration("v7-ledger-overrun", migrate: v7)
+        migrator.registerMigration("v8-audit-hmac") { db in
+            guard let auditKey else { throw AuditKeyError.noLocation }
+            try auditHMAC(db, key: auditKey, now: clock())
+        }
         return migrator
     }
 
@@ -30,6 +41,25 @@ enum Schema {
     /// produced (the bound was charged instead).
     private static func v7(_ db: Database) throws {
         try db.execute(sql: "ALTER TABLE ledger ADD COLUMN overrun INTEGER NOT NULL DEFAULT 0")
+    }
+
+    /// The audit chain is keyed: each entry's `hash` is now its HMAC-SHA256 under the audit key
+    /// (`AuditChain`), and `audit_keying` (one row) seals where the keyed chain starts. The
+    /// entries a store already has stay as they are, verifiable as the unkeyed legacy segment up
+    /// to the recorded head; the keyed chain continues from the head's hash, and its first entry,
+    /// `audit.keyed`, records the change (`AuditTable.key`).
+    private static func auditHMAC(_ db: Database, key: AuditKey, now: Date) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE audit_keying (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    legacy_seq INTEGER NOT NULL,
+                    legacy_hash TEXT NOT NULL,
+                    key_id TEXT NOT NULL,
+                    seal TEXT NOT NULL
+                ) STRICT;
+                """)
+        try AuditTable.key(key, at: now, in: db)
     }
 
     /// A route names its vendor's API kind (which picks the gateway's adapter) and how the

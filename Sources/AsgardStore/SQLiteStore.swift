@@ -9,26 +9,31 @@ import GRDB
 /// as integer microseconds since 1970 (dates read back truncated to the microsecond); the audit
 /// log's `time` is the RFC 3339 text that its hash covers. See `Schema` for the tables.
 ///
-/// Safe to share between tasks: it holds only the pool (itself thread-safe) and a clock.
+/// Safe to share between tasks: it holds only the pool (itself thread-safe), the audit key and a clock.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
     let clock: @Sendable () -> Date
+    /// Keys every audit entry's MAC; never written to the database.
+    let auditKey: AuditKey
 
     /// Opens, creating if needed, the store at `path`, and brings its schema up to date.
     ///
-    /// Creates the file's parent directory when it is missing, opens the database in WAL mode
-    /// and runs every migration not yet applied, each in its own transaction.
+    /// Creates the file's parent directory (0700) and the file (0600) when they are missing,
+    /// takes group and other permissions away from an existing file and its `-wal` and `-shm`,
+    /// opens the database in WAL mode and runs every migration not yet applied, each in its own
+    /// transaction. The first open with a key seals the audit log (`v8-audit-hmac`).
     ///
     /// - Parameters:
     ///   - path: the database file.
+    ///   - auditKey: the key of the audit chain (`AuditKeyFile.load`); it stays in memory.
     ///   - clock: the source of audit times, `updated_at`, and approval creation and decision
     ///     times; tests pass a fixed or stepping clock.
     /// - Throws: `StoreError.unknownSchemaVersion` when the database has a migration this
-    ///   binary does not know (it was written by a newer Asgard); file-system errors creating the
-    ///   directory; GRDB's `DatabaseError` when the file cannot be opened or migrated.
-    public init(path: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    ///   binary does not know (it was written by a newer Asgard); `AuditKeyError.wrongKey` when
+    ///   its audit log is keyed with another key; file-system errors creating the directory or
+    ///   file; GRDB's `DatabaseError` when the file cannot be opened or migrated.
+    public init(path: String, auditKey: AuditKey, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        try PrivateFiles.prepareDatabase(path)
 
         var configuration = Configuration()
         configuration.label = "AsgardStore"
@@ -41,7 +46,7 @@ public final class SQLiteStore: Store {
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
 
-        let migrator = Schema.migrator
+        let migrator = Schema.migrator(auditKey: auditKey, clock: clock)
         let unknown = try pool.read { db in
             try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
         }
@@ -49,9 +54,15 @@ public final class SQLiteStore: Store {
             throw StoreError.unknownSchemaVersion(unknown.sorted().joined(separator: ", "))
         }
         try migrator.migrate(pool)
+        // Appending under another key would leave a chain that no key verifies. A keying row that
+        // is missing or unreadable is not refused here: `verifyAudit` reports it.
+        if let keying = try pool.read(AuditTable.keying), keying.keyID != auditKey.id {
+            throw AuditKeyError.wrongKey(store: path, storeKeyID: keying.keyID, keyID: auditKey.id)
+        }
 
         self.pool = pool
         self.clock = clock
+        self.auditKey = auditKey
     }
 
     /// The page size of a store this binary creates.
@@ -95,7 +106,7 @@ public final class SQLiteStore: Store {
             (walSize ?? 0) == 0 ? "file:\(absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? absolute)?immutable=1" : absolute
         let queue = try DatabaseQueue(path: location, configuration: configuration)
         return try queue.read { db in
-            let migrator = Schema.migrator
+            let migrator = Schema.migrator(auditKey: nil)
             let applied = try migrator.appliedIdentifiers(db)
             let unknown = applied.subtracting(migrator.migrations)
             guard unknown.isEmpty else { throw StoreError.unknownSchemaVersion(unknown.sorted().joined(separator: ", ")) }
@@ -132,11 +143,11 @@ public final class SQLiteStore: Store {
     /// Applies `changes` in order and appends `audit`, all in one write transaction.
     @discardableResult
     public func commit(_ changes: [ObjectChange], audit: AuditEntry) async throws -> AuditRecord {
-        let clock = self.clock
+        let (clock, key) = (self.clock, auditKey)
         return try await pool.write { db in
             let now = clock()
             for change in changes { try ObjectTables.apply(change, at: now, in: db) }
-            return try AuditTable.append(audit, at: now, in: db)
+            return try AuditTable.append(audit, at: now, key: key, in: db)
         }
     }
 
@@ -160,9 +171,9 @@ public final class SQLiteStore: Store {
     /// - Throws: GRDB's `DatabaseError`.
     @discardableResult
     public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
-        let clock = self.clock
+        let (clock, key) = (self.clock, auditKey)
         return try await pool.write { db in
-            try AuditTable.append(entry, at: clock(), in: db)
+            try AuditTable.append(entry, at: clock(), key: key, in: db)
         }
     }
 
@@ -177,12 +188,15 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Reads the whole audit log and the recorded head in one snapshot and checks the chain:
-    /// detects edited, deleted, inserted and reordered rows, and a truncated or edited head.
-    /// - Returns: `.intact` with the count and head hash, or `.broken` at the first bad entry.
+    /// Reads the whole audit log, the recorded head and the sealed start of the keyed chain in
+    /// one snapshot and checks the chain under the store's key and against `anchors`: detects
+    /// edited, deleted, inserted and reordered rows, a chain recomputed without the key, a
+    /// truncated or edited head, and a log cut back behind an anchor.
+    /// - Returns: `.intact` with the count and head MAC, or `.broken` at the first bad entry.
     /// - Throws: GRDB's `DatabaseError` when the database cannot be read.
-    public func verifyAudit() async throws -> AuditVerification {
-        try await pool.read { db in try AuditTable.verify(in: db) }
+    public func verifyAudit(anchors: [AuditAnchor]) async throws -> AuditVerification {
+        let key = auditKey
+        return try await pool.read { db in try AuditTable.verify(in: db, key: key, anchors: anchors) }
     }
 
     // MARK: Ledger
@@ -304,7 +318,7 @@ public final class SQLiteStore: Store {
         guard status != .pending, status != .applied else {
             throw InvalidRequest(description: "approval \(id) cannot be decided as \(status.rawValue): decide approved, rejected or void")
         }
-        let clock = self.clock
+        let (clock, key) = (self.clock, auditKey)
         return try await pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM approvals WHERE id = ?", arguments: [id]) else {
                 throw StoreError.approvalNotFound(id)
@@ -320,7 +334,7 @@ public final class SQLiteStore: Store {
             let now = clock()
             approval.decidedAt = Encoding.stored(now)
             try ApprovalTable.recordDecision(approval, in: db)
-            if let audit { _ = try AuditTable.append(audit, at: now, in: db) }
+            if let audit { _ = try AuditTable.append(audit, at: now, key: key, in: db) }
             return approval
         }
     }

@@ -78,7 +78,7 @@ struct Approvals: AsyncParsableCommand {
     }
 
     static func decide(id: String, approve: Bool, by: String, reason: String?, policies: String, store: StoreOptions, json: Bool) async throws {
-        let desk = ApprovalDesk(store: try openExisting(store), policies: enforcedPolicies(directory: policies))
+        let desk = ApprovalDesk(store: try openExisting(store, creatingKey: true), policies: enforcedPolicies(directory: policies))
         do {
             let approval = try await desk.decide(id: id, approve: approve, by: by, reason: reason)
             print(

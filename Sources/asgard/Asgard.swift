@@ -13,7 +13,10 @@ struct Asgard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "asgard",
         abstract: "Asgard: the control plane in front of Databricks, OpenAI and any OpenAI-compatible vendor.",
-        discussion: "Environment: ASGARD_DATA_DIR (data directory, default .asgard).",
+        discussion: """
+            Environment: ASGARD_DATA_DIR (data directory, default .asgard); ASGARD_AUDIT_KEY (the audit key, 64+ hex digits), \
+            else the key file audit.key in ASGARD_KEY_DIR (default $XDG_CONFIG_HOME/asgard or ~/.config/asgard).
+            """,
         subcommands: [
             Serve.self, Demo.self, Validate.self, Reconcile.self, Approvals.self, Keygen.self, Audit.self, Status.self, PolicyCommand.self, Kill.self,
             Unkill.self,
@@ -21,7 +24,12 @@ struct Asgard: AsyncParsableCommand {
     )
 
     /// Runs the command, mapping usage errors to exit code 2 (ArgumentParser's default is 64).
+    ///
+    /// Everything Asgard (and the terraform it runs) creates is private to its user: the umask
+    /// is 077 from the start, on top of the explicit 0600/0700 modes of the store, journal and
+    /// workspaces.
     static func main() async {
+        umask(0o077)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -56,11 +64,23 @@ struct StoreOptions: ParsableArguments {
 
     var storePath: String { directory + "/asgard.sqlite" }
 
-    /// The store, created if missing.
+    /// The store, created if missing, for a command that writes it.
     func open() throws -> any Store { try Self.open(path: storePath) }
 
     /// The store at `path`: the one place the command line chooses the implementation.
-    static func open(path: String) throws -> any Store { try SQLiteStore(path: path) }
+    ///
+    /// Its audit key is `ASGARD_AUDIT_KEY`, else the key file (`AuditKeyFile`: `ASGARD_KEY_DIR`,
+    /// `XDG_CONFIG_HOME` or `HOME`), which is created at first start when `createKey` (commands
+    /// that write the store) and missing; creating one is announced on standard error.
+    /// - Throws: `AuditKeyError` when there is no usable key, the store's errors.
+    static func open(path: String, createKey: Bool = true) throws -> any Store {
+        let dataDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let loaded = try AuditKeyFile.load(environment: ProcessInfo.processInfo.environment, dataDirectory: dataDirectory, create: createKey)
+        if loaded.created {
+            printError("asgard: created the audit key \(loaded.source) (mode 0600): keep it, and back it up apart from the data directory")
+        }
+        return try SQLiteStore(path: path, auditKey: loaded.key)
+    }
 }
 
 func printError(_ text: String) {

@@ -118,8 +118,19 @@ enum JSONOutput {
         var intact: Bool
         var entries: Int?
         var head: String?
+        /// How many anchors the log was checked against (`--anchor`).
+        var anchors: Int?
         var firstBadEntry: Int64?
         var reason: String?
+    }
+
+    /// `asgard audit anchor --json`.
+    struct AuditAnchor: Encodable, Sendable {
+        var sequence: Int64
+        var mac: String
+        var time: String
+        var line: String
+        var appendedTo: String?
     }
 
     /// `asgard policy check --json`.

@@ -185,7 +185,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("UPDATE audit SET outcome = 'applied' WHERE seq = 9", "audit log BROKEN at entry 9: its content does not match its hash"),
+        ("UPDATE audit SET outcome = 'applied' WHERE seq = 9", "audit log BROKEN at entry 9: its content does not match its MAC"),
         ("DELETE FROM audit WHERE seq = 4", "audit log BROKEN at entry 5: expected entry 4 here"),
         ("DELETE FROM audit WHERE seq = 11", "audit log BROKEN at entry 11: the recorded head is entry 11 but the log ends at entry 10"),
         (
@@ -214,7 +214,7 @@ import Testing
             UPDATE audit SET \(assignments) WHERE seq IN (5, 6);
             """)
         let result = try await verify()
-        #expect(result.status == 1 && result.stdout.hasPrefix("audit log BROKEN at entry 5: its content does not match its hash"))
+        #expect(result.status == 1 && result.stdout.hasPrefix("audit log BROKEN at entry 5: its content does not match its MAC"))
     }
 }
 

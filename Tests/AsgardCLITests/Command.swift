@@ -17,7 +17,7 @@ let asgardBinary: String = {
 }()
 
 /// Runs `asgard` with `arguments` in `directory`, with the test's environment minus
-/// ASGARD_DATA_DIR, plus `environment`. Output goes to temporary files, so no pipe can fill.
+/// ASGARD_DATA_DIR, plus the tests' audit key (`testAuditEnvironment`), plus `environment`. Output goes to temporary files, so no pipe can fill.
 func asgard(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) throws -> CommandResult {
     let scratch = try makeTemporaryDirectory("command")
     defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -34,6 +34,7 @@ func asgard(_ arguments: [String], in directory: String = packageRoot, environme
     // terraform unless the test brings one (a machine may have one on PATH).
     for name in ["ASGARD_DATA_DIR", "TF_CLI_CONFIG_FILE"] { env[name] = nil }
     env["ASGARD_TERRAFORM_BIN"] = "/nonexistent/terraform"
+    env.merge(testAuditEnvironment) { _, new in new }
     env.merge(environment) { _, new in new }
     process.environment = env
     process.standardOutput = out

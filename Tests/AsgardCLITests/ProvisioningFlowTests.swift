@@ -66,7 +66,7 @@ import Testing
             ((try? String(contentsOfFile: root + "/terraform-calls.log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
 
-        func store() throws -> SQLiteStore { try SQLiteStore(path: root + "/data/asgard.sqlite") }
+        func store() throws -> SQLiteStore { try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey) }
 
         /// The pending approval of `id`'s plan.
         func pendingApproval(_ id: String) async throws -> Approval {
@@ -313,7 +313,8 @@ import Testing
         let command = [asgardBinary, "reconcile", "--once", "--modules-root", packageRoot + "/Tests/TerraformModules", "desired"]
         process.arguments = ["--wait", "/bin/sh", "-c", "echo $$ > session.pid && exec \"$@\"", "sh"] + command
         process.currentDirectoryURL = URL(fileURLWithPath: world.root)
-        process.environment = ProcessInfo.processInfo.environment.merging(world.environment) { _, new in new }
+        process.environment = ProcessInfo.processInfo.environment.merging(testAuditEnvironment) { _, new in new }
+            .merging(world.environment) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -140,7 +140,7 @@ import Testing
 
         server.process.terminate()
         try await detached { server.process.waitUntilExit() }
-        let rows = try await SQLiteStore(path: root + "/data/asgard.sqlite").ledger(
+        let rows = try await SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey).ledger(
             project: "fraud-detection", from: .distantPast, to: .distantFuture)
         #expect(Set(rows.map(\.requestID)) == succeeded, "\(rows.count) ledger rows for \(succeeded.count) successful calls")
         print(
@@ -178,7 +178,7 @@ import Testing
         server.process.terminate()
         try await detached { server.process.waitUntilExit() }
         #expect(status == 200, "\(body)")
-        let rows = try await SQLiteStore(path: root + "/data/asgard.sqlite").ledger(
+        let rows = try await SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey).ledger(
             project: "fraud-detection", from: .distantPast, to: .distantFuture)
         #expect(rows.map(\.keyID) == ["after-rename"])
         try await fake.shutdown()

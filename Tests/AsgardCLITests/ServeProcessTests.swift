@@ -59,6 +59,7 @@ struct ServeProcess {
         // The other shipped vendors are configured too (nothing calls them), so /healthz is `ok`.
         for name in ["OPENAI_BASE_URL", "LITELLM_BASE_URL"] { environment[name] = "http://127.0.0.1:9" }
         for name in ["OPENAI_API_KEY", "LITELLM_API_KEY"] { environment[name] = "unused-\(name.lowercased())" }
+        environment.merge(testAuditEnvironment) { _, new in new }
         environment.merge(overrides) { _, given in given }
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
@@ -233,13 +234,13 @@ struct ServeProcess {
         #expect(!succeeded.isEmpty, "no call succeeded before the kill")
         // What had reached the store by the kill; the rest of what the client saw succeed was
         // in the call journal only, and the restart copies it in.
-        let beforeRestart = try await SQLiteStore(path: root + "/data/asgard.sqlite").summary().ledgerRows
+        let beforeRestart = try await SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey).summary().ledgerRows
         // Restart on the same store, then look up every call the client saw succeed.
         let restarted = try ServeProcess.start(root: root, fakeURL: fake.url)
         try await restarted.waitUntilHealthy(client)
         restarted.process.terminate()
         restarted.process.waitUntilExit()
-        let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
         let rows = Set(try await store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture).map(\.requestID))
         let missing = succeeded.filter { !rows.contains($0) }
         #expect(missing.isEmpty, "\(missing.count) of \(succeeded.count) successful calls have no ledger row")

@@ -15,7 +15,7 @@ import Testing
     init() throws {
         root = try makeTemporaryDirectory("desk")
         desired = try copyShippedDesired(into: root)
-        store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
         desk = ApprovalDesk(store: store, policies: shippedPolicies())
     }
 

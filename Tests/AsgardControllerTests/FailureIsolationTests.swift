@@ -44,7 +44,7 @@ final class RefusingStore: Store {
     func provisioningRecords() async throws -> [ObjectRef: ProvisioningRecord] { try await base.provisioningRecords() }
     func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord { try await base.appendAudit(entry) }
     func auditTail(limit: Int) async throws -> [AuditRecord] { try await base.auditTail(limit: limit) }
-    func verifyAudit() async throws -> AuditVerification { try await base.verifyAudit() }
+    func verifyAudit(anchors: [AuditAnchor]) async throws -> AuditVerification { try await base.verifyAudit(anchors: anchors) }
     func ledger(project: String, from: Date, to: Date) async throws -> [LedgerEntry] { try await base.ledger(project: project, from: from, to: to) }
     func ingest(_ calls: [RecordedCall], through position: JournalPosition) throws { try base.ingest(calls, through: position) }
     func journalPosition() throws -> JournalPosition? { try base.journalPosition() }
@@ -76,7 +76,7 @@ final class RefusingStore: Store {
 
     init() throws {
         root = try makeTemporaryDirectory("isolation")
-        store = RefusingStore(try SQLiteStore(path: root + "/asgard.sqlite"))
+        store = RefusingStore(try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey))
     }
 
     @Test func aRefusedConfigurationActionFailsAloneAndIsRetriedByTheNextPass() async throws {

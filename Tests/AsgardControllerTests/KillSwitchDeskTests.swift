@@ -11,7 +11,7 @@ import Testing
     let store: SQLiteStore
 
     init() throws {
-        store = try SQLiteStore(path: try makeTemporaryDirectory("kill-desk") + "/asgard.sqlite")
+        store = try SQLiteStore(path: try makeTemporaryDirectory("kill-desk") + "/asgard.sqlite", auditKey: testAuditKey)
     }
 
     /// The shipped policies plus `extra` Cedar text.

@@ -20,7 +20,7 @@ import Testing
     init() throws {
         root = try makeTemporaryDirectory("provisioning")
         desired = try copyShippedDesired(into: root)
-        store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
     }
 
     func reconciler(policies: PolicyEngine? = shippedPolicies(), vendor: (any VendorObserver)? = nil) -> Reconciler {

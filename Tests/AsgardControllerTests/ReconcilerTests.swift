@@ -14,7 +14,7 @@ import Testing
 
     init() throws {
         root = try makeTemporaryDirectory("reconciler")
-        store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
         reconciler = Reconciler(store: store, provisioner: UnavailableProvisioner(), policies: shippedPolicies())
     }
 

@@ -32,7 +32,7 @@ import Testing
     /// entry at its call's time, an intact chain, and the journal position reached.
     @Test func recordedCallsReachTheStore() async throws {
         let root = try makeTemporaryDirectory("calllog")
-        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         let log = try CallLog.open(store: store, directory: root + "/journal")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for n in 0..<300 {
@@ -66,7 +66,7 @@ import Testing
     /// opened again; a second open copies nothing twice.
     @Test func openingRecoversWhatTheStoreLacks() async throws {
         let root = try makeTemporaryDirectory("calllog-recover")
-        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         let first = try CallLog.open(store: store, directory: root + "/journal")
         for n in 0..<3 {
             let (ledger, audit) = Self.call(n)
@@ -102,7 +102,7 @@ import Testing
     /// is not in the store, and the next open copies it in.
     @Test func aCallRecordedAfterStopWaitsInTheJournal() async throws {
         let root = try makeTemporaryDirectory("calllog-stopped")
-        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         let log = try CallLog.open(store: store, directory: root + "/journal")
         await log.ingester.stop()
         let (ledger, audit) = Self.call(1)
@@ -119,7 +119,7 @@ import Testing
     /// goes in: the call was answered, and nothing of it is dropped.
     @Test func aRefusedRoundIsRetriedUntilTheStoreTakesIt() async throws {
         let root = try makeTemporaryDirectory("calllog-retry")
-        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         let (ledger, audit) = Self.call(1)
         try Self.squat(ledger.requestID, in: root + "/asgard.sqlite")
         let log = try CallLog.open(store: store, directory: root + "/journal")
@@ -140,7 +140,7 @@ import Testing
     /// One process per journal: a second open is refused by name while the first holds it.
     @Test func aSecondOpenIsRefusedWhileTheFirstHoldsTheJournal() async throws {
         let root = try makeTemporaryDirectory("calllog-lock")
-        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         let first = try CallLog.open(store: store, directory: root + "/journal")
         #expect(throws: CallLogError.inUse(directory: root + "/journal")) {
             try CallLog.open(store: store, directory: root + "/journal")
@@ -154,7 +154,7 @@ import Testing
     /// and then every call goes in.
     @Test func aFullQueueHoldsCallsBackUntilTheStoreCatchesUp() async throws {
         let root = try makeTemporaryDirectory("calllog-backpressure")
-        let store = try SQLiteStore(path: root + "/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         try Self.squat(Self.call(0).0.requestID, in: root + "/asgard.sqlite")
         let log = try CallLog.open(store: store, directory: root + "/journal", maxQueued: 3)
         // Call 0 collides with the squatter, so the store takes nothing until it is removed.

@@ -60,7 +60,7 @@ struct ControllerWorld {
         desired = try copyShippedDesired(into: root)
         policies = root + "/policies"
         try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: policies)
-        store = try SQLiteStore(path: root + "/asgard.sqlite")
+        store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         controller = Controller(
             store: store, desiredDirectory: desired, policiesDirectory: policies, snapshot: snapshot, budgets: budgets,
             killSwitches: board, environment: environment, provisioner: provisioner, concurrency: concurrency)
@@ -268,7 +268,7 @@ extension ControllerWorld {
         root = world.root
         desired = world.desired
         policies = world.policies
-        store = try SQLiteStore(path: root + "/asgard.sqlite")
+        store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         controller = Controller(
             store: store, desiredDirectory: desired, policiesDirectory: policies, snapshot: snapshot, budgets: budgets,
             killSwitches: board, environment: Self.shippedEnvironment)

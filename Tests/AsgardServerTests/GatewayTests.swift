@@ -32,7 +32,7 @@ final class GatewayHarness: Sendable {
         policiesDirectory: String = packageRoot + "/policies"
     ) async throws {
         root = try makeTemporaryDirectory("gateway")
-        store = try SQLiteStore(path: root + "/asgard.sqlite")
+        store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         calls = try CallLog.open(store: store, directory: root + "/journal")
         fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: Self.sentinelToken)).start()
         client = HTTPClient(eventLoopGroupProvider: .singleton)

@@ -99,7 +99,7 @@ struct ServedAsgard {
         ]
         configure(&configuration)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
         let (_, application) = try buildApplication(configuration, ServerDependencies(store: store, httpClient: client, provisioner: provisioner)) {
             channel in
             portSink.yield(channel.localAddress?.port ?? 0)

@@ -150,7 +150,7 @@ final class StandInVendor: Sendable {
             allowed_models: [azure/*]
             max_data_class: confidential
             """.write(toFile: desired + "/project.yaml", atomically: true, encoding: .utf8)
-            store = try SQLiteStore(path: root + "/asgard.sqlite")
+            store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
             calls = try CallLog.open(store: store, directory: root + "/journal")
             let loaded = DesiredStateLoader().load(directory: desired)
             try #require(loaded.isValid, "\(loaded.diagnostics)")

@@ -28,7 +28,7 @@ import Testing
             "DATABRICKS_HOST": "http://127.0.0.1:9", "DATABRICKS_TOKEN": "dapi-unused",
             "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(ServedAsgard.adminSecret),
         ]
-        let store = try SQLiteStore(path: root + "/data/asgard.sqlite")
+        let store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             let (_, application) = try buildApplication(configuration, ServerDependencies(store: store, httpClient: client))

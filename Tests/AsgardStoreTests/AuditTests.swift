@@ -23,7 +23,7 @@ struct AuditTests {
                         outcome: "rejected", detail: #"{"alpha":"\"quoted\"","path":"desired/projects/fraud.yaml","zeta":"last"}"#
                     ))
             #expect(first.previousHash == AuditChain.genesis)
-            #expect(first.hash == AuditChain.hash(previous: AuditChain.genesis, entry: first.content))
+            #expect(first.hash == AuditChain.mac(previous: AuditChain.genesis, entry: first.content, key: testAuditKey))
 
             clock.advance(seconds: 0.5)
             let second = try await store.commit(Fixture.put(.project(Fixture.project())), audit: Fixture.audit())

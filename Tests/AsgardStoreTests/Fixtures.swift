@@ -1,5 +1,6 @@
 import AsgardCore
 import AsgardStore
+import AsgardTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -16,9 +17,9 @@ struct Scratch: Sendable {
     /// Opens (or reopens) the store at `path`.
     func open(clock: TestClock? = nil) throws -> SQLiteStore {
         if let clock {
-            return try SQLiteStore(path: path, clock: { clock.now() })
+            return try SQLiteStore(path: path, auditKey: testAuditKey, clock: { clock.now() })
         }
-        return try SQLiteStore(path: path)
+        return try SQLiteStore(path: path, auditKey: testAuditKey)
     }
 }
 
@@ -45,8 +46,8 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
 
     static let sqlite = StoreFactory(name: "SQLite") { directory, clock in
         let path = directory.appendingPathComponent("state/asgard.sqlite").path
-        if let clock { return try SQLiteStore(path: path, clock: { clock.now() }) }
-        return try SQLiteStore(path: path)
+        if let clock { return try SQLiteStore(path: path, auditKey: testAuditKey, clock: { clock.now() }) }
+        return try SQLiteStore(path: path, auditKey: testAuditKey)
     }
 
     static let all: [StoreFactory] = [.sqlite]

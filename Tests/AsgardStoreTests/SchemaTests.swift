@@ -7,10 +7,12 @@ import Testing
 @Suite("Schema and migrations")
 struct SchemaTests {
     static let tables = [
-        "approvals", "audit", "audit_head", "cost_sources", "journal_position", "keys", "kill_switches", "ledger", "objects", "provisioning",
-        "routes",
+        "approvals", "audit", "audit_head", "audit_keying", "cost_sources", "journal_position", "keys", "kill_switches", "ledger", "objects",
+        "provisioning", "routes",
     ]
-    static let migrations = ["v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api", "v7-ledger-overrun"]
+    static let migrations = [
+        "v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api", "v7-ledger-overrun", "v8-audit-hmac",
+    ]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
     func createsSchema() async throws {
@@ -112,7 +114,8 @@ struct SchemaTests {
                 INSERT INTO routes_v4 SELECT model, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds, sends_usage_context,
                     default_max_tokens, input_per_million_micros, output_per_million_micros, max_data_class, serving_endpoint FROM routes;
                 DROP TABLE routes; ALTER TABLE routes_v4 RENAME TO routes;
-                DELETE FROM grdb_migrations WHERE identifier IN ('v5-claims', 'v6-route-api');
+                DROP TABLE audit_keying;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5-claims', 'v6-route-api', 'v8-audit-hmac');
                 """)
             let store = try scratch.open()
             // v5 and v6 ran again, after the later ones.

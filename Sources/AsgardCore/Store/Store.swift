@@ -51,8 +51,10 @@ public protocol Store: Sendable {
     /// The newest `limit` audit records, oldest first.
     func auditTail(limit: Int) async throws -> [AuditRecord]
 
-    /// Walks the whole audit chain and the recorded head.
-    func verifyAudit() async throws -> AuditVerification
+    /// Walks the whole audit chain (every MAC under the store's audit key), the recorded head,
+    /// and `anchors`: each anchored entry must still have its anchored MAC, and the log must
+    /// still reach it.
+    func verifyAudit(anchors: [AuditAnchor]) async throws -> AuditVerification
 
     // MARK: Calls: the ledger
 
@@ -107,6 +109,11 @@ public protocol Store: Sendable {
 
     /// Counts for people: objects by kind and status, routes, keys, approvals, ledger, audit.
     func summary() async throws -> StoreSummary
+}
+
+extension Store {
+    /// Walks the whole audit chain and the recorded head, with no anchors.
+    public func verifyAudit() async throws -> AuditVerification { try await verifyAudit(anchors: []) }
 }
 
 /// One change to the applied-objects table.
