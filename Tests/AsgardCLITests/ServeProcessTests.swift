@@ -217,20 +217,20 @@ struct ServeProcess {
         try await server.waitUntilHealthy(client)
         let base = try await server.base()
         let pid = server.process.processIdentifier
-        // The kill lands once 400 calls have been answered, with hundreds more in flight.
+        // The kill lands once 200 calls have been answered, with hundreds more in flight.
         let answered = Counter()
         let succeeded = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<1_200 {
                 group.addTask {
                     guard let (status, _, id) = try? await ServeProcess.chat(client, base), status == 200 else { return nil }
-                    if answered.increment() == 400 { kill(pid, SIGKILL) }
+                    if answered.increment() == 200 { kill(pid, SIGKILL) }
                     return id
                 }
             }
             return await group.reduce(into: [String]()) { if let id = $1 { $0.append(id) } }
         }
-        // Never wait for a kill that did not come (fewer than 400 calls succeeded).
-        if server.process.isRunning, succeeded.count < 400 {
+        // Never wait for a kill that did not come (fewer than 200 calls succeeded).
+        if server.process.isRunning, succeeded.count < 200 {
             Issue.record("only \(succeeded.count) of 1200 calls succeeded: the kill never landed")
             kill(pid, SIGKILL)
         }

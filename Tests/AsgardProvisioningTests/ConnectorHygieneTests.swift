@@ -58,9 +58,11 @@ struct ConnectorHygieneTests {
         await #expect(throws: TerraformError.timedOut(step: .apply, after: .seconds(4))) {
             try await world.connector(timeout: .seconds(4)).apply(request, planDigest: plan.digest)
         }
-        // Past the moment the killed command would have written "finished".
+        // Past the moment the killed command would have written "finished". (On a loaded
+        // machine terraform may be killed before the command even started: no file then.)
         try await Task.sleep(for: .seconds(7))
-        #expect(try String(contentsOfFile: counter, encoding: .utf8) == "started\n")
+        let written = (try? String(contentsOfFile: counter, encoding: .utf8)) ?? ""
+        #expect(written == "started\n" || written.isEmpty, "\(written)")
 
         // The workspace is usable again: a new pass plans (the interrupted instance is
         // tainted or absent, so the plan creates or replaces it).
