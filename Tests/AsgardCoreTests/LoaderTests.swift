@@ -195,6 +195,25 @@ import Testing
             ])
     }
 
+    @Test func loadsAFileOfExactlyTheSizeLimitAndRefusesOneByteMore() throws {
+        // A valid Resource whose parameter is a flow list of 80,000 items, padded with a comment
+        // to exactly 1 MiB: it loads whole. One byte more and the file is refused.
+        let limit = LoadLimits().maxFileBytes
+        var text = "kind: Resource\nid: big\nproject: inner\nservice: acme-bucket\nparameters:\n  names: ["
+        text += (0..<80_000).map(LargeYAML.item).joined(separator: ", ") + "]\n"
+        text += "#" + String(repeating: "-", count: limit - text.utf8.count - 2) + "\n"
+        #expect(text.utf8.count == limit)
+        let files = ["services/acme/service.yaml": acmeService, "p.yaml": project("inner")]
+
+        let result = load(files.merging(["r.yaml": text]) { $1 })
+        #expect(result.diagnostics.isEmpty, "\(result.messages)")
+        let names = try #require(result.state.resources["big"]?.parameters["names"])
+        #expect(names == .list((0..<80_000).map { .string(LargeYAML.item($0)) }))
+
+        let tooBig = load(files.merging(["r.yaml": text + "\n"]) { $1 })
+        #expect(tooBig.messages == ["test/r.yaml:1:1: error: file is larger than \(limit) bytes: refused"])
+    }
+
     @Test func boundsTheNumberOfObjects() {
         var limits = LoadLimits()
         limits.maxObjects = 3

@@ -50,9 +50,26 @@ public struct YAMLReader: Sendable {
         }
     }
 
-    private enum Frame {
-        case mapping(line: Int, column: Int, pairs: [YAMLPair], pendingKey: (String, Int, Int)?, seen: Set<String>)
-        case sequence(line: Int, column: Int, items: [YAMLNode])
+    /// A mapping or list still open, with what it holds so far.
+    ///
+    /// Frames are changed in place on the stack (`stack[top].items.append(...)`), never taken
+    /// out, changed and pushed back: a frame taken out shares its arrays with the copy it came
+    /// from, so each append copied the whole collection, and reading n items took O(n²) time.
+    private struct Frame {
+        /// Position of the collection's first character.
+        let line: Int
+        let column: Int
+        let isMapping: Bool
+        /// A list's items.
+        var items: [YAMLNode] = []
+        /// A mapping's pairs, and the key read whose value has not come yet.
+        var pairs: [YAMLPair] = []
+        var pendingKey: (text: String, line: Int, column: Int)?
+        /// A mapping's keys so far, to refuse duplicates.
+        var seen: Set<String> = []
+
+        /// Whether the next node is a mapping key.
+        var expectsKey: Bool { isMapping && pendingKey == nil }
     }
 
     private func run(_ parser: inout yaml_parser_t) throws(Problem) -> [YAMLNode] {
@@ -62,28 +79,24 @@ public struct YAMLReader: Sendable {
         var nodes = 0
 
         func attach(_ node: YAMLNode) throws(Problem) {
-            guard let top = stack.popLast() else {
+            guard !stack.isEmpty else {
                 root = node
                 return
             }
-            switch top {
-            case .sequence(let line, let column, var items):
-                items.append(node)
-                stack.append(.sequence(line: line, column: column, items: items))
-            case .mapping(let line, let column, var pairs, let pendingKey, var seen):
-                if let (key, keyLine, keyColumn) = pendingKey {
-                    pairs.append(YAMLPair(key: key, keyLine: keyLine, keyColumn: keyColumn, value: node))
-                    stack.append(.mapping(line: line, column: column, pairs: pairs, pendingKey: nil, seen: seen))
-                } else {
-                    guard case .scalar(let scalar) = node.value else {
-                        throw Problem(
-                            line: node.line, column: node.column, message: "a mapping key must be a plain string, not \(node.kindDescription)")
-                    }
-                    guard seen.insert(scalar.text).inserted else {
-                        throw Problem(line: node.line, column: node.column, message: "duplicate key \(quoted(scalar.text)) in this mapping")
-                    }
-                    stack.append(.mapping(line: line, column: column, pairs: pairs, pendingKey: (scalar.text, node.line, node.column), seen: seen))
+            let top = stack.count - 1
+            if !stack[top].isMapping {
+                stack[top].items.append(node)
+            } else if let key = stack[top].pendingKey {
+                stack[top].pairs.append(YAMLPair(key: key.text, keyLine: key.line, keyColumn: key.column, value: node))
+                stack[top].pendingKey = nil
+            } else {
+                guard case .scalar(let scalar) = node.value else {
+                    throw Problem(line: node.line, column: node.column, message: "a mapping key must be a plain string, not \(node.kindDescription)")
                 }
+                guard stack[top].seen.insert(scalar.text).inserted else {
+                    throw Problem(line: node.line, column: node.column, message: "duplicate key \(quoted(scalar.text)) in this mapping")
+                }
+                stack[top].pendingKey = (scalar.text, node.line, node.column)
             }
         }
 
@@ -121,7 +134,7 @@ public struct YAMLReader: Sendable {
                 try checkNodes(nodes, line: line, column: column)
                 try checkDepth(stack.count + 1, line: line, column: column)
                 try checkKeyPosition(stack, line: line, column: column)
-                stack.append(.sequence(line: line, column: column, items: []))
+                stack.append(Frame(line: line, column: column, isMapping: false))
             case YAML_MAPPING_START_EVENT:
                 try refuse(
                     anchor: event.data.mapping_start.anchor, tag: event.data.mapping_start.tag, line: line, column: column, allowStringTag: false)
@@ -129,15 +142,10 @@ public struct YAMLReader: Sendable {
                 try checkNodes(nodes, line: line, column: column)
                 try checkDepth(stack.count + 1, line: line, column: column)
                 try checkKeyPosition(stack, line: line, column: column)
-                stack.append(.mapping(line: line, column: column, pairs: [], pendingKey: nil, seen: []))
+                stack.append(Frame(line: line, column: column, isMapping: true))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let frame = stack.popLast() else { continue }
-                switch frame {
-                case .sequence(let l, let c, let items):
-                    try attach(YAMLNode(.sequence(items), line: l, column: c))
-                case .mapping(let l, let c, let pairs, _, _):
-                    try attach(YAMLNode(.mapping(pairs), line: l, column: c))
-                }
+                try attach(YAMLNode(frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items), line: frame.line, column: frame.column))
             default:
                 continue
             }
@@ -163,7 +171,7 @@ public struct YAMLReader: Sendable {
 
     /// Mapping keys must be scalars: refuse a collection that starts where a key is expected.
     private func checkKeyPosition(_ stack: [Frame], line: Int, column: Int) throws(Problem) {
-        if case .mapping(_, _, _, nil, _) = stack.last {
+        if stack.last?.expectsKey == true {
             throw Problem(line: line, column: column, message: "a mapping key must be a plain string, not a collection")
         }
     }
