@@ -23,7 +23,24 @@ enum Schema {
         migrator.registerMigration("v5-claims", migrate: v5)
         migrator.registerMigration("v6-route-api", migrate: v6)
         migrator.registerMigration("v7-ledger-overrun", migrate: v7)
+        migrator.registerMigration("v8-approval-plans", migrate: v8)
         return migrator
+    }
+
+    /// An approval shows what its plan does: whether it provisions or destroys (`operation`),
+    /// each resource change with its attribute values, sensitive ones masked (`changes_json`),
+    /// and how the estimate was reached (`estimate_basis`: `rule`, `fixed` or `unknown`, with
+    /// `estimate_detail`). `monthly_estimate_micros` holds 0 when the basis is `unknown`, and
+    /// readers ignore it then. Approvals made before keep their figure as a fixed estimate.
+    private static func v8(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE approvals ADD COLUMN operation TEXT NOT NULL DEFAULT 'provision';
+                ALTER TABLE approvals ADD COLUMN changes_json TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE approvals ADD COLUMN estimate_basis TEXT NOT NULL DEFAULT 'fixed';
+                ALTER TABLE approvals ADD COLUMN estimate_detail TEXT NOT NULL
+                    DEFAULT 'the manifest''s fixed figure (recorded before approvals showed how estimates are reached)';
+                """)
     }
 
     /// A ledger row says when the vendor reported more usage than the request could have

@@ -10,7 +10,10 @@ struct SchemaTests {
         "approvals", "audit", "audit_head", "cost_sources", "journal_position", "keys", "kill_switches", "ledger", "objects", "provisioning",
         "routes",
     ]
-    static let migrations = ["v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api", "v7-ledger-overrun"]
+    static let migrations = [
+        "v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api", "v7-ledger-overrun",
+        "v8-approval-plans",
+    ]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
     func createsSchema() async throws {
@@ -126,6 +129,31 @@ struct SchemaTests {
             // The migrated rows behave like new ones: a rename with the same digest no longer fails.
             try await commit(store, Fixture.put(.key(Fixture.key("renamed"))))
             #expect(try await servedKey(store, digest: Fixture.key().digest)?.id == "renamed")
+        }
+    }
+
+    @Test("v8 keeps the approvals of a store written before it, each with a fixed estimate")
+    func planAndOwnerMigrationsKeepRows() async throws {
+        try await withScratch { scratch in
+            do {
+                let store = try scratch.open()
+                try await commit(store, Fixture.put(.service(Fixture.service())))
+                try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint()), tier: .human))
+                _ = try await store.requestApproval(ApprovalTests.request())
+            }
+            // Take the columns away again, as a v7 store had it.
+            _ = try sqlite3(
+                scratch.path,
+                """
+                ALTER TABLE approvals DROP COLUMN operation; ALTER TABLE approvals DROP COLUMN changes_json;
+                ALTER TABLE approvals DROP COLUMN estimate_basis; ALTER TABLE approvals DROP COLUMN estimate_detail;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v8-approval-plans');
+                """)
+            let store = try scratch.open()
+            #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)
+            let approval = try #require(try await store.approvals(status: nil).first)
+            #expect(approval.operation == .provision && approval.changes.isEmpty)
+            #expect(approval.estimate.basis == .fixed && approval.estimate.monthly == Fixture.dollars("412.50"))
         }
     }
 

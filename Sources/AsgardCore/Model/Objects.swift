@@ -290,12 +290,16 @@ public struct ProvisionableService: Sendable, Hashable, Codable {
     /// name of an observer the running Asgard registers, e.g. `databricks-serving-endpoints`.
     /// Nil: only terraform's state is compared.
     public var observer: String?
+    /// How the monthly cost follows from a request's parameters (`cost_rule`); nil: the fixed
+    /// `monthlyEstimate` stands for every request.
+    public var costRule: CostRule?
 
     public init(
         name: String, module: String, tier: Tier, classificationFloor: DataClass, monthlyEstimate: MicroDollars, tagLocations: [TagLocation],
-        observer: String? = nil
+        observer: String? = nil, costRule: CostRule? = nil
     ) {
         self.observer = observer
+        self.costRule = costRule
         self.name = name
         self.module = module
         self.tier = tier
@@ -441,6 +445,15 @@ public enum DesiredObject: Sendable, Hashable, Codable {
         case .resource(let r): r.service
         case .servingEndpoint(let e): e.provisioner
         case .service, .project, .key: nil
+        }
+    }
+
+    /// The parameters passed to the module of a resource or serving endpoint; empty for every other kind.
+    public var parameters: [String: ParameterValue] {
+        switch self {
+        case .resource(let r): r.parameters
+        case .servingEndpoint(let e): e.parameters
+        case .service, .project, .key: [:]
         }
     }
 

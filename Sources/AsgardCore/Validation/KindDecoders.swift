@@ -201,7 +201,7 @@ private func decodeProvisionable(_ node: YAMLNode, _ path: String, _ context: De
     guard
         let f = context.fields(
             node, at: path, required: ["name", "module", "tier", "classification_floor", "monthly_estimate_usd", "tags"],
-            optional: ["observe"])
+            optional: ["observe", "cost_rule"])
     else { return nil }
     let name = f.string("name", matching: Rules.isID, expected: "a valid service name (lower-case letters, digits and -)")
     let module = f.string(
@@ -213,14 +213,47 @@ private func decodeProvisionable(_ node: YAMLNode, _ path: String, _ context: De
     let observer = f.optional("observe") {
         f.string($0, matching: Rules.isID, expected: "the name of a drift observer, e.g. databricks-serving-endpoints")
     }
-    guard let name, let module, let tier, let floor, let estimate, let tags, let observer else { return nil }
+    let costRule = f.optional("cost_rule") { f.node($0).flatMap { decodeCostRule($0, join(path, "cost_rule"), context) } }
+    guard let name, let module, let tier, let floor, let estimate, let tags, let observer, let costRule else { return nil }
     if tags.isEmpty, let n = f.node("tags") {
         context.error(at: n, join(path, "tags"), "must say where the project tag lives for at least one terraform resource type")
         return nil
     }
     return ProvisionableService(
         name: name, module: module, tier: tier, classificationFloor: floor, monthlyEstimate: estimate, tagLocations: tags,
-        observer: observer)
+        observer: observer, costRule: costRule)
+}
+
+/// `cost_rule: {parameter: cluster_size, monthly_usd: {2X-Small: 300, ...}, multiply_by: max_num_clusters}`.
+private func decodeCostRule(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> CostRule? {
+    guard let f = context.fields(node, at: path, required: ["parameter", "monthly_usd"], optional: ["multiply_by"]) else { return nil }
+    let name = "a parameter name (letters, digits and _, starting with a letter)"
+    let parameter = f.string("parameter", matching: Rules.isParameterName, expected: name)
+    let multiplyBy = f.optional("multiply_by") { f.string($0, matching: Rules.isParameterName, expected: name) }
+    var monthly: [String: MicroDollars]?
+    if let table = f.node("monthly_usd") {
+        guard case .mapping(let pairs) = table.value else {
+            context.error(at: table, join(path, "monthly_usd"), "expected a mapping from \(parameter ?? "the parameter")'s values to US dollars a month, found \(table.kindDescription)")
+            return nil
+        }
+        let figures = context.fields(table, at: join(path, "monthly_usd"), required: [], optional: pairs.map(\.key))
+        var read: [String: MicroDollars] = [:]
+        for pair in pairs {
+            guard let figure = figures?.dollars(pair.key) else { continue }
+            read[pair.key] = figure
+        }
+        if pairs.isEmpty {
+            context.error(at: table, join(path, "monthly_usd"), "must give a monthly figure for at least one value of \(parameter ?? "the parameter")")
+        } else if read.count == pairs.count {
+            monthly = read
+        }
+    }
+    guard let parameter, let multiplyBy, let monthly else { return nil }
+    if multiplyBy == parameter, let n = f.node("multiply_by") {
+        context.error(at: n, join(path, "multiply_by"), "must name another parameter than \(parameter), whose value picks the figure")
+        return nil
+    }
+    return CostRule(parameter: parameter, monthly: monthly, multiplyBy: multiplyBy)
 }
 
 private func decodeTagLocation(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> TagLocation? {
