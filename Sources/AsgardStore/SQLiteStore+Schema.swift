@@ -24,7 +24,23 @@ enum Schema {
         migrator.registerMigration("v6-route-api", migrate: v6)
         migrator.registerMigration("v7-ledger-overrun", migrate: v7)
         migrator.registerMigration("v8-approval-plans", migrate: v8)
+        migrator.registerMigration("v9-endpoint-owners", migrate: v9)
         return migrator
+    }
+
+    /// A route from a serving endpoint names the project that owns the endpoint (`project`) and
+    /// the projects it is shared with (`shared_with_json`, a JSON array of ids): the gateway lets
+    /// only their keys call it. Existing endpoint routes take their endpoint's project and are
+    /// shared with nobody, as their endpoints (which could not say otherwise) were.
+    private static func v9(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE routes ADD COLUMN project TEXT;
+                ALTER TABLE routes ADD COLUMN shared_with_json TEXT NOT NULL DEFAULT '[]';
+                UPDATE routes SET project = (
+                    SELECT objects.project FROM objects WHERE objects.kind = 'ServingEndpoint' AND objects.id = routes.serving_endpoint
+                ) WHERE serving_endpoint IS NOT NULL;
+                """)
     }
 
     /// An approval shows what its plan does: whether it provisions or destroys (`operation`),

@@ -244,6 +244,7 @@ import Testing
         #expect(try await pass()["ServingEndpoint/fraud-triage"]?.result == .applied)
         let route = try #require(try await store.routes().first { $0.model == "databricks/fraud-triage" })
         #expect(route.upstream == "fraud-triage" && route.servingEndpoint == "fraud-triage")
+        #expect(route.project == "fraud-detection" && route.sharedWith.isEmpty)
         try FileManager.default.removeItem(atPath: desired + "/endpoints/fraud-triage.yaml")
         try FileManager.default.removeItem(atPath: desired + "/resources/fraud-detection.yaml")
         let keys = desired + "/keys/fraud-detection.yaml"

@@ -12,7 +12,7 @@ struct SchemaTests {
     ]
     static let migrations = [
         "v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api", "v7-ledger-overrun",
-        "v8-approval-plans",
+        "v8-approval-plans", "v9-endpoint-owners",
     ]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
@@ -115,10 +115,10 @@ struct SchemaTests {
                 INSERT INTO routes_v4 SELECT model, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds, sends_usage_context,
                     default_max_tokens, input_per_million_micros, output_per_million_micros, max_data_class, serving_endpoint FROM routes;
                 DROP TABLE routes; ALTER TABLE routes_v4 RENAME TO routes;
-                DELETE FROM grdb_migrations WHERE identifier IN ('v5-claims', 'v6-route-api');
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5-claims', 'v6-route-api', 'v9-endpoint-owners');
                 """)
             let store = try scratch.open()
-            // v5 and v6 ran again, after the later ones.
+            // v5, v6 and v9 (the routes columns after v5) ran again, after the later ones.
             #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY identifier") == Self.migrations.sorted())
             #expect(
                 try sqlite3Lines(scratch.path, "SELECT model || ' ' || owner FROM routes ORDER BY model") == [
@@ -132,7 +132,7 @@ struct SchemaTests {
         }
     }
 
-    @Test("v8 keeps the approvals of a store written before it, each with a fixed estimate")
+    @Test("v8 and v9 keep approvals and endpoint routes of a store written before them: a fixed estimate, the endpoint's project")
     func planAndOwnerMigrationsKeepRows() async throws {
         try await withScratch { scratch in
             do {
@@ -147,13 +147,17 @@ struct SchemaTests {
                 """
                 ALTER TABLE approvals DROP COLUMN operation; ALTER TABLE approvals DROP COLUMN changes_json;
                 ALTER TABLE approvals DROP COLUMN estimate_basis; ALTER TABLE approvals DROP COLUMN estimate_detail;
-                DELETE FROM grdb_migrations WHERE identifier IN ('v8-approval-plans');
+                ALTER TABLE routes DROP COLUMN project; ALTER TABLE routes DROP COLUMN shared_with_json;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v8-approval-plans', 'v9-endpoint-owners');
                 """)
             let store = try scratch.open()
             #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)
             let approval = try #require(try await store.approvals(status: nil).first)
             #expect(approval.operation == .provision && approval.changes.isEmpty)
             #expect(approval.estimate.basis == .fixed && approval.estimate.monthly == Fixture.dollars("412.50"))
+            let route = try #require(try await store.routes().first { $0.servingEndpoint == "fraud-llm" })
+            #expect(route.project == Fixture.endpoint().project && route.sharedWith.isEmpty)
+            #expect(try await store.routes().filter { $0.servingEndpoint == nil }.allSatisfy { $0.project == nil })
         }
     }
 

@@ -373,12 +373,17 @@ public struct ServingEndpoint: Sendable, Hashable, Codable {
     public var parameters: [String: ParameterValue]
     /// Who asked for it (an email); nil means the project's owner. They may not approve it.
     public var requestedBy: String?
+    /// Other projects whose keys may call the model too (`shared_with`); nil or empty: only
+    /// keys of `project`.
+    public var sharedWith: [String]?
 
     public init(
         id: String, project: String, service: String, provisioner: String, model: String,
-        maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue], requestedBy: String? = nil
+        maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue], requestedBy: String? = nil,
+        sharedWith: [String]? = nil
     ) {
         self.requestedBy = requestedBy
+        self.sharedWith = sharedWith
         self.id = id
         self.project = project
         self.service = service
@@ -387,6 +392,13 @@ public struct ServingEndpoint: Sendable, Hashable, Codable {
         self.maxDataClass = maxDataClass
         self.pricing = pricing
         self.parameters = parameters
+    }
+}
+
+extension ServingEndpoint {
+    /// Whether keys of `project` may call the endpoint's model: its own project, or one it is shared with.
+    public func serves(project other: String) -> Bool {
+        other == project || (sharedWith ?? []).contains(other)
     }
 }
 

@@ -305,7 +305,7 @@ private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -
                 "kind", "id", "project", "service", "provisioner", "model", "max_data_class",
                 "price_per_1m_input_usd", "price_per_1m_output_usd",
             ],
-            optional: ["parameters", "requested_by"])
+            optional: ["parameters", "requested_by", "shared_with"])
     else { return nil }
     let id = f.string("id", matching: Rules.isEndpointName, expected: "a serving endpoint name (letters, digits, - and _, at most 63)")
     let project = projectRef(f)
@@ -316,11 +316,15 @@ private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -
     let pricing = decodePricing(f)
     let parameters = f.has("parameters") ? f.parameters("parameters") : [:]
     let requestedBy = f.has("requested_by") ? f.string("requested_by") : nil
-    guard let id, let project, let service, let provisioner, let model, let maxClass, let pricing, let parameters else { return nil }
+    let sharedWith = f.optional("shared_with") { f.strings($0, matching: Rules.isID, expected: "a valid project id") }
+    guard let id, let project, let service, let provisioner, let model, let maxClass, let pricing, let parameters, let sharedWith else {
+        return nil
+    }
     guard !f.has("requested_by") || requestedBy != nil else { return nil }
     return ServingEndpoint(
         id: id, project: project, service: service, provisioner: provisioner, model: model,
-        maxDataClass: maxClass, pricing: pricing, parameters: parameters, requestedBy: requestedBy)
+        maxDataClass: maxClass, pricing: pricing, parameters: parameters, requestedBy: requestedBy,
+        sharedWith: sharedWith.flatMap { $0.isEmpty ? nil : $0 })
 }
 
 private func decodeResource(_ node: YAMLNode, _ context: DecodeContext) -> Resource? {
