@@ -382,10 +382,13 @@ import Testing
 
         let listed = try await world.asgard(["approvals", "list", "--status", "pending"])
         #expect(listed.status == 0)
-        #expect(listed.stdout.contains("estimate: $39600/month (cost rule: cluster_size 4X-Large: $39600/month × max_num_clusters 1)"), "\(listed.stdout)")
+        #expect(
+            listed.stdout.contains("estimate: $39600/month (cost rule: cluster_size 4X-Large: $39600/month × max_num_clusters 1)"),
+            "\(listed.stdout)")
         #expect(listed.stdout.contains("estimate: $300/month (cost rule: cluster_size 2X-Small: $300/month × max_num_clusters 1)"))
         #expect(listed.stdout.contains("+ create module.service.null_resource.this"))
-        #expect(listed.stdout.contains(#""cluster_size":"4X-Large""#) && listed.stdout.contains(#""admin_password":"(sensitive)""#), "\(listed.stdout)")
+        #expect(
+            listed.stdout.contains(#""cluster_size":"4X-Large""#) && listed.stdout.contains(#""admin_password":"(sensitive)""#), "\(listed.stdout)")
         let json = try await world.asgard(["approvals", "list", "--json"])
         #expect(json.status == 0 && json.stdout.contains(#"(sensitive)"#) && json.stdout.contains(#""basis" : "rule""#), "\(json.stdout)")
         // The secret is in terraform's own files in the workspace, and nowhere Asgard shows or keeps approvals.

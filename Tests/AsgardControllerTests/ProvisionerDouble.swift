@@ -93,7 +93,9 @@ final class ProvisionerDouble: Provisioner {
     func applyDestroy(_ ref: ObjectRef, planDigest: String) async throws {
         calls.withLock { $0.append("apply-destroy \(ref)") }
         guard destroyPlans.withLock({ $0.contains(planDigest) }) else { throw Fault(description: "no saved destroy plan \(planDigest)") }
-        if knobs.withLock({ $0.failApply.contains(ref.description) }) { throw Fault(description: "terraform apply exited with status 1: vendor said no") }
+        if knobs.withLock({ $0.failApply.contains(ref.description) }) {
+            throw Fault(description: "terraform apply exited with status 1: vendor said no")
+        }
         _ = applied.withLock { $0.removeValue(forKey: ref.description) }
     }
 

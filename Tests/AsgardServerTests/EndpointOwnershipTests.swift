@@ -40,7 +40,10 @@ import Testing
             let audit = try await h.stored.auditTail(limit: 10).filter { $0.content.actor == "Key/marketing-writer" }
             let refusal = try #require(audit.first { $0.content.outcome != "allowed" })
             #expect(refusal.content.detail.contains("endpoint-serves-its-projects"), "\(refusal.content)")
-            #expect(try await h.stored.ledger(project: "marketing-copy", from: .distantPast, to: .distantFuture).map(\.model) == ["databricks/llama-3-3-70b"])
+            #expect(
+                try await h.stored.ledger(project: "marketing-copy", from: .distantPast, to: .distantFuture).map(\.model) == [
+                    "databricks/llama-3-3-70b"
+                ])
         }
     }
 

@@ -141,10 +141,12 @@ struct ApprovalTests {
             var request = Self.request()
             request.operation = .destroy
             let before = try JSONValue.parse(
-                #"{"name":"fraud-llm","size":1.50,"big":123456789012345678901234567890,"tags":{"CostCenter":"r&d","project":"fraud"},"secret":"(sensitive)"}"#)
+                #"{"name":"fraud-llm","size":1.50,"big":123456789012345678901234567890,"tags":{"CostCenter":"r&d","project":"fraud"},"secret":"(sensitive)"}"#
+            )
             request.changes = [
                 PlannedChange(address: "module.service.x.this", type: "x", action: "destroy", before: before, after: nil),
-                PlannedChange(address: "module.service.y.this", type: "y", action: "update", before: .object([]), after: .array([.null, .bool(true)])),
+                PlannedChange(
+                    address: "module.service.y.this", type: "y", action: "update", before: .object([]), after: .array([.null, .bool(true)])),
             ]
             request.estimate = CostEstimate(basis: .unknown, monthly: Fixture.dollars("99"), detail: "size 5X-Large is not in the rule")
             let approval = try await store.requestApproval(request)

@@ -233,7 +233,9 @@ private func decodeCostRule(_ node: YAMLNode, _ path: String, _ context: DecodeC
     var monthly: [String: MicroDollars]?
     if let table = f.node("monthly_usd") {
         guard case .mapping(let pairs) = table.value else {
-            context.error(at: table, join(path, "monthly_usd"), "expected a mapping from \(parameter ?? "the parameter")'s values to US dollars a month, found \(table.kindDescription)")
+            context.error(
+                at: table, join(path, "monthly_usd"),
+                "expected a mapping from \(parameter ?? "the parameter")'s values to US dollars a month, found \(table.kindDescription)")
             return nil
         }
         let figures = context.fields(table, at: join(path, "monthly_usd"), required: [], optional: pairs.map(\.key))
@@ -243,7 +245,8 @@ private func decodeCostRule(_ node: YAMLNode, _ path: String, _ context: DecodeC
             read[pair.key] = figure
         }
         if pairs.isEmpty {
-            context.error(at: table, join(path, "monthly_usd"), "must give a monthly figure for at least one value of \(parameter ?? "the parameter")")
+            context.error(
+                at: table, join(path, "monthly_usd"), "must give a monthly figure for at least one value of \(parameter ?? "the parameter")")
         } else if read.count == pairs.count {
             monthly = read
         }
