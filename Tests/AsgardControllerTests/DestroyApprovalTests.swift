@@ -161,6 +161,30 @@ import Testing
         #expect(provisioner.callLog.contains("apply-destroy Resource/fraud-warehouse"))
     }
 
+    /// What `reconcile --dry-run` says a removal runs next, without running anything.
+    func previewedDestroy() async throws -> String? {
+        let desired = DesiredStateLoader().load(directory: world.desired).state
+        let observed = try await store.observedState()
+        let actions = plan(desired: desired, observed: observed).filter { $0.ref == ObjectRef(.resource, "fraud-warehouse") }
+        return Preview.actions(
+            actions, desired: desired, observed: observed, records: try await store.provisioningRecords(),
+            approvals: try await store.approvals(status: nil),
+            gate: ProvisionGate(policies: shippedPolicies(), killSwitches: try await store.killSwitches()),
+            hasWorkspace: { _ in true }, now: Date()
+        ).first?.next
+    }
+
+    @Test func aDryRunPreviewsTheDestroyPlanItsApprovalAndAHold() async throws {
+        try await applyWarehouse()
+        try removeResources()
+        #expect(try await previewedDestroy() == "terraform plan -destroy, then ask a project approver to approve that plan")
+        _ = try await world.pass()
+        let destroy = try await world.approval(of: "fraud-warehouse")
+        #expect(try await previewedDestroy() == "terraform plan -destroy; approval \(destroy.id) is pending")
+        try await engage(.global)
+        #expect(try await previewedDestroy() == "held: kill switch (incident 7); nothing runs")
+    }
+
     @Test func anAutoTierDestroyIsHeldByAKillSwitchToo() async throws {
         _ = try await world.pass()
         #expect(provisioner.applies(of: "Resource/fraud-features").count == 1)
