@@ -114,13 +114,22 @@ public struct ProvisioningPlan: Sendable, Hashable {
     public var changesNothing: Bool { resources.allSatisfy(\.isNoOp) }
 
     /// What an approver sees: every instance the plan creates, updates, replaces or destroys,
-    /// with its attribute values before and after (sensitive ones already masked).
+    /// with its attribute values before and after (sensitive ones already masked). As a last
+    /// line of defence, a credential-looking run in any value terraform did not mark sensitive
+    /// is shown as `<not shown>` too.
     public var changes: [PlannedChange] {
         resources.compactMap { resource in
             resource.change.map {
-                PlannedChange(address: resource.address, type: resource.type, action: $0, before: resource.before, after: resource.after)
+                PlannedChange(
+                    address: resource.address, type: resource.type, action: $0, before: resource.before.map(Self.unsecret),
+                    after: resource.after.map(Self.unsecret))
             }
         }
+    }
+
+    /// `values` with every secret-looking run in a string redacted.
+    static func unsecret(_ values: JSONValue) -> JSONValue {
+        values.rewritingStrings { text in SecretDetector.mayContainSecret(text) ? SecretDetector.redacting(text) : nil }
     }
 }
 

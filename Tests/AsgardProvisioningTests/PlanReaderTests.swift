@@ -117,6 +117,12 @@ struct PlanReaderTests {
         #expect(plan.changes.map(\.action) == ["destroy", "update"])
         let shown = plan.changes.map { "\($0.before?.jsonText ?? "") \($0.after?.jsonText ?? "")" }.joined()
         #expect(!shown.contains("hunter2") && !shown.contains("-key"))
+        // A credential terraform was not told is sensitive is not shown either.
+        let token = "dapi" + String(repeating: "0123456789abcdef", count: 2)
+        let unmarked = PlannedResource(
+            address: "a", type: "x", actions: ["create"], after: .object([JSONMember(key: "note", value: .string("use \(token) here"))]))
+        let planned = ProvisioningPlan(digest: "d", summary: "s", resources: [unmarked])
+        #expect(planned.changes.first?.after?["note"] == .string("use <not shown> here"))
     }
 
     @Test func noResourceChangesIsAnEmptyPlan() throws {
