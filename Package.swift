@@ -96,7 +96,8 @@ let package = Package(
         .executableTarget(
             name: "asgard",
             dependencies: [
-                "AsgardCore", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardProvisioning", "Cedar", "AsgardServer", "FakeDatabricks",
+                "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardProvisioning", "Cedar", "AsgardServer",
+                "FakeDatabricks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -161,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AsgardStoreTests",
-            dependencies: ["AsgardStore", "AsgardTestSupport"],
+            dependencies: ["AsgardStore", "AsgardJSON", "AsgardTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -52,7 +52,10 @@ public struct ApprovalDesk: Sendable {
                     detail: ["approval": id, "reason": decision.reason, "policies": decision.policies.joined(separator: ",")]))
             throw Refusal(description: decision.reason, denied: byCedar)
         }
-        var detail = ["approval": id, "plan_digest": approval.planDigest ?? "", "policies": decision.policies.joined(separator: ",")]
+        var detail = [
+            "approval": id, "plan_digest": approval.planDigest ?? "", "policies": decision.policies.joined(separator: ","),
+            "operation": approval.operation.rawValue,
+        ]
         if let reason { detail["reason"] = reason }
         return try await store.decideApproval(
             id: id, status: approve ? .approved : .rejected, by: approver, reason: reason,

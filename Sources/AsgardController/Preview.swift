@@ -24,7 +24,8 @@ public enum Preview {
                 let provisioned = ProvisioningRules.mustDestroy(
                     observed: observed.objects[action.ref], record: record,
                     hasWorkspace: hasWorkspace(action.ref))
-                return PreviewedAction(action: action, next: provisioned ? "terraform destroy, then remove" : "remove (never provisioned)")
+                return PreviewedAction(
+                    action: action, next: provisioned ? destroyStep(action, approvals: approvals, gate: gate) : "remove (never provisioned)")
             }
             guard let object = desired.object(action.ref) else { return PreviewedAction(action: action) }
             if ProvisioningRules.waitsOutBackoff(action, seen: observed.objects[action.ref]), let until = record?.backoff(at: now) {
@@ -37,7 +38,7 @@ public enum Preview {
             case .auto:
                 return PreviewedAction(action: action, gate: outcome, next: "\(checked), apply")
             case .human:
-                let open = approvals.filter { $0.ref == action.ref && $0.isOpen }
+                let open = approvals.filter { $0.ref == action.ref && $0.operation == .provision && $0.isOpen }
                 let next =
                     if let approved = open.first(where: { $0.status == .approved }) {
                         "\(checked); apply it if its digest is \(approved.planDigest.map { String($0.prefix(12)) } ?? "?") (approval \(approved.id)), else ask again"
@@ -49,5 +50,20 @@ public enum Preview {
                 return PreviewedAction(action: action, gate: outcome, next: next)
             }
         }
+    }
+
+    /// What removing a provisioned object runs next: held by a kill switch, destroyed at once
+    /// (auto tier), or its destroy plan approved first (human tier).
+    private static func destroyStep(_ action: Action, approvals: [Approval], gate: ProvisionGate) -> String {
+        if let stop = gate.stopped(project: action.project) { return "held: kill switch (\(stop)); nothing runs" }
+        guard action.tier == .human else { return "terraform destroy, then remove" }
+        let open = approvals.filter { $0.ref == action.ref && $0.operation == .destroy && $0.isOpen }
+        let checked = "terraform plan -destroy"
+        if let approved = open.first(where: { $0.status == .approved }) {
+            return "\(checked); apply it if its digest is \(approved.planDigest.map { String($0.prefix(12)) } ?? "?") "
+                + "(approval \(approved.id)), else ask again; then remove"
+        }
+        if let pending = open.first { return "\(checked); approval \(pending.id) is pending" }
+        return "\(checked), then ask a project approver to approve that plan"
     }
 }

@@ -15,8 +15,16 @@ public protocol Provisioner: Sendable {
     /// or terraform finds it stale.
     func apply(_ request: ProvisioningRequest, planDigest: String) async throws -> ProvisioningOutputs
     /// Destroys everything the workspace of `ref` manages, then removes the workspace.
-    /// Nothing to destroy (no workspace) is success.
+    /// Nothing to destroy (no workspace) is success. The auto tier's removal.
     func destroy(_ ref: ObjectRef) async throws
+    /// Plans destroying everything the workspace of `ref` manages and saves the plan under its
+    /// digest; destroys nothing. Nil when there is nothing to destroy (no workspace, or a state
+    /// that manages nothing). The human tier's removal: a person approves this plan.
+    func planDestroy(_ ref: ObjectRef) async throws -> ProvisioningPlan?
+    /// Applies the destroy plan saved by an earlier `planDestroy(ref)` whose digest is
+    /// `planDigest`, then removes the workspace. Fails, destroying nothing, if no such plan is
+    /// saved or it was made against another state than the workspace holds now.
+    func applyDestroy(_ ref: ObjectRef, planDigest: String) async throws
     /// What the workspace's terraform state records for `ref`, read from disk without
     /// running terraform (so `reconcile --dry-run` may call it); nil when there is none.
     func state(of ref: ObjectRef) throws -> WorkspaceState?
@@ -67,13 +75,18 @@ public struct PlannedResource: Sendable, Hashable {
     /// terraform's actions: `["create"]`, `["update"]`, `["delete", "create"]`, `["no-op"]`, `["delete"]`, `["read"]`.
     public var actions: [String]
     /// The planned values after the change (`change.after`); nil when the instance is deleted.
+    /// Sensitive values are masked as `"(sensitive)"`.
     public var after: JSONValue?
+    /// The values before the change (`change.before`); nil when the instance is created.
+    /// Sensitive values are masked as `"(sensitive)"`.
+    public var before: JSONValue?
 
-    public init(address: String, type: String, actions: [String], after: JSONValue?) {
+    public init(address: String, type: String, actions: [String], after: JSONValue?, before: JSONValue? = nil) {
         self.address = address
         self.type = type
         self.actions = actions
         self.after = after
+        self.before = before
     }
 
     /// Whether the plan leaves this instance as it is.
@@ -99,6 +112,38 @@ public struct ProvisioningPlan: Sendable, Hashable {
 
     /// Whether applying it would change nothing.
     public var changesNothing: Bool { resources.allSatisfy(\.isNoOp) }
+
+    /// What an approver sees: every instance the plan creates, updates, replaces or destroys,
+    /// with its attribute values before and after (sensitive ones already masked). As a last
+    /// line of defence, a credential-looking run in any value terraform did not mark sensitive
+    /// is shown as `<not shown>` too.
+    public var changes: [PlannedChange] {
+        resources.compactMap { resource in
+            resource.change.map {
+                PlannedChange(
+                    address: resource.address, type: resource.type, action: $0, before: resource.before.map(Self.unsecret),
+                    after: resource.after.map(Self.unsecret))
+            }
+        }
+    }
+
+    /// `values` with every secret-looking run in a string redacted.
+    static func unsecret(_ values: JSONValue) -> JSONValue {
+        values.rewritingStrings { text in SecretDetector.mayContainSecret(text) ? SecretDetector.redacting(text) : nil }
+    }
+}
+
+extension PlannedResource {
+    /// `create`, `update`, `replace` or `destroy`; nil when the plan keeps the instance as it is.
+    public var change: String? {
+        switch actions {
+        case ["create"]: "create"
+        case ["update"]: "update"
+        case ["delete", "create"], ["create", "delete"]: "replace"
+        case ["delete"]: "destroy"
+        default: nil
+        }
+    }
 }
 
 /// `terraform output -json` after an apply; sensitive outputs are kept only as `"(sensitive)"`.
@@ -163,6 +208,14 @@ public struct UnavailableProvisioner: Provisioner {
     }
 
     public func destroy(_ ref: ObjectRef) async throws {
+        throw ProvisioningError.connectorNotAvailable(reason: reason)
+    }
+
+    public func planDestroy(_ ref: ObjectRef) async throws -> ProvisioningPlan? {
+        throw ProvisioningError.connectorNotAvailable(reason: reason)
+    }
+
+    public func applyDestroy(_ ref: ObjectRef, planDigest: String) async throws {
         throw ProvisioningError.connectorNotAvailable(reason: reason)
     }
 

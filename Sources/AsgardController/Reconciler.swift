@@ -163,10 +163,16 @@ public struct Reconciler: Sendable {
     public func apply(_ desired: DesiredState, concurrency: Int = ProvisioningWorkers.defaultLimit) async throws -> (
         outcomes: [ActionOutcome], notes: [String]
     ) {
-        let configured = try await configure(desired)
+        var configured = try await configure(desired)
         let round = try await provisioningRound(desired)
         let provisioned = await ProvisioningWorkers.runToCompletion(round.actions, limit: concurrency) { action in
             await carryOut(action, in: round)
+        }
+        // A project whose removal waited for its resources and endpoints goes now if they are gone.
+        let waited = Set(configured.filter { $0.result == .deferred && $0.action.ref.kind == .project }.map(\.action.ref))
+        if !waited.isEmpty {
+            let late = try await configure(desired, only: waited)
+            configured = configured.filter { !waited.contains($0.action.ref) } + late
         }
         return ((configured + provisioned).sorted { Action.inPlanOrder($0.action, $1.action) }, round.notes)
     }
@@ -190,10 +196,17 @@ public struct Reconciler: Sendable {
     ///   is that action's `failed` outcome (the next pass tries it again), never the pass's.
     /// - Throws: store errors reading the observed state.
     public func configure(_ desired: DesiredState) async throws -> [ActionOutcome] {
+        try await configure(desired, only: nil)
+    }
+
+    /// `configure(_:)`, limited to the actions on `refs` when given.
+    func configure(_ desired: DesiredState, only refs: Set<ObjectRef>?) async throws -> [ActionOutcome] {
         let observed = try await store.observedState()
         var outcomes: [ActionOutcome] = []
-        for action in plan(desired: desired, observed: observed) {
-            if !action.isProvisioning {
+        for action in plan(desired: desired, observed: observed) where refs?.contains(action.ref) ?? true {
+            if let waiting = ProvisioningRules.removalWaits(action, observed: observed) {
+                outcomes.append(await timed(action) { outcome(action, .deferred, waiting) })
+            } else if !action.isProvisioning {
                 outcomes.append(await timed(action) { try await configureOne(action, desired: desired) })
             } else if action.verb == .delete, action.ref.kind == .servingEndpoint, observed.objects[action.ref]?.status == .applied {
                 await withdrawRoute(of: action)
@@ -234,7 +247,7 @@ public struct Reconciler: Sendable {
     public struct ProvisioningRound: Sendable {
         public var actions: [Action]
         public var notes: [String]
-        fileprivate var pass: Pass
+        var pass: Pass
     }
 
     /// Plans the provisioning path: resources and serving endpoints diffed against the store,
@@ -279,7 +292,7 @@ public struct Reconciler: Sendable {
     }
 
     /// What one pass knows before it acts.
-    fileprivate struct Pass: Sendable {
+    struct Pass: Sendable {
         var desired: DesiredState
         var observed: ObservedState
         var records: [ObjectRef: ProvisioningRecord]
@@ -288,7 +301,7 @@ public struct Reconciler: Sendable {
     }
 
     /// An outcome under construction.
-    private func outcome(
+    func outcome(
         _ action: Action, _ result: ActionOutcome.Result, _ reason: String? = nil, gate: GateOutcome? = nil,
         plan: String? = nil
     ) -> ActionOutcome {
@@ -313,14 +326,14 @@ public struct Reconciler: Sendable {
     }
 
     /// Commits `changes` with the audit entry of `outcome` and returns the outcome.
-    private func commit(_ outcome: ActionOutcome, _ changes: [ObjectChange]) async throws -> ActionOutcome {
+    func commit(_ outcome: ActionOutcome, _ changes: [ObjectChange]) async throws -> ActionOutcome {
         try await store.commit(changes, audit: audit(outcome))
         return outcome
     }
 
     /// Voids an open approval whose change no longer stands, audited as `approval.void` on its
     /// object with the approval, the reason and any `extra` detail.
-    private func void(_ approval: Approval, because why: String, detail extra: [String: String] = [:]) async throws {
+    func void(_ approval: Approval, because why: String, detail extra: [String: String] = [:]) async throws {
         _ = try await store.decideApproval(
             id: approval.id, status: .void, by: actor, reason: why,
             audit: AuditEntry(
@@ -332,9 +345,11 @@ public struct Reconciler: Sendable {
     private func carryOut(_ action: Action, in pass: Pass) async throws -> ActionOutcome {
         let object = pass.desired.object(action.ref)
         if action.isProvisioning, action.verb == .update || action.verb == .delete {
-            // An approval is for one exact change: a changed or removed object voids it.
+            // An approval is for one exact change: a changed object voids it, and a removed one
+            // voids every request to provision it (its destroy is approved on its own).
             let why = "\(action.ref) was \(action.verb == .delete ? "removed from" : "changed in") desired state"
             for approval in pass.approvals where approval.ref == action.ref && approval.isOpen {
+                guard action.verb == .update || approval.operation == .provision else { continue }
                 try await void(approval, because: why)
             }
         }
@@ -351,35 +366,13 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// Removes an object; a provisioned one is destroyed first (removing its route, if any, with it).
-    private func remove(_ action: Action, in pass: Pass) async throws -> ActionOutcome {
-        let provisioned =
-            action.isProvisioning
-            && ProvisioningRules.mustDestroy(
-                observed: pass.observed.objects[action.ref], record: pass.records[action.ref],
-                hasWorkspace: ((try? provisioner.state(of: action.ref)) ?? nil) != nil)
-        guard provisioned else {
-            let reason = action.isProvisioning ? "never provisioned, so nothing to destroy" : nil
-            return try await commit(outcome(action, .removed, reason), [.remove(action.ref)])
-        }
-        let record = pass.records[action.ref] ?? ProvisioningRecord(ref: action.ref)
-        if let until = record.backoff(at: clock()) { return deferred(action, record: record, until: until) }
-        do {
-            onEvent(.step(action, "destroy"))
-            try await provisioner.destroy(action.ref)
-            return try await commit(outcome(action, .removed), [.remove(action.ref)])
-        } catch {
-            return try await fail(action, record: record, error: error, object: nil, gate: nil, plan: nil)
-        }
-    }
-
     /// Not tried in this pass: the backoff after the last failure runs until `until`.
-    private func deferred(_ action: Action, record: ProvisioningRecord, until: Date) -> ActionOutcome {
+    func deferred(_ action: Action, record: ProvisioningRecord, until: Date) -> ActionOutcome {
         outcome(action, .deferred, "retrying after \(formatInstant(until)) (\(record.failures) failed attempt\(record.failures == 1 ? "" : "s"))")
     }
 
     /// Records a failed provisioning step with its backoff.
-    private func fail(
+    func fail(
         _ action: Action, record: ProvisioningRecord, error: any Error, object: DesiredObject?, gate: GateOutcome?,
         plan: String?
     ) async throws -> ActionOutcome {
@@ -478,7 +471,12 @@ public struct Reconciler: Sendable {
         record: ProvisioningRecord, gate: GateOutcome, in pass: Pass
     ) async throws -> ActionOutcome {
         // Read afresh: this pass may have voided some already (a changed object).
-        let mine = try await store.approvals(status: nil).filter { $0.ref == action.ref }
+        let all = try await store.approvals(status: nil).filter { $0.ref == action.ref }
+        // Back in desired state: a destroy waiting for its approval is not wanted any more.
+        for destroy in all where destroy.isOpen && destroy.operation == .destroy {
+            try await void(destroy, because: "\(action.ref) is in desired state again, so it is not destroyed")
+        }
+        let mine = all.filter { $0.operation == .provision }
         for stale in mine where stale.isOpen && stale.planDigest != plan.digest {
             let why =
                 "the plan changed since it was \(stale.status == .approved ? "approved" : "requested"): "
@@ -504,7 +502,8 @@ public struct Reconciler: Sendable {
             approval = try await store.requestApproval(
                 ApprovalRequest(
                     ref: action.ref, project: request.project, actionDigest: action.digest, planDigest: plan.digest, summary: plan.summary,
-                    monthlyEstimate: pass.desired.monthlyEstimate(of: object), requestedBy: pass.desired.requester(of: object)))
+                    operation: .provision, changes: plan.changes, estimate: pass.desired.estimate(of: object),
+                    requestedBy: pass.desired.requester(of: object)))
         }
         let reason = "human tier: waiting for approval \(approval.id) of plan \(plan.digest.prefix(12)) (\(plan.summary))"
         return try await settle(
@@ -608,6 +607,17 @@ enum ProvisioningRules {
     /// `pending`), a workspace exists, or an apply was in flight when a process died.
     static func mustDestroy(observed: ObservedObject?, record: ProvisioningRecord?, hasWorkspace: Bool) -> Bool {
         observed?.status == .applied || hasWorkspace || record?.applying != nil || record?.appliedPlan != nil
+    }
+
+    /// Why removing a project waits, if it does: the store still holds resources or serving
+    /// endpoints of it, whose destroy needs its approvers and obeys its kill switch. Nil for
+    /// every other action.
+    static func removalWaits(_ action: Action, observed: ObservedState) -> String? {
+        guard action.verb == .delete, action.ref.kind == .project else { return nil }
+        let left = observed.objects.values.filter { $0.ref.kind.isProvisioned && $0.project == action.ref.id }.map(\.ref).sorted()
+        guard !left.isEmpty else { return nil }
+        return "waits until its resources and serving endpoints are removed (\(left.map(\.description).joined(separator: ", "))): "
+            + "their destroy needs its approvers"
     }
 
     /// Whether an action waits out the backoff of an earlier failure: a retry does, while drift

@@ -65,16 +65,21 @@ enum PlanReader {
                 }
                 actions.append(name)
             }
-            var after = item["change"]?["after"]
-            if after == .null { after = nil }
-            after = after.map { masked($0, sensitive: item["change"]?["after_sensitive"]) }
+            let after = values(item["change"]?["after"], sensitive: item["change"]?["after_sensitive"])
+            let before = values(item["change"]?["before"], sensitive: item["change"]?["before_sensitive"])
             let deposed: String? = if case .string(let key)? = item["deposed"] { key } else { nil }
             resources.append(
                 PlannedResource(
                     address: deposed.map { "\(address) (deposed \($0))" } ?? address,
-                    type: type, actions: actions, after: after))
+                    type: type, actions: actions, after: after, before: before))
         }
         return resources.sorted { $0.address < $1.address }
+    }
+
+    /// A change's `before` or `after` with its sensitive parts masked; nil when absent or null.
+    static func values(_ value: JSONValue?, sensitive: JSONValue?) -> JSONValue? {
+        guard let value, value != .null else { return nil }
+        return masked(value, sensitive: sensitive)
     }
 
     /// `value` with every part that `sensitive` (terraform's `after_sensitive`, a mirror of the

@@ -45,6 +45,14 @@ public struct TerraformConnector: Provisioner {
         try await destroyWorkspace(ref)
     }
 
+    public func planDestroy(_ ref: ObjectRef) async throws -> ProvisioningPlan? {
+        try await planDestroyWorkspace(ref)
+    }
+
+    public func applyDestroy(_ ref: ObjectRef, planDigest: String) async throws {
+        try await applyDestroyWorkspace(ref, planDigest: planDigest)
+    }
+
     public func state(of ref: ObjectRef) throws -> WorkspaceState? {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
         guard let bytes = WorkspaceFiles.read(workspace.state) else { return nil }
@@ -149,22 +157,80 @@ public struct TerraformConnector: Provisioner {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
         guard WorkspaceFiles.isDirectory(workspace.directory) else { return }
         try await withLock(workspace) { () async throws(TerraformError) in
-            let names: [String] =
-                try WorkspaceFiles.read(workspace.record)
-                .map { bytes throws(TerraformError) in try WorkspaceRecord(bytes: bytes, path: workspace.record).environmentNames } ?? []
-            let managesSomething =
-                try WorkspaceFiles.read(workspace.state)
-                .map { bytes throws(TerraformError) in try !StateReader.read(bytes, path: workspace.state).instances.isEmpty } ?? false
             // No state, or a state with no instances: terraform manages nothing here.
-            if managesSomething {
-                let session = session(in: workspace, environmentNames: names)
-                if !WorkspaceFiles.isDirectory(workspace.providerDirectory) {
-                    try await session.check(.initialize, ["init", "-input=false", "-no-color"])
-                }
+            if try managesSomething(workspace) {
+                let session = try await initializedSession(in: workspace)
                 try await session.check(.destroy, ["destroy", "-input=false", "-no-color", "-auto-approve"])
             }
             try WorkspaceFiles.remove(workspace.directory)
         }
+    }
+
+    /// `plan -destroy` in the workspace, saved under its digest like any plan.
+    private func planDestroyWorkspace(_ ref: ObjectRef) async throws(TerraformError) -> ProvisioningPlan? {
+        let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
+        guard WorkspaceFiles.isDirectory(workspace.directory) else { return nil }
+        return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningPlan? in
+            guard try managesSomething(workspace) else { return nil }
+            try WorkspaceFiles.makeDirectory(workspace.plans)
+            let session = try await initializedSession(in: workspace)
+            let prior = PriorState(stateBytes: WorkspaceFiles.read(workspace.state))
+            let pending = "plans/.pending-\(UUID().uuidString).tfplan"
+            defer { try? WorkspaceFiles.remove(workspace.path(pending)) }
+            try await session.check(.plan, ["plan", "-destroy", "-input=false", "-no-color", "-out=\(pending)"])
+            let shown = try await session.check(.show, ["show", "-json", pending])
+            guard !shown.stdoutTruncated else { throw .outputTooLarge(step: .show, limit: session.runner.stdoutLimit) }
+            let plan = try PlanReader.read(Array(shown.stdout.utf8))
+            try WorkspaceFiles.write(prior.recorded + "\n", to: workspace.path(Workspace.priorFile(plan.digest)))
+            try WorkspaceFiles.move(workspace.path(pending), to: workspace.path(Workspace.planFile(plan.digest)))
+            return plan
+        }
+    }
+
+    /// Applies a saved destroy plan, then removes the workspace.
+    private func applyDestroyWorkspace(_ ref: ObjectRef, planDigest: String) async throws(TerraformError) {
+        let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
+        let planFile = Workspace.planFile(planDigest)
+        guard Workspace.isDigest(planDigest), WorkspaceFiles.exists(workspace.path(planFile)) else {
+            throw .planNotSaved(digest: planDigest)
+        }
+        try await withLock(workspace) { () async throws(TerraformError) in
+            guard WorkspaceFiles.exists(workspace.path(planFile)) else { throw .planNotSaved(digest: planDigest) }
+            try checkFresh(workspace, digest: planDigest)
+            let session = try session(in: workspace)
+            let applied = try await session.run(.destroy, ["apply", "-input=false", "-no-color", planFile])
+            if applied.status != 0 {
+                if StaleOutput.saysStale(applied.tail) {
+                    throw .stalePlan(digest: planDigest, reason: "terraform: the state changed after the plan was made")
+                }
+                throw .exited(step: .destroy, status: applied.status, output: applied.tail)
+            }
+            try WorkspaceFiles.remove(workspace.directory)
+        }
+    }
+
+    /// Whether the workspace's state manages any resource instance.
+    private func managesSomething(_ workspace: Workspace) throws(TerraformError) -> Bool {
+        try WorkspaceFiles.read(workspace.state)
+            .map { bytes throws(TerraformError) in try !StateReader.read(bytes, path: workspace.state).instances.isEmpty } ?? false
+    }
+
+    /// A session for a workspace that exists already, with the vendor variable names its record
+    /// keeps (the object may have left desired state).
+    private func session(in workspace: Workspace) throws(TerraformError) -> StepSession {
+        let names: [String] =
+            try WorkspaceFiles.read(workspace.record)
+            .map { bytes throws(TerraformError) in try WorkspaceRecord(bytes: bytes, path: workspace.record).environmentNames } ?? []
+        return session(in: workspace, environmentNames: names)
+    }
+
+    /// `session(in:)`, after `init` when the workspace has no providers installed.
+    private func initializedSession(in workspace: Workspace) async throws(TerraformError) -> StepSession {
+        let session = try session(in: workspace)
+        if !WorkspaceFiles.isDirectory(workspace.providerDirectory) {
+            try await session.check(.initialize, ["init", "-input=false", "-no-color"])
+        }
+        return session
     }
 
     // MARK: Support

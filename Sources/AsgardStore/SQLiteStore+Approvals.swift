@@ -1,4 +1,5 @@
 import AsgardCore
+import AsgardJSON
 import Foundation
 import GRDB
 
@@ -15,14 +16,16 @@ enum ApprovalTable {
         try db.execute(
             sql: """
                 INSERT INTO approvals (id, kind, object_id, project, action_digest, plan_digest, summary,
-                    monthly_estimate_micros, requested_by, status, decided_by, reason, created_at, decided_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    monthly_estimate_micros, requested_by, status, decided_by, reason, created_at, decided_at,
+                    operation, changes_json, estimate_basis, estimate_detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 approval.id, approval.ref.kind.rawValue, approval.ref.id, approval.project, approval.actionDigest,
-                approval.planDigest, approval.summary, approval.monthlyEstimate.value, approval.requestedBy,
+                approval.planDigest, approval.summary, approval.estimate.monthly?.value ?? 0, approval.requestedBy,
                 approval.status.rawValue, approval.decidedBy, approval.reason,
                 Encoding.micros(approval.createdAt), approval.decidedAt.map(Encoding.micros),
+                approval.operation.rawValue, changesJSON(approval.changes), approval.estimate.basis.rawValue, approval.estimate.detail,
             ]
         )
     }
@@ -41,6 +44,8 @@ enum ApprovalTable {
     /// Reads one `approvals` row.
     static func approval(_ row: Row) throws -> Approval {
         let decidedAt: Int64? = try row.decode(forColumn: "decided_at")
+        // A store not yet migrated to v8 (read by a dry run, which never migrates) has no plan details.
+        let planned = row.hasColumn("operation")
         return Approval(
             id: try row.decode(forColumn: "id"),
             ref: ObjectRef(try Encoding.decodeEnum(ObjectKind.self, row, "kind", table: "approvals"), try row.decode(forColumn: "object_id")),
@@ -48,7 +53,12 @@ enum ApprovalTable {
             actionDigest: try row.decode(forColumn: "action_digest"),
             planDigest: try row.decode(forColumn: "plan_digest"),
             summary: try row.decode(forColumn: "summary"),
-            monthlyEstimate: MicroDollars(try row.decode(forColumn: "monthly_estimate_micros")),
+            operation: try planned ? Encoding.decodeEnum(ApprovalOperation.self, row, "operation", table: "approvals") : .provision,
+            changes: try planned ? changes(row) : [],
+            estimate: CostEstimate(
+                basis: try planned ? Encoding.decodeEnum(CostEstimate.Basis.self, row, "estimate_basis", table: "approvals") : .fixed,
+                monthly: MicroDollars(try row.decode(forColumn: "monthly_estimate_micros")),
+                detail: try planned ? row.decode(forColumn: "estimate_detail") : "the manifest's fixed figure"),
             requestedBy: try row.decode(forColumn: "requested_by"),
             status: try Encoding.decodeEnum(Approval.Status.self, row, "status", table: "approvals"),
             decidedBy: try row.decode(forColumn: "decided_by"),
@@ -56,5 +66,36 @@ enum ApprovalTable {
             createdAt: Encoding.date(micros: try row.decode(forColumn: "created_at")),
             decidedAt: decidedAt.map(Encoding.date(micros:))
         )
+    }
+
+    /// `changes` as a JSON array of `{address, type, action, before, after}` (attribute values exact).
+    static func changesJSON(_ changes: [PlannedChange]) -> String {
+        JSONValue.array(
+            changes.map { change in
+                .object([
+                    JSONMember(key: "address", value: .string(change.address)),
+                    JSONMember(key: "type", value: .string(change.type)),
+                    JSONMember(key: "action", value: .string(change.action)),
+                    JSONMember(key: "before", value: change.before ?? .null),
+                    JSONMember(key: "after", value: change.after ?? .null),
+                ])
+            }
+        ).jsonText
+    }
+
+    /// The planned changes of one `approvals` row.
+    static func changes(_ row: Row) throws -> [PlannedChange] {
+        let text: String = try row.decode(forColumn: "changes_json")
+        let corrupt = CorruptRow(table: "approvals", column: "changes_json", value: String(text.prefix(120)))
+        guard case .array(let items)? = try? JSONValue.parse(text) else { throw corrupt }
+        return try items.map { item in
+            guard case .string(let address)? = item["address"], case .string(let type)? = item["type"],
+                case .string(let action)? = item["action"]
+            else { throw corrupt }
+            // (`JSONValue` is nil-literal expressible: spell out the absent case.)
+            let before: JSONValue? = item["before"] == .null ? Optional.none : item["before"]
+            let after: JSONValue? = item["after"] == .null ? Optional.none : item["after"]
+            return PlannedChange(address: address, type: type, action: action, before: before, after: after)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import AsgardCore
+import AsgardJSON
 import Foundation
 import GRDB
 
@@ -185,7 +186,8 @@ enum ObjectTables {
         try upsertRoute(
             StoredRoute(
                 model: endpoint.model, vendor: endpoint.service, inference: inference, upstream: endpoint.id,
-                pricing: endpoint.pricing, maxDataClass: endpoint.maxDataClass, servingEndpoint: endpoint.id),
+                pricing: endpoint.pricing, maxDataClass: endpoint.maxDataClass, servingEndpoint: endpoint.id,
+                project: endpoint.project, sharedWith: endpoint.sharedWith ?? []),
             owner: owner, in: db)
     }
 
@@ -204,8 +206,8 @@ enum ObjectTables {
             sql: """
                 INSERT INTO routes (model, owner, vendor, upstream, base_url_env, token_env, chat_path, timeout_seconds,
                     sends_usage_context, default_max_tokens, input_per_million_micros, output_per_million_micros,
-                    max_data_class, serving_endpoint, api_kind, auth_header, auth_scheme, claim)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(claim), 0) + 1 FROM routes))
+                    max_data_class, serving_endpoint, api_kind, auth_header, auth_scheme, project, shared_with_json, claim)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(claim), 0) + 1 FROM routes))
                 ON CONFLICT (model, owner) DO UPDATE SET
                     api_kind = excluded.api_kind, auth_header = excluded.auth_header, auth_scheme = excluded.auth_scheme,
                     vendor = excluded.vendor, upstream = excluded.upstream, base_url_env = excluded.base_url_env,
@@ -213,13 +215,15 @@ enum ObjectTables {
                     sends_usage_context = excluded.sends_usage_context, default_max_tokens = excluded.default_max_tokens,
                     input_per_million_micros = excluded.input_per_million_micros,
                     output_per_million_micros = excluded.output_per_million_micros,
-                    max_data_class = excluded.max_data_class, serving_endpoint = excluded.serving_endpoint
+                    max_data_class = excluded.max_data_class, serving_endpoint = excluded.serving_endpoint,
+                    project = excluded.project, shared_with_json = excluded.shared_with_json
                 """,
             arguments: [
                 route.model, owner, route.vendor, route.upstream, route.baseURLEnv, route.tokenEnv, route.chatPath,
                 route.timeoutSeconds, route.sendsUsageContext, route.defaultMaxTokens,
                 route.pricing.inputPerMillion.value, route.pricing.outputPerMillion.value,
                 route.maxDataClass.name, route.servingEndpoint, route.kind.rawValue, route.authHeader, route.authScheme,
+                route.project, JSONValue.array(route.sharedWith.map(JSONValue.string)).jsonText,
             ]
         )
     }
@@ -254,8 +258,22 @@ enum ObjectTables {
                 outputPerMillion: MicroDollars(try row.decode(forColumn: "output_per_million_micros"))
             ),
             maxDataClass: try Encoding.decodeDataClass(row, "max_data_class", table: "routes"),
-            servingEndpoint: try row.decode(forColumn: "serving_endpoint")
+            servingEndpoint: try row.decode(forColumn: "serving_endpoint"),
+            project: try row.decode(forColumn: "project"),
+            sharedWith: try sharedWith(row)
         )
+    }
+
+    /// The project ids of a `routes` row's `shared_with_json`.
+    private static func sharedWith(_ row: Row) throws -> [String] {
+        let text: String = try row.decode(forColumn: "shared_with_json")
+        guard case .array(let items)? = try? JSONValue.parse(text) else {
+            throw CorruptRow(table: "routes", column: "shared_with_json", value: text)
+        }
+        return try items.map { item in
+            guard case .string(let id) = item else { throw CorruptRow(table: "routes", column: "shared_with_json", value: text) }
+            return id
+        }
     }
 
     // MARK: Cost sources

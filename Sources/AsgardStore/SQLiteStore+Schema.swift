@@ -34,7 +34,40 @@ enum Schema {
             guard let auditKey else { throw AuditKeyError.noLocation }
             try auditHMAC(db, key: auditKey, now: clock())
         }
+        migrator.registerMigration("v9-approval-plans", migrate: v9)
+        migrator.registerMigration("v10-endpoint-owners", migrate: v10)
         return migrator
+    }
+
+    /// A route from a serving endpoint names the project that owns the endpoint (`project`) and
+    /// the projects it is shared with (`shared_with_json`, a JSON array of ids): the gateway lets
+    /// only their keys call it. Existing endpoint routes take their endpoint's project and are
+    /// shared with nobody, as their endpoints (which could not say otherwise) were.
+    private static func v10(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE routes ADD COLUMN project TEXT;
+                ALTER TABLE routes ADD COLUMN shared_with_json TEXT NOT NULL DEFAULT '[]';
+                UPDATE routes SET project = (
+                    SELECT objects.project FROM objects WHERE objects.kind = 'ServingEndpoint' AND objects.id = routes.serving_endpoint
+                ) WHERE serving_endpoint IS NOT NULL;
+                """)
+    }
+
+    /// An approval shows what its plan does: whether it provisions or destroys (`operation`),
+    /// each resource change with its attribute values, sensitive ones masked (`changes_json`),
+    /// and how the estimate was reached (`estimate_basis`: `rule`, `fixed` or `unknown`, with
+    /// `estimate_detail`). `monthly_estimate_micros` holds 0 when the basis is `unknown`, and
+    /// readers ignore it then. Approvals made before keep their figure as a fixed estimate.
+    private static func v9(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE approvals ADD COLUMN operation TEXT NOT NULL DEFAULT 'provision';
+                ALTER TABLE approvals ADD COLUMN changes_json TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE approvals ADD COLUMN estimate_basis TEXT NOT NULL DEFAULT 'fixed';
+                ALTER TABLE approvals ADD COLUMN estimate_detail TEXT NOT NULL
+                    DEFAULT 'the manifest''s fixed figure (recorded before approvals showed how estimates are reached)';
+                """)
     }
 
     /// A ledger row says when the vendor reported more usage than the request could have

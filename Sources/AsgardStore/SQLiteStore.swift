@@ -284,7 +284,8 @@ public final class SQLiteStore: Store {
             let approval = Approval(
                 id: ApprovalTable.newID(), ref: request.ref, project: request.project,
                 actionDigest: request.actionDigest, planDigest: request.planDigest, summary: request.summary,
-                monthlyEstimate: request.monthlyEstimate, requestedBy: request.requestedBy, status: .pending,
+                operation: request.operation, changes: request.changes, estimate: request.estimate, requestedBy: request.requestedBy,
+                status: .pending,
                 decidedBy: nil, reason: nil, createdAt: Encoding.stored(clock()), decidedAt: nil
             )
             try ApprovalTable.insert(approval, in: db)

@@ -1,16 +1,20 @@
 import ArgumentParser
 import AsgardController
 import AsgardCore
+import AsgardJSON
 import Foundation
 
 struct Approvals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List, approve and reject human-tier provisioning requests.",
+        abstract: "List, approve and reject human-tier provisioning and destroy requests.",
         discussion: """
-            An approval is bound to one terraform plan by its digest. Only an approver of the \
-            project may decide (Cedar `approve`), never the person who requested it. The next \
-            reconcile pass (`asgard serve`'s loop, or `asgard reconcile --once`) applies exactly \
-            the approved plan, or voids the approval if the plan has changed.
+            An approval is bound to one terraform plan by its digest: a plan to provision an \
+            object, or to destroy one removed from desired state. Each shows the plan's resource \
+            changes with their attribute values (sensitive ones masked) and a monthly estimate \
+            saying how it was reached. Only an approver of the project may decide (Cedar \
+            `approve`), never the person who requested it. The next reconcile pass (`asgard \
+            serve`'s loop, or `asgard reconcile --once`) applies exactly the approved plan, or \
+            voids the approval if the plan has changed.
             """,
         subcommands: [List.self, Approve.self, Reject.self]
     )
@@ -40,11 +44,7 @@ struct Approvals: AsyncParsableCommand {
                 print("No approvals\(status.map { " with status \($0)" } ?? "").")
                 return
             }
-            for a in approvals {
-                print("\(a.id)  \(a.status.rawValue)  \(a.ref)  project \(a.project)  $\(a.monthlyEstimate)/month  requested by \(a.requestedBy)")
-                print("    plan \(a.planDigest ?? "-"): \(a.summary)")
-                if let by = a.decidedBy { print("    decided by \(by)\(a.reason.map { ": \($0)" } ?? "")") }
-            }
+            for approval in approvals { print(Rendering.approval(approval)) }
         }
     }
 
@@ -92,6 +92,54 @@ struct Approvals: AsyncParsableCommand {
         } catch let error as StoreError {
             printError("error: \(error)")
             throw ExitCode.failure
+        }
+    }
+}
+
+extension Rendering {
+    /// One approval as people read it: what it is for, the estimate and how it was reached,
+    /// the plan, and each resource change with its attribute values (sensitive ones arrive
+    /// masked), then the decision if there is one.
+    static func approval(_ a: Approval) -> String {
+        let cost = a.operation == .destroy ? "saves" : "estimate"
+        var lines = [
+            "\(a.id)  \(a.status.rawValue)  \(a.operation.rawValue) \(a.ref)  project \(a.project)  requested by \(a.requestedBy)",
+            "    \(cost): \(a.estimate)",
+            "    plan \(a.planDigest ?? "-"): \(a.summary)",
+        ]
+        for change in a.changes {
+            lines.append("      \(sign(of: change.action)) \(change.action) \(change.address)")
+            lines += attributeLines(change).map { "          " + $0 }
+        }
+        if let by = a.decidedBy { lines.append("    decided by \(by)\(a.reason.map { ": \($0)" } ?? "")") }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func sign(of action: String) -> String {
+        switch action {
+        case "create": "+"
+        case "destroy": "-"
+        case "replace": "-/+"
+        default: "~"
+        }
+    }
+
+    /// `name = value` per attribute (values as compact JSON): what a create makes, what a destroy
+    /// removes, and for an update or replacement each attribute that changes, `old → new`.
+    static func attributeLines(_ change: PlannedChange) -> [String] {
+        let before = Dictionary(change.before?.members?.map { ($0.key, $0.value) } ?? [], uniquingKeysWith: { first, _ in first })
+        let after = Dictionary(change.after?.members?.map { ($0.key, $0.value) } ?? [], uniquingKeysWith: { first, _ in first })
+        switch (change.before, change.after) {
+        case (nil, let values?), (let values?, nil):
+            return (values.members ?? []).map { "\($0.key) = \($0.value.jsonText)" }
+        case (_?, _?):
+            return Set(before.keys).union(after.keys).sorted().compactMap { name in
+                let (old, new) = (before[name], after[name])
+                guard old != new else { return nil }
+                return "\(name) = \(old?.jsonText ?? "(none)") → \(new?.jsonText ?? "(known after apply)")"
+            }
+        case (nil, nil):
+            return []
         }
     }
 }

@@ -157,9 +157,18 @@ import Testing
             world.fake.controls.endpoint(named: "fraud-triage") != nil,
             "\(world.fake.controls.endpointNames) \(world.terraformCalls.suffix(10)) \(repaired.stdout)")
 
-        // Removed from desired state: destroyed at the vendor, route gone, workspace gone.
+        // Removed from desired state: the route leaves at once, and terraform's destroy plan
+        // waits for an approval, like any human-tier plan; approved, it destroys the endpoint at
+        // the vendor and the workspace goes.
         try FileManager.default.removeItem(atPath: world.root + "/desired/endpoints/fraud-triage.yaml")
         try world.edit("keys/fraud-detection.yaml", "  - databricks/fraud-triage\n", "")
+        let asked = try await world.once()
+        #expect(asked.status == 0 && asked.stdout.contains("ServingEndpoint/fraud-triage awaiting_approval in "), "\(asked.stdout)")
+        #expect(try await !store.routes().contains { $0.model == "databricks/fraud-triage" })
+        #expect(world.fake.controls.endpoint(named: "fraud-triage") != nil)
+        let destroy = try await world.pendingApproval("fraud-triage")
+        #expect(destroy.operation == .destroy && destroy.summary.contains("destroy 1"), "\(destroy.summary)")
+        #expect(try await world.asgard(["approvals", "approve", destroy.id, "--by", "priya.natarajan@example.com"]).status == 0)
         let removal = try await world.once()
         #expect(removal.status == 0 && removal.stdout.contains("ServingEndpoint/fraud-triage terraform destroy\n"), "\(removal.stdout)")
         #expect(world.fake.controls.endpoint(named: "fraud-triage") == nil)
@@ -349,6 +358,106 @@ import Testing
         try await world.shutdown()
     }
 
+    /// An approver sees what the plan does: each resource with its planned values, a sensitive
+    /// one masked wherever the approval is shown or stored, and an estimate the manifest's cost
+    /// rule derives from the parameters (a 4X-Large warehouse is not priced as a 2X-Small).
+    @Test func anApprovalShowsThePlannedValuesWithSecretsMaskedAndAnEstimateFromTheRule() async throws {
+        let world = try await World()
+        let password = "pw-SENSITIVE-5c1e7d0a"  // the default of Tests/TerraformModules/modules/test/sensitive
+        try
+            "kind: Service\nid: testing\nprovisionable:\n  - name: test-sensitive\n    module: modules/test/sensitive\n    tier: human\n    classification_floor: public\n    monthly_estimate_usd: 1\n    cost_rule: {parameter: size, monthly_usd: {small: 10, huge: 5000}}\n    tags:\n      - resource_type: null_resource\n        path: triggers\n        format: map\n"
+            .write(toFile: world.root + "/desired/services/testing/service.yaml", atomically: true, encoding: .utf8, createDirectory: true)
+        try
+            "kind: Resource\nid: vault\nproject: marketing-copy\nservice: test-sensitive\nparameters: {size: huge}\n---\nkind: Resource\nid: big-warehouse\nproject: fraud-detection\nservice: databricks-sql-warehouse\nparameters: {cluster_size: 4X-Large, max_num_clusters: 1}\n"
+            .write(toFile: world.root + "/desired/resources/more.yaml", atomically: true, encoding: .utf8)
+        let pass = try await world.once()
+        #expect(pass.status == 0, "\(pass.stdout)\(pass.stderr)")
+        let small = try await world.pendingApproval("fraud-warehouse")
+        let large = try await world.pendingApproval("big-warehouse")
+        #expect(small.estimate.monthly == MicroDollars(300_000_000) && large.estimate.monthly == MicroDollars(39_600_000_000))
+        let vault = try await world.pendingApproval("vault")
+        #expect(vault.estimate == CostEstimate(basis: .rule, monthly: MicroDollars(5_000_000_000), detail: "size huge: $5000/month"))
+        let change = try #require(vault.changes.first)
+        #expect(change.action == "create" && change.address == "module.service.null_resource.this")
+        #expect(change.after?["triggers"]?["admin_password"] == .string("(sensitive)") && change.after?["triggers"]?["size"] == .string("huge"))
+
+        let listed = try await world.asgard(["approvals", "list", "--status", "pending"])
+        #expect(listed.status == 0)
+        #expect(
+            listed.stdout.contains("estimate: $39600/month (cost rule: cluster_size 4X-Large: $39600/month × max_num_clusters 1)"),
+            "\(listed.stdout)")
+        #expect(listed.stdout.contains("estimate: $300/month (cost rule: cluster_size 2X-Small: $300/month × max_num_clusters 1)"))
+        #expect(listed.stdout.contains("+ create module.service.null_resource.this"))
+        #expect(
+            listed.stdout.contains(#""cluster_size":"4X-Large""#) && listed.stdout.contains(#""admin_password":"(sensitive)""#), "\(listed.stdout)")
+        let json = try await world.asgard(["approvals", "list", "--json"])
+        #expect(json.status == 0 && json.stdout.contains(#"(sensitive)"#) && json.stdout.contains(#""basis" : "rule""#), "\(json.stdout)")
+        // The secret is in terraform's own files in the workspace, and nowhere Asgard shows or keeps approvals.
+        #expect(world.outputs.withLock { $0 }.allSatisfy { !$0.contains(password) })
+        let store = world.root + "/data/asgard.sqlite"
+        for file in [store, store + "-wal"] {
+            let bytes = FileManager.default.contents(atPath: file) ?? Data()
+            #expect(bytes.range(of: Data(password.utf8)) == nil, "\(file) holds the sensitive value")
+        }
+        try await world.shutdown()
+    }
+
+    /// Removing a human-tier object plans its destroy and waits for that plan's approval; a
+    /// project kill switch holds even an approved destroy (no terraform runs at all) until it
+    /// is released.
+    @Test func aHumanTierDestroyWaitsForItsApprovalAndAKillSwitchHoldsIt() async throws {
+        let world = try await World()
+        #expect(try await world.once().status == 0)
+        let create = try await world.pendingApproval("fraud-warehouse")
+        #expect(try await world.asgard(["approvals", "approve", create.id, "--by", "lars.berg@example.com"]).status == 0)
+        #expect(try await world.once().stdout.contains("Resource/fraud-warehouse applied in "))
+        let state = world.root + "/data/terraform/Resource/fraud-warehouse/terraform.tfstate"
+        #expect(FileManager.default.fileExists(atPath: state))
+
+        // Removed from desired state (the volume stays): a destroy plan, and nothing destroyed.
+        let resources = world.root + "/desired/resources/fraud-detection.yaml"
+        let volume = try #require(try String(contentsOfFile: resources, encoding: .utf8).components(separatedBy: "\n---\n").first)
+        try (volume + "\n").write(toFile: resources, atomically: true, encoding: .utf8)
+        let asked = try await world.once()
+        #expect(asked.status == 0 && asked.stdout.contains("Resource/fraud-warehouse terraform plan\n"), "\(asked.stdout)")
+        #expect(asked.stdout.contains("Resource/fraud-warehouse awaiting_approval in "), "\(asked.stdout)")
+        #expect(world.terraformCalls.contains { $0.hasPrefix("plan -destroy") })
+        #expect(!world.terraformCalls.contains { $0.hasPrefix("destroy") } && FileManager.default.fileExists(atPath: state))
+        let destroy = try await world.pendingApproval("fraud-warehouse")
+        #expect(destroy.operation == .destroy && destroy.changes.map(\.action) == ["destroy"])
+        #expect(destroy.changes.first?.before?["triggers"]?["cluster_size"] == .string("2X-Small"))
+        #expect(destroy.estimate.monthly == MicroDollars(300_000_000))
+        let listed = try await world.asgard(["approvals", "list", "--status", "pending"])
+        #expect(listed.stdout.contains("\(destroy.id)  pending  destroy Resource/fraud-warehouse"), "\(listed.stdout)")
+        #expect(listed.stdout.contains("saves: $300/month") && listed.stdout.contains("- destroy module.service.null_resource.this"))
+        // A second pass asks nothing new.
+        #expect(try await world.once().stdout.contains("Resource/fraud-warehouse awaiting_approval in "))
+        #expect(try await world.store().approvals(status: .pending).filter { $0.operation == .destroy }.map(\.id) == [destroy.id])
+
+        // Approved, but the project is killed: held, and no terraform runs.
+        #expect(try await world.asgard(["approvals", "approve", destroy.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        let kill = try await world.asgard(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "incident 9", "--by", "ops"])
+        #expect(kill.status == 0, "\(kill.stderr)")
+        let calls = world.terraformCalls.count
+        let held = try await world.once()
+        #expect(held.stdout.contains("Resource/fraud-warehouse refused in "), "\(held.stdout)")
+        #expect(held.stdout.contains("destroy held: project \"fraud-detection\" is not active (kill switch: incident 9)"), "\(held.stdout)")
+        #expect(world.terraformCalls.count == calls && FileManager.default.fileExists(atPath: state))
+
+        // Released: the approved plan is applied, the workspace goes and the approval is spent.
+        #expect(try await world.asgard(["unkill", "--scope", "project", "--id", "fraud-detection", "--by", "ops"]).status == 0)
+        let released = try await world.once()
+        #expect(released.stdout.contains("Resource/fraud-warehouse removed in "), "\(released.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: world.root + "/data/terraform/Resource/fraud-warehouse"))
+        #expect(try await world.store().approvals(status: .applied).map(\.id).contains(destroy.id))
+        #expect(try await world.asgard(["audit", "verify"]).status == 0)
+        try await world.shutdown()
+    }
+
+    /// The shipped warehouse's cost rule, for two of its sizes.
+    static let warehouseCostRule =
+        "    cost_rule: {parameter: cluster_size, multiply_by: max_num_clusters, monthly_usd: {2X-Small: 300, 4X-Large: 39600}}"
+
     /// The Databricks manifest with the doubles' tag location: every double is a null_resource
     /// whose `triggers` map holds `project`.
     static let nullManifest = """
@@ -376,7 +485,7 @@ import Testing
                 module: modules/databricks/\(parts[0])
                 tier: \(parts[1])
                 classification_floor: \(parts[2])
-                monthly_estimate_usd: \(parts[3])
+                monthly_estimate_usd: \(parts[3])\(parts[0] == "sql-warehouse" ? "\n" + warehouseCostRule : "")
                 tags:
                   - resource_type: null_resource
                     path: triggers

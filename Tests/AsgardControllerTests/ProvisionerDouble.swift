@@ -31,6 +31,8 @@ final class ProvisionerDouble: Provisioner {
     /// Saved plans, by digest; applied digests, by ref.
     let saved = Mutex<[String: ProvisioningRequest]>([:])
     let applied = Mutex<[String: [String]]>([:])
+    /// Saved destroy plans, by digest.
+    let destroyPlans = Mutex<Set<String>>([])
 
     func set(_ change: (inout Knobs) -> Void) { knobs.withLock { change(&$0) } }
     var callLog: [String] { calls.withLock { $0 } }
@@ -46,7 +48,7 @@ final class ProvisionerDouble: Provisioner {
             PlannedResource(
                 address: "module.service.\(location.resourceType).this", type: location.resourceType,
                 actions: knobs.upToDate.contains(ref) ? ["no-op"] : ["create"],
-                after: Self.values(tagged: project, at: location, name: request.name))
+                after: Self.values(tagged: project, at: location, name: request.name, parameters: request.parameters))
         }
         if knobs.unlistedType.contains(ref) {
             resources.append(
@@ -71,17 +73,47 @@ final class ProvisionerDouble: Provisioner {
         calls.withLock { $0.append("destroy \(ref)") }
     }
 
+    /// A plan deleting the applied instance, whose values hold a sensitive `password`; nil when
+    /// nothing was applied. Its digest follows the ref and `revision`.
+    func planDestroy(_ ref: ObjectRef) async throws -> ProvisioningPlan? {
+        calls.withLock { $0.append("plan-destroy \(ref)") }
+        let knobs = self.knobs.withLock { $0 }
+        if knobs.failPlan.contains(ref.description) { throw Fault(description: "terraform plan exited with status 1: provider refused") }
+        guard applied.withLock({ $0[ref.description] }) != nil else { return nil }
+        let digest = SHA256.hex("destroy \(ref) r\(knobs.revision)")
+        _ = destroyPlans.withLock { $0.insert(digest) }
+        let before: JSONValue = .object([
+            JSONMember(key: "name", value: .string(ref.id)), JSONMember(key: "password", value: .string("(sensitive)")),
+        ])
+        return ProvisioningPlan(
+            digest: digest, summary: "destroy 1: \(ref)",
+            resources: [PlannedResource(address: "module.service.x.this", type: "x", actions: ["delete"], after: nil, before: before)])
+    }
+
+    func applyDestroy(_ ref: ObjectRef, planDigest: String) async throws {
+        calls.withLock { $0.append("apply-destroy \(ref)") }
+        guard destroyPlans.withLock({ $0.contains(planDigest) }) else { throw Fault(description: "no saved destroy plan \(planDigest)") }
+        if knobs.withLock({ $0.failApply.contains(ref.description) }) {
+            throw Fault(description: "terraform apply exited with status 1: vendor said no")
+        }
+        _ = applied.withLock { $0.removeValue(forKey: ref.description) }
+    }
+
     func state(of ref: ObjectRef) throws -> WorkspaceState? {
         applied.withLock { $0[ref.description] } == nil
             ? nil
             : WorkspaceState(instances: [WorkspaceState.Instance(address: "module.service.x.this", type: "x")], serial: 1)
     }
 
-    /// Planned values holding `project` where `location` says the tag lives, and the name.
-    static func values(tagged project: String, at location: TagLocation, name: String) -> JSONValue {
+    /// Planned values holding `project` where `location` says the tag lives, the name and each
+    /// scalar parameter (as text, like the modules' triggers).
+    static func values(tagged project: String, at location: TagLocation, name: String, parameters: [String: ParameterValue] = [:]) -> JSONValue {
         let values = plannedValues(tagging: project, at: location)
         guard case .object(var members) = values else { return values }
         members.append(JSONMember(key: "name", value: .string(name)))
+        for (key, value) in parameters.sorted(by: { $0.key < $1.key }) {
+            if let text = value.scalarText { members.append(JSONMember(key: key, value: .string(text))) }
+        }
         return .object(members)
     }
 }

@@ -55,8 +55,16 @@ import Testing
         #expect(provisioner.applies(of: "Resource/fraud-warehouse").isEmpty)
         let warehouse = try await approval(of: "fraud-warehouse")
         #expect(warehouse.planDigest == outcomes["Resource/fraud-warehouse"]?.planDigest)
-        #expect(warehouse.monthlyEstimate == MicroDollars(1_500_000_000) && warehouse.requestedBy == "maria.silva@example.com")
+        #expect(warehouse.requestedBy == "maria.silva@example.com" && warehouse.operation == .provision)
+        // The estimate follows the manifest's cost rule for the parameters: a 2X-Small, one cluster.
+        #expect(
+            warehouse.estimate
+                == CostEstimate(basis: .rule, monthly: MicroDollars(300_000_000), detail: "cluster_size 2X-Small: $300/month × max_num_clusters 1"))
         #expect(warehouse.summary.hasPrefix("create "))
+        // The approver sees the planned resource with its values, not only its address.
+        let change = try #require(warehouse.changes.first)
+        #expect(change.action == "create" && change.address == "module.service.databricks_sql_endpoint.this" && change.before == nil)
+        #expect(change.after?["cluster_size"] == .string("2X-Small") && change.after?["name"] == .string("fraud-warehouse"))
         // The outputs of the apply are kept.
         let record = try #require(try await store.provisioningRecords()[ObjectRef(.resource, "fraud-features")])
         #expect(record.outputsJSON == #"{"id":"id-fraud-features"}"# && record.appliedPlan == outcomes["Resource/fraud-features"]?.planDigest)
@@ -236,6 +244,7 @@ import Testing
         #expect(try await pass()["ServingEndpoint/fraud-triage"]?.result == .applied)
         let route = try #require(try await store.routes().first { $0.model == "databricks/fraud-triage" })
         #expect(route.upstream == "fraud-triage" && route.servingEndpoint == "fraud-triage")
+        #expect(route.project == "fraud-detection" && route.sharedWith.isEmpty)
         try FileManager.default.removeItem(atPath: desired + "/endpoints/fraud-triage.yaml")
         try FileManager.default.removeItem(atPath: desired + "/resources/fraud-detection.yaml")
         let keys = desired + "/keys/fraud-detection.yaml"
@@ -243,15 +252,26 @@ import Testing
             .write(toFile: keys, atomically: true, encoding: .utf8)
         let report = try await reconciler().runOnce(directory: desired)
         #expect(report.isValid, "\(report.diagnostics)")
+        // The auto-tier volume is destroyed at once; the human-tier endpoint's destroy waits for
+        // an approval of its plan, while its route leaves the gateway at once.
         #expect(
             report.outcomes.filter { $0.action.isProvisioning }.map { "\($0.action.verb.rawValue) \($0.action.ref) \($0.result.rawValue)" } == [
-                "delete Resource/fraud-warehouse removed", "delete Resource/fraud-features removed", "delete ServingEndpoint/fraud-triage removed",
+                "delete Resource/fraud-warehouse removed", "delete Resource/fraud-features removed",
+                "delete ServingEndpoint/fraud-triage awaiting_approval",
             ])
         #expect(report.outcomes.first { $0.action.ref.id == "fraud-warehouse" }?.reason == "never provisioned, so nothing to destroy")
-        #expect(provisioner.callLog.suffix(2) == ["destroy Resource/fraud-features", "destroy ServingEndpoint/fraud-triage"])
+        #expect(Set(provisioner.callLog.suffix(2)) == ["destroy Resource/fraud-features", "plan-destroy ServingEndpoint/fraud-triage"])
         #expect(try await !store.routes().contains { $0.model == "databricks/fraud-triage" })
         #expect(try await store.approvals(status: .void).map(\.ref.id) == ["fraud-warehouse"])
+        let destroy = try await approval(of: "fraud-triage")
+        #expect(destroy.operation == .destroy && destroy.summary == "destroy 1: ServingEndpoint/fraud-triage")
+        _ = try await store.decideApproval(id: destroy.id, status: .approved, by: "lars.berg@example.com", reason: nil, audit: nil)
+        let removed = try await pass()
+        #expect(removed["ServingEndpoint/fraud-triage"]?.result == .removed)
+        #expect(provisioner.callLog.last == "apply-destroy ServingEndpoint/fraud-triage")
+        #expect(try await store.approvals(status: .applied).map(\.id).contains(destroy.id))
         #expect(try await store.provisioningRecords().isEmpty)
+        #expect(try await store.observedState().objects[ObjectRef(.servingEndpoint, "fraud-triage")] == nil)
     }
 
     @Test func anEndpointGoneAtTheVendorIsDriftRepairedThroughItsTier() async throws {

@@ -65,6 +65,40 @@ struct ConnectorRoundTripTests {
         #expect(world.filesContaining(world.sentinel).isEmpty)
     }
 
+    /// The human tier's removal: a saved destroy plan, stable across replans, that destroys
+    /// nothing until it is applied by its digest, and refuses to apply once the state moved.
+    @Test func aDestroyIsPlannedSavedAndAppliedByItsDigest() async throws {
+        let world = try TerraformWorld()
+        let connector = world.connector()
+        let request = world.request(parameters: ["size": .number("2")])
+        #expect(try await connector.planDestroy(request.ref) == nil)  // no workspace: nothing to destroy
+        let created = try await connector.plan(request)
+        #expect(try await connector.planDestroy(request.ref) == nil)  // a workspace that manages nothing
+        _ = try await connector.apply(request, planDigest: created.digest)
+
+        let plan = try #require(try await connector.planDestroy(request.ref))
+        #expect(plan.summary == "create 0, update 0, replace 0, destroy 1: module.service.null_resource.this (destroy)")
+        #expect(plan.changes.map(\.action) == ["destroy"] && plan.changes.first?.after == nil)
+        #expect(plan.changes.first?.before?["triggers"]?["size"] == .string("2"))
+        #expect(try await connector.planDestroy(request.ref)?.digest == plan.digest)
+        #expect(try connector.state(of: request.ref)?.instances.count == 1)
+        await #expect(throws: TerraformError.planNotSaved(digest: String(repeating: "0", count: 64))) {
+            try await connector.applyDestroy(request.ref, planDigest: String(repeating: "0", count: 64))
+        }
+        // A plan made against another state than the workspace holds now is refused.
+        let replaced = world.request(parameters: ["size": .number("3")])
+        let change = try await connector.plan(replaced)
+        _ = try await connector.apply(replaced, planDigest: change.digest)
+        await #expect(throws: TerraformError.self) { try await connector.applyDestroy(request.ref, planDigest: plan.digest) }
+        #expect(try connector.state(of: request.ref)?.instances.count == 1)
+
+        let fresh = try #require(try await connector.planDestroy(request.ref))
+        #expect(fresh.digest != plan.digest)
+        try await connector.applyDestroy(request.ref, planDigest: fresh.digest)
+        #expect(!FileManager.default.fileExists(atPath: world.workspace()))
+        #expect(world.filesContaining(world.sentinel).isEmpty)
+    }
+
     @Test func digestIsStableAcrossReplansAndFollowsParameters() async throws {
         let world = try TerraformWorld()
         let connector = world.connector()

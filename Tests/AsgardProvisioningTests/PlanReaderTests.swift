@@ -99,6 +99,32 @@ struct PlanReaderTests {
         #expect(PlanReader.masked(.string("x"), sensitive: .bool(false)) == .string("x"))
     }
 
+    @Test func theValuesBeforeAChangeAreKeptMaskedToo() throws {
+        let json = #"""
+            {"format_version":"1.0","resource_changes":[
+              {"address":"module.service.x.a","mode":"managed","type":"x","change":{"actions":["delete"],
+                "before":{"id":"1","password":"hunter2-before","size":"4X-Large"},"after":null,
+                "before_sensitive":{"password":true},"after_sensitive":false}},
+              {"address":"module.service.x.b","mode":"managed","type":"x","change":{"actions":["update"],
+                "before":{"size":"small","key":"old-key"},"after":{"size":"large","key":"new-key"},
+                "before_sensitive":{"key":true},"after_sensitive":{"key":true}}}]}
+            """#
+        let plan = try PlanReader.read(Array(json.utf8))
+        #expect(plan.resources[0].before?.jsonText == #"{"id":"1","password":"(sensitive)","size":"4X-Large"}"# && plan.resources[0].after == nil)
+        #expect(plan.resources[1].before?.jsonText == #"{"size":"small","key":"(sensitive)"}"#)
+        #expect(plan.resources[1].after?.jsonText == #"{"size":"large","key":"(sensitive)"}"#)
+        // What an approver is shown: the changes, with nothing sensitive in them.
+        #expect(plan.changes.map(\.action) == ["destroy", "update"])
+        let shown = plan.changes.map { "\($0.before?.jsonText ?? "") \($0.after?.jsonText ?? "")" }.joined()
+        #expect(!shown.contains("hunter2") && !shown.contains("-key"))
+        // A credential terraform was not told is sensitive is not shown either.
+        let token = "dapi" + String(repeating: "0123456789abcdef", count: 2)
+        let unmarked = PlannedResource(
+            address: "a", type: "x", actions: ["create"], after: .object([JSONMember(key: "note", value: .string("use \(token) here"))]))
+        let planned = ProvisioningPlan(digest: "d", summary: "s", resources: [unmarked])
+        #expect(planned.changes.first?.after?["note"] == .string("use <not shown> here"))
+    }
+
     @Test func noResourceChangesIsAnEmptyPlan() throws {
         let plan = try PlanReader.read(Array(#"{"format_version":"0.2","terraform_version":"1.0.3"}"#.utf8))
         #expect(plan.resources.isEmpty)

@@ -32,6 +32,11 @@ final class HangingProvisioner: Provisioner {
 
     func apply(_ request: ProvisioningRequest, planDigest: String) async throws -> ProvisioningOutputs { ProvisioningOutputs(values: [:]) }
     func destroy(_ ref: ObjectRef) async throws { try await hang(ref) }
+    func planDestroy(_ ref: ObjectRef) async throws -> ProvisioningPlan? {
+        try await hang(ref)
+        return nil
+    }
+    func applyDestroy(_ ref: ObjectRef, planDigest: String) async throws { try await hang(ref) }
     func state(of ref: ObjectRef) throws -> WorkspaceState? { nil }
 }
 

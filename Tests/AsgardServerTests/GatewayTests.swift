@@ -27,9 +27,13 @@ final class GatewayHarness: Sendable {
     let gateway: Gateway
     let state: DesiredState
 
+    /// - Parameters:
+    ///   - prepare: changes the shipped desired state before it is applied (keys, endpoints).
+    ///   - applyEndpoints: records every serving endpoint as applied, so its route joins the gateway.
     init(
         budgetDollars: String? = nil, requestsPerMinute: Int? = nil, guardrails: [String: GuardrailSettings] = [:],
-        policiesDirectory: String = packageRoot + "/policies"
+        policiesDirectory: String = packageRoot + "/policies", prepare: (inout DesiredState) -> Void = { _ in },
+        applyEndpoints: Bool = false
     ) async throws {
         root = try makeTemporaryDirectory("gateway")
         store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
@@ -48,8 +52,14 @@ final class GatewayHarness: Sendable {
             project.monthlyBudget = try MicroDollars(dollars: budgetDollars)
             state.insert(.project(project))
         }
+        prepare(&state)
         self.state = state
         _ = try await Reconciler(store: store, provisioner: UnavailableProvisioner()).apply(state)
+        for endpoint in state.servingEndpoints.values where applyEndpoints {
+            try await store.commit(
+                .put(.servingEndpoint(endpoint), tier: .human, status: .applied, reason: nil),
+                audit: AuditEntry(actor: "test", action: "provision.apply", target: "ServingEndpoint/\(endpoint.id)", outcome: "applied"))
+        }
         for project in state.projects.values { budgets.setBudget(project: project.id, monthly: project.monthlyBudget) }
         let (bundle, problems) = PolicyBundle.load(directory: policiesDirectory)
         precondition(problems.isEmpty, "\(problems)")

@@ -353,6 +353,10 @@ struct PlanningProvisioner: Provisioner {
 
     func destroy(_ ref: ObjectRef) async throws {}
 
+    func planDestroy(_ ref: ObjectRef) async throws -> ProvisioningPlan? { nil }
+
+    func applyDestroy(_ ref: ObjectRef, planDigest: String) async throws {}
+
     func state(of ref: ObjectRef) throws -> WorkspaceState? { nil }
 }
 

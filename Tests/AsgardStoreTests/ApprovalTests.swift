@@ -1,4 +1,5 @@
 import AsgardCore
+import AsgardJSON
 import AsgardStore
 import AsgardTestSupport
 import Foundation
@@ -10,7 +11,8 @@ struct ApprovalTests {
         ApprovalRequest(
             ref: ObjectRef(.servingEndpoint, id), project: "fraud", actionDigest: SHA256.hex("action-\(id)"),
             planDigest: nil, summary: "create ServingEndpoint/\(id) [human]",
-            monthlyEstimate: Fixture.dollars(estimate), requestedBy: "reconciler")
+            estimate: CostEstimate(basis: .fixed, monthly: Fixture.dollars(estimate), detail: "the manifest's fixed figure"),
+            requestedBy: "reconciler")
     }
 
     @Test("a request is stored pending with a fresh id and read back unchanged, also after reopening")
@@ -26,7 +28,9 @@ struct ApprovalTests {
                 approval
                     == Approval(
                         id: approval.id, ref: request.ref, project: "fraud", actionDigest: request.actionDigest, planDigest: nil,
-                        summary: request.summary, monthlyEstimate: MicroDollars(412_500_000), requestedBy: "reconciler",
+                        summary: request.summary,
+                        estimate: CostEstimate(basis: .fixed, monthly: MicroDollars(412_500_000), detail: "the manifest's fixed figure"),
+                        requestedBy: "reconciler",
                         status: .pending, decidedBy: nil, reason: nil, createdAt: clock.now(), decidedAt: nil
                     ))
             #expect(try await store.approvals(status: nil) == [approval])
@@ -128,6 +132,27 @@ struct ApprovalTests {
             #expect(decided.reason == nil)
             #expect(try await store.approvals(status: .void) == [decided])
             #expect(try await store.approvals(status: .void).first?.planDigest == request.planDigest)
+        }
+    }
+
+    @Test("a destroy plan's changes, masked values and an unknown estimate round-trip exactly", arguments: StoreFactory.all)
+    func planDetails(factory: StoreFactory) async throws {
+        try await withStore(factory) { store, reopen in
+            var request = Self.request()
+            request.operation = .destroy
+            let before = try JSONValue.parse(
+                #"{"name":"fraud-llm","size":1.50,"big":123456789012345678901234567890,"tags":{"CostCenter":"r&d","project":"fraud"},"secret":"(sensitive)"}"#
+            )
+            request.changes = [
+                PlannedChange(address: "module.service.x.this", type: "x", action: "destroy", before: before, after: nil),
+                PlannedChange(
+                    address: "module.service.y.this", type: "y", action: "update", before: .object([]), after: .array([.null, .bool(true)])),
+            ]
+            request.estimate = CostEstimate(basis: .unknown, monthly: Fixture.dollars("99"), detail: "size 5X-Large is not in the rule")
+            let approval = try await store.requestApproval(request)
+            #expect(approval.operation == .destroy && approval.changes == request.changes)
+            #expect(approval.estimate.monthly == nil && approval.estimate.basis == .unknown)
+            #expect(try await reopen().approvals(status: nil) == [approval])
         }
     }
 }

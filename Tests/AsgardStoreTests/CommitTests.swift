@@ -207,7 +207,14 @@ struct CommitTests {
                 model: "databricks/fraud-llm", vendor: "databricks", upstream: "fraud-llm", baseURLEnv: "DATABRICKS_HOST",
                 tokenEnv: "DATABRICKS_TOKEN", chatPath: "/serving-endpoints/{model}/invocations", timeoutSeconds: 60,
                 sendsUsageContext: true, defaultMaxTokens: 4096, pricing: Fixture.pricing("2", "6"), maxDataClass: .restricted,
-                servingEndpoint: "fraud-llm")
+                servingEndpoint: "fraud-llm", project: endpoint.project)
+            #expect(try await endpointRoutes() == [expected])
+            // Shared with other projects: the route says so too.
+            var shared = endpoint
+            shared.sharedWith = ["ops", "risk"]
+            try await commit(store, Fixture.put(.servingEndpoint(shared), tier: .human, status: .applied))
+            #expect(try await endpointRoutes().map(\.sharedWith) == [["ops", "risk"]])
+            try await commit(store, Fixture.put(.servingEndpoint(endpoint), tier: .human, status: .applied))
             #expect(try await endpointRoutes() == [expected])
 
             try await commit(store, Fixture.put(.servingEndpoint(endpoint), tier: .human, status: notApplied))

@@ -12,6 +12,7 @@ struct SchemaTests {
     ]
     static let migrations = [
         "v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api", "v7-ledger-overrun", "v8-audit-hmac",
+        "v9-approval-plans", "v10-endpoint-owners",
     ]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
@@ -115,10 +116,10 @@ struct SchemaTests {
                     default_max_tokens, input_per_million_micros, output_per_million_micros, max_data_class, serving_endpoint FROM routes;
                 DROP TABLE routes; ALTER TABLE routes_v4 RENAME TO routes;
                 DROP TABLE audit_keying;
-                DELETE FROM grdb_migrations WHERE identifier IN ('v5-claims', 'v6-route-api', 'v8-audit-hmac');
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5-claims', 'v6-route-api', 'v8-audit-hmac', 'v10-endpoint-owners');
                 """)
             let store = try scratch.open()
-            // v5 and v6 ran again, after the later ones.
+            // v5, v6 and v9 (the routes columns after v5) ran again, after the later ones.
             #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY identifier") == Self.migrations.sorted())
             #expect(
                 try sqlite3Lines(scratch.path, "SELECT model || ' ' || owner FROM routes ORDER BY model") == [
@@ -129,6 +130,35 @@ struct SchemaTests {
             // The migrated rows behave like new ones: a rename with the same digest no longer fails.
             try await commit(store, Fixture.put(.key(Fixture.key("renamed"))))
             #expect(try await servedKey(store, digest: Fixture.key().digest)?.id == "renamed")
+        }
+    }
+
+    @Test("v8 and v9 keep approvals and endpoint routes of a store written before them: a fixed estimate, the endpoint's project")
+    func planAndOwnerMigrationsKeepRows() async throws {
+        try await withScratch { scratch in
+            do {
+                let store = try scratch.open()
+                try await commit(store, Fixture.put(.service(Fixture.service())))
+                try await commit(store, Fixture.put(.servingEndpoint(Fixture.endpoint()), tier: .human))
+                _ = try await store.requestApproval(ApprovalTests.request())
+            }
+            // Take the columns away again, as a v7 store had it.
+            _ = try sqlite3(
+                scratch.path,
+                """
+                ALTER TABLE approvals DROP COLUMN operation; ALTER TABLE approvals DROP COLUMN changes_json;
+                ALTER TABLE approvals DROP COLUMN estimate_basis; ALTER TABLE approvals DROP COLUMN estimate_detail;
+                ALTER TABLE routes DROP COLUMN project; ALTER TABLE routes DROP COLUMN shared_with_json;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v9-approval-plans', 'v10-endpoint-owners');
+                """)
+            let store = try scratch.open()
+            #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)
+            let approval = try #require(try await store.approvals(status: nil).first)
+            #expect(approval.operation == .provision && approval.changes.isEmpty)
+            #expect(approval.estimate.basis == .fixed && approval.estimate.monthly == Fixture.dollars("412.50"))
+            let route = try #require(try await store.routes().first { $0.servingEndpoint == "fraud-llm" })
+            #expect(route.project == Fixture.endpoint().project && route.sharedWith.isEmpty)
+            #expect(try await store.routes().filter { $0.servingEndpoint == nil }.allSatisfy { $0.project == nil })
         }
     }
 

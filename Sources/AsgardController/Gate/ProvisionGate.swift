@@ -51,6 +51,12 @@ public struct ProvisionGate: Sendable {
             globalStop: killSwitches.first { $0.scope == .global }?.reason)
     }
 
+    /// Why work for `project` is stopped (the global kill switch, or the project's), if it is:
+    /// nothing of the project is provisioned or destroyed while it is.
+    public func stopped(project: String?) -> String? {
+        globalStop ?? project.flatMap { stoppedProjects[$0] }
+    }
+
     /// Checks `object` (a resource or serving endpoint) against `state`.
     public func check(_ object: DesiredObject, in state: DesiredState) -> GateOutcome {
         guard let projectID = object.projectID, object.ref.kind.isProvisioned else {
@@ -59,7 +65,7 @@ public struct ProvisionGate: Sendable {
         guard let project = state.projects[projectID] else {
             return .refused("registration: project \"\(projectID)\" is not registered")
         }
-        if let reason = globalStop ?? stoppedProjects[projectID] {
+        if let reason = stopped(project: projectID) {
             return .refused("registration: project \"\(projectID)\" is not active (kill switch: \(reason))")
         }
         guard let service = state.provisionableService(of: object) else {

@@ -63,9 +63,14 @@ public struct DesiredState: Sendable, Hashable {
         }
     }
 
-    /// The monthly estimate of the service behind a resource or serving endpoint (zero otherwise).
-    public func monthlyEstimate(of object: DesiredObject) -> MicroDollars {
-        provisionableService(of: object)?.monthlyEstimate ?? .zero
+    /// The monthly estimate of a resource or serving endpoint: its provisionable service's cost
+    /// rule applied to its parameters, or the service's fixed figure (see `CostEstimate`).
+    public func estimate(of object: DesiredObject) -> CostEstimate {
+        guard let service = provisionableService(of: object) else {
+            return CostEstimate(
+                basis: .unknown, monthly: nil, detail: "\(object.ref) names no registered provisionable service \(object.provisionerName ?? "")")
+        }
+        return service.estimate(for: object.parameters)
     }
 
     /// Every model route the gateway can offer from service manifests, by public id.

@@ -290,12 +290,16 @@ public struct ProvisionableService: Sendable, Hashable, Codable {
     /// name of an observer the running Asgard registers, e.g. `databricks-serving-endpoints`.
     /// Nil: only terraform's state is compared.
     public var observer: String?
+    /// How the monthly cost follows from a request's parameters (`cost_rule`); nil: the fixed
+    /// `monthlyEstimate` stands for every request.
+    public var costRule: CostRule?
 
     public init(
         name: String, module: String, tier: Tier, classificationFloor: DataClass, monthlyEstimate: MicroDollars, tagLocations: [TagLocation],
-        observer: String? = nil
+        observer: String? = nil, costRule: CostRule? = nil
     ) {
         self.observer = observer
+        self.costRule = costRule
         self.name = name
         self.module = module
         self.tier = tier
@@ -369,12 +373,17 @@ public struct ServingEndpoint: Sendable, Hashable, Codable {
     public var parameters: [String: ParameterValue]
     /// Who asked for it (an email); nil means the project's owner. They may not approve it.
     public var requestedBy: String?
+    /// Other projects whose keys may call the model too (`shared_with`); nil or empty: only
+    /// keys of `project`.
+    public var sharedWith: [String]?
 
     public init(
         id: String, project: String, service: String, provisioner: String, model: String,
-        maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue], requestedBy: String? = nil
+        maxDataClass: DataClass, pricing: TokenPricing, parameters: [String: ParameterValue], requestedBy: String? = nil,
+        sharedWith: [String]? = nil
     ) {
         self.requestedBy = requestedBy
+        self.sharedWith = sharedWith
         self.id = id
         self.project = project
         self.service = service
@@ -383,6 +392,13 @@ public struct ServingEndpoint: Sendable, Hashable, Codable {
         self.maxDataClass = maxDataClass
         self.pricing = pricing
         self.parameters = parameters
+    }
+}
+
+extension ServingEndpoint {
+    /// Whether keys of `project` may call the endpoint's model: its own project, or one it is shared with.
+    public func serves(project other: String) -> Bool {
+        other == project || (sharedWith ?? []).contains(other)
     }
 }
 
@@ -441,6 +457,15 @@ public enum DesiredObject: Sendable, Hashable, Codable {
         case .resource(let r): r.service
         case .servingEndpoint(let e): e.provisioner
         case .service, .project, .key: nil
+        }
+    }
+
+    /// The parameters passed to the module of a resource or serving endpoint; empty for every other kind.
+    public var parameters: [String: ParameterValue] {
+        switch self {
+        case .resource(let r): r.parameters
+        case .servingEndpoint(let e): e.parameters
+        case .service, .project, .key: [:]
         }
     }
 

@@ -23,12 +23,20 @@ public struct Route: Sendable, Hashable, Codable {
     public var maxDataClass: DataClass
     /// The serving endpoint it came from, when provisioned rather than declared in a manifest.
     public var servingEndpoint: String?
+    /// The project that owns the serving endpoint (nil for a manifest's model, which any
+    /// project's keys may be allowed): only its keys, and those of `sharedWith`, may call it.
+    public var project: String?
+    /// The other projects the serving endpoint names in `shared_with`.
+    public var sharedWith: [String]
 
     public init(
         model: String, vendor: String, kind: InferenceSpec.APIKind = .openAICompatible, upstream: String, baseURLEnv: String,
         tokenEnv: String, chatPath: String?, authHeader: String? = nil, authScheme: String? = nil, timeoutSeconds: Int,
-        sendsUsageContext: Bool, defaultMaxTokens: Int, pricing: TokenPricing, maxDataClass: DataClass, servingEndpoint: String? = nil
+        sendsUsageContext: Bool, defaultMaxTokens: Int, pricing: TokenPricing, maxDataClass: DataClass, servingEndpoint: String? = nil,
+        project: String? = nil, sharedWith: [String] = []
     ) {
+        self.project = project
+        self.sharedWith = sharedWith
         self.model = model
         self.vendor = vendor
         self.kind = kind
@@ -49,13 +57,14 @@ public struct Route: Sendable, Hashable, Codable {
     /// A route of `vendor`'s inference spec: its connection settings, with a model's own parts.
     public init(
         model: String, vendor: String, inference: InferenceSpec, upstream: String, pricing: TokenPricing, maxDataClass: DataClass,
-        servingEndpoint: String? = nil
+        servingEndpoint: String? = nil, project: String? = nil, sharedWith: [String] = []
     ) {
         self.init(
             model: model, vendor: vendor, kind: inference.kind, upstream: upstream, baseURLEnv: inference.baseURLEnv,
             tokenEnv: inference.tokenEnv, chatPath: inference.chatPath, authHeader: inference.authHeader,
             authScheme: inference.authScheme, timeoutSeconds: inference.timeoutSeconds, sendsUsageContext: inference.sendsUsageContext,
-            defaultMaxTokens: inference.defaultMaxTokens, pricing: pricing, maxDataClass: maxDataClass, servingEndpoint: servingEndpoint)
+            defaultMaxTokens: inference.defaultMaxTokens, pricing: pricing, maxDataClass: maxDataClass, servingEndpoint: servingEndpoint,
+            project: project, sharedWith: sharedWith)
     }
 
     /// Why a route cannot be called: an environment variable it names is unset or empty.

@@ -1,3 +1,4 @@
+public import AsgardJSON
 public import Foundation
 
 /// Asgard's persistence, as the controller, the server and the CLI see it: applied objects and
@@ -317,6 +318,72 @@ public struct StoredCostSource: Sendable, Hashable, Codable {
     }
 }
 
+/// What an approved plan does to its object.
+public enum ApprovalOperation: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Create or change it (or repair drift) at the vendor.
+    case provision
+    /// Destroy it at the vendor: it was removed from desired state.
+    case destroy
+}
+
+/// One resource instance a plan creates, changes, replaces or destroys, as an approver sees it:
+/// terraform's attribute values before and after, every sensitive value masked as `"(sensitive)"`.
+/// Values terraform knows only after the apply (an id, say) are absent from `after`.
+///
+/// Encoded (`--json`, the admin API) with `before` and `after` as the JSON text of the values,
+/// exactly as terraform planned them: an encoder's key strategy never rewrites a map key.
+public struct PlannedChange: Sendable, Hashable, Codable {
+    /// e.g. `module.service.databricks_sql_endpoint.this`.
+    public var address: String
+    /// e.g. `databricks_sql_endpoint`.
+    public var type: String
+    /// `create`, `update`, `replace` or `destroy`.
+    public var action: String
+    /// The attribute values now (nil for a create).
+    public var before: JSONValue?
+    /// The attribute values after the apply (nil for a destroy).
+    public var after: JSONValue?
+
+    public init(address: String, type: String, action: String, before: JSONValue?, after: JSONValue?) {
+        self.address = address
+        self.type = type
+        self.action = action
+        self.before = before
+        self.after = after
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case address, type, action, before, after
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(address, forKey: .address)
+        try container.encode(type, forKey: .type)
+        try container.encode(action, forKey: .action)
+        try container.encode(before?.jsonText, forKey: .before)
+        try container.encode(after?.jsonText, forKey: .after)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            address: try container.decode(String.self, forKey: .address), type: try container.decode(String.self, forKey: .type),
+            action: try container.decode(String.self, forKey: .action), before: try Self.values(.before, in: container),
+            after: try Self.values(.after, in: container))
+    }
+
+    /// The values whose JSON text is at `key`, if any.
+    private static func values(_ key: CodingKeys, in container: KeyedDecodingContainer<CodingKeys>) throws -> JSONValue? {
+        guard let text = try container.decodeIfPresent(String.self, forKey: key) else { return nil }
+        do {
+            return try JSONValue.parse(text)
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: error.description)
+        }
+    }
+}
+
 /// What an approval is asked for.
 public struct ApprovalRequest: Sendable, Hashable {
     public var ref: ObjectRef
@@ -327,19 +394,26 @@ public struct ApprovalRequest: Sendable, Hashable {
     public var planDigest: String?
     /// What will happen, for the approver.
     public var summary: String
-    public var monthlyEstimate: MicroDollars
+    /// Whether the plan provisions the object or destroys it.
+    public var operation: ApprovalOperation
+    /// The plan's resource changes with their attribute values (sensitive ones masked).
+    public var changes: [PlannedChange]
+    /// What the object costs a month (for a destroy: what stops being spent).
+    public var estimate: CostEstimate
     public var requestedBy: String
 
     public init(
         ref: ObjectRef, project: String, actionDigest: String, planDigest: String?, summary: String,
-        monthlyEstimate: MicroDollars, requestedBy: String
+        operation: ApprovalOperation = .provision, changes: [PlannedChange] = [], estimate: CostEstimate, requestedBy: String
     ) {
         self.ref = ref
         self.project = project
         self.actionDigest = actionDigest
         self.planDigest = planDigest
         self.summary = summary
-        self.monthlyEstimate = monthlyEstimate
+        self.operation = operation
+        self.changes = changes
+        self.estimate = estimate
         self.requestedBy = requestedBy
     }
 }
@@ -362,7 +436,12 @@ public struct Approval: Sendable, Hashable, Codable {
     public var actionDigest: String
     public var planDigest: String?
     public var summary: String
-    public var monthlyEstimate: MicroDollars
+    /// Whether the plan provisions the object or destroys it.
+    public var operation: ApprovalOperation
+    /// The plan's resource changes with their attribute values (sensitive ones masked).
+    public var changes: [PlannedChange]
+    /// What the object costs a month (for a destroy: what stops being spent).
+    public var estimate: CostEstimate
     public var requestedBy: String
     public var status: Status
     public var decidedBy: String?
@@ -372,8 +451,8 @@ public struct Approval: Sendable, Hashable, Codable {
 
     public init(
         id: String, ref: ObjectRef, project: String, actionDigest: String, planDigest: String?, summary: String,
-        monthlyEstimate: MicroDollars, requestedBy: String, status: Status, decidedBy: String?, reason: String?,
-        createdAt: Date, decidedAt: Date?
+        operation: ApprovalOperation = .provision, changes: [PlannedChange] = [], estimate: CostEstimate, requestedBy: String,
+        status: Status, decidedBy: String?, reason: String?, createdAt: Date, decidedAt: Date?
     ) {
         self.id = id
         self.ref = ref
@@ -381,7 +460,9 @@ public struct Approval: Sendable, Hashable, Codable {
         self.actionDigest = actionDigest
         self.planDigest = planDigest
         self.summary = summary
-        self.monthlyEstimate = monthlyEstimate
+        self.operation = operation
+        self.changes = changes
+        self.estimate = estimate
         self.requestedBy = requestedBy
         self.status = status
         self.decidedBy = decidedBy

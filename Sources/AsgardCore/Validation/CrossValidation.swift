@@ -94,7 +94,15 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
                     if state.services[vendor]?.inference == nil {
                         diagnostics.append(item.diagnostic(field, "no Service \"\(vendor)\" with inference to allow models of"))
                     }
-                } else if modelOwner[model] == nil && !state.servingEndpoints.values.contains(where: { $0.model == model }) {
+                } else if let endpoint = state.servingEndpoints.values.first(where: { $0.model == model }) {
+                    if !endpoint.serves(project: key.project) {
+                        diagnostics.append(
+                            item.diagnostic(
+                                field,
+                                "model \"\(model)\" is ServingEndpoint/\(endpoint.id) of Project/\(endpoint.project), "
+                                    + "which does not share it with Project/\(key.project) (its shared_with)"))
+                    }
+                } else if modelOwner[model] == nil {
                     diagnostics.append(item.diagnostic(field, "unknown model \"\(model)\" (no Service or ServingEndpoint routes it)"))
                 }
             }
@@ -146,6 +154,17 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
                 diagnostics.append(item.diagnostic("model", "model \"\(endpoint.model)\" is already routed by \(owner)"))
             } else {
                 modelOwner[endpoint.model] = "ServingEndpoint/\(endpoint.id)"
+            }
+            var shared: Set<String> = []
+            for (index, other) in (endpoint.sharedWith ?? []).enumerated() {
+                let field = "shared_with[\(index)]"
+                if state.projects[other] == nil {
+                    diagnostics.append(item.diagnostic(field, "unknown project \"\(other)\" (no Project with that id)"))
+                } else if other == endpoint.project {
+                    diagnostics.append(item.diagnostic(field, "\"\(other)\" is the endpoint's own project, whose keys may call it anyway"))
+                } else if !shared.insert(other).inserted {
+                    diagnostics.append(item.diagnostic(field, "\"\(other)\" is named twice"))
+                }
             }
             if let project, endpoint.maxDataClass > project.classification {
                 diagnostics.append(

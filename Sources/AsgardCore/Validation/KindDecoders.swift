@@ -201,7 +201,7 @@ private func decodeProvisionable(_ node: YAMLNode, _ path: String, _ context: De
     guard
         let f = context.fields(
             node, at: path, required: ["name", "module", "tier", "classification_floor", "monthly_estimate_usd", "tags"],
-            optional: ["observe"])
+            optional: ["observe", "cost_rule"])
     else { return nil }
     let name = f.string("name", matching: Rules.isID, expected: "a valid service name (lower-case letters, digits and -)")
     let module = f.string(
@@ -213,14 +213,50 @@ private func decodeProvisionable(_ node: YAMLNode, _ path: String, _ context: De
     let observer = f.optional("observe") {
         f.string($0, matching: Rules.isID, expected: "the name of a drift observer, e.g. databricks-serving-endpoints")
     }
-    guard let name, let module, let tier, let floor, let estimate, let tags, let observer else { return nil }
+    let costRule = f.optional("cost_rule") { f.node($0).flatMap { decodeCostRule($0, join(path, "cost_rule"), context) } }
+    guard let name, let module, let tier, let floor, let estimate, let tags, let observer, let costRule else { return nil }
     if tags.isEmpty, let n = f.node("tags") {
         context.error(at: n, join(path, "tags"), "must say where the project tag lives for at least one terraform resource type")
         return nil
     }
     return ProvisionableService(
         name: name, module: module, tier: tier, classificationFloor: floor, monthlyEstimate: estimate, tagLocations: tags,
-        observer: observer)
+        observer: observer, costRule: costRule)
+}
+
+/// `cost_rule: {parameter: cluster_size, monthly_usd: {2X-Small: 300, ...}, multiply_by: max_num_clusters}`.
+private func decodeCostRule(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> CostRule? {
+    guard let f = context.fields(node, at: path, required: ["parameter", "monthly_usd"], optional: ["multiply_by"]) else { return nil }
+    let name = "a parameter name (letters, digits and _, starting with a letter)"
+    let parameter = f.string("parameter", matching: Rules.isParameterName, expected: name)
+    let multiplyBy = f.optional("multiply_by") { f.string($0, matching: Rules.isParameterName, expected: name) }
+    var monthly: [String: MicroDollars]?
+    if let table = f.node("monthly_usd") {
+        guard case .mapping(let pairs) = table.value else {
+            context.error(
+                at: table, join(path, "monthly_usd"),
+                "expected a mapping from \(parameter ?? "the parameter")'s values to US dollars a month, found \(table.kindDescription)")
+            return nil
+        }
+        let figures = context.fields(table, at: join(path, "monthly_usd"), required: [], optional: pairs.map(\.key))
+        var read: [String: MicroDollars] = [:]
+        for pair in pairs {
+            guard let figure = figures?.dollars(pair.key) else { continue }
+            read[pair.key] = figure
+        }
+        if pairs.isEmpty {
+            context.error(
+                at: table, join(path, "monthly_usd"), "must give a monthly figure for at least one value of \(parameter ?? "the parameter")")
+        } else if read.count == pairs.count {
+            monthly = read
+        }
+    }
+    guard let parameter, let multiplyBy, let monthly else { return nil }
+    if multiplyBy == parameter, let n = f.node("multiply_by") {
+        context.error(at: n, join(path, "multiply_by"), "must name another parameter than \(parameter), whose value picks the figure")
+        return nil
+    }
+    return CostRule(parameter: parameter, monthly: monthly, multiplyBy: multiplyBy)
 }
 
 private func decodeTagLocation(_ node: YAMLNode, _ path: String, _ context: DecodeContext) -> TagLocation? {
@@ -272,7 +308,7 @@ private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -
                 "kind", "id", "project", "service", "provisioner", "model", "max_data_class",
                 "price_per_1m_input_usd", "price_per_1m_output_usd",
             ],
-            optional: ["parameters", "requested_by"])
+            optional: ["parameters", "requested_by", "shared_with"])
     else { return nil }
     let id = f.string("id", matching: Rules.isEndpointName, expected: "a serving endpoint name (letters, digits, - and _, at most 63)")
     let project = projectRef(f)
@@ -283,11 +319,15 @@ private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -
     let pricing = decodePricing(f)
     let parameters = f.has("parameters") ? f.parameters("parameters") : [:]
     let requestedBy = f.has("requested_by") ? f.string("requested_by").map(normalizedEmail) : nil
-    guard let id, let project, let service, let provisioner, let model, let maxClass, let pricing, let parameters else { return nil }
+    let sharedWith = f.optional("shared_with") { f.strings($0, matching: Rules.isID, expected: "a valid project id") }
+    guard let id, let project, let service, let provisioner, let model, let maxClass, let pricing, let parameters, let sharedWith else {
+        return nil
+    }
     guard !f.has("requested_by") || requestedBy != nil else { return nil }
     return ServingEndpoint(
         id: id, project: project, service: service, provisioner: provisioner, model: model,
-        maxDataClass: maxClass, pricing: pricing, parameters: parameters, requestedBy: requestedBy)
+        maxDataClass: maxClass, pricing: pricing, parameters: parameters, requestedBy: requestedBy,
+        sharedWith: sharedWith.flatMap { $0.isEmpty ? nil : $0 })
 }
 
 private func decodeResource(_ node: YAMLNode, _ context: DecodeContext) -> Resource? {

@@ -44,14 +44,27 @@ public enum InvokeEntities {
         }
         for model in routes.models {
             guard let route = routes[model] else { continue }
-            entities.append(
-                Entity(
-                    uid: uid(model: model),
-                    attributes: [
-                        "vendor": .string(route.vendor), "name": .string(model), "max_level": .long(Int64(route.maxDataClass.rawValue)),
-                    ]))
+            entities.append(Entity(uid: uid(model: model), attributes: attributes(of: route)))
         }
         return Entities(closingParentsOf: entities)
+    }
+
+    /// A model's attributes: its vendor, name and data-class ceiling, and for a project's own
+    /// serving endpoint the `owner` project and the projects it is `shared_with` (the shipped
+    /// `endpoint-serves-its-projects` lets no other project's key call it).
+    static func attributes(of route: Route) -> [String: Value] {
+        var attributes: [String: Value] = [
+            "vendor": .string(route.vendor), "name": .string(route.model), "max_level": .long(Int64(route.maxDataClass.rawValue)),
+            "shared_with": .set(Set(route.sharedWith.map { .entity(uid(project: $0)) })),
+        ]
+        if let owner = route.project {
+            attributes["owner"] = .entity(uid(project: owner))
+        } else if route.servingEndpoint != nil {
+            // An endpoint route without its project (a store row from before owners were kept,
+            // whose endpoint is gone): owned by no project, so no key may call it.
+            attributes["owner"] = .entity(uid(project: ""))
+        }
+        return attributes
     }
 
     public static func uid(key: String) -> EntityUID { EntityUID(type: "Key", id: key) }
