@@ -104,26 +104,46 @@ struct ServedAsgard {
             channel in
             portSink.yield(channel.localAddress?.port ?? 0)
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await application.runService(gracefulShutdownSignals: []) }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            let base = "http://127.0.0.1:\(port)"
-            // Wait for the controller's first pass.
-            for _ in 0..<100 {
-                let health = try await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(5))
-                if health.status == .ok { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            do { try await body(base, fake) } catch {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await application.runService(gracefulShutdownSignals: []) }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let base = "http://127.0.0.1:\(port)"
+                // Wait for the controller's first pass.
+                for _ in 0..<100 {
+                    let health = try await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(5))
+                    if health.status == .ok { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                do { try await body(base, fake) } catch {
+                    group.cancelAll()
+                    throw error
+                }
                 group.cancelAll()
-                throw error
             }
-            group.cancelAll()
+        } catch {
+            // A failed test still shuts its clients down (a dropped client stops the process).
+            try? await fake.shutdown()
+            try? await client.shutdown()
+            throw error
         }
         try await fake.shutdown()
         try await client.shutdown()
     }
+}
+
+/// Runs `body` with a client that is shut down however `body` ends (a client dropped without
+/// `shutdown()` stops the whole test process).
+func withHTTPClient(_ body: (HTTPClient) async throws -> Void) async throws {
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    do {
+        try await body(client)
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+    try await client.shutdown()
 }
 
 @Suite(.serialized) struct OpenAISDKTests {
@@ -151,21 +171,21 @@ struct ServedAsgard {
             #expect(process.terminationStatus == 0, "\(text)")
             #expect(text.contains(" passed, 0 failed"))
             // The same traffic, as Prometheus sees it.
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            // Only the metrics credential reads them: they list every project's spend.
-            let refused = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(5))
-            #expect(refused.status == .unauthorized)
-            var request = HTTPClientRequest(url: base + "/metrics")
-            request.headers.add(name: "Authorization", value: "Bearer \(ServedAsgard.metricsSecret)")
-            let metrics = try await client.execute(request, timeout: .seconds(5))
-            let exposition = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
-            // The unknown key was counted, not audited.
-            #expect(exposition.contains(#"asgard_unauthenticated_total{code="invalid_api_key"} 1"#))
-            try await client.shutdown()
-            #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="200"}"#))
-            #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="402"} 1"#))
-            #expect(exposition.contains(#"asgard_spend_micros_total{project="fraud-detection",vendor="databricks"}"#))
-            #expect(exposition.contains("asgard_request_duration_seconds_bucket"))
+            try await withHTTPClient { client in
+                // Only the metrics credential reads them: they list every project's spend.
+                let refused = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(5))
+                #expect(refused.status == .unauthorized)
+                var request = HTTPClientRequest(url: base + "/metrics")
+                request.headers.add(name: "Authorization", value: "Bearer \(ServedAsgard.metricsSecret)")
+                let metrics = try await client.execute(request, timeout: .seconds(5))
+                let exposition = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
+                // The unknown key was counted, not audited.
+                #expect(exposition.contains(#"asgard_unauthenticated_total{code="invalid_api_key"} 1"#))
+                #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="200"}"#))
+                #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="402"} 1"#))
+                #expect(exposition.contains(#"asgard_spend_micros_total{project="fraud-detection",vendor="databricks"}"#))
+                #expect(exposition.contains("asgard_request_duration_seconds_bucket"))
+            }
         }
     }
 }
@@ -219,71 +239,71 @@ extension OpenAISDKTests {
     /// on /v1/models, usage and chat alike.
     @Test func everyKeyRouteAuthenticatesTheSameWay() async throws {
         try await ServedAsgard.run { base, _ in
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            let chat = #"{"model":"databricks/llama-3-3-70b","messages":[{"role":"user","content":"hi"}]}"#
-            func everyRoute(_ token: String) async throws -> [(Int, String)] {
-                [
-                    try await Self.send(client, .GET, base + "/v1/models", token: token),
-                    try await Self.send(client, .GET, base + "/api/projects/fraud-detection/usage", token: token),
-                    try await Self.send(client, .POST, base + "/v1/chat/completions", token: token, body: chat),
-                ]
-            }
-            let key = ServedAsgard.secrets["sdk-key"]!
-            #expect(try await everyRoute(key).map(\.0) == [200, 200, 200])
-            for (status, body) in try await everyRoute(ServedAsgard.secrets["expired-key"]!) {
-                #expect(status == 401 && body.contains(#""code":"expired_api_key""#) && body.contains("2026-01-31"), "\(body)")
-            }
-            for (status, body) in try await everyRoute("asg_nobody") {
-                #expect(status == 401 && body.contains(#""code":"invalid_api_key""#), "\(body)")
-            }
-            for scope in [#""scope":"project","id":"fraud-detection""#, #""scope":"key","id":"sdk-key""#, #""scope":"global""#] {
-                #expect(
-                    try await Self.send(
-                        client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
-                        body: "{\(scope),\"reason\":\"drill\"}"
-                    ).0 == 200)
-                for (status, body) in try await everyRoute(key) {
-                    #expect(status == 403 && body.contains(#""code":"killed""#) && body.contains("drill"), "\(scope): \(body)")
+            try await withHTTPClient { client in
+                let chat = #"{"model":"databricks/llama-3-3-70b","messages":[{"role":"user","content":"hi"}]}"#
+                func everyRoute(_ token: String) async throws -> [(Int, String)] {
+                    [
+                        try await Self.send(client, .GET, base + "/v1/models", token: token),
+                        try await Self.send(client, .GET, base + "/api/projects/fraud-detection/usage", token: token),
+                        try await Self.send(client, .POST, base + "/v1/chat/completions", token: token, body: chat),
+                    ]
                 }
-                let release = scope.replacingOccurrences(of: #""scope":"#, with: "scope=").replacingOccurrences(of: #","id":"#, with: "&id=")
-                    .replacingOccurrences(of: "\"", with: "")
-                #expect(try await Self.send(client, .DELETE, base + "/api/admin/kill?\(release)", token: ServedAsgard.adminSecret).0 == 200)
+                let key = ServedAsgard.secrets["sdk-key"]!
+                #expect(try await everyRoute(key).map(\.0) == [200, 200, 200])
+                for (status, body) in try await everyRoute(ServedAsgard.secrets["expired-key"]!) {
+                    #expect(status == 401 && body.contains(#""code":"expired_api_key""#) && body.contains("2026-01-31"), "\(body)")
+                }
+                for (status, body) in try await everyRoute("asg_nobody") {
+                    #expect(status == 401 && body.contains(#""code":"invalid_api_key""#), "\(body)")
+                }
+                for scope in [#""scope":"project","id":"fraud-detection""#, #""scope":"key","id":"sdk-key""#, #""scope":"global""#] {
+                    #expect(
+                        try await Self.send(
+                            client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
+                            body: "{\(scope),\"reason\":\"drill\"}"
+                        ).0 == 200)
+                    for (status, body) in try await everyRoute(key) {
+                        #expect(status == 403 && body.contains(#""code":"killed""#) && body.contains("drill"), "\(scope): \(body)")
+                    }
+                    let release = scope.replacingOccurrences(of: #""scope":"#, with: "scope=").replacingOccurrences(of: #","id":"#, with: "&id=")
+                        .replacingOccurrences(of: "\"", with: "")
+                    #expect(try await Self.send(client, .DELETE, base + "/api/admin/kill?\(release)", token: ServedAsgard.adminSecret).0 == 200)
+                }
+                #expect(try await everyRoute(key).map(\.0) == [200, 200, 200])
             }
-            #expect(try await everyRoute(key).map(\.0) == [200, 200, 200])
-            try await client.shutdown()
         }
     }
 
     /// Kill switches over HTTP: only the admin credential, through Cedar, audited, effective at once.
     @Test func killSwitchesOverTheAdminAPI() async throws {
         try await ServedAsgard.run { base, _ in
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            let chat = #"{"model":"databricks/llama-3-3-70b","messages":[{"role":"user","content":"hi"}]}"#
-            let key = ServedAsgard.secrets["sdk-key"]!
-            #expect(try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat).0 == 200)
-            // A project key is no admin.
-            #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: key, body: #"{"scope":"global","reason":"x"}"#).0 == 401)
-            let engaged = try await Self.send(
-                client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
-                body: #"{"scope":"model","id":"databricks/llama-3-3-70b","reason":"bad outputs"}"#)
-            #expect(engaged.0 == 200, "\(engaged.1)")
-            let killed = try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat)
-            #expect(killed.0 == 403 && killed.1.contains("bad outputs"))
-            let listed = try await Self.send(client, .GET, base + "/api/admin/kill", token: ServedAsgard.adminSecret)
-            let switches =
-                try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["kill_switches"] ?? []
-            #expect(switches.contains { $0["scope"] as? String == "model" && $0["id"] as? String == "databricks/llama-3-3-70b" }, "\(listed.1)")
-            #expect(
-                try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret, body: #"{"scope":"project"}"#).0 == 400)
-            let released = try await Self.send(
-                client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret)
-            #expect(released.0 == 200)
-            #expect(
-                try await Self.send(
-                    client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret
-                ).0 == 404)
-            #expect(try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat).0 == 200)
-            try await client.shutdown()
+            try await withHTTPClient { client in
+                let chat = #"{"model":"databricks/llama-3-3-70b","messages":[{"role":"user","content":"hi"}]}"#
+                let key = ServedAsgard.secrets["sdk-key"]!
+                #expect(try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat).0 == 200)
+                // A project key is no admin.
+                #expect(try await Self.send(client, .POST, base + "/api/admin/kill", token: key, body: #"{"scope":"global","reason":"x"}"#).0 == 401)
+                let engaged = try await Self.send(
+                    client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret,
+                    body: #"{"scope":"model","id":"databricks/llama-3-3-70b","reason":"bad outputs"}"#)
+                #expect(engaged.0 == 200, "\(engaged.1)")
+                let killed = try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat)
+                #expect(killed.0 == 403 && killed.1.contains("bad outputs"))
+                let listed = try await Self.send(client, .GET, base + "/api/admin/kill", token: ServedAsgard.adminSecret)
+                let switches =
+                    try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["kill_switches"] ?? []
+                #expect(switches.contains { $0["scope"] as? String == "model" && $0["id"] as? String == "databricks/llama-3-3-70b" }, "\(listed.1)")
+                #expect(
+                    try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret, body: #"{"scope":"project"}"#).0 == 400)
+                let released = try await Self.send(
+                    client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret)
+                #expect(released.0 == 200)
+                #expect(
+                    try await Self.send(
+                        client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret
+                    ).0 == 404)
+                #expect(try await Self.send(client, .POST, base + "/v1/chat/completions", token: key, body: chat).0 == 200)
+            }
         }
     }
 
@@ -291,46 +311,46 @@ extension OpenAISDKTests {
     /// `approve`, and an approval makes the loop apply the plan at once (not at its next tick).
     @Test func approvalsOverTheAdminAPI() async throws {
         try await ServedAsgard.run(provisioner: PlanningProvisioner()) { base, _ in
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            let admin = ServedAsgard.adminSecret
-            var listed = (0, "")
-            for _ in 0..<200 where !listed.1.contains("fraud-warehouse") {
-                listed = try await Self.send(client, .GET, base + "/api/admin/approvals?status=pending", token: admin)
-                try await Task.sleep(for: .milliseconds(50))
+            try await withHTTPClient { client in
+                let admin = ServedAsgard.adminSecret
+                var listed = (0, "")
+                for _ in 0..<600 where !listed.1.contains("fraud-warehouse") {
+                    listed = try await Self.send(client, .GET, base + "/api/admin/approvals?status=pending", token: admin)
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(listed.0 == 200 && listed.1.contains(#""summary":"create 1: Resource/fraud-warehouse""#), "\(listed.1)")
+                let approvals = try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["approvals"] ?? []
+                let id = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-warehouse" }?["id"] as? String)
+                let triage = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-triage" }?["id"] as? String)
+                #expect(try await Self.send(client, .GET, base + "/api/admin/approvals", token: ServedAsgard.secrets["sdk-key"]!).0 == 401)
+                #expect(try await Self.send(client, .GET, base + "/api/admin/approvals?status=bogus", token: admin).0 == 400)
+                let stranger = try await Self.send(
+                    client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"mallory@example.com"}"#)
+                #expect(stranger.0 == 403 && stranger.1.contains("Cedar denied approve for mallory@example.com"))
+                #expect(
+                    try await Self.send(
+                        client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#
+                    ).0 == 404)
+                #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: "{}").0 == 400)
+                let approved = try await Self.send(
+                    client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#)
+                #expect(approved.0 == 200 && approved.1.contains(#""status":"approved""#), "\(approved.1)")
+                // Applied by the pass the approval asked for (the loop's own interval is 30 s).
+                var applied = ""
+                for _ in 0..<600 where !applied.contains(id) {
+                    applied = try await Self.send(client, .GET, base + "/api/admin/approvals?status=applied", token: admin).1
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(applied.contains(id))
+                #expect(
+                    try await Self.send(
+                        client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin, body: #"{"by":"lars.berg@example.com"}"#
+                    ).0 == 409)
+                let rejected = try await Self.send(
+                    client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin,
+                    body: #"{"by":"lars.berg@example.com","reason":"not now"}"#)
+                #expect(rejected.0 == 200 && rejected.1.contains(#""status":"rejected""#))
             }
-            #expect(listed.0 == 200 && listed.1.contains(#""summary":"create 1: Resource/fraud-warehouse""#), "\(listed.1)")
-            let approvals = try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["approvals"] ?? []
-            let id = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-warehouse" }?["id"] as? String)
-            let triage = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-triage" }?["id"] as? String)
-            #expect(try await Self.send(client, .GET, base + "/api/admin/approvals", token: ServedAsgard.secrets["sdk-key"]!).0 == 401)
-            #expect(try await Self.send(client, .GET, base + "/api/admin/approvals?status=bogus", token: admin).0 == 400)
-            let stranger = try await Self.send(
-                client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"mallory@example.com"}"#)
-            #expect(stranger.0 == 403 && stranger.1.contains("Cedar denied approve for mallory@example.com"))
-            #expect(
-                try await Self.send(
-                    client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#
-                ).0 == 404)
-            #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: "{}").0 == 400)
-            let approved = try await Self.send(
-                client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#)
-            #expect(approved.0 == 200 && approved.1.contains(#""status":"approved""#), "\(approved.1)")
-            // Applied by the pass the approval asked for (the loop's own interval is 30 s).
-            var applied = ""
-            for _ in 0..<200 where !applied.contains(id) {
-                applied = try await Self.send(client, .GET, base + "/api/admin/approvals?status=applied", token: admin).1
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(applied.contains(id))
-            #expect(
-                try await Self.send(
-                    client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin, body: #"{"by":"lars.berg@example.com"}"#
-                ).0 == 409)
-            let rejected = try await Self.send(
-                client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin,
-                body: #"{"by":"lars.berg@example.com","reason":"not now"}"#)
-            #expect(rejected.0 == 200 && rejected.1.contains(#""status":"rejected""#))
-            try await client.shutdown()
         }
     }
 }
