@@ -158,7 +158,8 @@ import Testing
 
     @Test func aConsumerCancelledAfterTwoChunksIsRecordedAsClientDisconnected() async throws {
         try await GatewayHarness().run { h in
-            h.fake.controls.update(Self.llama) { $0.chunkDelay = .milliseconds(100) }
+            // Slow enough that the cancellation lands before the vendor's last chunk, even on a loaded machine.
+            h.fake.controls.update(Self.llama) { $0.chunkDelay = .milliseconds(500) }
             let stream = try await Self.open(h)
             let (seen, signal) = AsyncStream.makeStream(of: Int.self)
             let outcome = await withTaskGroup(of: String.self) { group in
