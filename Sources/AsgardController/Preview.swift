@@ -18,6 +18,9 @@ public enum Preview {
         approvals: [Approval], gate: ProvisionGate, hasWorkspace: (ObjectRef) -> Bool, now: Date
     ) -> [PreviewedAction] {
         actions.map { action in
+            if let waiting = ProvisioningRules.removalWaits(action, observed: observed) {
+                return PreviewedAction(action: action, next: "deferred: \(waiting)")
+            }
             guard action.isProvisioning else { return PreviewedAction(action: action) }
             let record = records[action.ref]
             if action.verb == .delete {

@@ -189,8 +189,10 @@ public struct Reconciler: Sendable {
 
     /// The configuration path: services, projects and keys (what the gateway serves) are
     /// committed to the store, each with its audit entry, and every serving endpoint removed
-    /// from desired state has its route withdrawn at once, before terraform destroys it. Fast:
-    /// no terraform, no vendor call, so it never waits on provisioning.
+    /// from desired state has its route withdrawn at once, before terraform destroys it. A
+    /// removed project stays (`deferred`) while the store holds resources or serving endpoints
+    /// of it: their destroy needs its approvers and obeys its kill switch. Fast: no terraform,
+    /// no vendor call, so it never waits on provisioning.
     ///
     /// - Returns: the outcome of each configuration action, in plan order; a store error on one
     ///   is that action's `failed` outcome (the next pass tries it again), never the pass's.

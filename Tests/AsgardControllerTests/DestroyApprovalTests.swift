@@ -208,6 +208,13 @@ import Testing
         #expect(report.isValid, "\(report.diagnostics)")
         let project = try #require(report.outcomes.first { $0.action.ref == ObjectRef(.project, "fraud-detection") })
         #expect(project.result == .deferred && project.reason?.contains("Resource/fraud-warehouse") == true)
+        // A dry run says so too.
+        let desired = DesiredStateLoader().load(directory: world.desired).state
+        let observed = try await store.observedState()
+        let previewed = Preview.actions(
+            plan(desired: desired, observed: observed), desired: desired, observed: observed, records: [:], approvals: [],
+            gate: ProvisionGate(policies: nil), hasWorkspace: { _ in true }, now: Date())
+        #expect(previewed.first { $0.action.ref == ObjectRef(.project, "fraud-detection") }?.next == "deferred: \(project.reason ?? "")")
         #expect(try await store.object(ObjectRef(.project, "fraud-detection")) != nil)
         let destroy = try await world.approval(of: "fraud-warehouse")
         try await ApprovalDesk(store: store, policies: shippedPolicies())

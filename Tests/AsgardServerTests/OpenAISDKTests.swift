@@ -161,12 +161,7 @@ func withHTTPClient(_ body: (HTTPClient) async throws -> Void) async throws {
                 packageRoot + "/scripts/openai_sdk_check.py", base, ServedAsgard.secrets["sdk-key"]!,
                 ServedAsgard.secrets["limited-key"]!, ServedAsgard.secrets["broke-key"]!,
             ]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let text = try await Self.output(of: process)
             print(text)
             #expect(process.terminationStatus == 0, "\(text)")
             #expect(text.contains(" passed, 0 failed"))
@@ -192,18 +187,30 @@ func withHTTPClient(_ body: (HTTPClient) async throws -> Void) async throws {
 
 extension OpenAISDKTests {
     /// Runs a Python script of the pinned SDK; its output, after checking it passed.
-    static func runScript(_ arguments: [String]) throws -> String {
+    static func runScript(_ arguments: [String]) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: packageRoot + "/.venv/bin/python")
         process.arguments = arguments
+        let text = try await output(of: process)
+        #expect(process.terminationStatus == 0 && text.contains(" passed, 0 failed"), "\(text)")
+        return text
+    }
+
+    /// Runs `process` to its end and returns what it printed (stdout and stderr), waiting on a
+    /// thread of its own: blocking one of the few threads every test and the served Asgard
+    /// share would starve the server the script is calling when the whole suite runs at once.
+    static func output(of process: Process) async throws -> String {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0 && text.contains(" passed, 0 failed"), "\(text)")
-        return text
+        return await withCheckedContinuation { continuation in
+            Thread {
+                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                continuation.resume(returning: text)
+            }.start()
+        }
     }
 
     /// The official SDK as a hostile key holder (issue 13): `n` and `max_completion_tokens`
@@ -217,9 +224,9 @@ extension OpenAISDKTests {
         }
         try await ServedAsgard.run { base, fake in
             let script = packageRoot + "/scripts/openai_sdk_attacks.py"
-            print(try Self.runScript([script, "requests", base, ServedAsgard.secrets["sdk-key"]!, ServedAsgard.secrets["tight-key"]!]))
+            print(try await Self.runScript([script, "requests", base, ServedAsgard.secrets["sdk-key"]!, ServedAsgard.secrets["tight-key"]!]))
             fake.controls.setLatency(.seconds(3), for: "databricks-meta-llama-3-3-70b-instruct")
-            print(try Self.runScript([script, "leave", base, ServedAsgard.secrets["sdk-key"]!]))
+            print(try await Self.runScript([script, "leave", base, ServedAsgard.secrets["sdk-key"]!]))
         }
     }
 }
