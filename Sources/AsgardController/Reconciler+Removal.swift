@@ -65,12 +65,7 @@ extension Reconciler {
             }
             return try await destroyNow(action, record: record, plan: planned, approval: nil)
         }
-        for stale in mine where stale.isOpen && stale.planDigest != plan.digest {
-            let why =
-                "the destroy plan changed since it was \(stale.status == .approved ? "approved" : "requested"): "
-                + "\(stale.planDigest.map { String($0.prefix(12)) } ?? "none") → \(plan.digest.prefix(12)) (the vendor drifted)"
-            try await void(stale, because: why, detail: ["plan_digest": plan.digest])
-        }
+        try await voidStale(mine, for: plan.digest, plan: "destroy plan", cause: "the vendor drifted")
         let current = mine.filter { $0.planDigest == plan.digest }
         if let approved = current.first(where: { $0.status == .approved }) {
             return try await destroyNow(action, record: record, plan: plan, approval: approved)

@@ -333,6 +333,17 @@ public struct Reconciler: Sendable {
         return outcome
     }
 
+    /// Voids every open approval in `approvals` that is for another plan than `digest`: an
+    /// approval is for one exact plan. `plan` names it in the reason, `cause` says why it changed.
+    func voidStale(_ approvals: [Approval], for digest: String, plan: String, cause: String) async throws {
+        for stale in approvals where stale.isOpen && stale.planDigest != digest {
+            let why =
+                "the \(plan) changed since it was \(stale.status == .approved ? "approved" : "requested"): "
+                + "\(stale.planDigest.map { String($0.prefix(12)) } ?? "none") → \(digest.prefix(12)) (\(cause))"
+            try await void(stale, because: why, detail: ["plan_digest": digest])
+        }
+    }
+
     /// Voids an open approval whose change no longer stands, audited as `approval.void` on its
     /// object with the approval, the reason and any `extra` detail.
     func void(_ approval: Approval, because why: String, detail extra: [String: String] = [:]) async throws {
@@ -479,12 +490,7 @@ public struct Reconciler: Sendable {
             try await void(destroy, because: "\(action.ref) is in desired state again, so it is not destroyed")
         }
         let mine = all.filter { $0.operation == .provision }
-        for stale in mine where stale.isOpen && stale.planDigest != plan.digest {
-            let why =
-                "the plan changed since it was \(stale.status == .approved ? "approved" : "requested"): "
-                + "\(stale.planDigest.map { String($0.prefix(12)) } ?? "none") → \(plan.digest.prefix(12)) (desired state changed or the vendor drifted)"
-            try await void(stale, because: why, detail: ["plan_digest": plan.digest])
-        }
+        try await voidStale(mine, for: plan.digest, plan: "plan", cause: "desired state changed or the vendor drifted")
         let current = mine.filter { $0.planDigest == plan.digest }
         if let approved = current.first(where: { $0.status == .approved }) {
             return try await applyPlan(action, object: object, request: request, plan: plan, approval: approved, record: record, gate: gate)
