@@ -574,17 +574,6 @@ extension ProvisioningOutputs {
 }
 
 extension DesiredState {
-    /// Who asked for a resource or serving endpoint: its `requested_by`, else its project's owner.
-    public func requester(of object: DesiredObject) -> String {
-        let (explicit, project): (String?, String?) =
-            switch object {
-            case .resource(let r): (r.requestedBy, r.project)
-            case .servingEndpoint(let e): (e.requestedBy, e.project)
-            case .service, .project, .key: (nil, object.projectID)
-            }
-        return explicit ?? project.flatMap { projects[$0]?.owner } ?? "unknown"
-    }
-
     /// What the connector needs to plan `object` (a resource or serving endpoint).
     public func provisioningRequest(for object: DesiredObject) throws -> ProvisioningRequest {
         guard let entry = provisionable[provisionableService(of: object)?.name ?? ""] else {
@@ -602,7 +591,7 @@ extension DesiredState {
             return ProvisioningRequest(
                 ref: object.ref, project: e.project, name: e.id, service: entry.service, parameters: e.parameters,
                 environmentNames: names.sorted())
-        case .service, .project, .key:
+        case .service, .person, .project, .key:
             throw ProvisioningError.notProvisionable(reason: "\(object.ref) is not a resource or serving endpoint")
         }
     }

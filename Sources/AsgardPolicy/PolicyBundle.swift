@@ -12,14 +12,14 @@ public struct PolicyBundle: Sendable {
     /// Loads `directory/*.cedar` in file-name order. Parse errors are reported as
     /// `file:line:column` diagnostics; so are policies without an `@id` and duplicate ids.
     public static func load(directory: String) -> (PolicyBundle, [Diagnostic]) {
-        let display = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            return (PolicyBundle(policies: []), [Diagnostic(SourceLocation(file: display, line: 1, column: 1), "cannot read the policy directory")])
-        }
-        let files = names.filter { $0.hasSuffix(".cedar") }.sorted().map { name in
-            (name: "\(display)/\(name)", text: (try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)))
-        }
-        return load(files: files)
+        let (source, problems) = PolicySource.read(directory: directory)
+        guard problems.isEmpty else { return (PolicyBundle(policies: []), problems) }
+        return load(source, in: PolicySource.display(directory))
+    }
+
+    /// Loads the files of `source`, named `<prefix>/<file>` in diagnostics.
+    public static func load(_ source: PolicySource, in prefix: String) -> (PolicyBundle, [Diagnostic]) {
+        load(files: source.files.map { (name: "\(prefix)/\($0.name)", text: $0.text) })
     }
 
     /// Loads policy texts given as (file name, text); a nil text is an unreadable file.
@@ -57,5 +57,31 @@ public struct PolicyBundle: Sendable {
     /// Whether the policy with `id` is a `forbid`.
     public func isForbid(_ id: String) -> Bool {
         policies.contains { $0.id == id && $0.effect == .forbid }
+    }
+}
+
+extension PolicySource {
+    /// The `*.cedar` files of `directory`, in file-name order, named by file name. A directory
+    /// or a file that cannot be read is a diagnostic.
+    public static func read(directory: String) -> (PolicySource, [Diagnostic]) {
+        let display = display(directory)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            return (PolicySource(files: []), [Diagnostic(SourceLocation(file: display, line: 1, column: 1), "cannot read the policy directory")])
+        }
+        var files: [File] = []
+        var problems: [Diagnostic] = []
+        for name in names.filter({ $0.hasSuffix(".cedar") }).sorted() {
+            if let text = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8) {
+                files.append(File(name: name, text: text))
+            } else {
+                problems.append(Diagnostic(SourceLocation(file: "\(display)/\(name)", line: 1, column: 1), "cannot read the file as UTF-8"))
+            }
+        }
+        return (PolicySource(files: files), problems)
+    }
+
+    /// `directory` as diagnostics name it: without a trailing slash.
+    static func display(_ directory: String) -> String {
+        directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
     }
 }

@@ -106,6 +106,8 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
         var failures = 0
         /// The unconfigured vendors last reported.
         var unconfigured: String?
+        /// The digest of the policy set last recorded in the store as enforced.
+        var recordedPolicies: String?
     }
 
     private let memory = Mutex(Memory())
@@ -134,7 +136,9 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     ///   come from the provisioning path, one by one).
     @discardableResult
     public func pass() async -> ReconcileReport {
-        let (bundle, policyProblems) = PolicyBundle.load(directory: policiesDirectory)
+        let (source, unreadable) = PolicySource.read(directory: policiesDirectory)
+        let (bundle, parseProblems) = unreadable.isEmpty ? PolicyBundle.load(source, in: policiesDirectory) : (PolicyBundle(policies: []), [])
+        let policyProblems = unreadable + parseProblems
         let policies: PolicyBundle? = memory.withLock { memory in
             if policyProblems.isEmpty { memory.goodPolicies = bundle }
             return memory.goodPolicies
@@ -189,9 +193,26 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
             }
         }
         if let policies, !(await publish(under: policies)) { failed = true }
+        if policyProblems.isEmpty, !(await record(source)) { failed = true }
         memory.withLock { $0.failures = failed ? $0.failures + 1 : 0 }
         onPass(report)
         return report
+    }
+
+    /// Records the policy set that loaded as the one enforced (once per change, audited), so
+    /// commands that decide alone (`asgard approve`, `kill`) use exactly it. False when the
+    /// store could not be written (retried next pass).
+    private func record(_ source: PolicySource) async -> Bool {
+        let digest = source.digest
+        guard memory.withLock({ $0.recordedPolicies }) != digest else { return true }
+        do {
+            try await store.recordEnforcedPolicies(source, audit: .policiesEnforced(source, by: "controller"))
+            memory.withLock { $0.recordedPolicies = digest }
+            return true
+        } catch {
+            logger.error("the enforced policy set could not be recorded: \(error)")
+            return false
+        }
     }
 
     /// Rebuilds the gateway snapshot from the store's applied configuration, sets budgets, and

@@ -135,7 +135,7 @@ extension ServerParts {
                 .add(middleware: KeyAuthentication(authenticator: authenticator) { error, _ in GatewayResponse(error: error) }))
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
         AdminController(store: store, controller: controller, snapshot: snapshot)
-            .addRoutes(to: router.group().add(middleware: AdminAuthentication(digest: adminDigest)))
+            .addRoutes(to: router.group().add(middleware: AdminAuthentication(digest: adminDigest, snapshot: snapshot)))
         let application = Application(
             router: router,
             server: .http1BoundToEventLoops(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))),

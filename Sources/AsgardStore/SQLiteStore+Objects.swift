@@ -109,7 +109,7 @@ enum ObjectTables {
             try refreshEndpointRoutes(vendor: service.id, in: db)
         case .servingEndpoint(let endpoint):
             try refreshEndpointRoute(endpoint, status: status, in: db)
-        case .project, .resource:
+        case .person, .project, .resource:
             break
         }
     }
@@ -126,7 +126,7 @@ enum ObjectTables {
             try db.execute(sql: "DELETE FROM cost_sources WHERE vendor = ?", arguments: [ref.id])
         case .servingEndpoint:
             try db.execute(sql: "DELETE FROM routes WHERE owner = ?", arguments: [ref.description])
-        case .project, .resource:
+        case .person, .project, .resource:
             break
         }
     }

@@ -36,7 +36,22 @@ enum Schema {
         }
         migrator.registerMigration("v9-approval-plans", migrate: v9)
         migrator.registerMigration("v10-endpoint-owners", migrate: v10)
+        migrator.registerMigration("v11-enforced-policies", migrate: v11)
         return migrator
+    }
+
+    /// The policy set a controller enforces (one row): the files' texts as a JSON array of
+    /// `{name, text}` and their digest, so commands that decide alone use exactly these.
+    private static func v11(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE enforced_policies (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    digest TEXT NOT NULL,
+                    files_json TEXT NOT NULL,
+                    recorded_at INTEGER NOT NULL
+                );
+                """)
     }
 
     /// A route from a serving endpoint names the project that owns the endpoint (`project`) and

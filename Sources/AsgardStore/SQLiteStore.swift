@@ -261,7 +261,12 @@ public final class SQLiteStore: Store {
                     WHERE status = ? AND claim = (SELECT MAX(claim) FROM keys WHERE digest = k.digest AND status = ?) ORDER BY id
                     """, arguments: [ObjectStatus.applied.rawValue, ObjectStatus.applied.rawValue]
             ).map { try ObjectTables.storedKey($0).key }
-            return GatewayConfiguration(projects: projects, keys: keys, routes: try ObjectTables.servedRoutes(db))
+            let people = try Row.fetchAll(
+                db, sql: "SELECT spec_json FROM objects WHERE kind = ? ORDER BY id", arguments: [ObjectKind.person.rawValue]
+            ).compactMap { row -> Person? in
+                if case .person(let person) = try ObjectTables.storedObject(row) { person } else { nil }
+            }
+            return GatewayConfiguration(projects: projects, keys: keys, routes: try ObjectTables.servedRoutes(db), people: people)
         }
     }
 

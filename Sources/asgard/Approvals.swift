@@ -49,42 +49,50 @@ struct Approvals: AsyncParsableCommand {
     }
 
     struct Approve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve the plan of a pending request.")
+        static let configuration = CommandConfiguration(
+            abstract: "Approve the plan of a pending request, as the holder of ASGARD_PERSON_KEY.",
+            discussion: Approvals.decider)
 
         @Argument(help: "The approval id (apr_…).") var id: String
-        @Option(help: "Who approves (an email; must be an approver of the project).") var by: String
-        @Option(help: "The Cedar policy directory.") var policies = "policies"
         @OptionGroup var store: StoreOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            try await decide(id: id, approve: true, by: by, reason: nil, policies: policies, store: store, json: output.json)
+            try await decide(id: id, approve: true, reason: nil, store: store, json: output.json)
         }
     }
 
     struct Reject: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reject the plan of a pending request; nothing is applied.")
+        static let configuration = CommandConfiguration(
+            abstract: "Reject the plan of a pending request, as the holder of ASGARD_PERSON_KEY; nothing is applied.",
+            discussion: Approvals.decider)
 
         @Argument(help: "The approval id (apr_…).") var id: String
-        @Option(help: "Who rejects (an email; must be an approver of the project).") var by: String
         @Option(help: "Why.") var reason: String
-        @Option(help: "The Cedar policy directory.") var policies = "policies"
         @OptionGroup var store: StoreOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            try await decide(id: id, approve: false, by: by, reason: reason, policies: policies, store: store, json: output.json)
+            try await decide(id: id, approve: false, reason: reason, store: store, json: output.json)
         }
     }
 
-    static func decide(id: String, approve: Bool, by: String, reason: String?, policies: String, store: StoreOptions, json: Bool) async throws {
-        let desk = ApprovalDesk(store: try openExisting(store, creatingKey: true), policies: enforcedPolicies(directory: policies))
+    static let decider = """
+        Who decides is the Person whose personal credential (`asgard keygen --person`) is in \
+        ASGARD_PERSON_KEY; Cedar decides `approve` under the policy set the controller enforces, \
+        as recorded in the store.
+        """
+
+    static func decide(id: String, approve: Bool, reason: String?, store options: StoreOptions, json: Bool) async throws {
+        let store = try openExisting(options, creatingKey: true)
+        let person = try await credentialedPerson(store)
+        let desk = ApprovalDesk(store: store, policies: try await storedPolicies(store))
         do {
-            let approval = try await desk.decide(id: id, approve: approve, by: by, reason: reason)
+            let approval = try await desk.decide(id: id, approve: approve, by: person.email, reason: reason)
             print(
                 json
                     ? Rendering.json(approval)
-                    : "\(approval.id) \(approval.status.rawValue) by \(by): \(approval.ref), plan \(approval.planDigest ?? "-"). "
+                    : "\(approval.id) \(approval.status.rawValue) by \(person.email): \(approval.ref), plan \(approval.planDigest ?? "-"). "
                         + (approve ? "The next reconcile pass applies exactly this plan." : "Nothing will be applied."))
         } catch let refusal as ApprovalDesk.Refusal {
             printError("refused: \(refusal)")

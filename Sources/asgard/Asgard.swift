@@ -98,3 +98,35 @@ func enforcedPolicies(directory: String, whenMissing: String? = nil) -> PolicyEn
     }
     return PolicyEngine(enforced: bundle)
 }
+
+/// The policy set the controller enforces, as `asgard serve` or `reconcile` recorded it in the
+/// store: commands that decide alone (`approve`, `reject`, `kill`, `unkill`) use exactly it, so
+/// no one decides under a policy directory of their own. Nil, with why on standard error, when
+/// none is recorded or it does not load.
+func storedPolicies(_ store: any Store) async throws -> PolicyEngine? {
+    guard let source = try await store.enforcedPolicies() else {
+        printError("no enforced policy set is recorded in this store: `asgard serve` or `asgard reconcile --once` records the one it enforces")
+        return nil
+    }
+    let (bundle, problems) = PolicyBundle.load(source, in: "enforced")
+    guard problems.isEmpty else {
+        printError(Rendering.diagnostics(problems, files: source.files.count))
+        return nil
+    }
+    return PolicyEngine(enforced: bundle)
+}
+
+/// The person whose personal credential is in `ASGARD_PERSON_KEY`, among the people the store
+/// holds: who acts for `approve` and `reject`. Exits 1, saying why, when there is none.
+func credentialedPerson(_ store: any Store, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Person {
+    guard let secret = environment["ASGARD_PERSON_KEY"], !secret.isEmpty else {
+        printError("set ASGARD_PERSON_KEY to your personal credential (`asgard keygen --person`): who decides is its holder")
+        throw ExitCode.failure
+    }
+    let digest = SHA256.hex(secret)
+    guard let person = try await store.gatewayConfiguration().people.first(where: { constantTimeEqual($0.credential, digest) }) else {
+        printError("ASGARD_PERSON_KEY is no person's credential in this store: commit its digest as the credential of your Person, and reconcile")
+        throw ExitCode.failure
+    }
+    return person
+}

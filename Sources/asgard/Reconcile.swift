@@ -119,6 +119,10 @@ struct Reconcile: AsyncParsableCommand {
 
     private func oncePass() async throws {
         let sqlite = try store.open()
+        let (source, unreadable) = PolicySource.read(directory: policies)
+        if unreadable.isEmpty, PolicyBundle.load(source, in: policies).1.isEmpty {
+            try await sqlite.recordEnforcedPolicies(source, audit: .policiesEnforced(source, by: "reconcile"))
+        }
         let started = ContinuousClock.now
         let json = output.json
         let reconciler = Reconciler(

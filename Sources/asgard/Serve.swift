@@ -61,14 +61,13 @@ struct KillSwitchOptions: ParsableArguments {
             "Who gives the order: a User in Cedar's Role::\"admin\" (whoever can write the store administers it); without it, the shipped policies refuse.",
             valueName: "operator"))
     var by: String?
-    @Option(help: "The Cedar policy directory that decides `kill` (refused if it does not load).") var policies = "policies"
     @OptionGroup var store: StoreOptions
 
-    /// The order through the desk the admin API uses; a refusal is printed and exits 1.
+    /// The order through the desk the admin API uses, under the policy set the controller
+    /// enforces (as recorded in the store); a refusal is printed and exits 1.
     func order(_ body: (KillSwitchDesk, Operator) async throws -> String) async throws {
-        let desk = KillSwitchDesk(
-            store: try store.open(),
-            policies: enforcedPolicies(directory: policies, whenMissing: "The policies did not load: no kill switch can be changed."))
+        let store = try store.open()
+        let desk = KillSwitchDesk(store: store, policies: try await storedPolicies(store))
         do {
             print(try await body(desk, .commandLine(by: by)))
         } catch let refusal as KillSwitchDesk.Refusal {
@@ -98,7 +97,7 @@ struct KillScopeOptions: ParsableArguments {
 struct Kill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Engage a kill switch: global, or for a vendor, model, project or key. A running server obeys it within a second.",
-        discussion: "Cedar decides `kill` for the operator (--by), as for the admin API; the order or its refusal is audited.")
+        discussion: "Cedar decides `kill` for the operator (--by) under the enforced policy set, as for the admin API; the order or its refusal is audited.")
 
     @OptionGroup var target: KillScopeOptions
     @Option(help: "Why, for the audit log and the refused callers.") var reason: String
@@ -119,7 +118,7 @@ struct Kill: AsyncParsableCommand {
 struct Unkill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release a kill switch.",
-        discussion: "Cedar decides `kill` for the operator (--by), as for the admin API; the release or its refusal is audited.")
+        discussion: "Cedar decides `kill` for the operator (--by) under the enforced policy set, as for the admin API; the release or its refusal is audited.")
 
     @OptionGroup var target: KillScopeOptions
     @OptionGroup var options: KillSwitchOptions

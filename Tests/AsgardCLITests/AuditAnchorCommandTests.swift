@@ -30,27 +30,27 @@ import Testing
         #expect(anchored.status == 0, "\(anchored.output)")
         let line = anchored.stdout.trimmingCharacters(in: .newlines)
         let anchor = try AuditAnchor(line: line)
-        #expect(anchor.sequence == 11)
+        #expect(anchor.sequence == 16)
         #expect(try String(contentsOfFile: root + "/anchors.log", encoding: .utf8) == line + "\n")
         #expect(permissions(of: root + "/anchors.log") == 0o600)
         let asJSON = try json(try await run(["audit", "anchor", "--json"]))
-        #expect(asJSON["sequence"] as? Int == 11 && asJSON["mac"] as? String == anchor.mac && asJSON["line"] is String, "\(asJSON)")
+        #expect(asJSON["sequence"] as? Int == 16 && asJSON["mac"] as? String == anchor.mac && asJSON["line"] is String, "\(asJSON)")
 
         let intact = try await run(["audit", "verify", "--anchor", "anchors.log"])
         #expect(
-            intact.status == 0 && intact.stdout.hasPrefix("audit log intact: 11 entries, head \(anchor.mac), consistent with 1 anchor"),
+            intact.status == 0 && intact.stdout.hasPrefix("audit log intact: 16 entries, head \(anchor.mac), consistent with 1 anchor"),
             "\(intact.output)")
         let intactJSON = try json(try await run(["audit", "verify", "--anchor", "anchors.log", "--json"]))
-        #expect(intactJSON["intact"] as? Bool == true && intactJSON["anchors"] as? Int == 1 && intactJSON["entries"] as? Int == 11)
+        #expect(intactJSON["intact"] as? Bool == true && intactJSON["anchors"] as? Int == 1 && intactJSON["entries"] as? Int == 16)
 
-        // Entries 10 and 11 deleted and the head rewound: consistent from inside the file.
+        // Entries 10 to 16 deleted and the head rewound: consistent from inside the file.
         try sqlite3(database, "DELETE FROM audit WHERE seq > 9; UPDATE audit_head SET seq = 9, hash = (SELECT hash FROM audit WHERE seq = 9)")
         let fooled = try await run(["audit", "verify"])
         #expect(fooled.status == 0 && fooled.stdout.hasPrefix("audit log intact: 9 entries"), "\(fooled.output)")
         let caught = try await run(["audit", "verify", "--anchor", "anchors.log"])
         #expect(caught.status == 1)
         #expect(
-            caught.stdout.hasPrefix("audit log BROKEN at entry 10: entry 11 was anchored at \(anchor.time), but the log ends at entry 9"),
+            caught.stdout.hasPrefix("audit log BROKEN at entry 10: entry 16 was anchored at \(anchor.time), but the log ends at entry 9"),
             "\(caught.output)")
         let caughtJSON = try json(try await run(["audit", "verify", "--anchor", "anchors.log", "--json"]))
         #expect(caughtJSON["intact"] as? Bool == false && caughtJSON["first_bad_entry"] as? Int == 10, "\(caughtJSON)")

@@ -7,7 +7,7 @@ import Testing
     @Test func shippedDesiredStateIsValid() async throws {
         let result = try await asgardDetached(["validate", "desired"])
         #expect(result.status == 0)
-        #expect(result.stdout == "desired: valid (11 objects in 9 files)\n")
+        #expect(result.stdout == "desired: valid (16 objects in 14 files)\n")
     }
 
     /// Each broken example fails with exactly its golden diagnostics, all in one run.
@@ -69,7 +69,7 @@ import Testing
         let before = try snapshot(root)
         let result = try await asgardDetached(["reconcile", "--dry-run", "desired"], in: root)
         #expect(result.status == 0)
-        #expect(result.stdout.hasPrefix("Plan: 11 to create, 0 to update, 0 to delete."))
+        #expect(result.stdout.hasPrefix("Plan: 16 to create, 0 to update, 0 to delete."))
         // Each provisioning action with its tier, the gate's decision and what would run next.
         #expect(
             result.stdout.contains(
@@ -125,7 +125,7 @@ import Testing
         let first = try await asgardDetached(["reconcile", "--once", "--retry-after", "3600", "--json", "desired"], in: root)
         #expect(first.status == 0)
         let firstJSON = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
-        #expect((firstJSON["outcomes"] as? [Any])?.count == 11)
+        #expect((firstJSON["outcomes"] as? [Any])?.count == 16)
         let second = try await asgardDetached(["reconcile", "--once", "desired"], in: root)
         #expect(second.status == 0 && second.stdout.contains("\nReconciled 3 actions: 3 deferred.\n"), "\(second.stdout)")
         // Progress, per action, as it happens: object, action, tier, then what it came to.
@@ -133,7 +133,8 @@ import Testing
         #expect(second.stdout.contains("s] Resource/fraud-features deferred in "))
         let status = try await asgardDetached(["status", "--json"], in: root)
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
-        #expect(summary["audit_entries"] as? Int == 11 && summary["routes"] as? Int == 3 && summary["keys"] as? Int == 3)
+        // One entry per action, and the policy set the pass enforced.
+        #expect(summary["audit_entries"] as? Int == 17 && summary["routes"] as? Int == 3 && summary["keys"] as? Int == 3)
     }
 
     @Test func anInvalidOnceAppliesNothingAndAuditsTheRejection() async throws {
@@ -142,7 +143,8 @@ import Testing
         #expect(result.stderr.contains("Nothing was applied; the rejection is in the audit log."))
         let tail = try await asgardDetached(["audit", "tail", "--json"], in: root)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(tail.stdout.utf8)) as? [[String: Any]])
-        #expect(rows.count == 1 && rows[0]["action"] as? String == "validate.rejected")
+        // The rejection, and the policy set the pass enforces (recorded whatever desired state says).
+        #expect(Set(rows.compactMap { $0["action"] as? String }) == ["validate.rejected", "policy.enforce"] && rows.count == 2, "\(rows)")
     }
 
     @Test func readingCommandsNeverCreateAStore() async throws {
@@ -169,7 +171,7 @@ import Testing
     @Test func intactLogVerifies() async throws {
         #expect(try await asgardDetached(["reconcile", "--once", "desired"], in: root).status == 0)
         let result = try await verify()
-        #expect(result.status == 0 && result.stdout.hasPrefix("audit log intact: 11 entries, head "))
+        #expect(result.status == 0 && result.stdout.hasPrefix("audit log intact: 16 entries, head "), "\(result.output)")
     }
 
     /// `--json` answers with JSON types: a boolean and numbers, not their spellings as strings.
@@ -177,17 +179,17 @@ import Testing
         #expect(try await asgardDetached(["reconcile", "--once", "desired"], in: root).status == 0)
         let intact = try await asgardDetached(["audit", "verify", "--json"], in: root)
         let good = try #require(try JSONSerialization.jsonObject(with: Data(intact.stdout.utf8)) as? [String: Any])
-        #expect(good["intact"] as? Bool == true && good["entries"] as? Int == 11 && (good["head"] as? String)?.count == 64, "\(intact.stdout)")
-        try sqlite3(database, "UPDATE audit SET outcome = 'applied' WHERE seq = 9")
+        #expect(good["intact"] as? Bool == true && good["entries"] as? Int == 16 && (good["head"] as? String)?.count == 64, "\(intact.stdout)")
+        try sqlite3(database, "UPDATE audit SET outcome = 'tampered' WHERE seq = 9")
         let broken = try await asgardDetached(["audit", "verify", "--json"], in: root)
         let bad = try #require(try JSONSerialization.jsonObject(with: Data(broken.stdout.utf8)) as? [String: Any])
         #expect(broken.status == 1 && bad["intact"] as? Bool == false && bad["first_bad_entry"] as? Int == 9, "\(broken.stdout)")
     }
 
     @Test(arguments: [
-        ("UPDATE audit SET outcome = 'applied' WHERE seq = 9", "audit log BROKEN at entry 9: its content does not match its MAC"),
+        ("UPDATE audit SET outcome = 'tampered' WHERE seq = 9", "audit log BROKEN at entry 9: its content does not match its MAC"),
         ("DELETE FROM audit WHERE seq = 4", "audit log BROKEN at entry 5: expected entry 4 here"),
-        ("DELETE FROM audit WHERE seq = 11", "audit log BROKEN at entry 11: the recorded head is entry 11 but the log ends at entry 10"),
+        ("DELETE FROM audit WHERE seq = 16", "audit log BROKEN at entry 16: the recorded head is entry 16 but the log ends at entry 15"),
         (
             """
             UPDATE audit SET seq = -1 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -1;
@@ -293,9 +295,12 @@ import Testing
                 .write(toFile: resources, atomically: true, encoding: .utf8)
         }
         try Self.git(["init", "-q"], in: root)
-        try request(by: "Lars.Berg@Example.com")
         try Self.git(["add", "."], in: root)
-        try Self.git(["commit", "-qm", "warehouse"], in: root, as: "lars.berg@example.com")
+        // The owner committed the project's requests that name no requested_by: valid.
+        try Self.git(["commit", "-qm", "the shipped state"], in: root, as: "maria.silva@example.com")
+        #expect(try asgard(["validate", "--git", desired]).status == 0)
+        try request(by: "Lars.Berg@Example.com")
+        try Self.git(["commit", "-qam", "warehouse"], in: root, as: "lars.berg@example.com")
         // The author asked (in any letter case): valid.
         let valid = try asgard(["validate", "--git", desired])
         #expect(valid.status == 0, "\(valid.output)")
@@ -309,6 +314,16 @@ import Testing
         #expect(
             forged.status == 1 && forged.stderr.contains("requested_by priya.natarajan@example.com is not the author")
                 && forged.stderr.contains("(lars.berg@example.com)"), "\(forged.output)")
+        // Leaving requested_by out makes the owner the requester: someone else's commit is refused too.
+        try String(contentsOfFile: resources, encoding: .utf8)
+            .replacingOccurrences(of: #"requested_by: [^\n]*\n"#, with: "", options: .regularExpression)
+            .write(toFile: resources, atomically: true, encoding: .utf8)
+        try Self.git(["commit", "-qam", "in nobody's name"], in: root, as: "lars.berg@example.com")
+        let unnamed = try asgard(["validate", "--git", desired])
+        #expect(
+            unnamed.status == 1
+                && unnamed.stderr.contains("the owner maria.silva@example.com (the requester, as no requested_by is named) is not the author")
+                && unnamed.stderr.contains("(lars.berg@example.com)"), "\(unnamed.output)")
         // Without --git, the same directory is valid: the check is CI's, on a checkout.
         #expect(try asgard(["validate", desired]).status == 0)
         // Outside a work tree, --git says so.

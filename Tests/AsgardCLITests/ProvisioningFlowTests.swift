@@ -57,6 +57,16 @@ import Testing
             return result
         }
 
+        /// `asgard approvals approve|reject ID ...` as `person` (their credential in
+        /// `ASGARD_PERSON_KEY`).
+        @discardableResult
+        func decide(_ verb: String, _ id: String, as person: String, _ extra: [String] = []) async throws -> CommandResult {
+            let result = try await asgardDetached(
+                ["approvals", verb, id] + extra, in: root, environment: environment.merging(["ASGARD_PERSON_KEY": personSecret(person)]) { _, new in new })
+            outputs.withLock { $0 += [result.stdout, result.stderr] }
+            return result
+        }
+
         /// One controller pass on the doubles.
         func once() async throws -> CommandResult {
             try await asgard(["reconcile", "--once", "--modules-root", packageRoot + "/Tests/TerraformModules", "desired"])
@@ -114,7 +124,7 @@ import Testing
         // Approve the warehouse's plan: the next pass applies exactly that plan.
         let warehouse = try await world.pendingApproval("fraud-warehouse")
         #expect(warehouse.summary.contains("create") && warehouse.requestedBy == "maria.silva@example.com")
-        let approved = try await world.asgard(["approvals", "approve", warehouse.id, "--by", "lars.berg@example.com"])
+        let approved = try await world.decide("approve", warehouse.id, as: "lars.berg@example.com")
         #expect(approved.status == 0 && approved.stdout.contains("approved by lars.berg@example.com"), "\(approved.stderr)")
         let second = try await world.once()
         #expect(second.status == 0)
@@ -127,7 +137,7 @@ import Testing
 
         // The serving endpoint: approved, created at the vendor, routed by the gateway.
         let endpoint = try await world.pendingApproval("fraud-triage")
-        #expect(try await world.asgard(["approvals", "approve", endpoint.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        #expect(try await world.decide("approve", endpoint.id, as: "priya.natarajan@example.com").status == 0)
         #expect(try await world.once().status == 0)
         let created = try #require(world.fake.controls.endpoint(named: "fraud-triage"))
         #expect(created.tags.contains { $0.key == "project" && $0.value == "fraud-detection" })
@@ -150,7 +160,7 @@ import Testing
         #expect(repair.stdout.contains("ServingEndpoint/fraud-triage awaiting_approval"), "\(repair.stdout)\(repair.stderr)")
         let replacement = try await world.pendingApproval("fraud-triage")
         #expect(replacement.summary.contains("replace 1"), "\(replacement.summary)")
-        #expect(try await world.asgard(["approvals", "approve", replacement.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        #expect(try await world.decide("approve", replacement.id, as: "priya.natarajan@example.com").status == 0)
         let repaired = try await world.once()
         #expect(repaired.status == 0 && repaired.stdout.contains("ServingEndpoint/fraud-triage applied in "), "\(repaired.stdout)")
         #expect(
@@ -168,7 +178,7 @@ import Testing
         #expect(world.fake.controls.endpoint(named: "fraud-triage") != nil)
         let destroy = try await world.pendingApproval("fraud-triage")
         #expect(destroy.operation == .destroy && destroy.summary.contains("destroy 1"), "\(destroy.summary)")
-        #expect(try await world.asgard(["approvals", "approve", destroy.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        #expect(try await world.decide("approve", destroy.id, as: "priya.natarajan@example.com").status == 0)
         let removal = try await world.once()
         #expect(removal.status == 0 && removal.stdout.contains("ServingEndpoint/fraud-triage terraform destroy\n"), "\(removal.stdout)")
         #expect(world.fake.controls.endpoint(named: "fraud-triage") == nil)
@@ -235,7 +245,7 @@ import Testing
         let world = try await World()
         #expect(try await world.once().status == 0)
         let first = try await world.pendingApproval("fraud-warehouse")
-        #expect(try await world.asgard(["approvals", "approve", first.id, "--by", "lars.berg@example.com"]).status == 0)
+        #expect(try await world.decide("approve", first.id, as: "lars.berg@example.com").status == 0)
         try world.edit("resources/fraud-detection.yaml", "auto_stop_mins: 10", "auto_stop_mins: 30")
         let changed = try await world.once()
         #expect(changed.stdout.contains("Resource/fraud-warehouse update [human]"))
@@ -245,7 +255,7 @@ import Testing
         let second = try await world.pendingApproval("fraud-warehouse")
         #expect(second.planDigest != first.planDigest)
         // Rejected: nothing applied, on this pass or the next, and nobody is asked again.
-        let rejected = try await world.asgard(["approvals", "reject", second.id, "--by", "priya.natarajan@example.com", "--reason", "too large"])
+        let rejected = try await world.decide("reject", second.id, as: "priya.natarajan@example.com", ["--reason", "too large"])
         #expect(rejected.status == 0)
         for _ in 0..<2 {
             let pass = try await world.once()
@@ -253,10 +263,20 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: world.root + "/data/terraform/Resource/fraud-warehouse/terraform.tfstate"))
         #expect(try await store.approvals(status: .pending).allSatisfy { $0.ref.id != "fraud-warehouse" })
-        // Someone who is not an approver cannot decide; the requester neither.
+        // A credential that is no person's decides nothing; a person who is not an approver
+        // neither, nor the requester; and without a credential, nobody is asked who they are.
         let triage = try await world.pendingApproval("fraud-triage")
-        let stranger = try await world.asgard(["approvals", "approve", triage.id, "--by", "mallory@example.com"])
-        #expect(stranger.status == 1 && stranger.stderr.contains("refused: Cedar denied approve for mallory@example.com"))
+        let stranger = try await world.decide("approve", triage.id, as: "mallory@example.com")
+        #expect(stranger.status == 1 && stranger.stderr.contains("ASGARD_PERSON_KEY is no person's credential"), "\(stranger.output)")
+        let other = try await world.decide("approve", triage.id, as: "tom.okafor@example.com")
+        #expect(other.status == 1 && other.stderr.contains("refused: Cedar denied approve for tom.okafor@example.com"), "\(other.output)")
+        let requester = try await world.decide("approve", triage.id, as: "Maria.Silva@Example.com")
+        #expect(requester.status == 1 && requester.stderr.contains("refused:"), "\(requester.output)")
+        let anonymous = try await world.asgard(["approvals", "approve", triage.id])
+        #expect(anonymous.status == 1 && anonymous.stderr.contains("set ASGARD_PERSON_KEY"), "\(anonymous.output)")
+        let named = try await world.asgard(["approvals", "approve", triage.id, "--by", "lars.berg@example.com"])
+        #expect(named.status != 0 && named.stderr.contains("--by"), "\(named.output)")
+        #expect(try await store.approvals(status: .pending).contains { $0.id == triage.id })
         try await world.shutdown()
     }
 
@@ -409,7 +429,7 @@ import Testing
         let world = try await World()
         #expect(try await world.once().status == 0)
         let create = try await world.pendingApproval("fraud-warehouse")
-        #expect(try await world.asgard(["approvals", "approve", create.id, "--by", "lars.berg@example.com"]).status == 0)
+        #expect(try await world.decide("approve", create.id, as: "lars.berg@example.com").status == 0)
         #expect(try await world.once().stdout.contains("Resource/fraud-warehouse applied in "))
         let state = world.root + "/data/terraform/Resource/fraud-warehouse/terraform.tfstate"
         #expect(FileManager.default.fileExists(atPath: state))
@@ -435,7 +455,7 @@ import Testing
         #expect(try await world.store().approvals(status: .pending).filter { $0.operation == .destroy }.map(\.id) == [destroy.id])
 
         // Approved, but the project is killed: held, and no terraform runs.
-        #expect(try await world.asgard(["approvals", "approve", destroy.id, "--by", "priya.natarajan@example.com"]).status == 0)
+        #expect(try await world.decide("approve", destroy.id, as: "priya.natarajan@example.com").status == 0)
         let kill = try await world.asgard(["kill", "--scope", "project", "--id", "fraud-detection", "--reason", "incident 9", "--by", "ops"])
         #expect(kill.status == 0, "\(kill.stderr)")
         let calls = world.terraformCalls.count

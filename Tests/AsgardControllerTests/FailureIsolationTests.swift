@@ -67,6 +67,10 @@ final class RefusingStore: Store {
         try await base.decideApproval(id: id, status: status, by: by, reason: reason, audit: audit)
     }
     func summary() async throws -> StoreSummary { try await base.summary() }
+    func recordEnforcedPolicies(_ source: PolicySource, audit: AuditEntry) async throws -> Bool {
+        try await base.recordEnforcedPolicies(source, audit: audit)
+    }
+    func enforcedPolicies() async throws -> PolicySource? { try await base.enforcedPolicies() }
 }
 
 /// A store error on one action is that action's failure, never the pass's.
@@ -87,8 +91,8 @@ final class RefusingStore: Store {
         let results = Dictionary(uniqueKeysWithValues: report.outcomes.map { ($0.action.ref.description, $0.result) })
         #expect(results["Key/fraud-analyst-notebook"] == .failed)
         #expect(report.outcomes.first { $0.result == .failed }?.reason?.contains("database is locked") == true)
-        // Everything else went ahead: the other keys, the projects, the services, provisioning.
-        #expect(results.filter { $0.value == .applied }.count == 7)
+        // Everything else went ahead: the other keys, the people, the projects, the services, provisioning.
+        #expect(results.filter { $0.value == .applied }.count == 12)
         #expect(results["ServingEndpoint/fraud-triage"] == .pending)
         #expect(!report.succeeded)
 

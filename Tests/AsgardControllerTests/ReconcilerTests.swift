@@ -26,6 +26,8 @@ import Testing
         #expect(
             results == [
                 "Service/databricks": .applied, "Service/openai": .applied, "Service/litellm": .applied,
+                "Person/lars-berg": .applied, "Person/maria-silva": .applied, "Person/priya-natarajan": .applied,
+                "Person/tom-okafor": .applied, "Person/ines-moreau": .applied,
                 "Project/fraud-detection": .applied, "Project/marketing-copy": .applied,
                 "Key/fraud-scoring-agent": .applied, "Key/fraud-analyst-notebook": .applied, "Key/marketing-writer": .applied,
                 "ServingEndpoint/fraud-triage": .pending, "Resource/fraud-warehouse": .pending, "Resource/fraud-features": .pending,
@@ -40,8 +42,9 @@ import Testing
         #expect(try await store.costSources().map(\.vendor) == ["databricks"])
         let state = DesiredStateLoader().load(directory: desired).state
         #expect(Set(try await store.gatewayConfiguration().keys) == Set(state.keys.values))
+        #expect(Set(try await store.gatewayConfiguration().people) == Set(state.people.values))
         // One audit entry per action, chained.
-        #expect(try await store.verifyAudit() == .intact(count: 11, head: try await store.auditTail(limit: 1)[0].hash))
+        #expect(try await store.verifyAudit() == .intact(count: 16, head: try await store.auditTail(limit: 1)[0].hash))
         let audit = try await store.auditTail(limit: 100)
         // Provisioning actions run concurrently, so their entries may come in either order.
         #expect(audit.compactMap(\.content.target).sorted() == report.outcomes.map(\.action.ref.description).sorted())
@@ -51,7 +54,7 @@ import Testing
     @Test func aSecondPassPlansNothing() async throws {
         let desired = try copyShippedDesired(into: root)
         let first = try await reconciler.runOnce(directory: desired)
-        #expect(first.outcomes.count == 11)
+        #expect(first.outcomes.count == 16)
         // Only the provisioning that could not start is tried again, once its backoff ran out.
         let second = try await reconciler.runOnce(directory: desired)
         #expect(second.succeeded && second.outcomes.allSatisfy { $0.action.verb == .converge && $0.result == .deferred })
@@ -59,7 +62,7 @@ import Testing
             second.outcomes.map(\.action.ref.description) == ["ServingEndpoint/fraud-triage", "Resource/fraud-features", "Resource/fraud-warehouse"])
         let state = DesiredStateLoader().load(directory: desired).state
         #expect(plan(desired: state, observed: try await store.observedState()).allSatisfy { $0.verb == .converge })
-        #expect(try await store.summary().auditEntries == 11)
+        #expect(try await store.summary().auditEntries == 16)
     }
 
     @Test func changesUpdateAndRemovalsDelete() async throws {

@@ -229,7 +229,7 @@ import Testing
             try? FileManager.default.removeItem(atPath: root)
             try? FileManager.default.removeItem(atPath: outside)
         }
-        try write(["projects/p.yaml": project("p"), "notes.md": "ignored", ".hidden/x.yaml": "not: read"], under: root)
+        try write(["projects/p.yaml": project("p"), "notes.md": "ignored", ".hidden/x.yaml": "not: read"].merging(testPeople) { a, _ in a }, under: root)
         try write(["secret.yaml": project("stolen")], under: outside)
         let manager = FileManager.default
         try manager.createSymbolicLink(atPath: root + "/inside.yaml", withDestinationPath: root + "/projects/p.yaml")

@@ -14,10 +14,14 @@ func write(_ files: [String: String], under root: String) throws {
     }
 }
 
-/// Loads YAML texts given in memory as files named `test/<relative>`.
-func load(_ files: [String: String], limits: LoadLimits = LoadLimits()) -> LoadResult {
+/// The people `project(_:)` names (its owner and default approver), in `people/test.yaml`.
+let testPeople = ["people/test.yaml": personDocument("ops@example.com") + "---\n" + personDocument("owner@example.com")]
+
+/// Loads YAML texts given in memory as files named `test/<relative>`, with `testPeople`
+/// unless `people` is false.
+func load(_ files: [String: String], limits: LoadLimits = LoadLimits(), people: Bool = true) -> LoadResult {
     DesiredStateLoader(limits: limits).load(
-        files.sorted { $0.key < $1.key }.map {
+        files.merging(people ? testPeople : [:]) { mine, _ in mine }.sorted { $0.key < $1.key }.map {
             SourceFile(name: "test/\($0.key)", relative: $0.key, bytes: Array($0.value.utf8))
         })
 }

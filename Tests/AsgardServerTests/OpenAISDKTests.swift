@@ -314,12 +314,14 @@ extension OpenAISDKTests {
         }
     }
 
-    /// Approvals over HTTP: the admin credential authenticates, `by` must pass Cedar's
-    /// `approve`, and an approval makes the loop apply the plan at once (not at its next tick).
+    /// Approvals over HTTP: who decides is the person whose credential calls, never a body
+    /// field; the admin credential is no person; Cedar's `approve` decides (an approver, never
+    /// the requester); and an approval makes the loop apply the plan at once (not at its next tick).
     @Test func approvalsOverTheAdminAPI() async throws {
         try await ServedAsgard.run(provisioner: PlanningProvisioner()) { base, _ in
             try await withHTTPClient { client in
                 let admin = ServedAsgard.adminSecret
+                let lars = personSecret("lars.berg@example.com")
                 var listed = (0, "")
                 for _ in 0..<600 where !listed.1.contains("fraud-warehouse") {
                     listed = try await Self.send(client, .GET, base + "/api/admin/approvals?status=pending", token: admin)
@@ -329,19 +331,29 @@ extension OpenAISDKTests {
                 let approvals = try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["approvals"] ?? []
                 let id = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-warehouse" }?["id"] as? String)
                 let triage = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-triage" }?["id"] as? String)
+                let approve = base + "/api/admin/approvals/\(id)/approve"
                 #expect(try await Self.send(client, .GET, base + "/api/admin/approvals", token: ServedAsgard.secrets["sdk-key"]!).0 == 401)
-                #expect(try await Self.send(client, .GET, base + "/api/admin/approvals?status=bogus", token: admin).0 == 400)
-                let stranger = try await Self.send(
-                    client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"mallory@example.com"}"#)
-                #expect(stranger.0 == 403 && stranger.1.contains("Cedar denied approve for mallory@example.com"))
-                #expect(
-                    try await Self.send(
-                        client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#
-                    ).0 == 404)
-                #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: "{}").0 == 400)
-                let approved = try await Self.send(
-                    client, .POST, base + "/api/admin/approvals/\(id)/approve", token: admin, body: #"{"by":"lars.berg@example.com"}"#)
-                #expect(approved.0 == 200 && approved.1.contains(#""status":"approved""#), "\(approved.1)")
+                #expect(try await Self.send(client, .GET, base + "/api/admin/approvals?status=bogus", token: lars).0 == 400)
+                // The admin credential acts as no person, whoever the body names.
+                let byAdmin = try await Self.send(client, .POST, approve, token: admin, body: #"{"by":"lars.berg@example.com"}"#)
+                #expect(byAdmin.0 == 400 && byAdmin.1.contains("unknown field by"), "\(byAdmin.1)")
+                let adminAlone = try await Self.send(client, .POST, approve, token: admin, body: "{}")
+                #expect(adminAlone.0 == 403 && adminAlone.1.contains("not_a_person"), "\(adminAlone.1)")
+                // The requester (the owner, as the request names no requested_by) naming an approver in the body.
+                let maria = personSecret("maria.silva@example.com")
+                let forged = try await Self.send(client, .POST, approve, token: maria, body: #"{"by":"lars.berg@example.com"}"#)
+                #expect(forged.0 == 400, "\(forged.1)")
+                let own = try await Self.send(client, .POST, approve, token: maria, body: "")
+                #expect(own.0 == 403 && own.1.contains("Cedar denied approve for maria.silva@example.com"), "\(own.1)")
+                // A person who is no approver of the project; a credential that is nobody's.
+                let tom = try await Self.send(client, .POST, approve, token: personSecret("tom.okafor@example.com"), body: "{}")
+                #expect(tom.0 == 403 && tom.1.contains("Cedar denied approve for tom.okafor@example.com"), "\(tom.1)")
+                #expect(try await Self.send(client, .POST, approve, token: personSecret("mallory@example.com"), body: "{}").0 == 401)
+                #expect(try await Self.send(client, .POST, approve, token: lars, body: #"{"reason": 7}"#).0 == 400)
+                #expect(try await Self.send(client, .POST, approve, token: lars, body: "[]").0 == 400)
+                #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: lars, body: "{}").0 == 404)
+                let approved = try await Self.send(client, .POST, approve, token: lars, body: "")
+                #expect(approved.0 == 200 && approved.1.contains(#""status":"approved""#) && approved.1.contains("lars.berg@example.com"), "\(approved.1)")
                 // Applied by the pass the approval asked for (the loop's own interval is 30 s).
                 var applied = ""
                 for _ in 0..<600 where !applied.contains(id) {
@@ -349,14 +361,26 @@ extension OpenAISDKTests {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 #expect(applied.contains(id))
-                #expect(
-                    try await Self.send(
-                        client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin, body: #"{"by":"lars.berg@example.com"}"#
-                    ).0 == 409)
-                let rejected = try await Self.send(
-                    client, .POST, base + "/api/admin/approvals/\(triage)/reject", token: admin,
-                    body: #"{"by":"lars.berg@example.com","reason":"not now"}"#)
+                let reject = base + "/api/admin/approvals/\(triage)/reject"
+                #expect(try await Self.send(client, .POST, reject, token: lars, body: "{}").0 == 409)
+                let rejected = try await Self.send(client, .POST, reject, token: lars, body: #"{"reason":"not now"}"#)
                 #expect(rejected.0 == 200 && rejected.1.contains(#""status":"rejected""#))
+            }
+        }
+    }
+
+    /// A person with `roles: [admin]` engages and releases kill switches with their own
+    /// credential, audited under their name; a person in no role is refused by Cedar.
+    @Test func peopleActWithTheirOwnCredentialOnKillSwitches() async throws {
+        try await ServedAsgard.run { base, _ in
+            try await withHTTPClient { client in
+                let order = #"{"scope":"project","id":"marketing-copy","reason":"drill"}"#
+                let refused = try await Self.send(client, .POST, base + "/api/admin/kill", token: personSecret("tom.okafor@example.com"), body: order)
+                #expect(refused.0 == 403, "\(refused.1)")
+                let engaged = try await Self.send(client, .POST, base + "/api/admin/kill", token: personSecret("lars.berg@example.com"), body: order)
+                #expect(engaged.0 == 200, "\(engaged.1)")
+                let listed = try await Self.send(client, .GET, base + "/api/admin/kill", token: personSecret("tom.okafor@example.com"))
+                #expect(listed.0 == 200 && listed.1.contains("lars.berg@example.com"), "\(listed.1)")
             }
         }
     }

@@ -109,7 +109,8 @@ import Testing
         }
     }
 
-    /// The admin API lets in the admin credential only; its refusals are specific JSON errors.
+    /// The admin API lets in the admin credential and people's credentials only; its refusals
+    /// are specific JSON errors.
     @Test func adminRoutesTakeTheAdminCredentialOnly() async throws {
         try await Self.withRoutes { routes, _ in
             let admin = Self.bearer(ServedAsgard.adminSecret)
@@ -123,8 +124,8 @@ import Testing
             #expect(malformed.status == .badRequest)
             #expect((try Self.error(malformed)["message"] as? String)?.hasPrefix("the body is {\"scope\": global|vendor|model|project|key") == true)
             let unknown = try await routes.execute(
-                uri: "/api/admin/approvals/apr_0000000000000000/approve", method: .post, headers: admin,
-                body: ByteBuffer(string: #"{"by":"lars.berg@example.com"}"#))
+                uri: "/api/admin/approvals/apr_0000000000000000/approve", method: .post,
+                headers: Self.bearer(personSecret("lars.berg@example.com")), body: ByteBuffer(string: "{}"))
             #expect(try unknown.status == .notFound && (Self.error(unknown)["message"] as? String) == "no approval with id apr_0000000000000000")
             let nothingToRelease = try await routes.execute(uri: "/api/admin/kill?scope=key&id=sdk-key", method: .delete, headers: admin)
             #expect(try nothingToRelease.status == .notFound && (Self.error(nothingToRelease)["type"] as? String) == "not_found_error")

@@ -40,8 +40,8 @@ struct CommitTests {
     @Test("observed state round-trips every field, also after reopening", arguments: StoreFactory.all)
     func observedStateRoundTrip(factory: StoreFactory) async throws {
         try await withStore(factory) { _, reopen in
-            let statuses: [ObjectStatus] = [.applied, .applied, .failed, .awaitingApproval, .pending]
-            let tiers: [Tier] = [.auto, .auto, .auto, .human, .auto]
+            let statuses: [ObjectStatus] = [.applied, .applied, .failed, .awaitingApproval, .pending, .applied]
+            let tiers: [Tier] = [.auto, .auto, .auto, .human, .auto, .auto]
             var expected: [ObservedObject] = []
             do {
                 let store = try reopen()

@@ -177,6 +177,7 @@ enum Fixture {
     /// One object of each kind.
     static let allKinds: [DesiredObject] = [
         .service(service()), .project(project()), .key(key()), .servingEndpoint(endpoint()), .resource(resource()),
+        .person(Person(id: "lars", email: "lars@example.com", credential: SHA256.hex("asgp_lars"), roles: ["admin"])),
     ]
 
     static func audit(

@@ -12,10 +12,12 @@ public func makeTemporaryDirectory(_ name: String = #function) throws -> String 
     return path
 }
 
-/// Copies the shipped `desired/` into `directory/desired` and returns that path.
+/// Copies the shipped `desired/` into `directory/desired` and returns that path. Its people's
+/// credentials are `personSecret(email)`'s digests, so a test can act as any of them.
 public func copyShippedDesired(into directory: String) throws -> String {
     let target = directory + "/desired"
     try FileManager.default.copyItem(atPath: packageRoot + "/desired", toPath: target)
+    try useTestCredentials(in: target)
     return target
 }
 

@@ -51,6 +51,12 @@ public enum RandomState {
                 sendsUsageContext: false, defaultMaxTokens: 1000, models: models)
             objects.append(.service(Service(id: vendor, inference: inference, provisionable: offers, costSource: nil)))
         }
+        // People from a stream of their own, so a seed's other objects stay what they were.
+        var people = SplitMix64(seed: seed ^ 0x9e09_1e00)
+        for (id, email) in [("a", "a@example.com"), ("o", "o@example.com")] where Bool.random(using: &people) {
+            let credential = SHA256.hex("asgp_\(id)_\(Int.random(in: 0...1, using: &people))")
+            objects.append(.person(Person(id: id, email: email, credential: credential, roles: Bool.random(using: &people) ? ["admin"] : [])))
+        }
         let projects = (0..<Int.random(in: 0...size, using: &rng)).map { "p\($0)" }
         for id in projects {
             objects.append(
@@ -152,7 +158,7 @@ public struct ClaimTables: Sendable {
         case .key(let key): ["digest:" + key.digest]
         case .service(let service): Set((service.inference?.models ?? []).map { "model:" + $0.id })
         case .servingEndpoint(let endpoint): ["model:" + endpoint.model]
-        case .project, .resource: []
+        case .person, .project, .resource: []
         }
     }
 

@@ -1,6 +1,7 @@
 /// A whole validated desired state, with lookups by id.
 public struct DesiredState: Sendable, Hashable {
     public private(set) var services: [String: Service] = [:]
+    public private(set) var people: [String: Person] = [:]
     public private(set) var projects: [String: Project] = [:]
     public private(set) var keys: [String: Key] = [:]
     public private(set) var servingEndpoints: [String: ServingEndpoint] = [:]
@@ -19,6 +20,7 @@ public struct DesiredState: Sendable, Hashable {
             if let old = services[s.id] { for p in old.provisionable { provisionable[p.name] = nil } }
             services[s.id] = s
             for p in s.provisionable { provisionable[p.name] = (s.id, p) }
+        case .person(let p): people[p.id] = p
         case .project(let p): projects[p.id] = p
         case .key(let k): keys[k.id] = k
         case .servingEndpoint(let e): servingEndpoints[e.id] = e
@@ -29,6 +31,7 @@ public struct DesiredState: Sendable, Hashable {
     /// Every object, in dependency order then by id.
     public var objects: [DesiredObject] {
         services.values.sorted { $0.id < $1.id }.map(DesiredObject.service)
+            + people.values.sorted { $0.id < $1.id }.map(DesiredObject.person)
             + projects.values.sorted { $0.id < $1.id }.map(DesiredObject.project)
             + keys.values.sorted { $0.id < $1.id }.map(DesiredObject.key)
             + servingEndpoints.values.sorted { $0.id < $1.id }.map(DesiredObject.servingEndpoint)
@@ -40,6 +43,7 @@ public struct DesiredState: Sendable, Hashable {
     public func object(_ ref: ObjectRef) -> DesiredObject? {
         switch ref.kind {
         case .service: services[ref.id].map(DesiredObject.service)
+        case .person: people[ref.id].map(DesiredObject.person)
         case .project: projects[ref.id].map(DesiredObject.project)
         case .key: keys[ref.id].map(DesiredObject.key)
         case .servingEndpoint: servingEndpoints[ref.id].map(DesiredObject.servingEndpoint)
@@ -47,7 +51,7 @@ public struct DesiredState: Sendable, Hashable {
         }
     }
 
-    public var count: Int { services.count + projects.count + keys.count + servingEndpoints.count + resources.count }
+    public var count: Int { services.count + people.count + projects.count + keys.count + servingEndpoints.count + resources.count }
 
     /// The provisionable service that creates a resource or serving endpoint, if registered.
     public func provisionableService(of object: DesiredObject) -> ProvisionableService? {
@@ -59,8 +63,19 @@ public struct DesiredState: Sendable, Hashable {
     public func tier(of object: DesiredObject) -> Tier {
         switch object {
         case .resource, .servingEndpoint: provisionableService(of: object)?.tier ?? .human
-        case .service, .project, .key: .auto
+        case .service, .person, .project, .key: .auto
         }
+    }
+
+    /// Who asked for a resource or serving endpoint: its `requested_by`, else its project's owner.
+    public func requester(of object: DesiredObject) -> String {
+        object.requestedBy ?? object.projectID.flatMap { projects[$0]?.owner } ?? "unknown"
+    }
+
+    /// The person with `email` (compared normalized), if desired state declares one.
+    public func person(email: String) -> Person? {
+        let email = normalizedEmail(email)
+        return people.values.first { $0.email == email }
     }
 
     /// The monthly estimate of a resource or serving endpoint: its provisionable service's cost

@@ -1,9 +1,10 @@
 import AsgardJSON
 public import Foundation
 
-/// The five kinds of desired-state object.
+/// The six kinds of desired-state object.
 public enum ObjectKind: String, Sendable, Hashable, Comparable, CaseIterable, Codable {
     case service = "Service"
+    case person = "Person"
     case project = "Project"
     case key = "Key"
     case servingEndpoint = "ServingEndpoint"
@@ -13,10 +14,11 @@ public enum ObjectKind: String, Sendable, Hashable, Comparable, CaseIterable, Co
     public var applyOrder: Int {
         switch self {
         case .service: 0
-        case .project: 1
-        case .key: 2
-        case .servingEndpoint: 3
-        case .resource: 4
+        case .person: 1
+        case .project: 2
+        case .key: 3
+        case .servingEndpoint: 4
+        case .resource: 5
         }
     }
 
@@ -45,6 +47,27 @@ public struct ObjectRef: Sendable, Hashable, Comparable, Codable, CustomStringCo
 public enum Tier: String, Sendable, Hashable, Codable, CaseIterable {
     case auto
     case human
+}
+
+/// Someone who may request, approve or administer: an email and the digest of a personal
+/// credential (`asgard keygen --person`). The admin API, and later MCP and the dashboard, know
+/// who acts only from that credential; approvers and requesters must be people.
+public struct Person: Sendable, Hashable, Codable {
+    public var id: String
+    /// Normalized (`normalizedEmail`): how approvals and Cedar name the person.
+    public var email: String
+    /// Lower-case hex SHA-256 of the personal credential.
+    public var credential: String
+    /// Cedar `Role`s the person is a member of (e.g. `admin`, which may engage kill switches
+    /// under the shipped policies).
+    public var roles: [String]
+
+    public init(id: String, email: String, credential: String, roles: [String] = []) {
+        self.id = id
+        self.email = email
+        self.credential = credential
+        self.roles = roles
+    }
 }
 
 /// A team's unit of ownership, budget and data classification.
@@ -424,6 +447,7 @@ public struct Resource: Sendable, Hashable, Codable {
 /// Any one desired-state object.
 public enum DesiredObject: Sendable, Hashable, Codable {
     case service(Service)
+    case person(Person)
     case project(Project)
     case key(Key)
     case servingEndpoint(ServingEndpoint)
@@ -432,6 +456,7 @@ public enum DesiredObject: Sendable, Hashable, Codable {
     public var ref: ObjectRef {
         switch self {
         case .service(let s): ObjectRef(.service, s.id)
+        case .person(let p): ObjectRef(.person, p.id)
         case .project(let p): ObjectRef(.project, p.id)
         case .key(let k): ObjectRef(.key, k.id)
         case .servingEndpoint(let e): ObjectRef(.servingEndpoint, e.id)
@@ -446,7 +471,7 @@ public enum DesiredObject: Sendable, Hashable, Codable {
         case .key(let k): k.project
         case .servingEndpoint(let e): e.project
         case .resource(let r): r.project
-        case .service: nil
+        case .service, .person: nil
         }
     }
 
@@ -456,7 +481,16 @@ public enum DesiredObject: Sendable, Hashable, Codable {
         switch self {
         case .resource(let r): r.service
         case .servingEndpoint(let e): e.provisioner
-        case .service, .project, .key: nil
+        case .service, .person, .project, .key: nil
+        }
+    }
+
+    /// The `requested_by` of a resource or serving endpoint, when it names one.
+    public var requestedBy: String? {
+        switch self {
+        case .resource(let r): r.requestedBy
+        case .servingEndpoint(let e): e.requestedBy
+        case .service, .person, .project, .key: nil
         }
     }
 
@@ -465,7 +499,7 @@ public enum DesiredObject: Sendable, Hashable, Codable {
         switch self {
         case .resource(let r): r.parameters
         case .servingEndpoint(let e): e.parameters
-        case .service, .project, .key: [:]
+        case .service, .person, .project, .key: [:]
         }
     }
 

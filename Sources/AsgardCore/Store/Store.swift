@@ -110,6 +110,15 @@ public protocol Store: Sendable {
 
     /// Counts for people: objects by kind and status, routes, keys, approvals, ledger, audit.
     func summary() async throws -> StoreSummary
+
+    /// Records `source` as the enforced policy set when it differs from the one recorded, with
+    /// `audit` (`policy.enforce`) in the same transaction.
+    /// - Returns: whether anything changed.
+    @discardableResult
+    func recordEnforcedPolicies(_ source: PolicySource, audit: AuditEntry) async throws -> Bool
+
+    /// The policy set a controller last enforced; nil before any has run.
+    func enforcedPolicies() async throws -> PolicySource?
 }
 
 extension Store {
@@ -296,11 +305,14 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var keys: [Key]
     /// One per model.
     public var routes: [StoredRoute]
+    /// Who may act through the admin API, by their personal credentials.
+    public var people: [Person]
 
-    public init(projects: [Project], keys: [Key], routes: [StoredRoute]) {
+    public init(projects: [Project], keys: [Key], routes: [StoredRoute], people: [Person] = []) {
         self.projects = projects
         self.keys = keys
         self.routes = routes
+        self.people = people
     }
 }
 
@@ -553,4 +565,36 @@ public struct JournalPosition: Sendable, Hashable, Comparable, CustomStringConve
     }
 
     public var description: String { "segment \(segment) offset \(offset)" }
+}
+
+/// The policy files a controller enforces, as text: what `serve` and `reconcile` record in the
+/// store, so a command that decides alone (`approve`, `kill`, ...) decides under exactly the
+/// policies in force, never under a directory its caller points at.
+public struct PolicySource: Sendable, Hashable, Codable {
+    public struct File: Sendable, Hashable, Codable {
+        public var name: String
+        public var text: String
+
+        public init(name: String, text: String) {
+            self.name = name
+            self.text = text
+        }
+    }
+
+    /// In file-name order.
+    public var files: [File]
+
+    public init(files: [File]) { self.files = files }
+
+    /// SHA-256 of the files' canonical JSON, hex: names the policy set in audit entries.
+    public var digest: String { SHA256.hex((try? CanonicalJSON.encode(files)) ?? "") }
+}
+
+extension AuditEntry {
+    /// `policy.enforce`: `actor` now enforces `source` (its digest and file names).
+    public static func policiesEnforced(_ source: PolicySource, by actor: String) -> AuditEntry {
+        AuditEntry(
+            actor: actor, action: "policy.enforce", target: "policies", outcome: "enforced",
+            detail: ["digest": source.digest, "files": source.files.map(\.name).joined(separator: ",")])
+    }
 }

@@ -1,16 +1,22 @@
-/// A newly minted virtual key: the secret (shown once) and the digest that is stored.
+/// A newly minted virtual key or personal credential: the secret (shown once) and the digest
+/// that is stored.
 public struct VirtualKey: Sendable {
-    /// `asg_` + 43 base64url characters (32 random bytes, 256 bits).
+    /// The prefix of a key's secret.
+    public static let keyPrefix = "asg_"
+    /// The prefix of a person's credential, so one is never mistaken for the other.
+    public static let personPrefix = "asgp_"
+
+    /// The prefix + 43 base64url characters (32 random bytes, 256 bits).
     public var secret: String
     /// `sha256:<hex>` of the secret, as written in `desired/keys/`.
     public var digest: String
 
     /// Mints a key from the system's cryptographically secure generator
     /// (`SystemRandomNumberGenerator`: getrandom(2) on Linux).
-    public static func generate() -> VirtualKey {
+    public static func generate(prefix: String = keyPrefix) -> VirtualKey {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let secret = "asg_" + base64URL(bytes)
+        let secret = prefix + base64URL(bytes)
         return VirtualKey(secret: secret, digest: "sha256:" + SHA256.hex(secret))
     }
 

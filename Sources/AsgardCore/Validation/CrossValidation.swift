@@ -72,9 +72,11 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
         }
     }
 
+    diagnostics += peopleProblems(unique, state, keyDigests: digestOwner)
+
     for item in unique {
         switch item.object {
-        case .service, .project:
+        case .service, .person, .project:
             continue
         case .key(let key):
             guard let project = state.projects[key.project] else {
@@ -175,4 +177,56 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
         }
     }
     return (state, diagnostics)
+}
+
+/// People are who approves and who requests: one person per email and per credential (and no
+/// credential that is also a key's digest), every approver a person, every `requested_by` a
+/// person, and the owner a person wherever the owner is the requester of a human-tier request.
+private func peopleProblems(_ unique: [LoadedObject], _ state: DesiredState, keyDigests: [String: LoadedObject]) -> [Diagnostic] {
+    var diagnostics: [Diagnostic] = []
+    var emailOwner: [String: LoadedObject] = [:]
+    var credentialOwner: [String: LoadedObject] = [:]
+    for item in unique {
+        guard case .person(let person) = item.object else { continue }
+        if let earlier = emailOwner[person.email] {
+            diagnostics.append(item.diagnostic("email", "\(person.email) is already \(earlier.object.ref) at \(earlier.location(of: "email")): one person, one email"))
+        } else {
+            emailOwner[person.email] = item
+        }
+        if let earlier = credentialOwner[person.credential] ?? keyDigests[person.credential] {
+            diagnostics.append(
+                item.diagnostic(
+                    "credential",
+                    "already the digest of \(earlier.object.ref) at \(earlier.location(of: earlier.object.ref.kind == .key ? "digest" : "credential")): "
+                        + "one secret must authenticate one person (mint another with `asgard keygen --person`)"))
+        } else {
+            credentialOwner[person.credential] = item
+        }
+    }
+    let notAPerson = { (email: String, role: String) -> String in
+        "\(role) \(email) is not a Person in desired state: add one (kind: Person, with a credential from `asgard keygen --person`)"
+    }
+    for item in unique {
+        switch item.object {
+        case .project(let project):
+            for (index, approver) in project.approvers.enumerated() where emailOwner[approver] == nil {
+                diagnostics.append(item.diagnostic("approvers[\(index)]", notAPerson(approver, "approver")))
+            }
+        case .resource, .servingEndpoint:
+            if let requestedBy = item.object.requestedBy {
+                if emailOwner[requestedBy] == nil { diagnostics.append(item.diagnostic("requested_by", notAPerson(requestedBy, "requester"))) }
+            } else if state.tier(of: item.object) == .human, let project = item.object.projectID.flatMap({ state.projects[$0] }),
+                emailOwner[project.owner] == nil
+            {
+                diagnostics.append(
+                    item.diagnostic(
+                        "project",
+                        notAPerson(project.owner, "owner")
+                            + "; the owner of Project/\(project.id) is the requester of this human-tier request, which names no requested_by"))
+            }
+        case .service, .person, .key:
+            continue
+        }
+    }
+    return diagnostics
 }

@@ -25,6 +25,7 @@ func decodeObject(_ document: YAMLNode, context: DecodeContext) -> DesiredObject
         context.object = kind.rawValue
     }
     switch kind {
+    case .person: return decodePerson(document, context).map(DesiredObject.person)
     case .project: return decodeProject(document, context).map(DesiredObject.project)
     case .key: return decodeKey(document, context).map(DesiredObject.key)
     case .service: return decodeService(document, context).map(DesiredObject.service)
@@ -39,6 +40,20 @@ private func id(_ f: Fields) -> String? {
 
 private func projectRef(_ f: Fields) -> String? {
     f.string("project", matching: Rules.isID, expected: "a valid project id")
+}
+
+/// `kind: Person`: an email (kept normalized), the digest of a personal credential, and roles.
+private func decodePerson(_ node: YAMLNode, _ context: DecodeContext) -> Person? {
+    guard let f = context.fields(node, at: "", required: ["kind", "id", "email", "credential"], optional: ["roles"]) else { return nil }
+    let id = id(f)
+    let email = f.string("email", matching: { Rules.isEmail(normalizedEmail($0)) }, expected: "an email address (name@domain, no spaces)")
+        .map(normalizedEmail)
+    let credential = f.string(
+        "credential", matching: Rules.isKeyDigest,
+        expected: "a credential digest of the form sha256:<64 lower-case hex digits> (run `asgard keygen --person`)")
+    let roles = f.has("roles") ? f.strings("roles", matching: Rules.isID, expected: "a Cedar role id (lower-case letters, digits and -)") : []
+    guard let id, let email, let credential, let roles else { return nil }
+    return Person(id: id, email: email, credential: String(credential.dropFirst(7)), roles: roles)
 }
 
 private func decodeProject(_ node: YAMLNode, _ context: DecodeContext) -> Project? {

@@ -321,6 +321,16 @@ public enum Rules {
         return bytes.allSatisfy { isLowerAlnum($0) || ($0 >= 65 && $0 <= 90) || $0 == 95 }
     }
 
+    /// An email address as people are named: `local@domain`, one `@`, a dot in the domain, no
+    /// whitespace or control characters, at most 254 bytes. (Deliverability is not Asgard's to check.)
+    public static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard text.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+            !parts[1].hasPrefix("."), !parts[1].hasSuffix(".")
+        else { return false }
+        return text.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7F }
+    }
+
     /// `sha256:` followed by 64 lower-case hex digits.
     public static func isKeyDigest(_ text: String) -> Bool {
         guard text.hasPrefix("sha256:") else { return false }

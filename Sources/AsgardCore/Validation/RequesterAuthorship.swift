@@ -13,27 +13,26 @@ public enum RequesterAuthorship {
         case untracked
     }
 
-    /// A diagnostic for every Resource and ServingEndpoint whose `requested_by` is not the
-    /// author of the last commit that changed its document (compared as normalized emails).
+    /// A diagnostic for every Resource and ServingEndpoint whose requester is not the author of
+    /// the last commit that changed its document (compared as normalized emails). The requester is
+    /// `requested_by`; for a human-tier request without one it is the project's owner, so leaving
+    /// `requested_by` out cannot make someone else the requester either.
     public static func check(_ result: LoadResult, authorOf: (String) -> Author) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         for object in result.state.objects {
-            let requestedBy: String?
-            switch object {
-            case .resource(let resource): requestedBy = resource.requestedBy
-            case .servingEndpoint(let endpoint): requestedBy = endpoint.requestedBy
-            default: requestedBy = nil
-            }
-            guard let requestedBy, let origin = result.origins[object.ref] else { continue }
+            let named = object.requestedBy
+            guard named != nil || result.state.tier(of: object) == .human, let origin = result.origins[object.ref] else { continue }
+            let requester = named ?? result.state.requester(of: object)
+            let who = named.map { "requested_by \($0)" } ?? "the owner \(requester) (the requester, as no requested_by is named)"
             switch authorOf(origin.relative) {
-            case .committed(let author) where normalizedEmail(author) == normalizedEmail(requestedBy):
+            case .committed(let author) where normalizedEmail(author) == normalizedEmail(requester):
                 continue
             case .committed(let author):
                 diagnostics.append(
                     Diagnostic(
                         origin.location,
-                        "\(object.ref): requested_by \(requestedBy) is not the author of the last commit that changed \(origin.relative) "
-                            + "(\(normalizedEmail(author))): a request names the person who committed it"))
+                        "\(object.ref): \(who) is not the author of the last commit that changed \(origin.relative) "
+                            + "(\(normalizedEmail(author))): a request names the person who committed it as requested_by"))
             case .uncommitted:
                 diagnostics.append(
                     Diagnostic(origin.location, "\(object.ref): \(origin.relative) has uncommitted changes, so who requested it cannot be checked"))

@@ -14,6 +14,8 @@ public struct GatewaySnapshot: Sendable {
     /// environment lacks: resolved once here, not per call.
     public var upstreams: [String: Result<UpstreamEndpoint, Route.Unconfigured>]
     public var keysByDigest: [String: Key]
+    /// People by the digest of their personal credential.
+    public var peopleByCredential: [String: Person]
     public var projects: [String: Project]
     public var entities: Entities
     public var policy: PolicyEngine
@@ -29,6 +31,7 @@ public struct GatewaySnapshot: Sendable {
                 (route.model, Result { () throws(Route.Unconfigured) in try route.resolve(in: environment) })
             }, uniquingKeysWith: { first, _ in first })
         keysByDigest = Dictionary(configuration.keys.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
+        peopleByCredential = Dictionary(configuration.people.map { ($0.credential, $0) }, uniquingKeysWith: { first, _ in first })
         projects = Dictionary(configuration.projects.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         entities = InvokeEntities.store(keys: configuration.keys, projects: configuration.projects, routes: table)
         policy = PolicyEngine(enforced: policies)
@@ -42,7 +45,8 @@ public struct GatewaySnapshot: Sendable {
         guardrails: [String: GuardrailSettings]? = nil
     ) {
         self.init(
-            GatewayConfiguration(projects: Array(state.projects.values), keys: Array(state.keys.values), routes: stored),
+            GatewayConfiguration(
+                projects: Array(state.projects.values), keys: Array(state.keys.values), routes: stored, people: Array(state.people.values)),
             policies: policies, environment: environment)
         if let guardrails { self.guardrails = guardrails }
     }
@@ -55,6 +59,15 @@ public struct GatewaySnapshot: Sendable {
         let digest = SHA256.hex(String(authorization.dropFirst(7)))
         guard let key = keysByDigest[digest], constantTimeEqual(key.digest, digest) else { return nil }
         return key
+    }
+
+    /// The person whose personal credential an `Authorization: Bearer ...` header presents,
+    /// found the same way as a key (by digest, confirmed in constant time).
+    public func person(authorization: String?) -> Person? {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
+        let digest = SHA256.hex(String(authorization.dropFirst(7)))
+        guard let person = peopleByCredential[digest], constantTimeEqual(person.credential, digest) else { return nil }
+        return person
     }
 
     /// Vendors that cannot be called, each with the first variable it lacks, by vendor id.

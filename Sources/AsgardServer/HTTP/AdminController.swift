@@ -1,20 +1,23 @@
 import AsgardController
 import AsgardCore
 import AsgardGateway
+import AsgardJSON
 import Foundation
 import Hummingbird
 
-/// The admin API, behind `AdminAuthentication` (the admin credential; its holder acts as
-/// `User::"admin"` in `Role::"admin"`):
+/// The admin API, behind `AdminAuthentication` (a person's credential, acting as that person,
+/// or the admin credential, acting as `User::"admin"` in `Role::"admin"` and as no person):
 ///
 /// - `GET /api/admin/kill` lists the engaged kill switches; `POST /api/admin/kill` with
 ///   `{"scope", "id", "reason"}` engages one; `DELETE /api/admin/kill?scope=&id=` releases one.
 ///   Through `KillSwitchDesk`, as the CLI: Cedar decides `kill`, the order or its refusal is
 ///   audited; a switch takes effect at once here and within a second on other servers.
 /// - `GET /api/admin/approvals[?status=]` lists approvals, newest first;
-///   `POST /api/admin/approvals/{id}/approve` with `{"by": "<email>"}` and `.../reject` with
-///   `{"by", "reason"}` decide one through `ApprovalDesk`: `by` must pass Cedar's `approve` (a
-///   project approver, never the requester). An approval asks for a provisioning round at once.
+///   `POST /api/admin/approvals/{id}/approve` (an empty body or `{}`) and `.../reject` with
+///   `{"reason"}` decide one through `ApprovalDesk` as the person whose credential called: they
+///   must pass Cedar's `approve` (a project approver, never the requester). The admin credential
+///   is no person and decides nothing; a body naming someone (`by`) is refused. An approval asks
+///   for a provisioning round at once.
 struct AdminController: Sendable {
     let store: any Store
     let controller: Controller
@@ -43,8 +46,7 @@ struct AdminController: Sendable {
         var released: String?
     }
 
-    struct Decision: Decodable, Sendable {
-        var by: String
+    struct Decision: Sendable {
         var reason: String?
     }
 
@@ -90,19 +92,36 @@ struct AdminController: Sendable {
         }
         for verb in ["approve", "reject"] {
             group.post("/api/admin/approvals/:id/\(verb)") { request, context -> JSONAnswer<Approval> in
-                let decision = try await decodeBody(
-                    Decision.self, from: request,
-                    expected: #"{"by": "<approver email>""# + (verb == "reject" ? #", "reason": "..."}"# : "}"))
-                guard !decision.by.trimmingCharacters(in: .whitespaces).isEmpty else {
-                    throw GatewayError.invalidRequest("by must name the person deciding", param: "by")
+                let decision = try await decodeDecision(request, verb: verb)
+                guard let person = context.person else {
+                    throw GatewayError(
+                        status: 403, type: "permission_error", code: "not_a_person",
+                        message: "approvals are decided by a person: call with your personal credential (`asgard keygen --person`), not the admin credential")
                 }
                 guard let current = snapshot.current else { throw GatewayError.starting }
                 let approval = try await ApprovalDesk(store: store, policies: current.policy)
-                    .decide(id: context.parameters.get("id") ?? "", approve: verb == "approve", by: decision.by, reason: decision.reason)
+                    .decide(id: context.parameters.get("id") ?? "", approve: verb == "approve", by: person.email, reason: decision.reason)
                 if verb == "approve" { controller.requestRound() }
                 return JSONAnswer(value: approval)
             }
         }
+    }
+
+    /// The decision's body: nothing, `{}`, or `{"reason": ...}`. A field naming who decides is
+    /// refused by name: who decides is the credential's holder.
+    private func decodeDecision(_ request: Request, verb: String) async throws -> Decision {
+        let body = try await collectBody(request, upTo: 64 << 10, within: .seconds(30))
+        guard body.readableBytes > 0 else { return Decision() }
+        guard case .object(let members)? = try? JSONValue.parse(Array(body.readableBytesView)) else {
+            throw GatewayError.invalidRequest("the body must be a JSON object: {}" + (verb == "reject" ? #" or {"reason": "..."}"# : ""))
+        }
+        if let other = members.first(where: { $0.key != "reason" }) {
+            throw GatewayError.invalidRequest(
+                "unknown field \(other.key): who decides is the holder of the credential that calls, never a body field", param: other.key)
+        }
+        guard let member = members.first else { return Decision() }
+        guard case .string(let reason) = member.value else { throw GatewayError.invalidRequest("reason must be a string", param: "reason") }
+        return Decision(reason: reason)
     }
 
     /// The desk under the published policies; nothing is decided before they are published.

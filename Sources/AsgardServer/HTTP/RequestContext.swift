@@ -15,6 +15,9 @@ public struct AsgardRequestContext: RequestContext {
     public var caller: Caller?
     /// The operator, set by `AdminAuthentication`.
     public var admin: Operator?
+    /// The person whose personal credential authenticated the admin request; nil for the admin
+    /// credential, which acts as no person.
+    public var person: Person?
 
     public init(source: Source) {
         coreContext = .init(source: source)
@@ -56,19 +59,30 @@ struct KeyAuthentication: RouterMiddleware {
     }
 }
 
-/// Authentication of the admin credential (`ASGARD_ADMIN_KEY_SHA256`) in front of the admin
-/// API: its holder acts as `Operator.adminCredential`; anyone else gets 401.
+/// Authentication in front of the admin API. Two credentials are accepted:
+/// - a person's own (`asgard keygen --person`, its digest committed in their `Person`): they act
+///   as `User::"<email>"` in their roles, and may decide approvals;
+/// - the admin credential (`ASGARD_ADMIN_KEY_SHA256`), whose holder acts as `Operator.adminCredential`
+///   (`User::"admin"` in `Role::"admin"`) and is no person, so it decides no approval.
+///
+/// Anyone else gets 401. Who acts comes only from here, never from a request body.
 struct AdminAuthentication: RouterMiddleware {
     typealias Context = AsgardRequestContext
-    /// Lower-case hex digest of the admin credential; nil refuses everyone (the admin API is off).
+    /// Lower-case hex digest of the admin credential; nil when there is none.
     let digest: String?
+    let snapshot: SnapshotBox
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let digest, let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), digest)
-        else { throw GatewayError.invalidAPIKey }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw GatewayError.invalidAPIKey }
         var context = context
-        context.admin = .adminCredential
+        if let person = snapshot.current?.person(authorization: header) {
+            context.person = person
+            context.admin = Operator(id: person.email, roles: person.roles, via: "api")
+        } else if let digest, constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), digest) {
+            context.admin = .adminCredential
+        } else {
+            throw GatewayError.invalidAPIKey
+        }
         return try await next(request, context)
     }
 }
