@@ -41,6 +41,8 @@ struct Demo: AsyncParsableCommand {
         requests_per_minute: 600
         """.write(toFile: desired + "/keys/demo.yaml", atomically: true, encoding: .utf8)
 
+        let approver = try Self.mintApproverCredential(in: desired)
+
         let upstreamToken = "dapi" + VirtualKey.generate().digest.dropFirst(7).prefix(32)
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: upstreamToken)).start()
         var configuration = ServerConfiguration()
@@ -80,6 +82,12 @@ struct Demo: AsyncParsableCommand {
                                 messages=[{"role": "user", "content": "Hello"}]).choices[0].message.content)
 
                         Spend: curl -s \(base)/api/projects/fraud-detection/usage -H "Authorization: Bearer \(key.secret)"
+                        \(approver.map { """
+
+                        Approver \($0.email), personal credential (shown once): \($0.secret)
+                          curl -s \(base)/api/admin/approvals -H "Authorization: Bearer \($0.secret)"
+                          ASGARD_PERSON_KEY=\($0.secret) asgard approvals approve <id> --data-dir \(store.directory)/demo
+                        """ } ?? "")
                         Ctrl-C stops it.
 
                         """.utf8))
@@ -92,5 +100,24 @@ struct Demo: AsyncParsableCommand {
         }
         try await fake.shutdown()
         try await client.shutdown()
+    }
+
+    /// A fresh personal credential for the first approver (by email) of a project with a
+    /// human-tier request who is a Person in the demo's copy, written over that Person's credential, so the demo's approvals can be
+    /// decided; nil when no approver is a person there.
+    static func mintApproverCredential(in desired: String) throws -> (email: String, secret: String)? {
+        let state = DesiredStateLoader().load(directory: desired).state
+        // Approvers of the projects that have something to approve.
+        let asking = Set(state.objects.filter { state.tier(of: $0) == .human }.compactMap(\.projectID))
+        let approvers = Set(state.projects.values.filter { asking.contains($0.id) }.flatMap(\.approvers))
+        guard let person = state.people.values.filter({ approvers.contains($0.email) }).min(by: { $0.email < $1.email }),
+            let file = FileManager.default.enumerator(atPath: desired)?.compactMap({ $0 as? String })
+                .first(where: { (try? String(contentsOfFile: desired + "/" + $0, encoding: .utf8))?.contains("sha256:" + person.credential) == true })
+        else { return nil }
+        let credential = VirtualKey.generate(prefix: VirtualKey.personPrefix)
+        let path = desired + "/" + file
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "sha256:" + person.credential, with: credential.digest)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return (person.email, credential.secret)
     }
 }
