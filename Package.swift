@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "AsgardStore", targets: ["AsgardStore"]),
         .library(name: "AsgardController", targets: ["AsgardController"]),
         .library(name: "AsgardJSON", targets: ["AsgardJSON"]),
+        .library(name: "AsgardGateway", targets: ["AsgardGateway"]),
         .library(name: "Cedar", targets: ["Cedar"]),
         .executable(name: "fake-databricks", targets: ["fake-databricks"]),
     ],

@@ -37,5 +37,16 @@ let package = Package(
             path: "Benchmarks/CedarBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The guardrails over a chat request and its answer (issue 18: CPU per call, by stage).
+        .executableTarget(
+            name: "GuardrailBenchmarks",
+            dependencies: [
+                .product(name: "AsgardGateway", package: "Asgard"),
+                .product(name: "AsgardJSON", package: "Asgard"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/GuardrailBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

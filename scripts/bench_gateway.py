@@ -303,6 +303,12 @@ def versions():
             "asgard": commit, "cpu": f"{cpu}, {os.cpu_count()} cores", "kernel": os.uname().release}
 
 
+def per_call(x):
+    """The server's CPU per call: its process's user + system seconds over the step (warm-up
+    included) divided by the calls it answered in that time. The headline figure of issue 18."""
+    return f"{x['server_cores'] * 1e6 / x['achieved_rps']:.0f}" if x["achieved_rps"] else "–"
+
+
 def added(gateway, direct, rate, key):
     g, d = gateway["rates"].get(rate), direct["rates"].get(rate)
     if not d:
@@ -351,14 +357,15 @@ def main():
 
     # The table: absolute figures, then added latency against nginx directly.
     lines = ["", "Gateway load (latency in ms; open loop, from each request's scheduled send time)", "",
-             "| target | rate RPS | achieved | p50 | p99 | p99.9 | max | non-2xx+errors | loadgen send lag p99 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| target | rate RPS | achieved | CPU µs per call | p50 | p99 | p99.9 | max | non-2xx+errors | loadgen send lag p99 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         for rate, x in r["rates"].items():
             if x["saturated"]:   # the percentiles would cover only the calls that completed
-                lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} (saturated) | – | – | – | – | {x['non2xx'] + x['errors']:.0f} | – |")
+                lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f} (saturated) | {per_call(x)} | – | – | – | – | "
+                             f"{x['non2xx'] + x['errors']:.0f} | – |")
                 continue
-            lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f}{' (disturbed)' if x['disturbed'] else ''} | {x['p50_us']/1000:.2f} | "
+            lines.append(f"| {name} | {rate} | {x['achieved_rps']:.0f}{' (disturbed)' if x['disturbed'] else ''} | {per_call(x)} | {x['p50_us']/1000:.2f} | "
                          f"{x['p99_us']/1000:.2f} | {x['p999_us']/1000:.2f} | {x['max_us']/1000:.2f} | {x['non2xx'] + x['errors']:.0f} | "
                          f"{x['lag_p99_us']/1000:.2f} |")
     direct = results.get("direct")

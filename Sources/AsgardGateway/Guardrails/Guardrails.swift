@@ -21,8 +21,31 @@ public import AsgardCore
 public enum Guardrails {
     /// Every non-overlapping finding in `text`, left to right (see the overlap rule above).
     public static func scan(_ text: String, detectors: Set<GuardrailDetector> = GuardrailDetector.all) -> [GuardrailFinding] {
-        resolve(candidates(in: Array(text.utf8), text: text, detectors: detectors))
+        guard mayMatch(text) else { return [] }
+        return resolve(candidates(in: Array(text.utf8), text: text, detectors: detectors))
     }
+
+    /// Whether any detector could match in `text` at all. Most strings of a chat body or answer
+    /// are short (roles, ids, model names, field names), and no match fits in them: a secret is
+    /// at least 16 bytes (`SecretDetector`), an IBAN 15, an email needs an `@`, and a phone, a
+    /// card and an SSN need at least 8 digits. So a string of under 15 bytes with no `@` and
+    /// fewer than 8 digits is skipped without building a scanner (one pass, no allocation);
+    /// `GuardrailPrefilterTests` checks that no such string ever has a finding.
+    static func mayMatch(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        if utf8.count >= minimumUnmarkedLength { return true }
+        var digits = 0
+        for byte in utf8 {
+            if byte == UInt8(ascii: "@") { return true }
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") { digits += 1 }
+        }
+        return digits >= minimumDigits
+    }
+
+    /// The shortest match without an `@` that is not all digits: an IBAN (15 characters).
+    static let minimumUnmarkedLength = 15
+    /// The fewest digits of a phone (8), card (13) or SSN (9).
+    static let minimumDigits = 8
 
     /// `text` with each finding's bytes replaced by `[REDACTED:<detector>]`.
     ///
