@@ -103,8 +103,8 @@ struct Demo: AsyncParsableCommand {
     }
 
     /// A fresh personal credential for the first approver (by email) of a project with a
-    /// human-tier request who is a Person in the demo's copy, written over that Person's credential, so the demo's approvals can be
-    /// decided; nil when no approver is a person there.
+    /// human-tier request, written over that Person's credential in the demo's copy, so the
+    /// demo's approvals can be decided; nil when no such approver is a person there.
     static func mintApproverCredential(in desired: String) throws -> (email: String, secret: String)? {
         let state = DesiredStateLoader().load(directory: desired).state
         // Approvers of the projects that have something to approve.

@@ -20,7 +20,7 @@ struct Keygen: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let person, !Rules.isEmail(person) { throw ValidationError("--person must be an email address (name@domain), not \(person)") }
+        if let person, !Rules.isEmail(normalizedEmail(person)) { throw ValidationError("--person must be an email address (name@domain), not \(person)") }
         if id != nil, person == nil { throw ValidationError("--id names a Person: use it with --person") }
         if let id, !Rules.isID(id) { throw ValidationError("--id must be a valid id (lower-case letters, digits and -, at most 63)") }
     }

@@ -233,6 +233,28 @@ import Testing
         let text = try await asgardDetached(["keygen"])
         #expect(text.stdout.hasPrefix("key:    asg_") && text.stdout.contains("\ndigest: sha256:"))
     }
+
+    /// `keygen --person` mints a personal credential and the Person document to commit, which
+    /// loads as that person (email normalized) and authenticates with the printed secret only.
+    @Test func mintsAPersonalCredentialAndItsDocument() async throws {
+        let minted = try await asgardDetached(["keygen", "--person", "Ana.Lima@Example.com", "--json"])
+        #expect(minted.status == 0, "\(minted.output)")
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(minted.stdout.utf8)) as? [String: String])
+        let secret = try #require(answer["credential"])
+        #expect(secret.hasPrefix("asgp_") && secret.count == 48 && answer["digest"] == "sha256:" + SHA256.hex(secret))
+        let root = try makeTemporaryDirectory("keygen-person")
+        try (answer["document"] ?? "").write(toFile: root + "/ana.yaml", atomically: true, encoding: .utf8)
+        let loaded = DesiredStateLoader().load(directory: root)
+        #expect(loaded.isValid, "\(loaded.diagnostics)")
+        let person = try #require(loaded.state.people["ana-lima"])
+        #expect(person.email == "ana.lima@example.com" && person.credential == SHA256.hex(secret))
+        let text = try await asgardDetached(["keygen", "--person", "ana@example.com", "--id", "ana"])
+        #expect(text.stdout.hasPrefix("credential: asgp_") && text.stdout.contains("kind: Person\nid: ana\nemail: ana@example.com\ncredential: sha256:"))
+        for bad in [["--person", "ana"], ["--id", "ana"], ["--person", "ana@example.com", "--id", "Ana"]] {
+            let refused = try await asgardDetached(["keygen"] + bad)
+            #expect(refused.status == 2 && refused.stdout.isEmpty, "\(bad): \(refused.output)")
+        }
+    }
 }
 
 @Suite struct SecretHandlingTests {
