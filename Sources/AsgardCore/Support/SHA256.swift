@@ -45,6 +45,14 @@ public func hexString<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
+/// The lower-case hex SHA-256 of the token an `Authorization: Bearer <token>` header presents,
+/// or nil for any other header: how keys, people's credentials, the admin and the metrics
+/// credentials are all looked up, since only their digests are stored.
+public func bearerDigest(_ authorization: String?) -> String? {
+    guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
+    return SHA256.hex(String(authorization.dropFirst(7)))
+}
+
 /// Equality of two strings in time that depends only on their lengths.
 public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
     let x = Array(a.utf8)

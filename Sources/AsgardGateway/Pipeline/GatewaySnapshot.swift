@@ -55,17 +55,14 @@ public struct GatewaySnapshot: Sendable {
     /// digest of the secret (the lookup's timing depends only on the digest, never the secret)
     /// and confirmed by a constant-time comparison.
     public func key(authorization: String?) -> Key? {
-        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
-        let digest = SHA256.hex(String(authorization.dropFirst(7)))
+        guard let digest = bearerDigest(authorization) else { return nil }
         guard let key = keysByDigest[digest], constantTimeEqual(key.digest, digest) else { return nil }
         return key
     }
 
-    /// The person whose personal credential an `Authorization: Bearer ...` header presents,
+    /// The person whose personal credential has the SHA-256 `digest` (see `bearerDigest`),
     /// found the same way as a key (by digest, confirmed in constant time).
-    public func person(authorization: String?) -> Person? {
-        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
-        let digest = SHA256.hex(String(authorization.dropFirst(7)))
+    public func person(credentialDigest digest: String) -> Person? {
         guard let person = peopleByCredential[digest], constantTimeEqual(person.credential, digest) else { return nil }
         return person
     }

@@ -238,9 +238,9 @@ struct HealthController: Sendable {
                     status: 401, type: "authentication_error", code: "metrics_off",
                     message: "/metrics is off: set ASGARD_METRICS_KEY_SHA256 to the digest of a metrics credential")
             }
-            guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-                constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), metricsDigest)
-            else { throw GatewayError.invalidAPIKey }
+            guard let presented = bearerDigest(request.headers[.authorization]), constantTimeEqual(presented, metricsDigest) else {
+                throw GatewayError.invalidAPIKey
+            }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }

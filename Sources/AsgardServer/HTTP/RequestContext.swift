@@ -73,14 +73,14 @@ struct AdminAuthentication: RouterMiddleware {
     let snapshot: SnapshotBox
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw GatewayError.invalidAPIKey }
+        guard let presented = bearerDigest(request.headers[.authorization]) else { throw GatewayError.invalidAPIKey }
         var context = context
-        if let digest, constantTimeEqual(SHA256.hex(String(header.dropFirst(7))), digest) {
+        if let digest, constantTimeEqual(presented, digest) {
             context.admin = .adminCredential
         } else {
             // People are known once the first configuration is published.
             guard let current = snapshot.current else { throw GatewayError.starting }
-            guard let person = current.person(authorization: header) else { throw GatewayError.invalidAPIKey }
+            guard let person = current.person(credentialDigest: presented) else { throw GatewayError.invalidAPIKey }
             context.person = person
             context.admin = Operator(id: person.email, roles: person.roles, via: "api")
         }
