@@ -12,9 +12,17 @@ public struct PolicyBundle: Sendable {
     /// Loads `directory/*.cedar` in file-name order. Parse errors are reported as
     /// `file:line:column` diagnostics; so are policies without an `@id` and duplicate ids.
     public static func load(directory: String) -> (PolicyBundle, [Diagnostic]) {
-        let (source, problems) = PolicySource.read(directory: directory)
-        guard problems.isEmpty else { return (PolicyBundle(policies: []), problems) }
-        return load(source, in: PolicySource.display(directory))
+        let loaded = loadWithSource(directory: directory)
+        return (loaded.bundle, loaded.problems)
+    }
+
+    /// `load(directory:)`, with the files as they were read: what a controller records in the
+    /// store as the policy set it enforces.
+    public static func loadWithSource(directory: String) -> (source: PolicySource, bundle: PolicyBundle, problems: [Diagnostic]) {
+        let (source, unreadable) = PolicySource.read(directory: directory)
+        guard unreadable.isEmpty else { return (source, PolicyBundle(policies: []), unreadable) }
+        let (bundle, problems) = load(source, in: PolicySource.display(directory))
+        return (source, bundle, problems)
     }
 
     /// Loads the files of `source`, named `<prefix>/<file>` in diagnostics.

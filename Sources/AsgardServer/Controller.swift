@@ -136,9 +136,7 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     ///   come from the provisioning path, one by one).
     @discardableResult
     public func pass() async -> ReconcileReport {
-        let (source, unreadable) = PolicySource.read(directory: policiesDirectory)
-        let (bundle, parseProblems) = unreadable.isEmpty ? PolicyBundle.load(source, in: policiesDirectory) : (PolicyBundle(policies: []), [])
-        let policyProblems = unreadable + parseProblems
+        let (source, bundle, policyProblems) = PolicyBundle.loadWithSource(directory: policiesDirectory)
         let policies: PolicyBundle? = memory.withLock { memory in
             if policyProblems.isEmpty { memory.goodPolicies = bundle }
             return memory.goodPolicies

@@ -91,6 +91,12 @@ func printError(_ text: String) {
 /// printed to standard error, then `whenMissing` if given.
 func enforcedPolicies(directory: String, whenMissing: String? = nil) -> PolicyEngine? {
     let (bundle, problems) = PolicyBundle.load(directory: directory)
+    return enforced(bundle, problems: problems, whenMissing: whenMissing)
+}
+
+/// `bundle` as enforced when it loaded without `problems`; else nil, with the problems printed
+/// to standard error, then `whenMissing` if given.
+func enforced(_ bundle: PolicyBundle, problems: [Diagnostic], whenMissing: String? = nil) -> PolicyEngine? {
     guard problems.isEmpty else {
         printError(Rendering.diagnostics(problems, files: 0))
         if let whenMissing { printError(whenMissing) }

@@ -62,8 +62,10 @@ struct Reconcile: AsyncParsableCommand {
 
     /// The enforced policies, or nil (with the problems printed) when they do not load.
     private func loadPolicies() -> PolicyEngine? {
-        enforcedPolicies(directory: policies, whenMissing: "The policies did not load: the gate refuses all provisioning.")
+        enforcedPolicies(directory: policies, whenMissing: Self.policiesMissing)
     }
+
+    private static let policiesMissing = "The policies did not load: the gate refuses all provisioning."
 
     private func dryRunPass() async throws {
         let snapshot = try SQLiteStore.readOnlySnapshot(path: store.storePath)
@@ -119,14 +121,16 @@ struct Reconcile: AsyncParsableCommand {
 
     private func oncePass() async throws {
         let sqlite = try store.open()
-        let (source, unreadable) = PolicySource.read(directory: policies)
-        if unreadable.isEmpty, PolicyBundle.load(source, in: policies).1.isEmpty {
+        // Read and parsed once: what the pass enforces is what it records as enforced.
+        let (source, bundle, problems) = PolicyBundle.loadWithSource(directory: policies)
+        let enforcedPolicies = enforced(bundle, problems: problems, whenMissing: Self.policiesMissing)
+        if enforcedPolicies != nil {
             try await sqlite.recordEnforcedPolicies(source, audit: .policiesEnforced(source, by: "reconcile"))
         }
         let started = ContinuousClock.now
         let json = output.json
         let reconciler = Reconciler(
-            store: sqlite, provisioner: provisioning.provisioner(dataDirectory: store.directory), policies: loadPolicies(),
+            store: sqlite, provisioner: provisioning.provisioner(dataDirectory: store.directory), policies: enforcedPolicies,
             observers: vendorObservers(client: HTTPClient.shared, environment: ProcessInfo.processInfo.environment),
             backoff: Backoff(first: .seconds(retryAfter)),
             onEvent: { event in
