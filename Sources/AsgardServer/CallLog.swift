@@ -320,10 +320,15 @@ public enum CallLogError: Error, Equatable, CustomStringConvertible {
 }
 
 /// An exclusive `flock` on `<directory>/lock`, held until `release` or the process ends.
+///
+/// A lock that is taken is tried again for up to `patience` before `inUse` is thrown. A lock
+/// belongs to the open file, not to the descriptor: a process that another thread of this one
+/// is spawning holds a copy of the descriptor from its fork until its exec closes it, so a
+/// lock just released here can look held for that moment. Another server holds it for good.
 final class DirectoryLock: Sendable {
     private let descriptor: Mutex<Int32?>
 
-    init(directory: String) throws {
+    init(directory: String, patience: Duration = .seconds(2)) throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -331,8 +336,14 @@ final class DirectoryLock: Sendable {
         }
         let descriptor = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw CallLogError.cannotLock(directory: directory, errno: errno) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        let deadline = ContinuousClock.now + patience
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let failure = errno
+            if failure == EINTR { continue }
+            if failure == EWOULDBLOCK && ContinuousClock.now < deadline {
+                usleep(10_000)
+                continue
+            }
             close(descriptor)
             throw failure == EWOULDBLOCK ? CallLogError.inUse(directory: directory) : CallLogError.cannotLock(directory: directory, errno: failure)
         }

@@ -150,6 +150,33 @@ import Testing
         await second.close()
     }
 
+    /// A lock held for a moment by another process (as a child holds a copy of the lock's
+    /// descriptor between its fork and its exec) is waited for, not taken for another server.
+    @Test func aLockHeldForAMomentIsWaitedFor() async throws {
+        let root = try makeTemporaryDirectory("calllog-lockmoment")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
+        try FileManager.default.createDirectory(atPath: root + "/journal", withIntermediateDirectories: true)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["--exclusive", root + "/journal/lock", "sleep", "0.4"]
+        try holder.run()
+        // Wait until the holder has the lock: a shared lock can no longer be taken.
+        let probe = open(root + "/journal/lock", O_RDWR | O_CREAT, 0o600)
+        defer { close(probe) }
+        var waited = 0
+        while flock(probe, LOCK_SH | LOCK_NB) == 0 {
+            flock(probe, LOCK_UN)
+            waited += 1
+            #expect(waited < 400, "flock never took the lock")
+            if waited >= 400 { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let log = try CallLog.open(store: store, directory: root + "/journal")
+        holder.waitUntilExit()
+        #expect(holder.terminationStatus == 0)
+        await log.close()
+    }
+
     /// When the store falls `maxQueued` calls behind, recording blocks until it catches up,
     /// and then every call goes in.
     @Test func aFullQueueHoldsCallsBackUntilTheStoreCatchesUp() async throws {
