@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "AsgardJSON", targets: ["AsgardJSON"]),
         .library(name: "AsgardGateway", targets: ["AsgardGateway"]),
         .library(name: "Cedar", targets: ["Cedar"]),
+        .library(name: "AsgardCost", targets: ["AsgardCost"]),
         .executable(name: "fake-databricks", targets: ["fake-databricks"]),
     ],
     dependencies: [
@@ -49,10 +50,15 @@ let package = Package(
         // The inference gateway: the staged chat pipeline over ports (upstream transport, call recording,
         // metering), inference adapters, guardrails, budgets, rate limits, kill switches, pricing.
         .target(name: "AsgardGateway", dependencies: ["AsgardCore", "AsgardJSON", "AsgardPolicy", "Cedar"], swiftSettings: strict),
-        // A faithful fake of the Databricks REST API (serving endpoints), for tests and `asgard demo`.
+        // The cost plane: cost sources (vendor billing, gateway metering), estimates, rollup, the report, FOCUS export.
+        .target(name: "AsgardCost", dependencies: ["AsgardCore", "AsgardJSON"], swiftSettings: strict),
+        // A faithful fake of the Databricks REST API (serving endpoints; SQL statements over billing
+        // tables it holds in SQLite), for tests and `asgard demo`.
         .target(
             name: "FakeDatabricks",
-            dependencies: ["AsgardJSON", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "AsgardJSON", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(name: "fake-databricks", dependencies: ["FakeDatabricks"], swiftSettings: strict),
@@ -60,7 +66,7 @@ let package = Package(
         .target(
             name: "AsgardServer",
             dependencies: [
-                "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway",
+                "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "AsgardCost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -98,7 +104,7 @@ let package = Package(
             name: "asgard",
             dependencies: [
                 "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardProvisioning", "Cedar", "AsgardServer",
-                "FakeDatabricks",
+                "AsgardCost", "FakeDatabricks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -142,6 +148,14 @@ let package = Package(
                 "FakeDatabricks", "fake-databricks", "AsgardJSON", "AsgardTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardCostTests",
+            dependencies: [
+                "AsgardCost", "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardTestSupport", "FakeDatabricks",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
