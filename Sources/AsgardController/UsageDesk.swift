@@ -29,11 +29,7 @@ public struct UsageDesk: Sendable {
     ///   - entities: an entity store holding the principal and the project.
     /// - Throws: `Refusal` (audited) when Cedar denies `read_cost`; the store's errors.
     public func usage(of project: String, from: Date, to: Date, principal: EntityUID, entities: Entities) async throws -> [UsageRow] {
-        let decision = policies.decide(
-            Request(
-                principal: principal, action: EntityUID(type: "Action", id: "read_cost"), resource: Project.entityUID(project),
-                context: [:]),
-            entities: entities)
+        let decision = decide(project, principal: principal, entities: entities)
         guard decision.allowed else {
             let determining = decision.response.reasons.sorted()
             let why =
@@ -47,5 +43,18 @@ public struct UsageDesk: Sendable {
             throw Refusal(description: why, policies: determining)
         }
         return try await store.usage(project: project, from: from, to: to)
+    }
+
+    /// Whether Cedar lets `principal` read the cost of `project` (nothing is audited: a report
+    /// over many projects shows the permitted ones and audits once).
+    public func mayRead(_ project: String, principal: EntityUID, entities: Entities) -> Bool {
+        decide(project, principal: principal, entities: entities).allowed
+    }
+
+    private func decide(_ project: String, principal: EntityUID, entities: Entities) -> PolicyDecision {
+        policies.decide(
+            Request(
+                principal: principal, action: EntityUID(type: "Action", id: "read_cost"), resource: Project.entityUID(project), context: [:]),
+            entities: entities)
     }
 }

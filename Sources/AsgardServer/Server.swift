@@ -1,5 +1,6 @@
 public import AsgardController
 public import AsgardCore
+public import AsgardCost
 public import AsgardGateway
 public import AsyncHTTPClient
 import Foundation
@@ -8,6 +9,7 @@ import HummingbirdCore
 public import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// What `asgard serve` needs to start.
 public struct ServerConfiguration: Sendable {
@@ -40,6 +42,9 @@ public struct ServerDependencies: Sendable {
     public var provisioner: any Provisioner
     /// List what vendors hold, for drift, by the names manifests give (`observe`).
     public var observers: VendorObservers
+    /// The cost plane's tables: the store's own when it has them (SQLite does); without them
+    /// the cost routes and the daily rollup are off.
+    public var costLedger: (any CostLedger)?
 
     public init(
         store: any Store, httpClient: HTTPClient, provisioner: any Provisioner = UnavailableProvisioner(),
@@ -49,6 +54,7 @@ public struct ServerDependencies: Sendable {
         self.httpClient = httpClient
         self.provisioner = provisioner
         self.observers = observers
+        self.costLedger = store as? any CostLedger
     }
 }
 
@@ -134,14 +140,24 @@ extension ServerParts {
             to: router.group()
                 .add(middleware: KeyAuthentication(authenticator: authenticator) { error, _ in GatewayResponse(error: error) }))
         let adminDigest = configuration.environment["ASGARD_ADMIN_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
+        let adminAuthentication = AdminAuthentication(digest: adminDigest, snapshot: snapshot)
         AdminController(store: store, controller: controller, snapshot: snapshot)
-            .addRoutes(to: router.group().add(middleware: AdminAuthentication(digest: adminDigest, snapshot: snapshot)))
+            .addRoutes(to: router.group().add(middleware: adminAuthentication))
+        var costServices: [any ServiceLifecycle.Service] = []
+        if let ledger = dependencies.costLedger {
+            let desk = CostDesk.serving(store: store, ledger: ledger, client: httpClient, environment: configuration.environment)
+            CostController(store: store, desk: desk, snapshot: snapshot).addRoutes(
+                operators: router.group().add(middleware: adminAuthentication),
+                readers: router.group().add(middleware: OperatorOrKeyAuthentication(operators: adminAuthentication, keys: authenticator)))
+            let at = try CostRollupService.minuteOfDay(configuration.environment["ASGARD_COST_ROLLUP_AT"] ?? "02:30")
+            costServices.append(CostRollupService(desk: desk, minuteOfDay: at))
+        }
         let application = Application(
             router: router,
             server: .http1BoundToEventLoops(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
             // Services stop in reverse order: the anchor export last, so its last anchor covers everything written.
-            services: (anchorExport.map { [$0] } ?? []) + controller.services + [calls.ingester], onServerRunning: onServerRunning)
+            services: (anchorExport.map { [$0] } ?? []) + controller.services + costServices + [calls.ingester], onServerRunning: onServerRunning)
         return (server, application)
     }
 }
@@ -154,6 +170,18 @@ extension GatewayEventStream {
         ResponseBody { writer in
             try await produce { frame in try await writer.write(ByteBuffer(bytes: frame)) }
             try await writer.finish(nil)
+        }
+    }
+}
+
+extension CostDesk {
+    /// The desk the server and the CLI roll up with: sources built at each rollup from the
+    /// store's cost-source configuration and route table, over `client`.
+    public static func serving(store: any Store, ledger: any CostLedger, client: HTTPClient, environment: [String: String]) -> CostDesk {
+        CostDesk(store: store, ledger: ledger) {
+            CostSources.build(
+                configured: try await store.costSources(), inferenceVendors: try await store.routes().map(\.vendor), environment: environment,
+                http: HTTPCostTransport(client: client), ledger: ledger)
         }
     }
 }

@@ -37,7 +37,30 @@ enum Schema {
         migrator.registerMigration("v9-approval-plans", migrate: v9)
         migrator.registerMigration("v10-endpoint-owners", migrate: v10)
         migrator.registerMigration("v11-enforced-policies", migrate: v11)
+        migrator.registerMigration("v12-costs", migrate: v12)
         return migrator
+    }
+
+    /// The cost plane's figures: one row per project, vendor, source and UTC day, as the last
+    /// rollup of that day and source left it. `amount_micros` is NULL exactly when the figure is
+    /// not measured; `detail` is the query, or why it is not measured; `basis` names what an
+    /// estimate stands on.
+    private static func v12(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE costs (
+                    project TEXT NOT NULL,
+                    vendor TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+                    measurement TEXT NOT NULL CHECK (measurement IN ('measured', 'estimate', 'not_measured')),
+                    amount_micros INTEGER CHECK ((amount_micros IS NULL) = (measurement = 'not_measured')),
+                    detail TEXT NOT NULL,
+                    basis TEXT CHECK ((basis IS NOT NULL) = (measurement = 'estimate')),
+                    PRIMARY KEY (source, day, project, vendor)
+                ) STRICT;
+                CREATE INDEX costs_project_day ON costs (project, day);
+                """)
     }
 
     /// The policy set a controller enforces (one row): the files' texts as a JSON array of

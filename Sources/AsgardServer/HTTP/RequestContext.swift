@@ -74,15 +74,40 @@ struct AdminAuthentication: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let presented = bearerDigest(request.headers[.authorization]) else { throw GatewayError.invalidAPIKey }
+        // People are known once the first configuration is published.
+        guard let (admin, person) = try identify(presented) else { throw GatewayError.invalidAPIKey }
         var context = context
-        if let digest, constantTimeEqual(presented, digest) {
-            context.admin = .adminCredential
-        } else {
-            // People are known once the first configuration is published.
-            guard let current = snapshot.current else { throw GatewayError.starting }
-            guard let person = current.person(credentialDigest: presented) else { throw GatewayError.invalidAPIKey }
+        context.admin = admin
+        context.person = person
+        return try await next(request, context)
+    }
+
+    /// The operator a credential digest is (and the person, unless it is the admin credential);
+    /// nil when it is neither.
+    /// - Throws: `GatewayError.starting` before people are known.
+    func identify(_ presented: String) throws(GatewayError) -> (Operator, Person?)? {
+        if let digest, constantTimeEqual(presented, digest) { return (.adminCredential, nil) }
+        guard let current = snapshot.current else { throw GatewayError.starting }
+        guard let person = current.person(credentialDigest: presented) else { return nil }
+        return (Operator(id: person.email, roles: person.roles, via: "api"), person)
+    }
+}
+
+/// Authentication for routes both operators and keys may call (the cost report): the admin
+/// credential or a person's, as `AdminAuthentication`; otherwise a key, as `KeyAuthentication`.
+struct OperatorOrKeyAuthentication: RouterMiddleware {
+    typealias Context = AsgardRequestContext
+    let operators: AdminAuthentication
+    let keys: KeyAuthenticator
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let presented = bearerDigest(request.headers[.authorization]) else { throw GatewayError.invalidAPIKey }
+        var context = context
+        if let (admin, person) = try operators.identify(presented) {
+            context.admin = admin
             context.person = person
-            context.admin = Operator(id: person.email, roles: person.roles, via: "api")
+        } else {
+            context.caller = try keys.authenticate(request.headers[.authorization]) { _ in }
         }
         return try await next(request, context)
     }
