@@ -1,0 +1,89 @@
+import AsgardCore
+import AsgardCost
+import Testing
+
+struct RollupTests {
+    let period = try! CostPeriod(from: CostDay("2026-11-28"), to: CostDay("2026-12-02"))
+
+    func notMeasured(_ project: String, vendor: String = "databricks", reason: String = "DATABRICKS_WAREHOUSE_ID is not set") -> [CostRecord] {
+        period.days.map {
+            CostRecord(project: project, vendor: vendor, source: "databricks-billing", day: $0.description, measurement: .notMeasured(reason: reason))
+        }
+    }
+
+    /// A source that cannot measure leaves estimates for projects with provisioned resources,
+    /// from each resource's first day, and "not measured" (never zero) for the rest.
+    @Test func whatCannotBeMeasuredIsEstimatedOrSaysSo() throws {
+        let warehouse = ProvisionedResource(
+            ref: "Resource/fraud-warehouse", project: "fraud", vendor: "databricks", monthly: MicroDollars(300_000_000), since: try CostDay("2026-11-30"))
+        let rows = Rollup.records(
+            measured: notMeasured("fraud") + notMeasured("marketing"), resources: [warehouse], vendorsWithSources: ["databricks"], period: period)
+        let fraud = rows.filter { $0.project == "fraud" }
+        #expect(fraud.map(\.measurement.label) == ["not_measured", "not_measured", "estimate", "estimate", "estimate"])
+        // November has 30 days, December 31: $300 a month is $10.000000 and $9.677419 a day.
+        #expect(fraud.map(\.amount) == [nil, nil, MicroDollars(10_000_000), MicroDollars(9_677_419), MicroDollars(9_677_419)])
+        guard case .estimate(_, let reason, let basis) = fraud[3].measurement else { Issue.record("not an estimate"); return }
+        #expect(reason == "DATABRICKS_WAREHOUSE_ID is not set")
+        #expect(basis == "Resource/fraud-warehouse $300.000000/month, pro-rated per day")
+        #expect(rows.filter { $0.project == "marketing" }.allSatisfy { $0.amount == nil && $0.measurement.label == "not_measured" })
+    }
+
+    /// Measured figures are kept as measured, zero included.
+    @Test func measuredFiguresAreNotReplacedByEstimates() throws {
+        let measured = period.days.map {
+            CostRecord(project: "fraud", vendor: "databricks", source: "databricks-billing", day: $0.description, measurement: .measured(.zero, query: "q"))
+        }
+        let warehouse = ProvisionedResource(ref: "Resource/w", project: "fraud", vendor: "databricks", monthly: MicroDollars(300_000_000), since: period.from)
+        let rows = Rollup.records(measured: measured, resources: [warehouse], vendorsWithSources: ["databricks"], period: period)
+        #expect(rows == measured)
+    }
+
+    /// A vendor with resources and no cost source gets estimates under source `none`; a
+    /// resource the cost rule does not cover is named and adds nothing; one with no figure at
+    /// all leaves no estimate.
+    @Test func resourcesOfAVendorWithoutASourceAreEstimated() throws {
+        let bucket = ProvisionedResource(ref: "Resource/bucket", project: "fraud", vendor: "aws", monthly: MicroDollars(31_000_000), since: period.from)
+        let odd = ProvisionedResource(ref: "Resource/odd", project: "fraud", vendor: "aws", monthly: nil, since: period.from)
+        let lone = ProvisionedResource(ref: "Resource/lone", project: "lonely", vendor: "aws", monthly: nil, since: period.from)
+        let rows = Rollup.records(measured: [], resources: [bucket, odd, lone], vendorsWithSources: ["databricks"], period: period)
+        #expect(rows.count == 5)
+        #expect(rows.allSatisfy { $0.project == "fraud" && $0.source == Rollup.noSource })
+        #expect(rows.last?.amount == MicroDollars(1_000_000))
+        guard case .estimate(_, let reason, let basis)? = rows.last?.measurement else { Issue.record("not an estimate"); return }
+        #expect(reason == "vendor aws has no cost source")
+        #expect(basis.contains("Resource/odd (no estimate"))
+    }
+
+    /// Pro-rating a month's figure over its days sums back to the figure within a micro-dollar a day.
+    @Test(arguments: ["2026-02-01", "2024-02-01", "2026-04-01", "2026-12-01"])
+    func aMonthOfDailyShareIsTheMonthlyFigure(_ first: String) throws {
+        let start = try CostDay(first)
+        let monthly = MicroDollars(1_234_567_891)
+        let total = (0..<start.daysInMonth).reduce(Int64(0)) { $0 + Rollup.prorated(monthly, on: start.adding(days: $1)).value }
+        #expect(abs(total - monthly.value) <= Int64(start.daysInMonth))
+    }
+
+    /// The report marks each group by how its rows were obtained.
+    @Test func reportLinesSayHowTheyWereObtained() throws {
+        let day = "2026-12-01"
+        let records = [
+            CostRecord(project: "a", vendor: "databricks", source: "gateway", day: day, measurement: .measured(MicroDollars(5), query: "ledger")),
+            CostRecord(project: "a", vendor: "databricks", source: "databricks-billing", day: day, measurement: .notMeasured(reason: "unset")),
+            CostRecord(project: "b", vendor: "databricks", source: "databricks-billing", day: day, measurement: .estimate(MicroDollars(7), reason: "unset", basis: "w")),
+            CostRecord(project: "b", vendor: "databricks", source: "gateway", day: day, measurement: .measured(MicroDollars(1), query: "ledger")),
+            CostRecord(project: "c", vendor: "databricks", source: "databricks-billing", day: day, measurement: .notMeasured(reason: "unset")),
+            CostRecord(project: "d", vendor: "databricks", source: "gateway", day: day, measurement: .measured(MicroDollars(0), query: "ledger")),
+        ]
+        let report = CostReport(
+            period: try CostPeriod(from: CostDay(day), to: CostDay(day)), groupBy: [.project], records: records, monthToDate: records, projects: [],
+            today: try CostDay(day))
+        #expect(report.lines.map(\.measurement) == ["partial", "estimate", "not_measured", "measured"])
+        #expect(report.lines.map(\.amount) == [MicroDollars(5), MicroDollars(8), nil, MicroDollars(0)])
+        #expect(report.csv.hasPrefix("project,amount_usd,measurement,details\r\na,0.000005,partial,"))
+    }
+
+    @Test(arguments: [("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""), ("-12.5", "-12.5"), ("-cmd", "'-cmd"), ("a,b", "\"a,b\""), ("plain", "plain")])
+    func csvFieldsAreQuotedAndDefused(_ text: String, _ field: String) {
+        #expect(CSV.field(text) == field)
+    }
+}
