@@ -33,9 +33,9 @@ public struct CallLog: Sendable {
     ///   for an unreadable or damaged journal; the store's errors.
     public static func open(
         store: any Store, directory: String, segmentBytes: Int64 = 16 << 20,
-        maxQueued: Int = CallIngester.maxQueued
+        maxQueued: Int = CallIngester.maxQueued, lockPatience: Duration = .seconds(2)
     ) throws -> CallLog {
-        let lock = try DirectoryLock(directory: directory)
+        let lock = try DirectoryLock(directory: directory, patience: lockPatience)
         let position = try store.journalPosition()
         let journal = try CallJournal(directory: directory, segmentBytes: segmentBytes, after: position?.segment ?? 0)
         let recovered = try journal.recover(after: position)
