@@ -44,9 +44,11 @@ public struct FakeBillingSeed: Sendable, Hashable {
     /// resource on each of `skus` SKUs (the default price list's, then synthetic
     /// `FAKE_SKU_<n>` ones priced 0.10 + n/100), for `days` days ending on `endingOn`
     /// (`YYYY-MM-DD`), in daily records: `projects × skus × days` usage rows. Quantities vary
-    /// with project, SKU and nothing else, and keep 3 decimals.
+    /// with project, SKU and nothing else, and keep 3 decimals. A malformed `endingOn` gives a
+    /// seed the fake refuses (`FakeBilling.seedError`).
     public static func generated(projects: Int, skus: Int, days: Int, endingOn: String) -> FakeBillingSeed {
-        let last = CivilTime.day(endingOn) ?? CivilTime.day("2025-01-31")!
+        // A malformed day is kept as is, so that seeding reports it (`seedError`).
+        guard let last = CivilTime.day(endingOn) else { return FakeBillingSeed(from: endingOn, to: endingOn) }
         let first = last - max(days, 1) + 1
         var prices = FakeListPrice.defaults
         var skuNames = FakeListPrice.defaults.map(\.skuName)
