@@ -1,5 +1,6 @@
 /// What the fake Databricks workspace holds and how it behaves: the bearer token it expects, the
-/// serving endpoints it starts with, and per-endpoint knobs (latency, faults, rate limit, streaming).
+/// serving endpoints it starts with, per-endpoint knobs (latency, faults, rate limit, streaming),
+/// and the billing history and SQL warehouse behind the Statement Execution API.
 /// Endpoints change at run time (created, deleted, retagged through the API or
 /// `FakeDatabricksControls`); this configuration is where every run, and `reset()`, starts.
 public struct FakeDatabricksConfiguration: Sendable {
@@ -20,6 +21,19 @@ public struct FakeDatabricksConfiguration: Sendable {
     public var endpointTimestampMillis: Int
     /// The upper bound on a request body.
     public var maxBodyBytes: Int
+    /// The billing history the workspace starts with (`system.billing.usage` and
+    /// `list_prices`); nil: no usage rows, and `FakeListPrice.defaults` as the price list.
+    public var billing: FakeBillingSeed?
+    /// The SQL warehouse ids `POST /api/2.0/sql/statements` accepts.
+    public var warehouseIDs: Set<String>
+    /// Rows per result chunk of a statement.
+    public var rowsPerChunk: Int
+    /// How long statements stay PENDING/RUNNING before they complete.
+    public var statementLatency: Duration
+    /// `account_id` of billing rows.
+    public var accountID: String
+    /// `workspace_id` of billing rows.
+    public var workspaceID: String
 
     public init(
         token: String = "dapi-fake-token",
@@ -28,7 +42,13 @@ public struct FakeDatabricksConfiguration: Sendable {
         createdTimestamp: Int? = 1_735_689_600,
         endpointTimestampMillis: Int = 1_735_689_600_000,
         maxBodyBytes: Int = 8 << 20,
-        createdEndpointKnobs: EndpointKnobs = EndpointKnobs()
+        createdEndpointKnobs: EndpointKnobs = EndpointKnobs(),
+        billing: FakeBillingSeed? = nil,
+        warehouseIDs: Set<String> = ["fake-warehouse"],
+        rowsPerChunk: Int = 10_000,
+        statementLatency: Duration = .zero,
+        accountID: String = "00000000-0000-4000-8000-00000000fake",
+        workspaceID: String = "1234567890123456"
     ) {
         self.token = token
         self.readOnlyTokens = readOnlyTokens
@@ -37,6 +57,12 @@ public struct FakeDatabricksConfiguration: Sendable {
         self.endpointTimestampMillis = endpointTimestampMillis
         self.maxBodyBytes = maxBodyBytes
         self.createdEndpointKnobs = createdEndpointKnobs
+        self.billing = billing
+        self.warehouseIDs = warehouseIDs
+        self.rowsPerChunk = rowsPerChunk
+        self.statementLatency = statementLatency
+        self.accountID = accountID
+        self.workspaceID = workspaceID
     }
 
     /// The configured endpoint named `name`, if any (`FakeDatabricksControls.endpoint(named:)`

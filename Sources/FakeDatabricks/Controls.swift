@@ -44,11 +44,14 @@ public final class FakeDatabricksControls: Sendable {
     private let initialEndpoints: [FakeServingEndpoint]
     private let createdEndpointKnobs: EndpointKnobs
     private let state: Mutex<State>
+    /// The billing tables, the SQL warehouse and their knobs.
+    public let billing: FakeBilling
 
     public init(configuration: FakeDatabricksConfiguration) {
         self.initialEndpoints = configuration.endpoints
         self.createdEndpointKnobs = configuration.createdEndpointKnobs
         self.state = Mutex(Self.initialState(configuration.endpoints))
+        self.billing = FakeBilling(configuration: configuration)
     }
 
     /// A workspace holding `endpoints` with their configured knobs, and nothing received yet.
@@ -209,10 +212,36 @@ public final class FakeDatabricksControls: Sendable {
     }
 
     /// Forgets counters and recorded requests, and restores the configured endpoints (created
-    /// ones go, deleted ones come back) with their configured knobs.
+    /// ones go, deleted ones come back) with their configured knobs, and the billing tables
+    /// and warehouse as configured (`FakeBilling.reset()`).
     public func reset() {
         let initial = Self.initialState(initialEndpoints)
         state.withLock { $0 = initial }
+        billing.reset()
+    }
+
+    // MARK: Billing
+
+    /// Bills `dbus` DBUs (a decimal string) on `day` (`YYYY-MM-DD`) for every serving endpoint
+    /// the workspace has now except the shared pay-per-token `databricks-*` ones, whose usage
+    /// Databricks bills without the workspace's tags: one `system.billing.usage` record each
+    /// (00:00 to the next 00:00) on `FakeListPrice.servingSKU`, with the endpoint's tags as
+    /// `custom_tags` and `usage_metadata.endpoint_name`/`endpoint_id`. Tests decide time by
+    /// calling this. Returns the endpoints billed.
+    /// - Throws: `FakeBillingError` for a bad day or quantity.
+    @discardableResult
+    public func accrueServingUsage(day: String, dbus: String) throws -> [String] {
+        let billed = endpoints.filter { !$0.name.hasPrefix("databricks-") }
+        let records = billed.map { endpoint in
+            var tags: [String: String] = [:]
+            for tag in endpoint.tags { tags[tag.key] = tag.value }
+            return FakeUsageRecord(
+                skuName: FakeListPrice.servingSKU, usageDate: day, quantity: dbus, customTags: tags,
+                usageMetadata: ["endpoint_name": endpoint.name, "endpoint_id": endpoint.id ?? FakeServingEndpoint.derivedID(endpoint.name)],
+                billingOriginProduct: "MODEL_SERVING")
+        }
+        try billing.addUsage(records)
+        return billed.map(\.name)
     }
 
     // MARK: Used by the server

@@ -15,6 +15,13 @@ import ServiceLifecycle
 /// - `POST /api/2.0/serving-endpoints`, `DELETE /api/2.0/serving-endpoints/{name}` and
 ///   `PATCH /api/2.0/serving-endpoints/{name}/tags` (see `DatabricksServingEndpoints.swift` in AsgardServer), which
 ///   change the live endpoint registry of `controls`;
+/// - the SQL Statement Execution API (see `StatementExecution.swift`): `POST /api/2.0/sql/statements`,
+///   `GET /api/2.0/sql/statements/{id}`, `GET /api/2.0/sql/statements/{id}/result/chunks/{n}` and
+///   `POST /api/2.0/sql/statements/{id}/cancel`, running SELECT queries (see `SQLTranslator`)
+///   over `system.billing.usage`, `system.billing.list_prices` and `system.serving.endpoint_usage`,
+///   held in SQLite and seeded from `configuration.billing`; invocations carrying
+///   `usage_context` write `system.serving.endpoint_usage`, and `controls.accrueServingUsage`
+///   bills created endpoints with their tags;
 /// - errors as `{"error_code", "message"}` with the real statuses; bearer-token auth.
 ///
 /// Run it in-process with `start()` (an ephemeral port by default) or `application(...)`.
@@ -44,6 +51,7 @@ public struct FakeDatabricks: Sendable {
             return jsonResponse(.ok, self.describe(endpoint, detailed: true))
         }
         addManagementRoutes(to: router)
+        addStatementRoutes(to: router)
         router.post("/serving-endpoints/chat/completions") { request, _ -> Response in
             let token = try self.authenticate(request)
             let (text, json) = try await self.readBody(request)
@@ -78,7 +86,9 @@ public struct FakeDatabricks: Sendable {
     }
 
     /// Starts the fake in this process and returns once it listens.
+    /// - Throws: the `FakeBillingError` of a malformed `configuration.billing` seed.
     public func start(host: String = "127.0.0.1", port: Int = 0, logger: Logger? = nil) async throws -> RunningFakeDatabricks {
+        if let error = controls.billing.seedError { throw error }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = application(host: host, port: port, logger: logger) { bound in
             continuation.yield(bound)
@@ -171,10 +181,12 @@ public struct FakeDatabricks: Sendable {
         switch admission {
         case .proceed: break
         case .fault(let fault):
+            recordUsage(endpoint, json: json, status: fault.status)
             var extra: [String: String] = [:]
             if let seconds = fault.retryAfterSeconds { extra["Retry-After"] = String(seconds) }
             throw DatabricksAPIError(status: fault.status, errorCode: fault.errorCode, message: fault.message, headers: extra)
         case .rateLimited(let limit, let retryAfter):
+            recordUsage(endpoint, json: json, status: 429)
             var extra: [String: String] = [:]
             if let retryAfter { extra["Retry-After"] = String(retryAfter) }
             throw DatabricksAPIError(
@@ -184,6 +196,7 @@ public struct FakeDatabricks: Sendable {
         }
         let chat = try FakeModel.parse(json).get()
         let completion = FakeModel.complete(endpoint: name, request: chat)
+        recordUsage(endpoint, json: json, status: 200, request: chat, completion: completion)
         let created = configuration.createdTimestamp ?? Int(Date().timeIntervalSince1970)
         var responseHeaders = HTTPFields()
         responseHeaders[servedModelNameField] = endpoint.servedModelName
@@ -219,6 +232,23 @@ public struct FakeDatabricks: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: responseHeaders, body: body)
+    }
+
+    /// Writes the invocation's row of `system.serving.endpoint_usage`: tokens as the fake
+    /// counted them (none for a refused call), `usage_context` as the body carried it.
+    func recordUsage(
+        _ endpoint: FakeServingEndpoint, json: JSONValue?, status: Int, request: ChatRequest? = nil,
+        completion: GeneratedCompletion? = nil
+    ) {
+        let parsed = request ?? (try? FakeModel.parse(json).get())
+        controls.billing.recordInvocation(
+            endpoint: endpoint.name, servedEntity: endpoint.servedEntities.first,
+            requestID: completion?.id ?? "req-" + FakeModel.hex(FakeModel.fnv1a(endpoint.name + "\n" + CanonicalJSON.text(json ?? .null))),
+            clientRequestID: parsed?.clientRequestID, statusCode: status, inputTokens: completion?.promptTokens ?? 0,
+            outputTokens: completion?.completionTokens ?? 0,
+            inputCharacters: completion == nil ? 0 : (parsed?.messages.reduce(0) { $0 + $1.content.count } ?? 0),
+            outputCharacters: completion?.choices.reduce(0) { $0 + $1.text.count } ?? 0,
+            usageContext: parsed?.usageContext, streaming: parsed?.stream ?? false)
     }
 
     /// The SSE frames of a streamed completion, each `data: ...\n\n`.

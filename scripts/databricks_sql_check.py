@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Runs the cost query through the official Databricks SDK for Python against the fake's
+Statement Execution API, the way Asgard's databricks-billing source will.
+
+usage: databricks_sql_check.py URL TOKEN WAREHOUSE_ID FROM_DAY TO_DAY
+
+Executes the cost-by-project query with wait_timeout "0s" (so the answer is PENDING), polls
+get_statement until the statement ends, reads the first chunk from the statement and every
+further chunk with get_statement_result_chunk_n following next_chunk_index, then checks the SDK's
+own errors: an unknown statement id raises NotFound, a bad statement ends FAILED. Prints one JSON
+object on the last line: {"state", "columns", "rows", "chunks_fetched", "total_chunk_count",
+"failed_state", "failed_sql_state", "not_found"}. Exits 1 when the SDK raised unexpectedly.
+"""
+import json
+import os
+import sys
+import time
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound
+from databricks.sdk.service.sql import StatementParameterListItem, StatementState
+
+COST_QUERY = """
+SELECT u.custom_tags['project'] AS project, u.usage_date AS usage_date,
+       SUM(u.usage_quantity * p.pricing.effective_list.default) AS cost_usd
+FROM system.billing.usage u
+JOIN system.billing.list_prices p
+  ON u.sku_name = p.sku_name AND u.cloud = p.cloud AND u.usage_unit = p.usage_unit
+ AND u.usage_end_time >= p.price_start_time
+ AND (p.price_end_time IS NULL OR u.usage_end_time < p.price_end_time)
+WHERE u.usage_date BETWEEN :from_day AND :to_day
+  AND u.custom_tags['project'] IS NOT NULL
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+TERMINAL = {StatementState.SUCCEEDED, StatementState.FAILED, StatementState.CANCELED, StatementState.CLOSED}
+
+
+def wait(w, response):
+    deadline = time.monotonic() + 60
+    while response.status.state not in TERMINAL:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"statement {response.statement_id} still {response.status.state} after 60 s")
+        time.sleep(0.05)
+        response = w.statement_execution.get_statement(response.statement_id)
+    return response
+
+
+def main():
+    url, token, warehouse, from_day, to_day = sys.argv[1:6]
+    os.environ.pop("DATABRICKS_CONFIG_PROFILE", None)
+    w = WorkspaceClient(host=url, token=token, auth_type="pat")
+    sql = w.statement_execution
+
+    first = sql.execute_statement(
+        warehouse_id=warehouse,
+        statement=COST_QUERY,
+        parameters=[
+            StatementParameterListItem(name="from_day", value=from_day),
+            StatementParameterListItem(name="to_day", value=to_day),
+        ],
+        wait_timeout="0s",
+    )
+    assert first.status.state == StatementState.PENDING, f"wait_timeout 0s answered {first.status.state}"
+    done = wait(w, first)
+    assert done.status.state == StatementState.SUCCEEDED, f"statement ended {done.status.state}: {done.status.error}"
+    columns = [[c.name, c.type_name.value if c.type_name else None, c.type_text] for c in done.manifest.schema.columns]
+    rows = list(done.result.data_array or [])
+    chunks_fetched = 1
+    next_index = done.result.next_chunk_index
+    while next_index is not None:
+        chunk = sql.get_statement_result_chunk_n(done.statement_id, next_index)
+        assert chunk.chunk_index == next_index, f"asked chunk {next_index}, got {chunk.chunk_index}"
+        rows.extend(chunk.data_array or [])
+        chunks_fetched += 1
+        next_index = chunk.next_chunk_index
+
+    failed = sql.execute_statement(warehouse_id=warehouse, statement="SELECT nope FROM system.billing.usage", wait_timeout="5s")
+    failed = wait(w, failed)
+
+    try:
+        sql.get_statement("00000000-0000-0000-0000-000000000000")
+        not_found = False
+    except NotFound:
+        not_found = True
+
+    print(json.dumps({
+        "state": done.status.state.value,
+        "columns": columns,
+        "rows": rows,
+        "chunks_fetched": chunks_fetched,
+        "total_chunk_count": done.manifest.total_chunk_count,
+        "total_row_count": done.manifest.total_row_count,
+        "failed_state": failed.status.state.value,
+        "failed_sql_state": failed.status.sql_state,
+        "not_found": not_found,
+    }))
+
+
+if __name__ == "__main__":
+    main()
