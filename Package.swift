@@ -154,8 +154,8 @@ let package = Package(
         .testTarget(
             name: "AsgardCostTests",
             dependencies: [
-                "AsgardCost", "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardTestSupport", "FakeDatabricks",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "AsgardCost", "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardServer", "AsgardTestSupport", "FakeDatabricks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),

@@ -53,8 +53,9 @@ public struct DatabricksBilling: CostSource {
         }
         do {
             let amounts = try Self.amounts(result, projects: Set(projects), period: period)
+            // The same words for the same days, whatever the statement's id: a rollup repeated is the same rows.
             let query =
-                "SQL statement \(result.statementID) on warehouse \(execution.warehouseID): system.billing.usage × system.billing.list_prices (list price), tag project, \(period)"
+                "SQL warehouse \(execution.warehouseID): system.billing.usage × system.billing.list_prices (list price) by custom tag project, usage_date \(period)"
             return measured(amounts, period, projects: projects, query: query)
         } catch {
             return notMeasured(period, projects: projects, reason: "Databricks billing: \(error)")
