@@ -235,6 +235,7 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
                     budgets.setBudget(project: project.id, monthly: project.monthlyBudget)
                 }
             }
+            if let ledger = store as? any CostLedger { try await budgets.loadVendorSpend(from: ledger, now: Date()) }
             let published = GatewaySnapshot(configuration, policies: policies, environment: environment)
             snapshot.replace(with: published)
             reportUnconfigured(published.unconfiguredVendors)

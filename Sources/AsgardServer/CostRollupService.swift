@@ -13,12 +13,15 @@ public struct CostRollupService: Service {
     /// Minutes after midnight UTC.
     public let minuteOfDay: Int
     public let days: Int
+    /// Run after each rollup that went in (the server loads the measured vendor spend into the budgets).
+    let afterRollup: @Sendable () async throws -> Void
     let logger = Logger(label: "asgard.cost")
 
-    public init(desk: CostDesk, minuteOfDay: Int, days: Int = Self.defaultDays) {
+    public init(desk: CostDesk, minuteOfDay: Int, days: Int = Self.defaultDays, afterRollup: @escaping @Sendable () async throws -> Void = {}) {
         self.desk = desk
         self.minuteOfDay = minuteOfDay
         self.days = days
+        self.afterRollup = afterRollup
     }
 
     /// `HH:MM` as minutes after midnight.
@@ -50,6 +53,7 @@ public struct CostRollupService: Service {
             do {
                 let period = try CostPeriod(from: today.adding(days: -(days - 1)), to: today)
                 let outcome = try await desk.rollup(period, actor: "asgard/cost-rollup")
+                try await afterRollup()
                 logger.info(
                     "cost rollup \(period): \(outcome.measured) measured, \(outcome.estimated) estimated, \(outcome.notMeasured) not measured, \(outcome.replacement.changed) changed")
             } catch {

@@ -146,11 +146,12 @@ extension ServerParts {
         var costServices: [any ServiceLifecycle.Service] = []
         if let ledger = dependencies.costLedger {
             let desk = CostDesk.serving(store: store, ledger: ledger, client: httpClient, environment: configuration.environment)
-            CostController(store: store, desk: desk, snapshot: snapshot).addRoutes(
+            CostController(store: store, desk: desk, snapshot: snapshot, budgets: budgets).addRoutes(
                 operators: router.group().add(middleware: adminAuthentication),
                 readers: router.group().add(middleware: OperatorOrKeyAuthentication(operators: adminAuthentication, keys: authenticator)))
             let at = try CostRollupService.minuteOfDay(configuration.environment["ASGARD_COST_ROLLUP_AT"] ?? "02:30")
-            costServices.append(CostRollupService(desk: desk, minuteOfDay: at))
+            costServices.append(
+                CostRollupService(desk: desk, minuteOfDay: at) { try await budgets.loadVendorSpend(from: ledger, now: Date()) })
         }
         let application = Application(
             router: router,

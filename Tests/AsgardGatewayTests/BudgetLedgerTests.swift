@@ -38,6 +38,29 @@ import Testing
         #expect(a.period == BudgetPeriod(year: 2026, month: 3))
     }
 
+    /// Spend measured with vendors (a cost rollup's) counts against the budget with model
+    /// calls; it is the month's, so a new month starts without it, and a figure for another
+    /// month changes nothing.
+    @Test func vendorSpendCountsAgainstTheBudgetForItsMonth() throws {
+        let ledger = Self.ledger(budget: 1_000)
+        let march = BudgetPeriod(year: 2026, month: 3)
+        #expect(ledger.setVendorSpend(project: "p", spent: MicroDollars(700), period: march))
+        #expect(ledger.setVendorSpend(project: "nobody", spent: MicroDollars(700), period: march) == false)
+        let refusal = try #require(ledger.reserve(project: "p", amount: MicroDollars(301), now: Self.march).failure)
+        #expect(refusal.vendorSpent == MicroDollars(700) && refusal.available == MicroDollars(300))
+        #expect(refusal.description.contains("$0.0007 measured with vendors"))
+        let fits = try ledger.reserve(project: "p", amount: MicroDollars(300), now: Self.march).get()
+        ledger.release(fits)
+        // A rollup replaces the figure rather than adding to it.
+        #expect(ledger.setVendorSpend(project: "p", spent: MicroDollars(100), period: march))
+        #expect(ledger.reserve(project: "p", amount: MicroDollars(900), now: Self.march).success != nil)
+        // April: March's vendor spend is gone, and a late March figure is ignored.
+        let fresh = Self.ledger(budget: 1_000)
+        #expect(fresh.setVendorSpend(project: "p", spent: MicroDollars(999), period: march))
+        #expect(fresh.reserve(project: "p", amount: MicroDollars(1_000), now: Self.april).success != nil)
+        #expect(fresh.setVendorSpend(project: "p", spent: MicroDollars(999), period: march) == false)
+    }
+
     @Test func reservationThatFitsExactlySucceedsAndOneMoreMicroDollarDoesNot() throws {
         let ledger = Self.ledger(budget: 1_000)
         _ = try ledger.reserve(project: "p", amount: MicroDollars(400), now: Self.march).get()
@@ -52,7 +75,7 @@ import Testing
                     period: BudgetPeriod(year: 2026, month: 3)))
         #expect(refusal.available == MicroDollars(500))
         #expect(
-            refusal.description == "project p has $0.0005 left of its $0.001 budget for 2026-03 ($0.0001 spent, "
+            refusal.description == "project p has $0.0005 left of its $0.001 budget for 2026-03 ($0.0001 spent on model calls, "
                 + "$0.0004 reserved by calls in flight); this call could cost up to $0.000501")
         #expect(ledger.reserve(project: "p", amount: MicroDollars(500), now: Self.march).success != nil)
         #expect(Self.figures(ledger) == (1_000, 100, 900))

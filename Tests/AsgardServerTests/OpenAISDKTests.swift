@@ -81,12 +81,13 @@ struct ServedAsgard {
 
     /// Runs `body` with the server's base URL, then shuts everything down gracefully.
     static func run(
-        provisioner: any Provisioner = UnavailableProvisioner(), configure: (inout ServerConfiguration) -> Void = { _ in },
+        provisioner: any Provisioner = UnavailableProvisioner(), billing: FakeBillingSeed? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void
     ) async throws {
         let root = try makeTemporaryDirectory("served")
         let desired = try desiredWithTestKeys(in: root)
-        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: "dapi-served-token")).start()
+        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: "dapi-served-token", billing: billing)).start()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         var configuration = ServerConfiguration()
         configuration.port = 0

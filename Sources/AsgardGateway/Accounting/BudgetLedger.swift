@@ -41,16 +41,21 @@ public struct BudgetExceeded: Error, Sendable, Hashable, CustomStringConvertible
     /// The refused reservation: the call's worst-case cost.
     public let requested: MicroDollars
     public let period: BudgetPeriod
+    /// Spend measured with vendors this period (a cost rollup's figures: a warehouse, a job).
+    public var vendorSpent: MicroDollars = .zero
 
-    /// What is left for new calls: the budget less spent and reserved, never below zero.
+    /// What is left for new calls: the budget less spent (model calls and vendors) and
+    /// reserved, never below zero.
     public var available: MicroDollars {
-        MicroDollars(max(0, budget.value - min(budget.value, spent.value) - min(budget.value, reserved.value)))
+        let committed = Int128(spent.value) + Int128(vendorSpent.value) + Int128(reserved.value)
+        return MicroDollars(Int64(max(0, Int128(budget.value) - committed)))
     }
 
     public var description: String {
         guard hasBudget else { return "project \(project) has no budget in the gateway; no call can be charged to it" }
+        let vendors = vendorSpent.value > 0 ? ", $\(vendorSpent) measured with vendors" : ""
         return "project \(project) has $\(available) left of its $\(budget) budget for \(period) "
-            + "($\(spent) spent, $\(reserved) reserved by calls in flight); this call could cost up to $\(requested)"
+            + "($\(spent) spent on model calls\(vendors), $\(reserved) reserved by calls in flight); this call could cost up to $\(requested)"
     }
 }
 
@@ -103,6 +108,8 @@ public final class BudgetLedger: Sendable {
         var budget: MicroDollars = .zero
         var spent: MicroDollars = .zero
         var reserved: MicroDollars = .zero
+        /// Measured vendor spend in `period`, from the last cost rollup (`setVendorSpend`).
+        var vendorSpent: MicroDollars = .zero
         var period: BudgetPeriod?
     }
 
@@ -145,6 +152,24 @@ public final class BudgetLedger: Sendable {
         }
     }
 
+    /// Sets a project's spend measured with vendors in `period` (a cost rollup's month-to-date
+    /// figures, every source but the gateway's own metering, which `spent` already counts), so
+    /// a project whose warehouse used its budget is refused model calls. A figure for a period
+    /// other than the project's current one is ignored: a new month starts at zero until the
+    /// next rollup.
+    /// - Returns: whether the figure was taken.
+    @discardableResult
+    public func setVendorSpend(project: String, spent: MicroDollars, period: BudgetPeriod) -> Bool {
+        state.withLock { state in
+            guard var account = state.accounts[project] else { return false }
+            if account.period == nil { account.period = period }
+            guard account.period == period else { return false }
+            account.vendorSpent = MicroDollars(max(0, spent.value))
+            state.accounts[project] = account
+            return true
+        }
+    }
+
     /// Holds back `amount` of the project's budget for one call, if it fits.
     ///
     /// Succeeds only if `spent + reserved + amount ≤ budget` for the month containing `now`
@@ -167,17 +192,19 @@ public final class BudgetLedger: Sendable {
             } else if let current = account.period, current < period {
                 account.period = period
                 account.spent = .zero
+                account.vendorSpent = .zero
             }
             let current = account.period ?? period
             // 128-bit sum: spent may sit far above the budget after an over-reservation settle.
-            let committed = Int128(account.spent.value) + Int128(account.reserved.value) + Int128(requested.value)
+            let committed =
+                Int128(account.spent.value) + Int128(account.vendorSpent.value) + Int128(account.reserved.value) + Int128(requested.value)
             guard committed <= Int128(account.budget.value) else {
                 state.accounts[project] = account
                 return .failure(
                     BudgetExceeded(
                         project: project, hasBudget: true, budget: account.budget,
                         spent: account.spent, reserved: account.reserved,
-                        requested: requested, period: current))
+                        requested: requested, period: current, vendorSpent: account.vendorSpent))
             }
             account.reserved.value += requested.value  // ≤ budget, so no overflow
             state.accounts[project] = account

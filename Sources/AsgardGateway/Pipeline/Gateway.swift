@@ -261,7 +261,8 @@ public struct Gateway: Sendable {
         case .failure(let exceeded):
             throw .budgetExceeded(
                 project: project.id, budget: exceeded.budget.description, spent: exceeded.spent.description,
-                reserved: exceeded.reserved.description, requested: exceeded.requested.description)
+                reserved: exceeded.reserved.description, requested: exceeded.requested.description,
+                vendorSpent: exceeded.vendorSpent.value > 0 ? exceeded.vendorSpent.description : nil)
         }
         return Admission(
             key: key, project: project, route: route, endpoint: endpoint, adapter: adapter, request: request, level: level,

@@ -110,11 +110,16 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
             message: "this key's requests-per-minute limit is reached; retry after \(retryAfter) s", retryAfter: retryAfter)
     }
 
-    public static func budgetExceeded(project: String, budget: String, spent: String, reserved: String, requested: String) -> GatewayError {
-        GatewayError(
+    /// `vendorSpent`: what the project spent with its vendors this month as the cost rollups
+    /// measured it (a warehouse, a job), when any: it counts against the same budget.
+    public static func budgetExceeded(
+        project: String, budget: String, spent: String, reserved: String, requested: String, vendorSpent: String? = nil
+    ) -> GatewayError {
+        let vendors = vendorSpent.map { " on model calls and $\($0) measured with vendors" } ?? ""
+        return GatewayError(
             status: 402, type: "insufficient_quota", code: "budget_exceeded",
             message:
-                "project \(project) would exceed its monthly budget of $\(budget): spent $\(spent), reserved $\(reserved), this call needs up to $\(requested)"
+                "project \(project) would exceed its monthly budget of $\(budget): spent $\(spent)\(vendors), reserved $\(reserved), this call needs up to $\(requested)"
         )
     }
 

@@ -24,6 +24,8 @@ struct CostController: Sendable {
     let store: any Store
     let desk: CostDesk
     let snapshot: SnapshotBox
+    /// Measured vendor spend counts against budgets as soon as a rollup has it.
+    let budgets: BudgetLedger
 
     func addRoutes(operators: RouterGroup<AsgardRequestContext>, readers: RouterGroup<AsgardRequestContext>) {
         operators.post("/api/cost/rollup") { request, context -> Response in
@@ -38,6 +40,7 @@ struct CostController: Sendable {
             } catch let error as CostDesk.RollupError {
                 throw GatewayError.invalidRequest(error.description, param: "sources")
             }
+            try await budgets.loadVendorSpend(from: desk.ledger, now: desk.clock())
             return Self.json(
                 .object([
                     JSONMember(key: "from", value: .string(outcome.period.from.description)),
