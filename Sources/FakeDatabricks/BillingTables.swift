@@ -166,7 +166,7 @@ public struct FakeUsageRecord: Sendable, Hashable {
     public var cloud: String
     public var usageUnit: String
     public var billingOriginProduct: String
-    /// nil: derived deterministically from the other fields and the record's position.
+    /// nil: derived deterministically from the record's position in the table, type and start time.
     public var recordID: String?
 
     public init(
