@@ -81,9 +81,10 @@ struct StatementLifecycleTests {
             // A canceled statement has no result to fetch.
             expectError(try await client.get("/api/2.0/sql/statements/\(id)/result/chunks/0"), status: 400, errorCode: "INVALID_PARAMETER_VALUE")
 
-            fake.controls.billing.statementLatency = .seconds(30)
+            // Long enough that the cancel below always comes first, however busy the machine.
+            fake.controls.billing.statementLatency = .seconds(600)
             let running = try await client.execute("SELECT 1 AS one", ["wait_timeout": "5s"])
-            // CONTINUE: still going after the wait (PENDING for the first 15 s, then RUNNING).
+            // CONTINUE: still going after the wait (PENDING for its first 300 s).
             let state = running.json?["status"]?["state"]?.stringValue
             #expect(state == "PENDING" || state == "RUNNING", "\(running.body)")
             #expect(running.json?["manifest"] == nil)
@@ -95,7 +96,7 @@ struct StatementLifecycleTests {
 
     @Test("cancel ends a running statement; unknown ids are 404")
     func cancel() async throws {
-        try await withFake(billingConfiguration { $0.statementLatency = .seconds(30) }) { _, client in
+        try await withFake(billingConfiguration { $0.statementLatency = .seconds(600) }) { _, client in
             let response = try await client.execute("SELECT 1 AS one", ["wait_timeout": "0s"])
             let id = try #require(response.json?["statement_id"]?.stringValue)
             let cancel = try await client.request(.POST, "/api/2.0/sql/statements/\(id)/cancel", body: "{}")
