@@ -166,7 +166,7 @@ public struct FakeUsageRecord: Sendable, Hashable {
     public var cloud: String
     public var usageUnit: String
     public var billingOriginProduct: String
-    /// nil: derived deterministically from the other fields and the record's position.
+    /// nil: derived deterministically from the record's position in the table, type and start time.
     public var recordID: String?
 
     public init(
@@ -282,7 +282,7 @@ final class BillingDatabase: Sendable {
         case .daily:
             return [record(quantity, from: midnight, to: midnight + 86_400)]
         case .hourly:
-            let hourly = try ExactDecimal.rounded(quantity.decimal / 24, scale: 18)
+            let hourly = try ExactDecimal.quotient(quantity, ExactDecimal.value(24), scale: 18)
             var records: [FakeUsageRecord] = []
             var rest = quantity
             for hour in 0..<24 {
@@ -332,6 +332,16 @@ final class BillingDatabase: Sendable {
     func insert(usage records: [FakeUsageRecord], ingestionOffsetDays: Int) throws {
         let existing = try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(BillingCatalog.usage.sqliteName)") ?? 0 }
         var rows: [[(any DatabaseValueConvertible)?]] = []
+        rows.reserveCapacity(records.count)
+        // A resource's records share their maps: encode each once (seeds write 10^5 rows).
+        var encoded: [[String: String]: String] = [:]
+        func json(_ map: [String: String]) -> String {
+            if let text = encoded[map] { return text }
+            let text = CanonicalJSON.text(.object(map.sorted { $0.key < $1.key }.map { JSONMember(key: $0.key, value: .string($0.value)) }))
+            encoded[map] = text
+            return text
+        }
+        let identity = CanonicalJSON.text(["run_as": "fake-user@databricks.test"])
         for (index, record) in records.enumerated() {
             guard let day = CivilTime.day(record.usageDate) else {
                 throw FakeBillingError("usage record: usage_date '\(record.usageDate)' is not a YYYY-MM-DD day")
@@ -347,16 +357,16 @@ final class BillingDatabase: Sendable {
                 guard let value = CivilTime.canonicalTimestamp(text) else { throw FakeBillingError("usage record: usage_end_time '\(text)' is not a UTC time") }
                 return value
             } ?? CivilTime.timestamp(second: (day + 1) * 86_400)
-            let tags = CanonicalJSON.text(.object(record.customTags.sorted { $0.key < $1.key }.map { JSONMember(key: $0.key, value: .string($0.value)) }))
-            let metadata = CanonicalJSON.text(.object(record.usageMetadata.sorted { $0.key < $1.key }.map { JSONMember(key: $0.key, value: .string($0.value)) }))
+            let tags = json(record.customTags)
+            let metadata = json(record.usageMetadata)
             let quantityText = ExactDecimal.text(quantity, minimumScale: 18)
-            let id = record.recordID ?? Self.recordID(
-                [String(existing + index), record.skuName, record.usageDate, quantityText, tags, metadata, record.recordType.rawValue, start])
-            let features: JSONValue = ["is_serverless": .bool(record.skuName.contains("SERVERLESS"))]
+            // Row position, type and hour identify a record; the same inserts give the same ids.
+            let id = record.recordID ?? Self.recordID([String(existing + index), record.recordType.rawValue, start])
+            let features = record.skuName.contains("SERVERLESS") ? #"{"is_serverless":true}"# : #"{"is_serverless":false}"#
             rows.append([
                 id, accountID, workspaceID, record.skuName, record.cloud, start, end, record.usageDate, tags, record.usageUnit,
-                quantityText, metadata, CanonicalJSON.text(["run_as": "fake-user@databricks.test"]), record.recordType.rawValue,
-                CivilTime.text(day: day + ingestionOffsetDays), record.billingOriginProduct, CanonicalJSON.text(features),
+                quantityText, metadata, identity, record.recordType.rawValue,
+                CivilTime.text(day: day + ingestionOffsetDays), record.billingOriginProduct, features,
                 "COMPUTE_TIME",
             ])
         }

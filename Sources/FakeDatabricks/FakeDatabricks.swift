@@ -6,7 +6,7 @@ public import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// A faithful fake of the Databricks REST API for serving endpoints:
+/// A faithful fake of the Databricks REST API for serving endpoints and for SQL over billing:
 ///
 /// - `POST /serving-endpoints/{name}/invocations` (chat completions, JSON or SSE when
 ///   `stream: true`), and the OpenAI-compatible `POST /serving-endpoints/chat/completions`
@@ -19,9 +19,9 @@ import ServiceLifecycle
 ///   `GET /api/2.0/sql/statements/{id}`, `GET /api/2.0/sql/statements/{id}/result/chunks/{n}` and
 ///   `POST /api/2.0/sql/statements/{id}/cancel`, running SELECT queries (see `SQLTranslator`)
 ///   over `system.billing.usage`, `system.billing.list_prices` and `system.serving.endpoint_usage`,
-///   held in SQLite and seeded from `configuration.billing`; invocations carrying
-///   `usage_context` write `system.serving.endpoint_usage`, and `controls.accrueServingUsage`
-///   bills created endpoints with their tags;
+///   held in SQLite and seeded from `configuration.billing`; every invocation writes a row of
+///   `system.serving.endpoint_usage` (tokens, status, its `usage_context`), and
+///   `controls.accrueServingUsage` bills created endpoints with their tags;
 /// - errors as `{"error_code", "message"}` with the real statuses; bearer-token auth.
 ///
 /// Run it in-process with `start()` (an ephemeral port by default) or `application(...)`.

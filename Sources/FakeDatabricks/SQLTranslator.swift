@@ -93,6 +93,8 @@ struct SQLTranslator {
         }
         // The select list: every item gets an internal alias c0, c1, ... that ORDER BY uses.
         var items: [(sql: String, name: String, type: SQLType)] = []
+        // Per item: whether it must appear in GROUP BY (it reads columns outside any aggregate).
+        var grouped: [(text: String, expression: SQLExpression?, needsGroup: Bool)] = []
         for item in select.items {
             if case .star(let qualifier) = item.expression {
                 let bindings = try qualifier.map { (name) throws(SQLFailure) -> [Binding] in
@@ -110,13 +112,16 @@ struct SQLTranslator {
                 for binding in bindings {
                     for column in binding.table.columns {
                         items.append(("\(quote(binding.alias)).\(quote(column.name))", column.name, column.type))
+                        grouped.append(("\(binding.alias).\(column.name)", nil, true))
                     }
                 }
                 continue
             }
             let compiled = try compile(item.expression, aggregates: true)
             items.append((compiled.sql, item.alias ?? Self.defaultName(item), compiled.type))
+            grouped.append((item.text, item.expression, Self.readsColumnsOutsideAggregates(item.expression)))
         }
+        let aggregated = !select.groupBy.isEmpty || select.items.contains { Self.containsAggregate($0.expression) }
         var sql = "SELECT " + (select.distinct ? "DISTINCT " : "")
         sql += items.enumerated().map { index, item in "\(item.sql) AS \(quote("c\(index)"))" }.joined(separator: ", ")
         sql += from
@@ -140,6 +145,19 @@ struct SQLTranslator {
                 }
             }
             sql += " GROUP BY " + terms.joined(separator: ", ")
+            // Spark refuses what SQLite would answer with an arbitrary row of each group.
+            for (index, item) in grouped.enumerated() where item.needsGroup && !terms.contains(items[index].sql) {
+                if let expression = item.expression, try covered(expression, by: Set(terms)) { continue }
+                throw SQLFailure(
+                    errorClass: "MISSING_AGGREGATION",
+                    message: "The non-aggregating expression \"\(item.text)\" is based on columns which are not participating in the GROUP BY clause. Add the columns or the expression to the GROUP BY, aggregate the expression, or use \"any_value(\(item.text))\" if you do not care which of the values within a group is returned.",
+                    sqlState: "42803")
+            }
+        } else if aggregated, let item = grouped.first(where: \.needsGroup) {
+            throw SQLFailure(
+                errorClass: "MISSING_GROUP_BY",
+                message: "The query does not include a GROUP BY clause, yet \"\(item.text)\" is not aggregated. Add GROUP BY or turn it into the window functions using OVER clauses.",
+                sqlState: "42803")
         }
         if let having = select.having { sql += " HAVING " + (try boolean(having, aggregates: true)) }
         if !select.orderBy.isEmpty {
@@ -175,6 +193,51 @@ struct SQLTranslator {
         if let limit = select.limit { sql += " LIMIT \(limit)" }
         return TranslatedQuery(
             sql: sql, arguments: arguments, columns: items.map { ($0.name, $0.type) }, tables: tables)
+    }
+
+    /// Whether `expression` is computed from the GROUP BY `terms` alone (or aggregates), as
+    /// Spark requires of a select item: it is a term, an aggregate, a constant, or built from
+    /// such expressions (`lower(custom_tags['project'])` grouped by `custom_tags['project']`).
+    private mutating func covered(_ expression: SQLExpression, by terms: Set<String>) throws(SQLFailure) -> Bool {
+        if case .function(let name, _, _, _) = expression, Self.aggregateFunctions.contains(name) { return true }
+        if terms.contains(try compile(expression, aggregates: true).sql) { return true }
+        switch expression {
+        case .column, .star, .subscripted: return false
+        default:
+            for child in Self.children(expression) where !(try covered(child, by: terms)) { return false }
+            return true
+        }
+    }
+
+    static let aggregateFunctions: Set<String> = ["SUM", "COUNT", "MIN", "MAX", "AVG", "MEAN"]
+
+    /// Whether `expression` calls an aggregate function.
+    static func containsAggregate(_ expression: SQLExpression) -> Bool {
+        if case .function(let name, _, _, _) = expression, aggregateFunctions.contains(name) { return true }
+        return children(expression).contains(where: containsAggregate)
+    }
+
+    /// Whether `expression` reads a column other than through an aggregate function.
+    static func readsColumnsOutsideAggregates(_ expression: SQLExpression) -> Bool {
+        switch expression {
+        case .column, .star: return true
+        case .function(let name, _, _, _) where aggregateFunctions.contains(name): return false
+        default: return children(expression).contains(where: readsColumnsOutsideAggregates)
+        }
+    }
+
+    private static func children(_ expression: SQLExpression) -> [SQLExpression] {
+        switch expression {
+        case .column, .string, .number, .null, .boolean, .typedLiteral, .parameter, .star: return []
+        case .subscripted(let base, _): return [base]
+        case .negate(let inner), .not(let inner), .isNull(let inner, _), .cast(let inner, _): return [inner]
+        case .binary(_, let left, let right), .like(let left, let right, _): return [left, right]
+        case .between(let value, let low, let high, _): return [value, low, high]
+        case .inList(let value, let list, _): return [value] + list
+        case .function(_, let arguments, _, _): return arguments
+        case .caseWhen(let operand, let branches, let otherwise):
+            return (operand.map { [$0] } ?? []) + branches.flatMap { [$0.0, $0.1] } + (otherwise.map { [$0] } ?? [])
+        }
     }
 
     /// Databricks' name for an unaliased column: a column's (or field's) own name, else the
@@ -500,7 +563,7 @@ struct SQLTranslator {
     private mutating func function(
         _ name: String, _ arguments: [SQLExpression], distinct: Bool, star: Bool, aggregates: Bool
     ) throws(SQLFailure) -> Compiled {
-        let aggregateNames: Set<String> = ["SUM", "COUNT", "MIN", "MAX", "AVG", "MEAN"]
+        let aggregateNames = Self.aggregateFunctions
         if aggregateNames.contains(name), !aggregates {
             throw SQLFailure(
                 errorClass: "INVALID_WHERE_CONDITION",

@@ -89,9 +89,11 @@ extension FakeDatabricks {
         while true {
             let now = ContinuousClock.Instant.now
             guard let current = billing.statement(id) else { throw statementNotFound(id) }
-            if current.isFinished(at: now) { return jsonResponse(.ok, StatementWire.describe(current, at: now)) }
+            // Whether the statement ended before the wait did is a matter of the two instants,
+            // not of when this loop wakes (a busy machine may wake it after both).
+            if current.isFinished(at: min(now, deadline)) { return jsonResponse(.ok, StatementWire.describe(current, at: now)) }
             if now >= deadline {
-                if request.cancelOnTimeout, let canceled = billing.cancel(id, now: now) {
+                if request.cancelOnTimeout, let canceled = billing.cancel(id, now: deadline) {
                     return jsonResponse(.ok, StatementWire.describe(canceled, at: now))
                 }
                 return jsonResponse(.ok, StatementWire.describe(current, at: now))

@@ -162,6 +162,10 @@ struct BillingQueryTests {
             FailingStatement(statement: "DELETE FROM system.billing.usage", errorClass: "UNSUPPORTED_FEATURE", sqlState: "0A000"),
             FailingStatement(statement: "SELECT 'it''s", errorClass: "PARSE_SYNTAX_ERROR", sqlState: "42601"),
             FailingStatement(statement: "SELECT usage_date FROM system.billing.usage GROUP BY 3", errorClass: "GROUP_BY_POS_OUT_OF_RANGE", sqlState: "42805"),
+            FailingStatement(
+                statement: "SELECT sku_name, usage_date, SUM(usage_quantity) AS q FROM system.billing.usage GROUP BY sku_name",
+                errorClass: "MISSING_AGGREGATION", sqlState: "42803"),
+            FailingStatement(statement: "SELECT sku_name, COUNT(*) AS n FROM system.billing.usage", errorClass: "MISSING_GROUP_BY", sqlState: "42803"),
         ])
     func failed(_ case: FailingStatement) async throws {
         try await withFake(billingConfiguration()) { _, client in
@@ -207,7 +211,10 @@ struct BillingQueryTests {
             #expect(first.status == 200)
             let second = try await client.invoke(chat("And yesterday, please?", ["usage_context": ["project": "fraud-detection"]]), on: "fraud-triage")
             #expect(second.status == 200)
-            let other = try await client.invoke(chat("Churn?", ["usage_context": ["project": "churn"]]))
+            // The OpenAI-compatible route records usage too.
+            let other = try await client.post(
+                "/serving-endpoints/chat/completions", chat("Churn?", ["model": .string(llama), "usage_context": ["project": "churn"]]))
+            #expect(other.status == 200)
             _ = try await client.invoke(chat("No context at all"))
             let tokens = [first, second].map { ($0.json?["usage"]?["prompt_tokens"]?.intValue ?? -1, $0.json?["usage"]?["completion_tokens"]?.intValue ?? -1) }
             let reconciliation = """

@@ -54,6 +54,21 @@ struct SQLDialectTests {
         #expect(result.columns[1].typeText == "DECIMAL(30,18)")
     }
 
+    @Test("select items built from GROUP BY terms are accepted; others are refused as Spark does")
+    func grouping() async throws {
+        let billing = Self.billing()
+        let result = try await billing.query(
+            """
+            SELECT upper(coalesce(custom_tags['project'], 'none')) AS project, COUNT(*) AS n FROM system.billing.usage
+            GROUP BY coalesce(custom_tags['project'], 'none') ORDER BY 1
+            """)
+        #expect(result.rows == [["CHURN", "120"], ["FRAUD-DETECTION", "240"], ["NONE", "120"]])
+        let error = await #expect(throws: FakeSQLError.self) {
+            try await billing.query("SELECT upper(sku_name) AS s, COUNT(*) AS n FROM system.billing.usage GROUP BY usage_date")
+        }
+        #expect(error?.errorClass == "MISSING_AGGREGATION")
+    }
+
     @Test("decimals too large to compute exactly fail the statement instead of rounding")
     func overflow() async throws {
         let billing = Self.billing()

@@ -60,14 +60,16 @@ struct StatementLifecycleTests {
             let id = try #require(json["statement_id"]?.stringValue)
             let (done, polled) = try await client.waitForEnd(id)
             let states = polled.first == "PENDING" ? polled : ["PENDING"] + polled
-            #expect(states == ["PENDING", "RUNNING", "SUCCEEDED"])
+            // A poll may miss RUNNING when the machine is very busy (StatementStateTests pins
+            // the transitions down without timing).
+            #expect(states == ["PENDING", "RUNNING", "SUCCEEDED"] || states == ["PENDING", "SUCCEEDED"], "\(states)")
             // 4 resources × 5 days × 24 hourly records.
             #expect(dataArray(done["result"]) == [["480"]])
             #expect(done["manifest"]?["schema"]?["columns"]?[0]?["type_name"] == "LONG")
         }
     }
 
-    @Test("a statement slower than wait_timeout: CONTINUE leaves it running, CANCEL cancels it")
+    @Test("a statement slower than wait_timeout: CANCEL cancels it, CONTINUE leaves it running")
     func waitTimeout() async throws {
         try await withFake(billingConfiguration { $0.statementLatency = .seconds(7) }) { fake, client in
             let started = ContinuousClock.now
@@ -79,18 +81,22 @@ struct StatementLifecycleTests {
             // A canceled statement has no result to fetch.
             expectError(try await client.get("/api/2.0/sql/statements/\(id)/result/chunks/0"), status: 400, errorCode: "INVALID_PARAMETER_VALUE")
 
-            fake.controls.billing.statementLatency = .seconds(6)
+            // Long enough that the cancel below always comes first, however busy the machine.
+            fake.controls.billing.statementLatency = .seconds(600)
             let running = try await client.execute("SELECT 1 AS one", ["wait_timeout": "5s"])
-            #expect(running.json?["status"]?["state"] == "RUNNING")
+            // CONTINUE: still going after the wait (PENDING for its first 300 s).
+            let state = running.json?["status"]?["state"]?.stringValue
+            #expect(state == "PENDING" || state == "RUNNING", "\(running.body)")
             #expect(running.json?["manifest"] == nil)
-            let (done, _) = try await client.waitForEnd(try #require(running.json?["statement_id"]?.stringValue))
-            #expect(dataArray(done["result"]) == [["1"]])
+            let runningID = try #require(running.json?["statement_id"]?.stringValue)
+            #expect(try await client.request(.POST, "/api/2.0/sql/statements/\(runningID)/cancel", body: "{}").status == 200)
+            #expect(try await client.get("/api/2.0/sql/statements/\(runningID)").json?["status"] == ["state": "CANCELED"])
         }
     }
 
     @Test("cancel ends a running statement; unknown ids are 404")
     func cancel() async throws {
-        try await withFake(billingConfiguration { $0.statementLatency = .seconds(30) }) { _, client in
+        try await withFake(billingConfiguration { $0.statementLatency = .seconds(600) }) { _, client in
             let response = try await client.execute("SELECT 1 AS one", ["wait_timeout": "0s"])
             let id = try #require(response.json?["statement_id"]?.stringValue)
             let cancel = try await client.request(.POST, "/api/2.0/sql/statements/\(id)/cancel", body: "{}")

@@ -65,7 +65,7 @@ extension FakeClient {
 
     /// Polls `GET /api/2.0/sql/statements/{id}` until the statement ends; returns its last
     /// description and every state seen.
-    func waitForEnd(_ id: String, timeout: Duration = .seconds(30)) async throws -> (JSONValue, [String]) {
+    func waitForEnd(_ id: String, timeout: Duration = .seconds(120)) async throws -> (JSONValue, [String]) {
         let deadline = ContinuousClock.now + timeout
         var states: [String] = []
         while true {
