@@ -12,15 +12,18 @@ public struct CostDesk: Sendable {
     /// a manifest change takes effect without a restart).
     public var sources: @Sendable () async throws -> [any CostSource]
     public var clock: @Sendable () -> Date
+    /// Told the drift each reconciling source found in a rollup (the server's metrics).
+    public var onDrift: @Sendable (_ vendor: String, _ drift: [TokenDrift]) -> Void
 
     public init(
         store: any Store, ledger: any CostLedger, sources: @escaping @Sendable () async throws -> [any CostSource],
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() }, onDrift: @escaping @Sendable (_ vendor: String, _ drift: [TokenDrift]) -> Void = { _, _ in }
     ) {
         self.store = store
         self.ledger = ledger
         self.sources = sources
         self.clock = clock
+        self.onDrift = onDrift
     }
 
     /// What a rollup did.
@@ -33,6 +36,10 @@ public struct CostDesk: Sendable {
         public var measured: Int
         public var estimated: Int
         public var notMeasured: Int
+        /// Project-days whose token counts drifted from the vendor's.
+        public var drift: [TokenDrift] = []
+        /// Vendors whose token counts could not be read, with why (reconciliation skipped).
+        public var unreconciled: [String: String] = [:]
     }
 
     /// Why a rollup was refused before it ran.
@@ -81,9 +88,37 @@ public struct CostDesk: Sendable {
                     "measured": String(counts["measured"] ?? 0), "estimate": String(counts["estimate"] ?? 0),
                     "not_measured": String(counts["not_measured"] ?? 0),
                 ]))
-        return RollupOutcome(
+        var outcome = RollupOutcome(
             period: period, sources: names, replacement: replacement, measured: counts["measured"] ?? 0,
             estimated: counts["estimate"] ?? 0, notMeasured: counts["not_measured"] ?? 0)
+        try await reconcile(chosen, period: period, projects: Set(projects), actor: actor, into: &outcome)
+        return outcome
+    }
+
+    /// Compares the gateway's tokens with each reconciling source's, and replaces the period's
+    /// drift for that vendor (audited per project-day as `cost.drift`). A vendor whose counts
+    /// cannot be read keeps its earlier drift rows and is named in the outcome.
+    private func reconcile(_ sources: [any CostSource], period: CostPeriod, projects: Set<String>, actor: String, into outcome: inout RollupOutcome)
+        async throws
+    {
+        let reconciling = sources.compactMap { $0 as? any TokenReconciling }.filter { $0.tolerancePercent != nil }
+        guard !reconciling.isEmpty else { return }
+        let gateway = try await ledger.dailySpend(from: period.from.start, to: period.to.next.start)
+        for source in reconciling {
+            guard let tolerance = source.tolerancePercent else { continue }
+            let theirs: [String: [CostDay: Int64]]
+            do {
+                theirs = try await source.vendorTokens(period)
+            } catch {
+                outcome.unreconciled[source.vendor] = "\(error)"
+                continue
+            }
+            let drift = Reconciliation.drift(
+                gateway: gateway, vendorTokens: theirs, vendor: source.vendor, projects: projects, period: period, tolerancePercent: tolerance)
+            try await ledger.replaceDrift(drift, vendor: source.vendor, from: period.from.description, to: period.to.description, actor: actor)
+            onDrift(source.vendor, drift)
+            outcome.drift += drift
+        }
     }
 
     /// The applied projects, and the applied resources and serving endpoints with their
@@ -124,7 +159,10 @@ public struct CostDesk: Sendable {
         for object in observed where wanted?.contains(object.ref.id) ?? true {
             if case .project(let stored)? = try await store.object(object.ref) { projects.append(stored) }
         }
-        return CostReport(period: period, groupBy: groupBy, records: records, monthToDate: month, projects: projects, today: today)
+        var report = CostReport(period: period, groupBy: groupBy, records: records, monthToDate: month, projects: projects, today: today)
+        report.drift = try await ledger.drift(from: period.from.description, to: period.to.description, project: single)
+            .filter { wanted?.contains($0.project) ?? true }
+        return report
     }
 
     /// A project's measured spend with every vendor this month through `today`, excluding the

@@ -42,6 +42,8 @@ public struct CostReport: Sendable, Hashable {
     public var groupBy: [Dimension]
     public var lines: [Line]
     public var budgets: [Budget]
+    /// Project-days whose gateway token counts drifted from the vendor's (reconciliation).
+    public var drift: [TokenDrift] = []
     /// Said wherever the figures are shown.
     public static let note =
         "Vendor figures are list prices (Databricks: system.billing.list_prices), not negotiated invoice prices. Estimates are manifest figures pro-rated per day, shown because a source could not measure."
@@ -145,6 +147,17 @@ public struct CostReport: Sendable, Hashable {
             JSONMember(key: "group_by", value: .array(groupBy.map { .string($0.rawValue) })),
             JSONMember(key: "lines", value: .array(lineValues)),
             JSONMember(key: "budgets", value: .array(budgetValues)),
+            JSONMember(
+                key: "drift",
+                value: .array(
+                    drift.map { row in
+                        .object([
+                            JSONMember(key: "project", value: .string(row.project)), JSONMember(key: "vendor", value: .string(row.vendor)),
+                            JSONMember(key: "day", value: .string(row.day)), JSONMember(key: "gateway_tokens", value: .integer(row.gatewayTokens)),
+                            JSONMember(key: "vendor_tokens", value: .integer(row.vendorTokens)),
+                            JSONMember(key: "tolerance_percent", value: .integer(Int64(row.tolerancePercent))),
+                        ])
+                    })),
             JSONMember(key: "note", value: .string(Self.note)),
         ])
     }

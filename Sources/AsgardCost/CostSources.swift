@@ -11,7 +11,9 @@ public enum CostSources {
         var sources: [any CostSource] = configured.map { stored in
             switch stored.source.type {
             case .databricksBilling:
-                DatabricksBilling(vendor: stored.vendor, connection: databricksConnection(stored.source, environment: environment, http: http))
+                DatabricksBilling(
+                    vendor: stored.vendor, connection: databricksConnection(stored.source, environment: environment, http: http),
+                    tolerancePercent: stored.source.reconcileTolerancePercent)
             }
         }
         for vendor in Set(inferenceVendors).sorted() {

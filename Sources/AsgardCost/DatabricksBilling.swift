@@ -17,10 +17,12 @@ public struct DatabricksBilling: CostSource {
         case unavailable(reason: String)
     }
     public var connection: Connection
+    public var tolerancePercent: Int?
 
-    public init(vendor: String, connection: Connection) {
+    public init(vendor: String, connection: Connection, tolerancePercent: Int? = nil) {
         self.vendor = vendor
         self.connection = connection
+        self.tolerancePercent = tolerancePercent
     }
 
     /// The statement: one row per project and UTC day with the day's list-price cost.

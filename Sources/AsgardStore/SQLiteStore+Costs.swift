@@ -76,6 +76,45 @@ extension SQLiteStore: CostLedger {
         }
     }
 
+    public func replaceDrift(_ drift: [TokenDrift], vendor: String, from: String, to: String, actor: String) async throws {
+        let (clock, key) = (self.clock, auditKey)
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM cost_drift WHERE vendor = ? AND day BETWEEN ? AND ?", arguments: [vendor, from, to])
+            for row in drift {
+                try db.execute(
+                    sql: """
+                        INSERT INTO cost_drift (project, vendor, day, gateway_tokens, vendor_tokens, tolerance_percent)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [row.project, row.vendor, row.day, row.gatewayTokens, row.vendorTokens, row.tolerancePercent])
+            }
+            _ = try AuditTable.append(
+                drift.map { row in
+                    AuditEntry(
+                        actor: actor, action: "cost.drift", target: "Project/\(row.project)", outcome: "flagged",
+                        detail: [
+                            "vendor": row.vendor, "day": row.day, "gateway_tokens": String(row.gatewayTokens),
+                            "vendor_tokens": String(row.vendorTokens), "tolerance_percent": String(row.tolerancePercent),
+                        ])
+                }, at: clock(), key: key, in: db)
+        }
+    }
+
+    public func drift(from: String, to: String, project: String?) async throws -> [TokenDrift] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM cost_drift WHERE day BETWEEN ? AND ? AND (? IS NULL OR project = ?) ORDER BY project, vendor, day
+                    """, arguments: [from, to, project, project]
+            ).map { row in
+                TokenDrift(
+                    project: row["project"], vendor: row["vendor"], day: row["day"], gatewayTokens: row["gateway_tokens"],
+                    vendorTokens: row["vendor_tokens"], tolerancePercent: row["tolerance_percent"])
+            }
+        }
+    }
+
     public func firstApplied() async throws -> [String: Date] {
         try await pool.read { db in
             var first: [String: Date] = [:]

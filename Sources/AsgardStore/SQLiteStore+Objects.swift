@@ -285,10 +285,11 @@ enum ObjectTables {
         }
         try db.execute(
             sql: """
-                INSERT INTO cost_sources (vendor, type, env_json) VALUES (?, ?, ?)
-                ON CONFLICT (vendor) DO UPDATE SET type = excluded.type, env_json = excluded.env_json
+                INSERT INTO cost_sources (vendor, type, env_json, reconcile_tolerance_percent) VALUES (?, ?, ?, ?)
+                ON CONFLICT (vendor) DO UPDATE SET type = excluded.type, env_json = excluded.env_json,
+                    reconcile_tolerance_percent = excluded.reconcile_tolerance_percent
                 """,
-            arguments: [service.id, source.type.rawValue, try Encoding.canonicalJSON(source.env)]
+            arguments: [service.id, source.type.rawValue, try Encoding.canonicalJSON(source.env), source.reconcileTolerancePercent]
         )
     }
 
@@ -296,7 +297,10 @@ enum ObjectTables {
     static func costSource(_ row: Row) throws -> StoredCostSource {
         let type = try Encoding.decodeEnum(CostSourceType.self, row, "type", table: "cost_sources")
         let env = try Encoding.decodeJSON([String: String].self, from: try row.decode(forColumn: "env_json"))
-        return StoredCostSource(vendor: try row.decode(forColumn: "vendor"), source: CostSource(type: type, env: env))
+        // A store not yet migrated to v12 (read by a dry run, which never migrates) has no tolerance.
+        let tolerance: Int? = row.hasColumn("reconcile_tolerance_percent") ? row["reconcile_tolerance_percent"] : nil
+        return StoredCostSource(
+            vendor: try row.decode(forColumn: "vendor"), source: CostSource(type: type, env: env, reconcileTolerancePercent: tolerance))
     }
 
     // MARK: Objects and keys

@@ -42,7 +42,7 @@ enum Schema {
     }
 
     /// The cost plane's figures: one row per project, vendor, source and UTC day, as the last
-    /// rollup of that day and source left it. `amount_micros` is NULL exactly when the figure is
+    /// rollup of that day and source left it; and the token drift reconciliation found. `amount_micros` is NULL exactly when the figure is
     /// not measured; `detail` is the query, or why it is not measured; `basis` names what an
     /// estimate stands on.
     private static func v12(_ db: Database) throws {
@@ -60,6 +60,20 @@ enum Schema {
                     PRIMARY KEY (source, day, project, vendor)
                 ) STRICT;
                 CREATE INDEX costs_project_day ON costs (project, day);
+
+                -- Days on which the gateway's and the vendor's token counts for a project differ
+                -- by more than the manifest's tolerance, as the last rollup of the day found.
+                CREATE TABLE cost_drift (
+                    project TEXT NOT NULL,
+                    vendor TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    gateway_tokens INTEGER NOT NULL,
+                    vendor_tokens INTEGER NOT NULL,
+                    tolerance_percent INTEGER NOT NULL,
+                    PRIMARY KEY (vendor, day, project)
+                ) STRICT;
+
+                ALTER TABLE cost_sources ADD COLUMN reconcile_tolerance_percent INTEGER;
                 """)
     }
 

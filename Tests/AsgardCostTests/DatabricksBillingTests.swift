@@ -1,5 +1,6 @@
 import AsgardCore
 import AsgardCost
+import AsgardJSON
 import AsgardServer
 import AsgardStore
 import AsyncHTTPClient
@@ -162,6 +163,71 @@ struct DatabricksBillingTests {
                 #expect(!denied.contains(Self.token))
             }
         }
+    }
+}
+
+extension DatabricksBillingTests {
+    /// Reconciliation: the gateway's tokens per project and day against the vendor's
+    /// `system.serving.endpoint_usage` by `usage_context`. Within the tolerance nothing is
+    /// flagged; beyond it that project and day is flagged (and audited), and only that one.
+    @Test func reconciliationFlagsOnlyTheProjectWhoseTokensDrift() async throws {
+        let store = try await store("cost-reconcile")
+        let fake = FakeDatabricks(FakeDatabricksConfiguration(token: Self.token, billing: seed))
+        try await fake.withRunning { running in
+            try await withCostHTTP { client in
+                // Calls through the vendor, each tagged with its project as the gateway tags them.
+                var vendorTokens: [String: Int] = [:]
+                for (project, calls) in [("fraud-detection", 3), ("marketing-copy", 2)] {
+                    for n in 0..<calls {
+                        let body = #"{"messages":[{"role":"user","content":"call \#(n) of \#(project)"}],"usage_context":{"project":"\#(project)"}}"#
+                        let answer = try await client.send(
+                            CostHTTPRequest(
+                                method: .post, url: running.url + "/serving-endpoints/databricks-meta-llama-3-3-70b-instruct/invocations",
+                                headers: ["Authorization": "Bearer \(Self.token)", "Content-Type": "application/json"], body: Array(body.utf8)))
+                        let usage = try JSONValue.parse(answer.body)["usage"]
+                        vendorTokens[project, default: 0] += (usage?["prompt_tokens"]?.intValue ?? 0) + (usage?["completion_tokens"]?.intValue ?? 0)
+                    }
+                }
+                #expect(vendorTokens["fraud-detection", default: 0] > 0)
+                // The gateway's ledger: fraud-detection within 5 %, marketing-copy 50 % short.
+                let fraudTokens = vendorTokens["fraud-detection"]!, marketingTokens = vendorTokens["marketing-copy"]!
+                let entries = [
+                    ledgerEntry("g1", project: "fraud-detection", tokens: fraudTokens - fraudTokens / 25),
+                    ledgerEntry("g2", project: "marketing-copy", tokens: marketingTokens / 2),
+                ]
+                try store.ingest(
+                    entries.map { RecordedCall(time: $0.time, ledger: $0, audit: AuditEntry(actor: "key:k", action: "gateway.invoke", target: $0.model, outcome: "allowed")) },
+                    through: JournalPosition(segment: 1, offset: 1))
+                let outcome = try await desk(store, fake: running, client: client).rollup(period, only: [DatabricksBilling.type], actor: "test")
+                #expect(outcome.unreconciled.isEmpty, "\(outcome.unreconciled)")
+                #expect(
+                    outcome.drift == [
+                        TokenDrift(
+                            project: "marketing-copy", vendor: "databricks", day: today.description, gatewayTokens: Int64(marketingTokens / 2),
+                            vendorTokens: Int64(marketingTokens), tolerancePercent: 5)
+                    ])
+                #expect(try await store.drift(from: period.from.description, to: period.to.description, project: nil) == outcome.drift)
+                let audited = try await store.auditTail(limit: 20).filter { $0.content.action == "cost.drift" }
+                #expect(audited.map(\.content.target) == ["Project/marketing-copy"])
+                let report = try await desk(store, fake: running, client: client).report(period)
+                #expect(report.drift == outcome.drift)
+                // Fixed, the drift is gone on the next rollup.
+                try store.ingest(
+                    [ledgerEntry("g3", project: "marketing-copy", tokens: marketingTokens - marketingTokens / 2)].map {
+                        RecordedCall(time: $0.time, ledger: $0, audit: AuditEntry(actor: "key:k", action: "gateway.invoke", target: $0.model, outcome: "allowed"))
+                    }, through: JournalPosition(segment: 1, offset: 2))
+                let again = try await desk(store, fake: running, client: client).rollup(period, only: [DatabricksBilling.type], actor: "test")
+                #expect(again.drift.isEmpty)
+                #expect(try await store.drift(from: period.from.description, to: period.to.description, project: nil).isEmpty)
+            }
+        }
+    }
+
+    func ledgerEntry(_ id: String, project: String, tokens: Int) -> LedgerEntry {
+        LedgerEntry(
+            requestID: id, time: Date(), project: project, keyID: "k", vendor: "databricks", model: "databricks/llama-3-3-70b",
+            upstream: "databricks-meta-llama-3-3-70b-instruct", promptTokens: tokens, completionTokens: 0, cost: MicroDollars(1),
+            latencyMicroseconds: 1, status: "ok", estimated: false)
     }
 }
 

@@ -87,3 +87,25 @@ struct RollupTests {
         #expect(CSV.field(text) == field)
     }
 }
+
+struct ReconciliationTests {
+    @Test(arguments: [
+        (100, 100, 5, false), (100, 95, 5, false), (100, 94, 5, true), (95, 100, 5, false), (94, 100, 5, true),
+        (0, 0, 0, false), (1, 0, 50, true), (0, 1, 100, false), (1, 2, 50, false), (1, 3, 50, true),
+    ] as [(Int64, Int64, Int, Bool)])
+    func driftIsADifferenceAboveTheToleranceOfTheLargerCount(_ gateway: Int64, _ vendor: Int64, _ tolerance: Int, _ flagged: Bool) {
+        #expect(TokenDrift.exceeds(gateway: gateway, vendor: vendor, tolerancePercent: tolerance) == flagged)
+    }
+
+    @Test func onlyKnownProjectsAndDaysOfThePeriodAreCompared() throws {
+        let period = try CostPeriod(from: CostDay("2026-12-01"), to: CostDay("2026-12-02"))
+        func spend(_ project: String, _ day: String, _ tokens: Int, vendor: String = "databricks") -> DailySpend {
+            DailySpend(project: project, vendor: vendor, model: "m", day: day, calls: 1, promptTokens: tokens, completionTokens: 0, cost: .zero)
+        }
+        let drift = Reconciliation.drift(
+            gateway: [spend("a", "2026-12-01", 100), spend("a", "2026-11-30", 999), spend("b", "2026-12-02", 50), spend("a", "2026-12-02", 70, vendor: "openai")],
+            vendorTokens: ["a": [try CostDay("2026-12-01"): 100], "b": [try CostDay("2026-12-02"): 100], "stranger": [try CostDay("2026-12-01"): 5]],
+            vendor: "databricks", projects: ["a", "b"], period: period, tolerancePercent: 10)
+        #expect(drift == [TokenDrift(project: "b", vendor: "databricks", day: "2026-12-02", gatewayTokens: 50, vendorTokens: 100, tolerancePercent: 10)])
+    }
+}

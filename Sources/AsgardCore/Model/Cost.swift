@@ -57,3 +57,35 @@ public enum CostMeasurement: Sendable, Hashable, Codable {
         }
     }
 }
+
+/// A project and day on which the gateway's token count for a vendor's model calls and the
+/// vendor's own count (e.g. Databricks' `system.serving.endpoint_usage` by `usage_context`)
+/// differ by more than the manifest's tolerance: calls that bypassed the gateway, or calls the
+/// vendor did not see or bill.
+public struct TokenDrift: Sendable, Hashable, Codable {
+    public var project: String
+    public var vendor: String
+    /// The UTC day, `YYYY-MM-DD`.
+    public var day: String
+    /// Prompt and completion tokens in the gateway's ledger.
+    public var gatewayTokens: Int64
+    /// Input and output tokens the vendor recorded for the project.
+    public var vendorTokens: Int64
+    /// The tolerance exceeded, in percent of the larger count.
+    public var tolerancePercent: Int
+
+    public init(project: String, vendor: String, day: String, gatewayTokens: Int64, vendorTokens: Int64, tolerancePercent: Int) {
+        self.project = project
+        self.vendor = vendor
+        self.day = day
+        self.gatewayTokens = gatewayTokens
+        self.vendorTokens = vendorTokens
+        self.tolerancePercent = tolerancePercent
+    }
+
+    /// Whether counts this far apart exceed `tolerancePercent` of the larger.
+    public static func exceeds(gateway: Int64, vendor: Int64, tolerancePercent: Int) -> Bool {
+        let larger = max(gateway, vendor)
+        return abs(gateway - vendor) * 100 > Int64(tolerancePercent) * larger
+    }
+}

@@ -349,10 +349,15 @@ public struct CostSource: Sendable, Hashable, Codable {
     public var type: CostSourceType
     /// Role → env var name, e.g. `warehouse_id` → `DATABRICKS_WAREHOUSE_ID`.
     public var env: [String: String]
+    /// `reconcile_tolerance_percent`: when set, each rollup compares the gateway's token counts
+    /// with the vendor's own per project and day, and flags a difference above this percent of
+    /// the larger count as drift. Nil: no reconciliation.
+    public var reconcileTolerancePercent: Int?
 
-    public init(type: CostSourceType, env: [String: String]) {
+    public init(type: CostSourceType, env: [String: String], reconcileTolerancePercent: Int? = nil) {
         self.type = type
         self.env = env
+        self.reconcileTolerancePercent = reconcileTolerancePercent
     }
 }
 

@@ -19,6 +19,13 @@ public protocol CostLedger: Sendable {
     /// for `from <= time < to`.
     func dailySpend(from: Date, to: Date) async throws -> [DailySpend]
 
+    /// Replaces the token drift found for `vendor` on the days `from` through `to` with
+    /// `drift`, auditing each drift as `cost.drift` by `actor`, in one transaction.
+    func replaceDrift(_ drift: [TokenDrift], vendor: String, from: String, to: String, actor: String) async throws
+
+    /// The token drift with `from <= day <= to`, of one project or all.
+    func drift(from: String, to: String, project: String?) async throws -> [TokenDrift]
+
     /// When each resource and serving endpoint was first applied (its first `provision.apply`
     /// in the audit log), by ref (`Resource/fraud-warehouse`).
     func firstApplied() async throws -> [String: Date]

@@ -303,8 +303,10 @@ private func decodeTagLocation(_ node: YAMLNode, _ path: String, _ context: Deco
 }
 
 private func decodeCostSource(_ node: YAMLNode, _ context: DecodeContext) -> CostSource? {
-    guard let f = context.fields(node, at: "cost_source", required: ["type", "env"]) else { return nil }
+    guard let f = context.fields(node, at: "cost_source", required: ["type", "env"], optional: ["reconcile_tolerance_percent"]) else { return nil }
     let type = f.enumeration("type", CostSourceType.allCases.map(\.rawValue)).flatMap(CostSourceType.init(rawValue:))
+    let tolerance = f.has("reconcile_tolerance_percent") ? f.integer("reconcile_tolerance_percent", in: 0...100) : nil
+    if f.has("reconcile_tolerance_percent") && tolerance == nil { return nil }
     guard let type, let envNode = f.node("env") else { return nil }
     guard let env = context.fields(envNode, at: "cost_source.env", required: type.requiredEnv) else { return nil }
     var names: [String: String] = [:]
@@ -312,7 +314,7 @@ private func decodeCostSource(_ node: YAMLNode, _ context: DecodeContext) -> Cos
         guard let name = env.envVarName(role) else { return nil }
         names[role] = name
     }
-    return CostSource(type: type, env: names)
+    return CostSource(type: type, env: names, reconcileTolerancePercent: tolerance)
 }
 
 private func decodeServingEndpoint(_ node: YAMLNode, _ context: DecodeContext) -> ServingEndpoint? {
