@@ -1,3 +1,4 @@
+public import AsgardCore
 public import AsgardGateway
 import Foundation
 public import Logging
@@ -9,12 +10,15 @@ import Synchronization
 /// `asgard_upstream_errors_total{vendor,code}` and `asgard_spend_micros_total{project,vendor}`
 /// (integer micro-dollars, as metered into the ledger), `asgard_usage_overruns_total{project,vendor}`
 /// (each also a warning in the log) and `asgard_unauthenticated_total{code}` (sampled in the
-/// log: at most one line per 10 s).
+/// log: at most one line per 10 s), and `asgard_cost_drift_days{project,vendor}` (the days of the
+/// last rollup whose token counts drifted from the vendor's).
 public struct GatewayMetrics: GatewayMetering {
     public let registry: PrometheusCollectorRegistry
     public var logger = Logger(label: "asgard.gateway")
     /// Logs about unauthenticated calls: at most one line per 10 s.
     private let unauthenticatedLog = LogSampler(interval: .seconds(10))
+    /// Projects each vendor's last reconciliation flagged, so a cleared one goes back to zero.
+    private let flagged = FlaggedProjects()
     static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
@@ -52,6 +56,25 @@ public struct GatewayMetrics: GatewayMetering {
         MetricNameDescriptor(
             namespace: "asgard", metricName: "spend_micros", unitName: "total",
             helpText: "Spend metered by the gateway, in micro-dollars.")
+    }
+
+    static var costDrift: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "asgard", metricName: "cost_drift", unitName: "days",
+            helpText: "Days of the last rollup on which the gateway's token count for a project differed from the vendor's beyond the tolerance.")
+    }
+
+    /// What a rollup's reconciliation found for `vendor`: each project's drifting days, and
+    /// zero for projects it found drifting before and not now.
+    public func costDrift(vendor: String, drift: [TokenDrift]) {
+        let days = Dictionary(grouping: drift, by: \.project).mapValues(\.count)
+        let before = flagged.projects.withLock { flagged in
+            defer { flagged[vendor] = Set(days.keys) }
+            return flagged[vendor] ?? []
+        }
+        for project in before.union(days.keys) {
+            registry.makeGauge(descriptor: Self.costDrift, labels: [("project", project), ("vendor", vendor)]).set(Int64(days[project] ?? 0))
+        }
     }
 
     /// One answered request.
@@ -102,4 +125,9 @@ final class LogSampler: Sendable {
             return true
         }
     }
+}
+
+/// The projects each vendor's last reconciliation flagged (shared by every copy of the metrics).
+final class FlaggedProjects: Sendable {
+    let projects = Mutex<[String: Set<String>]>([:])
 }

@@ -145,7 +145,8 @@ extension ServerParts {
             .addRoutes(to: router.group().add(middleware: adminAuthentication))
         var costServices: [any ServiceLifecycle.Service] = []
         if let ledger = dependencies.costLedger {
-            let desk = CostDesk.serving(store: store, ledger: ledger, client: httpClient, environment: configuration.environment)
+            var desk = CostDesk.serving(store: store, ledger: ledger, client: httpClient, environment: configuration.environment)
+            desk.onDrift = { vendor, drift in metrics.costDrift(vendor: vendor, drift: drift) }
             CostController(store: store, desk: desk, snapshot: snapshot, budgets: budgets).addRoutes(
                 operators: router.group().add(middleware: adminAuthentication),
                 readers: router.group().add(middleware: OperatorOrKeyAuthentication(operators: adminAuthentication, keys: authenticator)))

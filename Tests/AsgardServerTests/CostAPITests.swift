@@ -48,6 +48,14 @@ import Testing
                 #expect(try JSONValue.parse(empty)["lines"]?.arrayValue?.isEmpty == true, "\(empty)")
                 #expect(fake.controls.billing.executedStatements.isEmpty)
 
+                // A call that bypassed the gateway: Databricks counts tokens for fraud-detection the gateway never saw.
+                let bypass = #"{"messages":[{"role":"user","content":"around the gateway"}],"usage_context":{"project":"fraud-detection"}}"#
+                #expect(
+                    try await Self.send(
+                        client, .POST, fake.url + "/serving-endpoints/databricks-meta-llama-3-3-70b-instruct/invocations", token: "dapi-served-token",
+                        body: bypass
+                    ).0 == 200)
+
                 let (status, rolled) = try await Self.send(client, .POST, base + "/api/cost/rollup", token: admin, body: "{}")
                 #expect(status == 200, "\(rolled)")
                 #expect(try JSONValue.parse(rolled)["not_measured"]?.intValue == 0, "\(rolled)")
@@ -72,6 +80,14 @@ import Testing
                 #expect(csv.contains("fraud-detection,databricks-billing,1.750000,measured,"), "\(csv)")
                 let (badGroup, badBody) = try await Self.send(client, .GET, base + "/api/cost?group_by=project,colour", token: admin)
                 #expect(badGroup == 400 && badBody.contains("group_by"), "\(badBody)")
+
+                // Reconciliation flagged fraud-detection's day, and only it: in the report and the metrics.
+                let (_, all) = try await Self.send(client, .GET, base + "/api/cost", token: admin)
+                let drift = try #require(try JSONValue.parse(all)["drift"]?.arrayValue)
+                #expect(drift.compactMap { $0["project"]?.stringValue } == ["fraud-detection"], "\(all)")
+                let (_, metrics) = try await Self.send(client, .GET, base + "/metrics", token: ServedAsgard.metricsSecret)
+                #expect(metrics.contains(#"asgard_cost_drift_days{project="fraud-detection",vendor="databricks"} 1"#), "\(metrics)")
+                #expect(!metrics.contains(#"asgard_cost_drift_days{project="tight""#))
 
                 // The same days again change nothing.
                 let (_, again) = try await Self.send(client, .POST, base + "/api/cost/rollup", token: admin)
