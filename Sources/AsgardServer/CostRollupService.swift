@@ -45,7 +45,9 @@ public struct CostRollupService: Service {
     public func run() async throws {
         while !Task.isCancelledOrShuttingDown {
             do {
-                try await Task.sleep(for: Self.delay(from: desk.clock(), to: minuteOfDay))
+                // A graceful shutdown ends the wait at once (a plain sleep would hold the server up until the next rollup).
+                let wait = Self.delay(from: desk.clock(), to: minuteOfDay)
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             } catch {
                 return
             }

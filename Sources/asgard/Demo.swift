@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsgardCore
+import AsgardCost
 import AsgardServer
 import AsyncHTTPClient
 import FakeDatabricks
@@ -44,14 +45,16 @@ struct Demo: AsyncParsableCommand {
         let approver = try Self.mintApproverCredential(in: desired)
 
         let upstreamToken = "dapi" + VirtualKey.generate().digest.dropFirst(7).prefix(32)
-        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: upstreamToken)).start()
+        let fake = try await FakeDatabricks(
+            FakeDatabricksConfiguration(token: upstreamToken, billing: Self.billing(for: desired, endingOn: CostDay(Date())))
+        ).start()
         var configuration = ServerConfiguration()
         configuration.port = port
         configuration.desiredDirectory = desired
         configuration.policiesDirectory = policies
         configuration.dataDirectory = demoRoot
         configuration.environment = ProcessInfo.processInfo.environment.merging(
-            ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": upstreamToken]) { _, demo in demo }
+            ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": upstreamToken, "DATABRICKS_WAREHOUSE_ID": "fake-warehouse"]) { _, demo in demo }
         let client = HTTPUpstream.vendorClient()
         // Whatever fails, the HTTP client is shut down before it is released.
         do {
@@ -82,11 +85,13 @@ struct Demo: AsyncParsableCommand {
                                 messages=[{"role": "user", "content": "Hello"}]).choices[0].message.content)
 
                         Spend: curl -s \(base)/api/projects/fraud-detection/usage -H "Authorization: Bearer \(key.secret)"
+                        Cost, every source (after a rollup): curl -s \(base)/api/cost -H "Authorization: Bearer \(key.secret)"
                         \(approver.map { """
 
                         Approver \($0.email), personal credential (shown once): \($0.secret)
                           curl -s \(base)/api/admin/approvals -H "Authorization: Bearer \($0.secret)"
                           ASGARD_PERSON_KEY=\($0.secret) asgard approvals approve <id> --data-dir \(store.directory)/demo
+                          Roll up the last 7 days of spend: curl -s -X POST \(base)/api/cost/rollup -H "Authorization: Bearer \($0.secret)"
                         """ } ?? "")
                         Ctrl-C stops it.
 
@@ -100,6 +105,28 @@ struct Demo: AsyncParsableCommand {
         }
         try await fake.shutdown()
         try await client.shutdown()
+    }
+
+    /// The fake's billing history: the last 30 days of DBUs for each Databricks resource and
+    /// serving endpoint of the demo's desired state, tagged with its project as Asgard's modules
+    /// tag them (a demo's stand-in for what those resources would have billed), at the fake's
+    /// default list prices. SQL warehouses use 12 DBU a day, serving endpoints 24, jobs 8.
+    static func billing(for desired: String, endingOn day: CostDay) -> FakeBillingSeed {
+        let state = DesiredStateLoader().load(directory: desired).state
+        let objects = state.resources.values.map(DesiredObject.resource) + state.servingEndpoints.values.map(DesiredObject.servingEndpoint)
+        let resources = objects.sorted { $0.ref.description < $1.ref.description }.compactMap { object -> FakeBilledResource? in
+            guard let name = object.provisionerName, state.provisionable[name]?.vendor == "databricks", let project = object.projectID else { return nil }
+            return switch name {
+            case "databricks-sql-warehouse":
+                FakeBilledResource(project: project, name: object.ref.id, kind: .sqlWarehouse, skuName: "PREMIUM_SERVERLESS_SQL_COMPUTE_US_EAST", dailyQuantity: "12")
+            case "databricks-model-serving":
+                FakeBilledResource(project: project, name: object.ref.id, kind: .servingEndpoint, skuName: FakeListPrice.servingSKU, dailyQuantity: "24")
+            case "databricks-job":
+                FakeBilledResource(project: project, name: object.ref.id, kind: .job, skuName: "PREMIUM_JOBS_COMPUTE", dailyQuantity: "8")
+            default: nil
+            }
+        }
+        return FakeBillingSeed(resources: resources, from: day.adding(days: -29).description, to: day.description, granularity: .daily)
     }
 
     /// A fresh personal credential for the first approver (by email) of a project with a
