@@ -7,12 +7,12 @@ import Testing
 @Suite("Schema and migrations")
 struct SchemaTests {
     static let tables = [
-        "approvals", "audit", "audit_head", "audit_keying", "cost_sources", "enforced_policies", "journal_position", "keys", "kill_switches", "ledger", "objects",
+        "approvals", "audit", "audit_head", "audit_keying", "cost_drift", "cost_sources", "costs", "enforced_policies", "journal_position", "keys", "kill_switches", "ledger", "objects",
         "provisioning", "routes",
     ]
     static let migrations = [
         "v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api", "v7-ledger-overrun", "v8-audit-hmac",
-        "v9-approval-plans", "v10-endpoint-owners", "v11-enforced-policies",
+        "v9-approval-plans", "v10-endpoint-owners", "v11-enforced-policies", "v12-costs",
     ]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
@@ -150,7 +150,8 @@ struct SchemaTests {
                 ALTER TABLE approvals DROP COLUMN estimate_basis; ALTER TABLE approvals DROP COLUMN estimate_detail;
                 ALTER TABLE routes DROP COLUMN project; ALTER TABLE routes DROP COLUMN shared_with_json;
                 DROP TABLE enforced_policies;
-                DELETE FROM grdb_migrations WHERE identifier IN ('v9-approval-plans', 'v10-endpoint-owners', 'v11-enforced-policies');
+                DROP TABLE costs; DROP TABLE cost_drift; ALTER TABLE cost_sources DROP COLUMN reconcile_tolerance_percent;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v9-approval-plans', 'v10-endpoint-owners', 'v11-enforced-policies', 'v12-costs');
                 """)
             let store = try scratch.open()
             #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)
