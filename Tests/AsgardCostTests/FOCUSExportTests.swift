@@ -234,7 +234,7 @@ struct FOCUSExportTests {
         _ = try await store.commit(
             .put(.project(project), tier: .auto, status: .applied, reason: nil), audit: AuditEntry(actor: "test", action: "apply", target: nil, outcome: "ok"))
         let audit = AuditEntry(actor: "test", action: "cost.rollup", target: nil, outcome: "ok")
-        try await store.replaceCosts(Array(Self.records.prefix(3)), sources: ["databricks-billing", "none"], from: "2026-12-01", to: "2026-12-31", audit: audit)
+        _ = try await store.replaceCosts(Array(Self.records.prefix(3)), sources: ["databricks-billing", "none"], from: "2026-12-01", to: "2026-12-31", audit: audit)
         let desk = CostDesk(store: store, ledger: store) { [] }
         let output = try await desk.focusExport(try CostPeriod(from: CostDay("2026-12-01"), to: CostDay("2026-12-30")), account: Self.account)
         #expect(output.rows == 1 && output.notMeasured == 1 && output.estimates == 0)
