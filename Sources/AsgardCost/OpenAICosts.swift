@@ -62,8 +62,8 @@ public struct OpenAICosts: CostSource {
     }
 
     /// The lines' amounts by Asgard project and day, each day's sum exact until rounded once.
-    /// - Throws: `OpenAICostsAPI.Failure.malformed` for an amount of an owned project that is
-    ///   not in US dollars or not a decimal number.
+    /// - Throws: `OpenAICostsAPI.Failure`: `currency` for a cost of an owned project that is
+    ///   not in US dollars, `malformed` for one that is not a decimal number.
     static func amounts(_ lines: [OpenAICostsAPI.Line], owners: [String: String]) throws(OpenAICostsAPI.Failure)
         -> [String: [CostDay: MicroDollars]]
     {
@@ -71,7 +71,7 @@ public struct OpenAICosts: CostSource {
         for line in lines {
             guard let id = line.project, let project = owners[id] else { continue }
             guard line.currency.lowercased() == "usd" else {
-                throw .malformed("the cost of \(id) on \(line.day) is in \(line.currency), not usd; Asgard keeps US dollars only")
+                throw .currency(line.currency, project: id, day: line.day)
             }
             do { try sums[project, default: [:]][line.day, default: DecimalSum()].add(line.amount) } catch {
                 throw .malformed("the cost of \(id) on \(line.day): \(error)")

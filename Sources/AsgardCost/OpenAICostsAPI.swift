@@ -41,6 +41,8 @@ public struct OpenAICostsAPI: Sendable {
         case unreachable(String)
         /// The API handed out a page cursor it had handed out before: following it would loop.
         case repeatedPage(String)
+        /// A cost of an Asgard project is not in US dollars, the only currency Asgard keeps.
+        case currency(String, project: String, day: CostDay)
         /// The answer is not the API's shape.
         case malformed(String)
 
@@ -50,6 +52,8 @@ public struct OpenAICostsAPI: Sendable {
                 "OpenAI refused the costs request (HTTP \(status)\(code.map { ", \($0)" } ?? "")): \(message)"
             case .unreachable(let why): "the OpenAI API could not be reached: \(why)"
             case .repeatedPage(let cursor): "the costs API returned page \(cursor) twice; stopped rather than count it again"
+            case .currency(let currency, let project, let day):
+                "the cost of \(project) on \(day) is in \(currency), and Asgard keeps US dollars only"
             case .malformed(let why): "the costs API answered in an unexpected shape: \(why)"
             }
         }
