@@ -154,7 +154,7 @@ public struct OpenAICostsAPI: Sendable {
         guard response.status == 200 else {
             let error = json?["error"]
             let message = error?["message"]?.stringValue ?? "no error message (\(response.body.count) bytes of body)"
-            throw .rejected(status: response.status, code: error?["code"]?.stringValue.map(scrubbed), message: scrubbed(message))
+            throw .rejected(status: response.status, code: error?["code"]?.stringValue.map { scrubbed($0) }, message: scrubbed(message))
         }
         guard let json else { throw .malformed("the body is not JSON") }
         return json

@@ -3,6 +3,7 @@ import AsgardJSON
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import Synchronization
 
 /// One line of an OpenAI invoice as the fake holds it: a project (nil: costs OpenAI puts on no

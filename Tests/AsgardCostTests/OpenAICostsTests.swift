@@ -1,5 +1,6 @@
 import AsgardCore
 import AsgardCost
+import AsgardJSON
 import AsgardStore
 import AsgardTestSupport
 import Foundation
@@ -46,11 +47,11 @@ struct OpenAICostsTests {
     static let block = AsgardCore.CostSource(type: .openAICosts, env: ["admin_key": "OPENAI_ADMIN_KEY", "base_url": "OPENAI_BASE_URL"])
 
     /// The sources as the server builds them, with `bucketsPerPage` made small to force pages.
-    func sources(_ environment: [String: String], client: any CostHTTP, ledger: any CostLedger, perPage: Int = 2) -> [any CostSource] {
+    func sources(_ environment: [String: String], client: any CostHTTP, ledger: any CostLedger, perPage: Int = 2) -> [any AsgardCost.CostSource] {
         CostSources.build(
             configured: [StoredCostSource(vendor: "openai", source: Self.block)], projects: Self.projects, inferenceVendors: [],
             environment: environment, http: client, ledger: ledger
-        ).map { source -> any CostSource in
+        ).map { source -> any AsgardCost.CostSource in
             guard var openAI = source as? OpenAICosts, case .ready(var api) = openAI.connection else { return source }
             api.bucketsPerPage = perPage
             openAI.connection = .ready(api)
@@ -128,6 +129,36 @@ struct OpenAICostsTests {
         #expect(fake.queries.count == 1 && fake.queries[0].hasSuffix("&limit=180"))
     }
 
+    /// The official openai SDK reads the fake (its `group_by[]` query, its response models) and,
+    /// summing the raw JSON with Decimal, gets the figures Asgard measured.
+    @Test func theOfficialSDKReadsTheSameFigures() async throws {
+        let fake = FakeOpenAICosts(adminKey: Self.adminKey, lines: lines)
+        let store = try SQLiteStore(path: try makeTemporaryDirectory("openai-costs-sdk") + "/asgard.sqlite", auditKey: testAuditKey)
+        let (records, output) = try await fake.withRunning { url in
+            let records = try await withCostHTTP { client in
+                let environment = ["OPENAI_ADMIN_KEY": Self.adminKey, "OPENAI_BASE_URL": url]
+                let source = try #require(sources(environment, client: client, ledger: store).first)
+                return await source.measure(period, projects: ["fraud-detection"])
+            }
+            let output = try await runPython(
+                script: packageRoot + "/scripts/openai_costs.py",
+                arguments: [url, Self.adminKey, String(period.from.ordinal * 86_400), String(period.to.next.ordinal * 86_400), "2"])
+            return (records, output)
+        }
+        var fromSDK: [String: DecimalSum] = [:]
+        var pages = 0
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: "\t").map(String.init)
+            if fields.count == 2, fields[0] == "pages" { pages = Int(fields[1]) ?? 0 }
+            guard fields.count == 3, ["proj_Fraud01", "proj_Fraud02"].contains(fields[0]) else { continue }
+            try fromSDK[fields[1], default: DecimalSum()].add(fields[2])
+        }
+        #expect(pages == 3)
+        #expect(fromSDK.count == period.count)
+        #expect(records.map { fromSDK[$0.day]?.micros } == records.map(\.amount))
+        #expect(fake.queries.suffix(3).allSatisfy { $0.contains("group_by%5B%5D=project_id") || $0.contains("group_by[]=project_id") })
+    }
+
     @Test func aWrongKeyIsNotMeasuredWithTheVendorsMessageAndNeverTheKey() async throws {
         let wrong = "sk-admin-wrong-key-0123456789abcdefghijklmnopqrstuvwx"
         let records = try await measure(FakeOpenAICosts(adminKey: Self.adminKey, lines: lines), key: wrong)
@@ -142,7 +173,7 @@ struct OpenAICostsTests {
         #expect(records.allSatisfy { !$0.measurement.detail.contains(wrong) && !$0.measurement.detail.contains(Self.adminKey) })
     }
 
-    @Test(arguments: [("key", "OPENAI_ADMIN_KEY"), ("url", "OPENAI_BASE_URL")])
+    @Test(arguments: [("key", "OPENAI_ADMIN_KEY"), ("url", "OPENAI_BASE_URL")] as [(String, String)])
     func anUnsetVariableIsNotMeasuredNamingIt(_ missing: String, _ variable: String) async throws {
         let fake = FakeOpenAICosts(adminKey: Self.adminKey, lines: lines)
         let records = try await measure(fake, key: missing == "key" ? nil : Self.adminKey, baseURL: missing != "key")
@@ -174,5 +205,39 @@ struct OpenAICostsTests {
                         "OpenAI costs: the cost of proj_Fraud01 on \(period.to) is in eur, and Asgard keeps US dollars only"
                 )
             })
+    }
+
+    /// The fake refuses what the API refuses, with OpenAI's error object naming the parameter.
+    @Test func theFakeChecksWhatTheAPIChecks() async throws {
+        let fake = FakeOpenAICosts(adminKey: Self.adminKey, lines: lines)
+        try await fake.withRunning { url in
+            try await withCostHTTP { client in
+                func get(_ query: String, key: String? = Self.adminKey) async throws -> (Int, String?, String?) {
+                    var headers: [String: String] = [:]
+                    headers["Authorization"] = key.map { "Bearer \($0)" }
+                    let response = try await client.send(CostHTTPRequest(method: .get, url: url + "/v1/organization/costs?" + query, headers: headers))
+                    let error = try JSONValue.parse(response.body)["error"]
+                    return (response.status, error?["param"]?.stringValue, error?["code"]?.stringValue)
+                }
+                let start = period.from.ordinal * 86_400
+                #expect(try await get("start_time=\(start)&bucket_width=1h") == (400, "bucket_width", nil))
+                #expect(try await get("start_time=\(start)&limit=0") == (400, "limit", nil))
+                #expect(try await get("start_time=\(start)&limit=181") == (400, "limit", nil))
+                #expect(try await get("start_time=\(start)&group_by=model") == (400, "group_by", nil))
+                #expect(try await get("start_time=\(start)&page=page_bm9wZQ==") == (400, "page", nil))
+                #expect(try await get("start_time=\(start)&end_time=\(start)") == (400, "end_time", nil))
+                #expect(try await get("end_time=\(start)") == (400, "start_time", nil))
+                #expect(try await get("start_time=\(start)&bucket=1d") == (400, "bucket", nil))
+                #expect(try await get("start_time=\(start)", key: nil) == (401, nil, nil))
+                #expect(try await get("start_time=\(start)", key: "sk-admin-nope-0123456789abcdef") == (401, nil, "invalid_api_key"))
+                // Without a limit, seven days a page.
+                let page = try await client.send(
+                    CostHTTPRequest(
+                        method: .get, url: url + "/v1/organization/costs?start_time=\(start - 10 * 86_400)&end_time=\(start)",
+                        headers: ["Authorization": "Bearer \(Self.adminKey)"]))
+                let body = try JSONValue.parse(page.body)
+                #expect(body["data"]?.arrayValue?.count == 7 && body["has_more"] == .bool(true))
+            }
+        }
     }
 }

@@ -86,7 +86,7 @@ private func decodeOpenAIProjectIDs(_ f: Fields, _ context: DecodeContext) -> [S
     else { return nil }
     var seen: Set<String> = []
     var ok = true
-    if case .sequence(let items) = f.node("openai_project_ids")?.value {
+    if case .sequence(let items)? = f.node("openai_project_ids")?.value {
         for (index, id) in ids.enumerated() where !seen.insert(id).inserted {
             context.error(at: items[index], "\(f.fieldPath("openai_project_ids"))[\(index)]", "\(quoted(id)) is named twice")
             ok = false
