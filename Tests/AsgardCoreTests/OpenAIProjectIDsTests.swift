@@ -42,7 +42,8 @@ import Testing
         BadCase(
             yaml: "openai_project_ids: [proj_\(String(repeating: "x", count: 65))]",
             messages: [
-                "test/p.yaml:8:22: error: Project/alpha openai_project_ids[0]: \"proj_\(String(repeating: "x", count: 65))\" is not \(expectedShape)"
+                // A long value is cut short in messages.
+                "test/p.yaml:8:22: error: Project/alpha openai_project_ids[0]: \"proj_\(String(repeating: "x", count: 55))…\" is not \(expectedShape)"
             ]),
         BadCase(
             yaml: "openai_project_ids: proj_A1",
@@ -59,7 +60,7 @@ import Testing
         let result = Self.projects(alpha: "openai_project_ids: [proj_A1, proj_Shared]", beta: "openai_project_ids: [proj_Shared]")
         #expect(
             result.messages == [
-                "test/p.yaml:16:22: error: Project/beta openai_project_ids[0]: OpenAI project proj_Shared already belongs to Project/alpha at test/p.yaml:8:31: an OpenAI project's spend is one Asgard project's"
+                "test/p.yaml:17:22: error: Project/beta openai_project_ids[0]: OpenAI project proj_Shared already belongs to Project/alpha at test/p.yaml:8:31: an OpenAI project's spend is one Asgard project's"
             ])
     }
 

@@ -176,7 +176,7 @@ struct OpenAICostsTests {
     @Test(arguments: [("key", "OPENAI_ADMIN_KEY"), ("url", "OPENAI_BASE_URL")] as [(String, String)])
     func anUnsetVariableIsNotMeasuredNamingIt(_ missing: String, _ variable: String) async throws {
         let fake = FakeOpenAICosts(adminKey: Self.adminKey, lines: lines)
-        let records = try await measure(fake, key: missing == "key" ? nil : Self.adminKey, baseURL: missing != "key")
+        let records = try await measure(fake, key: missing == "key" ? nil : Self.adminKey, baseURL: missing != "url")
         let reason = "\(variable) is not set, so OpenAI costs cannot be queried"
         #expect(records.filter { $0.project == "fraud-detection" }.map(\.measurement) == period.days.map { _ in .notMeasured(reason: reason) })
         #expect(fake.queries.isEmpty)
