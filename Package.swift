@@ -156,6 +156,7 @@ let package = Package(
             dependencies: [
                 "AsgardCost", "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardServer", "AsgardTestSupport", "FakeDatabricks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

@@ -20,6 +20,15 @@ public enum DecimalAmount {
     /// from zero.
     /// - Throws: `ParseError` for anything else, or an amount beyond ±9.2 trillion dollars.
     public static func micros(_ text: String) throws(ParseError) -> MicroDollars {
+        let value = try scaled(text, places: 6)
+        guard let micros = Int64(exactly: value) else { throw ParseError(text: text, reason: "too large") }
+        return MicroDollars(micros)
+    }
+
+    /// The amount `text` in units of 10^-`places` dollars, rounded to the nearest unit, halves
+    /// away from zero: `micros` at six places, `DecimalSum` at finer ones.
+    /// - Throws: `ParseError` for a text that is not a decimal number, or one beyond `Int128`.
+    static func scaled(_ text: String, places: Int) throws(ParseError) -> Int128 {
         var bytes = Array(text.utf8)[...]
         func fail(_ reason: String) -> ParseError { ParseError(text: text, reason: reason) }
         let negative = bytes.first == UInt8(ascii: "-")
@@ -63,8 +72,8 @@ public enum DecimalAmount {
             }
             if exponentNegative { exponent = -exponent }
         }
-        // value = digits × 10^(exponent − fractionDigits); micro-dollars = value × 10^6.
-        let shift = exponent - fractionDigits + 6
+        // value = digits × 10^(exponent − fractionDigits); units = value × 10^places.
+        let shift = exponent - fractionDigits + places
         var whole: [UInt8]
         var dropped: [UInt8] = []
         if shift >= 0 {
@@ -77,19 +86,19 @@ public enum DecimalAmount {
             dropped = Array(digits[(digits.count + shift)...])
         }
         while whole.first == 0 { whole.removeFirst() }
-        guard whole.count <= 19 else { throw fail("too large") }
-        var value: Int64 = 0
+        guard whole.count <= 39 else { throw fail("too large") }
+        var value: Int128 = 0
         for digit in whole {
             let (times, overflow) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int64(digit))
+            let (sum, overflow2) = times.addingReportingOverflow(Int128(digit))
             guard !overflow, !overflow2 else { throw fail("too large") }
             value = sum
         }
         if let first = dropped.first, first >= 5 {
-            guard value < Int64.max else { throw fail("too large") }
+            guard value < Int128.max else { throw fail("too large") }
             value += 1
         }
-        return MicroDollars(negative ? -value : value)
+        return negative ? -value : value
     }
 
     /// `micros` as a dollar amount with six decimals, e.g. `-12.500000`.

@@ -182,7 +182,8 @@ extension CostDesk {
     public static func serving(store: any Store, ledger: any CostLedger, client: HTTPClient, environment: [String: String]) -> CostDesk {
         CostDesk(store: store, ledger: ledger) {
             CostSources.build(
-                configured: try await store.costSources(), inferenceVendors: try await store.routes().map(\.vendor), environment: environment,
+                configured: try await store.costSources(), projects: try await store.gatewayConfiguration().projects,
+                inferenceVendors: try await store.routes().map(\.vendor), environment: environment,
                 http: HTTPCostTransport(client: client), ledger: ledger)
         }
     }

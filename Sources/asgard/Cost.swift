@@ -12,7 +12,7 @@ struct Cost: AsyncParsableCommand {
             directory (its files are 0600); the HTTP API (`POST /api/cost/rollup`, `GET /api/cost`) \
             decides with the admin credential and Cedar.
             """,
-        subcommands: [Rollup.self, Report.self]
+        subcommands: [Rollup.self, Report.self, Export.self]
     )
 
     /// `--from` and `--to`, as days.

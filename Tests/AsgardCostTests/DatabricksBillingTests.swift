@@ -68,7 +68,8 @@ struct DatabricksBillingTests {
         let fixed = environment
         return CostDesk(store: store, ledger: store) {
             CostSources.build(
-                configured: try await store.costSources(), inferenceVendors: [], environment: fixed, http: client, ledger: store)
+                configured: try await store.costSources(), projects: try await store.gatewayConfiguration().projects, inferenceVendors: [],
+                environment: fixed, http: client, ledger: store)
         }
     }
 

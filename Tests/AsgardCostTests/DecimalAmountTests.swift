@@ -33,6 +33,29 @@ struct DecimalAmountTests {
         #expect(try DecimalAmount.micros(text) == MicroDollars(4_833))
     }
 
+    /// Terms are added exactly and the total rounded once: three 0.4 µ$ lines are 1 µ$, not 0.
+    @Test func aSumIsRoundedOnceAtTheEnd() throws {
+        var sum = DecimalSum()
+        for _ in 0..<3 { try sum.add("0.0000004") }
+        #expect(sum.micros == MicroDollars(1))
+        try sum.add("4e-7")
+        try sum.add("-0.0000021")
+        #expect(sum.micros == MicroDollars(-1))  // −0.5 µ$: halves away from zero
+        var big = DecimalSum()
+        try big.add("12345678901.0000005")
+        try big.add("1.0000000000000000000001")
+        #expect(big.micros == MicroDollars(12_345_678_902_000_001))
+    }
+
+    @Test func aSumBeyondMicroDollarsIsRefused() throws {
+        var sum = DecimalSum()
+        try sum.add("9000000000000")
+        #expect(throws: DecimalAmount.ParseError.self) { try sum.add("300000000000") }
+        #expect(sum.micros == MicroDollars(9_000_000_000_000_000_000))
+        #expect(throws: DecimalAmount.ParseError.self) { try sum.add("1e40") }
+        #expect(throws: DecimalAmount.ParseError.self) { try sum.add("0.5 dollars") }
+    }
+
     @Test func dollarsAreWrittenWithSixDecimals() {
         #expect(DecimalAmount.dollars(MicroDollars(1_500_000_000)) == "1500.000000")
         #expect(DecimalAmount.dollars(MicroDollars(-1)) == "-0.000001")

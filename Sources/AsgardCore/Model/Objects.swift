@@ -82,10 +82,14 @@ public struct Project: Sendable, Hashable, Codable {
     /// What the gateway's guardrails do with secrets and PII in this project's calls; nil
     /// means the default (redact, for every data class).
     public var guardrails: GuardrailSettings?
+    /// The OpenAI projects (`proj_...`) whose spend is this project's (`openai_project_ids`):
+    /// how the `openai-costs` source attributes the organization's costs. One OpenAI project
+    /// belongs to one Asgard project at most.
+    public var openAIProjectIDs: [String]
 
     public init(
         id: String, name: String, owner: String, classification: DataClass, monthlyBudget: MicroDollars, approvers: [String],
-        guardrails: GuardrailSettings? = nil
+        guardrails: GuardrailSettings? = nil, openAIProjectIDs: [String] = []
     ) {
         self.id = id
         self.name = name
@@ -94,6 +98,40 @@ public struct Project: Sendable, Hashable, Codable {
         self.monthlyBudget = monthlyBudget
         self.approvers = approvers
         self.guardrails = guardrails
+        self.openAIProjectIDs = openAIProjectIDs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, name, owner, classification, monthlyBudget, approvers, guardrails, openAIProjectIDs
+    }
+
+    /// Reads a project as stored, including projects stored before `openAIProjectIDs` existed
+    /// (the field is then empty).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        name = try container.decode(String.self, forKey: .name)
+        owner = try container.decode(String.self, forKey: .owner)
+        classification = try container.decode(DataClass.self, forKey: .classification)
+        monthlyBudget = try container.decode(MicroDollars.self, forKey: .monthlyBudget)
+        approvers = try container.decode([String].self, forKey: .approvers)
+        guardrails = try container.decodeIfPresent(GuardrailSettings.self, forKey: .guardrails)
+        openAIProjectIDs = try container.decodeIfPresent([String].self, forKey: .openAIProjectIDs) ?? []
+    }
+
+    /// Writes what the synthesized encoding wrote, and `openAIProjectIDs` only when there are
+    /// any: a project that names none keeps its canonical JSON, so its content digest (and the
+    /// controller's idea of whether it changed) is what it was before the field existed.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(owner, forKey: .owner)
+        try container.encode(classification, forKey: .classification)
+        try container.encode(monthlyBudget, forKey: .monthlyBudget)
+        try container.encode(approvers, forKey: .approvers)
+        try container.encodeIfPresent(guardrails, forKey: .guardrails)
+        if !openAIProjectIDs.isEmpty { try container.encode(openAIProjectIDs, forKey: .openAIProjectIDs) }
     }
 }
 
@@ -335,11 +373,21 @@ public struct ProvisionableService: Sendable, Hashable, Codable {
 /// The kinds of cost source Asgard can read, with the env var roles each needs.
 public enum CostSourceType: String, Sendable, Hashable, Codable, CaseIterable {
     case databricksBilling = "databricks-billing"
+    /// The OpenAI organization's Costs API (`/v1/organization/costs`), attributed to projects by
+    /// their `openai_project_ids`.
+    case openAICosts = "openai-costs"
 
     /// The roles (keys of `env:`) that must name an env var.
+    ///
+    /// `openai-costs`: `admin_key` names the variable holding an OpenAI **admin** key (the
+    /// Costs API refuses project keys; the SDK's own name for it is `OPENAI_ADMIN_KEY`), and
+    /// `base_url` the variable holding the API's base without `/v1` (`https://api.openai.com`,
+    /// as the inference section's `OPENAI_BASE_URL` holds it). The key is a secret: only its
+    /// variable's name is ever written down.
     public var requiredEnv: [String] {
         switch self {
         case .databricksBilling: ["host", "token", "warehouse_id"]
+        case .openAICosts: ["admin_key", "base_url"]
         }
     }
 }

@@ -73,6 +73,7 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
     }
 
     diagnostics += peopleProblems(unique, state, keyDigests: digestOwner)
+    diagnostics += openAIProjectProblems(unique)
 
     for item in unique {
         switch item.object {
@@ -177,6 +178,29 @@ func crossValidate(_ loaded: [LoadedObject]) -> (DesiredState, [Diagnostic]) {
         }
     }
     return (state, diagnostics)
+}
+
+/// An OpenAI project's spend is one Asgard project's: if two projects named it, the
+/// `openai-costs` source would have to count its money twice or pick one by chance.
+private func openAIProjectProblems(_ unique: [LoadedObject]) -> [Diagnostic] {
+    var diagnostics: [Diagnostic] = []
+    var owner: [String: (item: LoadedObject, field: String)] = [:]
+    for item in unique {
+        guard case .project(let project) = item.object else { continue }
+        for (index, id) in project.openAIProjectIDs.enumerated() {
+            let field = "openai_project_ids[\(index)]"
+            if let earlier = owner[id] {
+                diagnostics.append(
+                    item.diagnostic(
+                        field,
+                        "OpenAI project \(id) already belongs to \(earlier.item.object.ref) at \(earlier.item.location(of: earlier.field)): "
+                            + "an OpenAI project's spend is one Asgard project's"))
+            } else {
+                owner[id] = (item, field)
+            }
+        }
+    }
+    return diagnostics
 }
 
 /// People are who approves and who requests: one person per email and per credential (and no

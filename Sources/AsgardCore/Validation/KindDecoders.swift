@@ -60,7 +60,7 @@ private func decodeProject(_ node: YAMLNode, _ context: DecodeContext) -> Projec
     guard
         let f = context.fields(
             node, at: "", required: ["kind", "id", "name", "owner", "classification", "monthly_budget_usd"],
-            optional: ["approvers", "guardrails"])
+            optional: ["approvers", "guardrails", "openai_project_ids"])
     else { return nil }
     let id = id(f)
     let name = f.string("name")
@@ -69,10 +69,30 @@ private func decodeProject(_ node: YAMLNode, _ context: DecodeContext) -> Projec
     let budget = f.dollars("monthly_budget_usd")
     let approvers = f.has("approvers") ? f.strings("approvers")?.map(normalizedEmail) : []
     let guardrails = f.optional("guardrails") { name in f.node(name).flatMap { decodeGuardrails($0, context) } }
-    guard let id, let name, let owner, let classification, let budget, let approvers, let guardrails else { return nil }
+    let openAIProjects = f.has("openai_project_ids") ? decodeOpenAIProjectIDs(f, context) : []
+    guard let id, let name, let owner, let classification, let budget, let approvers, let guardrails, let openAIProjects else { return nil }
     return Project(
         id: id, name: name, owner: owner, classification: classification, monthlyBudget: budget, approvers: approvers,
-        guardrails: guardrails)
+        guardrails: guardrails, openAIProjectIDs: openAIProjects)
+}
+
+/// `openai_project_ids: [proj_abc123, ...]`: each an OpenAI project id, none twice. (That no
+/// two Asgard projects name one OpenAI project is checked across objects.)
+private func decodeOpenAIProjectIDs(_ f: Fields, _ context: DecodeContext) -> [String]? {
+    guard
+        let ids = f.strings(
+            "openai_project_ids", matching: Rules.isOpenAIProjectID,
+            expected: "an OpenAI project id (proj_ followed by 1 to 64 letters and digits, e.g. proj_abc123, as the OpenAI dashboard shows it)")
+    else { return nil }
+    var seen: Set<String> = []
+    var ok = true
+    if case .sequence(let items)? = f.node("openai_project_ids")?.value {
+        for (index, id) in ids.enumerated() where !seen.insert(id).inserted {
+            context.error(at: items[index], "\(f.fieldPath("openai_project_ids"))[\(index)]", "\(quoted(id)) is named twice")
+            ok = false
+        }
+    }
+    return ok ? ids : nil
 }
 
 /// `guardrails: {default: redact, confidential: block, ...}`: an action per data class.

@@ -369,5 +369,12 @@ public enum Rules {
             }
     }
 
+    /// An OpenAI project id: `proj_` followed by 1...64 ASCII letters and digits.
+    public static func isOpenAIProjectID(_ text: String) -> Bool {
+        guard text.hasPrefix("proj_") else { return false }
+        let rest = Array(text.utf8.dropFirst(5))
+        return (1...64).contains(rest.count) && rest.allSatisfy { isLowerAlnum($0) || ($0 >= 65 && $0 <= 90) }
+    }
+
     private static func isLowerAlnum(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 97 && b <= 122) }
 }
