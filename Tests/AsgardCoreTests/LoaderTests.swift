@@ -25,7 +25,8 @@ import Testing
             databricks.costSource
                 == CostSource(
                     type: .databricksBilling,
-                    env: ["host": "DATABRICKS_HOST", "token": "DATABRICKS_TOKEN", "warehouse_id": "DATABRICKS_WAREHOUSE_ID"]))
+                    env: ["host": "DATABRICKS_HOST", "token": "DATABRICKS_TOKEN", "warehouse_id": "DATABRICKS_WAREHOUSE_ID"],
+                    reconcileTolerancePercent: 5))
         #expect(state.services["openai"]?.inference?.chatPath == nil && state.services["litellm"]?.inference?.chatPath == nil)
         #expect(Set(state.projects.values.map(\.classification)).count == 2)
         #expect(state.keys.count >= 2 && state.servingEndpoints.count == 1 && state.resources.count >= 1)

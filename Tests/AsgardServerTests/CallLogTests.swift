@@ -156,24 +156,24 @@ import Testing
         let root = try makeTemporaryDirectory("calllog-lockmoment")
         let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         try FileManager.default.createDirectory(atPath: root + "/journal", withIntermediateDirectories: true)
+        // The holder takes the lock, says so, and keeps it until told to let go.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["--exclusive", root + "/journal/lock", "sleep", "0.3"]
+        holder.arguments = [
+            "--exclusive", root + "/journal/lock", "sh", "-c", "touch '\(root)/held'; while [ ! -e '\(root)/release' ]; do sleep 0.01; done",
+        ]
         try holder.run()
-        // Wait until the holder has the lock: a shared lock can no longer be taken.
-        let probe = open(root + "/journal/lock", O_RDWR | O_CREAT, 0o600)
-        defer { close(probe) }
         var waited = 0
-        while flock(probe, LOCK_SH | LOCK_NB) == 0 {
-            flock(probe, LOCK_UN)
+        while !FileManager.default.fileExists(atPath: root + "/held") && waited < 6_000 {
+            try await Task.sleep(for: .milliseconds(10))
             waited += 1
-            // A loaded machine can take seconds to start a process.
-            #expect(waited < 6_000, "flock never took the lock")
-            if waited >= 6_000 { return }
-            try await Task.sleep(for: .milliseconds(5))
         }
-        // Patient enough for a loaded machine to finish the holder; with no patience this fails.
-        let log = try CallLog.open(store: store, directory: root + "/journal", lockPatience: .seconds(60))
+        #expect(waited < 6_000, "flock never took the lock")
+        // The open starts while the lock is held, and waits; the holder lets go after 200 ms.
+        let opening = Task.detached { try CallLog.open(store: store, directory: root + "/journal", lockPatience: .seconds(60)) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(FileManager.default.createFile(atPath: root + "/release", contents: nil))
+        let log = try await opening.value
         holder.waitUntilExit()
         #expect(holder.terminationStatus == 0)
         await log.close()
