@@ -75,7 +75,10 @@ public struct CostDesk: Sendable {
         var rolled = Set(chosen.map(\.name))
         if only?.contains(Rollup.noSource) ?? true { rolled.insert(Rollup.noSource) }
         let records = Rollup.records(
-            measured: measured, resources: resources, vendorsWithSources: Set(all.map(\.vendor)), period: period
+            // The gateway meters model calls, not what a vendor bills for resources: a vendor
+            // with only that has no source for its resources.
+            measured: measured, resources: resources, vendorsWithSources: Set(all.filter { $0.name != GatewayMetering.type }.map(\.vendor)),
+            period: period
         ).filter { rolled.contains($0.source) }
         let counts = Dictionary(grouping: records, by: \.measurement.label).mapValues(\.count)
         let names = rolled.sorted()

@@ -28,7 +28,8 @@ public enum Rollup {
 
     /// The rows for `period`:
     /// - measured records as they are;
-    /// - a record not measured becomes an estimate when the project had provisioned resources of
+    /// - a billing record (any source but the gateway's metering) not measured becomes an
+    ///   estimate when the project had provisioned resources of
     ///   that vendor that day with a known monthly estimate: their estimates pro-rated to the day,
     ///   labelled with the reason it is not measured and the resources it stands on;
     /// - a vendor with provisioned resources and no cost source at all gets such estimates too
@@ -43,7 +44,8 @@ public enum Rollup {
         for key in byOwner.keys { byOwner[key]!.sort { $0.ref < $1.ref } }
 
         var rows = measured.map { record -> CostRecord in
-            guard case .notMeasured(let reason) = record.measurement, let day = try? CostDay(record.day),
+            // Resources stand in for a vendor's bill, never for the gateway's metering of model calls.
+            guard record.source != GatewayMetering.type, case .notMeasured(let reason) = record.measurement, let day = try? CostDay(record.day),
                 let estimate = estimate(byOwner[record.project + "\u{0}" + record.vendor] ?? [], on: day, reason: reason)
             else { return record }
             return CostRecord(project: record.project, vendor: record.vendor, source: record.source, day: record.day, measurement: estimate)

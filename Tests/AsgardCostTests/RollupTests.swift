@@ -28,6 +28,15 @@ struct RollupTests {
         #expect(rows.filter { $0.project == "marketing" }.allSatisfy { $0.amount == nil && $0.measurement.label == "not_measured" })
     }
 
+    /// The gateway's metering, unreadable, is not estimated from resources: they are not model calls.
+    @Test func theGatewaysMeteringIsNeverEstimatedFromResources() throws {
+        let unreadable = period.days.map {
+            CostRecord(project: "fraud", vendor: "databricks", source: "gateway", day: $0.description, measurement: .notMeasured(reason: "locked"))
+        }
+        let warehouse = ProvisionedResource(ref: "Resource/w", project: "fraud", vendor: "databricks", monthly: MicroDollars(300_000_000), since: period.from)
+        #expect(Rollup.records(measured: unreadable, resources: [warehouse], vendorsWithSources: ["databricks"], period: period) == unreadable)
+    }
+
     /// Measured figures are kept as measured, zero included.
     @Test func measuredFiguresAreNotReplacedByEstimates() throws {
         let measured = period.days.map {
