@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "FakeDatabricksTests",
             dependencies: [
-                "FakeDatabricks", "fake-databricks", "AsgardJSON", "AsgardTestSupport",
+                "FakeDatabricks", "fake-databricks", "AsgardCost", "AsgardJSON", "AsgardTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

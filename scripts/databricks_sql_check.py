@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Runs the cost query through the official Databricks SDK for Python against the fake's
-Statement Execution API, the way Asgard's databricks-billing source will.
+"""Runs a statement (the cost query Asgard's databricks-billing source sends, given by the test)
+through the official Databricks SDK for Python against the fake's Statement Execution API.
 
-usage: databricks_sql_check.py URL TOKEN WAREHOUSE_ID FROM_DAY TO_DAY
+usage: databricks_sql_check.py URL TOKEN WAREHOUSE_ID STATEMENT FROM_DAY TO_DAY
 
-Executes the cost-by-project query with wait_timeout "0s" (so the answer is PENDING), polls
+Executes STATEMENT, with FROM_DAY and TO_DAY as the named parameters from_day and to_day, with wait_timeout "0s" (so the answer is PENDING), polls
 get_statement until the statement ends, reads the first chunk from the statement and every
 further chunk with get_statement_result_chunk_n following next_chunk_index, then checks the SDK's
 own errors: an unknown statement id raises NotFound, a bad statement ends FAILED. Prints one JSON
@@ -20,20 +20,6 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.sql import StatementParameterListItem, StatementState
 
-COST_QUERY = """
-SELECT u.custom_tags['project'] AS project, u.usage_date AS usage_date,
-       SUM(u.usage_quantity * p.pricing.effective_list.default) AS cost_usd
-FROM system.billing.usage u
-JOIN system.billing.list_prices p
-  ON u.sku_name = p.sku_name AND u.cloud = p.cloud AND u.usage_unit = p.usage_unit
- AND u.usage_end_time >= p.price_start_time
- AND (p.price_end_time IS NULL OR u.usage_end_time < p.price_end_time)
-WHERE u.usage_date BETWEEN :from_day AND :to_day
-  AND u.custom_tags['project'] IS NOT NULL
-GROUP BY 1, 2
-ORDER BY 1, 2
-"""
-
 TERMINAL = {StatementState.SUCCEEDED, StatementState.FAILED, StatementState.CANCELED, StatementState.CLOSED}
 
 
@@ -48,14 +34,14 @@ def wait(w, response):
 
 
 def main():
-    url, token, warehouse, from_day, to_day = sys.argv[1:6]
+    url, token, warehouse, statement, from_day, to_day = sys.argv[1:7]
     os.environ.pop("DATABRICKS_CONFIG_PROFILE", None)
     w = WorkspaceClient(host=url, token=token, auth_type="pat")
     sql = w.statement_execution
 
     first = sql.execute_statement(
         warehouse_id=warehouse,
-        statement=COST_QUERY,
+        statement=statement,
         parameters=[
             StatementParameterListItem(name="from_day", value=from_day),
             StatementParameterListItem(name="to_day", value=to_day),

@@ -116,11 +116,12 @@ struct DatabricksBillingTests {
                 _ = try await desk(store, fake: running, client: client).rollup(period, only: [DatabricksBilling.type], actor: "test")
             }
             let output = try await runPython(
-                script: packageRoot + "/scripts/databricks_statement.py",
+                script: packageRoot + "/scripts/databricks_sql_check.py",
                 arguments: [running.url, Self.token, "fake-warehouse", DatabricksBilling.statement, period.from.description, period.to.description])
+            let report = try #require(try? JSONValue.parse(output.split(separator: "\n").last.map(String.init) ?? ""), "\(output)")
             var fromSDK: [String: MicroDollars] = [:]
-            for line in output.split(separator: "\n") {
-                let fields = line.split(separator: "\t").map(String.init)
+            for row in report["rows"]?.arrayValue ?? [] {
+                let fields = (row.arrayValue ?? []).map { $0.stringValue ?? "" }
                 guard fields.count == 3, fields[0] == "fraud-detection" else { continue }
                 fromSDK[fields[1]] = try DecimalAmount.micros(fields[2])
             }
@@ -246,30 +247,15 @@ func withCostHTTP<T: Sendable>(_ body: (any CostHTTP) async throws -> T) async t
     }
 }
 
-/// Runs a script with the pinned venv's Python and returns its standard output; a missing venv
-/// or a failed script fails the test by name.
+/// Runs a script with the pinned venv's Python and returns what it printed (`runProcess`); a
+/// missing venv or a failed script fails the test by name.
 func runPython(script: String, arguments: [String]) async throws -> String {
     let python = packageRoot + "/.venv/bin/python"
     guard FileManager.default.isExecutableFile(atPath: python) else {
-        Issue.record("no .venv: run `make venv` (make test does) to install the pinned databricks-sdk")
+        Issue.record("no .venv: run `make venv` (make test does) to install the pinned SDKs")
         return ""
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script] + arguments
-    process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let (text, failure) = await withCheckedContinuation { continuation in
-        Thread {
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let failure = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            continuation.resume(returning: (text, failure))
-        }.start()
-    }
-    #expect(process.terminationStatus == 0, "\(failure)")
-    return text
+    let run = try await runProcess(python, [script] + arguments)
+    #expect(run.status == 0, "\(run.output)")
+    return run.output
 }

@@ -27,7 +27,7 @@ struct StatementSDKTests {
         }
         try await withFake(configuration) { fake, client in
             let run = try await runProcess(
-                python, [packageRoot + "/scripts/databricks_sql_check.py", fake.url, testToken, warehouse, "2025-01-01", "2025-01-05"])
+                python, [packageRoot + "/scripts/databricks_sql_check.py", fake.url, testToken, warehouse, costQuery, "2025-01-01", "2025-01-05"])
             #expect(run.status == 0, "\(run.output)")
             let last = run.output.split(separator: "\n").last.map(String.init) ?? ""
             let report = try #require(try? JSONValue.parse(last), "\(run.output)")

@@ -1,3 +1,4 @@
+import AsgardCost
 import AsgardJSON
 import FakeDatabricks
 import Foundation
@@ -5,20 +6,9 @@ import Testing
 
 let warehouse = "fake-warehouse"
 
-/// The query Asgard's `databricks-billing` source sends: list-price cost per project and day.
-let costQuery = """
-    SELECT u.custom_tags['project'] AS project, u.usage_date AS usage_date,
-           SUM(u.usage_quantity * p.pricing.effective_list.default) AS cost_usd
-    FROM system.billing.usage u
-    JOIN system.billing.list_prices p
-      ON u.sku_name = p.sku_name AND u.cloud = p.cloud AND u.usage_unit = p.usage_unit
-     AND u.usage_end_time >= p.price_start_time
-     AND (p.price_end_time IS NULL OR u.usage_end_time < p.price_end_time)
-    WHERE u.usage_date BETWEEN :from_day AND :to_day
-      AND u.custom_tags['project'] IS NOT NULL
-    GROUP BY 1, 2
-    ORDER BY 1, 2
-    """
+/// The query Asgard's `databricks-billing` source sends (list-price cost per project and day):
+/// the fake is tested against exactly that text.
+let costQuery = DatabricksBilling.statement
 
 let sqlSKU = "PREMIUM_SERVERLESS_SQL_COMPUTE_US_EAST"
 let jobsSKU = "PREMIUM_JOBS_COMPUTE"
