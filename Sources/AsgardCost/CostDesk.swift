@@ -167,13 +167,18 @@ public struct CostDesk: Sendable {
             .filter { wanted?.contains($0.project) ?? true }
         return report
     }
+}
 
-    /// A project's measured spend with every vendor this month through `today`, excluding the
-    /// gateway's own metering (which the gateway's reservation already counts from its ledger).
-    public func measuredVendorSpend(project: String, today: CostDay) async throws -> MicroDollars {
-        let rows = try await ledger.costs(from: today.firstOfMonth.description, to: today.description, project: project)
-        return MicroDollars(rows.filter { $0.source != GatewayMetering.type }.reduce(0) { total, row in
-            if case .measured(let amount, _) = row.measurement { total + amount.value } else { total }
-        })
+extension CostLedger {
+    /// Each project's measured spend with its vendors this month through `today`: every
+    /// source but the gateway's own metering (which the gateway's budgets count from their own
+    /// ledger), and never an estimate.
+    public func measuredVendorSpend(monthOf today: CostDay) async throws -> [String: MicroDollars] {
+        var spent: [String: MicroDollars] = [:]
+        for row in try await costs(from: today.firstOfMonth.description, to: today.description, project: nil)
+        where row.source != GatewayMetering.type {
+            if case .measured(let amount, _) = row.measurement { spent[row.project, default: .zero].value += amount.value }
+        }
+        return spent
     }
 }
