@@ -30,25 +30,10 @@ enum Encoding {
         let milliseconds = Int(millis - seconds * 1000)
         let days = seconds >= 0 ? seconds / 86_400 : -((-seconds + 86_399) / 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = civilDate(daysSince1970: days)
+        let (year, month, day) = CivilCalendar.date(days: Int(days))
         return pad(Int(year), 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
             + "T" + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
             + "." + pad(milliseconds, 3) + "Z"
-    }
-
-    /// The proleptic Gregorian date `days` days after 1970-01-01, by arithmetic on 400-year
-    /// eras of 146,097 days (each era starting on a March 1st, so leap days fall at an era's
-    /// year end), instead of a `Calendar` per call.
-    static func civilDate(daysSince1970 days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let shifted = days + 719_468  // days since 0000-03-01
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097  // 0 ... 146_096
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)  // from March 1st
-        let monthFromMarch = (5 * dayOfYear + 2) / 153  // 0 = March ... 11 = February
-        let day = Int(dayOfYear - (153 * monthFromMarch + 2) / 5 + 1)
-        let month = Int(monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9)
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

@@ -17,9 +17,9 @@ public func parseInstant(_ text: String) -> Date? {
     }
     guard b.count >= 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
         let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-        (1...12).contains(month), (1...daysInMonth(year: year, month: month)).contains(day)
+        (1...12).contains(month), (1...CivilCalendar.daysIn(month: month, year: year)).contains(day)
     else { return nil }
-    let midnight = Double(daysFromCivil(year: year, month: month, day: day)) * 86_400
+    let midnight = Double(CivilCalendar.days(year: year, month: month, day: day)) * 86_400
     if b.count == 10 { return Date(timeIntervalSince1970: midnight) }
 
     guard b.count >= 20, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
@@ -59,26 +59,6 @@ public func parseInstant(_ text: String) -> Date? {
     // A leap second (:60) is read as the last second of its minute.
     let seconds = Double(hour * 3600 + minute * 60 + min(second, 59) - offset)
     return Date(timeIntervalSince1970: midnight + seconds + fraction)
-}
-
-private func isLeapYear(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
-
-private func daysInMonth(year: Int, month: Int) -> Int {
-    switch month {
-    case 2: isLeapYear(year) ? 29 : 28
-    case 4, 6, 9, 11: 30
-    default: 31
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-private func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yearOfEra = y - era * 400
-    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-    return era * 146_097 + dayOfEra - 719_468
 }
 
 /// `2026-11-26T10:00:00Z`: an instant in messages for people.
