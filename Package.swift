@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
     ],
     targets: [
         // Domain types, desired-state loading and validation, the pure plan. Foundation, Yams' libyaml, AsgardJSON and swift-crypto's SHA-256.
@@ -62,16 +63,27 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "fake-databricks", dependencies: ["FakeDatabricks"], swiftSettings: strict),
+        // The MCP control plane: the tools (thin adapters over the desks) on the official MCP SDK's
+        // server, and Asgard's streamable-HTTP session transport for it. No HTTP framework.
+        .target(
+            name: "AsgardMCP",
+            dependencies: [
+                "AsgardCore", "AsgardJSON", "AsgardController", "AsgardPolicy", "AsgardGateway", "AsgardCost", "Cedar",
+                .product(name: "MCP", package: "swift-sdk"),
+            ],
+            swiftSettings: strict
+        ),
         // The running server: Hummingbird wiring, the gateway pipeline, upstream calls, the controller loop.
         .target(
             name: "AsgardServer",
             dependencies: [
-                "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "AsgardCost",
+                "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "AsgardCost", "AsgardMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

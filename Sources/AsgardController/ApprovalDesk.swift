@@ -68,6 +68,14 @@ public struct ApprovalDesk: Sendable {
     /// `byCedar` is false when the decision could not reach Cedar (no policy set, no project).
     private func authorize(_ approver: String, _ approval: Approval) async throws -> (outcome: GateOutcome, byCedar: Bool) {
         guard let policies else { return (.refused("no policy set is loaded, so no approval can be decided"), false) }
+        if approval.ref.kind == .project {
+            // A project proposal: the project is not in the store yet.
+            let roles = try await store.gatewayConfiguration().people.first { $0.email == normalizedEmail(approver) }?.roles ?? []
+            return (
+                ApprovalPolicy.decideProposal(
+                    approver: approver, roles: roles, project: approval.ref.id, requestedBy: approval.requestedBy, policies: policies), true
+            )
+        }
         guard case .project(let project)? = try await store.object(ObjectRef(.project, approval.project)) else {
             return (.refused("project \"\(approval.project)\" is not in the store"), false)
         }

@@ -65,6 +65,10 @@ public struct Controller: Sendable {
 
     /// Asks for a provisioning round at once (after an approval, say).
     public func requestRound() { provisioning.requestRound() }
+
+    /// Asks for a configuration pass (and with it a provisioning round) within a second: a
+    /// request was made or cancelled, or a project proposal decided.
+    public func requestPass() { configuration.requestPass() }
 }
 
 // MARK: - The configuration path
@@ -108,9 +112,12 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
         var unconfigured: String?
         /// The digest of the policy set last recorded in the store as enforced.
         var recordedPolicies: String?
+        /// The request problems last logged.
+        var requestProblems = ""
     }
 
     private let memory = Mutex(Memory())
+    private let passWanted = Mutex(false)
     private let logger = Logger(label: "asgard.controller")
 
     init(
@@ -147,7 +154,19 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
                 ? nil
                 : "\(policiesDirectory) does not load (\(policyProblems.count) problem\(policyProblems.count == 1 ? "" : "s"); first: \(policyProblems[0])); "
                     + (policies == nil ? "nothing is served until it does" : "the last good policy set stays in force, and provisioning is refused"))
-        let loaded = DesiredStateLoader().load(directory: desiredDirectory)
+        // `desired/` and the requests made through MCP or the API. When the store cannot say
+        // which requests are open, nothing is configured this pass: configuring `desired/`
+        // alone would remove every requested object.
+        let merged: DesiredWithRequests
+        do {
+            merged = try await DesiredWithRequests.load(directory: desiredDirectory, store: store)
+        } catch {
+            health.report(.configuration, "the open requests could not be read from the store, so nothing was applied; retried with backoff: \(error)")
+            memory.withLock { $0.failures += 1 }
+            if let policies { _ = await publish(under: policies) }
+            return ReconcileReport(directory: desiredDirectory, objects: 0, files: 0, diagnostics: [], outcomes: [])
+        }
+        let loaded = merged.loaded
         var report = ReconcileReport(
             directory: desiredDirectory, objects: loaded.state.count, files: loaded.files,
             diagnostics: loaded.diagnostics, outcomes: [])
@@ -162,6 +181,8 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
             memory.withLock { $0.rejected = nil }
             do {
                 report.outcomes = try await reconciler.configure(loaded.state)
+                try await merged.closeSettled(in: store, actor: "controller")
+                reportRequestProblems(merged.requests?.problems ?? [:])
                 let refused = report.outcomes.filter { $0.result == .failed }
                 health.report(
                     .configuration,
@@ -196,6 +217,20 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
         onPass(report)
         return report
     }
+
+    /// Open requests the loader refused beside `desired/` (a project removed since, say):
+    /// logged once each time the set changes; they stay open and are retried every pass.
+    private func reportRequestProblems(_ problems: [String: [Diagnostic]]) {
+        let text = problems.keys.sorted().map { "request \($0) is left out: \(problems[$0]?.first?.description ?? "")" }.joined(separator: "; ")
+        let changed = memory.withLock { memory in
+            defer { memory.requestProblems = text }
+            return memory.requestProblems != text
+        }
+        if changed, !text.isEmpty { logger.warning("\(text)") }
+    }
+
+    /// Asks for a pass within a second (a request was made through MCP or the API).
+    public func requestPass() { passWanted.withLock { $0 = true } }
 
     /// Records the policy set that loaded as the one enforced (once per change, audited), so
     /// commands that decide alone (`asgard approve`, `kill`) use exactly it. False when the
@@ -273,7 +308,11 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
             let failures = memory.withLock { $0.failures }
             let since = ContinuousClock.now - lastPass
             let retry = failures > 0 && since >= Backoff(first: .seconds(1), maximum: .seconds(30)).delay(afterFailures: failures)
-            if now != fingerprint || since >= passInterval || retry {
+            let asked = passWanted.withLock { wanted in
+                defer { wanted = false }
+                return wanted
+            }
+            if now != fingerprint || since >= passInterval || retry || asked {
                 // Taken before the pass reads the files: a change made during the pass starts another.
                 fingerprint = now
                 lastPass = ContinuousClock.now

@@ -2,6 +2,7 @@ public import AsgardController
 public import AsgardCore
 public import AsgardCost
 public import AsgardGateway
+import AsgardMCP
 public import AsyncHTTPClient
 import Foundation
 import HTTPTypes
@@ -77,7 +78,8 @@ public struct ServerParts: Sendable {
 /// `POST /v1/chat/completions` (OpenAI drop-in; data class from `X-Asgard-Data-Class`);
 /// `POST /api/gateway/chat` (Asgard's shape: the body carries `data_class`);
 /// `GET /api/projects/{id}/usage?from=&to=` (spend by model and day, for the project's keys);
-/// the admin API (`AdminController`).
+/// the admin API (`AdminController`); `/mcp`, the MCP server, and its RFC 9728 metadata
+/// (`MCPController`).
 /// With `ASGARD_AUDIT_ANCHOR_FILE` in the configuration's environment, the audit head is
 /// appended to that file periodically (`AuditAnchorExport`).
 /// - Throws: `CallLogError` when another server has the journal open; the journal's and the
@@ -144,9 +146,11 @@ extension ServerParts {
         AdminController(store: store, controller: controller, snapshot: snapshot)
             .addRoutes(to: router.group().add(middleware: adminAuthentication))
         var costServices: [any ServiceLifecycle.Service] = []
+        var costDesk: CostDesk?
         if let ledger = dependencies.costLedger {
             var desk = CostDesk.serving(store: store, ledger: ledger, client: httpClient, environment: configuration.environment)
             desk.onDrift = { vendor, drift in metrics.costDrift(vendor: vendor, drift: drift) }
+            costDesk = desk
             CostController(store: store, desk: desk, snapshot: snapshot, budgets: budgets).addRoutes(
                 operators: router.group().add(middleware: adminAuthentication),
                 readers: router.group().add(middleware: OperatorOrKeyAuthentication(operators: adminAuthentication, keys: authenticator)))
@@ -154,6 +158,16 @@ extension ServerParts {
             costServices.append(
                 CostRollupService(desk: desk, minuteOfDay: at) { try await budgets.loadVendorSpend(from: ledger, now: Date()) })
         }
+        let toolbox = Toolbox(
+            Toolbox.Dependencies(
+                store: store, snapshot: { snapshot.current }, gateway: gateway, budgets: budgets,
+                costDesk: costDesk,
+                desiredDirectory: configuration.desiredDirectory, requestPass: { controller.requestPass() }, requestRound: { controller.requestRound() },
+                refreshKillSwitches: { try? await controller.killSwitches.refresh() }, ledgerCaughtUp: { await ingester.caughtUp() }))
+        MCPController(
+            endpoint: MCPEndpoint(configuration: .from(configuration.environment), toolbox: toolbox, authenticator: authenticator),
+            maxBodyBytes: configuration.maxBodyBytes, bodyReadTimeout: configuration.bodyReadTimeout
+        ).addRoutes(to: router)
         let application = Application(
             router: router,
             server: .http1BoundToEventLoops(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))),
@@ -186,5 +200,27 @@ extension CostDesk {
                 inferenceVendors: try await store.routes().map(\.vendor), environment: environment,
                 http: HTTPCostTransport(client: client), ledger: ledger)
         }
+    }
+}
+
+extension MCPEndpoint.Configuration {
+    /// From the environment: `ASGARD_PUBLIC_URL`, `ASGARD_MCP_ALLOWED_HOSTS` and
+    /// `ASGARD_MCP_ALLOWED_ORIGINS` (comma-separated, added to the loopback defaults), and
+    /// `ASGARD_MCP_SESSION_IDLE_SECONDS`.
+    static func from(_ environment: [String: String]) -> MCPEndpoint.Configuration {
+        var configuration = MCPEndpoint.Configuration()
+        func list(_ name: String) -> [String] {
+            (environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        configuration.allowedHosts += list("ASGARD_MCP_ALLOWED_HOSTS")
+        configuration.allowedOrigins += list("ASGARD_MCP_ALLOWED_ORIGINS")
+        if let url = environment["ASGARD_PUBLIC_URL"], !url.isEmpty {
+            configuration.publicURL = url
+            if let host = URL(string: url)?.host { configuration.allowedHosts.append(host + ":*") ; configuration.allowedHosts.append(host) }
+        }
+        if let seconds = environment["ASGARD_MCP_SESSION_IDLE_SECONDS"].flatMap(Int.init), seconds > 0 {
+            configuration.idleTimeout = .seconds(seconds)
+        }
+        return configuration
     }
 }

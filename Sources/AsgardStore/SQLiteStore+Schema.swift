@@ -38,7 +38,29 @@ enum Schema {
         migrator.registerMigration("v10-endpoint-owners", migrate: v10)
         migrator.registerMigration("v11-enforced-policies", migrate: v11)
         migrator.registerMigration("v12-costs", migrate: v12)
+        migrator.registerMigration("v13-requests", migrate: v13)
         return migrator
+    }
+
+    /// Objects asked for through MCP or the API: the YAML document as the loader reads it, who
+    /// asked and from where, and where the request stands. At most one open request per object.
+    private static func v13(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE requests (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    object_id TEXT NOT NULL,
+                    document TEXT NOT NULL,
+                    origin TEXT NOT NULL CHECK (origin IN ('mcp', 'api')),
+                    requester TEXT NOT NULL CHECK (requester GLOB 'User/*' OR requester GLOB 'Key/*'),
+                    status TEXT NOT NULL CHECK (status IN ('open', 'cancelled', 'committed', 'rejected')),
+                    reason TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE UNIQUE INDEX requests_open_object ON requests (kind, object_id) WHERE status = 'open';
+                """)
     }
 
     /// The cost plane's figures: one row per project, vendor, source and UTC day, as the last

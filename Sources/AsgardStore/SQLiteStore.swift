@@ -117,7 +117,9 @@ public final class SQLiteStore: Store {
                 observed: try ObjectTables.observedState(db),
                 records: records,
                 killSwitches: switches,
-                approvals: try Row.fetchAll(db, sql: "SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC").map(ApprovalTable.approval))
+                approvals: try Row.fetchAll(db, sql: "SELECT * FROM approvals ORDER BY created_at DESC, rowid DESC").map(ApprovalTable.approval),
+                requests: applied.contains("v13-requests")
+                    ? try Row.fetchAll(db, sql: "SELECT * FROM requests ORDER BY created_at, id").map(RequestTable.request) : [])
         }
     }
 

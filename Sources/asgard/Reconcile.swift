@@ -70,7 +70,16 @@ struct Reconcile: AsyncParsableCommand {
     private func dryRunPass() async throws {
         let snapshot = try SQLiteStore.readOnlySnapshot(path: store.storePath)
         let loader = DesiredStateLoader()
-        let loaded = loader.load(directory: directory)
+        let (sources, files, problems) = loader.read(directory: directory)
+        var loaded = loader.load(sources)
+        loaded.files = max(files, 0)
+        loaded.diagnostics = (problems + loaded.diagnostics).sorted(by: Diagnostic.inFileOrder)
+        // The requests made through MCP or the API are reconciled beside desired/: shown with their origin.
+        var requests = RequestedState.unchanged(loaded.state)
+        if loaded.isValid, let snapshot, !snapshot.requests.isEmpty {
+            requests = RequestedState.merge(sources: sources, loaded: loaded, requests: snapshot.requests, approvals: snapshot.approvals, loader: loader)
+            loaded.state = requests.state
+        }
         guard loaded.isValid else {
             if output.json {
                 print(Rendering.json(JSONOutput.Plan(loaded, actions: [], directory: directory)))
@@ -111,10 +120,14 @@ struct Reconcile: AsyncParsableCommand {
             gate: ProvisionGate(policies: loadPolicies(), killSwitches: snapshot?.killSwitches ?? []),
             hasWorkspace: { ((try? provisioner.state(of: $0)) ?? nil) != nil }, now: Date())
         if output.json {
-            print(Rendering.json(JSONOutput.Plan(loaded, actions: previews, directory: directory, notes: notes)))
+            print(Rendering.json(JSONOutput.Plan(loaded, actions: previews, directory: directory, notes: notes, requested: requests.requested)))
         } else {
-            print(Rendering.plan(previews, objects: loaded.state.count, files: loaded.files))
+            print(Rendering.plan(previews, objects: loaded.state.count, files: loaded.files, requested: requests.requested))
             for note in notes { print("  note: \(note)") }
+            for (id, diagnostics) in requests.problems.sorted(by: { $0.key < $1.key }) {
+                print("  request \(id) is left out: \(diagnostics.first?.description ?? "")")
+            }
+            for id in requests.waiting { print("  request \(id) waits for its approval (a project proposal)") }
             if snapshot == nil { print("(no store at \(store.storePath): planned against an empty observed state)") }
         }
     }
@@ -138,7 +151,10 @@ struct Reconcile: AsyncParsableCommand {
                 guard !json, let line = Rendering.progress(event, elapsed: ContinuousClock.now - started) else { return }
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             })
-        let report = try await reconciler.runOnce(directory: directory)
+        // desired/ and the requests made through MCP or the API, as `asgard serve` reconciles them.
+        let merged = try await DesiredWithRequests.load(directory: directory, store: sqlite)
+        let report = try await reconciler.runOnce(loaded: merged.loaded, directory: directory)
+        if report.isValid { try await merged.closeSettled(in: sqlite, actor: "reconcile") }
         if output.json {
             print(Rendering.json(JSONOutput.Pass(report)))
         } else if report.isValid {

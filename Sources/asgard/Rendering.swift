@@ -14,7 +14,7 @@ enum Rendering {
 
     /// The plan as people read it: one line per action (for provisioning, the gate's decision
     /// and what runs next), then the counts.
-    static func plan(_ actions: [PreviewedAction], objects: Int, files: Int) -> String {
+    static func plan(_ actions: [PreviewedAction], objects: Int, files: Int, requested: [ObjectRef: ObjectRequest] = [:]) -> String {
         guard !actions.isEmpty else {
             return "No changes: \(objects) objects in \(files) files match the store."
         }
@@ -31,6 +31,9 @@ enum Rendering {
             let padded = action.ref.description.padding(toLength: width, withPad: " ", startingAt: 0)
             var line = "  \(sign) \(action.verb.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(padded)  \(action.tier.rawValue)"
             if let note = action.note { line += "  (\(note))" }
+            if let request = requested[action.ref] {
+                line += "\n      origin: requested via \(request.origin.rawValue) by \(request.requester) (request \(request.id)), not in desired/"
+            }
             if let gate = previewed.gate { line += "\n      gate: \(gate.verdict): \(gate.reason)" }
             if let next = previewed.next { line += "\n      next: \(next)" }
             return line
@@ -209,11 +212,15 @@ enum JSONOutput {
         /// Read-only vendor calls made to observe drift, and what could not be observed.
         var notes: [String]
 
-        init(_ result: LoadResult, actions: [PreviewedAction], directory: String, notes: [String] = []) {
+        init(_ result: LoadResult, actions: [PreviewedAction], directory: String, notes: [String] = [], requested: [ObjectRef: ObjectRequest] = [:]) {
             valid = result.isValid
             self.directory = directory
             errors = result.diagnostics.map(Problem.init)
-            self.actions = actions.map { Previewed(action: PlannedAction($0.action), gate: $0.gate, next: $0.next) }
+            self.actions = actions.map {
+                Previewed(
+                    action: PlannedAction($0.action), gate: $0.gate, next: $0.next,
+                    origin: requested[$0.action.ref].map { Origin(request: $0.id, via: $0.origin.rawValue, requester: $0.requester.description) })
+            }
             self.notes = notes
         }
     }
@@ -222,6 +229,14 @@ enum JSONOutput {
         var action: PlannedAction
         var gate: GateOutcome?
         var next: String?
+        /// Where an object that is not in desired/ came from: its request.
+        var origin: Origin?
+    }
+
+    struct Origin: Codable, Sendable {
+        var request: String
+        var via: String
+        var requester: String
     }
 
     struct Outcome: Codable, Sendable {

@@ -71,6 +71,13 @@ final class RefusingStore: Store {
         try await base.recordEnforcedPolicies(source, audit: audit)
     }
     func enforcedPolicies() async throws -> PolicySource? { try await base.enforcedPolicies() }
+    func submitRequest(_ request: ObjectRequest, approval: ApprovalRequest?, audit: AuditEntry) async throws -> Approval? {
+        try await base.submitRequest(request, approval: approval, audit: audit)
+    }
+    func objectRequests(status: ObjectRequest.Status?) async throws -> [ObjectRequest] { try await base.objectRequests(status: status) }
+    func closeRequest(id: String, status: ObjectRequest.Status, reason: String?, audit: AuditEntry?) async throws -> ObjectRequest {
+        try await base.closeRequest(id: id, status: status, reason: reason, audit: audit)
+    }
 }
 
 /// A store error on one action is that action's failure, never the pass's.

@@ -125,7 +125,7 @@ public enum ApprovalPolicy {
                 attributes: [
                     "project": .entity(Project.entityUID(project.id)),
                     "service": .entity(EntityUID(type: "Service", id: serviceName)),
-                    "requested_by": .entity(Project.userUID(requestedBy)),
+                    "requested_by": .entity(requesterUID(requestedBy)),
                 ]),
             Entity(uid: Project.userUID(approver), attributes: ["email": .string(normalizedEmail(approver))]),
         ])
@@ -142,5 +142,33 @@ public enum ApprovalPolicy {
             return .refused("Cedar denied approve for \(approver): \(why)", policies: determining)
         }
         return GateOutcome(allowed: true, reason: "allowed by \(determining.joined(separator: ", "))", policies: determining)
+    }
+
+    /// Decides whether `approver` (a person in `roles`) may approve (or reject) the proposal of
+    /// project `id` made by `requestedBy`: Cedar's `approve` on `ProjectProposal::"<id>"`. The
+    /// proposal names its own approvers, so they are not asked: the shipped policies leave it to admins.
+    public static func decideProposal(approver: String, roles: [String], project id: String, requestedBy: String, policies: PolicyEngine) -> GateOutcome {
+        let resource = EntityUID(type: "ProjectProposal", id: id)
+        let entities = Entities(closingParentsOf: [
+            Entity(uid: resource, attributes: ["requested_by": .entity(requesterUID(requestedBy))]),
+            Entity(
+                uid: Project.userUID(approver), attributes: ["email": .string(normalizedEmail(approver))],
+                ancestors: Set(roles.map { EntityUID(type: "Role", id: $0) })),
+        ])
+        let decision = policies.decide(
+            Request(principal: Project.userUID(approver), action: EntityUID(type: "Action", id: "approve"), resource: resource, context: [:]),
+            entities: entities)
+        let determining = decision.response.reasons.sorted()
+        guard decision.allowed else {
+            let why = determining.isEmpty ? "no policy lets \(approver) approve a project proposal" : "forbidden by \(determining.joined(separator: ", "))"
+            return .refused("Cedar denied approve for \(approver): \(why)", policies: determining)
+        }
+        return GateOutcome(allowed: true, reason: "allowed by \(determining.joined(separator: ", "))", policies: determining)
+    }
+
+    /// The requester as Cedar sees it: `Key::"<id>"` for a key (`Key/<id>`), else `User::"<email>"`.
+    static func requesterUID(_ requestedBy: String) -> EntityUID {
+        if case .key(let id)? = Requester(stored: requestedBy) { return EntityUID(type: "Key", id: id) }
+        return Project.userUID(requestedBy)
     }
 }

@@ -8,6 +8,9 @@ public struct DesiredState: Sendable, Hashable {
     public private(set) var resources: [String: Resource] = [:]
     /// Provisionable service name → (vendor id, service).
     public private(set) var provisionable: [String: (vendor: String, service: ProvisionableService)] = [:]
+    /// Who asked for objects that came from requests (MCP, the API): their `Approval.requestedBy`
+    /// form, which wins over `requested_by` and the owner.
+    public private(set) var requesters: [ObjectRef: String] = [:]
 
     public init(_ objects: [DesiredObject] = []) {
         for object in objects { insert(object) }
@@ -67,10 +70,14 @@ public struct DesiredState: Sendable, Hashable {
         }
     }
 
-    /// Who asked for a resource or serving endpoint: its `requested_by`, else its project's owner.
+    /// Who asked for a resource or serving endpoint: the request's requester when it came from
+    /// one, else its `requested_by`, else its project's owner.
     public func requester(of object: DesiredObject) -> String {
-        object.requestedBy ?? object.projectID.flatMap { projects[$0]?.owner } ?? "unknown"
+        requesters[object.ref] ?? object.requestedBy ?? object.projectID.flatMap { projects[$0]?.owner } ?? "unknown"
     }
+
+    /// Records who asked for the object `ref` through a request.
+    public mutating func setRequester(_ requester: String, of ref: ObjectRef) { requesters[ref] = requester }
 
     /// The person with `email` (compared normalized), if desired state declares one.
     public func person(email: String) -> Person? {

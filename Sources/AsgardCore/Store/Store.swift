@@ -106,6 +106,23 @@ public protocol Store: Sendable {
     /// - Throws: `StoreError.approvalNotFound`, `StoreError.approvalNotPending`.
     func decideApproval(id: String, status: Approval.Status, by: String, reason: String?, audit: AuditEntry?) async throws -> Approval
 
+    // MARK: Requests (objects asked for through MCP or the API)
+
+    /// Records a new open request, the approval it needs (a project proposal's) and `audit`,
+    /// in one transaction.
+    /// - Returns: the approval opened, if one was asked for.
+    /// - Throws: `StoreError.requestConflict` when an open request already asks for the same object.
+    @discardableResult
+    func submitRequest(_ request: ObjectRequest, approval: ApprovalRequest?, audit: AuditEntry) async throws -> Approval?
+
+    /// Requests, oldest first, optionally only those in `status`.
+    func objectRequests(status: ObjectRequest.Status?) async throws -> [ObjectRequest]
+
+    /// Moves an open request to `status` (with `reason`) and appends `audit`, in one transaction.
+    /// - Throws: `StoreError.requestNotFound`, `StoreError.requestNotOpen`.
+    @discardableResult
+    func closeRequest(id: String, status: ObjectRequest.Status, reason: String?, audit: AuditEntry?) async throws -> ObjectRequest
+
     // MARK: People
 
     /// Counts for people: objects by kind and status, routes, keys, approvals, ledger, audit.
@@ -176,12 +193,18 @@ public struct ReadOnlySnapshot: Sendable {
     public var records: [ObjectRef: ProvisioningRecord]
     public var killSwitches: [StoredKillSwitch]
     public var approvals: [Approval]
+    /// Every request made through MCP or the API, oldest first.
+    public var requests: [ObjectRequest]
 
-    public init(observed: ObservedState, records: [ObjectRef: ProvisioningRecord], killSwitches: [StoredKillSwitch], approvals: [Approval]) {
+    public init(
+        observed: ObservedState, records: [ObjectRef: ProvisioningRecord], killSwitches: [StoredKillSwitch], approvals: [Approval],
+        requests: [ObjectRequest] = []
+    ) {
         self.observed = observed
         self.records = records
         self.killSwitches = killSwitches
         self.approvals = approvals
+        self.requests = requests
     }
 }
 
@@ -524,12 +547,19 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case approvalNotApproved(String)
     /// The database was written by a newer Asgard.
     case unknownSchemaVersion(String)
+    case requestNotFound(String)
+    case requestNotOpen(id: String, status: ObjectRequest.Status)
+    /// An open request already asks for this object.
+    case requestConflict(ref: ObjectRef, request: String)
 
     public var description: String {
         switch self {
         case .approvalNotFound(let id): "no approval with id \(id)"
         case .approvalNotPending(let id, let status): "approval \(id) is already \(status.rawValue)"
         case .approvalNotApproved(let id): "approval \(id) is not approved, so it cannot be marked applied"
+        case .requestNotFound(let id): "no request with id \(id)"
+        case .requestNotOpen(let id, let status): "request \(id) is already \(status.rawValue)"
+        case .requestConflict(let ref, let request): "request \(request) already asks for \(ref)"
         case .unknownSchemaVersion(let v):
             "the database has schema migration \(v), which this Asgard does not know: refusing to run an older binary on a newer store"
         }

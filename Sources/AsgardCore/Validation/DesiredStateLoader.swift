@@ -11,6 +11,13 @@ public struct LoadResult: Sendable {
     public var origins: [ObjectRef: ObjectOrigin] = [:]
 
     public var isValid: Bool { diagnostics.isEmpty }
+
+    public init(state: DesiredState, files: Int, diagnostics: [Diagnostic], origins: [ObjectRef: ObjectOrigin] = [:]) {
+        self.state = state
+        self.files = files
+        self.diagnostics = diagnostics
+        self.origins = origins
+    }
 }
 
 /// Where an object's document is in the desired-state directory.
@@ -33,12 +40,21 @@ public struct DesiredStateLoader: Sendable {
 
     /// Loads the directory at `path`, naming files in diagnostics as `path/relative`.
     public func load(directory path: String) -> LoadResult {
+        let (sources, files, problems) = read(directory: path)
+        if files < 0 { return LoadResult(state: DesiredState(), files: 0, diagnostics: problems) }
+        var result = load(sources)
+        result.files = files
+        result.diagnostics = (problems + result.diagnostics).sorted(by: Diagnostic.inFileOrder)
+        return result
+    }
+
+    /// The directory's files as sources (what `load(directory:)` loads), how many there are
+    /// (-1 when the directory itself cannot be read), and the problems reading them.
+    public func read(directory path: String) -> (sources: [SourceFile], files: Int, problems: [Diagnostic]) {
         let display = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         var diagnostics: [Diagnostic] = []
         let rootProblem = { (message: String) in
-            LoadResult(
-                state: DesiredState(), files: 0,
-                diagnostics: [Diagnostic(SourceLocation(file: display, line: 1, column: 1), message)])
+            ([SourceFile](), -1, [Diagnostic(SourceLocation(file: display, line: 1, column: 1), message)])
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -59,10 +75,7 @@ public struct DesiredStateLoader: Sendable {
             guard let bytes = readBytes(root + "/" + relative, file: file, diagnostics: &diagnostics) else { continue }
             sources.append(SourceFile(name: file, relative: relative, bytes: bytes))
         }
-        var result = load(sources)
-        result.files = files.count
-        result.diagnostics = (diagnostics + result.diagnostics).sorted(by: Diagnostic.inFileOrder)
-        return result
+        return (sources, files.count, diagnostics)
     }
 
     /// Loads desired state from file contents already in memory: the pure part of loading,

@@ -80,6 +80,11 @@ public struct BudgetSnapshot: Sendable, Hashable {
     public let reserved: MicroDollars
     /// The month `spent` belongs to; nil until the first `load` or `reserve` for the project.
     public let period: BudgetPeriod?
+    /// Measured with vendors this month (the cost plane), counted against the budget too.
+    public var vendorSpent: MicroDollars = .zero
+
+    /// What is left: the budget less settled, vendor-measured and reserved spend (negative when overspent).
+    public var left: MicroDollars { MicroDollars(budget.value - spent.value - vendorSpent.value - reserved.value) }
 }
 
 /// Every project's monthly budget, settled spend and in-flight reservations, in memory.
@@ -257,7 +262,7 @@ public final class BudgetLedger: Sendable {
     public func snapshot(project: String) -> BudgetSnapshot? {
         state.withLock { state in
             state.accounts[project].map {
-                BudgetSnapshot(budget: $0.budget, spent: $0.spent, reserved: $0.reserved, period: $0.period)
+                BudgetSnapshot(budget: $0.budget, spent: $0.spent, reserved: $0.reserved, period: $0.period, vendorSpent: $0.vendorSpent)
             }
         }
     }

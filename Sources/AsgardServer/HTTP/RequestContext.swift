@@ -165,7 +165,8 @@ extension StoreError: AnsweredAsGatewayError {
     var gatewayError: GatewayError {
         switch self {
         case .approvalNotFound(let id): GatewayError(status: 404, type: "not_found_error", code: "not_found", message: "no approval with id \(id)")
-        case .approvalNotPending, .approvalNotApproved:
+        case .requestNotFound(let id): GatewayError(status: 404, type: "not_found_error", code: "not_found", message: "no request with id \(id)")
+        case .approvalNotPending, .approvalNotApproved, .requestNotOpen, .requestConflict:
             GatewayError(status: 409, type: "invalid_request_error", code: "conflict", message: description)
         case .unknownSchemaVersion:
             GatewayError(status: 503, type: "server_error", code: "store_unavailable", message: "the store was written by a newer Asgard")
