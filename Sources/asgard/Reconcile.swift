@@ -124,6 +124,12 @@ struct Reconcile: AsyncParsableCommand {
         } else {
             print(Rendering.plan(previews, objects: loaded.state.count, files: loaded.files, requested: requests.requested))
             for note in notes { print("  note: \(note)") }
+            if !requests.requested.isEmpty {
+                print("Requested through MCP or the API (in force beside desired/; `asgard requests export` writes them to commit):")
+                for (ref, request) in requests.requested.sorted(by: { $0.key < $1.key }) {
+                    print("  \(ref)  via \(request.origin.rawValue) by \(request.requester)  (request \(request.id))")
+                }
+            }
             for (id, diagnostics) in requests.problems.sorted(by: { $0.key < $1.key }) {
                 print("  request \(id) is left out: \(diagnostics.first?.description ?? "")")
             }

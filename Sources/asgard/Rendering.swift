@@ -211,6 +211,13 @@ enum JSONOutput {
         var actions: [Previewed]
         /// Read-only vendor calls made to observe drift, and what could not be observed.
         var notes: [String]
+        /// The objects in force through requests made with MCP or the API, with their origin.
+        var requested: [Requested]
+
+        struct Requested: Codable, Sendable {
+            var object: String
+            var origin: Origin
+        }
 
         init(_ result: LoadResult, actions: [PreviewedAction], directory: String, notes: [String] = [], requested: [ObjectRef: ObjectRequest] = [:]) {
             valid = result.isValid
@@ -222,6 +229,9 @@ enum JSONOutput {
                     origin: requested[$0.action.ref].map { Origin(request: $0.id, via: $0.origin.rawValue, requester: $0.requester.description) })
             }
             self.notes = notes
+            self.requested = requested.sorted { $0.key < $1.key }.map {
+                Requested(object: $0.key.description, origin: Origin(request: $0.value.id, via: $0.value.origin.rawValue, requester: $0.value.requester.description))
+            }
         }
     }
 
