@@ -205,8 +205,8 @@ extension CostDesk {
 
 extension MCPEndpoint.Configuration {
     /// From the environment: `ASGARD_PUBLIC_URL`, `ASGARD_MCP_ALLOWED_HOSTS` and
-    /// `ASGARD_MCP_ALLOWED_ORIGINS` (comma-separated, added to the loopback defaults), and
-    /// `ASGARD_MCP_SESSION_IDLE_SECONDS`.
+    /// `ASGARD_MCP_ALLOWED_ORIGINS` (comma-separated, added to the loopback defaults),
+    /// `ASGARD_MCP_SESSION_IDLE_SECONDS` and `ASGARD_MCP_SESSIONS_PER_CREDENTIAL`.
     static func from(_ environment: [String: String]) -> MCPEndpoint.Configuration {
         var configuration = MCPEndpoint.Configuration()
         func list(_ name: String) -> [String] {
@@ -220,6 +220,9 @@ extension MCPEndpoint.Configuration {
         }
         if let seconds = environment["ASGARD_MCP_SESSION_IDLE_SECONDS"].flatMap(Int.init), seconds > 0 {
             configuration.idleTimeout = .seconds(seconds)
+        }
+        if let count = environment["ASGARD_MCP_SESSIONS_PER_CREDENTIAL"].flatMap(Int.init), count > 0 {
+            configuration.sessionsPerCredential = count
         }
         return configuration
     }

@@ -82,7 +82,7 @@ struct ServedAsgard {
     /// Runs `body` with the server's base URL, then shuts everything down gracefully.
     static func run(
         provisioner: any Provisioner = UnavailableProvisioner(), billing: FakeBillingSeed? = nil,
-        configure: (inout ServerConfiguration) -> Void = { _ in },
+        configure: (inout ServerConfiguration) -> Void = { _ in }, onStore: (SQLiteStore) -> Void = { _ in },
         _ body: @Sendable (String, RunningFakeDatabricks) async throws -> Void
     ) async throws {
         let root = try makeTemporaryDirectory("served")
@@ -101,6 +101,7 @@ struct ServedAsgard {
         configure(&configuration)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
+        onStore(store)
         let (_, application) = try buildApplication(configuration, ServerDependencies(store: store, httpClient: client, provisioner: provisioner)) {
             channel in
             portSink.yield(channel.localAddress?.port ?? 0)
