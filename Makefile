@@ -17,7 +17,7 @@ TF_RC := $(TF_DIR)/terraformrc
 TF_SOURCES := modules Tests/TerraformModules
 export ASGARD_DATA_DIR ?= .asgard
 
-.PHONY: help setup debian venv terraform terraform-check build test run bench bench-cost bench-debian bench-venv bench-gateway clean
+.PHONY: help setup debian venv terraform terraform-check build test run bench bench-cost bench-mcp bench-debian bench-venv bench-gateway clean
 
 help:
 	@echo "make run    install what is missing, build, and bring Asgard up on SQLite with desired/"
@@ -101,7 +101,15 @@ bench: setup
 	swift package --package-path Benchmarks benchmark --no-progress --scale | tee .build/bench.txt
 	$(PYTHON) scripts/bench_cedarpy.py | tee -a .build/bench.txt
 	$(MAKE) --no-print-directory bench-cost
+	$(MAKE) --no-print-directory bench-mcp
 	$(MAKE) --no-print-directory bench-gateway
+
+# The MCP benchmark (BENCHMARKS.md, "MCP"): tools/call whoami and chat per second through /mcp
+# beside /v1/chat/completions, with wrk, on the release build with the fake Databricks upstream.
+bench-mcp: setup bench-debian
+	swift build -c release --product asgard
+	swift build -c release --product fake-databricks
+	$(PYTHON) scripts/bench_mcp.py .build/release/asgard .build/release/fake-databricks
 
 # The cost rollup benchmark (BENCHMARKS.md, "Cost rollup"): 90 days x 1,000 projects x 5 SKUs of
 # Databricks billing in the fake, rolled up twice by the release binaries.

@@ -173,6 +173,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "AsgardMCPTests",
+            dependencies: ["AsgardMCP", "AsgardJSON", .product(name: "MCP", package: "swift-sdk")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "AsgardPolicyTests",
             dependencies: ["AsgardPolicy", "AsgardTestSupport"],
             swiftSettings: strict

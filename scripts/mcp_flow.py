@@ -182,7 +182,7 @@ async def main(base, agent_key, expired_key, lars, priya):
             # The auto tier: the volume is applied through the terraform double.
             volume = (await call(agent, "request_resource", {
                 "project": "fraud-detection", "service": "databricks-uc-volume", "id": "agent-volume",
-                "parameters": {"catalog": "main", "schema": "agent_features", "volume": "raw"}, "wait_seconds": 60})).structuredContent
+                "parameters": {"catalog": "main", "schema": "agent_features", "volume": "raw"}, "wait_seconds": 25})).structuredContent
             check(volume["tier"] == "auto" and volume["gate"]["decision"] == "allowed", volume)
             volume = await until(agent, "get_request", {"request_id": volume["request_id"]},
                                  lambda v: v["object_status"] == "applied", "the volume to be applied")
@@ -192,7 +192,7 @@ async def main(base, agent_key, expired_key, lars, priya):
             # The human tier: an approval id comes back, and the key cannot decide it.
             warehouse = (await call(agent, "request_resource", {
                 "project": "fraud-detection", "service": "databricks-sql-warehouse", "id": "agent-warehouse",
-                "parameters": {"cluster_size": "2X-Small", "auto_stop_mins": 10, "max_num_clusters": 1}, "wait_seconds": 60})).structuredContent
+                "parameters": {"cluster_size": "2X-Small", "auto_stop_mins": 10, "max_num_clusters": 1}, "wait_seconds": 25})).structuredContent
             check(warehouse["tier"] == "human", warehouse)
             warehouse = await until(agent, "get_request", {"request_id": warehouse["request_id"]},
                                     lambda v: v["approval"] and v["approval"]["status"] == "pending", "the warehouse's approval")
@@ -236,7 +236,7 @@ async def main(base, agent_key, expired_key, lars, priya):
             await person.initialize()
             mine = (await call(person, "request_resource", {
                 "project": "fraud-detection", "service": "databricks-sql-warehouse", "id": "lars-warehouse",
-                "parameters": {"cluster_size": "2X-Small", "auto_stop_mins": 10, "max_num_clusters": 1}, "wait_seconds": 60})).structuredContent
+                "parameters": {"cluster_size": "2X-Small", "auto_stop_mins": 10, "max_num_clusters": 1}, "wait_seconds": 25})).structuredContent
             mine = await until(person, "get_request", {"request_id": mine["request_id"]},
                                lambda v: v["approval"] and v["approval"]["status"] == "pending", "lars's approval")
             own = await call(person, "approve", {"approval_id": mine["approval"]["id"]})

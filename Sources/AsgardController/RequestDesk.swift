@@ -122,7 +122,7 @@ public struct RequestDesk: Sendable {
                 detail: ["request": id, "reason": why]))
         for approval in try await store.approvals(status: .pending)
         where approval.ref == request.ref && approval.actionDigest == request.documentDigest {
-            try await store.decideApproval(
+            _ = try await store.decideApproval(
                 id: approval.id, status: .void, by: requester.description, reason: "its request \(id) was cancelled",
                 audit: AuditEntry(
                     actor: requester.description, action: "approval.void", target: approval.ref.description, outcome: "void",

@@ -155,7 +155,9 @@ extension ToolDefinition {
                         "service": .string(description: "A provisionable service name (list_services)", maxLength: 63, pattern: "^[a-z0-9][a-z0-9-]{0,62}$", check: isID),
                         "parameters": .scalarMap(description: "The module's parameters", maxProperties: 64),
                         "id": id,
-                        "wait_seconds": .integer(description: "How long to wait for the controller's plan (default 30)", minimum: 0, maximum: 120),
+                        "wait_seconds": .integer(
+                            description: "How long to wait for the controller's outcome or plan, in seconds (default 20; get_request tells later)", minimum: 0,
+                            maximum: 25),
                     ], required: ["project", "service"]),
                 output: requestResult,
                 annotations: .init(title: "Request a resource", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true))

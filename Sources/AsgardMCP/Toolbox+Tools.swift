@@ -112,8 +112,10 @@ extension Toolbox {
         } catch let error as CostPeriod.Problem {
             throw InvalidArgument(description: "from/to: \(error.description)")
         }
-        // Today's gateway metering is brought up to date: a local, cheap, idempotent rollup.
+        // Today's gateway metering is brought up to date: the calls made so far copied into the
+        // store's ledger, then a local, cheap, idempotent rollup of it.
         if period.contains(today) {
+            _ = await dependencies.ledgerCaughtUp()
             do {
                 _ = try await desk.rollup(try CostPeriod(from: today, to: today), only: [GatewayMetering.type], actor: principal.actor)
             } catch is CostDesk.RollupError {
@@ -221,7 +223,7 @@ extension Toolbox {
             parameters: parameters, by: principal.requester, keyProject: principal.keyProject, origin: .mcp)
         dependencies.requestPass()
         // The controller plans it within a second or two: wait (bounded) for its first outcome.
-        let wait = Duration.seconds(arguments.int("wait_seconds") ?? 30)
+        let wait = Duration.seconds(arguments.int("wait_seconds") ?? 20)
         let deadline = ContinuousClock.now + wait
         while ContinuousClock.now < deadline {
             if try await settled(submitted.request.ref) { break }
@@ -314,18 +316,14 @@ extension Toolbox {
         let requestID = response.headers.first { $0.0.lowercased() == "x-asgard-request-id" }?.1 ?? ""
         let choice = answer["choices"]?[0]
         let usage = answer["usage"]
+        // The row as the gateway made it durable (in the call journal) before answering.
         var ledger: Value = .null
-        if await dependencies.ledgerCaughtUp() {
-            let now = dependencies.clock()
-            if let row = try await dependencies.store.ledger(project: caller.project.id, from: now.addingTimeInterval(-600), to: now.addingTimeInterval(60))
-                .last(where: { $0.requestID == requestID })
-            {
+        if let row = response.ledger {
                 ledger = .object([
                     "request_id": .string(row.requestID), "time": .instant(row.time), "project": .string(row.project), "key": .string(row.keyID),
                     "model": .string(row.model), "prompt_tokens": .int(row.promptTokens), "completion_tokens": .int(row.completionTokens),
                     "cost_usd": .dollars(row.cost), "status": .string(row.status), "estimated": .bool(row.estimated),
                 ])
-            }
         }
         return Self.result(
             .object([

@@ -6,6 +6,7 @@ import AsgardJSON
 import AsgardPolicy
 import Cedar
 public import Foundation
+import Logging
 public import MCP
 
 /// Runs Asgard's MCP tools, each a thin adapter over the desks the CLI and the HTTP API use.
@@ -30,7 +31,7 @@ public struct Toolbox: Sendable {
         public var requestRound: @Sendable () -> Void
         /// Re-reads the kill switches (one was engaged or released).
         public var refreshKillSwitches: @Sendable () async -> Void
-        /// Waits until the call journal is in the store, so a call's ledger row can be read.
+        /// Waits until the call journal is in the store, so the gateway's metering counts every call made.
         public var ledgerCaughtUp: @Sendable () async -> Bool
         public var clock: @Sendable () -> Date = Date.init
 
@@ -53,6 +54,7 @@ public struct Toolbox: Sendable {
     }
 
     public let dependencies: Dependencies
+    static let logger = Logger(label: "asgard.mcp")
 
     public init(_ dependencies: Dependencies) { self.dependencies = dependencies }
 
@@ -93,7 +95,8 @@ public struct Toolbox: Sendable {
         } catch let error as StoreError {
             return Self.refused(error.description)
         } catch {
-            // A store fault, say: its text is for operators, not for the client.
+            // A store fault, say: its text is for operators (the log), not for the client.
+            Self.logger.error("MCP tool \(name) for \(principal.actor) failed: \(error)")
             return Self.refused("\(name) could not be completed: Asgard's store did not answer; nothing was changed, try again")
         }
     }

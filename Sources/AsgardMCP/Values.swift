@@ -12,19 +12,6 @@ extension Value {
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    /// An exact JSON value (numbers that are not 64-bit integers become their text).
-    init(_ json: JSONValue) {
-        switch json {
-        case .null: self = .null
-        case .bool(let flag): self = .bool(flag)
-        case .integer(let number): self = .int(Int(number))
-        case .otherNumber(let text): self = .string(text)
-        case .string(let text): self = .string(text)
-        case .array(let items): self = .array(items.map(Value.init))
-        case .object(let members): self = .object(Dictionary(members.map { ($0.key, Value($0.value)) }, uniquingKeysWith: { _, last in last }))
-        }
-    }
-
     /// US dollars as an exact decimal string; null when unknown.
     static func dollars(_ amount: MicroDollars?) -> Value {
         amount.map { .string(DecimalAmount.dollars($0)) } ?? .null

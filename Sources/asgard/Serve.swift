@@ -10,7 +10,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the gateway and the controller loop.",
         discussion: """
             Serves POST /v1/chat/completions (OpenAI drop-in), POST /api/gateway/chat, GET /v1/models, \
-            GET /api/projects/{id}/usage and GET /healthz. The controller reconciles DIR at start, every \
+            GET /api/projects/{id}/usage, the cost and admin APIs, /mcp (the MCP server, streamable HTTP) \
+            and its RFC 9728 metadata, and GET /healthz. The controller reconciles DIR at start, every \
             --pass-interval seconds and whenever a file under DIR or the policy directory changes. Vendor \
             URLs and tokens are read from the environment by the names the manifests give. SIGTERM or \
             SIGINT shut down gracefully: in-flight calls finish and their ledger rows are committed.

@@ -140,7 +140,7 @@ public struct GatewayEventStream: Sendable {
         self.call = call
         self.forwardUsage = forwardUsage
         self.upstream = upstream
-        unproduced = UnproducedStream { await gateway.complete(admission, call, usage: .worstCase(of: admission), ending: "client_disconnected") }
+        unproduced = UnproducedStream { _ = await gateway.complete(admission, call, usage: .worstCase(of: admission), ending: "client_disconnected") }
         headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("x-asgard-request-id", call.requestID)]
     }
 
@@ -241,7 +241,7 @@ public struct GatewayEventStream: Sendable {
                 estimated: true, findings: [])
         var found = usage
         found.findings = transformer.findings.map(\.rawValue)
-        return await gateway.complete(admission, call, usage: found, ending: ending.rawValue)
+        return await gateway.complete(admission, call, usage: found, ending: ending.rawValue) != nil
     }
 }
 

@@ -18,11 +18,14 @@ public struct GatewayResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
     public var headers: [(String, String)]
+    /// The call's ledger row, as it was made durable before this answer (a completed call).
+    public var ledger: LedgerEntry?
 
-    public init(status: Int, body: [UInt8], headers: [(String, String)]) {
+    public init(status: Int, body: [UInt8], headers: [(String, String)], ledger: LedgerEntry? = nil) {
         self.status = status
         self.body = body
         self.headers = headers
+        self.ledger = ledger
     }
 
     /// An error answer as an OpenAI error object, with the call's request id when there is one.
@@ -297,16 +300,16 @@ public struct Gateway: Sendable {
         } catch {
             // The vendor did the work: charged and recorded once, as blocked; the answer withheld.
             usage.findings = [error.detector.rawValue]
-            await complete(admission, call, usage: usage, ending: "guardrail_blocked")
+            _ = await complete(admission, call, usage: usage, ending: "guardrail_blocked")
             return .plain(GatewayResponse(error: .guardrailBlocked(error.detector.rawValue, in: "response"), requestID: call.requestID))
         }
-        guard await complete(admission, call, usage: usage, ending: "ok") else {
+        guard let ledger = await complete(admission, call, usage: usage, ending: "ok") else {
             return .plain(GatewayResponse(error: Self.ledgerUnavailable, requestID: call.requestID))
         }
         return .plain(
             GatewayResponse(
                 status: 200, body: answer.jsonBytes,
-                headers: [("Content-Type", "application/json"), ("x-asgard-request-id", call.requestID)]))
+                headers: [("Content-Type", "application/json"), ("x-asgard-request-id", call.requestID)], ledger: ledger))
     }
 
     /// The vendor, streamed: admitted once it answers 2xx with a stream.
@@ -339,7 +342,7 @@ public struct Gateway: Sendable {
         }
         let ending = Task.isCancelled ? GatewayStreamEnding.clientDisconnected.rawValue : error.code
         metering.upstreamError(vendor: admission.route.vendor, code: error.code)
-        await complete(admission, call, usage: .worstCase(of: admission), ending: ending)
+        _ = await complete(admission, call, usage: .worstCase(of: admission), ending: ending)
         return GatewayResponse(error: error, requestID: call.requestID)
     }
 
@@ -394,7 +397,8 @@ public struct Gateway: Sendable {
     /// told. So settlement never charges more than the reservation.
     /// - Returns: whether they are durable (the caller must not see success otherwise).
     @discardableResult
-    func complete(_ admission: Admission, _ call: CallContext, usage: Usage, ending: String) async -> Bool {
+    /// - Returns: the ledger row recorded, or nil when it could not be.
+    func complete(_ admission: Admission, _ call: CallContext, usage: Usage, ending: String) async -> LedgerEntry? {
         let route = admission.route
         let prompt = min(usage.prompt, admission.promptBound)
         let generated = min(usage.completion, admission.completionBound)
@@ -414,16 +418,16 @@ public struct Gateway: Sendable {
         }
         metering.spend(project: admission.key.project, vendor: route.vendor, micros: cost.value)
         let elapsed = ContinuousClock.now - call.started
+        let ledger = LedgerEntry(
+            requestID: call.requestID, time: clock(), project: admission.key.project, keyID: admission.key.id, vendor: route.vendor,
+            model: route.model, upstream: route.upstream, promptTokens: prompt, completionTokens: generated, cost: cost,
+            latencyMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
+            status: ending, estimated: usage.estimated, overrun: overrun)
         do {
-            try await recorder.record(
-                ledger: LedgerEntry(
-                    requestID: call.requestID, time: clock(), project: admission.key.project, keyID: admission.key.id, vendor: route.vendor,
-                    model: route.model, upstream: route.upstream, promptTokens: prompt, completionTokens: generated, cost: cost,
-                    latencyMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
-                    status: ending, estimated: usage.estimated, overrun: overrun), audit: audit)
-            return true
+            try await recorder.record(ledger: ledger, audit: audit)
+            return ledger
         } catch {
-            return false
+            return nil
         }
     }
 
