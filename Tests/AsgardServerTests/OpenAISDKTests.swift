@@ -114,8 +114,9 @@ struct ServedAsgard {
                 let base = "http://127.0.0.1:\(port)"
                 // Wait for the controller's first pass.
                 for _ in 0..<100 {
-                    let health = try await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(5))
-                    if health.status == .ok { break }
+                    // A machine busy with other suites may answer late: that is a retry, not a failure.
+                    let health = try? await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(5))
+                    if health?.status == .ok { break }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 do { try await body(base, fake) } catch {

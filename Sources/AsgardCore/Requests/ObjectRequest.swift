@@ -1,3 +1,4 @@
+import AsgardJSON
 public import Foundation
 
 /// Who asked for an object through MCP or the API: a person (their credential said so) or a
@@ -128,24 +129,22 @@ public enum RequestDocument {
         ].joined(separator: "\n") + "\n"
     }
 
-    /// A JSON string literal.
+    /// A JSON string literal (`JSONValue.writeString`), with what YAML reads as a line break or
+    /// a byte-order mark, or refuses as a control character, escaped too: the value reads back
+    /// exactly, and nothing in it can end its scalar.
     public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
-                || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value == 0xFEFF:
+        var bytes: [UInt8] = []
+        JSONValue.writeString(text, to: &bytes)
+        var out = ""
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            if scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value) || [0x2028, 0x2029, 0xFEFF].contains(scalar.value) {
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+            } else {
+                out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        return out
     }
 
     static func flow(_ value: ParameterValue) -> String {
