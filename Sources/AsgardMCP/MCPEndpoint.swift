@@ -115,7 +115,7 @@ public final class MCPEndpoint: Sendable {
         let sessionHeader = request.header(HTTPHeaderName.sessionID)
         let session: Session
         var opened = false
-        if methodName == "initialize", let _ = id, sessionHeader == nil {
+        if methodName == "initialize", id != nil, sessionHeader == nil {
             switch await open(principal) {
             case .success(let new): session = new
             case .failure(let refusal): return refusal.response

@@ -66,21 +66,45 @@ public actor SessionTransport: Transport, HTTPContextProviding {
         }
     }
 
-    /// Hands the server a request and waits for its response.
+    /// Hands the server a request and waits for its response. A caller that goes away (the
+    /// client disconnected) stops waiting at once with an error answer; the server's own answer,
+    /// when it comes, finds no one and is dropped.
     /// - Returns: nil when a request with the same id is still in flight (or the session ended).
     func exchange(_ body: Data, id: MessageID, request: HTTPRequest) async -> Data? {
         guard !closed, waiters[id.key] == nil else { return nil }
         contexts[id.key] = request
-        return await withCheckedContinuation { continuation in
-            waiters[id.key] = continuation
-            inbox.yield(body)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume(returning: Self.error(id: id.json, code: -32800, message: "Request cancelled"))
+                    return
+                }
+                waiters[id.key] = continuation
+                inbox.yield(body)
+            }
+        } onCancel: {
+            Task { await self.abandon(id, code: -32800, message: "Request cancelled") }
         }
     }
 
-    /// Hands the server a notification or a response to one of its requests.
+    /// Ends the wait for `id`, if anyone waits, with an error answer.
+    private func abandon(_ id: MessageID, code: Int64, message: String) {
+        contexts.removeValue(forKey: id.key)
+        waiters.removeValue(forKey: id.key)?.resume(returning: Self.error(id: id.json, code: code, message: message))
+    }
+
+    /// Hands the server a notification or a response to one of its requests. A cancellation
+    /// (`notifications/cancelled`) also ends the wait for the request it names: the server sends
+    /// no answer to a cancelled request, and the HTTP request still open for it must end.
     func deliver(_ body: Data) {
         guard !closed else { return }
         inbox.yield(body)
+        guard case .object(let members)? = try? JSONValue.parse(Array(body)),
+            members.first(where: { $0.key == "method" })?.value == .string("notifications/cancelled"),
+            case .object(let params)? = members.first(where: { $0.key == "params" })?.value,
+            let id = params.first(where: { $0.key == "requestId" }).flatMap({ MessageID($0.value) })
+        else { return }
+        abandon(id, code: -32800, message: "Request cancelled")
     }
 
     /// A JSON-RPC error response.

@@ -140,6 +140,35 @@ import Testing
         #expect(await transport.exchange(Data("{}".utf8), id: .number(2), request: Self.request) == nil)
     }
 
+    /// A cancelled request gets no answer from the server; the HTTP request waiting for it ends.
+    @Test func aCancellationEndsTheWaitForTheRequestItNames() async throws {
+        let transport = SessionTransport()
+        async let answer = transport.exchange(Data(#"{"jsonrpc":"2.0","id":5,"method":"tools/call"}"#.utf8), id: .number(5), request: Self.request)
+        var inbox = transport.receive().makeAsyncIterator()
+        _ = try await inbox.next()
+        await transport.deliver(Data(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}"#.utf8))
+        let text = String(decoding: try #require(await answer), as: UTF8.self)
+        #expect(text.contains(#""id":5"#) && text.contains("-32800"), "\(text)")
+        // The server's late answer finds no one; a new request may reuse the id.
+        try await transport.send(Data(#"{"jsonrpc":"2.0","id":5,"result":{}}"#.utf8))
+        async let again = transport.exchange(Data("{}".utf8), id: .number(5), request: Self.request)
+        #expect(try await inbox.next().map { String(decoding: $0, as: UTF8.self) }?.contains("notifications/cancelled") == true)
+        #expect(try await inbox.next() == Data("{}".utf8), "the server got the new request, so its answer has someone waiting")
+        try await transport.send(Data(#"{"jsonrpc":"2.0","id":5,"result":{"ok":true}}"#.utf8))
+        #expect(String(decoding: try #require(await again), as: UTF8.self).contains("ok"))
+    }
+
+    /// A client that disconnects stops the wait at once.
+    @Test func aCallerThatGoesAwayStopsWaiting() async throws {
+        let transport = SessionTransport()
+        let waiting = Task { await transport.exchange(Data("{}".utf8), id: .string("gone"), request: Self.request) }
+        var inbox = transport.receive().makeAsyncIterator()
+        _ = try await inbox.next()
+        waiting.cancel()
+        let text = String(decoding: try #require(await waiting.value), as: UTF8.self)
+        #expect(text.contains("-32800"), "\(text)")
+    }
+
     @Test(arguments: [
         (#"{"params":{"name":"whoami","arguments":[]}}"#, String?.some("arguments: must be an object")), (#"{"params":{}}"#, "name: is required"),
         (#"{"params":[]}"#, "params:"), (#"{}"#, "params:"), (#"{"params":{"name":"x","arguments":null}}"#, nil),
