@@ -203,7 +203,10 @@ func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool
         try world.addKey("new-key", secret: "asg_new_key")
         let started = ContinuousClock.now
         await world.controller.configuration.pass()
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // The pass does not wait on the hung provisioning (that would never end). How soon a
+        // change is served with terraform hung is measured by ResilienceTests, alone on the
+        // machine; here, beside every other suite on two cores, a pass took 1.02 s once (CI).
+        #expect(ContinuousClock.now - started < .seconds(3))
         #expect(world.authenticates("asg_new_key"))
         try FileManager.default.removeItem(atPath: world.desired + "/keys/new-key.yaml")
         await world.controller.configuration.pass()
