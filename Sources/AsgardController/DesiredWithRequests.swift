@@ -9,6 +9,8 @@ public struct DesiredWithRequests: Sendable {
     public var requests: RequestedState?
     /// The files of `desired/`, as read.
     public var sources: [SourceFile]
+    /// The open requests, as read (empty when `desired/` is invalid or there is no store).
+    public var open: [ObjectRequest] = []
 
     /// Loads `directory` and adds the open requests in `store` (when there is a store).
     /// - Throws: the store's errors reading requests and approvals.
@@ -30,12 +32,12 @@ public struct DesiredWithRequests: Sendable {
         guard !open.isEmpty else {
             return DesiredWithRequests(
                 loaded: loaded, requests: .unchanged(loaded.state),
-                sources: sources)
+                sources: sources, open: open)
         }
         let merged = RequestedState.merge(
             sources: sources, loaded: loaded, requests: open, approvals: try await store.approvals(status: nil), loader: loader)
         loaded.state = merged.state
-        return DesiredWithRequests(loaded: loaded, requests: merged, sources: sources)
+        return DesiredWithRequests(loaded: loaded, requests: merged, sources: sources, open: open)
     }
 
     /// Closes the requests Git now owns (`committed`) and the project proposals whose approval

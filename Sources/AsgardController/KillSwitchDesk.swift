@@ -130,10 +130,7 @@ public struct KillSwitchDesk: Sendable {
         let determining = decision.response.reasons.sorted()
         guard decision.allowed else {
             let who = person.id.map { "User::\"\($0)\"" } ?? "an operator with no identity (give --by)"
-            let why =
-                !decision.failedClosedOn.isEmpty
-                ? "a forbid policy erred: \(decision.failedClosedOn.sorted().joined(separator: ", "))"
-                : determining.isEmpty ? "no policy permits it" : "forbidden by \(determining.joined(separator: ", "))"
+            let why = decision.denialReason
             try await store.appendAudit(
                 AuditEntry(
                     actor: person.actor, action: "kill.\(verb)", target: scope.target(id), outcome: "denied",

@@ -141,8 +141,7 @@ public struct RequestDesk: Sendable {
         if current.loaded.state.object(request.ref) != nil, merged.requested[request.ref] == nil {
             throw Refusal.conflict("desired/ already declares \(request.ref): change it there, by a commit")
         }
-        let open = try await store.objectRequests(status: .open)
-        if let other = open.first(where: { $0.ref == request.ref }) {
+        if let other = current.open.first(where: { $0.ref == request.ref }) {
             throw Refusal.conflict("request \(other.id) already asks for \(request.ref)")
         }
         let inForce = Array(merged.requested.values)

@@ -167,10 +167,7 @@ public struct Toolbox: Sendable {
         var detail = ["policies": determining.joined(separator: ","), "via": "mcp"]
         if let project { detail["project"] = project.id }
         guard decision.allowed else {
-            let why =
-                !decision.failedClosedOn.isEmpty
-                ? "a forbid policy erred: \(decision.failedClosedOn.sorted().joined(separator: ", "))"
-                : determining.isEmpty ? "no policy permits it" : "forbidden by \(determining.joined(separator: ", "))"
+            let why = decision.denialReason
             detail["reason"] = why
             try await dependencies.store.appendAudit(
                 AuditEntry(actor: principal.actor, action: "mcp.\(tool.rawValue)", target: "Tool/\(tool.rawValue)", outcome: "denied", detail: detail))

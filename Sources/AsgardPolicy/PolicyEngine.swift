@@ -12,6 +12,14 @@ public struct PolicyDecision: Sendable, Hashable {
     /// The shadow policy set's answer, when one is loaded; it never enforces.
     public var shadow: Response?
 
+    /// Why a denial was one, for people and the audit log: a `forbid` that erred (so Asgard
+    /// failed closed), no policy permitting it, or the policies that forbade it.
+    public var denialReason: String {
+        if !failedClosedOn.isEmpty { return "a forbid policy erred: \(failedClosedOn.sorted().joined(separator: ", "))" }
+        let determining = response.reasons.sorted()
+        return determining.isEmpty ? "no policy permits it" : "forbidden by \(determining.joined(separator: ", "))"
+    }
+
     /// True when a shadow set is loaded and decided differently: to be recorded, never enforced.
     public var shadowDisagrees: Bool {
         guard let shadow else { return false }
