@@ -73,11 +73,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The dashboard's pages, pure: HTML built from plain values (every text escaped), the
+        // spend chart as SVG, the stylesheet, form decoding. No HTTP framework, no effects.
+        .target(name: "AsgardDashboard", dependencies: ["AsgardCore", "AsgardCost", "AsgardJSON"], swiftSettings: strict),
         // The running server: Hummingbird wiring, the gateway pipeline, upstream calls, the controller loop.
         .target(
             name: "AsgardServer",
             dependencies: [
                 "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardGateway", "AsgardCost", "AsgardMCP",
+                "AsgardDashboard", "Cedar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -175,6 +179,11 @@ let package = Package(
         .testTarget(
             name: "AsgardMCPTests",
             dependencies: ["AsgardMCP", "AsgardJSON", .product(name: "MCP", package: "swift-sdk")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AsgardDashboardTests",
+            dependencies: ["AsgardDashboard", "AsgardCore", "AsgardCost", "AsgardJSON"],
             swiftSettings: strict
         ),
         .testTarget(

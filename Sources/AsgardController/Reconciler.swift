@@ -250,6 +250,9 @@ public struct Reconciler: Sendable {
         public var actions: [Action]
         public var notes: [String]
         var pass: Pass
+
+        /// What observation found each drifted object to be, by ref.
+        public var drift: [ObjectRef: String] { pass.observed.objects.compactMapValues(\.drift) }
     }
 
     /// Plans the provisioning path: resources and serving endpoints diffed against the store,

@@ -369,6 +369,7 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     private let target = Mutex<(state: DesiredState, policies: PolicyEngine?)?>(nil)
     /// Objects whose worker is running now, for tests.
     private let busy = Mutex<Set<ObjectRef>>([])
+    private let observedDrift = Mutex<(drift: [ObjectRef: String], at: Date)?>(nil)
     /// Grows with every new reason to look at every object (`update`, `requestRound`).
     private let generation = Mutex(0)
 
@@ -401,6 +402,10 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     /// The objects being worked on now.
     public var working: Set<ObjectRef> { busy.withLock { $0 } }
 
+    /// The drift the last planned round observed, by ref, and when; nil before the first round.
+    /// Pages show it rather than calling vendors themselves (a vendor that hangs stalls no page).
+    var lastDrift: (drift: [ObjectRef: String], at: Date)? { observedDrift.withLock { $0 } }
+
     private func reconciler(_ policies: PolicyEngine?) -> Reconciler {
         Reconciler(store: store, provisioner: provisioner, policies: policies, observers: observers, actor: "controller")
     }
@@ -430,6 +435,8 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
                     let reconciler = reconciler(policies)
                     do {
                         latest = (reconciler, try await reconciler.provisioningRound(state))
+                        let drift = latest?.round.drift ?? [:]
+                        observedDrift.withLock { $0 = (drift, Date()) }
                         (planned, wanted, failures) = (current, false, 0)
                         health.report(.provisioning, nil)
                     } catch {

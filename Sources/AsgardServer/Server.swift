@@ -164,6 +164,20 @@ extension ServerParts {
                 costDesk: costDesk,
                 desiredDirectory: configuration.desiredDirectory, requestPass: { controller.requestPass() }, requestRound: { controller.requestRound() },
                 refreshKillSwitches: { try? await controller.killSwitches.refresh() }, ledgerCaughtUp: { await ingester.caughtUp() }))
+        if let sessionStore = store as? any DashboardStore {
+            let environment = configuration.environment
+            func seconds(_ name: String, _ fallback: Int64) -> Duration {
+                .seconds(environment[name].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil } ?? fallback)
+            }
+            let sessions = DashboardSessions(
+                store: sessionStore, snapshot: snapshot, idle: seconds("ASGARD_DASHBOARD_IDLE_SECONDS", 3_600),
+                absolute: seconds("ASGARD_DASHBOARD_SESSION_SECONDS", 43_200),
+                secure: environment["ASGARD_PUBLIC_URL"]?.lowercased().hasPrefix("https://") == true)
+            DashboardController(
+                store: store, sessions: sessions, controller: controller, snapshot: snapshot, budgets: budgets, costDesk: costDesk,
+                anchorFile: environment["ASGARD_AUDIT_ANCHOR_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            ).addRoutes(to: router)
+        }
         MCPController(
             endpoint: MCPEndpoint(configuration: .from(configuration.environment), toolbox: toolbox, authenticator: authenticator),
             maxBodyBytes: configuration.maxBodyBytes, bodyReadTimeout: configuration.bodyReadTimeout

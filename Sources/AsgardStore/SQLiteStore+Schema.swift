@@ -39,7 +39,37 @@ enum Schema {
         migrator.registerMigration("v11-enforced-policies", migrate: v11)
         migrator.registerMigration("v12-costs", migrate: v12)
         migrator.registerMigration("v13-requests", migrate: v13)
+        migrator.registerMigration("v14-dashboard", migrate: v14)
         return migrator
+    }
+
+    /// The dashboard: people's sessions (the token's digest only), and the audit trail searchable
+    /// by project: `audit.project`, a virtual column (not hashed, not stored) read from the
+    /// entry's `detail.project` or its `Project/<id>` target, indexed with the sequence number.
+    private static func v14(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE dashboard_sessions (
+                    digest TEXT PRIMARY KEY CHECK (length(digest) = 64),
+                    email TEXT NOT NULL,
+                    credential_digest TEXT NOT NULL,
+                    csrf TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    idle_seconds INTEGER NOT NULL CHECK (idle_seconds > 0),
+                    absolute_seconds INTEGER NOT NULL CHECK (absolute_seconds > 0),
+                    expires_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
+
+                ALTER TABLE audit ADD COLUMN project TEXT GENERATED ALWAYS AS (
+                    coalesce(
+                        CASE WHEN json_valid(detail) THEN json_extract(detail, '$.project') END,
+                        CASE WHEN target GLOB 'Project/*' THEN substr(target, 9) END)
+                ) VIRTUAL;
+                CREATE INDEX audit_project ON audit (project, seq);
+                CREATE INDEX audit_action ON audit (action, seq);
+                """)
     }
 
     /// Objects asked for through MCP or the API: the YAML document as the loader reads it, who

@@ -6,7 +6,7 @@ import Testing
     @Test func checkListsTheShippedPolicies() async throws {
         let result = try await asgardDetached(["policy", "check"])
         #expect(result.status == 0)
-        #expect(result.stdout.hasPrefix("policies: 17 policies parse: "))
+        #expect(result.stdout.hasPrefix("policies: 19 policies parse: "))
         #expect(result.stdout.contains("key-invokes-allowed-model") && result.stdout.contains("requester-never-approves"))
         #expect(result.stdout.contains("endpoint-serves-its-projects"))
     }
@@ -14,7 +14,7 @@ import Testing
     @Test func checkAsJSONUsesBooleansAndNumbers() async throws {
         let result = try await asgardDetached(["policy", "check", "--json"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
-        #expect(result.status == 0 && json["valid"] as? Bool == true && json["policies"] as? Int == 17)
+        #expect(result.status == 0 && json["valid"] as? Bool == true && json["policies"] as? Int == 19)
         #expect((json["ids"] as? [String])?.contains("keys-read-own-project-cost") == true && (json["errors"] as? [String])?.isEmpty == true)
     }
 

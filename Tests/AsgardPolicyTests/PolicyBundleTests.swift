@@ -41,6 +41,6 @@ import Testing
     @Test func shippedPoliciesParse() {
         let (bundle, problems) = PolicyBundle.load(directory: packageRoot + "/policies")
         #expect(problems.isEmpty, "\(problems)")
-        #expect(bundle.policies.count == 17)
+        #expect(bundle.policies.count == 19)
     }
 }

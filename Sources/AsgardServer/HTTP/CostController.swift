@@ -29,18 +29,9 @@ struct CostController: Sendable {
 
     func addRoutes(operators: RouterGroup<AsgardRequestContext>, readers: RouterGroup<AsgardRequestContext>) {
         operators.post("/api/cost/rollup") { request, context -> Response in
-            guard let admin = context.admin, admin.roles.contains("admin") else {
-                throw GatewayError(
-                    status: 403, type: "permission_error", code: "not_an_admin", message: "a cost rollup needs the admin credential or a person in the admin role")
-            }
+            let admin = try Self.rollupOperator(context.admin)
             let (period, sources) = try await Self.rollupOrder(request, today: CostDay(desk.clock()))
-            let outcome: CostDesk.RollupOutcome
-            do {
-                outcome = try await desk.rollup(period, only: sources, actor: "User/\(admin.id ?? "anonymous")")
-            } catch let error as CostDesk.RollupError {
-                throw GatewayError.invalidRequest(error.description, param: "sources")
-            }
-            try await budgets.loadVendorSpend(from: desk.ledger, now: desk.clock())
+            let outcome = try await Self.rollup(desk: desk, budgets: budgets, period: period, sources: sources, by: admin)
             return Self.json(
                 .object([
                     JSONMember(key: "from", value: .string(outcome.period.from.description)),
@@ -80,6 +71,31 @@ struct CostController: Sendable {
             case let other: throw GatewayError.invalidRequest("format must be json or csv, not \(other.prefix(20))", param: "format")
             }
         }
+    }
+
+    /// The operator a rollup is ordered by: the admin credential or a person in the admin role.
+    /// - Throws: `GatewayError` 403 for anyone else.
+    static func rollupOperator(_ admin: Operator?) throws(GatewayError) -> Operator {
+        guard let admin, admin.roles.contains("admin") else {
+            throw GatewayError(
+                status: 403, type: "permission_error", code: "not_an_admin", message: "a cost rollup needs the admin credential or a person in the admin role")
+        }
+        return admin
+    }
+
+    /// Rolls `period` up as `admin` (the API's and the dashboard's refresh alike), then counts
+    /// the measured vendor spend against budgets at once.
+    static func rollup(desk: CostDesk, budgets: BudgetLedger, period: CostPeriod, sources: Set<String>?, by admin: Operator) async throws
+        -> CostDesk.RollupOutcome
+    {
+        let outcome: CostDesk.RollupOutcome
+        do {
+            outcome = try await desk.rollup(period, only: sources, actor: "User/\(admin.id ?? "anonymous")")
+        } catch let error as CostDesk.RollupError {
+            throw GatewayError.invalidRequest(error.description, param: "sources")
+        }
+        try await budgets.loadVendorSpend(from: desk.ledger, now: desk.clock())
+        return outcome
     }
 
     /// Who asks, as Cedar sees them: a key, or an operator (`User::"<email>"` in their roles).

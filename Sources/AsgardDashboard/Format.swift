@@ -1,0 +1,47 @@
+public import AsgardCore
+public import Foundation
+
+/// How figures read on the pages.
+public enum Format {
+    /// Dollars with cents and thousands separators, rounded half up to the cent from integer
+    /// micro-dollars: `$1,234.57`. Amounts under a cent but not zero read `<$0.01`.
+    public static func dollars(_ amount: MicroDollars) -> String {
+        let negative = amount.value < 0
+        let magnitude = amount.value.magnitude
+        if magnitude > 0 && magnitude < 5_000 { return negative ? ">-$0.01" : "<$0.01" }
+        let cents = (magnitude + 5_000) / 10_000
+        let whole = String(cents / 100), fraction = cents % 100
+        var grouped = ""
+        for (index, digit) in whole.enumerated() {
+            if index > 0 && (whole.count - index) % 3 == 0 { grouped += "," }
+            grouped.append(digit)
+        }
+        return (negative ? "-$" : "$") + grouped + "." + (fraction < 10 ? "0" : "") + String(fraction)
+    }
+
+    /// Exact dollars with six decimals, for a title or a table's tooltip: `12.500000`.
+    public static func exact(_ amount: MicroDollars) -> String {
+        let magnitude = amount.value.magnitude
+        let digits = String(magnitude % 1_000_000)
+        return (amount.value < 0 ? "-" : "") + "\(magnitude / 1_000_000)." + String(repeating: "0", count: 6 - digits.count) + digits
+    }
+
+    /// `2026-12-03 18:20 UTC`.
+    public static func time(_ date: Date) -> String {
+        let text = formatInstant(date)
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5)) + " UTC"
+    }
+
+    /// An audit time (RFC 3339 with milliseconds) as `2026-12-03 18:20:29 UTC`.
+    public static func auditTime(_ text: String) -> String {
+        guard text.count >= 19 else { return text }
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(8)) + " UTC"
+    }
+
+    /// A percentage with one decimal, from integers: `12.5%`.
+    public static func percent(_ part: MicroDollars, of whole: MicroDollars) -> String {
+        guard whole.value > 0 else { return "—" }
+        let tenths = (Int128(part.value) * 1000 + Int128(whole.value) / 2) / Int128(whole.value)
+        return "\(tenths / 10).\(abs(tenths % 10))%"
+    }
+}
