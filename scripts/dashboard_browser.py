@@ -29,6 +29,8 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -119,8 +121,18 @@ class Dashboard:
         """Clicks a form's button and waits for the page the post answered with: a new document
         (the marker set on this one is gone), fully loaded. While the documents change, the
         driver may fail any command (not only with a stale element): those failures are waited out."""
+        question = button.find_element(By.XPATH, "./ancestor::form").get_attribute("data-confirm")
         self.driver.execute_script("window.__asgardOldPage = true;")
         button.click()
+        if question:
+            # The form asks first (dashboard.js): the dialog must say what happens, then it posts.
+            try:
+                alert = WebDriverWait(self.driver, TIMEOUT).until(EC.alert_is_present())
+            except TimeoutException:
+                self.fail(f"no confirm dialog appeared for a form with data-confirm {question!r}")
+            asked = alert.text
+            alert.accept()
+            self.expect(asked == question, f"the confirm dialog asked {asked!r}, not {question!r}")
         try:
             WebDriverWait(self.driver, TIMEOUT, ignored_exceptions=(WebDriverException,)).until(
                 lambda d: d.execute_script("return !window.__asgardOldPage && document.readyState === 'complete';"))
@@ -135,9 +147,58 @@ class Dashboard:
         return self.element("#notice", f"#notice after {after}")
 
     def shot(self, name):
+        """Checks the page is usable without sight or a mouse, then saves its screenshot."""
+        self.accessible(name)
         path = os.path.join(self.shots, name)
         check(self.driver.save_screenshot(path), f"could not save screenshot {path}")
         self.taken.append(name)
+
+    # Accessibility, checked on every page a screenshot is taken of.
+
+    ACCESSIBILITY = """
+        const problems = [];
+        if (!document.documentElement.lang) problems.push("<html> has no lang");
+        if (document.querySelectorAll("main").length !== 1) problems.push("not exactly one <main>");
+        if (document.querySelectorAll("h1").length !== 1) problems.push("not exactly one <h1>");
+        for (const control of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+          if (!control.labels || control.labels.length === 0) problems.push("no label: " + control.outerHTML.slice(0, 120));
+        }
+        for (const button of document.querySelectorAll("button")) {
+          if (!button.textContent.trim()) problems.push("a button without text: " + button.outerHTML.slice(0, 120));
+        }
+        for (const table of document.querySelectorAll("table")) {
+          if (!table.querySelector("caption")) problems.push("a table without a caption");
+        }
+        for (const chart of document.querySelectorAll("svg")) {
+          if (chart.getAttribute("role") !== "img" || !chart.querySelector("title")) problems.push("an svg without role=img and a title");
+        }
+        return problems;
+    """
+
+    def accessible(self, name):
+        problems = self.driver.execute_script(self.ACCESSIBILITY)
+        self.expect(not problems, f"{name}: {problems}")
+        # The keyboard: the first Tab reaches the skip link, which leads to the content.
+        # Focus starts at the top of the document (as on a fresh load), whatever was focused before.
+        self.driver.execute_script(
+            "window.scrollTo(0, 0); document.body.setAttribute('tabindex', '-1'); document.body.focus();"
+            " document.body.removeAttribute('tabindex');")
+        ActionChains(self.driver).send_keys(Keys.TAB).perform()
+        focused = self.driver.execute_script("return document.activeElement.className + ' ' + document.activeElement.getAttribute('href');")
+        self.expect(focused == "skip #main", f"{name}: the first Tab focused {focused!r}, not the skip link")
+        self.driver.execute_script("document.activeElement.blur();")  # the screenshot shows the page, not the focus ring
+
+    def on_a_phone(self, name):
+        """The page at a phone's width (390 CSS pixels): nothing wider than the screen."""
+        size = self.driver.get_window_size()
+        self.driver.set_window_size(390, 844)
+        try:
+            self.loaded()
+            overflow = self.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
+            self.expect(overflow <= 0, f"{name}: the page is {overflow} px wider than a phone's screen")
+            self.shot(name)
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
 
     # Sessions.
 
@@ -393,6 +454,7 @@ def flow(ui, base, lars, priya, tom, agent, key_id):
     # The figures come from a rollup: read them once one has run.
     overview_shows_measurements(ui)
     ui.shot("overview.png")
+    ui.on_a_phone("overview-phone.png")
     project_pages(ui, agent, key_id)
     logged_out_stays_out(ui)
 

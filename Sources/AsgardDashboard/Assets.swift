@@ -42,6 +42,8 @@ public enum Assets {
         svg.chart { width: 100%; height: auto; max-height: 300px; display: block; }
         svg .grid { stroke: #e1e5ea; } svg .axis { font-size: 11px; fill: var(--muted); }
         svg .budget { stroke: var(--bad); stroke-width: 1.5; stroke-dasharray: 6 4; } svg .budget-label { font-size: 11px; fill: var(--bad); }
+        svg .no-figures { stroke: #8a929c; stroke-width: 3; }
+        .swatch.no-figures { height: 0; border: 0; border-top: 3px solid #8a929c; }
         svg .not_measured { fill: #fff; stroke: var(--bad); stroke-dasharray: 3 2; }
         ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 18px; padding: 0; font-size: 0.88rem; }
         .swatch { display: inline-block; width: 14px; height: 14px; margin-right: 6px; vertical-align: -2px; border: 1px solid #555; }

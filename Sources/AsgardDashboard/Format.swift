@@ -41,7 +41,8 @@ public enum Format {
     /// A percentage with one decimal, from integers: `12.5%`.
     public static func percent(_ part: MicroDollars, of whole: MicroDollars) -> String {
         guard whole.value > 0 else { return "—" }
-        let tenths = (Int128(part.value) * 1000 + Int128(whole.value) / 2) / Int128(whole.value)
-        return "\(tenths / 10).\(abs(tenths % 10))%"
+        // Rounded half up on the magnitude, then signed: a credit reads as a negative share.
+        let magnitude = (Int128(part.value).magnitude * 1000 + UInt128(whole.value) / 2) / UInt128(whole.value)
+        return (part.value < 0 && magnitude > 0 ? "-" : "") + "\(magnitude / 10).\(magnitude % 10)%"
     }
 }

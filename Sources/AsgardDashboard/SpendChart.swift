@@ -74,20 +74,38 @@ public struct SpendChart: Sendable, Hashable {
         return (pieces, unmeasured)
     }
 
-    /// The top of the scale: the highest day or the budget pace, whichever is more (1 cent at least).
-    public var scaleTop: MicroDollars {
-        let highest = stacks.pieces.values.map { $0.reduce(0) { $0 + $1.amount.value } }.max() ?? 0
-        return MicroDollars(max(highest, dailyBudget?.value ?? 0, 10_000))
+    /// The highest day's stacked figures.
+    public var highest: MicroDollars {
+        MicroDollars(stacks.pieces.values.map { $0.reduce(0) { $0 + $1.amount.value } }.max() ?? 0)
     }
+
+    /// Whether the budget's daily pace is drawn as a line: when it is at most four times the
+    /// highest day (a pace far above the bars would flatten them to nothing; it is then named
+    /// in a label instead).
+    public var budgetOnScale: Bool {
+        guard let dailyBudget, dailyBudget.value > 0 else { return false }
+        return dailyBudget.value <= highest.value * 4
+    }
+
+    /// The top of the scale: the highest day, or the budget pace when drawn, whichever is more
+    /// (a cent at least).
+    public var scaleTop: MicroDollars {
+        MicroDollars(max(highest.value, budgetOnScale ? dailyBudget?.value ?? 0 : 0, 10_000))
+    }
+
+    /// Days of the period with no figure at all: not rolled up (or before the project existed).
+    public var daysWithoutFigures: Set<String> { Set(days).subtracting(figures.map(\.day)) }
 
     static let palette = ["#1f5fa8", "#b3541e", "#2f7d4f", "#7a4bb0", "#8a6d00", "#a3284b"]
     static let (width, height) = (720.0, 260.0)
-    static let (left, right, top, bottom) = (72.0, 12.0, 14.0, 40.0)
+    /// The plot's margins; the top one leaves room for a not-measured mark above the highest day.
+    static let (left, right, top, bottom) = (72.0, 12.0, 30.0, 40.0)
 
     /// The chart, titled `title` for assistive technology.
     public func svg(title: String, id: String) -> Node {
         let vendors = vendors
         let (pieces, unmeasured) = stacks
+        let blank = daysWithoutFigures
         let plotWidth = Self.width - Self.left - Self.right, plotHeight = Self.height - Self.top - Self.bottom
         let top = Double(scaleTop.value)
         let slot = plotWidth / Double(max(days.count, 1))
@@ -133,10 +151,15 @@ public struct SpendChart: Sendable, Hashable {
                         h("title", text: "\(day) \(piece.vendor): \(Format.dollars(piece.amount)) (\(piece.measurement.label))")
                     }
                 }
+                if blank.contains(day) {
+                    h("line", ["class": "no-figures", "x1": number(x), "x2": number(x + barWidth), "y1": number(y(0)), "y2": number(y(0))]) {
+                        h("title", text: "\(day): no figures (not rolled up)")
+                    }
+                }
                 if unmeasured.contains(day) {
                     let markHeight = min(plotHeight * 0.12, 24)
                     h("rect", [
-                        "class": "bar not_measured", "x": number(x), "y": number(y(total) - markHeight), "width": number(barWidth),
+                        "class": "bar not_measured", "x": number(x), "y": number(max(y(total) - markHeight, 0)), "width": number(barWidth),
                         "height": number(markHeight),
                     ]) {
                         h("title", text: "\(day): a source could not measure this day; no figure is shown for it")
@@ -148,10 +171,15 @@ public struct SpendChart: Sendable, Hashable {
                 }
             }
             if let dailyBudget, dailyBudget.value > 0 {
-                let at = y(dailyBudget.value)
-                h("line", ["class": "budget", "x1": number(Self.left), "x2": number(Self.width - Self.right), "y1": number(at), "y2": number(at)])
-                h("text", ["class": "budget-label", "x": number(Self.width - Self.right), "y": number(at - 4), "text-anchor": "end"],
-                  text: "budget pace \(Format.dollars(dailyBudget))/day")
+                if budgetOnScale {
+                    let at = y(dailyBudget.value)
+                    h("line", ["class": "budget", "x1": number(Self.left), "x2": number(Self.width - Self.right), "y1": number(at), "y2": number(at)])
+                    h("text", ["class": "budget-label", "x": number(Self.width - Self.right), "y": number(at - 4), "text-anchor": "end"],
+                      text: "budget pace \(Format.dollars(dailyBudget))/day")
+                } else {
+                    h("text", ["class": "budget-label", "x": number(Self.width - Self.right), "y": number(Self.top + 4), "text-anchor": "end"],
+                      text: "budget pace \(Format.dollars(dailyBudget))/day: above the scale")
+                }
             }
         }
     }
@@ -173,6 +201,10 @@ public struct SpendChart: Sendable, Hashable {
             h("li") {
                 h("span", ["class": "swatch not-measured", "aria-hidden": "true"])
                 "outlined: not measured (no figure; never counted as zero)"
+            }
+            h("li") {
+                h("span", ["class": "swatch no-figures", "aria-hidden": "true"])
+                "grey baseline: no figures for the day (not rolled up)"
             }
             h("li") {
                 h("span", ["class": "swatch budget-line", "aria-hidden": "true"])

@@ -45,7 +45,7 @@ enum Schema {
 
     /// The dashboard: people's sessions (the token's digest only), and the audit trail searchable
     /// by project: `audit.project`, a virtual column (not hashed, not stored) read from the
-    /// entry's `detail.project` or its `Project/<id>` target, indexed with the sequence number.
+    /// entry's `detail.project` or its `Project/<id>` target (`project/<id>`: a kill switch's), indexed with the sequence number.
     private static func v14(_ db: Database) throws {
         try db.execute(
             sql: """
@@ -65,7 +65,7 @@ enum Schema {
                 ALTER TABLE audit ADD COLUMN project TEXT GENERATED ALWAYS AS (
                     coalesce(
                         CASE WHEN json_valid(detail) THEN json_extract(detail, '$.project') END,
-                        CASE WHEN target GLOB 'Project/*' THEN substr(target, 9) END)
+                        CASE WHEN target GLOB 'Project/*' OR target GLOB 'project/*' THEN substr(target, 9) END)
                 ) VIRTUAL;
                 CREATE INDEX audit_project ON audit (project, seq);
                 CREATE INDEX audit_action ON audit (action, seq);

@@ -89,6 +89,7 @@ struct Demo: AsyncParsableCommand {
                         \(approver.map { """
 
                         Approver \($0.email), personal credential (shown once): \($0.secret)
+                          Dashboard: \(base)/ (log in with that credential)
                           curl -s \(base)/api/admin/approvals -H "Authorization: Bearer \($0.secret)"
                           ASGARD_PERSON_KEY=\($0.secret) asgard approvals approve <id> --data-dir \(store.directory)/demo
                           Roll up the last 7 days of spend: curl -s -X POST \(base)/api/cost/rollup -H "Authorization: Bearer \($0.secret)"

@@ -19,7 +19,7 @@ import Testing
     static let tom = "tom.okafor@example.com"
     static let screenshots = packageRoot + "/.build/screenshots"
     static let expectedScreenshots = [
-        "login.png", "overview.png", "project.png", "approvals-refused.png", "approvals.png", "kill.png", "audit.png",
+        "login.png", "overview.png", "overview-phone.png", "project.png", "approvals-refused.png", "approvals.png", "kill.png", "audit.png",
     ]
     static let warehouse = ObjectRef(.resource, "fraud-warehouse")
 

@@ -7,12 +7,12 @@ import Testing
 @Suite("Schema and migrations")
 struct SchemaTests {
     static let tables = [
-        "approvals", "audit", "audit_head", "audit_keying", "cost_drift", "cost_sources", "costs", "enforced_policies", "journal_position", "keys", "kill_switches", "ledger", "objects",
+        "approvals", "audit", "audit_head", "audit_keying", "cost_drift", "cost_sources", "costs", "dashboard_sessions", "enforced_policies", "journal_position", "keys", "kill_switches", "ledger", "objects",
         "provisioning", "requests", "routes",
     ]
     static let migrations = [
         "v1", "v2-kill-switches", "v3-provisioning", "v4-call-journal", "v5-claims", "v6-route-api", "v7-ledger-overrun", "v8-audit-hmac",
-        "v9-approval-plans", "v10-endpoint-owners", "v11-enforced-policies", "v12-costs", "v13-requests",
+        "v9-approval-plans", "v10-endpoint-owners", "v11-enforced-policies", "v12-costs", "v13-requests", "v14-dashboard",
     ]
 
     @Test("opening creates the parent directory, every table, WAL mode and every migration")
@@ -152,7 +152,8 @@ struct SchemaTests {
                 DROP TABLE enforced_policies;
                 DROP TABLE costs; DROP TABLE cost_drift; ALTER TABLE cost_sources DROP COLUMN reconcile_tolerance_percent;
                 DROP TABLE requests;
-                DELETE FROM grdb_migrations WHERE identifier IN ('v9-approval-plans', 'v10-endpoint-owners', 'v11-enforced-policies', 'v12-costs', 'v13-requests');
+                DROP TABLE dashboard_sessions; DROP INDEX audit_project; DROP INDEX audit_action; ALTER TABLE audit DROP COLUMN project;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v9-approval-plans', 'v10-endpoint-owners', 'v11-enforced-policies', 'v12-costs', 'v13-requests', 'v14-dashboard');
                 """)
             let store = try scratch.open()
             #expect(try sqlite3Lines(scratch.path, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == Self.migrations)
