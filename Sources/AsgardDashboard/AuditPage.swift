@@ -1,4 +1,5 @@
 public import AsgardCore
+public import Foundation
 
 /// `/audit`: the trail, filtered by project, actor, action and outcome, newest first, a page at
 /// a time; the chain's verification and its last anchor.
@@ -28,6 +29,8 @@ public struct AuditPage: Sendable {
     /// The sequence number to page back from; nil on the last page.
     public var older: Int64?
     public var verification: AuditVerification
+    /// When the verification ran (it runs at most once a minute); nil when it could not run.
+    public var verifiedAt: Date?
     public var anchor: Anchor?
     /// Why there is no anchor to show (an unreadable file, say).
     public var anchorProblem: String?
@@ -35,9 +38,10 @@ public struct AuditPage: Sendable {
     public var seesEverything: Bool
 
     public init(
-        filters: Filters, records: [AuditRecord], older: Int64?, verification: AuditVerification, anchor: Anchor?, anchorProblem: String?,
-        seesEverything: Bool
+        filters: Filters, records: [AuditRecord], older: Int64?, verification: AuditVerification, verifiedAt: Date? = nil, anchor: Anchor?,
+        anchorProblem: String?, seesEverything: Bool
     ) {
+        self.verifiedAt = verifiedAt
         self.filters = filters
         self.records = records
         self.older = older
@@ -81,13 +85,15 @@ public struct AuditPage: Sendable {
             h("h2", ["id": "chain-title"], text: "Integrity")
             switch verification {
             case .intact(let count, let head):
-                h("p", ["id": "chain-status", "class": "ok"], text: "verified: all \(count) entries chain and check out under the audit key; head \(head.prefix(16))…")
+                h("p", ["id": "chain-status", "class": "ok"],
+                  text: "verified: all \(count) entries chain and check out under the audit key; head \(head.prefix(16))…"
+                    + (verifiedAt.map { " (checked \(Format.time($0)); the check runs at most once a minute)" } ?? ""))
             case .broken(let sequence, let reason):
                 h("p", ["id": "chain-status", "class": "error", "role": "alert"], text: "broken at entry \(sequence): \(reason)")
             }
             if let anchor {
                 h("p", ["id": "last-anchor"], text: "Last anchor: entry \(anchor.anchor.sequence), \(anchor.anchor.time), MAC \(anchor.anchor.mac.prefix(16))… "
-                    + (anchor.file.map { "(exported to \($0); the log was checked against every anchor in it)" } ?? "(the head now: set ASGARD_AUDIT_ANCHOR_FILE to export anchors)"))
+                    + (anchor.file.map { "(exported to \($0); the check covers every anchor in it)" } ?? "(the head now: set ASGARD_AUDIT_ANCHOR_FILE to export anchors)"))
             } else {
                 h("p", ["id": "last-anchor"], text: anchorProblem ?? "No anchor: the log is empty.")
             }

@@ -173,9 +173,10 @@ extension ServerParts {
                 store: sessionStore, snapshot: snapshot, idle: seconds("ASGARD_DASHBOARD_IDLE_SECONDS", 3_600),
                 absolute: seconds("ASGARD_DASHBOARD_SESSION_SECONDS", 43_200),
                 secure: environment["ASGARD_PUBLIC_URL"]?.lowercased().hasPrefix("https://") == true)
+            let anchorFile = environment["ASGARD_AUDIT_ANCHOR_FILE"].flatMap { $0.isEmpty ? nil : $0 }
             DashboardController(
                 store: store, sessions: sessions, controller: controller, snapshot: snapshot, budgets: budgets, costDesk: costDesk,
-                anchorFile: environment["ASGARD_AUDIT_ANCHOR_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+                anchorFile: anchorFile, verifier: AuditVerifier(store: store, anchorFile: anchorFile)
             ).addRoutes(to: router)
         }
         MCPController(

@@ -1,5 +1,5 @@
 import AsgardCore
-import AsgardServer
+@testable import AsgardServer
 import AsgardStore
 import AsgardTestSupport
 import AsyncHTTPClient
@@ -342,6 +342,17 @@ import Testing
         }
     }
 
+    @Test func anEditedAuditEntryShowsTheChainBroken() async throws {
+        try await Self.serve { base, client, _, desired in
+            let lars = Browser(client, base)
+            try await lars.logIn(personSecret(Self.lars))
+            let path = String(desired.dropLast("/desired".count)) + "/data/asgard.sqlite"
+            _ = try sqlite3(path, "UPDATE audit SET actor = 'someone-else' WHERE seq = 2")
+            let page = try await lars.get("/audit")
+            #expect(page.body.contains(#"<p id="chain-status" class="error" role="alert">broken at entry 2:"#), "\(page.body.prefix(3000))")
+        }
+    }
+
     @Test func theAuditTrailPagesBackWithItsFilters() async throws {
         try await Self.serve { base, client, store, _ in
             for index in 0..<120 {
@@ -362,5 +373,29 @@ import Testing
             }
             #expect(seen.count == 120 && seen == seen.sorted(by: >) && Set(seen).count == 120, "\(seen.count)")
         }
+    }
+}
+
+/// The audit page's verification runs at most once per `maxAge`, however many pages ask.
+struct AuditVerifierTests {
+    @Test func oneCheckServesEveryPageUntilItIsOld() async throws {
+        let root = try makeTemporaryDirectory("verifier")
+        let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
+        try await store.appendAudit(AuditEntry(actor: "test", action: "test.one", target: nil, outcome: "ok"))
+        let verifier = AuditVerifier(store: store, anchorFile: nil, maxAge: 60)
+        let start = Date()
+        async let first = verifier.checked(now: start)
+        async let second = verifier.checked(now: start)
+        let (a, b) = try await (first, second)
+        #expect(a.at == b.at)
+        guard case .intact(let count, _) = a.verification else { Issue.record("\(a.verification)"); return }
+        #expect(count == 1)
+        // An entry edited behind the store's back shows once the check is old enough to run again.
+        _ = try sqlite3(root + "/asgard.sqlite", "UPDATE audit SET actor = 'someone-else' WHERE seq = 1")
+        let cached = try await verifier.checked(now: start.addingTimeInterval(59))
+        #expect(cached.at == a.at)
+        let fresh = try await verifier.checked(now: start.addingTimeInterval(61))
+        guard case .broken(let sequence, _) = fresh.verification else { Issue.record("\(fresh.verification)"); return }
+        #expect(sequence == 1)
     }
 }

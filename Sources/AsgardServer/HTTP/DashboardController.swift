@@ -24,8 +24,10 @@ struct DashboardController: Sendable {
     let snapshot: SnapshotBox
     let budgets: BudgetLedger
     let costDesk: CostDesk?
-    /// `ASGARD_AUDIT_ANCHOR_FILE`, when anchors are exported: the audit page checks against it.
+    /// `ASGARD_AUDIT_ANCHOR_FILE`, when anchors are exported: the audit page shows its last one.
     let anchorFile: String?
+    /// The chain's verification (against the anchor file too), at most once a minute.
+    let verifier: AuditVerifier
     var clock: @Sendable () -> Date = Date.init
 
     /// The most a form body may be.
@@ -321,13 +323,11 @@ struct DashboardController: Sendable {
             AuditQuery(
                 projects: projects, actor: filters.actor.isEmpty ? nil : filters.actor, action: filters.action.isEmpty ? nil : filters.action,
                 outcome: filters.outcome.isEmpty ? nil : filters.outcome, before: Int64(parameter("before")), limit: limit))
-        var anchors: [AuditAnchor] = []
         var anchor: AuditPage.Anchor?
         var anchorProblem: String?
         if let anchorFile {
             do {
-                anchors = try AuditAnchorFile.read(anchorFile)
-                anchor = anchors.last.map { AuditPage.Anchor(anchor: $0, file: anchorFile) }
+                anchor = try AuditAnchorFile.read(anchorFile).last.map { AuditPage.Anchor(anchor: $0, file: anchorFile) }
                 if anchor == nil { anchorProblem = "No anchor has been exported to \(anchorFile) yet." }
             } catch {
                 anchorProblem = "The anchor file cannot be read: \(error)"
@@ -335,9 +335,17 @@ struct DashboardController: Sendable {
         } else if let head = try await store.auditTail(limit: 1).first {
             anchor = AuditPage.Anchor(anchor: AuditAnchor(head: head, at: clock()), file: nil)
         }
+        let verification: AuditVerification
+        let verifiedAt: Date?
+        do {
+            let checked = try await verifier.checked(now: clock())
+            (verification, verifiedAt) = (checked.verification, checked.at)
+        } catch {
+            (verification, verifiedAt) = (.broken(sequence: 0, reason: "the chain could not be checked: \(error)"), nil)
+        }
         let page = AuditPage(
             filters: filters, records: records, older: records.count == limit ? records.last?.content.sequence : nil,
-            verification: try await store.verifyAudit(anchors: anchors), anchor: anchor, anchorProblem: anchorProblem,
+            verification: verification, verifiedAt: verifiedAt, anchor: anchor, anchorProblem: anchorProblem,
             seesEverything: visibility.seesEverything)
         return Self.html(page.render(viewer: signed.viewer))
     }
