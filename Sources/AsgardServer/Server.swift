@@ -83,7 +83,8 @@ public struct ServerParts: Sendable {
 /// With `ASGARD_AUDIT_ANCHOR_FILE` in the configuration's environment, the audit head is
 /// appended to that file periodically (`AuditAnchorExport`).
 /// - Throws: `CallLogError` when another server has the journal open; the journal's and the
-///   store's errors when the journal cannot be opened or recovered; `AuditAnchorExportError`.
+///   store's errors when the journal cannot be opened or recovered; `AuditAnchorExportError`;
+///   `DashboardSessions.ConfigurationError` for a session lifetime that is not whole seconds.
 public func buildApplication(
     _ configuration: ServerConfiguration, _ dependencies: ServerDependencies,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
@@ -166,12 +167,10 @@ extension ServerParts {
                 refreshKillSwitches: { try? await controller.killSwitches.refresh() }, ledgerCaughtUp: { await ingester.caughtUp() }))
         if let sessionStore = store as? any DashboardStore {
             let environment = configuration.environment
-            func seconds(_ name: String, _ fallback: Int64) -> Duration {
-                .seconds(environment[name].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil } ?? fallback)
-            }
             let sessions = DashboardSessions(
-                store: sessionStore, snapshot: snapshot, idle: seconds("ASGARD_DASHBOARD_IDLE_SECONDS", 3_600),
-                absolute: seconds("ASGARD_DASHBOARD_SESSION_SECONDS", 43_200),
+                store: sessionStore, snapshot: snapshot,
+                idle: try DashboardSessions.seconds("ASGARD_DASHBOARD_IDLE_SECONDS", in: environment, default: 3_600),
+                absolute: try DashboardSessions.seconds("ASGARD_DASHBOARD_SESSION_SECONDS", in: environment, default: 43_200),
                 secure: environment["ASGARD_PUBLIC_URL"]?.lowercased().hasPrefix("https://") == true)
             let anchorFile = environment["ASGARD_AUDIT_ANCHOR_FILE"].flatMap { $0.isEmpty ? nil : $0 }
             DashboardController(

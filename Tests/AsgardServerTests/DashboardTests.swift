@@ -376,6 +376,23 @@ import Testing
     }
 }
 
+/// A session lifetime that is not whole seconds in range stops the server from starting, by name.
+struct DashboardConfigurationTests {
+    @Test(arguments: ["0", "-5", "1.5", "an hour", "2592001"])
+    func aBadSessionLifetimeIsRefusedByName(_ text: String) throws {
+        for name in ["ASGARD_DASHBOARD_IDLE_SECONDS", "ASGARD_DASHBOARD_SESSION_SECONDS"] {
+            #expect(throws: DashboardSessions.ConfigurationError.self) { try DashboardSessions.seconds(name, in: [name: text], default: 60) }
+            do {
+                _ = try DashboardSessions.seconds(name, in: [name: text], default: 60)
+            } catch {
+                #expect("\(error)".hasPrefix(name + " must be a whole number of seconds"))
+            }
+        }
+        #expect(try DashboardSessions.seconds("X", in: [:], default: 60) == .seconds(60))
+        #expect(try DashboardSessions.seconds("X", in: ["X": "90"], default: 60) == .seconds(90))
+    }
+}
+
 /// The audit page's verification runs at most once per `maxAge`, however many pages ask.
 struct AuditVerifierTests {
     @Test func oneCheckServesEveryPageUntilItIsOld() async throws {

@@ -21,6 +21,21 @@ struct DashboardSessions: Sendable {
     var secure: Bool
     var clock: @Sendable () -> Date = Date.init
 
+    /// A session lifetime in the environment that is not a whole number of seconds in range.
+    struct ConfigurationError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The lifetime `name` sets in `environment` (1 to 2,592,000 seconds), or `fallback` when unset or empty.
+    /// - Throws: `ConfigurationError` naming the variable and what it takes.
+    static func seconds(_ name: String, in environment: [String: String], default fallback: Int64) throws -> Duration {
+        guard let text = environment[name], !text.isEmpty else { return .seconds(fallback) }
+        guard let value = Int64(text), (1...2_592_000).contains(value) else {
+            throw ConfigurationError(description: "\(name) must be a whole number of seconds from 1 to 2592000 (30 days), not \(text.prefix(40))")
+        }
+        return .seconds(value)
+    }
+
     static let sessionCookie = "asgard_session"
     static let loginCookie = "asgard_login"
 
