@@ -96,8 +96,12 @@ terraform-check: terraform
 build: setup
 	swift build
 
-test: setup terraform-check browser
-	swift build --build-tests
+# Chromium installs (when missing) while Swift builds: the two overlap instead of adding up.
+test: setup terraform-check
+	@$(MAKE) --no-print-directory browser & browser=$$!; \
+	built=0; swift build --build-tests || built=$$?; \
+	wait $$browser || { echo "make browser failed: the dashboard's browser test needs chromium and chromium-driver" >&2; exit 1; }; \
+	exit $$built
 	$(PYTHON) scripts/check_desired_yaml.py $(ASGARD) desired
 	$(ASGARD) policy test policies
 	swift test --skip-build --skip ResilienceTests --skip MCPFlowTests --skip DashboardBrowserTests
