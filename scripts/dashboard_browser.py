@@ -172,6 +172,31 @@ class Dashboard:
         for (const chart of document.querySelectorAll("svg")) {
           if (chart.getAttribute("role") !== "img" || !chart.querySelector("title")) problems.push("an svg without role=img and a title");
         }
+        // Contrast (WCAG 2): every visible text against the first opaque background behind it,
+        // at least 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold).
+        const rgb = (text) => (text.match(/[\d.]+/g) || []).map(Number);
+        const luminance = ([r, g, b]) => {
+          const channel = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+          return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+        };
+        const background = (element) => {
+          for (let node = element; node && node.nodeType === 1; node = node.parentElement) {
+            const color = rgb(getComputedStyle(node).backgroundColor);
+            if (color.length >= 3 && (color.length < 4 || color[3] > 0.9)) return color.slice(0, 3);
+          }
+          return [255, 255, 255];
+        };
+        for (const element of document.querySelectorAll("body *:not(svg):not(svg *)")) {
+          const own = Array.from(element.childNodes).some((node) => node.nodeType === 3 && node.textContent.trim());
+          if (!own || !element.getClientRects().length) continue;
+          const style = getComputedStyle(element);
+          if (style.visibility === "hidden") continue;
+          const [a, b] = [luminance(rgb(style.color)), luminance(background(element))];
+          const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+          const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+          const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+          if (ratio < needed) problems.push("contrast " + ratio.toFixed(2) + " < " + needed + ": " + element.outerHTML.slice(0, 100));
+        }
         return problems;
     """
 

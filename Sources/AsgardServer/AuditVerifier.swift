@@ -34,7 +34,8 @@ actor AuditVerifier {
         let (store, file) = (store, anchorFile)
         let task = Task<Checked, any Error> {
             let anchors = try file.map { try AuditAnchorFile.read($0) } ?? []
-            return Checked(verification: try await store.verifyAudit(anchors: anchors), at: Date(), anchors: anchors.count)
+            // Timed by the caller's clock, the one `maxAge` is measured on.
+            return Checked(verification: try await store.verifyAudit(anchors: anchors), at: now, anchors: anchors.count)
         }
         running = task
         defer { running = nil }
