@@ -46,30 +46,15 @@ import Testing
             of: "service: databricks-sql-warehouse\n", with: "service: databricks-sql-warehouse\nrequested_by: \(Self.priya)\n")
         try #require(requested != shipped, "desired/resources/fraud-detection.yaml no longer declares the warehouse as expected:\n\(shipped)")
         try requested.write(toFile: resources, atomically: true, encoding: .utf8)
-        let terraform = packageRoot + "/.tools/terraform/bin/terraform"
-        try #require(FileManager.default.isExecutableFile(atPath: terraform), "run `make setup`: it installs terraform 1.0.3 offline")
         // Last run's screenshots must not pass for this run's.
         try? FileManager.default.removeItem(atPath: Self.screenshots)
         try FileManager.default.createDirectory(atPath: Self.screenshots, withIntermediateDirectories: true)
 
         // No DATABRICKS_WAREHOUSE_ID: Databricks billing is not measured, so the applied volume is
         // estimated (the overview's "estimate") beside the gateway's measured spend.
-        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let server = try ServeProcess.start(
-            root: root, fakeURL: fake.url, arguments: ["--modules-root", packageRoot + "/Tests/TerraformModules"],
-            environment: ["ASGARD_TERRAFORM_BIN": terraform, "TF_CLI_CONFIG_FILE": packageRoot + "/.tools/terraform/terraformrc"])
-        do {
+        try await ServeProcess.withTerraformDoubles(root: root) { server, client in
             try await flow(root: root, server: server, client: client)
-        } catch {
-            server.process.terminate()
-            try await fake.shutdown()
-            try await client.shutdown()
-            throw error
         }
-        server.process.terminate()
-        try await fake.shutdown()
-        try await client.shutdown()
     }
 
     private func flow(root: String, server: ServeProcess, client: HTTPClient) async throws {

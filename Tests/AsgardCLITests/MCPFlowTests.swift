@@ -36,24 +36,9 @@ import Testing
         max_data_class: internal
         expires: 2020-01-01
         """.write(toFile: desired + "/keys/mcp.yaml", atomically: true, encoding: .utf8)
-        let terraform = packageRoot + "/.tools/terraform/bin/terraform"
-        try #require(FileManager.default.isExecutableFile(atPath: terraform), "run `make setup`: it installs terraform 1.0.3 offline")
-        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let server = try ServeProcess.start(
-            root: root, fakeURL: fake.url, arguments: ["--modules-root", packageRoot + "/Tests/TerraformModules"],
-            environment: ["ASGARD_TERRAFORM_BIN": terraform, "TF_CLI_CONFIG_FILE": packageRoot + "/.tools/terraform/terraformrc"])
-        do {
+        try await ServeProcess.withTerraformDoubles(root: root) { server, client in
             try await flow(root: root, desired: desired, server: server, client: client)
-        } catch {
-            server.process.terminate()
-            try await fake.shutdown()
-            try await client.shutdown()
-            throw error
         }
-        server.process.terminate()
-        try await fake.shutdown()
-        try await client.shutdown()
     }
 
     private func flow(root: String, desired: String, server: ServeProcess, client: HTTPClient) async throws {

@@ -69,6 +69,30 @@ struct ServeProcess {
         return ServeProcess(root: root, process: process, output: output)
     }
 
+    /// Runs `body` against `asgard serve` over `root/desired`, provisioning through the real
+    /// terraform 1.0.3 on the modules' null_resource doubles, in front of the fake Databricks;
+    /// the server is stopped and the clients shut down however `body` ends.
+    static func withTerraformDoubles(root: String, _ body: (ServeProcess, HTTPClient) async throws -> Void) async throws {
+        let terraform = packageRoot + "/.tools/terraform/bin/terraform"
+        try #require(FileManager.default.isExecutableFile(atPath: terraform), "run `make setup`: it installs terraform 1.0.3 offline")
+        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: sentinel)).start()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let server = try start(
+            root: root, fakeURL: fake.url, arguments: ["--modules-root", packageRoot + "/Tests/TerraformModules"],
+            environment: ["ASGARD_TERRAFORM_BIN": terraform, "TF_CLI_CONFIG_FILE": packageRoot + "/.tools/terraform/terraformrc"])
+        do {
+            try await body(server, client)
+        } catch {
+            server.process.terminate()
+            try await fake.shutdown()
+            try await client.shutdown()
+            throw error
+        }
+        server.process.terminate()
+        try await fake.shutdown()
+        try await client.shutdown()
+    }
+
     /// `/healthz`: status code and body.
     func health(_ client: HTTPClient) async throws -> (Int, String) {
         let response = try await client.execute(HTTPClientRequest(url: try await base() + "/healthz"), timeout: .seconds(5))
