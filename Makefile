@@ -19,6 +19,17 @@ TF_RC := $(TF_DIR)/terraformrc
 TF_SOURCES := modules Tests/TerraformModules
 export ASGARD_DATA_DIR ?= .asgard
 
+# Installs the Debian packages of $(1) that are missing (apt-get update runs once, first), as root
+# or through sudo; does nothing when all are there.
+define install_debian
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
 .PHONY: help setup debian browser venv terraform terraform-check build test run bench bench-cost bench-mcp bench-debian bench-venv bench-gateway clean
 
 help:
@@ -30,21 +41,11 @@ setup: debian venv terraform
 
 # Debian packages, installed only when one is missing (apt-get update runs once, first).
 debian:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing Debian packages:$$missing"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	$(call install_debian,$(DEBIAN_PACKAGES))
 
 # Chromium and chromedriver for DashboardBrowserTests, installed only when one is missing.
 browser:
-	@missing=""; for p in $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing Debian packages:$$missing"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	$(call install_debian,$(BROWSER_PACKAGES))
 
 # Python test clients, pinned, in a local venv; reinstalled when requirements-test.txt changes.
 $(VENV)/.installed: requirements-test.txt
@@ -141,12 +142,7 @@ BENCH_DEBIAN_PACKAGES := nginx wrk gcc
 BENCH_VENV := .venv-bench
 
 bench-debian:
-	@missing=""; for p in $(BENCH_DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing Debian packages:$$missing"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	$(call install_debian,$(BENCH_DEBIAN_PACKAGES))
 
 $(BENCH_VENV)/.installed: Benchmarks/gateway/requirements.txt
 	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
