@@ -18,7 +18,7 @@ public struct ProjectVisibility: Sendable {
     /// published entities; the person and their roles are added).
     public init(person: Person, projects candidates: some Sequence<String>, policies: PolicyEngine, entities: Entities) {
         self.person = person
-        let user = Self.entity(person)
+        let user = person.cedarEntity
         let all = Entities(closingParentsOf: Array(entities.byUID.values) + [user])
         projects = Set(
             candidates.filter { project in
@@ -28,13 +28,6 @@ public struct ProjectVisibility: Sendable {
                 ).allowed
             })
         seesEverything = person.roles.contains("admin")
-    }
-
-    /// The person as a Cedar entity: `User::"<email>"` in their roles.
-    public static func entity(_ person: Person) -> Entity {
-        Entity(
-            uid: Project.userUID(person.email), attributes: ["email": .string(person.email)],
-            ancestors: Set(person.roles.map { EntityUID(type: "Role", id: $0) }))
     }
 
     public func sees(project: String) -> Bool { projects.contains(project) }

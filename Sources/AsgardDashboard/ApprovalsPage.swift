@@ -29,23 +29,42 @@ public struct ApprovalsPage: Sendable {
     }
 
     func article(_ approval: Approval, viewer: Viewer) -> Node {
-        h("article", ["class": "approval", "data-approval": approval.id, "data-ref": approval.ref.description, "aria-labelledby": "a-\(approval.id)"]) {
+        h(
+            "article",
+            ["class": "approval", "data-approval": approval.id, "data-ref": approval.ref.description, "aria-labelledby": "a-\(approval.id)"]
+        ) {
             h("h3", ["id": "a-\(approval.id)"], text: "\(approval.operation == .destroy ? "Destroy" : "Provision") \(approval.ref.description)")
             h("dl", ["class": "facts"]) {
-                h("div") { h("dt", text: "Project"); h("dd") { h("a", ["href": "/projects/\(approval.project)"], text: approval.project) } }
-                h("div") { h("dt", text: "Requested by"); h("dd", ["class": "requester"], text: approval.requestedBy) }
-                h("div") { h("dt", text: "Asked"); h("dd", text: Format.time(approval.createdAt)) }
+                h("div") {
+                    h("dt", text: "Project")
+                    h("dd") { h("a", ["href": "/projects/\(approval.project)"], text: approval.project) }
+                }
+                h("div") {
+                    h("dt", text: "Requested by")
+                    h("dd", ["class": "requester"], text: approval.requestedBy)
+                }
+                h("div") {
+                    h("dt", text: "Asked")
+                    h("dd", text: Format.time(approval.createdAt))
+                }
                 h("div") {
                     h("dt", text: approval.operation == .destroy ? "Stops spending" : "Estimate")
-                    h("dd", ["class": "estimate"], text: (approval.estimate.monthly.map { Format.dollars($0) + " a month" } ?? "unknown") + " (\(approval.estimate.detail))")
+                    h(
+                        "dd", ["class": "estimate"],
+                        text: (approval.estimate.monthly.map { Format.dollars($0) + " a month" } ?? "unknown") + " (\(approval.estimate.detail))")
                 }
-                h("div") { h("dt", text: "Plan digest"); h("dd") { h("code", text: approval.planDigest ?? "none (no plan)") } }
+                h("div") {
+                    h("dt", text: "Plan digest")
+                    h("dd") { h("code", text: approval.planDigest ?? "none (no plan)") }
+                }
             }
             h("p", text: approval.summary)
             Self.changes(approval.changes)
             h("div", ["class": "decide"]) {
-                Layout.postForm("/approvals/\(approval.id)/approve", viewer: viewer, attributes: ["class": "approve"],
-                                confirm: "Approve \(approval.ref.description)? Its plan will be applied.") {
+                Layout.postForm(
+                    "/approvals/\(approval.id)/approve", viewer: viewer, attributes: ["class": "approve"],
+                    confirm: "Approve \(approval.ref.description)? Its plan will be applied."
+                ) {
                     h("button", ["type": "submit", "class": "primary"], text: "Approve")
                 }
                 Layout.postForm("/approvals/\(approval.id)/reject", viewer: viewer, attributes: ["class": "reject"]) {
@@ -60,24 +79,26 @@ public struct ApprovalsPage: Sendable {
 
     /// The plan's resource changes, one row per attribute that is set or changes.
     static func changes(_ changes: [PlannedChange]) -> Node {
-        h("table", ["class": "changes"]) {
-            h("caption", text: "What the plan changes")
-            h("thead") { h("tr") { for title in ["Resource", "Action", "Attribute", "Now", "After"] { h("th", ["scope": "col"], text: title) } } }
-            h("tbody") {
-                if changes.isEmpty { h("tr") { h("td", ["colspan": "5"], text: "No resource changes are recorded for this plan.") } }
-                for change in changes {
-                    let attributes = Self.attributes(change)
-                    if attributes.isEmpty {
-                        h("tr") { h("td", text: change.address); h("td", text: change.action); h("td", ["colspan": "3"], text: "") }
+        Layout.table(
+            ["class": "changes"], caption: "What the plan changes", columns: ["Resource", "Action", "Attribute", "Now", "After"],
+            empty: "No resource changes are recorded for this plan."
+        ) {
+            for change in changes {
+                let attributes = Self.attributes(change)
+                if attributes.isEmpty {
+                    h("tr") {
+                        h("td", text: change.address)
+                        h("td", text: change.action)
+                        h("td", ["colspan": "3"], text: "")
                     }
-                    for (name, before, after) in attributes {
-                        h("tr") {
-                            h("td", text: change.address)
-                            h("td", text: change.action)
-                            h("td") { h("code", text: name) }
-                            h("td") { h("code", text: before) }
-                            h("td") { h("code", text: after) }
-                        }
+                }
+                for (name, before, after) in attributes {
+                    h("tr") {
+                        h("td", text: change.address)
+                        h("td", text: change.action)
+                        h("td") { h("code", text: name) }
+                        h("td") { h("code", text: before) }
+                        h("td") { h("code", text: after) }
                     }
                 }
             }
@@ -99,22 +120,19 @@ public struct ApprovalsPage: Sendable {
     }
 
     var decidedTable: Node {
-        h("table", ["id": "decided"]) {
-            h("caption", text: "Approvals decided, newest first")
-            h("thead") {
-                h("tr") { for title in ["Object", "Status", "Decided by", "When", "Reason", "Plan digest"] { h("th", ["scope": "col"], text: title) } }
-            }
-            h("tbody") {
-                if decided.isEmpty { h("tr") { h("td", ["colspan": "6"], text: "None yet.") } }
-                for approval in decided {
-                    h("tr", ["data-approval": approval.id, "data-ref": approval.ref.description]) {
-                        h("th", ["scope": "row"], text: approval.ref.description)
-                        h("td", ["class": "status"], text: approval.status.rawValue)
-                        h("td", ["class": "decided-by"], text: approval.decidedBy ?? "—")
-                        h("td", ["class": "decided-at"], text: approval.decidedAt.map(Format.time) ?? "—")
-                        h("td", text: approval.reason ?? "")
-                        h("td", ["class": "plan-digest"]) { h("code", text: approval.planDigest ?? "none") }
-                    }
+        Layout.table(
+            ["id": "decided"], caption: "Approvals decided, newest first",
+            columns: ["Object", "Status", "Decided by", "When", "Reason", "Plan digest"],
+            empty: "None yet."
+        ) {
+            for approval in decided {
+                h("tr", ["data-approval": approval.id, "data-ref": approval.ref.description]) {
+                    h("th", ["scope": "row"], text: approval.ref.description)
+                    h("td", ["class": "status"], text: approval.status.rawValue)
+                    h("td", ["class": "decided-by"], text: approval.decidedBy ?? "—")
+                    h("td", ["class": "decided-at"], text: approval.decidedAt.map(Format.time) ?? "—")
+                    h("td", text: approval.reason ?? "")
+                    h("td", ["class": "plan-digest"]) { h("code", text: approval.planDigest ?? "none") }
                 }
             }
         }

@@ -51,18 +51,28 @@ public struct AuditPage: Sendable {
         self.seesEverything = seesEverything
     }
 
-    public static let outcomes = ["allowed", "denied", "ok", "applied", "pending", "awaiting_approval", "approved", "rejected", "failed", "refused", "engaged", "released"]
+    public static let outcomes = [
+        "allowed", "denied", "ok", "applied", "pending", "awaiting_approval", "approved", "rejected", "failed", "refused", "engaged", "released",
+    ]
 
     public func render(viewer: Viewer) -> String {
         Layout.page(title: "Audit trail", viewer: viewer, section: .audit) {
             chain
-            h("p", ["class": "muted"], text: seesEverything
-                ? "You see every entry."
-                : "You see the entries about your projects (those naming the project, or a Project/<id> target).")
+            h(
+                "p", ["class": "muted"],
+                text: seesEverything
+                    ? "You see every entry."
+                    : "You see the entries about your projects (those naming the project, or a Project/<id> target).")
             h("form", ["id": "filters", "method": "get", "action": "/audit", "class": "toolbar"]) {
-                Layout.field("Project", id: "f-project") { h("input", ["id": "f-project", "name": "project", "type": "text", "value": filters.project]) }
-                Layout.field("Actor", id: "f-actor") { h("input", ["id": "f-actor", "name": "actor", "type": "text", "value": filters.actor, "placeholder": "User/lars@example.com"]) }
-                Layout.field("Action", id: "f-action") { h("input", ["id": "f-action", "name": "action", "type": "text", "value": filters.action, "placeholder": "kill.engage"]) }
+                Layout.field("Project", id: "f-project") {
+                    h("input", ["id": "f-project", "name": "project", "type": "text", "value": filters.project])
+                }
+                Layout.field("Actor", id: "f-actor") {
+                    h("input", ["id": "f-actor", "name": "actor", "type": "text", "value": filters.actor, "placeholder": "User/lars@example.com"])
+                }
+                Layout.field("Action", id: "f-action") {
+                    h("input", ["id": "f-action", "name": "action", "type": "text", "value": filters.action, "placeholder": "kill.engage"])
+                }
                 Layout.field("Outcome", id: "f-outcome") {
                     h("select", ["id": "f-outcome", "name": "outcome"]) {
                         h("option", ["value": "", "selected": filters.outcome.isEmpty ? "" : nil], text: "any")
@@ -85,15 +95,19 @@ public struct AuditPage: Sendable {
             h("h2", ["id": "chain-title"], text: "Integrity")
             switch verification {
             case .intact(let count, let head):
-                h("p", ["id": "chain-status", "class": "ok"],
-                  text: "verified: all \(count) entries chain and check out under the audit key; head \(head.prefix(16))…"
-                    + (verifiedAt.map { " (checked \(Format.time($0)); the check runs at most once a minute)" } ?? ""))
+                h(
+                    "p", ["id": "chain-status", "class": "ok"],
+                    text: "verified: all \(count) entries chain and check out under the audit key; head \(head.prefix(16))…"
+                        + (verifiedAt.map { " (checked \(Format.time($0)); the check runs at most once a minute)" } ?? ""))
             case .broken(let sequence, let reason):
                 h("p", ["id": "chain-status", "class": "error", "role": "alert"], text: "broken at entry \(sequence): \(reason)")
             }
             if let anchor {
-                h("p", ["id": "last-anchor"], text: "Last anchor: entry \(anchor.anchor.sequence), \(anchor.anchor.time), MAC \(anchor.anchor.mac.prefix(16))… "
-                    + (anchor.file.map { "(exported to \($0); the check covers every anchor in it)" } ?? "(the head now: set ASGARD_AUDIT_ANCHOR_FILE to export anchors)"))
+                h(
+                    "p", ["id": "last-anchor"],
+                    text: "Last anchor: entry \(anchor.anchor.sequence), \(anchor.anchor.time), MAC \(anchor.anchor.mac.prefix(16))… "
+                        + (anchor.file.map { "(exported to \($0); the check covers every anchor in it)" }
+                            ?? "(the head now: set ASGARD_AUDIT_ANCHOR_FILE to export anchors)"))
             } else {
                 h("p", ["id": "last-anchor"], text: anchorProblem ?? "No anchor: the log is empty.")
             }
@@ -105,46 +119,28 @@ public struct AuditPage: Sendable {
         var parts: [String] = []
         for (name, value) in [("project", filters.project), ("actor", filters.actor), ("action", filters.action), ("outcome", filters.outcome)]
         where !value.isEmpty {
-            parts.append(name + "=" + Self.queryEscape(value))
+            parts.append(name + "=" + Format.queryEscape(value))
         }
         parts.append("before=\(sequence)")
         return "/audit?" + parts.joined(separator: "&")
     }
 
-    /// Percent-encodes everything but unreserved characters (RFC 3986).
-    static func queryEscape(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" : "") + hex
-            }
-        }
-        return out
-    }
-
     /// Audit records as a table (also the project page's refusals).
     static func table(_ records: [AuditRecord], caption: String) -> Node {
-        h("table", ["id": "audit", "class": "audit"]) {
-            h("caption", text: caption)
-            h("thead") { h("tr") { for title in ["#", "Time", "Actor", "Action", "Target", "Outcome", "Detail"] { h("th", ["scope": "col"], text: title) } } }
-            h("tbody") {
-                if records.isEmpty { h("tr") { h("td", ["colspan": "7"], text: "No entries.") } }
-                for record in records {
-                    let content = record.content
-                    h("tr", ["data-seq": String(content.sequence)]) {
-                        h("td", ["class": "number"], text: String(content.sequence))
-                        h("td", ["class": "time"], text: Format.auditTime(content.time))
-                        h("td", ["class": "actor"], text: content.actor)
-                        h("td", ["class": "action"], text: content.action)
-                        h("td", ["class": "target"], text: content.target ?? "")
-                        h("td", ["class": "outcome"], text: content.outcome)
-                        h("td", ["class": "details"]) { h("code", text: content.detail) }
-                    }
+        Layout.table(
+            ["id": "audit", "class": "audit"], caption: caption, columns: ["#", "Time", "Actor", "Action", "Target", "Outcome", "Detail"],
+            empty: "No entries."
+        ) {
+            for record in records {
+                let content = record.content
+                h("tr", ["data-seq": String(content.sequence)]) {
+                    h("td", ["class": "number"], text: String(content.sequence))
+                    h("td", ["class": "time"], text: Format.auditTime(content.time))
+                    h("td", ["class": "actor"], text: content.actor)
+                    h("td", ["class": "action"], text: content.action)
+                    h("td", ["class": "target"], text: content.target ?? "")
+                    h("td", ["class": "outcome"], text: content.outcome)
+                    h("td", ["class": "details"]) { h("code", text: content.detail) }
                 }
             }
         }

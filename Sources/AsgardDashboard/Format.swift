@@ -19,11 +19,11 @@ public enum Format {
         return (negative ? "-$" : "$") + grouped + "." + (fraction < 10 ? "0" : "") + String(fraction)
     }
 
-    /// Exact dollars with six decimals, for a title or a table's tooltip: `12.500000`.
-    public static func exact(_ amount: MicroDollars) -> String {
-        let magnitude = amount.value.magnitude
-        let digits = String(magnitude % 1_000_000)
-        return (amount.value < 0 ? "-" : "") + "\(magnitude / 1_000_000)." + String(repeating: "0", count: 6 - digits.count) + digits
+    /// `text` for a URL's query, every character percent-encoded but RFC 3986's unreserved ones
+    /// and those in `keeping` (the dashboard's redirects keep `/` readable).
+    public static func queryEscape(_ text: String, keeping: String = "") -> String {
+        let unreserved = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
+        return text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: unreserved + keeping)) ?? ""
     }
 
     /// `2026-12-03 18:20 UTC`.

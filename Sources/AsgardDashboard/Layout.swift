@@ -104,6 +104,24 @@ public enum Layout {
         return .element("form", all, [csrfField(viewer.csrf)] + fields())
     }
 
+    /// A table: its caption, its column headers, and its rows, or when there are none one row
+    /// saying `empty` across every column.
+    static func table(
+        _ attributes: KeyValuePairs<String, String?> = [:], caption: String, columns: [String], empty: String, @NodeBuilder rows: () -> [Node]
+    ) -> Node {
+        let body = rows()
+        return .element(
+            "table", attributes.map { Node.Attribute($0.key, $0.value) },
+            [
+                h("caption", text: caption),
+                h("thead") { h("tr") { for title in columns { h("th", ["scope": "col"], text: title) } } },
+                h("tbody") {
+                    if body.isEmpty { h("tr") { h("td", ["colspan": String(columns.count)], text: empty) } }
+                    body
+                },
+            ])
+    }
+
     /// A labelled control: `<label for=id>` then the control.
     static func field(_ label: String, id: String, @NodeBuilder control: () -> [Node]) -> Node {
         h("div", ["class": "field"]) {

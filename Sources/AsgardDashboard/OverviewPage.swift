@@ -140,7 +140,7 @@ public struct OverviewPage: Sendable {
                         h("td", text: row.vendor)
                         h("td", text: row.source)
                         h("td", ["class": "measurement"]) { h("span", ["class": "badge \(row.measurement.rawValue)"], text: row.measurement.label) }
-                        h("td", ["class": "number", "title": row.amount.map { "$" + Format.exact($0) }], text: row.amount.map(Format.dollars) ?? "—")
+                        h("td", ["class": "number", "title": row.amount.map { "$" + DecimalAmount.dollars($0) }], text: row.amount.map(Format.dollars) ?? "—")
                         h("td", ["class": "number"], text: String(row.days))
                         h("td", ["class": "details"], text: row.details.joined(separator: "; "))
                     }

@@ -55,10 +55,22 @@ public struct ProjectPage: Sendable {
     public func render(viewer: Viewer) -> String {
         Layout.page(title: "\(project.name) (\(project.id))", viewer: viewer, section: nil) {
             h("dl", ["class": "facts"]) {
-                h("div") { h("dt", text: "Owner"); h("dd", text: project.owner) }
-                h("div") { h("dt", text: "Approvers"); h("dd", text: project.approvers.isEmpty ? "none" : project.approvers.joined(separator: ", ")) }
-                h("div") { h("dt", text: "Data class"); h("dd", text: project.classification.name) }
-                h("div") { h("dt", text: "Monthly budget"); h("dd", text: Format.dollars(project.monthlyBudget)) }
+                h("div") {
+                    h("dt", text: "Owner")
+                    h("dd", text: project.owner)
+                }
+                h("div") {
+                    h("dt", text: "Approvers")
+                    h("dd", text: project.approvers.isEmpty ? "none" : project.approvers.joined(separator: ", "))
+                }
+                h("div") {
+                    h("dt", text: "Data class")
+                    h("dd", text: project.classification.name)
+                }
+                h("div") {
+                    h("dt", text: "Monthly budget")
+                    h("dd", text: Format.dollars(project.monthlyBudget))
+                }
             }
             keysSection
             objectsSection
@@ -80,24 +92,18 @@ public struct ProjectPage: Sendable {
     var keysSection: Node {
         h("section", ["id": "keys", "aria-labelledby": "keys-title"]) {
             h("h2", ["id": "keys-title"], text: "Keys")
-            h("table") {
-                h("caption", text: "Virtual keys of \(project.id) (their secrets are never shown or stored)")
-                h("thead") {
-                    h("tr") {
-                        for title in ["Key", "Models", "Max data class", "Requests per minute", "Expires", "State"] { h("th", ["scope": "col"], text: title) }
-                    }
-                }
-                h("tbody") {
-                    if keys.isEmpty { h("tr") { h("td", ["colspan": "6"], text: "No keys.") } }
-                    for key in keys {
-                        h("tr", ["data-key": key.id]) {
-                            h("th", ["scope": "row"], text: key.id)
-                            h("td", text: key.allowedModels.joined(separator: ", "))
-                            h("td", text: key.maxDataClass.name)
-                            h("td", text: key.requestsPerMinute.map(String.init) ?? "unlimited")
-                            h("td", text: key.expires.map(Format.time) ?? "never")
-                            h("td", text: state(of: key))
-                        }
+            Layout.table(
+                caption: "Virtual keys of \(project.id) (their secrets are never shown or stored)",
+                columns: ["Key", "Models", "Max data class", "Requests per minute", "Expires", "State"], empty: "No keys."
+            ) {
+                for key in keys {
+                    h("tr", ["data-key": key.id]) {
+                        h("th", ["scope": "row"], text: key.id)
+                        h("td", text: key.allowedModels.joined(separator: ", "))
+                        h("td", text: key.maxDataClass.name)
+                        h("td", text: key.requestsPerMinute.map(String.init) ?? "unlimited")
+                        h("td", text: key.expires.map(Format.time) ?? "never")
+                        h("td", text: state(of: key))
                     }
                 }
             }
@@ -113,22 +119,22 @@ public struct ProjectPage: Sendable {
     var objectsSection: Node {
         h("section", ["id": "objects", "aria-labelledby": "objects-title"]) {
             h("h2", ["id": "objects-title"], text: "Resources and endpoints")
-            h("p", ["class": "muted"], text: driftObservedAt.map { "Drift as observed by the last provisioning round, \(Format.time($0))." }
-                ?? "Drift has not been observed yet: no provisioning round has run.")
-            h("table") {
-                h("caption", text: "Resources and serving endpoints of \(project.id)")
-                h("thead") { h("tr") { for title in ["Object", "Service", "Status", "Tier", "Drift", "Why"] { h("th", ["scope": "col"], text: title) } } }
-                h("tbody") {
-                    if objects.isEmpty { h("tr") { h("td", ["colspan": "6"], text: "No resources or endpoints.") } }
-                    for object in objects {
-                        h("tr", ["data-ref": object.ref.description]) {
-                            h("th", ["scope": "row"], text: object.ref.description)
-                            h("td", text: object.service ?? "—")
-                            h("td") { h("span", ["class": "badge status-\(object.status)"], text: object.status) }
-                            h("td", text: object.tier)
-                            h("td", ["class": object.drift == nil ? nil : "drift"], text: object.drift ?? "none")
-                            h("td", ["title": (object.reason?.count ?? 0) > 240 ? object.reason : nil], text: Self.shortened(object.reason ?? ""))
-                        }
+            h(
+                "p", ["class": "muted"],
+                text: driftObservedAt.map { "Drift as observed by the last provisioning round, \(Format.time($0))." }
+                    ?? "Drift has not been observed yet: no provisioning round has run.")
+            Layout.table(
+                caption: "Resources and serving endpoints of \(project.id)", columns: ["Object", "Service", "Status", "Tier", "Drift", "Why"],
+                empty: "No resources or endpoints."
+            ) {
+                for object in objects {
+                    h("tr", ["data-ref": object.ref.description]) {
+                        h("th", ["scope": "row"], text: object.ref.description)
+                        h("td", text: object.service ?? "—")
+                        h("td") { h("span", ["class": "badge status-\(object.status)"], text: object.status) }
+                        h("td", text: object.tier)
+                        h("td", ["class": object.drift == nil ? nil : "drift"], text: object.drift ?? "none")
+                        h("td", ["title": (object.reason?.count ?? 0) > 240 ? object.reason : nil], text: Self.shortened(object.reason ?? ""))
                     }
                 }
             }
@@ -143,22 +149,20 @@ public struct ProjectPage: Sendable {
     var callsSection: Node {
         h("section", ["id": "calls", "aria-labelledby": "calls-title"]) {
             h("h2", ["id": "calls-title"], text: "Recent calls")
-            h("table") {
-                h("caption", text: "The newest model calls of \(project.id), from the gateway's ledger")
-                h("thead") {
-                    h("tr") { for title in ["Time", "Key", "Model", "Status", "Tokens in / out", "Cost"] { h("th", ["scope": "col"], text: title) } }
-                }
-                h("tbody") {
-                    if calls.isEmpty { h("tr") { h("td", ["colspan": "6"], text: "No calls in the last 7 days.") } }
-                    for call in calls {
-                        h("tr", ["data-request": call.requestID]) {
-                            h("td", text: Format.time(call.time))
-                            h("td", text: call.keyID)
-                            h("td", text: call.model)
-                            h("td", text: call.status)
-                            h("td", ["class": "number"], text: "\(call.promptTokens) / \(call.completionTokens)")
-                            h("td", ["class": "number", "title": "$" + Format.exact(call.cost)], text: Format.dollars(call.cost) + (call.estimated ? " (estimate)" : ""))
-                        }
+            Layout.table(
+                caption: "The newest model calls of \(project.id), from the gateway's ledger",
+                columns: ["Time", "Key", "Model", "Status", "Tokens in / out", "Cost"], empty: "No calls in the last 7 days."
+            ) {
+                for call in calls {
+                    h("tr", ["data-request": call.requestID]) {
+                        h("td", text: Format.time(call.time))
+                        h("td", text: call.keyID)
+                        h("td", text: call.model)
+                        h("td", text: call.status)
+                        h("td", ["class": "number"], text: "\(call.promptTokens) / \(call.completionTokens)")
+                        h(
+                            "td", ["class": "number", "title": "$" + DecimalAmount.dollars(call.cost)],
+                            text: Format.dollars(call.cost) + (call.estimated ? " (estimate)" : ""))
                     }
                 }
             }

@@ -1,6 +1,7 @@
 public import AsgardCore
 public import AsgardGateway
 public import Cedar
+import AsgardPolicy
 
 /// Who calls an MCP tool, from their bearer credential: a key (an agent, acting for its
 /// project within the key's limits) or a person (their personal credential). Never from a field
@@ -52,9 +53,7 @@ public enum MCPPrincipal: Sendable {
         switch self {
         case .key: return snapshot.entities
         case .person(let person):
-            let user = Entity(
-                uid: uid, attributes: ["email": .string(person.email)], ancestors: Set(person.roles.map { EntityUID(type: "Role", id: $0) }))
-            return Entities(closingParentsOf: Array(snapshot.entities.byUID.values) + [user])
+            return Entities(closingParentsOf: Array(snapshot.entities.byUID.values) + [person.cedarEntity])
         }
     }
 }

@@ -23,3 +23,11 @@ extension Project {
     /// person is one principal however a document or a command line spells their address.
     public static func userUID(_ email: String) -> EntityUID { EntityUID(type: "User", id: normalizedEmail(email)) }
 }
+
+extension Person {
+    /// The person as a Cedar entity: `User::"<email>"` with their email, in their `Role`s. The
+    /// one builder MCP and the dashboard use.
+    public var cedarEntity: Entity {
+        Entity(uid: Project.userUID(email), attributes: ["email": .string(email)], ancestors: Set(roles.map { EntityUID(type: "Role", id: $0) }))
+    }
+}

@@ -17,6 +17,10 @@ public struct CostRollupService: Service {
     let afterRollup: @Sendable () async throws -> Void
     let logger = Logger(label: "asgard.cost")
 
+    /// The first of the last `days` days through `today`: what a rollup covers when no days are
+    /// named (this service, `POST /api/cost/rollup`, the dashboard's refresh, `asgard cost rollup`).
+    public static func firstDay(ofLast days: Int = defaultDays, through today: CostDay) -> CostDay { today.adding(days: -(days - 1)) }
+
     public init(desk: CostDesk, minuteOfDay: Int, days: Int = Self.defaultDays, afterRollup: @escaping @Sendable () async throws -> Void = {}) {
         self.desk = desk
         self.minuteOfDay = minuteOfDay
@@ -53,7 +57,7 @@ public struct CostRollupService: Service {
             }
             let today = CostDay(desk.clock())
             do {
-                let period = try CostPeriod(from: today.adding(days: -(days - 1)), to: today)
+                let period = try CostPeriod(from: Self.firstDay(ofLast: days, through: today), to: today)
                 let outcome = try await desk.rollup(period, actor: "asgard/cost-rollup")
                 try await afterRollup()
                 logger.info(

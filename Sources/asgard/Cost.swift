@@ -41,7 +41,7 @@ struct Cost: AsyncParsableCommand {
 
         func run() async throws {
             let today = CostDay(Date())
-            let period = try days.period(defaultFrom: today.adding(days: -(CostRollupService.defaultDays - 1)), defaultTo: today)
+            let period = try days.period(defaultFrom: CostRollupService.firstDay(through: today), defaultTo: today)
             let opened = try openExisting(store, creatingKey: false)
             guard let ledger = opened as? any CostLedger else { throw ValidationError("this store has no cost tables") }
             let client = HTTPUpstream.vendorClient()

@@ -187,7 +187,7 @@ struct AuditPageTests {
         ("", ""),
     ])
     func queryEscape(_ text: String, _ expected: String) {
-        #expect(AuditPage.queryEscape(text) == expected)
+        #expect(Format.queryEscape(text) == expected)
     }
 
     @Test func theOlderLinkIsEscapedInTheAttribute() {

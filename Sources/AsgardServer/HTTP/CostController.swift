@@ -138,7 +138,7 @@ struct CostController: Sendable {
     /// The rollup's body: empty, or `{"from", "to", "sources"}`; anything else is refused by name.
     static func rollupOrder(_ request: Request, today: CostDay) async throws -> (CostPeriod, Set<String>?) {
         let body = try await collectBody(request, upTo: 64 << 10, within: .seconds(30))
-        var from = today.adding(days: -(CostRollupService.defaultDays - 1)), to = today
+        var from = CostRollupService.firstDay(through: today), to = today
         var sources: Set<String>?
         guard body.readableBytes > 0 else { return (try CostPeriod(from: from, to: to), nil) }
         guard case .object(let members)? = try? JSONValue.parse(Array(body.readableBytesView)) else {

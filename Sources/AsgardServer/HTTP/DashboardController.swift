@@ -19,6 +19,7 @@ import NIOCore
 /// a post without the session's CSRF token, or from another origin, is 403 and changes nothing.
 struct DashboardController: Sendable {
     let store: any Store
+    /// Sessions, on the store as a `DashboardStore` (which also searches the audit trail).
     let sessions: DashboardSessions
     let controller: Controller
     let snapshot: SnapshotBox
@@ -78,7 +79,7 @@ struct DashboardController: Sendable {
     private func page(_ request: Request, _ render: (DashboardSessions.SignedIn) async throws -> Response) async throws -> Response {
         guard let signed = try await sessions.signedIn(request) else {
             let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
-            return Self.redirect("/login?next=" + Self.queryEscape(path))
+            return Self.redirect("/login?next=" + Format.queryEscape(path, keeping: "/"))
         }
         return try await render(signed)
     }
@@ -135,7 +136,7 @@ struct DashboardController: Sendable {
     private func login(_ request: Request) async throws -> Response {
         let form = try await Self.form(request)
         let next = Self.localPath(form["next"])
-        guard Self.sameOrigin(request), let token = form["csrf"], let expected = DashboardSessions.cookie(DashboardSessions.loginCookie, in: request),
+        guard Self.sameOrigin(request), let token = form["csrf"], let expected = request.cookies[DashboardSessions.loginCookie]?.value,
             !expected.isEmpty, constantTimeEqual(token, expected)
         else {
             return loginForm(next: next, status: .forbidden, message: .error("The login form expired or came from another site (CSRF): log in again."))
@@ -184,8 +185,7 @@ struct DashboardController: Sendable {
     }
 
     private func lastRollupTime() async throws -> String? {
-        guard let search = store as? any DashboardStore else { return nil }
-        return try await search.searchAudit(AuditQuery(action: "cost.rollup", limit: 1)).first?.content.time
+        try await sessions.store.searchAudit(AuditQuery(action: "cost.rollup", limit: 1)).first?.content.time
     }
 
     private func rollup(_ request: Request, _ signed: DashboardSessions.SignedIn) async throws -> Response {
@@ -196,7 +196,7 @@ struct DashboardController: Sendable {
         do {
             let by = try CostController.rollupOperator(admin)
             let today = CostDay(clock())
-            let period = try CostPeriod(from: today.adding(days: -(CostRollupService.defaultDays - 1)), to: today)
+            let period = try CostPeriod(from: CostRollupService.firstDay(through: today), to: today)
             _ = try await CostController.rollup(desk: costDesk, budgets: budgets, period: period, sources: nil, by: by)
             return Self.redirect("/?rolled=1")
         } catch let error as GatewayError {
@@ -237,7 +237,7 @@ struct DashboardController: Sendable {
             spend = OverviewPage.projects(from: report, names: [(id, project.name)]).first
         }
         let calls = try await store.ledger(project: id, from: now.addingTimeInterval(-7 * 86_400), to: now.addingTimeInterval(1))
-        let refusals = try await (store as? any DashboardStore)?.searchAudit(AuditQuery(projects: [id], outcome: "denied", limit: 20)) ?? []
+        let refusals = try await sessions.store.searchAudit(AuditQuery(projects: [id], outcome: "denied", limit: 20))
         let page = ProjectPage(
             project: project, keys: keys, killedKeys: killed, objects: objects, driftObservedAt: drift?.at, spend: spend, period: period,
             calls: Array(calls.suffix(20).reversed()), refusals: refusals, now: now)
@@ -269,7 +269,7 @@ struct DashboardController: Sendable {
             return try await refused(error.gatewayError) { try await approvals(request, signed, message: $0) }
         }
         if approve { controller.requestRound() }
-        return Self.redirect("/approvals?decided=" + Self.queryEscape(id))
+        return Self.redirect("/approvals?decided=" + Format.queryEscape(id, keeping: "/"))
     }
 
     private func killSwitches(_ request: Request, _ signed: DashboardSessions.SignedIn, message: Message?) async throws -> Response {
@@ -303,13 +303,10 @@ struct DashboardController: Sendable {
             return try await refused(refusal.gatewayError) { try await killSwitches(request, signed, message: $0) }
         }
         try? await controller.killSwitches.refresh()
-        return Self.redirect("/kill?changed=" + Self.queryEscape(scope.target(id)))
+        return Self.redirect("/kill?changed=" + Format.queryEscape(scope.target(id), keeping: "/"))
     }
 
     private func audit(_ request: Request, _ signed: DashboardSessions.SignedIn) async throws -> Response {
-        guard let search = store as? any DashboardStore else {
-            return Self.problem(.notFound, "No audit search", "This store cannot search the audit trail.", viewer: signed.viewer)
-        }
         let (visibility, _) = try visibility(signed)
         var filters = AuditPage.Filters()
         func parameter(_ name: String) -> String {
@@ -319,7 +316,7 @@ struct DashboardController: Sendable {
         var projects = visibility.auditProjects
         if !filters.project.isEmpty { projects = (projects ?? [filters.project]).intersection([filters.project]) }
         let limit = 50
-        let records = try await search.searchAudit(
+        let records = try await sessions.store.searchAudit(
             AuditQuery(
                 projects: projects, actor: filters.actor.isEmpty ? nil : filters.actor, action: filters.action.isEmpty ? nil : filters.action,
                 outcome: filters.outcome.isEmpty ? nil : filters.outcome, before: Int64(parameter("before")), limit: limit))
@@ -399,10 +396,5 @@ struct DashboardController: Sendable {
             !path.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F })
         else { return nil }
         return path
-    }
-
-    /// Percent-encodes all but unreserved characters and `/`.
-    static func queryEscape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")) ?? ""
     }
 }

@@ -48,7 +48,7 @@ struct DashboardSessions: Sendable {
 
     /// The person whose live session the request's cookie names; nil without one.
     func signedIn(_ request: Request) async throws -> SignedIn? {
-        guard let token = Self.cookie(Self.sessionCookie, in: request), !token.isEmpty, token.utf8.count <= 128 else { return nil }
+        guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty, token.utf8.count <= 128 else { return nil }
         guard let session = try await store.touchSession(digest: SHA256.hex(token), now: clock()) else { return nil }
         guard let current = snapshot.current, let person = current.person(credentialDigest: session.credentialDigest),
             person.email == session.email
@@ -77,24 +77,12 @@ struct DashboardSessions: Sendable {
 
     /// Ends the request's session, if any.
     func close(_ request: Request) async throws {
-        guard let token = Self.cookie(Self.sessionCookie, in: request), !token.isEmpty else { return }
+        guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty else { return }
         try await store.deleteSession(digest: SHA256.hex(token))
     }
 
     /// A `Set-Cookie` value.
     func cookie(_ name: String, _ value: String, path: String, maxAge: Int) -> String {
         "\(name)=\(value); Path=\(path); Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
-    }
-
-    /// The value of cookie `name` in the request's `Cookie` headers.
-    static func cookie(_ name: String, in request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let trimmed = pair.drop { $0 == " " }
-                guard let equals = trimmed.firstIndex(of: "="), trimmed[..<equals] == name else { continue }
-                return String(trimmed[trimmed.index(after: equals)...])
-            }
-        }
-        return nil
     }
 }
