@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-DEBIAN_PACKAGES := libsqlite3-dev libyaml-dev libcurl4-openssl-dev sqlite3
+# postgresql: the PostgreSQL 15 server that the store tests start on a loopback port (scripts/postgres.sh).
+DEBIAN_PACKAGES := libsqlite3-dev libyaml-dev libcurl4-openssl-dev sqlite3 postgresql
 # Headless Chromium and its WebDriver, for the dashboard's browser test (`make test` only).
 BROWSER_PACKAGES := chromium chromium-driver
 VENV := .venv

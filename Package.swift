@@ -34,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // Domain types, desired-state loading and validation, the pure plan. Foundation, Yams' libyaml, AsgardJSON and swift-crypto's SHA-256.
@@ -100,6 +103,16 @@ let package = Package(
             dependencies: ["AsgardCore", "AsgardJSON", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // The store protocol on PostgreSQL (PostgresNIO), for several replicas on one database.
+        .target(
+            name: "AsgardPostgres",
+            dependencies: [
+                "AsgardCore", "AsgardJSON", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // One reconcile pass: load, validate, plan, gate, apply into the store and through the provisioner, audit.
         .target(
             name: "AsgardController",
@@ -119,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "asgard",
             dependencies: [
-                "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardController", "AsgardPolicy", "AsgardProvisioning", "Cedar", "AsgardServer",
+                "AsgardCore", "AsgardJSON", "AsgardStore", "AsgardPostgres", "AsgardController", "AsgardPolicy", "AsgardProvisioning", "Cedar", "AsgardServer",
                 "AsgardCost", "FakeDatabricks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -129,7 +142,10 @@ let package = Package(
         // Generators and helpers shared by the test targets.
         .target(
             name: "AsgardTestSupport",
-            dependencies: ["AsgardCore", "AsgardJSON"],
+            dependencies: [
+                "AsgardCore", "AsgardJSON", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/AsgardTestSupport",
             swiftSettings: strict
         ),
@@ -204,7 +220,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AsgardStoreTests",
-            dependencies: ["AsgardStore", "AsgardJSON", "AsgardTestSupport"],
+            dependencies: ["AsgardStore", "AsgardPostgres", "AsgardJSON", "AsgardTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -5,13 +5,6 @@ import GRDB
 
 /// Rows of `approvals`.
 enum ApprovalTable {
-    /// `apr_` and 16 lower-case hex digits from the system's secure random source.
-    static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let hex = String(generator.next() as UInt64, radix: 16)
-        return "apr_" + String(repeating: "0", count: 16 - hex.count) + hex
-    }
-
     static func insert(_ approval: Approval, in db: Database) throws {
         try db.execute(
             sql: """
@@ -25,7 +18,7 @@ enum ApprovalTable {
                 approval.planDigest, approval.summary, approval.estimate.monthly?.value ?? 0, approval.requestedBy,
                 approval.status.rawValue, approval.decidedBy, approval.reason,
                 Encoding.micros(approval.createdAt), approval.decidedAt.map(Encoding.micros),
-                approval.operation.rawValue, changesJSON(approval.changes), approval.estimate.basis.rawValue, approval.estimate.detail,
+                approval.operation.rawValue, Encoding.changesJSON(approval.changes), approval.estimate.basis.rawValue, approval.estimate.detail,
             ]
         )
     }
@@ -68,34 +61,8 @@ enum ApprovalTable {
         )
     }
 
-    /// `changes` as a JSON array of `{address, type, action, before, after}` (attribute values exact).
-    static func changesJSON(_ changes: [PlannedChange]) -> String {
-        JSONValue.array(
-            changes.map { change in
-                .object([
-                    JSONMember(key: "address", value: .string(change.address)),
-                    JSONMember(key: "type", value: .string(change.type)),
-                    JSONMember(key: "action", value: .string(change.action)),
-                    JSONMember(key: "before", value: change.before ?? .null),
-                    JSONMember(key: "after", value: change.after ?? .null),
-                ])
-            }
-        ).jsonText
-    }
-
     /// The planned changes of one `approvals` row.
     static func changes(_ row: Row) throws -> [PlannedChange] {
-        let text: String = try row.decode(forColumn: "changes_json")
-        let corrupt = CorruptRow(table: "approvals", column: "changes_json", value: String(text.prefix(120)))
-        guard case .array(let items)? = try? JSONValue.parse(text) else { throw corrupt }
-        return try items.map { item in
-            guard case .string(let address)? = item["address"], case .string(let type)? = item["type"],
-                case .string(let action)? = item["action"]
-            else { throw corrupt }
-            // (`JSONValue` is nil-literal expressible: spell out the absent case.)
-            let before: JSONValue? = item["before"] == .null ? Optional.none : item["before"]
-            let after: JSONValue? = item["after"] == .null ? Optional.none : item["after"]
-            return PlannedChange(address: address, type: type, action: action, before: before, after: after)
-        }
+        try Encoding.changes(try row.decode(forColumn: "changes_json"))
     }
 }

@@ -122,7 +122,7 @@ extension SQLiteStore: CostLedger {
                 db, sql: "SELECT target, MIN(time) AS time FROM audit WHERE action = 'provision.apply' AND target IS NOT NULL GROUP BY target")
             {
                 let text: String = row["time"]
-                guard let date = CostTable.rfc3339.date(from: text) ?? CostTable.rfc3339Seconds.date(from: text) else { continue }
+                guard let date = parseInstant(text) else { continue }
                 first[row["target"]] = date
             }
             return first
@@ -145,11 +145,4 @@ enum CostTable {
         }
         return CostRecord(project: row["project"], vendor: row["vendor"], source: row["source"], day: row["day"], measurement: measurement)
     }
-
-    nonisolated(unsafe) static let rfc3339: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
-    nonisolated(unsafe) static let rfc3339Seconds = ISO8601DateFormatter()
 }

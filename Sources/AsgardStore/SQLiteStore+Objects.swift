@@ -223,7 +223,7 @@ enum ObjectTables {
                 route.timeoutSeconds, route.sendsUsageContext, route.defaultMaxTokens,
                 route.pricing.inputPerMillion.value, route.pricing.outputPerMillion.value,
                 route.maxDataClass.name, route.servingEndpoint, route.kind.rawValue, route.authHeader, route.authScheme,
-                route.project, JSONValue.array(route.sharedWith.map(JSONValue.string)).jsonText,
+                route.project, Encoding.sharedWithJSON(route.sharedWith),
             ]
         )
     }
@@ -266,14 +266,7 @@ enum ObjectTables {
 
     /// The project ids of a `routes` row's `shared_with_json`.
     private static func sharedWith(_ row: Row) throws -> [String] {
-        let text: String = try row.decode(forColumn: "shared_with_json")
-        guard case .array(let items)? = try? JSONValue.parse(text) else {
-            throw CorruptRow(table: "routes", column: "shared_with_json", value: text)
-        }
-        return try items.map { item in
-            guard case .string(let id) = item else { throw CorruptRow(table: "routes", column: "shared_with_json", value: text) }
-            return id
-        }
+        try Encoding.sharedWith(try row.decode(forColumn: "shared_with_json"))
     }
 
     // MARK: Cost sources

@@ -27,7 +27,9 @@ extension SQLiteStore {
             let json: String = try row.decode(forColumn: "files_json")
             let source = PolicySource(files: try JSONDecoder().decode([PolicySource.File].self, from: Data(json.utf8)))
             let digest: String = try row.decode(forColumn: "digest")
-            guard source.digest == digest else { throw CorruptRow(table: "enforced_policies", column: "files_json", value: "files whose digest is not \(digest)") }
+            guard source.digest == digest else {
+                throw CorruptRow(table: "enforced_policies", column: "files_json", value: "files whose digest is not \(digest)")
+            }
             return source
         }
     }

@@ -26,7 +26,7 @@ extension SQLiteStore {
             var opened: Approval?
             if let approval {
                 let row = Approval(
-                    id: ApprovalTable.newID(), ref: approval.ref, project: approval.project, actionDigest: approval.actionDigest,
+                    id: Encoding.newApprovalID(), ref: approval.ref, project: approval.project, actionDigest: approval.actionDigest,
                     planDigest: approval.planDigest, summary: approval.summary, operation: approval.operation, changes: approval.changes,
                     estimate: approval.estimate, requestedBy: approval.requestedBy, status: .pending, decidedBy: nil, reason: nil,
                     createdAt: Encoding.stored(clock()), decidedAt: nil)

@@ -289,7 +289,7 @@ public final class SQLiteStore: Store {
         let clock = self.clock
         return try await pool.write { db in
             let approval = Approval(
-                id: ApprovalTable.newID(), ref: request.ref, project: request.project,
+                id: Encoding.newApprovalID(), ref: request.ref, project: request.project,
                 actionDigest: request.actionDigest, planDigest: request.planDigest, summary: request.summary,
                 operation: request.operation, changes: request.changes, estimate: request.estimate, requestedBy: request.requestedBy,
                 status: .pending,

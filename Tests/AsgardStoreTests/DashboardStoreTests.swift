@@ -13,9 +13,10 @@ struct DashboardStoreTests {
             createdAt: start, lastSeen: start, idle: idle, absolute: absolute)
     }
 
-    @Test func aSessionSlidesOnUseAndEndsIdleOrAtItsAbsoluteLimit() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test(arguments: StoreFactory.all)
+    func aSessionSlidesOnUseAndEndsIdleOrAtItsAbsoluteLimit(factory: StoreFactory) async throws {
+        try await withStore(factory) { opened, _ in
+            let store = try #require(opened as? any DashboardStore)
             let start = Date(timeIntervalSince1970: 1_800_000_000)
             let digest = String(repeating: "a", count: 64)
             try await store.createSession(Self.session(digest, at: start))
@@ -64,18 +65,22 @@ struct DashboardStoreTests {
         }
     }
 
-    @Test func theAuditTrailIsSearchedByProjectActorActionAndOutcome() async throws {
-        try await withScratch { scratch in
-            let store = try scratch.open()
+    @Test(arguments: StoreFactory.all)
+    func theAuditTrailIsSearchedByProjectActorActionAndOutcome(factory: StoreFactory) async throws {
+        try await withStore(factory) { opened, _ in
+            let store = try #require(opened as? any Store & DashboardStore)
             let entries = [
-                AuditEntry(actor: "Key/agent", action: "gateway.invoke", target: "databricks/llama", outcome: "allowed", detail: ["project": "fraud"]),
+                AuditEntry(
+                    actor: "Key/agent", action: "gateway.invoke", target: "databricks/llama", outcome: "allowed", detail: ["project": "fraud"]),
                 AuditEntry(actor: "Key/agent", action: "gateway.invoke", target: "databricks/llama", outcome: "denied", detail: ["project": "fraud"]),
                 AuditEntry(actor: "User/lars@example.com", action: "kill.engage", target: "project/fraud", outcome: "engaged"),
                 AuditEntry(actor: "reconciler", action: "reconcile.create", target: "Project/marketing", outcome: "applied"),
                 AuditEntry(actor: "User/tom@example.com", action: "dashboard.login", target: nil, outcome: "allowed"),
             ]
             for entry in entries { try await store.appendAudit(entry) }
-            func actions(_ query: AuditQuery) async throws -> [String] { try await store.searchAudit(query).map { $0.content.action + "/" + $0.content.outcome } }
+            func actions(_ query: AuditQuery) async throws -> [String] {
+                try await store.searchAudit(query).map { $0.content.action + "/" + $0.content.outcome }
+            }
 
             #expect(try await actions(AuditQuery()).count == entries.count)
             #expect(try await actions(AuditQuery(projects: ["fraud"])) == ["kill.engage/engaged", "gateway.invoke/denied", "gateway.invoke/allowed"])
@@ -95,7 +100,10 @@ struct DashboardStoreTests {
             #expect(second.map(\.content.outcome) == ["allowed"])
             #expect(AuditQuery(limit: 0).limit == 1 && AuditQuery(limit: 10_000).limit == 500)
             // The search reads the log; the chain still verifies.
-            guard case .intact = try await store.verifyAudit() else { Issue.record("the chain broke"); return }
+            guard case .intact = try await store.verifyAudit() else {
+                Issue.record("the chain broke")
+                return
+            }
         }
     }
 }

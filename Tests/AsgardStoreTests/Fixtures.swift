@@ -1,4 +1,5 @@
 import AsgardCore
+import AsgardPostgres
 import AsgardStore
 import AsgardTestSupport
 import Foundation
@@ -50,7 +51,29 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
         return try SQLiteStore(path: path, auditKey: testAuditKey)
     }
 
-    static let all: [StoreFactory] = [.sqlite]
+    /// A fresh database per scratch directory on the test process's PostgreSQL server
+    /// (`TestPostgres`), this replica named after the directory.
+    static let postgres = StoreFactory(name: "PostgreSQL") { directory, clock in
+        let url = try DatabaseURL(try PostgresDatabases.url(for: directory) + "?sslmode=disable&pool_size=4")
+        if let clock { return try PostgresStore(url: url, auditKey: testAuditKey, replica: "test", clock: { clock.now() }) }
+        return try PostgresStore(url: url, auditKey: testAuditKey, replica: "test")
+    }
+
+    static let all: [StoreFactory] = [.sqlite, .postgres]
+}
+
+/// The database of each scratch directory, created on first use.
+enum PostgresDatabases {
+    private static let databases = Mutex<[URL: String]>([:])
+
+    static func url(for directory: URL) throws -> String {
+        try databases.withLock { databases in
+            if let url = databases[directory] { return url }
+            let url = try TestPostgres.freshDatabase()
+            databases[directory] = url
+            return url
+        }
+    }
 }
 
 /// Runs `body` with a fresh store of `factory` in a scratch directory, and a way to reopen it.
