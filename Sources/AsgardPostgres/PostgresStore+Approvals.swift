@@ -1,5 +1,5 @@
 public import AsgardCore
-public import Foundation
+import Foundation
 import PostgresNIO
 
 /// Rows of `approvals` and `requests`.

@@ -1,6 +1,6 @@
 public import AsgardCore
 import AsgardJSON
-public import Foundation
+import Foundation
 import PostgresNIO
 
 /// The audit log on PostgreSQL: `audit` holds the chained records, `audit_head` (always one

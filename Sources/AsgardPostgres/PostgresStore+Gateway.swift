@@ -31,6 +31,15 @@ enum LedgerTable {
     static let day = "to_char(timestamp '1970-01-01' + (time / 1000000) * interval '1 second', 'YYYY-MM-DD')"
 }
 
+/// Reads of the gateway's tables shared by the store and its read-only snapshot.
+enum GatewayTables {
+    static func killSwitch(_ row: Record) throws -> StoredKillSwitch {
+        StoredKillSwitch(
+            scope: try row.decodeEnum(KillScope.self, "scope", table: "kill_switches"), target: try row("target"),
+            reason: try row("reason"), engagedBy: try row("engaged_by"), since: try row.date("since"))
+    }
+}
+
 extension PostgresStore {
     // MARK: Calls
 
@@ -118,11 +127,7 @@ extension PostgresStore {
 
     public func killSwitches() async throws -> [StoredKillSwitch] {
         try await read { db in
-            try await db.rows("SELECT * FROM kill_switches ORDER BY scope, target").map { row in
-                StoredKillSwitch(
-                    scope: try row.decodeEnum(KillScope.self, "scope", table: "kill_switches"), target: try row("target"),
-                    reason: try row("reason"), engagedBy: try row("engaged_by"), since: try row.date("since"))
-            }
+            try await db.rows("SELECT * FROM kill_switches ORDER BY scope, target").map(GatewayTables.killSwitch)
         }
     }
 

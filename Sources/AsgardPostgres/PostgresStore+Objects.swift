@@ -1,6 +1,6 @@
 public import AsgardCore
 import AsgardJSON
-public import Foundation
+import Foundation
 import PostgresNIO
 
 /// Writes to `objects` and the tables derived from it, inside the caller's transaction, by the

@@ -52,12 +52,7 @@ public final class PostgresStore: Store {
     ///   `PSQLError` when the server cannot be reached or refuses.
     public init(url: DatabaseURL, auditKey: AuditKey, replica: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
         let tls = try Self.tlsConfiguration(url)
-        var connection = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
-            tls: try tls.map { url.tls == .prefer ? .prefer(try NIOSSLContext(configuration: $0)) : .require(try NIOSSLContext(configuration: $0)) }
-                ?? .disable)
-        connection.options.connectTimeout = .seconds(10)
-        blocking = BlockingConnection(configuration: connection)
+        blocking = BlockingConnection(configuration: try Self.connectionConfiguration(url))
         self.auditKey = auditKey
         self.clock = clock
         self.replica = replica
@@ -84,6 +79,17 @@ public final class PostgresStore: Store {
     deinit {
         clientRun.cancel()
         blocking.close()
+    }
+
+    /// The settings of the store's own connection to `url`.
+    static func connectionConfiguration(_ url: DatabaseURL) throws -> PostgresConnection.Configuration {
+        let tls = try tlsConfiguration(url)
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+            tls: try tls.map { url.tls == .prefer ? .prefer(try NIOSSLContext(configuration: $0)) : .require(try NIOSSLContext(configuration: $0)) }
+                ?? .disable)
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
     }
 
     /// The TLS settings `url.tls` asks for; nil for `disable`.

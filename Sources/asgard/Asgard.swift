@@ -2,6 +2,7 @@ import ArgumentParser
 import AsgardController
 import AsgardCore
 import AsgardPolicy
+import AsgardPostgres
 import AsgardStore
 import Foundation
 
@@ -53,7 +54,8 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
-/// Where the store lives.
+/// Where the store lives: PostgreSQL when `ASGARD_DATABASE_URL` is set, else the SQLite file in
+/// the data directory (which holds the call journal and terraform workspaces either way).
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "Data directory holding the SQLite store (default: $ASGARD_DATA_DIR, else .asgard).")
     var dataDir: String?
@@ -64,22 +66,50 @@ struct StoreOptions: ParsableArguments {
 
     var storePath: String { directory + "/asgard.sqlite" }
 
+    /// `ASGARD_DATABASE_URL` when set and not empty: the store is PostgreSQL there.
+    var databaseURL: String? { ProcessInfo.processInfo.environment["ASGARD_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// Where the store is, for people: the SQLite path, or the database URL with its password masked.
+    var location: String {
+        guard let databaseURL else { return storePath }
+        return (try? DatabaseURL(databaseURL).description) ?? "ASGARD_DATABASE_URL (unusable)"
+    }
+
     /// The store, created if missing, for a command that writes it.
     func open() throws -> any Store { try Self.open(path: storePath) }
 
-    /// The store at `path`: the one place the command line chooses the implementation.
+    /// The store: the one place the command line chooses the implementation.
     ///
-    /// Its audit key is `ASGARD_AUDIT_KEY`, else the key file (`AuditKeyFile`: `ASGARD_KEY_DIR`,
+    /// With `ASGARD_DATABASE_URL` set it is `PostgresStore` there, this replica named by
+    /// `ASGARD_REPLICA` (else the host name); otherwise `SQLiteStore` at `path`. Its audit key is
+    /// `ASGARD_AUDIT_KEY`, else the key file (`AuditKeyFile`: `ASGARD_KEY_DIR`,
     /// `XDG_CONFIG_HOME` or `HOME`), which is created at first start when `createKey` (commands
-    /// that write the store) and missing; creating one is announced on standard error.
-    /// - Throws: `AuditKeyError` when there is no usable key, the store's errors.
+    /// that write the store) and missing; creating one is announced on standard error. Every
+    /// replica on one database must have the same key.
+    /// - Throws: `AuditKeyError` when there is no usable key, `DatabaseURLError`, the store's errors.
     static func open(path: String, createKey: Bool = true) throws -> any Store {
+        let environment = ProcessInfo.processInfo.environment
         let dataDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let loaded = try AuditKeyFile.load(environment: ProcessInfo.processInfo.environment, dataDirectory: dataDirectory, create: createKey)
+        let loaded = try AuditKeyFile.load(environment: environment, dataDirectory: dataDirectory, create: createKey)
         if loaded.created {
             printError("asgard: created the audit key \(loaded.source) (mode 0600): keep it, and back it up apart from the data directory")
         }
+        if let text = environment["ASGARD_DATABASE_URL"], !text.isEmpty {
+            return try PostgresStore(url: try DatabaseURL(text), auditKey: loaded.key, replica: replicaName(environment))
+        }
         return try SQLiteStore(path: path, auditKey: loaded.key)
+    }
+
+    /// `ASGARD_REPLICA`, else the host name: names this replica's journal position in PostgreSQL.
+    static func replicaName(_ environment: [String: String]) -> String {
+        environment["ASGARD_REPLICA"].flatMap { $0.isEmpty ? nil : $0 } ?? ProcessInfo.processInfo.hostName
+    }
+
+    /// What a dry run needs from an existing store, read without creating, migrating or writing
+    /// anything; nil when there is none yet.
+    func readOnlySnapshot() throws -> ReadOnlySnapshot? {
+        if let databaseURL { return try PostgresStore.readOnlySnapshot(url: try DatabaseURL(databaseURL)) }
+        return try SQLiteStore.readOnlySnapshot(path: storePath)
     }
 }
 

@@ -131,14 +131,14 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let summary = try await openExisting(store).summary()
-        print(output.json ? Rendering.json(summary) : Rendering.summary(summary, path: store.storePath))
+        print(output.json ? Rendering.json(summary) : Rendering.summary(summary, path: store.location))
     }
 }
 
 /// Opens the store only if it exists: reading commands never create one, nor an audit key
 /// (`creatingKey`: a command that writes the store, such as an approval, may create the key).
 func openExisting(_ options: StoreOptions, creatingKey: Bool = false) throws -> any Store {
-    guard FileManager.default.fileExists(atPath: options.storePath) else {
+    guard options.databaseURL != nil || FileManager.default.fileExists(atPath: options.storePath) else {
         printError("no store at \(options.storePath): run `asgard reconcile --once` first, or set --data-dir / ASGARD_DATA_DIR")
         throw ExitCode.failure
     }

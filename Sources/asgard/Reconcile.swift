@@ -68,7 +68,7 @@ struct Reconcile: AsyncParsableCommand {
     private static let policiesMissing = "The policies did not load: the gate refuses all provisioning."
 
     private func dryRunPass() async throws {
-        let snapshot = try SQLiteStore.readOnlySnapshot(path: store.storePath)
+        let snapshot = try store.readOnlySnapshot()
         let loader = DesiredStateLoader()
         let (sources, files, problems) = loader.read(directory: directory)
         var loaded = loader.load(sources)
@@ -134,7 +134,7 @@ struct Reconcile: AsyncParsableCommand {
                 print("  request \(id) is left out: \(diagnostics.first?.description ?? "")")
             }
             for id in requests.waiting { print("  request \(id) waits for its approval (a project proposal)") }
-            if snapshot == nil { print("(no store at \(store.storePath): planned against an empty observed state)") }
+            if snapshot == nil { print("(no store at \(store.location): planned against an empty observed state)") }
         }
     }
 

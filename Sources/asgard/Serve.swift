@@ -44,7 +44,7 @@ struct Serve: AsyncParsableCommand {
             let (_, application) = try buildApplication(configuration, dependencies) { [directory, store] channel in
                 let bound = channel.localAddress?.port ?? port
                 FileHandle.standardOutput.write(
-                    Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.storePath))\n".utf8))
+                    Data("asgard: serving on http://\(host):\(bound) (desired: \(directory), store: \(store.location))\n".utf8))
             }
             try await application.runService()
         } catch {
