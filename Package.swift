@@ -241,7 +241,7 @@ let package = Package(
         .testTarget(
             name: "AsgardCLITests",
             dependencies: [
-                "asgard", "AsgardCore", "AsgardStore", "AsgardTestSupport", "FakeDatabricks",
+                "asgard", "AsgardCore", "AsgardStore", "AsgardPostgres", "AsgardTestSupport", "FakeDatabricks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict

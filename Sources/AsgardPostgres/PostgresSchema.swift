@@ -22,7 +22,7 @@ enum PostgresSchema {
     static let migrationLock: Int64 = 0x4153_4741_5244
 
     /// Every migration this binary knows, in order: an id and its statements.
-    static let migrations: [(id: String, statements: [String])] = [("pg1-schema", schema)]
+    static let migrations: [(id: String, statements: [String])] = [("pg1-schema", schema), ("pg2-budget-grants", budgetGrants)]
 
     /// Applies, in one transaction under `migrationLock`, every migration not yet applied, and
     /// seals the audit chain with `auditKey` when it has no keying yet.
@@ -49,6 +49,24 @@ enum PostgresSchema {
             }
         }
     }
+
+    /// Budgets shared by replicas: each ledger row names the replica whose call it was, and
+    /// `budget_grants` holds each replica's grant of each project's budget by month
+    /// (`BudgetLeaseStore`).
+    private static let budgetGrants: [String] = [
+        "ALTER TABLE ledger ADD COLUMN replica TEXT",
+        "CREATE INDEX ledger_replica_time ON ledger (replica, time)",
+        """
+        CREATE TABLE budget_grants (
+            project TEXT NOT NULL,
+            month TEXT NOT NULL CHECK (month ~ '^[0-9]{4}-[0-9]{2}$'),
+            replica TEXT NOT NULL,
+            granted BIGINT NOT NULL CHECK (granted >= 0),
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (project, month, replica)
+        )
+        """,
+    ]
 
     /// The whole schema as of the SQLite store's `v14-dashboard`.
     private static let schema: [String] = [

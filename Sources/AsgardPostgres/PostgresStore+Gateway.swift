@@ -4,12 +4,12 @@ import PostgresNIO
 
 /// The ledger, the call journal's copy into it, kill switches, policies and the summary.
 enum LedgerTable {
-    /// One statement inserting `entries` (one round trip, whatever their number).
-    static func insert(_ entries: [LedgerEntry]) -> PostgresQuery {
+    /// One statement inserting `entries`, the calls of `replica` (one round trip, whatever their number).
+    static func insert(_ entries: [LedgerEntry], replica: String) -> PostgresQuery {
         """
         INSERT INTO ledger (request_id, time, project, key_id, vendor, model, upstream, prompt_tokens, completion_tokens,
-            cost_micros, latency_us, status, estimated, overrun)
-        SELECT * FROM UNNEST(\(entries.map(\.requestID))::text[], \(entries.map { StoreCoding.micros($0.time) })::bigint[],
+            cost_micros, latency_us, status, estimated, overrun, replica)
+        SELECT *, \(replica) FROM UNNEST(\(entries.map(\.requestID))::text[], \(entries.map { StoreCoding.micros($0.time) })::bigint[],
             \(entries.map(\.project))::text[], \(entries.map(\.keyID))::text[], \(entries.map(\.vendor))::text[],
             \(entries.map(\.model))::text[], \(entries.map(\.upstream))::text[], \(entries.map { Int64($0.promptTokens) })::bigint[],
             \(entries.map { Int64($0.completionTokens) })::bigint[], \(entries.map(\.cost.value))::bigint[],
@@ -50,7 +50,7 @@ extension PostgresStore {
         let key = auditKey
         try blocking.transaction { db in
             let entries = calls.compactMap(\.ledger)
-            if !entries.isEmpty { try db.runBlocking(LedgerTable.insert(entries)) }
+            if !entries.isEmpty { try db.runBlocking(LedgerTable.insert(entries, replica: replica)) }
             if !calls.isEmpty {
                 let (_, statements) = try AuditTable.chain(
                     calls.map(\.audit), times: calls.map { StoreCoding.rfc3339Milliseconds($0.time) },
@@ -142,6 +142,7 @@ extension PostgresStore {
                 ON CONFLICT (scope, target) DO UPDATE SET reason = excluded.reason, engaged_by = excluded.engaged_by, since = excluded.since
                 """)
             _ = try await AuditTable.append(audit, at: clock(), key: key, on: db)
+            try await db.run("SELECT pg_notify(\(Self.changeChannel), \(ChangeFeed.payload(.killSwitches)))")
         }
     }
 
@@ -152,6 +153,7 @@ extension PostgresStore {
                 "DELETE FROM kill_switches WHERE scope = \(scope.rawValue) AND target = \(scope == .global ? "" : target) RETURNING scope")
             guard !released.isEmpty else { return false }
             _ = try await AuditTable.append(audit, at: clock(), key: key, on: db)
+            try await db.run("SELECT pg_notify(\(Self.changeChannel), \(ChangeFeed.payload(.killSwitches)))")
             return true
         }
     }

@@ -28,6 +28,8 @@ public final class PostgresStore: Store {
     let client: PostgresClient
     private let clientRun: Task<Void, Never>
     let blocking: BlockingConnection
+    /// Changes other replicas announce (`StoreChangeFeed`).
+    let feed: ChangeFeed
     let clock: @Sendable () -> Date
     /// Keys every audit entry's MAC; never written to the database.
     let auditKey: AuditKey
@@ -53,6 +55,7 @@ public final class PostgresStore: Store {
     public init(url: DatabaseURL, auditKey: AuditKey, replica: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
         let tls = try Self.tlsConfiguration(url)
         blocking = BlockingConnection(configuration: try Self.connectionConfiguration(url))
+        feed = ChangeFeed(configuration: try Self.connectionConfiguration(url))
         self.auditKey = auditKey
         self.clock = clock
         self.replica = replica
@@ -76,10 +79,7 @@ public final class PostgresStore: Store {
         clientRun = Task { await client.run() }
     }
 
-    deinit {
-        clientRun.cancel()
-        blocking.close()
-    }
+    deinit { close() }
 
     /// The settings of the store's own connection to `url`.
     static func connectionConfiguration(_ url: DatabaseURL) throws -> PostgresConnection.Configuration {
@@ -149,6 +149,7 @@ public final class PostgresStore: Store {
     public func close() {
         clientRun.cancel()
         blocking.close()
+        feed.close()
     }
 }
 

@@ -45,7 +45,7 @@ public struct Controller: Sendable {
         killSwitches board: KillSwitchBoard, environment: [String: String] = [:], health: HealthBoard = HealthBoard(),
         passInterval: Duration = .seconds(30),
         provisioner: any Provisioner = UnavailableProvisioner(), observers: VendorObservers = VendorObservers(),
-        concurrency: Int = ProvisioningWorkers.defaultLimit,
+        concurrency: Int = ProvisioningWorkers.defaultLimit, budgetLeases: BudgetLeaseKeeper? = nil,
         onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in },
         onOutcome: @escaping @Sendable (ActionOutcome) -> Void = { _ in }
     ) {
@@ -56,7 +56,7 @@ public struct Controller: Sendable {
             concurrency: concurrency, onOutcome: onOutcome)
         configuration = ConfigurationPath(
             store: store, desiredDirectory: desiredDirectory, policiesDirectory: policiesDirectory,
-            snapshot: snapshot, budgets: budgets, environment: environment, health: health, provisioning: provisioning,
+            snapshot: snapshot, budgets: budgets, leases: budgetLeases, environment: environment, health: health, provisioning: provisioning,
             killSwitches: killSwitches, passInterval: passInterval, onPass: onPass)
     }
 
@@ -93,6 +93,8 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     public let policiesDirectory: String
     public let snapshot: SnapshotBox
     public let budgets: BudgetLedger
+    /// This replica's grants of budgets shared with other replicas; nil when it is alone.
+    let leases: BudgetLeaseKeeper?
     /// Where vendor base URLs and credentials are read, by the names the manifests give.
     public let environment: [String: String]
     public let health: HealthBoard
@@ -122,9 +124,10 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
 
     init(
         store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
-        environment: [String: String], health: HealthBoard, provisioning: ProvisioningPath, killSwitches: KillSwitchRefresher, passInterval: Duration,
-        onPass: @escaping @Sendable (ReconcileReport) -> Void
+        leases: BudgetLeaseKeeper?, environment: [String: String], health: HealthBoard, provisioning: ProvisioningPath,
+        killSwitches: KillSwitchRefresher, passInterval: Duration, onPass: @escaping @Sendable (ReconcileReport) -> Void
     ) {
+        self.leases = leases
         self.store = store
         self.desiredDirectory = desiredDirectory
         self.policiesDirectory = policiesDirectory
@@ -262,7 +265,10 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
                 // budget ledger is ahead of the store (a call settles there before its ledger
                 // row reaches the store), and reading the store again would forget calls in
                 // between. Until it is read, the project has no budget and every call is refused.
-                if budgets.snapshot(project: project.id) == nil {
+                if budgets.snapshot(project: project.id) == nil, let leases {
+                    // Shared with other replicas: this replica's grant starts at its own spend.
+                    try await leases.add(project: project.id, budget: project.monthlyBudget, now: Date())
+                } else if budgets.snapshot(project: project.id) == nil {
                     let spent = try await store.spend(project: project.id, from: period.start, to: period.next.start)
                     budgets.setBudget(project: project.id, monthly: project.monthlyBudget)
                     _ = budgets.load(project: project.id, spent: spent, period: period)
@@ -495,14 +501,29 @@ public final class KillSwitchRefresher: ServiceLifecycle.Service, Sendable {
     }
 
     public func run() async throws {
-        while !Task.isCancelledOrShuttingDown {
-            do {
-                try await refresh()
-                health.report(.killSwitches, nil)
-            } catch {
-                health.report(.killSwitches, "the kill switches could not be read from the store, so the last ones read stay in force: \(error)")
+        // On a store replicas share, a switch another replica engages is announced as it
+        // commits, and read at once; the read every second stays as the fallback.
+        let announced = (store as? any StoreChangeFeed).map { feed in
+            Task {
+                for await change in feed.changes() where change == .killSwitches || change == .resynchronize {
+                    await refreshReporting()
+                }
             }
+        }
+        defer { announced?.cancel() }
+        while !Task.isCancelledOrShuttingDown {
+            await refreshReporting()
             try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// `refresh`, its outcome on the health board.
+    private func refreshReporting() async {
+        do {
+            try await refresh()
+            health.report(.killSwitches, nil)
+        } catch {
+            health.report(.killSwitches, "the kill switches could not be read from the store, so the last ones read stay in force: \(error)")
         }
     }
 }

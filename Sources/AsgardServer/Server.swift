@@ -102,6 +102,7 @@ extension ServerParts {
         let calls = try CallLog.open(store: store, directory: configuration.dataDirectory + "/journal")
         let snapshot = SnapshotBox()
         let budgets = BudgetLedger()
+        let leases = (store as? any BudgetLeaseStore).map { BudgetLeaseKeeper(store: $0, ledger: budgets) }
         let killSwitches = KillSwitchBoard()
         let health = HealthBoard()
         let ingester = calls.ingester
@@ -111,7 +112,7 @@ extension ServerParts {
             store: store, desiredDirectory: configuration.desiredDirectory, policiesDirectory: configuration.policiesDirectory,
             snapshot: snapshot, budgets: budgets, killSwitches: killSwitches, environment: configuration.environment, health: health,
             passInterval: configuration.passInterval,
-            provisioner: dependencies.provisioner, observers: dependencies.observers,
+            provisioner: dependencies.provisioner, observers: dependencies.observers, budgetLeases: leases,
             onOutcome: { outcome in
                 let line: Logger.Message =
                     "\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")"
@@ -126,6 +127,7 @@ extension ServerParts {
             snapshot: { snapshot.current }, transport: HTTPUpstream(client: httpClient), recorder: calls.recorder,
             budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, metering: metrics)
         gateway.maxBodyBytes = configuration.maxBodyBytes
+        gateway.leases = leases
         let server = ServerParts(store: store, calls: calls, controller: controller, gateway: gateway, metrics: metrics, snapshot: snapshot)
         let router = Router(context: AsgardRequestContext.self)
         let metricsDigest = configuration.environment["ASGARD_METRICS_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
@@ -187,7 +189,9 @@ extension ServerParts {
             server: .http1BoundToEventLoops(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
             // Services stop in reverse order: the anchor export last, so its last anchor covers everything written.
-            services: (anchorExport.map { [$0] } ?? []) + controller.services + costServices + [calls.ingester], onServerRunning: onServerRunning)
+            services: (anchorExport.map { [$0] } ?? []) + controller.services + costServices
+                + (leases.map { [BudgetLeaseService(keeper: $0)] } ?? []) + [calls.ingester],
+            onServerRunning: onServerRunning)
         return (server, application)
     }
 }

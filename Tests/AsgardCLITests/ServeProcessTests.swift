@@ -32,9 +32,9 @@ struct ServeProcess {
     }
 
     /// Starts `asgard serve` on a free port over a copy of desired/ with a known key.
-    static func start(root: String, fakeURL: String, arguments extra: [String] = [], environment overrides: [String: String] = [:]) throws
-        -> ServeProcess
-    {
+    static func start(
+        root: String, fakeURL: String, arguments extra: [String] = [], environment overrides: [String: String] = [:], dataDirectory: String? = nil
+    ) throws -> ServeProcess {
         let desired = root + "/desired"
         if !FileManager.default.fileExists(atPath: desired) {
             _ = try copyShippedDesired(into: root)
@@ -52,7 +52,7 @@ struct ServeProcess {
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: asgardBinary)
-        process.arguments = ["serve", desired, "--port", "0", "--policies", packageRoot + "/policies", "--data-dir", root + "/data"] + extra
+        process.arguments = ["serve", desired, "--port", "0", "--policies", packageRoot + "/policies", "--data-dir", dataDirectory ?? root + "/data"] + extra
         var environment = ProcessInfo.processInfo.environment
         environment["DATABRICKS_HOST"] = fakeURL
         environment["DATABRICKS_TOKEN"] = sentinel

@@ -54,7 +54,7 @@ struct PostgresStoreTests {
             do { _ = try Self.open(url, replica: "r\(index)") } catch { failures.withLock { $0.append("\(error)") } }
         }
         #expect(failures.withLock { $0 }.isEmpty)
-        #expect(try TestPostgres.scalar("SELECT count(*)::text FROM asgard_migrations", on: url) == "1")
+        #expect(try TestPostgres.scalar("SELECT string_agg(id, ',' ORDER BY id) FROM asgard_migrations", on: url) == "pg1-schema,pg2-budget-grants")
         #expect(try TestPostgres.scalar("SELECT count(*)::text FROM audit_keying", on: url) == "1")
     }
 
@@ -131,6 +131,63 @@ struct PostgresStoreTests {
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(outcomes.filter { $0 }.count == 1)
+    }
+
+    /// A kill switch engaged on one replica is announced to the others as it commits.
+    @Test(.timeLimit(.minutes(1))) func aKillSwitchIsAnnouncedToTheOtherReplicas() async throws {
+        let url = try TestPostgres.freshDatabase()
+        let a = try Self.open(url, replica: "a")
+        let b = try Self.open(url, replica: "b")
+        var changes = b.changes().makeAsyncIterator()
+        // The feed says when it listens; only then can nothing be missed.
+        #expect(await changes.next() == .resynchronize)
+        try await a.engageKillSwitch(
+            StoredKillSwitch(scope: .project, target: "p", reason: "drill", engagedBy: "ops", since: Date()),
+            audit: AuditEntry(actor: "ops", action: "kill.engage", target: "project/p", outcome: "engaged"))
+        #expect(await changes.next() == .killSwitches)
+        try await a.announce(.budgetWanted(project: "p", replica: "a"))
+        #expect(await changes.next() == .budgetWanted(project: "p", replica: "a"))
+    }
+
+    /// Grants of one budget, grown by two replicas at once, never add up to more than the
+    /// budget less vendor spend; a shrink gives back; a reset sets a grant to the replica's spend.
+    @Test func budgetGrantsNeverExceedTheBudget() async throws {
+        let url = try TestPostgres.freshDatabase()
+        let a = try Self.open(url, replica: "a")
+        let b = try Self.open(url, replica: "b")
+        let (budget, vendor) = (MicroDollars(1_000_000), MicroDollars(100_000))
+        let grants = try await withThrowingTaskGroup(of: BudgetGrant.self) { group in
+            for index in 0..<40 {
+                let store = index % 2 == 0 ? a : b
+                group.addTask {
+                    try await store.growBudgetGrant(project: "p", month: "2026-12", budget: budget, vendorSpent: vendor, want: MicroDollars(70_000))
+                }
+            }
+            return try await group.reduce(into: [BudgetGrant]()) { $0.append($1) }
+        }
+        let last = try await a.growBudgetGrant(project: "p", month: "2026-12", budget: budget, vendorSpent: vendor, want: .zero)
+        #expect(last.granted.value + last.others.value == 900_000)
+        #expect(grants.allSatisfy { $0.granted.value + $0.others.value <= 900_000 })
+        let shrunk = try await a.shrinkBudgetGrant(project: "p", month: "2026-12", to: MicroDollars(10_000))
+        #expect(shrunk.granted == MicroDollars(10_000))
+        let regrown = try await b.growBudgetGrant(project: "p", month: "2026-12", budget: budget, vendorSpent: vendor, want: MicroDollars(5_000_000))
+        #expect(regrown.granted.value + regrown.others.value == 900_000 && regrown.others == MicroDollars(10_000))
+        // A's own calls this month cost 42 micro-dollars: a reset sets its grant to exactly that.
+        let time = Date(timeIntervalSince1970: 1_796_083_200 + 60)
+        try a.ingest(
+            [
+                RecordedCall(
+                    time: time,
+                    ledger: LedgerEntry(
+                        requestID: "r1", time: time, project: "p", keyID: "k", vendor: "databricks", model: "m", upstream: "u", promptTokens: 1,
+                        completionTokens: 1, cost: MicroDollars(42), latencyMicroseconds: 1, status: "ok", estimated: false),
+                    audit: AuditEntry(actor: "Key/k", action: "gateway.invoke", target: "m", outcome: "allowed"))
+            ], through: JournalPosition(segment: 1, offset: 1))
+        let spent = try await a.resetBudgetGrants(
+            projects: nil, month: "2026-12", from: Date(timeIntervalSince1970: 1_796_083_200), to: Date(timeIntervalSince1970: 1_798_761_600))
+        #expect(spent == ["p": MicroDollars(42)])
+        let after = try await a.shrinkBudgetGrant(project: "p", month: "2026-12", to: MicroDollars(1_000_000))
+        #expect(after.granted == MicroDollars(42))
     }
 
     // MARK: Failing plainly

@@ -43,19 +43,26 @@ public struct BudgetExceeded: Error, Sendable, Hashable, CustomStringConvertible
     public let period: BudgetPeriod
     /// Spend measured with vendors this period (a cost rollup's figures: a warehouse, a job).
     public var vendorSpent: MicroDollars = .zero
+    /// Held by other replicas sharing the budget (what they spent and reserve); zero alone.
+    public var heldElsewhere: MicroDollars = .zero
+    /// The project's budget is shared with other replicas and this one ran out of its grant:
+    /// growing the grant (`BudgetLeaseKeeper`) may let the call through.
+    public var grantShort = false
 
-    /// What is left for new calls: the budget less spent (model calls and vendors) and
-    /// reserved, never below zero.
+    /// What is left for new calls: the budget less spent (model calls and vendors), reserved
+    /// and held by other replicas, never below zero.
     public var available: MicroDollars {
-        let committed = Int128(spent.value) + Int128(vendorSpent.value) + Int128(reserved.value)
+        let committed = Int128(spent.value) + Int128(vendorSpent.value) + Int128(reserved.value) + Int128(heldElsewhere.value)
         return MicroDollars(Int64(max(0, Int128(budget.value) - committed)))
     }
 
     public var description: String {
         guard hasBudget else { return "project \(project) has no budget in the gateway; no call can be charged to it" }
         let vendors = vendorSpent.value > 0 ? ", $\(vendorSpent) measured with vendors" : ""
+        let elsewhere = heldElsewhere.value > 0 ? ", $\(heldElsewhere) spent or held by other replicas" : ""
         return "project \(project) has $\(available) left of its $\(budget) budget for \(period) "
-            + "($\(spent) spent on model calls\(vendors), $\(reserved) reserved by calls in flight); this call could cost up to $\(requested)"
+            + "($\(spent) spent on model calls\(vendors)\(elsewhere), $\(reserved) reserved by calls in flight); "
+            + "this call could cost up to $\(requested)"
     }
 }
 
@@ -82,9 +89,12 @@ public struct BudgetSnapshot: Sendable, Hashable {
     public let period: BudgetPeriod?
     /// Measured with vendors this month (the cost plane), counted against the budget too.
     public var vendorSpent: MicroDollars = .zero
+    /// Spent or held by other replicas sharing the budget, as of this replica's last grant change.
+    public var heldElsewhere: MicroDollars = .zero
 
-    /// What is left: the budget less settled, vendor-measured and reserved spend (negative when overspent).
-    public var left: MicroDollars { MicroDollars(budget.value - spent.value - vendorSpent.value - reserved.value) }
+    /// What is left: the budget less settled, vendor-measured, reserved and elsewhere-held spend
+    /// (negative when overspent).
+    public var left: MicroDollars { MicroDollars(budget.value - spent.value - vendorSpent.value - reserved.value - heldElsewhere.value) }
 }
 
 /// Every project's monthly budget, settled spend and in-flight reservations, in memory.
@@ -106,6 +116,13 @@ public struct BudgetSnapshot: Sendable, Hashable {
 /// through `setBudget`, which keeps spend and reservations: lowering a budget below what is
 /// committed refuses new calls but does not cancel calls in flight.
 ///
+/// **Shared budgets.** When several replicas share a store, a project's account is *leased*
+/// (`lease`): `spent` is this replica's own spend, and a call must fit in this replica's grant
+/// (`spent + reserved + amount ≤ grant`) rather than in the budget. The store keeps every
+/// replica's grant within the budget less vendor spend (`BudgetLeaseStore`), so the check stays
+/// in memory and the replicas together still never commit more than the budget; a refusal
+/// marked `grantShort` is for `BudgetLeaseKeeper` to grow the grant and try again.
+///
 /// One `Mutex` guards the whole ledger: each operation is a few dictionary accesses, far
 /// cheaper than the call it accounts for.
 public final class BudgetLedger: Sendable {
@@ -116,6 +133,31 @@ public final class BudgetLedger: Sendable {
         /// Measured vendor spend in `period`, from the last cost rollup (`setVendorSpend`).
         var vendorSpent: MicroDollars = .zero
         var period: BudgetPeriod?
+        /// This replica's grant in `period` when the budget is shared; nil when it is not.
+        var grant: MicroDollars?
+        /// What other replicas held at the last grant change (shared budgets only).
+        var heldElsewhere: MicroDollars = .zero
+        /// Reservations made, ever: tells a lease keeper whether the account was used lately.
+        var reservations: UInt64 = 0
+        /// What the last refused reservation lacked of the grant (shared budgets only): what a
+        /// lease keeper grows the grant by, at least.
+        var shortfall: MicroDollars = .zero
+
+        /// Rolls the account into `period` when that is later than its own.
+        mutating func roll(into period: BudgetPeriod) {
+            guard let current = self.period else {
+                self.period = period
+                return
+            }
+            guard current < period else { return }
+            self.period = period
+            spent = .zero
+            vendorSpent = .zero
+            if grant != nil {
+                grant = .zero
+                heldElsewhere = .zero
+            }
+        }
     }
 
     struct State {
@@ -192,26 +234,29 @@ public final class BudgetLedger: Sendable {
                         project: project, hasBudget: false, budget: .zero, spent: .zero,
                         reserved: .zero, requested: requested, period: period))
             }
-            if account.period == nil {
-                account.period = period
-            } else if let current = account.period, current < period {
-                account.period = period
-                account.spent = .zero
-                account.vendorSpent = .zero
-            }
+            account.roll(into: period)
             let current = account.period ?? period
             // 128-bit sum: spent may sit far above the budget after an over-reservation settle.
+            // A shared budget's vendor spend is counted by the store, in the grants.
             let committed =
-                Int128(account.spent.value) + Int128(account.vendorSpent.value) + Int128(account.reserved.value) + Int128(requested.value)
-            guard committed <= Int128(account.budget.value) else {
+                Int128(account.spent.value) + Int128(account.grant == nil ? account.vendorSpent.value : 0) + Int128(account.reserved.value)
+                + Int128(requested.value)
+            guard committed <= Int128((account.grant ?? account.budget).value) else {
                 state.accounts[project] = account
-                return .failure(
-                    BudgetExceeded(
-                        project: project, hasBudget: true, budget: account.budget,
-                        spent: account.spent, reserved: account.reserved,
-                        requested: requested, period: current, vendorSpent: account.vendorSpent))
+                var exceeded = BudgetExceeded(
+                    project: project, hasBudget: true, budget: account.budget,
+                    spent: account.spent, reserved: account.reserved,
+                    requested: requested, period: current, vendorSpent: account.vendorSpent)
+                exceeded.heldElsewhere = account.heldElsewhere
+                if let grant = account.grant {
+                    exceeded.grantShort = true
+                    account.shortfall = MicroDollars(Int64(clamping: committed - Int128(grant.value)))
+                    state.accounts[project] = account
+                }
+                return .failure(exceeded)
             }
-            account.reserved.value += requested.value  // ≤ budget, so no overflow
+            account.reserved.value += requested.value  // ≤ budget or grant, so no overflow
+            account.reservations &+= 1
             state.accounts[project] = account
             let id = state.nextID
             state.nextID += 1
@@ -262,8 +307,86 @@ public final class BudgetLedger: Sendable {
     public func snapshot(project: String) -> BudgetSnapshot? {
         state.withLock { state in
             state.accounts[project].map {
-                BudgetSnapshot(budget: $0.budget, spent: $0.spent, reserved: $0.reserved, period: $0.period, vendorSpent: $0.vendorSpent)
+                BudgetSnapshot(
+                    budget: $0.budget, spent: $0.spent, reserved: $0.reserved, period: $0.period, vendorSpent: $0.vendorSpent,
+                    heldElsewhere: $0.heldElsewhere)
             }
+        }
+    }
+
+    // MARK: Shared budgets
+
+    /// Makes `project`'s account leased for `period`: `spent` is this replica's own spend, and
+    /// its grant (reset in the store to exactly that) is all it may commit until it grows.
+    /// Reservations in flight are kept. A lease for a period older than the account's is stale
+    /// and ignored.
+    /// - Returns: whether the figures were taken.
+    @discardableResult
+    public func lease(project: String, period: BudgetPeriod, spent: MicroDollars) -> Bool {
+        state.withLock { state in
+            var account = state.accounts[project] ?? Account()
+            if let current = account.period, period < current { return false }
+            account.period = period
+            account.spent = MicroDollars(max(0, spent.value))
+            account.grant = account.spent
+            account.heldElsewhere = .zero
+            state.accounts[project] = account
+            return true
+        }
+    }
+
+    /// Takes the grant the store now holds for this replica (`BudgetLeaseStore`), and what the
+    /// other replicas hold, for `project` in `period`; ignored unless the account is leased and in that period.
+    public func setGrant(project: String, period: BudgetPeriod, _ grant: BudgetGrant) {
+        state.withLock { state in
+            guard var account = state.accounts[project], account.grant != nil, account.period == period else { return }
+            account.grant = grant.granted
+            account.heldElsewhere = grant.others
+            account.shortfall = .zero
+            state.accounts[project] = account
+        }
+    }
+
+    /// A leased account as its lease keeper sees it.
+    public struct Lease: Sendable, Hashable {
+        public var project: String
+        public var period: BudgetPeriod
+        public var budget: MicroDollars
+        public var vendorSpent: MicroDollars
+        public var grant: MicroDollars
+        /// What the grant must keep covering: spent and reserved.
+        public var committed: MicroDollars
+        /// Reservations made, ever.
+        public var reservations: UInt64
+        /// What the last refused reservation lacked of the grant.
+        public var shortfall: MicroDollars
+    }
+
+    /// Every leased account, in project order.
+    public var leases: [Lease] {
+        state.withLock { state in
+            state.accounts.compactMap { project, account -> Lease? in
+                guard let grant = account.grant, let period = account.period else { return nil }
+                return Lease(
+                    project: project, period: period, budget: account.budget, vendorSpent: account.vendorSpent, grant: grant,
+                    committed: MicroDollars(account.spent.value &+ account.reserved.value), reservations: account.reservations,
+                    shortfall: account.shortfall)
+            }.sorted { $0.project < $1.project }
+        }
+    }
+
+    /// The lease of `project` in the month containing `now` (rolled into it first), if its account is leased.
+    public func lease(project: String, now: Date) -> Lease? {
+        let period = BudgetPeriod(containing: now)
+        return state.withLock { state in
+            guard var account = state.accounts[project], account.grant != nil else { return nil }
+            account.roll(into: period)
+            state.accounts[project] = account
+            guard let grant = account.grant, let current = account.period else { return nil }
+            return Lease(
+                project: project, period: current, budget: account.budget, vendorSpent: account.vendorSpent, grant: grant,
+                committed: MicroDollars(account.spent.value &+ account.reserved.value), reservations: account.reservations,
+                shortfall: account.shortfall)
         }
     }
 

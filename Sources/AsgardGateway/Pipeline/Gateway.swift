@@ -65,6 +65,9 @@ public struct Gateway: Sendable {
     public var rateLimiter: RateLimiter
     public var killSwitches: KillSwitchBoard
     public var metering: any GatewayMetering
+    /// Set when several replicas share the budgets (`BudgetLeaseStore`): grows this replica's
+    /// grant when a call does not fit in it, and the call is admitted again.
+    public var leases: BudgetLeaseKeeper?
     public var maxBodyBytes = 1 << 20
     public var clock: @Sendable () -> Date = { Date() }
 
@@ -174,7 +177,15 @@ public struct Gateway: Sendable {
 
     private func run(_ caller: Caller, _ request: ChatRequest, _ level: DataClass, _ call: inout CallContext) async -> ChatAnswer {
         do throws(GatewayError) {
-            let admission = try admit(caller, request, level, &call)
+            var admission: Admission
+            do throws(GatewayError) {
+                admission = try admit(caller, request, level, &call)
+            } catch where error.code == GatewayError.budgetExceededCode {
+                // A shared budget: this replica's grant may grow (a trip to the store), then the
+                // call is admitted again from the start, so nothing decided before is reused.
+                guard let leases, await leases.grow(project: caller.project.id, now: clock()) else { throw error }
+                admission = try admit(caller, request, level, &call)
+            }
             return request.stream ? await openStream(admission, call) : await callPlain(admission, call)
         } catch {
             return .plain(await refuse(error, call))
@@ -265,7 +276,8 @@ public struct Gateway: Sendable {
             throw .budgetExceeded(
                 project: project.id, budget: exceeded.budget.description, spent: exceeded.spent.description,
                 reserved: exceeded.reserved.description, requested: exceeded.requested.description,
-                vendorSpent: exceeded.vendorSpent.value > 0 ? exceeded.vendorSpent.description : nil)
+                vendorSpent: exceeded.vendorSpent.value > 0 ? exceeded.vendorSpent.description : nil,
+                heldElsewhere: exceeded.heldElsewhere.value > 0 ? exceeded.heldElsewhere.description : nil)
         }
         return Admission(
             key: key, project: project, route: route, endpoint: endpoint, adapter: adapter, request: request, level: level,

@@ -112,14 +112,20 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// `vendorSpent`: what the project spent with its vendors this month as the cost rollups
     /// measured it (a warehouse, a job), when any: it counts against the same budget.
+    /// The code of `budgetExceeded`.
+    public static let budgetExceededCode = "budget_exceeded"
+
     public static func budgetExceeded(
-        project: String, budget: String, spent: String, reserved: String, requested: String, vendorSpent: String? = nil
+        project: String, budget: String, spent: String, reserved: String, requested: String, vendorSpent: String? = nil,
+        heldElsewhere: String? = nil
     ) -> GatewayError {
         let vendors = vendorSpent.map { " on model calls and $\($0) measured with vendors" } ?? ""
+        let elsewhere = heldElsewhere.map { ", $\($0) spent or held by other replicas" } ?? ""
         return GatewayError(
-            status: 402, type: "insufficient_quota", code: "budget_exceeded",
+            status: 402, type: "insufficient_quota", code: budgetExceededCode,
             message:
-                "project \(project) would exceed its monthly budget of $\(budget): spent $\(spent)\(vendors), reserved $\(reserved), this call needs up to $\(requested)"
+                "project \(project) would exceed its monthly budget of $\(budget): spent $\(spent)\(vendors)\(elsewhere), reserved $\(reserved), "
+                + "this call needs up to $\(requested)"
         )
     }
 

@@ -1,0 +1,182 @@
+import AsgardCore
+import AsgardPostgres
+import AsgardTestSupport
+import AsyncHTTPClient
+import FakeDatabricks
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+
+/// Two `asgard serve` processes on one PostgreSQL database, as two replicas behind a load
+/// balancer: what one promises, both keep together.
+@Suite(.serialized) struct ReplicaTests {
+    /// The replicas of one test: one desired/ directory, a data directory (journal) each.
+    struct Pair {
+        let root: String
+        let url: String
+        let fake: RunningFakeDatabricks
+        let client: HTTPClient
+
+        static let adminSecret = "asgard-replica-test-admin-credential"
+
+        func start(_ replica: String) throws -> ServeProcess {
+            try ServeProcess.start(
+                root: root, fakeURL: fake.url,
+                environment: [
+                    "ASGARD_DATABASE_URL": url + "?sslmode=disable", "ASGARD_REPLICA": replica,
+                    "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(Self.adminSecret),
+                ],
+                dataDirectory: root + "/data-" + replica)
+        }
+
+        /// An admin API call on `base`: its status and body.
+        func admin(_ method: HTTPMethod, _ base: String, _ path: String, body: String? = nil) async throws -> (Int, String) {
+            var request = HTTPClientRequest(url: base + path)
+            request.method = method
+            request.headers.add(name: "Authorization", value: "Bearer \(Self.adminSecret)")
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: body))
+            }
+            let response = try await client.execute(request, timeout: .seconds(10))
+            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+        }
+
+        /// The store as a third party reads it.
+        func store() throws -> PostgresStore {
+            try PostgresStore(url: try DatabaseURL(url + "?sslmode=disable"), auditKey: testAuditKey, replica: "reader")
+        }
+    }
+
+    static func withPair(_ name: String, _ body: (Pair) async throws -> Void) async throws {
+        let root = try makeTemporaryDirectory(name)
+        let url = try TestPostgres.freshDatabase()
+        let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await body(Pair(root: root, url: url, fake: fake, client: client))
+        } catch {
+            try? await fake.shutdown()
+            try? await client.shutdown()
+            throw error
+        }
+        try await fake.shutdown()
+        try await client.shutdown()
+    }
+
+    /// A chat call bounded to 16 completion tokens: its status and body.
+    static func call(_ client: HTTPClient, _ base: String) async -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(ServeProcess.secret)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(
+            ByteBuffer(string: #"{"model":"databricks/llama-3-3-70b","max_tokens":16,"messages":[{"role":"user","content":"budget probe"}]}"#))
+        guard let response = try? await client.execute(request, timeout: .seconds(30)) else { return (0, "") }
+        let body = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+        return (Int(response.status.code), body)
+    }
+
+    /// The whole month's spend of `project` once every call the replicas answered is in the
+    /// ledger (each replica stopped: its journal is in).
+    static func monthSpend(_ store: PostgresStore, project: String) async throws -> MicroDollars {
+        try await store.spend(project: project, from: .distantPast, to: .distantFuture)
+    }
+
+    /// 400 calls at once, split across two replicas, against a budget that fits exactly 50 of
+    /// them: at most 50 succeed, and the ledger's spend stays within the budget.
+    @Test(.timeLimit(.minutes(5))) func twoReplicasNeverOverspendASharedBudget() async throws {
+        try await Self.withPair("replica-budget") { pair in
+            // One call alone, to learn what such a call costs.
+            let probe = try pair.start("a")
+            try await probe.waitUntilHealthy(pair.client)
+            #expect(await Self.call(pair.client, try await probe.base()).status == 200)
+            probe.process.terminate()
+            probe.process.waitUntilExit()
+            let store = try pair.store()
+            let rows = try await store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture)
+            let cost = try #require(rows.first?.cost, "the probe call has no ledger row")
+            #expect(rows.count == 1 && cost.value > 0)
+
+            // The budget: what the probe spent and exactly 50 more such calls.
+            let budget = MicroDollars(cost.value * 51)
+            let manifest = pair.root + "/desired/projects/fraud-detection.yaml"
+            let text = try String(contentsOfFile: manifest, encoding: .utf8)
+            let edited = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                line.hasPrefix("monthly_budget_usd:") ? "monthly_budget_usd: \(budget)" : String(line)
+            }.joined(separator: "\n")
+            try edited.write(toFile: manifest, atomically: true, encoding: .utf8)
+
+            let a = try pair.start("a")
+            let b = try pair.start("b")
+            try await a.waitUntilHealthy(pair.client)
+            try await b.waitUntilHealthy(pair.client)
+            let bases = [try await a.base(), try await b.base()]
+            let answers = await withTaskGroup(of: (status: Int, body: String).self) { group in
+                for index in 0..<400 { group.addTask { await Self.call(pair.client, bases[index % 2]) } }
+                return await group.reduce(into: [(status: Int, body: String)]()) { $0.append($1) }
+            }
+            let statuses = answers.map(\.status)
+            let succeeded = statuses.filter { $0 == 200 }.count
+            let refused = statuses.filter { $0 == 402 }.count
+            print("replicas: the last refusal: \(answers.last { $0.status == 402 }?.body ?? "none")")
+            for replica in [a, b] {
+                replica.process.terminate()
+                replica.process.waitUntilExit()
+            }
+            let spent = try await Self.monthSpend(store, project: "fraud-detection")
+            print("replicas: \(succeeded) of 400 calls succeeded, \(refused) refused 402; spend \(spent) of budget \(budget), call cost \(cost)")
+            #expect(succeeded + refused == 400, "every call is answered 200 or 402: \(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+            #expect(succeeded <= 50)
+            #expect(spent.value <= budget.value)
+            // The shared budget is spent, not stranded: a call is refused only when what is left
+            // is less than its worst case, so each replica strands less than one worst case.
+            let refusal = try #require(answers.last { $0.status == 402 }?.body)
+            let needs = try #require(refusal.split(separator: "this call needs up to $").last.flatMap { Decimal(string: String($0.prefix { $0 != "\"" })) })
+            let worstCase = try MicroDollars(dollars: "\(needs)")
+            let stranded = 2 * Int((worstCase.value + cost.value - 1) / cost.value)
+            #expect(succeeded >= 50 - stranded, "only \(succeeded) of the 50 calls that fit succeeded (worst case \(worstCase), cost \(cost))")
+        }
+    }
+
+    /// A kill switch engaged through replica A refuses calls on replica B within a second, and
+    /// one released through B lets calls through on A again.
+    @Test(.timeLimit(.minutes(3))) func aKillSwitchEngagedOnOneReplicaHoldsOnTheOtherWithinASecond() async throws {
+        try await Self.withPair("replica-kill") { pair in
+            let a = try pair.start("a")
+            let b = try pair.start("b")
+            try await a.waitUntilHealthy(pair.client)
+            try await b.waitUntilHealthy(pair.client)
+            let (baseA, baseB) = (try await a.base(), try await b.base())
+            #expect(await Self.call(pair.client, baseB).status == 200)
+
+            let engaged = try await pair.admin(.POST, baseA, "/api/admin/kill", body: #"{"scope":"project","id":"fraud-detection","reason":"drill"}"#)
+            #expect(engaged.0 == 200, "\(engaged.1)")
+            let killedAfter = try await Self.firstAnswer(403, from: baseB, pair.client)
+            #expect(killedAfter < .seconds(1), "replica B took \(killedAfter) to obey the switch engaged on A")
+
+            let released = try await pair.admin(.DELETE, baseB, "/api/admin/kill?scope=project&id=fraud-detection")
+            #expect(released.0 == 200, "\(released.1)")
+            let releasedAfter = try await Self.firstAnswer(200, from: baseA, pair.client)
+            #expect(releasedAfter < .seconds(1), "replica A took \(releasedAfter) to see the switch released on B")
+            print("replicas: a kill switch engaged on A held on B after \(killedAfter); released on B, A served again after \(releasedAfter)")
+            for replica in [a, b] {
+                replica.process.terminate()
+                replica.process.waitUntilExit()
+            }
+        }
+    }
+
+    /// How long until `base` answers a call with `status` (calls in a row, for up to 5 s).
+    static func firstAnswer(_ status: Int, from base: String, _ client: HTTPClient) async throws -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < .seconds(5) {
+            if await call(client, base).status == status { return clock.now - start }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return clock.now - start
+    }
+}
