@@ -6,23 +6,26 @@ import PostgresNIO
 /// monthly budget. A change to a project's grants holds a transaction-scoped advisory lock on
 /// the project and month, so two replicas never both take the last of a budget.
 extension PostgresStore: BudgetLeaseStore {
-    public func growBudgetGrant(project: String, month: String, budget: MicroDollars, vendorSpent: MicroDollars, want: MicroDollars)
-        async throws -> BudgetGrant
-    {
+    public func growBudgetGrant(project: String, month: String, vendorSpent: MicroDollars, want: MicroDollars) async throws -> BudgetGrant {
         let (replica, now) = (self.replica, StoreCoding.micros(clock()))
         return try await write { db in
             let held = try await Self.lockGrants(project: project, month: month, replica: replica, on: db)
+            let stored = try await db.rows("SELECT spec_json FROM objects WHERE kind = \(ObjectKind.project.rawValue) AND id = \(project)").first
+            guard let stored, case .project(let applied) = try ObjectTables.storedObject(stored) else {
+                return BudgetGrant(granted: held.mine, others: held.others, budget: .zero)
+            }
+            let budget = applied.monthlyBudget
             // 128-bit arithmetic: a budget near Int64.max less a negative figure must not wrap.
             let left = Int128(budget.value) - Int128(max(0, vendorSpent.value)) - Int128(held.mine.value) - Int128(held.others.value)
             let added = Int64(max(0, min(Int128(max(0, want.value)), left)))
-            guard added > 0 else { return BudgetGrant(granted: held.mine, others: held.others) }
+            guard added > 0 else { return BudgetGrant(granted: held.mine, others: held.others, budget: budget) }
             let granted = held.mine.value + added
             try await db.run(
                 """
                 INSERT INTO budget_grants (project, month, replica, granted, updated_at) VALUES (\(project), \(month), \(replica), \(granted), \(now))
                 ON CONFLICT (project, month, replica) DO UPDATE SET granted = excluded.granted, updated_at = excluded.updated_at
                 """)
-            return BudgetGrant(granted: MicroDollars(granted), others: held.others)
+            return BudgetGrant(granted: MicroDollars(granted), others: held.others, budget: budget)
         }
     }
 

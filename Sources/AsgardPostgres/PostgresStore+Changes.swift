@@ -87,6 +87,7 @@ final class ChangeFeed: Sendable {
     static func payload(_ change: StoreChange) -> String {
         switch change {
         case .killSwitches: "kill"
+        case .configuration: "config"
         case .budgetWanted(let project, let replica): "budget\t\(replica)\t\(project)"
         case .resynchronize: "resynchronize"
         }
@@ -96,6 +97,7 @@ final class ChangeFeed: Sendable {
         let fields = payload.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         switch fields.first {
         case "kill": return .killSwitches
+        case "config": return .configuration
         case "resynchronize": return .resynchronize
         case "budget" where fields.count == 3: return .budgetWanted(project: fields[2], replica: fields[1])
         default: return nil

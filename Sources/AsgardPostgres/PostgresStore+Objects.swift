@@ -267,6 +267,8 @@ extension PostgresStore {
         return try await write { db in
             let now = clock()
             for change in changes { try await ObjectTables.apply(change, at: now, on: db) }
+            // Followers serve what is committed: told as it commits, they re-read it.
+            try await db.run("SELECT pg_notify(\(Self.changeChannel), \(ChangeFeed.payload(.configuration)))")
             return try await AuditTable.append(audit, at: now, key: key, on: db)
         }
     }

@@ -30,6 +30,8 @@ public final class PostgresStore: Store {
     let blocking: BlockingConnection
     /// Changes other replicas announce (`StoreChangeFeed`).
     let feed: ChangeFeed
+    /// The settings of the connection that holds leadership (`LeaderElection`).
+    let leaderConfiguration: PostgresConnection.Configuration
     let clock: @Sendable () -> Date
     /// Keys every audit entry's MAC; never written to the database.
     let auditKey: AuditKey
@@ -56,6 +58,7 @@ public final class PostgresStore: Store {
         let tls = try Self.tlsConfiguration(url)
         blocking = BlockingConnection(configuration: try Self.connectionConfiguration(url))
         feed = ChangeFeed(configuration: try Self.connectionConfiguration(url))
+        leaderConfiguration = try Self.connectionConfiguration(url)
         self.auditKey = auditKey
         self.clock = clock
         self.replica = replica

@@ -46,6 +46,7 @@ public struct Controller: Sendable {
         passInterval: Duration = .seconds(30),
         provisioner: any Provisioner = UnavailableProvisioner(), observers: VendorObservers = VendorObservers(),
         concurrency: Int = ProvisioningWorkers.defaultLimit, budgetLeases: BudgetLeaseKeeper? = nil,
+        leadership: Leadership = Leadership(election: nil),
         onPass: @escaping @Sendable (ReconcileReport) -> Void = { _ in },
         onOutcome: @escaping @Sendable (ActionOutcome) -> Void = { _ in }
     ) {
@@ -53,11 +54,11 @@ public struct Controller: Sendable {
         killSwitches = KillSwitchRefresher(store: store, board: board, health: health)
         provisioning = ProvisioningPath(
             store: store, provisioner: provisioner, observers: observers, health: health,
-            concurrency: concurrency, onOutcome: onOutcome)
+            concurrency: concurrency, leadership: leadership, onOutcome: onOutcome)
         configuration = ConfigurationPath(
             store: store, desiredDirectory: desiredDirectory, policiesDirectory: policiesDirectory,
-            snapshot: snapshot, budgets: budgets, leases: budgetLeases, environment: environment, health: health, provisioning: provisioning,
-            killSwitches: killSwitches, passInterval: passInterval, onPass: onPass)
+            snapshot: snapshot, budgets: budgets, leases: budgetLeases, leadership: leadership, environment: environment, health: health,
+            provisioning: provisioning, killSwitches: killSwitches, passInterval: passInterval, onPass: onPass)
     }
 
     /// The services to run beside the HTTP server.
@@ -95,6 +96,8 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     public let budgets: BudgetLedger
     /// This replica's grants of budgets shared with other replicas; nil when it is alone.
     let leases: BudgetLeaseKeeper?
+    /// Whether this replica writes desired state into the store, or serves what the leader wrote.
+    let leadership: Leadership
     /// Where vendor base URLs and credentials are read, by the names the manifests give.
     public let environment: [String: String]
     public let health: HealthBoard
@@ -124,10 +127,11 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
 
     init(
         store: any Store, desiredDirectory: String, policiesDirectory: String, snapshot: SnapshotBox, budgets: BudgetLedger,
-        leases: BudgetLeaseKeeper?, environment: [String: String], health: HealthBoard, provisioning: ProvisioningPath,
+        leases: BudgetLeaseKeeper?, leadership: Leadership, environment: [String: String], health: HealthBoard, provisioning: ProvisioningPath,
         killSwitches: KillSwitchRefresher, passInterval: Duration, onPass: @escaping @Sendable (ReconcileReport) -> Void
     ) {
         self.leases = leases
+        self.leadership = leadership
         self.store = store
         self.desiredDirectory = desiredDirectory
         self.policiesDirectory = policiesDirectory
@@ -157,6 +161,14 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
                 ? nil
                 : "\(policiesDirectory) does not load (\(policyProblems.count) problem\(policyProblems.count == 1 ? "" : "s"); first: \(policyProblems[0])); "
                     + (policies == nil ? "nothing is served until it does" : "the last good policy set stays in force, and provisioning is refused"))
+        // A follower writes nothing: it serves the configuration the leader wrote into the store.
+        guard leadership.isLeader else {
+            let published: Bool = if let policies { await publish(under: policies) } else { true }
+            memory.withLock { $0.failures = published ? 0 : $0.failures + 1 }
+            let report = ReconcileReport(directory: desiredDirectory, objects: 0, files: 0, diagnostics: [], outcomes: [])
+            onPass(report)
+            return report
+        }
         // `desired/` and the requests made through MCP or the API. When the store cannot say
         // which requests are open, nothing is configured this pass: configuring `desired/`
         // alone would remove every requested object.
@@ -304,12 +316,26 @@ public final class ConfigurationPath: ServiceLifecycle.Service, Sendable {
     }
 
     public func run() async throws {
+        // A follower re-reads the configuration as the leader commits it (announced on a store
+        // replicas share), not only every `passInterval`.
+        let announced = (store as? any StoreChangeFeed).map { feed in
+            Task { [leadership] in
+                for await change in feed.changes() where change == .configuration || change == .resynchronize {
+                    if !leadership.isLeader { requestPass() }
+                }
+            }
+        }
+        defer { announced?.cancel() }
         var fingerprint = Self.fingerprint(of: [desiredDirectory, policiesDirectory])
         await pass()
         var lastPass = ContinuousClock.now
+        var ticks = 0
         while !Task.isCancelledOrShuttingDown {
-            try? await Task.sleep(for: .seconds(1))
+            // A pass asked for starts within a tenth of a second; the files are looked at every second.
+            try? await Task.sleep(for: .milliseconds(100))
             if Task.isCancelledOrShuttingDown { break }
+            ticks += 1
+            guard ticks % 10 == 0 || passWanted.withLock({ $0 }) else { continue }
             let now = Self.fingerprint(of: [desiredDirectory, policiesDirectory])
             let failures = memory.withLock { $0.failures }
             let since = ContinuousClock.now - lastPass
@@ -362,6 +388,8 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
     public let observers: VendorObservers
     public let health: HealthBoard
     public let concurrency: Int
+    /// Only the leader provisions.
+    let leadership: Leadership
     let onOutcome: @Sendable (ActionOutcome) -> Void
 
     private enum Event: Sendable {
@@ -381,9 +409,10 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
 
     init(
         store: any Store, provisioner: any Provisioner, observers: VendorObservers, health: HealthBoard, concurrency: Int,
-        onOutcome: @escaping @Sendable (ActionOutcome) -> Void
+        leadership: Leadership, onOutcome: @escaping @Sendable (ActionOutcome) -> Void
     ) {
         self.store = store
+        self.leadership = leadership
         self.provisioner = provisioner
         self.observers = observers
         self.health = health
@@ -436,8 +465,9 @@ public final class ProvisioningPath: ServiceLifecycle.Service, Sendable {
                 switch event {
                 case .round:
                     let current = generation.withLock { $0 }
-                    // Rounds asked for in a burst: one plan covers them all.
-                    guard current > planned || wanted || failures > 0, let (state, policies) = target.withLock({ $0 }) else { continue }
+                    // Rounds asked for in a burst: one plan covers them all. Only the leader provisions.
+                    guard leadership.isLeader, current > planned || wanted || failures > 0, let (state, policies) = target.withLock({ $0 })
+                    else { continue }
                     let reconciler = reconciler(policies)
                     do {
                         latest = (reconciler, try await reconciler.provisioningRound(state))

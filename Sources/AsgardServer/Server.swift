@@ -103,6 +103,8 @@ extension ServerParts {
         let snapshot = SnapshotBox()
         let budgets = BudgetLedger()
         let leases = (store as? any BudgetLeaseStore).map { BudgetLeaseKeeper(store: $0, ledger: budgets) }
+        let election = store as? any LeaderElection
+        let leadership = Leadership(election: election)
         let killSwitches = KillSwitchBoard()
         let health = HealthBoard()
         let ingester = calls.ingester
@@ -112,7 +114,7 @@ extension ServerParts {
             store: store, desiredDirectory: configuration.desiredDirectory, policiesDirectory: configuration.policiesDirectory,
             snapshot: snapshot, budgets: budgets, killSwitches: killSwitches, environment: configuration.environment, health: health,
             passInterval: configuration.passInterval,
-            provisioner: dependencies.provisioner, observers: dependencies.observers, budgetLeases: leases,
+            provisioner: dependencies.provisioner, observers: dependencies.observers, budgetLeases: leases, leadership: leadership,
             onOutcome: { outcome in
                 let line: Logger.Message =
                     "\(outcome.action.ref) \(outcome.action.verb.rawValue): \(outcome.result.rawValue) in \(outcome.elapsedMilliseconds) ms\(outcome.reason.map { ": \($0)" } ?? "")"
@@ -184,12 +186,21 @@ extension ServerParts {
             endpoint: MCPEndpoint(configuration: .from(configuration.environment), toolbox: toolbox, authenticator: authenticator),
             maxBodyBytes: configuration.maxBodyBytes, bodyReadTimeout: configuration.bodyReadTimeout
         ).addRoutes(to: router)
+        let elected: [any ServiceLifecycle.Service] =
+            election.map { election in
+                [
+                    LeadershipService(leadership: leadership, election: election) { _ in
+                        controller.requestPass()
+                        controller.requestRound()
+                    }
+                ]
+            } ?? []
         let application = Application(
             router: router,
             server: .http1BoundToEventLoops(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
             // Services stop in reverse order: the anchor export last, so its last anchor covers everything written.
-            services: (anchorExport.map { [$0] } ?? []) + controller.services + costServices
+            services: (anchorExport.map { [$0] } ?? []) + elected + controller.services + costServices
                 + (leases.map { [BudgetLeaseService(keeper: $0)] } ?? []) + [calls.ingester],
             onServerRunning: onServerRunning)
         return (server, application)

@@ -92,7 +92,9 @@ import Testing
             // One call alone, to learn what such a call costs.
             let probe = try pair.start("a")
             try await probe.waitUntilHealthy(pair.client)
-            #expect(await Self.call(pair.client, try await probe.base()).status == 200)
+            // Healthy as soon as it serves the store's configuration; the call waits for the
+            // configuration it writes once it leads.
+            #expect(try await Self.firstAnswer(200, from: try await probe.base(), pair.client) < .seconds(5))
             probe.process.terminate()
             probe.process.waitUntilExit()
             let store = try pair.store()
@@ -100,8 +102,8 @@ import Testing
             let cost = try #require(rows.first?.cost, "the probe call has no ledger row")
             #expect(rows.count == 1 && cost.value > 0)
 
-            // The budget: what the probe spent and exactly 50 more such calls.
-            let budget = MicroDollars(cost.value * 51)
+            // The budget: what the probe and one call on each replica spend, and exactly 50 more.
+            let budget = MicroDollars(cost.value * 53)
             let manifest = pair.root + "/desired/projects/fraud-detection.yaml"
             let text = try String(contentsOfFile: manifest, encoding: .utf8)
             let edited = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
@@ -114,6 +116,9 @@ import Testing
             try await a.waitUntilHealthy(pair.client)
             try await b.waitUntilHealthy(pair.client)
             let bases = [try await a.base(), try await b.base()]
+            // Each replica serves the key (the leader wrote it, the follower read it): one call each.
+            for base in bases { #expect(try await Self.firstAnswer(200, from: base, pair.client) < .seconds(5)) }
+
             let answers = await withTaskGroup(of: (status: Int, body: String).self) { group in
                 for index in 0..<400 { group.addTask { await Self.call(pair.client, bases[index % 2]) } }
                 return await group.reduce(into: [(status: Int, body: String)]()) { $0.append($1) }
@@ -150,7 +155,8 @@ import Testing
             try await a.waitUntilHealthy(pair.client)
             try await b.waitUntilHealthy(pair.client)
             let (baseA, baseB) = (try await a.base(), try await b.base())
-            #expect(await Self.call(pair.client, baseB).status == 200)
+            #expect(try await Self.firstAnswer(200, from: baseA, pair.client) < .seconds(5))
+            #expect(try await Self.firstAnswer(200, from: baseB, pair.client) < .seconds(5))
 
             let engaged = try await pair.admin(.POST, baseA, "/api/admin/kill", body: #"{"scope":"project","id":"fraud-detection","reason":"drill"}"#)
             #expect(engaged.0 == 200, "\(engaged.1)")

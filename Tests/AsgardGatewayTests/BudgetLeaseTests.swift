@@ -28,15 +28,16 @@ import Testing
 
         init(others: Int64 = 0, spent: Int64 = 0) { state = Mutex(State(others: others, spent: spent)) }
 
-        func growBudgetGrant(project: String, month: String, budget: MicroDollars, vendorSpent: MicroDollars, want: MicroDollars) async throws
-            -> BudgetGrant
-        {
+        /// The budget of the project as this store holds it.
+        let budget = MicroDollars(20_000)
+
+        func growBudgetGrant(project: String, month: String, vendorSpent: MicroDollars, want: MicroDollars) async throws -> BudgetGrant {
             try await Task.sleep(for: .milliseconds(20))
             return state.withLock { state in
                 state.grows += 1
                 let left = budget.value - vendorSpent.value - state.mine - state.others
                 state.mine += max(0, min(want.value, left))
-                return BudgetGrant(granted: MicroDollars(state.mine), others: MicroDollars(state.others))
+                return BudgetGrant(granted: MicroDollars(state.mine), others: MicroDollars(state.others), budget: budget)
             }
         }
 

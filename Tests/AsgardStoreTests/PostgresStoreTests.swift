@@ -147,6 +147,8 @@ struct PostgresStoreTests {
         #expect(await changes.next() == .killSwitches)
         try await a.announce(.budgetWanted(project: "p", replica: "a"))
         #expect(await changes.next() == .budgetWanted(project: "p", replica: "a"))
+        // The feed lives as long as its store.
+        withExtendedLifetime(b) {}
     }
 
     /// Grants of one budget, grown by two replicas at once, never add up to more than the
@@ -155,22 +157,28 @@ struct PostgresStoreTests {
         let url = try TestPostgres.freshDatabase()
         let a = try Self.open(url, replica: "a")
         let b = try Self.open(url, replica: "b")
-        let (budget, vendor) = (MicroDollars(1_000_000), MicroDollars(100_000))
+        let vendor = MicroDollars(100_000)
+        // The budget is the applied project's: a project the store does not hold gets nothing.
+        let none = try await a.growBudgetGrant(project: "p", month: "2026-12", vendorSpent: .zero, want: MicroDollars(1))
+        #expect(none.granted == .zero && none.budget == .zero)
+        var project = Fixture.project("p")
+        project.monthlyBudget = MicroDollars(1_000_000)
+        try await a.commit(Fixture.put(.project(project)), audit: Fixture.audit())
         let grants = try await withThrowingTaskGroup(of: BudgetGrant.self) { group in
             for index in 0..<40 {
                 let store = index % 2 == 0 ? a : b
                 group.addTask {
-                    try await store.growBudgetGrant(project: "p", month: "2026-12", budget: budget, vendorSpent: vendor, want: MicroDollars(70_000))
+                    try await store.growBudgetGrant(project: "p", month: "2026-12", vendorSpent: vendor, want: MicroDollars(70_000))
                 }
             }
             return try await group.reduce(into: [BudgetGrant]()) { $0.append($1) }
         }
-        let last = try await a.growBudgetGrant(project: "p", month: "2026-12", budget: budget, vendorSpent: vendor, want: .zero)
-        #expect(last.granted.value + last.others.value == 900_000)
+        let last = try await a.growBudgetGrant(project: "p", month: "2026-12", vendorSpent: vendor, want: .zero)
+        #expect(last.granted.value + last.others.value == 900_000 && last.budget == MicroDollars(1_000_000))
         #expect(grants.allSatisfy { $0.granted.value + $0.others.value <= 900_000 })
         let shrunk = try await a.shrinkBudgetGrant(project: "p", month: "2026-12", to: MicroDollars(10_000))
         #expect(shrunk.granted == MicroDollars(10_000))
-        let regrown = try await b.growBudgetGrant(project: "p", month: "2026-12", budget: budget, vendorSpent: vendor, want: MicroDollars(5_000_000))
+        let regrown = try await b.growBudgetGrant(project: "p", month: "2026-12", vendorSpent: vendor, want: MicroDollars(5_000_000))
         #expect(regrown.granted.value + regrown.others.value == 900_000 && regrown.others == MicroDollars(10_000))
         // A's own calls this month cost 42 micro-dollars: a reset sets its grant to exactly that.
         let time = Date(timeIntervalSince1970: 1_796_083_200 + 60)

@@ -14,11 +14,12 @@ public protocol BudgetLeaseStore: Sendable {
     var replica: String { get }
 
     /// Grants this replica up to `want` more of `project`'s budget for `month` (`YYYY-MM`): as
-    /// much of it as `budget`, less `vendorSpent` and every replica's grants, leaves. Atomic
-    /// across replicas.
-    /// - Returns: this replica's grant now, and what the other replicas hold.
-    func growBudgetGrant(project: String, month: String, budget: MicroDollars, vendorSpent: MicroDollars, want: MicroDollars) async throws
-        -> BudgetGrant
+    /// much of it as the budget, less `vendorSpent` and every replica's grants, leaves. The
+    /// budget is the applied project's, as the store holds it, never a replica's own view (which
+    /// may lag a change the leader just wrote); a project the store does not hold gets nothing.
+    /// Atomic across replicas.
+    /// - Returns: this replica's grant now, what the other replicas hold, and the budget.
+    func growBudgetGrant(project: String, month: String, vendorSpent: MicroDollars, want: MicroDollars) async throws -> BudgetGrant
 
     /// Lowers this replica's grant for `project` and `month` to `keep` (a grant is never raised
     /// here), giving the rest back.
@@ -38,9 +39,12 @@ public struct BudgetGrant: Sendable, Hashable {
     public var granted: MicroDollars
     /// What the other replicas hold.
     public var others: MicroDollars
+    /// The project's monthly budget as the store holds it (nil when the answer did not read it).
+    public var budget: MicroDollars?
 
-    public init(granted: MicroDollars, others: MicroDollars) {
+    public init(granted: MicroDollars, others: MicroDollars, budget: MicroDollars? = nil) {
         self.granted = granted
         self.others = others
+        self.budget = budget
     }
 }

@@ -3,6 +3,8 @@
 public enum StoreChange: Sendable, Hashable {
     /// A kill switch was engaged or released: re-read them.
     case killSwitches
+    /// The leader wrote applied objects (configuration): followers re-read and serve them.
+    case configuration
     /// `replica` is short of `project`'s shared budget: the others give back what they hold
     /// unused (`BudgetLeaseKeeper`).
     case budgetWanted(project: String, replica: String)
@@ -19,4 +21,13 @@ public protocol StoreChangeFeed: Sendable {
 
     /// Tells every replica of `change`.
     func announce(_ change: StoreChange) async throws
+}
+
+/// A store several replicas share that elects one of them to lead: the leader alone writes
+/// desired state into the store and provisions; the others serve from what it wrote.
+public protocol LeaderElection: Sendable {
+    /// Campaigns for leadership until the stream's consumer stops: yields true when this
+    /// replica becomes the leader, false when it stops being it (its session to the store was
+    /// lost). A replica that dies loses leadership with its session, and another takes it.
+    func leadership() -> AsyncStream<Bool>
 }

@@ -343,6 +343,8 @@ public final class BudgetLedger: Sendable {
             account.grant = grant.granted
             account.heldElsewhere = grant.others
             account.shortfall = .zero
+            // The store's budget is the one in force, ahead of this replica's next pass.
+            if let budget = grant.budget { account.budget = budget }
             state.accounts[project] = account
         }
     }
