@@ -185,4 +185,52 @@ import Testing
         }
         return clock.now - start
     }
+
+    /// `kill -9` of one replica under load, with the other serving on: every call a client saw
+    /// succeed on either reaches the ledger once the killed replica restarts on its journal, and
+    /// the audit log stays one verifiable chain.
+    @Test(.timeLimit(.minutes(5))) func aReplicaKilledUnderLoadLosesNoCallAClientSawSucceed() async throws {
+        try await Self.withPair("replica-sigkill") { pair in
+            let a = try pair.start("a")
+            let b = try pair.start("b")
+            try await a.waitUntilHealthy(pair.client)
+            try await b.waitUntilHealthy(pair.client)
+            let bases = [try await a.base(), try await b.base()]
+            for base in bases { #expect(try await Self.firstAnswer(200, from: base, pair.client) < .seconds(5)) }
+            let pid = a.process.processIdentifier
+            let answered = Counter()
+            let succeeded = await withTaskGroup(of: String?.self) { group in
+                for index in 0..<1_000 {
+                    group.addTask {
+                        guard let (status, _, id) = try? await ServeProcess.chat(pair.client, bases[index % 2]), status == 200 else { return nil }
+                        if answered.increment() == 150 { kill(pid, SIGKILL) }
+                        return id
+                    }
+                }
+                return await group.reduce(into: [String]()) { if let id = $1 { $0.append(id) } }
+            }
+            if a.process.isRunning {
+                Issue.record("only \(succeeded.count) calls succeeded: the kill never landed")
+                kill(pid, SIGKILL)
+            }
+            a.process.waitUntilExit()
+            #expect(a.process.terminationReason == .uncaughtSignal)
+            // A restarts on its own journal and copies in what the kill left there.
+            let restarted = try pair.start("a")
+            try await restarted.waitUntilHealthy(pair.client)
+            for replica in [restarted, b] {
+                replica.process.terminate()
+                replica.process.waitUntilExit()
+            }
+            let store = try pair.store()
+            let rows = Set(try await store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture).map(\.requestID))
+            let missing = succeeded.filter { !rows.contains($0) }
+            #expect(missing.isEmpty, "\(missing.count) of \(succeeded.count) successful calls have no ledger row")
+            guard case .intact(let entries, _) = try await store.verifyAudit() else {
+                Issue.record("the audit chain of two replicas, one killed, does not verify")
+                return
+            }
+            print("replicas: \(succeeded.count) of 1000 calls succeeded across the kill of A; all have ledger rows; the chain holds \(entries) entries")
+        }
+    }
 }
