@@ -2,8 +2,10 @@
 """The gateway load benchmark behind `make bench` (issue 4). Standard library only.
 
 On loopback, against nginx answering a fixed chat completion (the upstream), it measures
-three targets one after the other: nginx directly, Asgard (`asgard serve`, release build,
-every pipeline step on) and a LiteLLM proxy (`--num_workers 2`), both routed to that nginx.
+four targets one after the other: nginx directly, Asgard (`asgard serve`, release build,
+every pipeline step on, on SQLite), two Asgard replicas on one PostgreSQL 15 (durable: fsync
+and synchronous commit on) behind a second nginx as the load balancer (`replicas`), and a
+LiteLLM proxy (`--num_workers 2`), each routed to that upstream nginx.
 For each: open-loop fixed rates with Benchmarks/gateway/loadgen.c (latency from each request's
 scheduled send time, so no coordinated omission), then the maximum rate with wrk (closed loop).
 Added latency = the gateway's percentile minus nginx's at the same rate.
@@ -13,7 +15,7 @@ Prints a table; writes the raw figures to .build/bench-gateway.txt. Everything r
 
 Environment: BENCH_SECONDS (per fixed rate, default 30), BENCH_RATES (default 500,1000,2000),
 BENCH_WRK_SECONDS (default 20), BENCH_WRK_CONNECTIONS (default 64), BENCH_TARGETS
-(default direct,asgard,litellm), ASGARD_BIN (default .build/release/asgard).
+(default direct,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard).
 """
 import json
 import os
@@ -38,7 +40,7 @@ WARMUP = 5.0                      # seconds of the same rate before each measure
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "500,1000,2000").split(",")]
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
-TARGETS = os.environ.get("BENCH_TARGETS", "direct,asgard,litellm").split(",")
+TARGETS = os.environ.get("BENCH_TARGETS", "direct,asgard,replicas,litellm").split(",")
 UPSTREAM_TOKEN = "bench-upstream-token"   # nginx ignores it; not a secret
 # The load generator's own lateness (p99 of actual minus scheduled send time) above which a
 # step is taken as disturbed by something else on the machine, and run once more.
@@ -107,7 +109,9 @@ def post(url, body_path, auth=None):
 
 
 def cpu_seconds(pid):
-    """User + system CPU seconds of pid and all its descendants (from /proc)."""
+    """User + system CPU seconds of pid (or of each pid of a list) and all its descendants (from /proc)."""
+    if isinstance(pid, list):
+        return sum(cpu_seconds(one) for one in pid)
     children = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -216,20 +220,13 @@ def write_body(name, model):
 def run_asgard(nginx_port):
     if not os.access(ASGARD, os.X_OK):
         sys.exit(f"bench: {ASGARD} is missing: swift build -c release --product asgard")
-    minted = json.loads(subprocess.run([ASGARD, "keygen", "--json"], capture_output=True, text=True, check=True).stdout)
-    desired = os.path.join(RUN, "desired")
-    shutil.copytree(os.path.join(HERE, "desired"), desired)
-    key_file = os.path.join(desired, "keys", "bench.yaml")
-    text = open(key_file).read().replace("sha256:" + "0" * 64, minted["digest"])
-    open(key_file, "w").write(text)
-    subprocess.run([ASGARD, "validate", desired], check=True, stdout=subprocess.DEVNULL)
+    desired, auth = mint_desired()
     data = os.path.join(RUN, "asgard-data")
     port = free_port()
     env = dict(os.environ, BENCH_UPSTREAM_URL=f"http://127.0.0.1:{nginx_port}", BENCH_UPSTREAM_TOKEN=UPSTREAM_TOKEN)
     server = start("asgard", [ASGARD, "serve", desired, "--port", str(port), "--policies", os.path.join(ROOT, "policies"),
                               "--data-dir", data], env=env)
     wait_http(f"http://127.0.0.1:{port}/healthz", server)
-    auth = "Bearer " + minted["key"]
     body = write_body("asgard", "bench/fixed-model")
     status, answer = post(f"http://127.0.0.1:{port}/v1/chat/completions", body, auth)
     # The call is in the call journal when answered; the server copies it into the store within
@@ -249,6 +246,70 @@ def run_asgard(nginx_port):
     results["ledger_rows"] = after.get("ledger_rows", after.get("ledger"))
     raw(f"asgard store after the run: ledger rows {results['ledger_rows']}, audit entries {after.get('audit_entries')}")
     return results
+
+
+def mint_desired():
+    """The benchmark's desired/ with a freshly minted key: (directory, Authorization header)."""
+    minted = json.loads(subprocess.run([ASGARD, "keygen", "--json"], capture_output=True, text=True, check=True).stdout)
+    desired = os.path.join(RUN, "desired-" + secrets.token_hex(4))
+    shutil.copytree(os.path.join(HERE, "desired"), desired)
+    key_file = os.path.join(desired, "keys", "bench.yaml")
+    text = open(key_file).read().replace("sha256:" + "0" * 64, minted["digest"])
+    open(key_file, "w").write(text)
+    subprocess.run([ASGARD, "validate", desired], check=True, stdout=subprocess.DEVNULL)
+    return desired, "Bearer " + minted["key"]
+
+
+def run_replicas(nginx_port):
+    """Two replicas on one PostgreSQL, behind nginx (round robin, keepalive): the shape of
+    deploy/docker-compose.yml. PostgreSQL runs durable (fsync and synchronous commit on)."""
+    if not os.access(ASGARD, os.X_OK):
+        sys.exit(f"bench: {ASGARD} is missing: swift build -c release --product asgard")
+    pg_dir = os.path.join("/tmp", "asgard-bench-pg-" + secrets.token_hex(4))
+    url = subprocess.run([os.path.join(ROOT, "scripts", "postgres.sh"), "start", pg_dir, str(os.getpid())],
+                         capture_output=True, text=True, check=True, env=dict(os.environ, POSTGRES_DURABLE="1")).stdout.strip()
+    try:
+        desired, auth = mint_desired()
+        env = dict(os.environ, BENCH_UPSTREAM_URL=f"http://127.0.0.1:{nginx_port}", BENCH_UPSTREAM_TOKEN=UPSTREAM_TOKEN,
+                   ASGARD_DATABASE_URL=url + "?sslmode=disable&pool_size=10")
+        servers, ports = [], []
+        for name in ("a", "b"):
+            port = free_port()
+            server = start(f"replica-{name}", [ASGARD, "serve", desired, "--port", str(port), "--policies", os.path.join(ROOT, "policies"),
+                                               "--data-dir", os.path.join(RUN, f"replica-{name}-data")], env=dict(env, ASGARD_REPLICA=name))
+            servers.append(server)
+            ports.append(port)
+        for port, server in zip(ports, servers):
+            wait_http(f"http://127.0.0.1:{port}/healthz", server)
+        lb_port = free_port()
+        conf = open(os.path.join(HERE, "balancer.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(lb_port))
+        conf = conf.replace("@UPSTREAMS@", "".join(f"        server 127.0.0.1:{p};\n" for p in ports))
+        open(os.path.join(RUN, "balancer.conf"), "w").write(conf)
+        balancer = start("balancer", ["nginx", "-c", os.path.join(RUN, "balancer.conf"), "-p", RUN + "/"])
+        time.sleep(0.5)
+        body = write_body("replicas", "bench/fixed-model")
+        # The follower serves the key once the leader has written it: both must answer.
+        for port in ports + [lb_port]:
+            for _ in range(100):
+                try:
+                    if post(f"http://127.0.0.1:{port}/v1/chat/completions", body, auth)[0] == 200:
+                        break
+                except Exception:
+                    pass
+                time.sleep(0.1)
+            else:
+                sys.exit(f"bench: replica on port {port} never answered the check call; see {RUN}")
+        log(f"replicas: two replicas on {url} answer through nginx on port {lb_port}")
+        results = measure("replicas", lb_port, body, auth, [s.pid for s in servers] + [balancer.pid])
+        for server in servers + [balancer]:
+            stop(server)
+        store = subprocess.run([ASGARD, "status", "--json"], capture_output=True, text=True, check=True,
+                               env=dict(os.environ, ASGARD_DATABASE_URL=url + "?sslmode=disable")).stdout
+        results["ledger_rows"] = json.loads(store).get("ledger_rows")
+        raw(f"replicas store after the run: ledger rows {results['ledger_rows']}")
+        return results
+    finally:
+        subprocess.run([os.path.join(ROOT, "scripts", "postgres.sh"), "stop", pg_dir], check=False)
 
 
 def run_litellm(nginx_port):
@@ -348,6 +409,8 @@ def main():
             results["direct"] = measure("direct", nginx_port, direct_body, None, nginx.pid)
         if "asgard" in TARGETS:
             results["asgard"] = run_asgard(nginx_port)
+        if "replicas" in TARGETS:
+            results["replicas"] = run_replicas(nginx_port)
         if "litellm" in TARGETS:
             results["litellm"] = run_litellm(nginx_port)
     finally:
@@ -371,7 +434,7 @@ def main():
     direct = results.get("direct")
     if direct:
         lines += ["", "Added latency over nginx directly (ms)", "", "| gateway | rate RPS | p50 | p99 | p99.9 |", "|---|---|---|---|---|"]
-        for name in ("asgard", "litellm"):
+        for name in ("asgard", "replicas", "litellm"):
             for rate in RATES:
                 if name in results:
                     lines.append(f"| {name} | {rate} | {added(results[name], direct, rate, 'p50_us')} | "
@@ -384,8 +447,13 @@ def main():
         lines.append(f"| {name} | {w['rps']:.0f} | {w['p50_us']/1000:.2f} | {w['p99_us']/1000:.2f} | {bad:.0f} | {w['server_cores']:.2f} |")
     if "asgard" in results and "litellm" in results:
         lines.append(f"\nmax RPS ratio Asgard / LiteLLM: {results['asgard']['wrk']['rps'] / results['litellm']['wrk']['rps']:.1f}")
-    if "asgard" in results and direct and 2000 in RATES:
-        a, d = results["asgard"]["rates"][2000], direct["rates"][2000]
+    for name in ("asgard", "replicas"):
+        if name not in results or not direct or 2000 not in RATES:
+            continue
+        a, d = results[name]["rates"].get(2000), direct["rates"][2000]
+        if a is None:
+            lines.append(f"goal for {name} (<= 1 ms added p99 at 2,000 RPS): NOT met (saturated below)")
+            continue
         extra = (a["p99_us"] - d["p99_us"]) / 1000
         if a["saturated"]:
             verdict = "NOT met (saturated)"
@@ -393,7 +461,7 @@ def main():
             verdict = f"undetermined: the load generator lagged, the machine was busy ({extra:.2f} ms)"
         else:
             verdict = f"{'met' if extra <= 1.0 else 'NOT met'} ({extra:.2f} ms)"
-        lines.append(f"goal (<= 1 ms added p99 at 2,000 RPS): {verdict}")
+        lines.append(f"goal for {name} (<= 1 ms added p99 at 2,000 RPS): {verdict}")
     log("\n".join(lines))
     raw("\n".join(lines))
     with open(RAW, "w") as f:

@@ -5,8 +5,8 @@
 #                                               print postgres://asgard@127.0.0.1:PORT/asgard
 #   scripts/postgres.sh stop DIR                stop the server and remove DIR
 #
-# Trust authentication on 127.0.0.1 only, fsync off (the data is thrown away), C collation (the
-# SQLite store's byte order). With OWNER_PID, a watchdog stops the server and removes DIR once that
+# Trust authentication on 127.0.0.1 only, fsync off (the data is thrown away; POSTGRES_DURABLE=1
+# keeps PostgreSQL's durable defaults, for benchmarks), C collation (the SQLite store's byte order). With OWNER_PID, a watchdog stops the server and removes DIR once that
 # process is gone, so a test run that crashes leaves nothing running. Run as root, the server runs
 # as the `postgres` user, so DIR's parents must be traversable by it (/tmp is).
 set -euo pipefail
@@ -35,8 +35,10 @@ start)
     as_owner "$bin/initdb" -D "$dir/data" -U asgard --auth=trust --no-locale -E UTF8 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${POSTGRES_DURABLE:-}" = 1 ] && durability=""
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-h 127.0.0.1 -p $port -k $dir $durability -c max_connections=300" \
         start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U asgard asgard
     echo "$port" >"$dir/port"
