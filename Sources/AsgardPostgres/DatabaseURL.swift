@@ -76,6 +76,21 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The URL as terraform's `pg` backend (Go's lib/pq) takes it, without the password (which
+    /// goes to terraform as `PGPASSWORD`). lib/pq has no `prefer`: it becomes `require`.
+    public var terraformConnection: String {
+        var components = URLComponents()
+        components.scheme = "postgres"
+        components.user = user
+        components.host = host
+        components.port = port
+        components.path = "/" + database
+        var items = [URLQueryItem(name: "sslmode", value: tls == .prefer ? "require" : tls.rawValue)]
+        if let rootCertificatePath { items.append(URLQueryItem(name: "sslrootcert", value: rootCertificatePath)) }
+        components.queryItems = items
+        return components.string ?? "postgres://\(user)@\(host):\(port)/\(database)"
+    }
+
     /// The URL with its password masked.
     public var description: String {
         let credentials = password == nil ? user : user + ":***"

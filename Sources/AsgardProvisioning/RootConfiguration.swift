@@ -23,7 +23,7 @@ enum RootConfiguration {
     /// (absolute) and re-exporting `outputs`.
     static func document(
         for request: ProvisioningRequest, moduleDirectory: String,
-        outputs: [ModuleOutput]
+        outputs: [ModuleOutput], backend: TerraformStateBackend = .local
     ) throws(TerraformError) -> JSONValue {
         var arguments: [JSONMember] = [
             JSONMember(key: "source", value: .string(moduleDirectory)),
@@ -45,6 +45,14 @@ enum RootConfiguration {
         var document: [JSONMember] = [
             JSONMember(key: "module", value: .object([JSONMember(key: moduleName, value: .object(arguments))]))
         ]
+        if case .postgres(let connection, _) = backend {
+            let settings: [JSONMember] = [
+                JSONMember(key: "conn_str", value: .string(literal(connection))),
+                JSONMember(key: "schema_name", value: .string(TerraformStateBackend.schema(for: request.ref.description))),
+            ]
+            document.append(
+                JSONMember(key: "terraform", value: .object([JSONMember(key: "backend", value: .object([JSONMember(key: "pg", value: .object(settings))]))])))
+        }
         if !outputs.isEmpty {
             document.append(
                 JSONMember(

@@ -18,7 +18,9 @@ enum StepEnvironment {
     static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
     /// The variables the connector sets itself; a vendor variable cannot replace them.
-    static let fixedNames: Set<String> = ["PATH", "HOME", "TMPDIR", "TF_CLI_CONFIG_FILE", "TF_IN_AUTOMATION", "TF_INPUT", "CHECKPOINT_DISABLE"]
+    static let fixedNames: Set<String> = [
+        "PATH", "HOME", "TMPDIR", "TF_CLI_CONFIG_FILE", "TF_IN_AUTOMATION", "TF_INPUT", "CHECKPOINT_DISABLE", "PGPASSWORD",
+    ]
 
     /// The complete environment for a command.
     /// Everything but `TMPDIR`, which each command gets fresh (`temporaryBase`).

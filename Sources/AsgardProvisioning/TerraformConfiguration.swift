@@ -1,3 +1,4 @@
+import AsgardCore
 import Foundation
 
 /// Where the connector finds terraform, its modules and its workspaces, and what it may pass on.
@@ -17,6 +18,9 @@ public struct TerraformConfiguration: Sendable, Hashable {
     /// The process environment: the source of `PATH` and of the vendor variables a request
     /// names. Nothing else from it reaches terraform.
     public var environment: [String: String]
+    /// Where terraform keeps each workspace's state: in the workspace (one replica), or in
+    /// PostgreSQL, where every replica that leads finds it.
+    public var stateBackend: TerraformStateBackend = .local
 
     /// The default per-step timeout: long enough for a cloud warehouse to come up.
     public static let defaultStepTimeout: Duration = .seconds(30 * 60)
@@ -65,6 +69,23 @@ public struct TerraformConfiguration: Sendable, Hashable {
             binary: binary, cliConfigFile: cliConfig, dataDirectory: dataDirectory,
             moduleRoot: moduleRoot, stepTimeout: stepTimeout, killGrace: killGrace,
             environment: environment)
+    }
+}
+
+/// Where terraform keeps each workspace's state.
+public enum TerraformStateBackend: Sendable, Hashable {
+    /// `terraform.tfstate` in the workspace directory.
+    case local
+    /// terraform's `pg` backend: each workspace's state in a schema of its own of this database
+    /// (`schema(for:)`), locked by terraform while a command writes it, so a replica that takes
+    /// over from a dead leader sees exactly what was applied, and cannot apply while the dead
+    /// leader's terraform still runs. `connection` is a `postgres://` URL without a password;
+    /// the password reaches terraform only as `PGPASSWORD` in its environment.
+    case postgres(connection: String, password: String?)
+
+    /// The schema of `ref`'s state: `asgard_tf_` and 16 hex digits of the SHA-256 of the ref.
+    public static func schema(for ref: String) -> String {
+        "asgard_tf_" + String(SHA256.hex(ref).prefix(16))
     }
 }
 

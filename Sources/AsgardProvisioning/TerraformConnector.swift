@@ -55,8 +55,9 @@ public struct TerraformConnector: Provisioner {
 
     public func state(of ref: ObjectRef) throws -> WorkspaceState? {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
-        guard let bytes = WorkspaceFiles.read(workspace.state) else { return nil }
-        return try StateReader.read(bytes, path: workspace.state)
+        let path = stateFile(workspace)
+        guard let bytes = WorkspaceFiles.read(path) else { return nil }
+        return try StateReader.read(bytes, path: path)
     }
 
     // MARK: Plan
@@ -68,7 +69,8 @@ public struct TerraformConnector: Provisioner {
             throw .moduleNotFound(module: request.service.module, path: moduleDirectory)
         }
         let outputs = try ModuleOutputScanner.outputs(inModule: moduleDirectory)
-        let root = try RootConfiguration.document(for: request, moduleDirectory: moduleDirectory, outputs: outputs)
+        let root = try RootConfiguration.document(
+            for: request, moduleDirectory: moduleDirectory, outputs: outputs, backend: configuration.stateBackend)
         try WorkspaceFiles.makeDirectory(workspace.plans)
 
         return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningPlan in
@@ -80,17 +82,17 @@ public struct TerraformConnector: Provisioner {
             let session = session(in: workspace, environmentNames: request.environmentNames)
 
             try await session.check(.initialize, ["init", "-input=false", "-no-color"])
-            let stateBytes = WorkspaceFiles.read(workspace.state)
+            let stateBytes = try await currentState(workspace, session)
             let prior = PriorState(stateBytes: stateBytes)
             var replace: [String] = []
             if !request.replaceTypes.isEmpty, let stateBytes {
-                replace = try StateReader.read(stateBytes, path: workspace.state).instances
+                replace = try StateReader.read(stateBytes, path: stateFile(workspace)).instances
                     .filter { request.replaceTypes.contains($0.type) }
                     .map { "-replace=\($0.address)" }
             }
             let pending = "plans/.pending-\(UUID().uuidString).tfplan"
             defer { try? WorkspaceFiles.remove(workspace.path(pending)) }
-            try await session.check(.plan, ["plan", "-input=false", "-no-color", "-out=\(pending)"] + replace)
+            try await session.check(.plan, ["plan", "-input=false", "-no-color", "-out=\(pending)"] + lockWait + replace)
             let shown = try await session.check(.show, ["show", "-json", pending])
             guard !shown.stdoutTruncated else { throw .outputTooLarge(step: .show, limit: session.runner.stdoutLimit) }
             let plan = try PlanReader.read(Array(shown.stdout.utf8))
@@ -111,10 +113,12 @@ public struct TerraformConnector: Provisioner {
         return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningOutputs in
             // Checked again under the lock: another pass may have applied and cleared it.
             guard WorkspaceFiles.exists(workspace.path(planFile)) else { throw .planNotSaved(digest: planDigest) }
-            try checkFresh(workspace, digest: planDigest)
             let session = session(in: workspace, environmentNames: request.environmentNames)
+            try checkFresh(workspace, digest: planDigest, current: try await currentState(workspace, session))
 
-            let applied = try await session.run(.apply, ["apply", "-input=false", "-no-color", planFile])
+            let applied = try await session.run(.apply, ["apply", "-input=false", "-no-color"] + lockWait + [planFile])
+            // What a reader of this replica's workspace sees follows what was applied.
+            _ = try? await currentState(workspace, session)
             if applied.status != 0 {
                 if StaleOutput.saysStale(applied.tail) {
                     throw .stalePlan(digest: planDigest, reason: "terraform: the state changed after the plan was made")
@@ -132,14 +136,14 @@ public struct TerraformConnector: Provisioner {
 
     /// Refuses a saved plan made against another state than the workspace holds now (the
     /// case terraform 1.0.3 misses when the plan was made against no state at all).
-    private func checkFresh(_ workspace: Workspace, digest: String) throws(TerraformError) {
+    private func checkFresh(_ workspace: Workspace, digest: String, current stateBytes: [UInt8]?) throws(TerraformError) {
         let priorPath = workspace.path(Workspace.priorFile(digest))
         guard let recorded = WorkspaceFiles.read(priorPath),
             let prior = PriorState(recorded: String(decoding: recorded, as: UTF8.self))
         else {
             throw .stalePlan(digest: digest, reason: "there is no record of the state it was made against")
         }
-        let current = PriorState(stateBytes: WorkspaceFiles.read(workspace.state))
+        let current = PriorState(stateBytes: stateBytes)
         guard current == prior else {
             let reason =
                 switch (prior.stateDigest, current.stateDigest) {
@@ -155,12 +159,12 @@ public struct TerraformConnector: Provisioner {
 
     private func destroyWorkspace(_ ref: ObjectRef) async throws(TerraformError) {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
-        guard WorkspaceFiles.isDirectory(workspace.directory) else { return }
+        guard WorkspaceFiles.isDirectory(workspace.directory) else { try requireLocalState(ref); return }
         try await withLock(workspace) { () async throws(TerraformError) in
             // No state, or a state with no instances: terraform manages nothing here.
-            if try managesSomething(workspace) {
-                let session = try await initializedSession(in: workspace)
-                try await session.check(.destroy, ["destroy", "-input=false", "-no-color", "-auto-approve"])
+            let session = try await initializedSession(in: workspace)
+            if try managesSomething(try await currentState(workspace, session), workspace) {
+                try await session.check(.destroy, ["destroy", "-input=false", "-no-color", "-auto-approve"] + lockWait)
             }
             try WorkspaceFiles.remove(workspace.directory)
         }
@@ -169,15 +173,19 @@ public struct TerraformConnector: Provisioner {
     /// `plan -destroy` in the workspace, saved under its digest like any plan.
     private func planDestroyWorkspace(_ ref: ObjectRef) async throws(TerraformError) -> ProvisioningPlan? {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
-        guard WorkspaceFiles.isDirectory(workspace.directory) else { return nil }
+        guard WorkspaceFiles.isDirectory(workspace.directory) else {
+            try requireLocalState(ref)
+            return nil
+        }
         return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningPlan? in
-            guard try managesSomething(workspace) else { return nil }
-            try WorkspaceFiles.makeDirectory(workspace.plans)
             let session = try await initializedSession(in: workspace)
-            let prior = PriorState(stateBytes: WorkspaceFiles.read(workspace.state))
+            let stateBytes = try await currentState(workspace, session)
+            guard try managesSomething(stateBytes, workspace) else { return nil }
+            try WorkspaceFiles.makeDirectory(workspace.plans)
+            let prior = PriorState(stateBytes: stateBytes)
             let pending = "plans/.pending-\(UUID().uuidString).tfplan"
             defer { try? WorkspaceFiles.remove(workspace.path(pending)) }
-            try await session.check(.plan, ["plan", "-destroy", "-input=false", "-no-color", "-out=\(pending)"])
+            try await session.check(.plan, ["plan", "-destroy", "-input=false", "-no-color", "-out=\(pending)"] + lockWait)
             let shown = try await session.check(.show, ["show", "-json", pending])
             guard !shown.stdoutTruncated else { throw .outputTooLarge(step: .show, limit: session.runner.stdoutLimit) }
             let plan = try PlanReader.read(Array(shown.stdout.utf8))
@@ -196,9 +204,9 @@ public struct TerraformConnector: Provisioner {
         }
         try await withLock(workspace) { () async throws(TerraformError) in
             guard WorkspaceFiles.exists(workspace.path(planFile)) else { throw .planNotSaved(digest: planDigest) }
-            try checkFresh(workspace, digest: planDigest)
-            let session = try session(in: workspace)
-            let applied = try await session.run(.destroy, ["apply", "-input=false", "-no-color", planFile])
+            let session = try await initializedSession(in: workspace)
+            try checkFresh(workspace, digest: planDigest, current: try await currentState(workspace, session))
+            let applied = try await session.run(.destroy, ["apply", "-input=false", "-no-color"] + lockWait + [planFile])
             if applied.status != 0 {
                 if StaleOutput.saysStale(applied.tail) {
                     throw .stalePlan(digest: planDigest, reason: "terraform: the state changed after the plan was made")
@@ -209,10 +217,9 @@ public struct TerraformConnector: Provisioner {
         }
     }
 
-    /// Whether the workspace's state manages any resource instance.
-    private func managesSomething(_ workspace: Workspace) throws(TerraformError) -> Bool {
-        try WorkspaceFiles.read(workspace.state)
-            .map { bytes throws(TerraformError) in try !StateReader.read(bytes, path: workspace.state).instances.isEmpty } ?? false
+    /// Whether the workspace's state (`stateBytes`) manages any resource instance.
+    private func managesSomething(_ stateBytes: [UInt8]?, _ workspace: Workspace) throws(TerraformError) -> Bool {
+        try stateBytes.map { bytes throws(TerraformError) in try !StateReader.read(bytes, path: stateFile(workspace)).instances.isEmpty } ?? false
     }
 
     /// A session for a workspace that exists already, with the vendor variable names its record
@@ -231,6 +238,47 @@ public struct TerraformConnector: Provisioner {
             try await session.check(.initialize, ["init", "-input=false", "-no-color"])
         }
         return session
+    }
+
+    // MARK: State
+
+    /// No workspace here means nothing was applied from here: with local state, nothing at all;
+    /// with state in PostgreSQL, another leader may have applied it, so that is refused by name
+    /// rather than taken for "nothing to destroy".
+    private func requireLocalState(_ ref: ObjectRef) throws(TerraformError) {
+        if case .postgres = configuration.stateBackend { throw .workspaceOnAnotherReplica(ref: ref.description) }
+    }
+
+    /// How long a command waits for the state lock: for PostgreSQL, a minute, since another
+    /// replica's terraform may hold it (a dead leader's, finishing), and terraform 1.0's `pg`
+    /// backend takes one database-wide lock while it creates any workspace's state; for the
+    /// local backend, nothing (only this process runs terraform there, under the workspace lock).
+    private var lockWait: [String] {
+        if case .postgres = configuration.stateBackend { ["-lock-timeout=60s"] } else { [] }
+    }
+
+    /// Where this replica reads a workspace's state: terraform's own file for the local
+    /// backend; for PostgreSQL, the copy `currentState` last pulled (`asgard-state.json`).
+    private func stateFile(_ workspace: Workspace) -> String {
+        switch configuration.stateBackend {
+        case .local: workspace.state
+        case .postgres: workspace.directory + "/asgard-state.json"
+        }
+    }
+
+    /// The workspace's state now: the state file, or `terraform state pull` (copied to
+    /// `stateFile`, 0600, for `state(of:)`); nil when there is none.
+    private func currentState(_ workspace: Workspace, _ session: StepSession) async throws(TerraformError) -> [UInt8]? {
+        guard case .postgres = configuration.stateBackend else { return WorkspaceFiles.read(workspace.state) }
+        let pulled = try await session.check(.statePull, ["state", "pull"])
+        guard !pulled.stdoutTruncated else { throw .outputTooLarge(step: .statePull, limit: session.runner.stdoutLimit) }
+        let bytes = Array(pulled.stdout.utf8)
+        guard bytes.contains(where: { $0 != 0x20 && $0 != 0x0a }) else {
+            try? WorkspaceFiles.remove(stateFile(workspace))
+            return nil
+        }
+        try WorkspaceFiles.write(pulled.stdout, to: stateFile(workspace))
+        return bytes
     }
 
     // MARK: Support
@@ -252,14 +300,19 @@ public struct TerraformConnector: Provisioner {
         let home = Workspace.home(dataDirectory: configuration.dataDirectory)
         try? WorkspaceFiles.makeDirectory(home)
         let vendor = StepEnvironment.vendorVariables(from: configuration.environment, names: environmentNames)
+        var environment = StepEnvironment.variables(
+            from: configuration.environment, home: home, cliConfigFile: configuration.cliConfigFile, vendorNames: environmentNames)
+        var secrets = vendor
+        if case .postgres(_, let password?) = configuration.stateBackend {
+            environment["PGPASSWORD"] = password
+            secrets["PGPASSWORD"] = password
+        }
         return StepSession(
             runner: TerraformRunner(binary: configuration.binary, timeout: configuration.stepTimeout, grace: configuration.killGrace),
             directory: workspace.directory,
             temporaryBase: StepEnvironment.temporaryBase(from: configuration.environment),
-            environment: StepEnvironment.variables(
-                from: configuration.environment, home: home,
-                cliConfigFile: configuration.cliConfigFile, vendorNames: environmentNames),
-            redactor: Redactor(secrets: vendor))
+            environment: environment,
+            redactor: Redactor(secrets: secrets))
     }
 }
 

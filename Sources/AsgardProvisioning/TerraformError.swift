@@ -6,6 +6,8 @@ public enum TerraformStep: String, Sendable, Hashable, CaseIterable {
     case apply
     case output
     case destroy
+    /// `state pull`: the state from a remote backend (`TerraformStateBackend.postgres`).
+    case statePull = "state pull"
 }
 
 /// Why the terraform connector could not plan, apply, destroy or read a workspace.
@@ -40,6 +42,9 @@ public enum TerraformError: Error, Sendable, Hashable, CustomStringConvertible {
     case outputTooLarge(step: TerraformStep, limit: Int)
     /// `apply` was asked for a digest that no earlier `plan` saved in this workspace.
     case planNotSaved(digest: String)
+    /// State is in PostgreSQL and this replica has no workspace for `ref`: another leader made
+    /// it, and what it needs to destroy it (its configuration) is on that replica only.
+    case workspaceOnAnotherReplica(ref: String)
     /// The saved plan no longer matches the workspace's state (another apply or destroy ran
     /// after it was made); nothing was applied. Plan again.
     case stalePlan(digest: String, reason: String)
@@ -83,6 +88,9 @@ public enum TerraformError: Error, Sendable, Hashable, CustomStringConvertible {
             "terraform \(step.rawValue) printed more than \(limit) bytes; its output was not read"
         case .planNotSaved(let digest):
             "no saved plan with digest \(digest) in this workspace: plan first; nothing was applied"
+        case .workspaceOnAnotherReplica(let ref):
+            "\(ref) was provisioned by another replica, whose workspace (its terraform configuration) this replica does not have: "
+                + "its state is in PostgreSQL, but destroying it from here is not supported yet; nothing was destroyed"
         case .stalePlan(let digest, let reason):
             "saved plan \(digest.prefix(12)) is stale (\(reason)); nothing was applied: plan again"
         case .workspaceBusy(let pid):

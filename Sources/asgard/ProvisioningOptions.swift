@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsgardController
+import AsgardPostgres
 import AsgardProvisioning
 import AsgardServer
 import AsyncHTTPClient
@@ -12,10 +13,16 @@ struct ProvisioningOptions: ParsableArguments {
 
     /// The terraform connector over `dataDirectory`: terraform from ASGARD_TERRAFORM_BIN, else
     /// `<modules root>/.tools/terraform/bin/terraform` (what `make setup` installs), else
-    /// `terraform` or `tofu` on PATH. Without one, a provisioner that refuses by name.
+    /// `terraform` or `tofu` on PATH. Without one, a provisioner that refuses by name. With
+    /// `ASGARD_DATABASE_URL` set, terraform keeps state in that database (`pg` backend), where
+    /// whichever replica leads finds it.
     func provisioner(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> any Provisioner {
         do {
-            let configuration = try TerraformConfiguration.resolve(environment: environment, dataDirectory: dataDirectory, moduleRoot: modulesRoot)
+            var configuration = try TerraformConfiguration.resolve(environment: environment, dataDirectory: dataDirectory, moduleRoot: modulesRoot)
+            if let text = environment["ASGARD_DATABASE_URL"], !text.isEmpty {
+                let url = try DatabaseURL(text)
+                configuration.stateBackend = .postgres(connection: url.terraformConnection, password: url.password)
+            }
             return TerraformConnector(configuration: configuration) { event in
                 switch event {
                 case .staleLockRemoved(let workspace, let pid, let reason):

@@ -21,13 +21,13 @@ import Testing
 
         static let adminSecret = "asgard-replica-test-admin-credential"
 
-        func start(_ replica: String) throws -> ServeProcess {
+        func start(_ replica: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws -> ServeProcess {
             try ServeProcess.start(
-                root: root, fakeURL: fake.url,
+                root: root, fakeURL: fake.url, arguments: arguments,
                 environment: [
                     "ASGARD_DATABASE_URL": url + "?sslmode=disable", "ASGARD_REPLICA": replica,
                     "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(Self.adminSecret),
-                ],
+                ].merging(extra) { _, given in given },
                 dataDirectory: root + "/data-" + replica)
         }
 
@@ -232,5 +232,81 @@ import Testing
             }
             print("replicas: \(succeeded.count) of 1000 calls succeeded across the kill of A; all have ledger rows; the chain holds \(entries) entries")
         }
+    }
+
+    /// `kill -9` of the leader (and the terraform it runs, as when its pod dies) in the middle
+    /// of an apply: the other replica takes the lead, finds the state in PostgreSQL, and the
+    /// resource converges; no apply runs while the dead leader's does, and none twice to the end.
+    @Test(.timeLimit(.minutes(5))) func theLeaderKilledMidApplyIsTakenOverWithoutADoubleApply() async throws {
+        let terraform = packageRoot + "/.tools/terraform/bin/terraform"
+        try #require(FileManager.default.isExecutableFile(atPath: terraform), "run `make setup`: it installs terraform 1.0.3 offline")
+        try await Self.withPair("replica-takeover") { pair in
+            // The null_resource doubles, the volume's apply slowed and logged: a line when it
+            // starts, another when it completes.
+            let modules = pair.root + "/modules"
+            try FileManager.default.copyItem(atPath: packageRoot + "/Tests/TerraformModules", toPath: modules)
+            let applies = pair.root + "/applies.log"
+            let volume = modules + "/modules/databricks/uc-volume/main.tf"
+            let text = try String(contentsOfFile: volume, encoding: .utf8)
+            try text.replacingOccurrences(
+                of: "    volume     = var.volume\n  }\n}",
+                with: """
+                        volume     = var.volume
+                      }
+                      provisioner "local-exec" {
+                        command = "echo started $(date +%s.%N) >> \(applies) && sleep 4 && echo completed $(date +%s.%N) >> \(applies)"
+                      }
+                    }
+                    """
+            ).write(toFile: volume, atomically: true, encoding: .utf8)
+            try #require(try String(contentsOfFile: volume, encoding: .utf8).contains("local-exec"))
+            // The doubles are null_resources: the manifest says where they hold the project tag.
+            _ = try copyShippedDesired(into: pair.root)
+            try ProvisioningFlowTests.nullManifest.write(
+                toFile: pair.root + "/desired/services/databricks/service.yaml", atomically: true, encoding: .utf8)
+            let arguments = ["--modules-root", modules]
+            let environment = ["ASGARD_TERRAFORM_BIN": terraform, "TF_CLI_CONFIG_FILE": packageRoot + "/.tools/terraform/terraformrc"]
+
+            let a = try pair.start("a", arguments: arguments, environment: environment)
+            try await a.waitUntilHealthy(pair.client)
+            try await Self.until("replica a leads") { try String(contentsOfFile: a.output, encoding: .utf8).contains("this replica now leads") }
+            let b = try pair.start("b", arguments: arguments, environment: environment)
+            try await b.waitUntilHealthy(pair.client)
+            try await Self.until("the volume's apply starts on a") { (try? String(contentsOfFile: applies, encoding: .utf8))?.contains("started") == true }
+            // The leader dies with its terraform, mid-apply.
+            let leader = a.process.processIdentifier
+            let children = try await runProcess("/usr/bin/pgrep", ["-P", String(leader)]).output.split(separator: "\n").compactMap { Int32($0) }
+            kill(leader, SIGKILL)
+            for child in children { kill(-child, SIGKILL) }
+            let killedAt = Date().timeIntervalSince1970
+            a.process.waitUntilExit()
+
+            let store = try pair.store()
+            try await Self.until("the resource converges on b", seconds: 120) {
+                try await store.observedState().objects[ObjectRef(.resource, "fraud-features")]?.status == .applied
+            }
+            let log = try String(contentsOfFile: applies, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+            let completed = log.filter { $0.first == "completed" }
+            let startedAfter = log.filter { $0.first == "started" }.compactMap { Double($0[1]) }.filter { $0 > killedAt }
+            #expect(completed.count == 1, "the volume's apply completed \(completed.count) times: \(log)")
+            #expect(completed.allSatisfy { Double($0[1]) ?? 0 > killedAt }, "a's apply was not stopped by the kill")
+            #expect(startedAfter.count == 1, "b started the volume's apply \(startedAfter.count) times after the kill: \(log)")
+            let leads = try String(contentsOfFile: b.output, encoding: .utf8).contains("this replica now leads")
+            #expect(leads, "replica b never took the lead")
+            print("replicas: the leader was killed mid-apply; b led and converged the resource; apply log: \(log.map { $0.joined(separator: " ") })")
+            b.process.terminate()
+            b.process.waitUntilExit()
+        }
+    }
+
+    /// Waits up to `seconds` for `condition`, failing the test by name if it never holds.
+    static func until(_ what: String, seconds: Double = 60, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("waited \(Int(seconds)) s, but never: \(what)")
+        throw CancellationError()
     }
 }

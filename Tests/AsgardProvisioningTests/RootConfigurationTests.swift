@@ -33,6 +33,19 @@ struct RootConfigurationTests {
                 """#)
     }
 
+    /// State in PostgreSQL: the `pg` backend, with the connection (never a password) and a
+    /// schema of the workspace's own, the same whichever replica writes the file.
+    @Test func statesInPostgreSQLNameTheBackendAndTheWorkspacesSchema() throws {
+        let document = try RootConfiguration.document(
+            for: Self.request([:]), moduleDirectory: "/m", outputs: [],
+            backend: .postgres(connection: "postgres://asgard@db:5432/asgard?sslmode=require", password: "hunter2"))
+        let text = CanonicalJSON.text(document)
+        let schema = TerraformStateBackend.schema(for: "Resource/fraud-warehouse")
+        #expect(schema.hasPrefix("asgard_tf_") && schema.count == "asgard_tf_".count + 16 && schema != TerraformStateBackend.schema(for: "Resource/other"))
+        #expect(text.contains(#""terraform":{"backend":{"pg":{"conn_str":"postgres://asgard@db:5432/asgard?sslmode=require","schema_name":"\#(schema)"}}}"#))
+        #expect(!text.contains("hunter2"))
+    }
+
     @Test func noOutputsNoOutputBlock() throws {
         let document = try RootConfiguration.document(for: Self.request([:]), moduleDirectory: "/m", outputs: [])
         #expect(document["output"] == nil)

@@ -22,6 +22,9 @@ struct PostgresStoreTests {
         #expect(!url.description.contains("s@cret") && !url.description.contains("s%40cret") && url.description.contains("asgard:***@"))
         let plain = try DatabaseURL("postgresql://asgard@localhost/asgard")
         #expect(plain.port == 5432 && plain.tls == .prefer && plain.poolSize == 10 && plain.password == nil)
+        // terraform's pg backend gets no password (PGPASSWORD carries it), and lib/pq has no `prefer`.
+        #expect(url.terraformConnection == "postgres://asgard@db.internal:6432/prod?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect(plain.terraformConnection == "postgres://asgard@localhost:5432/asgard?sslmode=require")
     }
 
     @Test(arguments: [
