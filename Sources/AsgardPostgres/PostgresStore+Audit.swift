@@ -1,5 +1,4 @@
 public import AsgardCore
-import AsgardJSON
 import Foundation
 import PostgresNIO
 
@@ -20,20 +19,8 @@ enum AuditTable {
         _ entries: [AuditEntry], times: [String], after head: [Record], key: AuditKey
     ) throws -> (records: [AuditRecord], statements: [PostgresQuery]) {
         guard let row = head.first else { throw CorruptRow(table: "audit_head", column: "seq", value: "no row") }
-        var sequence: Int64 = try row("seq")
-        var previousHash: String = try row("hash")
-        var records: [AuditRecord] = []
-        records.reserveCapacity(entries.count)
-        for (entry, time) in zip(entries, times) {
-            sequence += 1
-            let content = AuditRecord.Content(
-                sequence: sequence, time: time, actor: entry.actor, action: entry.action,
-                target: entry.target, outcome: entry.outcome, detail: CanonicalJSON.encodeStrings(entry.detail))
-            let record = AuditRecord(
-                content: content, previousHash: previousHash, hash: AuditChain.mac(previous: previousHash, entry: content, key: key))
-            records.append(record)
-            previousHash = record.hash
-        }
+        let records = AuditChain.records(after: (try row("seq"), try row("hash")), appending: entries, times: times, key: key)
+        guard let last = records.last else { return ([], []) }
         let contents = records.map(\.content)
         let insert: PostgresQuery = """
             INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
@@ -44,7 +31,7 @@ enum AuditTable {
                         \(contents.map(\.detail))::text[], \(records.map(\.previousHash))::text[], \(records.map(\.hash))::text[])
                 AS batch (seq, time, actor, action, target, no_target, outcome, detail, prev_hash, hash)
             """
-        let moveHead: PostgresQuery = "UPDATE audit_head SET seq = \(sequence), hash = \(previousHash) WHERE id = 1"
+        let moveHead: PostgresQuery = "UPDATE audit_head SET seq = \(last.content.sequence), hash = \(last.hash) WHERE id = 1"
         return (records, [insert, moveHead])
     }
 

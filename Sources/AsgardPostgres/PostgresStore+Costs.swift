@@ -12,14 +12,7 @@ extension PostgresStore: CostLedger {
                 "DELETE FROM costs WHERE source = ANY(\(sources)::text[]) AND day BETWEEN \(from) AND \(to) RETURNING *")
             let before = Set(try removed.map(CostTable.record))
             for record in records {
-                let basis: String? =
-                    if case .estimate(_, _, let basis) = record.measurement { basis } else { nil }
-                let detail: String =
-                    switch record.measurement {
-                    case .measured(_, let query): query
-                    case .estimate(_, let reason, _): reason
-                    case .notMeasured(let reason): reason
-                    }
+                let (detail, basis) = StoreCoding.costColumns(record)
                 try await db.run(
                     """
                     INSERT INTO costs (project, vendor, source, day, measurement, amount_micros, detail, basis)
@@ -123,16 +116,8 @@ extension PostgresStore: CostLedger {
 /// Rows of `costs`.
 enum CostTable {
     static func record(_ row: Record) throws -> CostRecord {
-        let label: String = try row("measurement")
-        let detail: String = try row("detail")
-        let amount: Int64? = try row("amount_micros")
-        let measurement: CostMeasurement
-        switch (label, amount) {
-        case ("measured", let amount?): measurement = .measured(MicroDollars(amount), query: detail)
-        case ("estimate", let amount?): measurement = .estimate(MicroDollars(amount), reason: detail, basis: try row("basis", as: String?.self) ?? "")
-        case ("not_measured", nil): measurement = .notMeasured(reason: detail)
-        default: throw CorruptRow(table: "costs", column: "measurement", value: "\(label) with amount \(amount.map(String.init) ?? "NULL")")
-        }
+        let measurement = try StoreCoding.costMeasurement(
+            label: try row("measurement"), amount: try row("amount_micros"), detail: try row("detail"), basis: try row("basis"))
         return CostRecord(
             project: try row("project"), vendor: try row("vendor"), source: try row("source"), day: try row("day"), measurement: measurement)
     }

@@ -51,7 +51,9 @@ enum RootConfiguration {
                 JSONMember(key: "schema_name", value: .string(TerraformStateBackend.schema(for: request.ref.description))),
             ]
             document.append(
-                JSONMember(key: "terraform", value: .object([JSONMember(key: "backend", value: .object([JSONMember(key: "pg", value: .object(settings))]))])))
+                JSONMember(
+                    key: "terraform", value: .object([JSONMember(key: "backend", value: .object([JSONMember(key: "pg", value: .object(settings))]))]))
+            )
         }
         if !outputs.isEmpty {
             document.append(

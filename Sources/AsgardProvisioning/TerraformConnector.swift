@@ -159,7 +159,10 @@ public struct TerraformConnector: Provisioner {
 
     private func destroyWorkspace(_ ref: ObjectRef) async throws(TerraformError) {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
-        guard WorkspaceFiles.isDirectory(workspace.directory) else { try requireLocalState(ref); return }
+        guard WorkspaceFiles.isDirectory(workspace.directory) else {
+            try requireLocalState(ref)
+            return
+        }
         try await withLock(workspace) { () async throws(TerraformError) in
             // No state, or a state with no instances: terraform manages nothing here.
             let session = try await initializedSession(in: workspace)

@@ -29,36 +29,28 @@ enum AuditTable {
     static func append(_ entries: [AuditEntry], times: some Sequence<String>, key: AuditKey, in db: Database) throws -> [AuditRecord] {
         guard !entries.isEmpty else { return [] }
         let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
-        var sequence: Int64 = try head?.decode(forColumn: "seq") ?? 0
-        var previousHash: String = try head?.decode(forColumn: "hash") ?? AuditChain.genesis
+        let records = AuditChain.records(
+            after: (try head?.decode(forColumn: "seq") ?? 0, try head?.decode(forColumn: "hash") ?? AuditChain.genesis),
+            appending: entries, times: times, key: key)
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        var records: [AuditRecord] = []
-        records.reserveCapacity(entries.count)
-        for (entry, time) in zip(entries, times) {
-            sequence += 1
-            let content = AuditRecord.Content(
-                sequence: sequence, time: time, actor: entry.actor, action: entry.action,
-                target: entry.target, outcome: entry.outcome, detail: CanonicalJSON.encodeStrings(entry.detail))
-            let record = AuditRecord(
-                content: content, previousHash: previousHash,
-                hash: AuditChain.mac(previous: previousHash, entry: content, key: key))
+        for record in records {
+            let content = record.content
             try insert.execute(arguments: [
                 content.sequence, content.time, content.actor, content.action, content.target,
                 content.outcome, content.detail, record.previousHash, record.hash,
             ])
-            records.append(record)
-            previousHash = record.hash
         }
+        guard let last = records.last else { return [] }
         try db.cachedStatement(
             sql: """
                 INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
                 """
-        ).execute(arguments: [sequence, previousHash])
+        ).execute(arguments: [last.content.sequence, last.hash])
         return records
     }
 

@@ -20,14 +20,7 @@ extension SQLiteStore: CostLedger {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for record in records {
-                let basis: String? =
-                    if case .estimate(_, _, let basis) = record.measurement { basis } else { nil }
-                let detail: String =
-                    switch record.measurement {
-                    case .measured(_, let query): query
-                    case .estimate(_, let reason, _): reason
-                    case .notMeasured(let reason): reason
-                    }
+                let (detail, basis) = Encoding.costColumns(record)
                 try insert.execute(arguments: [
                     record.project, record.vendor, record.source, record.day, record.measurement.label, record.amount?.value, detail, basis,
                 ])
@@ -133,16 +126,8 @@ extension SQLiteStore: CostLedger {
 /// Rows of `costs`.
 enum CostTable {
     static func record(_ row: Row) throws -> CostRecord {
-        let label: String = row["measurement"]
-        let detail: String = row["detail"]
-        let amount: Int64? = row["amount_micros"]
-        let measurement: CostMeasurement
-        switch (label, amount) {
-        case ("measured", let amount?): measurement = .measured(MicroDollars(amount), query: detail)
-        case ("estimate", let amount?): measurement = .estimate(MicroDollars(amount), reason: detail, basis: row["basis"] ?? "")
-        case ("not_measured", nil): measurement = .notMeasured(reason: detail)
-        default: throw CorruptRow(table: "costs", column: "measurement", value: "\(label) with amount \(amount.map(String.init) ?? "NULL")")
-        }
+        let measurement = try Encoding.costMeasurement(
+            label: row["measurement"], amount: row["amount_micros"], detail: row["detail"], basis: row["basis"])
         return CostRecord(project: row["project"], vendor: row["vendor"], source: row["source"], day: row["day"], measurement: measurement)
     }
 }

@@ -139,7 +139,8 @@ import Testing
             // The shared budget is spent, not stranded: a call is refused only when what is left
             // is less than its worst case, so each replica strands less than one worst case.
             let refusal = try #require(answers.last { $0.status == 402 }?.body)
-            let needs = try #require(refusal.split(separator: "this call needs up to $").last.flatMap { Decimal(string: String($0.prefix { $0 != "\"" })) })
+            let needs = try #require(
+                refusal.split(separator: "this call needs up to $").last.flatMap { Decimal(string: String($0.prefix { $0 != "\"" })) })
             let worstCase = try MicroDollars(dollars: "\(needs)")
             let stranded = 2 * Int((worstCase.value + cost.value - 1) / cost.value)
             #expect(succeeded >= 50 - stranded, "only \(succeeded) of the 50 calls that fit succeeded (worst case \(worstCase), cost \(cost))")
@@ -230,7 +231,8 @@ import Testing
                 Issue.record("the audit chain of two replicas, one killed, does not verify")
                 return
             }
-            print("replicas: \(succeeded.count) of 1000 calls succeeded across the kill of A; all have ledger rows; the chain holds \(entries) entries")
+            print(
+                "replicas: \(succeeded.count) of 1000 calls succeeded across the kill of A; all have ledger rows; the chain holds \(entries) entries")
         }
     }
 
@@ -272,7 +274,9 @@ import Testing
             try await Self.until("replica a leads") { try String(contentsOfFile: a.output, encoding: .utf8).contains("this replica now leads") }
             let b = try pair.start("b", arguments: arguments, environment: environment)
             try await b.waitUntilHealthy(pair.client)
-            try await Self.until("the volume's apply starts on a") { (try? String(contentsOfFile: applies, encoding: .utf8))?.contains("started") == true }
+            try await Self.until("the volume's apply starts on a") {
+                (try? String(contentsOfFile: applies, encoding: .utf8))?.contains("started") == true
+            }
             // The leader dies with its terraform, mid-apply.
             let leader = a.process.processIdentifier
             let children = try await runProcess("/usr/bin/pgrep", ["-P", String(leader)]).output.split(separator: "\n").compactMap { Int32($0) }

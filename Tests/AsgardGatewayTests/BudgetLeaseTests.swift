@@ -68,7 +68,8 @@ import Testing
         }
         #expect(short.grantShort && short.budget == MicroDollars(1_000))
         #expect(ledger.lease(project: "p", now: Self.march)?.shortfall == MicroDollars(50))
-        ledger.setGrant(project: "p", period: BudgetPeriod(containing: Self.march), BudgetGrant(granted: MicroDollars(300), others: MicroDollars(600)))
+        ledger.setGrant(
+            project: "p", period: BudgetPeriod(containing: Self.march), BudgetGrant(granted: MicroDollars(300), others: MicroDollars(600)))
         let call = try ledger.reserve(project: "p", amount: MicroDollars(200), now: Self.march).get()
         #expect(ledger.lease(project: "p", now: Self.march)?.shortfall == .zero)
         // Vendor spend is the store's to count, in the grants: not again here.

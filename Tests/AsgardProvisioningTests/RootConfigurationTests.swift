@@ -41,8 +41,12 @@ struct RootConfigurationTests {
             backend: .postgres(connection: "postgres://asgard@db:5432/asgard?sslmode=require", password: "hunter2"))
         let text = CanonicalJSON.text(document)
         let schema = TerraformStateBackend.schema(for: "Resource/fraud-warehouse")
-        #expect(schema.hasPrefix("asgard_tf_") && schema.count == "asgard_tf_".count + 16 && schema != TerraformStateBackend.schema(for: "Resource/other"))
-        #expect(text.contains(#""terraform":{"backend":{"pg":{"conn_str":"postgres://asgard@db:5432/asgard?sslmode=require","schema_name":"\#(schema)"}}}"#))
+        #expect(
+            schema.hasPrefix("asgard_tf_") && schema.count == "asgard_tf_".count + 16 && schema != TerraformStateBackend.schema(for: "Resource/other")
+        )
+        #expect(
+            text.contains(
+                #""terraform":{"backend":{"pg":{"conn_str":"postgres://asgard@db:5432/asgard?sslmode=require","schema_name":"\#(schema)"}}}"#))
         #expect(!text.contains("hunter2"))
     }
 

@@ -1,3 +1,5 @@
+import AsgardJSON
+
 /// The audit log's chain: each entry's MAC is HMAC-SHA256, under the audit key, of the previous
 /// entry's MAC and a canonical, unambiguous encoding of the entry, so editing, deleting,
 /// inserting or reordering any row is detectable, and someone without the key cannot recompute
@@ -25,6 +27,27 @@ public enum AuditChain {
     /// `message` under `key`.
     public static func mac(previous: String, entry: AuditRecord.Content, key: AuditKey) -> String {
         key.mac(message(previous: previous, entry: entry))
+    }
+
+    /// The records that follow the entry `head` (its sequence number and MAC) for `entries`,
+    /// each at its time (RFC 3339 text) with its detail as canonical JSON, each MAC'd under
+    /// `key`: what a store appends, whatever the database.
+    public static func records(
+        after head: (sequence: Int64, hash: String), appending entries: [AuditEntry], times: some Sequence<String>, key: AuditKey
+    ) -> [AuditRecord] {
+        var (sequence, previous) = head
+        var records: [AuditRecord] = []
+        records.reserveCapacity(entries.count)
+        for (entry, time) in zip(entries, times) {
+            sequence += 1
+            let content = AuditRecord.Content(
+                sequence: sequence, time: time, actor: entry.actor, action: entry.action,
+                target: entry.target, outcome: entry.outcome, detail: CanonicalJSON.encodeStrings(entry.detail))
+            let record = AuditRecord(content: content, previousHash: previous, hash: mac(previous: previous, entry: content, key: key))
+            records.append(record)
+            previous = record.hash
+        }
+        return records
     }
 
     /// The bytes an entry's hash or MAC covers: the previous hash as text, then each field

@@ -69,6 +69,28 @@ package enum StoreCoding {
         return value
     }
 
+    // MARK: Costs
+
+    /// A cost record's `detail` column (the query, why it is an estimate, or why it is not
+    /// measured) and `basis` (what an estimate stands on; nil otherwise).
+    package static func costColumns(_ record: CostRecord) -> (detail: String, basis: String?) {
+        switch record.measurement {
+        case .measured(_, let query): (query, nil)
+        case .estimate(_, let reason, let basis): (reason, basis)
+        case .notMeasured(let reason): (reason, nil)
+        }
+    }
+
+    /// The measurement a `costs` row holds; a label that contradicts its amount is a corrupt row.
+    package static func costMeasurement(label: String, amount: Int64?, detail: String, basis: String?) throws -> CostMeasurement {
+        switch (label, amount) {
+        case ("measured", let amount?): return .measured(MicroDollars(amount), query: detail)
+        case ("estimate", let amount?): return .estimate(MicroDollars(amount), reason: detail, basis: basis ?? "")
+        case ("not_measured", nil): return .notMeasured(reason: detail)
+        default: throw CorruptRow(table: "costs", column: "measurement", value: "\(label) with amount \(amount.map(String.init) ?? "NULL")")
+        }
+    }
+
     // MARK: Approvals and routes
 
     /// A new approval id: `apr_` and 16 lower-case hex digits from the system's secure random source.

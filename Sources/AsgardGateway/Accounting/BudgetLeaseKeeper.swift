@@ -77,7 +77,8 @@ public final class BudgetLeaseKeeper: Sendable {
     }
 
     private func grow(_ lease: BudgetLedger.Lease, want: MicroDollars) async throws -> BudgetGrant {
-        let grant = try await store.growBudgetGrant(project: lease.project, month: lease.period.description, vendorSpent: lease.vendorSpent, want: want)
+        let grant = try await store.growBudgetGrant(
+            project: lease.project, month: lease.period.description, vendorSpent: lease.vendorSpent, want: want)
         ledger.setGrant(project: lease.project, period: lease.period, grant)
         return grant
     }
