@@ -19,11 +19,13 @@ import Synchronization
 /// `audit_head` row (`SELECT … FOR UPDATE`), so appends from all replicas are serialized and
 /// each entry's MAC covers the one before it, exactly as on SQLite.
 ///
-/// Two ways in: a `PostgresClient` pool (`DatabaseURL.poolSize` connections) for the async
-/// methods, and one connection of its own, driven through futures, for the methods the
-/// protocol makes synchronous (the call ingester's `ingest` and `journalPosition`, which run on
-/// the ingester's own thread) and for the migration at open. That connection never waits on
-/// Swift's cooperative thread pool, so a blocked caller cannot starve the work it waits for.
+/// Its connections: a `PostgresClient` pool (`DatabaseURL.poolSize` connections) for the async
+/// methods; one connection of its own, driven through futures, for the methods the protocol
+/// makes synchronous (the call ingester's `ingest` and `journalPosition`, which run on the
+/// ingester's own thread) and for the migration at open, which never waits on Swift's
+/// cooperative thread pool, so a blocked caller cannot starve the work it waits for; and, once
+/// used, one that LISTENs for changes (`StoreChangeFeed`) and one that holds or seeks
+/// leadership (`LeaderElection`). A replica therefore needs up to `pool_size + 3` connections.
 public final class PostgresStore: Store {
     let client: PostgresClient
     private let clientRun: Task<Void, Never>
@@ -35,7 +37,8 @@ public final class PostgresStore: Store {
     let clock: @Sendable () -> Date
     /// Keys every audit entry's MAC; never written to the database.
     let auditKey: AuditKey
-    /// This replica's name: its row of `journal_positions` (each replica copies its own journal).
+    /// This replica's name: its row of `journal_positions` (each replica copies its own journal),
+    /// its ledger rows' `replica` and its budget grants.
     public let replica: String
     /// The database, password masked.
     public let location: String
@@ -52,8 +55,8 @@ public final class PostgresStore: Store {
     ///   - replica: names this replica's journal position (`ASGARD_REPLICA`, else the host name).
     ///   - clock: the source of audit times and `updated_at`, as for `SQLiteStore`.
     /// - Throws: `StoreError.unknownSchemaVersion` for a database migrated by a newer Asgard;
-    ///   `AuditKeyError.wrongKey` when its chain is keyed with another key; PostgresNIO's
-    ///   `PSQLError` when the server cannot be reached or refuses.
+    ///   `AuditKeyError.wrongKey` when its chain is keyed with another key; `PostgresFailure`
+    ///   when the server cannot be reached or refuses.
     public init(url: DatabaseURL, auditKey: AuditKey, replica: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
         let tls = try Self.tlsConfiguration(url)
         blocking = BlockingConnection(configuration: try Self.connectionConfiguration(url))
