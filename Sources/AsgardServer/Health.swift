@@ -25,6 +25,9 @@ public final class HealthBoard: Sendable {
         case killSwitches = "kill_switches"
         /// The call ingester could not copy journaled calls into the store.
         case ledger
+        /// This replica's grants of budgets shared with other replicas could not be changed in
+        /// the store: calls that need more of a grant are refused meanwhile.
+        case budgets
 
         public static func < (a: Part, b: Part) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -109,6 +109,7 @@ extension ServerParts {
         let health = HealthBoard()
         let ingester = calls.ingester
         health.watch(.ledger) { ingester.failure }
+        if let leases { health.watch(.budgets) { leases.lastFailure } }
         let logger = Logger(label: "asgard.controller")
         let controller = Controller(
             store: store, desiredDirectory: configuration.desiredDirectory, policiesDirectory: configuration.policiesDirectory,

@@ -18,6 +18,8 @@ import Testing
     final class Grants: BudgetLeaseStore {
         let replica = "me"
         struct State {
+            /// The store cannot be reached while set.
+            var down = false
             var mine: Int64 = 0
             var others: Int64 = 0
             var grows = 0
@@ -33,7 +35,8 @@ import Testing
 
         func growBudgetGrant(project: String, month: String, vendorSpent: MicroDollars, want: MicroDollars) async throws -> BudgetGrant {
             try await Task.sleep(for: .milliseconds(20))
-            return state.withLock { state in
+            return try state.withLock { state in
+                guard !state.down else { throw Unreachable() }
                 state.grows += 1
                 let left = budget.value - vendorSpent.value - state.mine - state.others
                 state.mine += max(0, min(want.value, left))
@@ -55,6 +58,26 @@ import Testing
                 return ["p": MicroDollars(state.spent)]
             }
         }
+    }
+
+    struct Unreachable: Error, CustomStringConvertible {
+        var description: String { "the store cannot be reached" }
+    }
+
+    /// A store that cannot be reached refuses the call (no grant grows) and says so until a
+    /// trip succeeds.
+    @Test func anUnreachableStoreIsReportedUntilItAnswers() async throws {
+        let ledger = BudgetLedger()
+        let store = Grants()
+        let keeper = BudgetLeaseKeeper(store: store, ledger: ledger)
+        try await keeper.add(project: "p", budget: MicroDollars(20_000), now: Self.march)
+        store.state.withLock { $0.down = true }
+        _ = ledger.reserve(project: "p", amount: MicroDollars(10), now: Self.march)
+        #expect(await keeper.grow(project: "p", now: Self.march) == false)
+        #expect(keeper.lastFailure == "growing the grant of p failed: the store cannot be reached")
+        store.state.withLock { $0.down = false }
+        #expect(await keeper.grow(project: "p", now: Self.march))
+        #expect(keeper.lastFailure == nil)
     }
 
     @Test func aLeasedAccountSpendsItsGrantNotTheBudget() throws {

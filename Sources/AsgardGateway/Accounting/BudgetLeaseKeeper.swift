@@ -80,6 +80,7 @@ public final class BudgetLeaseKeeper: Sendable {
         let grant = try await store.growBudgetGrant(
             project: lease.project, month: lease.period.description, vendorSpent: lease.vendorSpent, want: want)
         ledger.setGrant(project: lease.project, period: lease.period, grant)
+        failure.withLock { $0 = nil }
         return grant
     }
 
@@ -112,11 +113,12 @@ public final class BudgetLeaseKeeper: Sendable {
         do {
             let grant = try await store.shrinkBudgetGrant(project: lease.project, month: lease.period.description, to: lease.committed)
             ledger.setGrant(project: lease.project, period: lease.period, grant)
+            failure.withLock { $0 = nil }
         } catch {
             failure.withLock { $0 = "giving back the slack of \(lease.project) failed: \(error)" }
         }
     }
 
-    /// The last failure to reach the store, if any (for health and logs).
+    /// Why the last trip to the store failed, until one succeeds (`/healthz` shows it).
     public var lastFailure: String? { failure.withLock { $0 } }
 }
