@@ -301,7 +301,7 @@ import Testing
         ]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try launch(process)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "git \(arguments)")
     }

@@ -116,6 +116,10 @@ import Testing
             try await a.waitUntilHealthy(pair.client)
             try await b.waitUntilHealthy(pair.client)
             let bases = [try await a.base(), try await b.base()]
+            // The budget in force is the applied one: wait until the leader has written the new one.
+            try await Self.until("the new budget is applied in the store") {
+                try await store.gatewayConfiguration().projects.first { $0.id == "fraud-detection" }?.monthlyBudget == budget
+            }
             // Each replica serves the key (the leader wrote it, the follower read it): one call each.
             for base in bases { #expect(try await Self.firstAnswer(200, from: base, pair.client) < .seconds(5)) }
 

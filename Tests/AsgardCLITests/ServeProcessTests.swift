@@ -65,7 +65,7 @@ struct ServeProcess {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try launch(process)
         return ServeProcess(root: root, process: process, output: output)
     }
 
