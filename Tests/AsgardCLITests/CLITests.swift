@@ -301,7 +301,7 @@ import Testing
         ]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try launch(process)
+        try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "git \(arguments)")
     }

@@ -40,7 +40,7 @@ func asgard(_ arguments: [String], in directory: String = packageRoot, environme
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
-    try launch(process)
+    try process.run()
     process.waitUntilExit()
     try out.close()
     try err.close()

@@ -21,7 +21,7 @@ import Testing
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardOutput = log
         process.standardError = log
-        try launch(process)
+        try process.run()
         defer { if process.isRunning { process.terminate() } }
         func printed() -> String { String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data(), as: UTF8.self) }
         func value(after marker: String) -> String? {

@@ -346,7 +346,7 @@ import Testing
             .merging(world.environment) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try launch(process)
+        try process.run()
         var waited = 0
         while ((try? String(contentsOfFile: counter, encoding: .utf8)) ?? "").isEmpty, waited < 1200 {
             try await Task.sleep(for: .milliseconds(100))
@@ -359,7 +359,7 @@ import Testing
         let kill = Process()
         kill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
         kill.arguments = ["-KILL", "-s", session]
-        try launch(kill)
+        try kill.run()
         try await detached { kill.waitUntilExit() }
         try await detached { process.waitUntilExit() }
         #expect(process.terminationStatus != 0)

@@ -110,7 +110,7 @@ import Testing
         let script = Pipe()
         lock.standardInput = script
         lock.standardOutput = FileHandle.nullDevice
-        try launch(lock)
+        try lock.run()
         // The server writes now and then; the CLI waits for its turn (`.timeout`) rather than
         // failing on the first busy moment, and gives up loudly (`.bail`) if it never gets it.
         script.fileHandleForWriting.write(Data(".bail on\n.timeout 10000\nBEGIN EXCLUSIVE;\nSELECT 1;\n.shell sleep 20\nCOMMIT;\n".utf8))

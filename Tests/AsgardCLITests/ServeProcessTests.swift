@@ -65,7 +65,7 @@ struct ServeProcess {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardOutput = log
         process.standardError = log
-        try launch(process)
+        try process.run()
         return ServeProcess(root: root, process: process, output: output)
     }
 

@@ -21,7 +21,7 @@ public func sqlite3(_ path: String, _ sql: String) throws -> String {
     process.standardOutput = output
     process.standardError = errors
     do {
-        try launch(process)
+        try process.run()
     } catch {
         throw SQLite3Failure(description: "cannot run sqlite3 (apt-get install -y sqlite3): \(error)")
     }
