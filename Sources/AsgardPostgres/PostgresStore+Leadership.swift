@@ -10,7 +10,7 @@ extension PostgresStore: LeaderElection {
     static let leaderLock: Int64 = 0x41_5347_4C45_4144
 
     public func leadership() -> AsyncStream<Bool> {
-        let configuration = leaderConfiguration
+        let configuration = connectionSettings
         return AsyncStream { continuation in
             let task = Task {
                 var id = 0

@@ -32,8 +32,9 @@ public final class PostgresStore: Store {
     let blocking: BlockingConnection
     /// Changes other replicas announce (`StoreChangeFeed`).
     let feed: ChangeFeed
-    /// The settings of the connection that holds leadership (`LeaderElection`).
-    let leaderConfiguration: PostgresConnection.Configuration
+    /// The settings of the store's single connections: its own, the change feed's and the one
+    /// that holds leadership (`LeaderElection`).
+    let connectionSettings: PostgresConnection.Configuration
     let clock: @Sendable () -> Date
     /// Keys every audit entry's MAC; never written to the database.
     let auditKey: AuditKey
@@ -59,9 +60,10 @@ public final class PostgresStore: Store {
     ///   when the server cannot be reached or refuses.
     public init(url: DatabaseURL, auditKey: AuditKey, replica: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
         let tls = try Self.tlsConfiguration(url)
-        blocking = BlockingConnection(configuration: try Self.connectionConfiguration(url))
-        feed = ChangeFeed(configuration: try Self.connectionConfiguration(url))
-        leaderConfiguration = try Self.connectionConfiguration(url)
+        let settings = try Self.connectionConfiguration(url)
+        connectionSettings = settings
+        blocking = BlockingConnection(configuration: settings)
+        feed = ChangeFeed(configuration: settings)
         self.auditKey = auditKey
         self.clock = clock
         self.replica = replica
