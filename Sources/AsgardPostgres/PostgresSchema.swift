@@ -22,7 +22,9 @@ enum PostgresSchema {
     static let migrationLock: Int64 = 0x4153_4741_5244
 
     /// Every migration this binary knows, in order: an id and its statements.
-    static let migrations: [(id: String, statements: [String])] = [("pg1-schema", schema), ("pg2-budget-grants", budgetGrants)]
+    static let migrations: [(id: String, statements: [String])] = [
+        ("pg1-schema", schema), ("pg2-budget-grants", budgetGrants), ("pg3-rate-shares", rateShares),
+    ]
 
     /// Applies, in one transaction under `migrationLock`, every migration not yet applied, and
     /// seals the audit chain with `auditKey` when it has no keying yet.
@@ -66,6 +68,21 @@ enum PostgresSchema {
             PRIMARY KEY (project, month, replica)
         )
         """,
+    ]
+
+    /// Rate limits shared by replicas: each holder's share of each key's requests-per-minute
+    /// limit, and when the holder last renewed it (database time) (`RateShareStore`).
+    private static let rateShares: [String] = [
+        """
+        CREATE TABLE rate_shares (
+            key_id TEXT NOT NULL,
+            holder TEXT NOT NULL,
+            share INTEGER NOT NULL CHECK (share > 0),
+            renewed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (key_id, holder)
+        )
+        """,
+        "CREATE INDEX rate_shares_holder ON rate_shares (holder)",
     ]
 
     /// The whole schema as of the SQLite store's `v14-dashboard`.

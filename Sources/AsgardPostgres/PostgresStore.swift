@@ -41,6 +41,11 @@ public final class PostgresStore: Store {
     /// This replica's name: its row of `journal_positions` (each replica copies its own journal),
     /// its ledger rows' `replica` and its budget grants.
     public let replica: String
+    /// This process as a holder of rate shares (`RateShareStore`): the replica's name and a
+    /// token of this start, since a restarted replica does not know what it allowed before.
+    public let shareHolder: String
+    /// How long after its last renewal another holder may reclaim a rate share.
+    let rateShareLapse: Duration
     /// The database, password masked.
     public let location: String
 
@@ -55,10 +60,14 @@ public final class PostgresStore: Store {
     ///   - auditKey: the key of the audit chain; the first open seals the chain with it.
     ///   - replica: names this replica's journal position (`ASGARD_REPLICA`, else the host name).
     ///   - clock: the source of audit times and `updated_at`, as for `SQLiteStore`.
+    ///   - rateShareLapse: how long an unrenewed rate share stays its holder's (tests shorten it).
     /// - Throws: `StoreError.unknownSchemaVersion` for a database migrated by a newer Asgard;
     ///   `AuditKeyError.wrongKey` when its chain is keyed with another key; `PostgresFailure`
     ///   when the server cannot be reached or refuses.
-    public init(url: DatabaseURL, auditKey: AuditKey, replica: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+    public init(
+        url: DatabaseURL, auditKey: AuditKey, replica: String, clock: @escaping @Sendable () -> Date = { Date() },
+        rateShareLapse: Duration = RateShares.reclaimAfter
+    ) throws {
         let tls = try Self.tlsConfiguration(url)
         let settings = try Self.connectionConfiguration(url)
         connectionSettings = settings
@@ -67,6 +76,8 @@ public final class PostgresStore: Store {
         self.auditKey = auditKey
         self.clock = clock
         self.replica = replica
+        self.shareHolder = replica + "/" + UUID().uuidString.prefix(8).lowercased()
+        self.rateShareLapse = rateShareLapse
         self.location = url.description
 
         try PostgresSchema.migrate(blocking, auditKey: auditKey, now: clock())

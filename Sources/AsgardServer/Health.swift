@@ -28,6 +28,9 @@ public final class HealthBoard: Sendable {
         /// This replica's grants of budgets shared with other replicas could not be changed in
         /// the store: calls that need more of a grant are refused meanwhile.
         case budgets
+        /// This replica's shares of rate limits shared with other replicas could not be grown
+        /// or renewed in the store: requests beyond what it holds are refused meanwhile.
+        case rateLimits = "rate_limits"
 
         public static func < (a: Part, b: Part) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

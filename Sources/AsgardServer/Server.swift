@@ -103,6 +103,8 @@ extension ServerParts {
         let snapshot = SnapshotBox()
         let budgets = BudgetLedger()
         let leases = (store as? any BudgetLeaseStore).map { BudgetLeaseKeeper(store: $0, ledger: budgets) }
+        let rateLimiter = RateLimiter(leased: store is any RateShareStore)
+        let rateShares = (store as? any RateShareStore).map { RateShareKeeper(store: $0, limiter: rateLimiter) }
         let election = store as? any LeaderElection
         let leadership = Leadership(election: election)
         let killSwitches = KillSwitchBoard()
@@ -110,6 +112,7 @@ extension ServerParts {
         let ingester = calls.ingester
         health.watch(.ledger) { ingester.failure }
         if let leases { health.watch(.budgets) { leases.lastFailure } }
+        if let rateShares { health.watch(.rateLimits) { rateShares.lastFailure } }
         let logger = Logger(label: "asgard.controller")
         let controller = Controller(
             store: store, desiredDirectory: configuration.desiredDirectory, policiesDirectory: configuration.policiesDirectory,
@@ -128,9 +131,10 @@ extension ServerParts {
         let metrics = GatewayMetrics()
         var gateway = Gateway(
             snapshot: { snapshot.current }, transport: HTTPUpstream(client: httpClient), recorder: calls.recorder,
-            budgets: budgets, rateLimiter: RateLimiter(), killSwitches: killSwitches, metering: metrics)
+            budgets: budgets, rateLimiter: rateLimiter, killSwitches: killSwitches, metering: metrics)
         gateway.maxBodyBytes = configuration.maxBodyBytes
         gateway.leases = leases
+        gateway.rateShares = rateShares
         let server = ServerParts(store: store, calls: calls, controller: controller, gateway: gateway, metrics: metrics, snapshot: snapshot)
         let router = Router(context: AsgardRequestContext.self)
         let metricsDigest = configuration.environment["ASGARD_METRICS_KEY_SHA256"].flatMap { $0.hasPrefix("sha256:") ? String($0.dropFirst(7)) : nil }
@@ -202,7 +206,8 @@ extension ServerParts {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "asgard"),
             // Services stop in reverse order: the anchor export last, so its last anchor covers everything written.
             services: (anchorExport.map { [$0] } ?? []) + elected + controller.services + costServices
-                + (leases.map { [BudgetLeaseService(keeper: $0)] } ?? []) + [calls.ingester],
+                + (leases.map { [BudgetLeaseService(keeper: $0)] } ?? []) + (rateShares.map { [RateShareService(keeper: $0)] } ?? [])
+                + [calls.ingester],
             onServerRunning: onServerRunning)
         return (server, application)
     }

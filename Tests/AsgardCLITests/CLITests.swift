@@ -292,7 +292,7 @@ import Testing
 @Suite struct ValidateGitTests {
     /// Runs git in `directory` as `author`.
     static func git(_ arguments: [String], in directory: String, as author: String = "ana@example.com") throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["git", "-C", directory] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging([

@@ -11,7 +11,7 @@ import Testing
         let root = try makeTemporaryDirectory("demo-cost")
         let output = root + "/demo.log"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: asgardBinary)
         process.arguments = ["demo", packageRoot + "/desired", "--port", "0", "--policies", packageRoot + "/policies", "--data-dir", root + "/data"]
         process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)

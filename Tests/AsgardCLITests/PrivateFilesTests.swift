@@ -35,7 +35,7 @@ import Testing
             #expect(permissions(of: file) == 0o600, "\(file): \(octal(permissions(of: file)))")
         }
         server.process.terminate()
-        server.process.waitUntilExit()
+        await server.process.exited()
         try await fake.shutdown()
         try await client.shutdown()
 

@@ -337,7 +337,7 @@ import Testing
             .write(toFile: world.root + "/desired/resources/slow.yaml", atomically: true, encoding: .utf8)
         // The pass runs in its own session, so the whole of it (asgard, terraform, the
         // provisioner's shell) can be killed at once, like a machine that lost power.
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         let command = [asgardBinary, "reconcile", "--once", "--modules-root", packageRoot + "/Tests/TerraformModules", "desired"]
         process.arguments = ["--wait", "/bin/sh", "-c", "echo $$ > session.pid && exec \"$@\"", "sh"] + command
@@ -356,7 +356,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
         // The shell that became asgard leads the session: everything in it dies at once.
         let session = try String(contentsOfFile: world.root + "/session.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let kill = Process()
+        let kill = ChildProcess()
         kill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
         kill.arguments = ["-KILL", "-s", session]
         try kill.run()

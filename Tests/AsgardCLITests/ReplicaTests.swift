@@ -96,7 +96,7 @@ import Testing
             // configuration it writes once it leads.
             #expect(try await Self.firstAnswer(200, from: try await probe.base(), pair.client) < .seconds(5))
             probe.process.terminate()
-            probe.process.waitUntilExit()
+            await probe.process.exited()
             let store = try pair.store()
             let rows = try await store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture)
             let cost = try #require(rows.first?.cost, "the probe call has no ledger row")
@@ -133,7 +133,7 @@ import Testing
             print("replicas: the last refusal: \(answers.last { $0.status == 402 }?.body ?? "none")")
             for replica in [a, b] {
                 replica.process.terminate()
-                replica.process.waitUntilExit()
+                await replica.process.exited()
             }
             let spent = try await Self.monthSpend(store, project: "fraud-detection")
             print("replicas: \(succeeded) of 400 calls succeeded, \(refused) refused 402; spend \(spent) of budget \(budget), call cost \(cost)")
@@ -175,7 +175,7 @@ import Testing
             print("replicas: a kill switch engaged on A held on B after \(killedAfter); released on B, A served again after \(releasedAfter)")
             for replica in [a, b] {
                 replica.process.terminate()
-                replica.process.waitUntilExit()
+                await replica.process.exited()
             }
         }
     }
@@ -218,14 +218,14 @@ import Testing
                 Issue.record("only \(succeeded.count) calls succeeded: the kill never landed")
                 kill(pid, SIGKILL)
             }
-            a.process.waitUntilExit()
+            await a.process.exited()
             #expect(a.process.terminationReason == .uncaughtSignal)
             // A restarts on its own journal and copies in what the kill left there.
             let restarted = try pair.start("a")
             try await restarted.waitUntilHealthy(pair.client)
             for replica in [restarted, b] {
                 replica.process.terminate()
-                replica.process.waitUntilExit()
+                await replica.process.exited()
             }
             let store = try pair.store()
             let rows = Set(try await store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture).map(\.requestID))
@@ -287,7 +287,7 @@ import Testing
             kill(leader, SIGKILL)
             for child in children { kill(-child, SIGKILL) }
             let killedAt = Date().timeIntervalSince1970
-            a.process.waitUntilExit()
+            await a.process.exited()
 
             let store = try pair.store()
             try await Self.until("the resource converges on b", seconds: 120) {
@@ -303,7 +303,7 @@ import Testing
             #expect(leads, "replica b never took the lead")
             print("replicas: the leader was killed mid-apply; b led and converged the resource; apply log: \(log.map { $0.joined(separator: " ") })")
             b.process.terminate()
-            b.process.waitUntilExit()
+            await b.process.exited()
         }
     }
 

@@ -104,7 +104,7 @@ import Testing
         #expect(try await server.health(client).1 == #"{"status":"ok"}"#)
 
         // A second connection takes the write lock and holds it for 20 s.
-        let lock = Process()
+        let lock = ChildProcess()
         lock.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         lock.arguments = [root + "/data/asgard.sqlite"]
         let script = Pipe()

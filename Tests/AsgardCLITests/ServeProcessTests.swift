@@ -14,7 +14,7 @@ struct ServeProcess {
     static let secret = "asg_process_test_key_0001"
 
     let root: String
-    let process: Process
+    let process: ChildProcess
     let output: String
 
     /// The base URL, read from the line `asgard serve` prints once it listens (it picks a free port).
@@ -50,7 +50,7 @@ struct ServeProcess {
         }
         let output = root + "/serve-\(UUID().uuidString.prefix(8)).log"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: asgardBinary)
         process.arguments = ["serve", desired, "--port", "0", "--policies", packageRoot + "/policies", "--data-dir", dataDirectory ?? root + "/data"] + extra
         var environment = ProcessInfo.processInfo.environment
@@ -157,7 +157,7 @@ struct ServeProcess {
             throw error
         }
         server.process.terminate()
-        server.process.waitUntilExit()
+        await server.process.exited()
         try await fake.shutdown()
         try await client.shutdown()
         seen += String(decoding: try Data(contentsOf: URL(fileURLWithPath: server.output)), as: UTF8.self)
@@ -205,7 +205,7 @@ struct ServeProcess {
         }
         #expect(released.0 == 200)
         server.process.terminate()
-        server.process.waitUntilExit()
+        await server.process.exited()
         let audit = try await asgardDetached(["audit", "tail", "-n", "500", "--data-dir", root + "/data"])
         #expect(audit.stdout.contains("kill.engage") && audit.stdout.contains("kill.release"))
         try await fake.shutdown()
@@ -220,13 +220,13 @@ struct ServeProcess {
         let first = try ServeProcess.start(root: root, fakeURL: fake.url)
         try await first.waitUntilHealthy(client)
         let second = try ServeProcess.start(root: root, fakeURL: fake.url)
-        second.process.waitUntilExit()
+        await second.process.exited()
         let output = String(decoding: try Data(contentsOf: URL(fileURLWithPath: second.output)), as: UTF8.self)
         #expect(second.process.terminationStatus == 1)
         #expect(output.contains("another process (an Asgard server on the same data directory) has the call journal"), "\(output)")
         #expect(try await ServeProcess.chat(client, try await first.base()).0 == 200)
         first.process.terminate()
-        first.process.waitUntilExit()
+        await first.process.exited()
         try await fake.shutdown()
         try await client.shutdown()
     }
@@ -258,7 +258,7 @@ struct ServeProcess {
             Issue.record("only \(succeeded.count) of 1200 calls succeeded: the kill never landed")
             kill(pid, SIGKILL)
         }
-        server.process.waitUntilExit()
+        await server.process.exited()
         #expect(server.process.terminationReason == .uncaughtSignal)
         #expect(!succeeded.isEmpty, "no call succeeded before the kill")
         // What had reached the store by the kill; the rest of what the client saw succeed was
@@ -268,7 +268,7 @@ struct ServeProcess {
         let restarted = try ServeProcess.start(root: root, fakeURL: fake.url)
         try await restarted.waitUntilHealthy(client)
         restarted.process.terminate()
-        restarted.process.waitUntilExit()
+        await restarted.process.exited()
         let store = try SQLiteStore(path: root + "/data/asgard.sqlite", auditKey: testAuditKey)
         let rows = Set(try await store.ledger(project: "fraud-detection", from: .distantPast, to: .distantFuture).map(\.requestID))
         let missing = succeeded.filter { !rows.contains($0) }

@@ -138,7 +138,7 @@ struct AuditChainTests {
 
 /// HMAC-SHA256 by Python's standard library, an implementation independent of swift-crypto.
 private func python3HMAC(key: String, message: String) throws -> String {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [
         "python3", "-c",

@@ -1,3 +1,4 @@
+import AsgardTestSupport
 import AsgardCore
 import Foundation
 import Testing
@@ -29,7 +30,7 @@ import Testing
     @Test(arguments: [0, 1, 54, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000])
     func matchesSystemSha256sum(length: Int) throws {
         let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
         let input = Pipe()
         let output = Pipe()

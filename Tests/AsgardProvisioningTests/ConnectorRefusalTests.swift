@@ -117,10 +117,10 @@ struct ConnectorRefusalTests {
         #expect(try String(contentsOfFile: lockPath, encoding: .utf8) == live.text)
 
         // A lock left by a process that has exited: taken over, reported, released after the pass.
-        let finished = Process()
+        let finished = ChildProcess()
         finished.executableURL = URL(fileURLWithPath: "/bin/true")
         try finished.run()
-        finished.waitUntilExit()
+        await finished.exited()
         let deadPid = finished.processIdentifier
         let dead = LockRecord(pid: deadPid, processStart: nil, acquiredAt: "2025-01-01T00:00:00Z")
         try dead.text.write(toFile: lockPath, atomically: true, encoding: .utf8)

@@ -69,7 +69,7 @@ struct WorkspaceLockTests {
 
     @Test func aDeadHoldersLockIsTakenOver() throws {
         let path = try makeTemporaryDirectory() + "/.asgard.lock"
-        let finished = Process()
+        let finished = ChildProcess()
         finished.executableURL = URL(fileURLWithPath: "/bin/true")
         try finished.run()
         finished.waitUntilExit()

@@ -157,24 +157,30 @@ import Testing
         let store = try SQLiteStore(path: root + "/asgard.sqlite", auditKey: testAuditKey)
         try FileManager.default.createDirectory(atPath: root + "/journal", withIntermediateDirectories: true)
         // The holder takes the lock, says so, and keeps it until told to let go.
-        let holder = Process()
+        let holder = ChildProcess()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
         holder.arguments = [
             "--exclusive", root + "/journal/lock", "sh", "-c", "touch '\(root)/held'; while [ ! -e '\(root)/release' ]; do sleep 0.01; done",
         ]
         try holder.run()
-        var waited = 0
-        while !FileManager.default.fileExists(atPath: root + "/held") && waited < 6_000 {
-            try await Task.sleep(for: .milliseconds(10))
-            waited += 1
-        }
-        #expect(waited < 6_000, "flock never took the lock")
-        // The open starts while the lock is held, and waits; the holder lets go after 200 ms.
-        let opening = Task.detached { try CallLog.open(store: store, directory: root + "/journal", lockPatience: .seconds(60)) }
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(FileManager.default.createFile(atPath: root + "/release", contents: nil))
-        let log = try await opening.value
-        holder.waitUntilExit()
+        // On threads of its own: a test starving the shared pool must not hold back the release
+        // (the open would then wait out its patience and fail, as it did in CI).
+        let log = try await Task.detached(executorPreference: DedicatedThreadExecutor()) {
+            var waited = 0
+            while !FileManager.default.fileExists(atPath: root + "/held") && waited < 6_000 {
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            #expect(waited < 6_000, "flock never took the lock")
+            // The open starts while the lock is held, and waits; the holder lets go after 200 ms.
+            let opening = Task.detached(executorPreference: DedicatedThreadExecutor()) {
+                try CallLog.open(store: store, directory: root + "/journal", lockPatience: .seconds(60))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(FileManager.default.createFile(atPath: root + "/release", contents: nil))
+            return try await opening.value
+        }.value
+        await holder.exited()
         #expect(holder.terminationStatus == 0)
         await log.close()
     }

@@ -158,7 +158,7 @@ func withHTTPClient(_ body: (HTTPClient) async throws -> Void) async throws {
             return
         }
         try await ServedAsgard.run { base, _ in
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = [
                 packageRoot + "/scripts/openai_sdk_check.py", base, ServedAsgard.secrets["sdk-key"]!,
@@ -191,7 +191,7 @@ func withHTTPClient(_ body: (HTTPClient) async throws -> Void) async throws {
 extension OpenAISDKTests {
     /// Runs a Python script of the pinned SDK; its output, after checking it passed.
     static func runScript(_ arguments: [String]) async throws -> String {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: packageRoot + "/.venv/bin/python")
         process.arguments = arguments
         let text = try await output(of: process)
@@ -202,7 +202,7 @@ extension OpenAISDKTests {
     /// Runs `process` to its end and returns what it printed (stdout and stderr), waiting on a
     /// thread of its own: blocking one of the few threads every test and the served Asgard
     /// share would starve the server the script is calling when the whole suite runs at once.
-    static func output(of process: Process) async throws -> String {
+    static func output(of process: ChildProcess) async throws -> String {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -454,7 +454,7 @@ struct PlanningProvisioner: Provisioner {
 
     static func probe(_ base: String, pause: Double, wait: Double, _ parts: [String]) throws -> String {
         let url = try #require(URL(string: base))
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", probe, url.host ?? "127.0.0.1", String(url.port ?? 80), String(pause), String(wait)] + parts
         let output = Pipe()

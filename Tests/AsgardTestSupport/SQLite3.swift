@@ -11,7 +11,7 @@ public struct SQLite3Failure: Error, CustomStringConvertible {
 /// - Returns: standard output, trailing newline removed.
 @discardableResult
 public func sqlite3(_ path: String, _ sql: String) throws -> String {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     // Waits up to 5 s for a writer in another process (the server under test) instead of
     // failing at once with "database is locked".

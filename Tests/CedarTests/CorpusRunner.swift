@@ -1,3 +1,4 @@
+import AsgardTestSupport
 import AsgardJSON
 import Cedar
 import Foundation
@@ -48,7 +49,7 @@ private func unpackCorpusNow() throws -> URL {
         .appendingPathComponent("cedar-corpus.partial-\(ProcessInfo.processInfo.processIdentifier)")
     try? fileManager.removeItem(at: partial)
     try fileManager.createDirectory(at: partial, withIntermediateDirectories: true)
-    let tar = Process()
+    let tar = ChildProcess()
     tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
     tar.arguments = ["xzf", CorpusLocations.tarball.path, "-C", partial.path]
     try tar.run()

@@ -19,6 +19,7 @@
 // bug: fix the generator); every other outcome is compared. A second test checks the shrinker
 // itself against a deny-everything fake engine.
 
+import AsgardTestSupport
 import Cedar
 import Foundation
 import Testing
@@ -221,7 +222,7 @@ struct DifferentialReference: Sendable {
             Issue.record("differential: \(python.path) is missing; run `make venv` (or `make test`) to install cedarpy from requirements-test.txt")
             return nil
         }
-        let probe = Process()
+        let probe = ChildProcess()
         probe.executableURL = python
         probe.arguments = ["-c", "import cedarpy"]
         probe.standardOutput = FileHandle.nullDevice
@@ -265,7 +266,7 @@ struct DifferentialReference: Sendable {
         text += "]\n"
         try Data(text.utf8).write(to: input)
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = python
         process.arguments = [script.path, input.path, output.path]
         process.currentDirectoryURL = root

@@ -52,7 +52,7 @@ struct ProcessTests {
         let outputPath = scratch + "/out"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--port", "0", "--token", "exe-token", "--latency-ms", "5"]
         process.standardOutput = output

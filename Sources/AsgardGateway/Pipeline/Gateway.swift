@@ -68,6 +68,10 @@ public struct Gateway: Sendable {
     /// Set when several replicas share the budgets (`BudgetLeaseStore`): grows this replica's
     /// grant when a call does not fit in it, and the call is admitted again.
     public var leases: BudgetLeaseKeeper?
+    /// Set when several replicas share the rate limits (`RateShareStore`; the rate limiter is
+    /// then leased): grows this replica's share of a key's limit when a request does not fit in
+    /// it, and the request is counted again.
+    public var rateShares: RateShareKeeper?
     public var maxBodyBytes = 1 << 20
     public var clock: @Sendable () -> Date = { Date() }
 
@@ -114,7 +118,7 @@ public struct Gateway: Sendable {
         var call = CallContext(requestID: Self.newRequestID())
         call.identify(caller.key)
         do throws(GatewayError) {
-            try rateLimit(caller.key)
+            try await rateLimit(caller.key)
             let request = try ChatRequest(bytes: body.get(), limit: maxBodyBytes)
             let level = try Self.dataClass(of: request, header: dataClassHeader, endpoint: endpoint, key: caller.key)
             return await run(caller, request, level, &call)
@@ -129,7 +133,7 @@ public struct Gateway: Sendable {
         var call = CallContext(requestID: Self.newRequestID())
         call.identify(caller.key)
         do throws(GatewayError) {
-            try rateLimit(caller.key)
+            try await rateLimit(caller.key)
         } catch {
             return .plain(await refuse(error, call))
         }
@@ -169,10 +173,16 @@ public struct Gateway: Sendable {
     // MARK: The stages
 
     /// The key's requests-per-minute limit.
-    private func rateLimit(_ key: Key) throws(GatewayError) {
-        if let limit = key.requestsPerMinute, case .limited(let retryAfter) = rateLimiter.acquire(key: key.id, limit: limit, now: .now) {
-            throw .rateLimited(retryAfter: retryAfter)
+    private func rateLimit(_ key: Key) async throws(GatewayError) {
+        guard let limit = key.requestsPerMinute else { return }
+        var decision = rateLimiter.acquire(key: key.id, limit: limit, now: .now)
+        // Leased: while the refusal is for want of this replica's share, and the share grows.
+        while case .limited = decision, let rateShares, rateLimiter.isShort(key: key.id, limit: limit, now: .now),
+            await rateShares.grow(key: key.id, limit: limit)
+        {
+            decision = rateLimiter.acquire(key: key.id, limit: limit, now: .now)
         }
+        if case .limited(let retryAfter) = decision { throw .rateLimited(retryAfter: retryAfter) }
     }
 
     private func run(_ caller: Caller, _ request: ChatRequest, _ level: DataClass, _ call: inout CallContext) async -> ChatAnswer {
