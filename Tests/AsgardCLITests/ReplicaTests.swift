@@ -151,6 +151,46 @@ import Testing
         }
     }
 
+    /// 200 calls at once, split across two replicas, with a key limited to 40 requests a
+    /// minute: at most 40 succeed (the two calls that found each replica ready among them), the
+    /// others are refused 429, and the limit is spent, not stranded on one replica.
+    @Test(.timeLimit(.minutes(3))) func twoReplicasShareAKeysRateLimit() async throws {
+        try await Self.withPair("replica-rate") { pair in
+            _ = try copyShippedDesired(into: pair.root)
+            try """
+            kind: Key
+            id: process-key
+            project: fraud-detection
+            digest: sha256:\(SHA256.hex(ServeProcess.secret))
+            allowed_models: [databricks/llama-3-3-70b]
+            max_data_class: internal
+            requests_per_minute: 40
+            """.write(toFile: pair.root + "/desired/keys/process.yaml", atomically: true, encoding: .utf8)
+            let a = try pair.start("a")
+            let b = try pair.start("b")
+            try await a.waitUntilHealthy(pair.client)
+            try await b.waitUntilHealthy(pair.client)
+            let bases = [try await a.base(), try await b.base()]
+            for base in bases { #expect(try await Self.firstAnswer(200, from: base, pair.client) < .seconds(5)) }
+
+            let statuses = await withTaskGroup(of: Int.self) { group in
+                for index in 0..<200 { group.addTask { await Self.call(pair.client, bases[index % 2]).status } }
+                return await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            let succeeded = statuses.filter { $0 == 200 }.count
+            let limited = statuses.filter { $0 == 429 }.count
+            print("replicas: \(succeeded) of 200 calls succeeded under a limit of 40 a minute (2 used before), \(limited) refused 429")
+            #expect(succeeded + limited == 200, "every call is answered 200 or 429: \(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+            #expect(succeeded <= 38)
+            // Both replicas had calls waiting while they held slots: each spent what it held.
+            #expect(succeeded >= 30, "only \(succeeded) of the 38 slots left were used")
+            for replica in [a, b] {
+                replica.process.terminate()
+                await replica.process.exited()
+            }
+        }
+    }
+
     /// A kill switch engaged through replica A refuses calls on replica B within a second, and
     /// one released through B lets calls through on A again.
     @Test(.timeLimit(.minutes(3))) func aKillSwitchEngagedOnOneReplicaHoldsOnTheOtherWithinASecond() async throws {
