@@ -25,6 +25,8 @@ import Testing
             var grows = 0
             var shrinks = 0
             var spent: Int64 = 0
+            /// A shrink takes this long to reach the store.
+            var shrinkDelay: Duration = .zero
         }
         let state: Mutex<State>
 
@@ -45,7 +47,8 @@ import Testing
         }
 
         func shrinkBudgetGrant(project: String, month: String, to keep: MicroDollars) async throws -> BudgetGrant {
-            state.withLock { state in
+            try await Task.sleep(for: state.withLock { $0.shrinkDelay })
+            return state.withLock { state in
                 state.shrinks += 1
                 state.mine = min(state.mine, max(0, keep.value))
                 return BudgetGrant(granted: MicroDollars(state.mine), others: MicroDollars(state.others))
@@ -123,6 +126,29 @@ import Testing
         #expect(grew.allSatisfy { $0 })
         // A twentieth of the budget, not just the 10 the call lacked.
         #expect(ledger.lease(project: "p", now: Self.march)?.grant == MicroDollars(1_000))
+    }
+
+    /// A call reserved while a give-back is on its way to the store must fit in what is kept:
+    /// the store may hand the rest to another replica the moment it has it.
+    @Test func nothingIsReservedOutOfWhatIsBeingGivenBack() async throws {
+        let ledger = BudgetLedger()
+        let store = Grants()
+        let keeper = BudgetLeaseKeeper(store: store, ledger: ledger)
+        try await keeper.add(project: "p", budget: MicroDollars(20_000), now: Self.march)
+        _ = ledger.reserve(project: "p", amount: MicroDollars(10), now: Self.march)
+        #expect(await keeper.grow(project: "p", now: Self.march))
+        _ = try ledger.reserve(project: "p", amount: MicroDollars(10), now: Self.march).get()
+        store.state.withLock { $0.shrinkDelay = .milliseconds(200) }
+        let givingBack = Task { await keeper.giveBack(project: "p") }
+        try await Task.sleep(for: .milliseconds(50))
+        guard case .failure(let refused) = ledger.reserve(project: "p", amount: MicroDollars(500), now: Self.march) else {
+            Issue.record("a call was reserved out of a grant being given back")
+            return
+        }
+        #expect(refused.grantShort)
+        await givingBack.value
+        let kept = store.state.withLock { $0.mine }
+        #expect(kept == 10 && ledger.lease(project: "p", now: Self.march)?.committed.value ?? .max <= kept)
     }
 
     @Test func idleSlackGoesBackBusySlackStaysAndEverythingAtShutdown() async throws {

@@ -65,27 +65,27 @@ import Testing
         #expect(try await a.growRateShare(key: "k", holding: 50, want: 0).share == 5)
     }
 
-    /// Shares lapse only after `rateShareLapse` without renewal; a renewal says which the
-    /// holder still has, and a reclaimed one is not among them.
+    /// Shares lapse only after `rateShareLapse` without renewal (the lapse is the reclaiming
+    /// holder's to apply); a renewal says which the holder still has, and a reclaimed one is not
+    /// among them.
     @Test func anUnrenewedShareLapsesAndIsReclaimed() async throws {
         let url = try TestPostgres.freshDatabase()
-        let a = try Self.open(url, replica: "a", lapse: .seconds(2))
-        let b = try Self.open(url, replica: "b", lapse: .seconds(2))
+        let a = try Self.open(url, replica: "a")
         try await Self.keyWithLimit(10, in: a)
         #expect(try await a.growRateShare(key: "k", holding: 0, want: 10).share == 10)
-        #expect(try await b.growRateShare(key: "k", holding: 0, want: 10) == RateShare(share: 0, others: 10, limit: 10))
-        // Renewed within the lapse: still a's.
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(1.5))
+        // Unrenewed for 1.5 s: another holder that lets a share lapse after a minute finds it
+        // held; one that lets it lapse after a second reclaims it.
+        let patient = try Self.open(url, replica: "b", lapse: .seconds(60))
+        #expect(try await patient.growRateShare(key: "k", holding: 0, want: 10) == RateShare(share: 0, others: 10, limit: 10))
         #expect(try await a.renewRateShares() == ["k": 10])
-        try await Task.sleep(for: .seconds(1.2))
-        #expect(try await b.growRateShare(key: "k", holding: 0, want: 10).share == 0)
-        // Not renewed for longer than the lapse: b reclaims it, and a's renewal no longer has it.
-        try await Task.sleep(for: .seconds(2.2))
-        #expect(try await b.growRateShare(key: "k", holding: 0, want: 10) == RateShare(share: 10, others: 0, limit: 10))
+        try await Task.sleep(for: .seconds(1.5))
+        let hasty = try Self.open(url, replica: "c", lapse: .seconds(1))
+        #expect(try await hasty.growRateShare(key: "k", holding: 0, want: 10) == RateShare(share: 10, others: 0, limit: 10))
         #expect(try await a.renewRateShares() == [:])
         // A restarted replica is a new holder: it does not renew what its earlier life held.
-        let restartedB = try Self.open(url, replica: "b", lapse: .seconds(2))
-        #expect(restartedB.shareHolder != b.shareHolder && restartedB.shareHolder.hasPrefix("b/"))
-        #expect(try await restartedB.renewRateShares() == [:])
+        let restarted = try Self.open(url, replica: "c")
+        #expect(restarted.shareHolder != hasty.shareHolder && restarted.shareHolder.hasPrefix("c/"))
+        #expect(try await restarted.renewRateShares() == [:])
     }
 }

@@ -57,7 +57,7 @@ struct PostgresStoreTests {
             do { _ = try Self.open(url, replica: "r\(index)") } catch { failures.withLock { $0.append("\(error)") } }
         }
         #expect(failures.withLock { $0 }.isEmpty)
-        #expect(try TestPostgres.scalar("SELECT string_agg(id, ',' ORDER BY id) FROM asgard_migrations", on: url) == "pg1-schema,pg2-budget-grants")
+        #expect(try TestPostgres.scalar("SELECT string_agg(id, ',' ORDER BY id) FROM asgard_migrations", on: url) == "pg1-schema,pg2-budget-grants,pg3-rate-shares")
         #expect(try TestPostgres.scalar("SELECT count(*)::text FROM audit_keying", on: url) == "1")
     }
 

@@ -16,6 +16,7 @@ public final class BudgetLeaseKeeper: Sendable {
     /// Each project's reservation count at the last `trimIdle`.
     private let lastSeen = Mutex<[String: UInt64]>([:])
     private let failure = Mutex<String?>(nil)
+    private let queue = Mutex<Task<Void, Never>?>(nil)
 
     public init(store: any BudgetLeaseStore, ledger: BudgetLedger) {
         self.store = store
@@ -77,11 +78,13 @@ public final class BudgetLeaseKeeper: Sendable {
     }
 
     private func grow(_ lease: BudgetLedger.Lease, want: MicroDollars) async throws -> BudgetGrant {
-        let grant = try await store.growBudgetGrant(
-            project: lease.project, month: lease.period.description, vendorSpent: lease.vendorSpent, want: want)
-        ledger.setGrant(project: lease.project, period: lease.period, grant)
-        failure.withLock { $0 = nil }
-        return grant
+        try await serially {
+            let grant = try await self.store.growBudgetGrant(
+                project: lease.project, month: lease.period.description, vendorSpent: lease.vendorSpent, want: want)
+            self.ledger.setGrant(project: lease.project, period: lease.period, grant)
+            self.failure.withLock { $0 = nil }
+            return grant
+        }
     }
 
     /// Gives back what `project`'s grant holds beyond what this replica spent and reserves
@@ -109,14 +112,34 @@ public final class BudgetLeaseKeeper: Sendable {
         for lease in ledger.leases where lease.grant.value > lease.committed.value { await shrink(lease) }
     }
 
+    /// Lowers the grant in the ledger first, then in the store: a call reserved while the store
+    /// hears of it must fit in what is kept.
     private func shrink(_ lease: BudgetLedger.Lease) async {
+        guard let keep = ledger.lowerGrantToCommitted(project: lease.project) else { return }
         do {
-            let grant = try await store.shrinkBudgetGrant(project: lease.project, month: lease.period.description, to: lease.committed)
-            ledger.setGrant(project: lease.project, period: lease.period, grant)
-            failure.withLock { $0 = nil }
+            try await serially {
+                let grant = try await self.store.shrinkBudgetGrant(project: lease.project, month: lease.period.description, to: keep)
+                self.ledger.setGrant(project: lease.project, period: lease.period, grant)
+                self.failure.withLock { $0 = nil }
+            }
         } catch {
             failure.withLock { $0 = "giving back the slack of \(lease.project) failed: \(error)" }
         }
+    }
+
+    /// Runs `work` after every trip to the store queued before it, so that the grants the store
+    /// answers are set in the ledger in the order the store gave them.
+    private func serially<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = queue.withLock { tail -> Task<T, any Error> in
+            let previous = tail
+            let next = Task {
+                await previous?.value
+                return try await work()
+            }
+            tail = Task { _ = try? await next.value }
+            return next
+        }
+        return try await task.value
     }
 
     /// Why the last trip to the store failed, until one succeeds (`/healthz` shows it).

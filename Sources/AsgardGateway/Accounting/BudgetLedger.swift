@@ -349,6 +349,21 @@ public final class BudgetLedger: Sendable {
         }
     }
 
+    /// Lowers `project`'s grant to what it has spent and reserved, at once: before the store
+    /// hears of it, so that no call is reserved meanwhile out of what is being given back (the
+    /// other replicas may take it the moment the store has it).
+    /// - Returns: the grant kept, or nil when the account is not leased or holds nothing beyond.
+    public func lowerGrantToCommitted(project: String) -> MicroDollars? {
+        state.withLock { state in
+            guard var account = state.accounts[project], let grant = account.grant else { return nil }
+            let committed = account.spent.value &+ account.reserved.value
+            guard grant.value > committed else { return nil }
+            account.grant = MicroDollars(committed)
+            state.accounts[project] = account
+            return account.grant
+        }
+    }
+
     /// A leased account as its lease keeper sees it.
     public struct Lease: Sendable, Hashable {
         public var project: String
