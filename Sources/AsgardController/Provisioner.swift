@@ -28,6 +28,24 @@ public protocol Provisioner: Sendable {
     /// What the workspace's terraform state records for `ref`, read from disk without
     /// running terraform (so `reconcile --dry-run` may call it); nil when there is none.
     func state(of ref: ObjectRef) throws -> WorkspaceState?
+
+    /// `destroy(ref)` on a replica that may lack the workspace, because another leader made it:
+    /// a provisioner whose state is shared by every replica makes the workspace again from
+    /// `lastApplied` (the request for what the store last applied) and destroys what the state
+    /// manages. Nil `lastApplied`, or a provisioner with nothing shared, is `destroy(ref)`.
+    func destroy(_ ref: ObjectRef, lastApplied: ProvisioningRequest?) async throws
+    /// `planDestroy(ref)`, the workspace made again from `lastApplied` as for `destroy`.
+    func planDestroy(_ ref: ObjectRef, lastApplied: ProvisioningRequest?) async throws -> ProvisioningPlan?
+}
+
+extension Provisioner {
+    public func destroy(_ ref: ObjectRef, lastApplied: ProvisioningRequest?) async throws {
+        try await destroy(ref)
+    }
+
+    public func planDestroy(_ ref: ObjectRef, lastApplied: ProvisioningRequest?) async throws -> ProvisioningPlan? {
+        try await planDestroy(ref)
+    }
 }
 
 /// Everything the connector needs to plan one resource or serving endpoint.

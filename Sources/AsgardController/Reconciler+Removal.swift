@@ -31,29 +31,31 @@ extension Reconciler {
                 + "it is destroyed once the switch is released" + (named.isEmpty ? "" : " (approvals: \(named.joined(separator: ", ")))")
             return try await settleRemoval(action, stored: stored, status: .refused, result: .refused, reason: reason, plan: nil, in: pass)
         }
+        // What the store last applied, for a leader that lacks the workspace another one made.
+        let lastApplied = try? pass.desired.provisioningRequest(for: stored)
         switch action.tier {
         case .auto:
             do {
                 onEvent(.step(action, "destroy"))
-                try await provisioner.destroy(action.ref)
+                try await provisioner.destroy(action.ref, lastApplied: lastApplied)
             } catch {
                 return try await fail(action, record: record, error: error, object: nil, gate: nil, plan: nil)
             }
             return try await commit(outcome(action, .removed), [.remove(action.ref)])
         case .human:
-            return try await destroyThroughApproval(action, stored: stored, record: record, in: pass)
+            return try await destroyThroughApproval(action, stored: stored, record: record, lastApplied: lastApplied, in: pass)
         }
     }
 
     /// The human tier's removal: plan the destroy, and apply that plan only once a project
     /// approver approved its exact digest; otherwise ask (once) and wait.
     private func destroyThroughApproval(
-        _ action: Action, stored: DesiredObject, record: ProvisioningRecord, in pass: Pass
+        _ action: Action, stored: DesiredObject, record: ProvisioningRecord, lastApplied: ProvisioningRequest?, in pass: Pass
     ) async throws -> ActionOutcome {
         let planned: ProvisioningPlan?
         do {
             onEvent(.step(action, "plan"))
-            planned = try await provisioner.planDestroy(action.ref)
+            planned = try await provisioner.planDestroy(action.ref, lastApplied: lastApplied)
         } catch {
             return try await fail(action, record: record, error: error, object: nil, gate: nil, plan: nil)
         }
@@ -63,12 +65,12 @@ extension Reconciler {
             for open in mine where open.isOpen {
                 try await void(open, because: "the destroy plan changes nothing any more: \(action.ref) is gone at the vendor")
             }
-            return try await destroyNow(action, record: record, plan: planned, approval: nil)
+            return try await destroyNow(action, record: record, plan: planned, approval: nil, lastApplied: lastApplied)
         }
         try await voidStale(mine, for: plan.digest, plan: "destroy plan", cause: "the vendor drifted")
         let current = mine.filter { $0.planDigest == plan.digest }
         if let approved = current.first(where: { $0.status == .approved }) {
-            return try await destroyNow(action, record: record, plan: plan, approval: approved)
+            return try await destroyNow(action, record: record, plan: plan, approval: approved, lastApplied: lastApplied)
         }
         // A rejection stands for this removal; an object declared again and removed later asks anew.
         if let rejected = current.first(where: { $0.status == .rejected && Self.belongs($0, to: action, in: pass) }) {
@@ -96,14 +98,14 @@ extension Reconciler {
     /// Destroys now: the approved destroy plan, or (nothing left to destroy) the empty workspace;
     /// then the object leaves the store, and the approval is spent.
     private func destroyNow(
-        _ action: Action, record: ProvisioningRecord, plan: ProvisioningPlan?, approval: Approval?
+        _ action: Action, record: ProvisioningRecord, plan: ProvisioningPlan?, approval: Approval?, lastApplied: ProvisioningRequest?
     ) async throws -> ActionOutcome {
         do {
             onEvent(.step(action, "destroy"))
             if approval != nil, let plan {
                 try await provisioner.applyDestroy(action.ref, planDigest: plan.digest)
             } else {
-                try await provisioner.destroy(action.ref)
+                try await provisioner.destroy(action.ref, lastApplied: lastApplied)
             }
         } catch {
             return try await fail(action, record: record, error: error, object: nil, gate: nil, plan: plan?.digest)

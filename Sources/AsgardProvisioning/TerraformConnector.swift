@@ -42,11 +42,19 @@ public struct TerraformConnector: Provisioner {
     }
 
     public func destroy(_ ref: ObjectRef) async throws {
-        try await destroyWorkspace(ref)
+        try await destroyWorkspace(ref, lastApplied: nil)
     }
 
     public func planDestroy(_ ref: ObjectRef) async throws -> ProvisioningPlan? {
-        try await planDestroyWorkspace(ref)
+        try await planDestroyWorkspace(ref, lastApplied: nil)
+    }
+
+    public func destroy(_ ref: ObjectRef, lastApplied: ProvisioningRequest?) async throws {
+        try await destroyWorkspace(ref, lastApplied: lastApplied)
+    }
+
+    public func planDestroy(_ ref: ObjectRef, lastApplied: ProvisioningRequest?) async throws -> ProvisioningPlan? {
+        try await planDestroyWorkspace(ref, lastApplied: lastApplied)
     }
 
     public func applyDestroy(_ ref: ObjectRef, planDigest: String) async throws {
@@ -64,21 +72,11 @@ public struct TerraformConnector: Provisioner {
 
     private func planWorkspace(_ request: ProvisioningRequest) async throws(TerraformError) -> ProvisioningPlan {
         let workspace = try Workspace(request.ref, dataDirectory: configuration.dataDirectory)
-        let moduleDirectory = absolutePath(configuration.moduleRoot + "/" + request.service.module)
-        guard WorkspaceFiles.isDirectory(moduleDirectory) else {
-            throw .moduleNotFound(module: request.service.module, path: moduleDirectory)
-        }
-        let outputs = try ModuleOutputScanner.outputs(inModule: moduleDirectory)
-        let root = try RootConfiguration.document(
-            for: request, moduleDirectory: moduleDirectory, outputs: outputs, backend: configuration.stateBackend)
+        let root = try rootConfiguration(for: request)
         try WorkspaceFiles.makeDirectory(workspace.plans)
 
         return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningPlan in
-            try WorkspaceFiles.write(CanonicalJSON.pretty(root), to: workspace.rootConfiguration)
-            let record = WorkspaceRecord(
-                ref: request.ref, project: request.project, module: request.service.module,
-                environmentNames: request.environmentNames)
-            try WorkspaceFiles.write(CanonicalJSON.pretty(record.json), to: workspace.record)
+            try write(root, of: request, into: workspace)
             let session = session(in: workspace, environmentNames: request.environmentNames)
 
             try await session.check(.initialize, ["init", "-input=false", "-no-color"])
@@ -100,6 +98,24 @@ public struct TerraformConnector: Provisioner {
             try WorkspaceFiles.move(workspace.path(pending), to: workspace.path(Workspace.planFile(plan.digest)))
             return plan
         }
+    }
+
+    /// The root module that calls `request`'s module with its arguments, over the state backend.
+    private func rootConfiguration(for request: ProvisioningRequest) throws(TerraformError) -> JSONValue {
+        let moduleDirectory = absolutePath(configuration.moduleRoot + "/" + request.service.module)
+        guard WorkspaceFiles.isDirectory(moduleDirectory) else {
+            throw .moduleNotFound(module: request.service.module, path: moduleDirectory)
+        }
+        let outputs = try ModuleOutputScanner.outputs(inModule: moduleDirectory)
+        return try RootConfiguration.document(for: request, moduleDirectory: moduleDirectory, outputs: outputs, backend: configuration.stateBackend)
+    }
+
+    /// Writes the workspace's root module and its record (called holding the workspace lock).
+    private func write(_ root: JSONValue, of request: ProvisioningRequest, into workspace: Workspace) throws(TerraformError) {
+        try WorkspaceFiles.write(CanonicalJSON.pretty(root), to: workspace.rootConfiguration)
+        let record = WorkspaceRecord(
+            ref: request.ref, project: request.project, module: request.service.module, environmentNames: request.environmentNames)
+        try WorkspaceFiles.write(CanonicalJSON.pretty(record.json), to: workspace.record)
     }
 
     // MARK: Apply
@@ -157,12 +173,9 @@ public struct TerraformConnector: Provisioner {
 
     // MARK: Destroy
 
-    private func destroyWorkspace(_ ref: ObjectRef) async throws(TerraformError) {
+    private func destroyWorkspace(_ ref: ObjectRef, lastApplied: ProvisioningRequest?) async throws(TerraformError) {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
-        guard WorkspaceFiles.isDirectory(workspace.directory) else {
-            try requireLocalState(ref)
-            return
-        }
+        guard try await makeAgainIfShared(workspace, ref: ref, lastApplied: lastApplied) else { return }
         try await withLock(workspace) { () async throws(TerraformError) in
             // No state, or a state with no instances: terraform manages nothing here.
             let session = try await initializedSession(in: workspace)
@@ -174,12 +187,9 @@ public struct TerraformConnector: Provisioner {
     }
 
     /// `plan -destroy` in the workspace, saved under its digest like any plan.
-    private func planDestroyWorkspace(_ ref: ObjectRef) async throws(TerraformError) -> ProvisioningPlan? {
+    private func planDestroyWorkspace(_ ref: ObjectRef, lastApplied: ProvisioningRequest?) async throws(TerraformError) -> ProvisioningPlan? {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
-        guard WorkspaceFiles.isDirectory(workspace.directory) else {
-            try requireLocalState(ref)
-            return nil
-        }
+        guard try await makeAgainIfShared(workspace, ref: ref, lastApplied: lastApplied) else { return nil }
         return try await withLock(workspace) { () async throws(TerraformError) -> ProvisioningPlan? in
             let session = try await initializedSession(in: workspace)
             let stateBytes = try await currentState(workspace, session)
@@ -245,11 +255,24 @@ public struct TerraformConnector: Provisioner {
 
     // MARK: State
 
-    /// No workspace here means nothing was applied from here: with local state, nothing at all;
-    /// with state in PostgreSQL, another leader may have applied it, so that is refused by name
-    /// rather than taken for "nothing to destroy".
-    private func requireLocalState(_ ref: ObjectRef) throws(TerraformError) {
-        if case .postgres = configuration.stateBackend { throw .workspaceOnAnotherReplica(ref: ref.description) }
+    /// Whether `workspace` is here to destroy from, made again if need be.
+    ///
+    /// No workspace here means nothing was applied from here. With local state that is nothing
+    /// at all (false). With state in PostgreSQL another leader may have applied it: the workspace
+    /// is made again from `lastApplied` (its root module and record; `init` then finds the state
+    /// in the database), or without it refused by name rather than taken for "nothing to destroy".
+    private func makeAgainIfShared(
+        _ workspace: Workspace, ref: ObjectRef, lastApplied: ProvisioningRequest?
+    ) async throws(TerraformError) -> Bool {
+        guard !WorkspaceFiles.isDirectory(workspace.directory) else { return true }
+        guard case .postgres = configuration.stateBackend else { return false }
+        guard let lastApplied, lastApplied.ref == ref else { throw .workspaceOnAnotherReplica(ref: ref.description) }
+        let root = try rootConfiguration(for: lastApplied)
+        try WorkspaceFiles.makeDirectory(workspace.plans)
+        try await withLock(workspace) { () async throws(TerraformError) in
+            if !WorkspaceFiles.exists(workspace.rootConfiguration) { try write(root, of: lastApplied, into: workspace) }
+        }
+        return true
     }
 
     /// How long a command waits for the state lock: for PostgreSQL, a minute, since another

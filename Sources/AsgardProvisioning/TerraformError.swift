@@ -42,8 +42,9 @@ public enum TerraformError: Error, Sendable, Hashable, CustomStringConvertible {
     case outputTooLarge(step: TerraformStep, limit: Int)
     /// `apply` was asked for a digest that no earlier `plan` saved in this workspace.
     case planNotSaved(digest: String)
-    /// State is in PostgreSQL and this replica has no workspace for `ref`: another leader made
-    /// it, and what it needs to destroy it (its configuration) is on that replica only.
+    /// State is in PostgreSQL and this replica has no workspace for `ref` (another leader made
+    /// it), nor what to make it again from: the object's provisionable service has left desired
+    /// state, so its module and arguments are unknown here.
     case workspaceOnAnotherReplica(ref: String)
     /// The saved plan no longer matches the workspace's state (another apply or destroy ran
     /// after it was made); nothing was applied. Plan again.
@@ -89,8 +90,9 @@ public enum TerraformError: Error, Sendable, Hashable, CustomStringConvertible {
         case .planNotSaved(let digest):
             "no saved plan with digest \(digest) in this workspace: plan first; nothing was applied"
         case .workspaceOnAnotherReplica(let ref):
-            "\(ref) was provisioned by another replica, whose workspace (its terraform configuration) this replica does not have: "
-                + "its state is in PostgreSQL, but destroying it from here is not supported yet; nothing was destroyed"
+            "\(ref) was provisioned by another replica, whose workspace (its terraform configuration) this replica does not have, "
+                + "and its provisionable service is no longer in desired state to make it again from; its state is in PostgreSQL; "
+                + "nothing was destroyed (declare the service again until the destroy is done)"
         case .stalePlan(let digest, let reason):
             "saved plan \(digest.prefix(12)) is stale (\(reason)); nothing was applied: plan again"
         case .workspaceBusy(let pid):

@@ -220,6 +220,53 @@ import Testing
         }
     }
 
+    /// An approval asked for while one replica led holds when another leads: the plan it names
+    /// was saved on the old leader's disk, and the new leader, planning the same configuration
+    /// against the same state in PostgreSQL, finds the same digest, so the approval given to it
+    /// applies the resource rather than being voided and asked again.
+    @Test(.timeLimit(.minutes(5))) func anApprovalAskedForUnderOneLeaderIsAppliedByTheNext() async throws {
+        let terraform = packageRoot + "/.tools/terraform/bin/terraform"
+        try #require(FileManager.default.isExecutableFile(atPath: terraform), "run `make setup`: it installs terraform 1.0.3 offline")
+        try await Self.withPair("replica-approval") { pair in
+            _ = try copyShippedDesired(into: pair.root)
+            try ProvisioningFlowTests.nullManifest.write(
+                toFile: pair.root + "/desired/services/databricks/service.yaml", atomically: true, encoding: .utf8)
+            let arguments = ["--modules-root", packageRoot + "/Tests/TerraformModules"]
+            let environment = ["ASGARD_TERRAFORM_BIN": terraform, "TF_CLI_CONFIG_FILE": packageRoot + "/.tools/terraform/terraformrc"]
+            let store = try pair.store()
+            let warehouse = ObjectRef(.resource, "fraud-warehouse")
+
+            let a = try pair.start("a", arguments: arguments, environment: environment)
+            try await a.waitUntilHealthy(pair.client)
+            var asked: Approval?
+            try await Self.until("a asks for an approval of the warehouse's plan", seconds: 120) {
+                asked = try await store.approvals(status: .pending).first { $0.ref == warehouse }
+                return asked != nil
+            }
+            let approval = try #require(asked)
+            a.process.terminate()
+            await a.process.exited()
+
+            let b = try pair.start("b", arguments: arguments, environment: environment)
+            try await b.waitUntilHealthy(pair.client)
+            try await Self.until("replica b leads") { try String(contentsOfFile: b.output, encoding: .utf8).contains("this replica now leads") }
+            let approved = try await asgardDetached(
+                ["approvals", "approve", approval.id], in: pair.root,
+                environment: [
+                    "ASGARD_DATABASE_URL": pair.url + "?sslmode=disable", "ASGARD_REPLICA": "cli",
+                    "ASGARD_PERSON_KEY": personSecret("lars.berg@example.com"),
+                ])
+            #expect(approved.status == 0, "\(approved.output)")
+            try await Self.until("b applies the approved plan", seconds: 120) {
+                try await store.observedState().objects[warehouse]?.status == .applied
+            }
+            let approvals = try await store.approvals(status: nil).filter { $0.ref == warehouse }
+            #expect(approvals.map(\.id) == [approval.id] && approvals.first?.status == .applied, "\(approvals.map { ($0.id, $0.status) })")
+            b.process.terminate()
+            await b.process.exited()
+        }
+    }
+
     /// How long until `base` answers a call with `status` (calls in a row, for up to 5 s).
     static func firstAnswer(_ status: Int, from base: String, _ client: HTTPClient) async throws -> Duration {
         let clock = ContinuousClock()
@@ -283,7 +330,7 @@ import Testing
     /// `kill -9` of the leader (and the terraform it runs, as when its pod dies) in the middle
     /// of an apply: the other replica takes the lead, finds the state in PostgreSQL, and the
     /// resource converges; no apply runs while the dead leader's does, and none twice to the end.
-    @Test(.timeLimit(.minutes(5))) func theLeaderKilledMidApplyIsTakenOverWithoutADoubleApply() async throws {
+    @Test(.timeLimit(.minutes(5))) func theLeaderKilledMidApplyIsTakenOverWithoutADoubleApplyAndAnotherLeaderDestroys() async throws {
         let terraform = packageRoot + "/.tools/terraform/bin/terraform"
         try #require(FileManager.default.isExecutableFile(atPath: terraform), "run `make setup`: it installs terraform 1.0.3 offline")
         try await Self.withPair("replica-takeover") { pair in
@@ -301,6 +348,10 @@ import Testing
                       }
                       provisioner "local-exec" {
                         command = "echo started $(date +%s.%N) >> \(applies) && sleep 4 && echo completed $(date +%s.%N) >> \(applies)"
+                      }
+                      provisioner "local-exec" {
+                        when    = destroy
+                        command = "echo destroyed $(date +%s.%N) >> \(applies)"
                       }
                     }
                     """
@@ -342,8 +393,28 @@ import Testing
             let leads = try String(contentsOfFile: b.output, encoding: .utf8).contains("this replica now leads")
             #expect(leads, "replica b never took the lead")
             print("replicas: the leader was killed mid-apply; b led and converged the resource; apply log: \(log.map { $0.joined(separator: " ") })")
+
+            // b stops; c, a replica that never saw the workspace, leads, and the resource leaves
+            // desired state: c makes the workspace again from what the store last applied, and
+            // terraform destroys what the state in PostgreSQL manages.
             b.process.terminate()
             await b.process.exited()
+            let c = try pair.start("c", arguments: arguments, environment: environment)
+            try await c.waitUntilHealthy(pair.client)
+            try await Self.until("replica c leads") { try String(contentsOfFile: c.output, encoding: .utf8).contains("this replica now leads") }
+            let resources = pair.root + "/desired/resources/fraud-detection.yaml"
+            let documents = try String(contentsOfFile: resources, encoding: .utf8).components(separatedBy: "---\n")
+            try #require(documents.count == 2 && documents[0].contains("id: fraud-features"))
+            try documents[1].write(toFile: resources, atomically: true, encoding: .utf8)
+            try await Self.until("c destroys the resource b applied", seconds: 120) {
+                try await store.object(ObjectRef(.resource, "fraud-features")) == nil
+            }
+            let destroyed = try String(contentsOfFile: applies, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("destroyed") }
+            #expect(destroyed.count == 1, "terraform destroyed the volume \(destroyed.count) times")
+            let cOutput = try String(contentsOfFile: c.output, encoding: .utf8)
+            #expect(!cOutput.contains("was provisioned by another replica"), "\(cOutput.suffix(2000))")
+            c.process.terminate()
+            await c.process.exited()
         }
     }
 

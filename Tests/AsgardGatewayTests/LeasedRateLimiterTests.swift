@@ -37,7 +37,8 @@ import Testing
         for second in 0..<3 { #expect(limiter.acquire(key: "k", limit: 100, now: start + .seconds(second)).isAllowed) }
         #expect(limiter.acquire(key: "k", limit: 100, now: start + .seconds(11)) == .limited(retryAfterSeconds: 1))
         #expect(limiter.isShort(key: "k", limit: 100, now: start + .seconds(11)))
-        limiter.trustShares(until: start + .seconds(40), heldAt: ["k"])
+        // Renewed: the same share, trusted again.
+        limiter.setShare(key: "k", share(5, trustedFor: 40))
         let again = (12..<20).map { limiter.acquire(key: "k", limit: 100, now: start + .seconds($0)) }
         #expect(again.filter(\.isAllowed).count == 2)
         #expect(limiter.used(key: "k", now: start + .seconds(20)) == 5)

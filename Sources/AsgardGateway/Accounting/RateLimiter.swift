@@ -175,15 +175,6 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    /// Extends the trust of every share held when a renewal of all of them was sent at `sent`.
-    public func trustShares(until: ContinuousClock.Instant, heldAt keys: Set<String>) {
-        state.withLock { state in
-            for key in keys {
-                if let share = state.shares?[key], share.trustedUntil < until { state.shares?[key]?.trustedUntil = until }
-            }
-        }
-    }
-
     /// The newest request `key` allowed, if the limiter remembers one.
     public func newest(key: String) -> ContinuousClock.Instant? {
         state.withLock { $0.windows[key]?.newest }
