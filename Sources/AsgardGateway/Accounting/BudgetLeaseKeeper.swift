@@ -12,11 +12,10 @@ import Synchronization
 public final class BudgetLeaseKeeper: Sendable {
     public let store: any BudgetLeaseStore
     let ledger: BudgetLedger
-    private let growing = Mutex<[String: Task<Bool, Never>]>([:])
+    private let trips = StoreTrips()
     /// Each project's reservation count at the last `trimIdle`.
     private let lastSeen = Mutex<[String: UInt64]>([:])
     private let failure = Mutex<String?>(nil)
-    private let queue = Mutex<Task<Void, Never>?>(nil)
 
     public init(store: any BudgetLeaseStore, ledger: BudgetLedger) {
         self.store = store
@@ -41,17 +40,7 @@ public final class BudgetLeaseKeeper: Sendable {
     ///   account is not leased, nothing was lacking, the store had nothing left, or could not
     ///   be reached (`lastFailure` says why).
     public func grow(project: String, now: Date) async -> Bool {
-        let task = growing.withLock { growing -> Task<Bool, Never> in
-            if let running = growing[project] { return running }
-            let task = Task { await self.growOnce(project: project, now: now) }
-            growing[project] = task
-            return task
-        }
-        let grew = await task.value
-        growing.withLock { growing in
-            if growing[project] == task { growing[project] = nil }
-        }
-        return grew
+        await trips.shared(project) { await self.growOnce(project: project, now: now) }
     }
 
     /// How long a replica short of a budget waits for the others to give back what they hold
@@ -78,7 +67,7 @@ public final class BudgetLeaseKeeper: Sendable {
     }
 
     private func grow(_ lease: BudgetLedger.Lease, want: MicroDollars) async throws -> BudgetGrant {
-        try await serially {
+        try await trips.serially {
             let grant = try await self.store.growBudgetGrant(
                 project: lease.project, month: lease.period.description, vendorSpent: lease.vendorSpent, want: want)
             self.ledger.setGrant(project: lease.project, period: lease.period, grant)
@@ -117,7 +106,7 @@ public final class BudgetLeaseKeeper: Sendable {
     private func shrink(_ lease: BudgetLedger.Lease) async {
         guard let keep = ledger.lowerGrantToCommitted(project: lease.project) else { return }
         do {
-            try await serially {
+            try await trips.serially {
                 let grant = try await self.store.shrinkBudgetGrant(project: lease.project, month: lease.period.description, to: keep)
                 self.ledger.setGrant(project: lease.project, period: lease.period, grant)
                 self.failure.withLock { $0 = nil }
@@ -125,21 +114,6 @@ public final class BudgetLeaseKeeper: Sendable {
         } catch {
             failure.withLock { $0 = "giving back the slack of \(lease.project) failed: \(error)" }
         }
-    }
-
-    /// Runs `work` after every trip to the store queued before it, so that the grants the store
-    /// answers are set in the ledger in the order the store gave them.
-    private func serially<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
-        let task = queue.withLock { tail -> Task<T, any Error> in
-            let previous = tail
-            let next = Task {
-                await previous?.value
-                return try await work()
-            }
-            tail = Task { _ = try? await next.value }
-            return next
-        }
-        return try await task.value
     }
 
     /// Why the last trip to the store failed, until one succeeds (`/healthz` shows it).

@@ -12,8 +12,7 @@ import Synchronization
 public final class RateShareKeeper: Sendable {
     public let store: any RateShareStore
     let limiter: RateLimiter
-    private let growing = Mutex<[String: Task<Bool, Never>]>([:])
-    private let queue = Mutex<Task<Void, Never>?>(nil)
+    private let trips = StoreTrips()
     private let failure = Mutex<String?>(nil)
 
     public init(store: any RateShareStore, limiter: RateLimiter) {
@@ -28,21 +27,11 @@ public final class RateShareKeeper: Sendable {
     /// - Returns: whether the share grew (then the request may be tried again); false when it
     ///   was not short, the store had nothing left, or could not be reached (`lastFailure`).
     public func grow(key: String, limit: Int) async -> Bool {
-        let task = growing.withLock { growing -> Task<Bool, Never> in
-            if let running = growing[key] { return running }
-            let task = Task { await self.growOnce(key: key, limit: limit) }
-            growing[key] = task
-            return task
-        }
-        let grew = await task.value
-        growing.withLock { growing in
-            if growing[key] == task { growing[key] = nil }
-        }
-        return grew
+        await trips.shared(key) { await self.growOnce(key: key, limit: limit) }
     }
 
     private func growOnce(key: String, limit: Int) async -> Bool {
-        await serially {
+        (try? await trips.serially {
             guard self.limiter.isShort(key: key, limit: limit, now: .now) else { return true }
             let before = self.limiter.shares[key]?.slots ?? 0
             let sent = ContinuousClock.now
@@ -55,12 +44,12 @@ public final class RateShareKeeper: Sendable {
                 self.failure.withLock { $0 = "growing the rate share of key \(key) failed: \(error)" }
                 return false
             }
-        }
+        }) ?? false
     }
 
     /// Renews every share this replica holds; a share the store no longer has is dropped.
     public func renew() async {
-        await serially {
+        _ = try? await trips.serially {
             let sent = ContinuousClock.now
             do {
                 let renewed = try await self.store.renewRateShares()
@@ -94,7 +83,7 @@ public final class RateShareKeeper: Sendable {
 
     private func giveBack(key: String, now: ContinuousClock.Instant) async {
         guard let keep = limiter.lowerShareToUse(key: key, now: now) else { return }
-        await serially {
+        _ = try? await trips.serially {
             do {
                 let share = try await self.store.shrinkRateShare(key: key, to: keep)
                 if let local = self.limiter.shares[key], share.share < local.slots {
@@ -105,20 +94,6 @@ public final class RateShareKeeper: Sendable {
                 self.failure.withLock { $0 = "giving back the rate share of key \(key) failed: \(error)" }
             }
         }
-    }
-
-    /// Runs `work` after every trip to the store queued before it.
-    private func serially<T: Sendable>(_ work: @escaping @Sendable () async -> T) async -> T {
-        let task = queue.withLock { tail -> Task<T, Never> in
-            let previous = tail
-            let next = Task {
-                await previous?.value
-                return await work()
-            }
-            tail = Task { _ = await next.value }
-            return next
-        }
-        return await task.value
     }
 
     /// Why the last trip to the store failed, until one succeeds (`/healthz` shows it).
