@@ -18,17 +18,43 @@ import Testing
         let url: String
         let fake: RunningFakeDatabricks
         let client: HTTPClient
+        /// Every replica started, so that none outlives its test, however the test ends.
+        final class Started: Sendable {
+            let processes = Mutex<[ChildProcess]>([])
+        }
+        let started = Started()
 
         static let adminSecret = "asgard-replica-test-admin-credential"
 
         func start(_ replica: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws -> ServeProcess {
-            try ServeProcess.start(
+            let server = try ServeProcess.start(
                 root: root, fakeURL: fake.url, arguments: arguments,
                 environment: [
                     "ASGARD_DATABASE_URL": url + "?sslmode=disable", "ASGARD_REPLICA": replica,
                     "ASGARD_ADMIN_KEY_SHA256": "sha256:" + SHA256.hex(Self.adminSecret),
                 ].merging(extra) { _, given in given },
                 dataDirectory: root + "/data-" + replica)
+            started.processes.withLock { $0.append(server.process) }
+            return server
+        }
+
+        /// Stops every replica still running.
+        func stopAll() async {
+            for process in started.processes.withLock({ $0 }) where process.isRunning {
+                process.terminate()
+                await process.exited()
+            }
+        }
+
+        /// Replicas `a` and `b`, each healthy and answering a call with the test key.
+        func startBoth() async throws -> (a: ServeProcess, b: ServeProcess, bases: [String]) {
+            let a = try start("a")
+            let b = try start("b")
+            try await a.waitUntilHealthy(client)
+            try await b.waitUntilHealthy(client)
+            let bases = [try await a.base(), try await b.base()]
+            for base in bases { #expect(try await ReplicaTests.firstAnswer(200, from: base, client) < .seconds(5)) }
+            return (a, b, bases)
         }
 
         /// An admin API call on `base`: its status and body.
@@ -55,9 +81,12 @@ import Testing
         let url = try TestPostgres.freshDatabase()
         let fake = try await FakeDatabricks(FakeDatabricksConfiguration(token: ServeProcess.sentinel)).start()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let pair = Pair(root: root, url: url, fake: fake, client: client)
         do {
-            try await body(Pair(root: root, url: url, fake: fake, client: client))
+            try await body(pair)
+            await pair.stopAll()
         } catch {
+            await pair.stopAll()
             try? await fake.shutdown()
             try? await client.shutdown()
             throw error
@@ -166,12 +195,7 @@ import Testing
             max_data_class: internal
             requests_per_minute: 40
             """.write(toFile: pair.root + "/desired/keys/process.yaml", atomically: true, encoding: .utf8)
-            let a = try pair.start("a")
-            let b = try pair.start("b")
-            try await a.waitUntilHealthy(pair.client)
-            try await b.waitUntilHealthy(pair.client)
-            let bases = [try await a.base(), try await b.base()]
-            for base in bases { #expect(try await Self.firstAnswer(200, from: base, pair.client) < .seconds(5)) }
+            let (a, b, bases) = try await pair.startBoth()
 
             let statuses = await withTaskGroup(of: Int.self) { group in
                 for index in 0..<200 { group.addTask { await Self.call(pair.client, bases[index % 2]).status } }
@@ -195,13 +219,8 @@ import Testing
     /// one released through B lets calls through on A again.
     @Test(.timeLimit(.minutes(3))) func aKillSwitchEngagedOnOneReplicaHoldsOnTheOtherWithinASecond() async throws {
         try await Self.withPair("replica-kill") { pair in
-            let a = try pair.start("a")
-            let b = try pair.start("b")
-            try await a.waitUntilHealthy(pair.client)
-            try await b.waitUntilHealthy(pair.client)
-            let (baseA, baseB) = (try await a.base(), try await b.base())
-            #expect(try await Self.firstAnswer(200, from: baseA, pair.client) < .seconds(5))
-            #expect(try await Self.firstAnswer(200, from: baseB, pair.client) < .seconds(5))
+            let (a, b, bases) = try await pair.startBoth()
+            let (baseA, baseB) = (bases[0], bases[1])
 
             let engaged = try await pair.admin(.POST, baseA, "/api/admin/kill", body: #"{"scope":"project","id":"fraud-detection","reason":"drill"}"#)
             #expect(engaged.0 == 200, "\(engaged.1)")
@@ -283,12 +302,7 @@ import Testing
     /// the audit log stays one verifiable chain.
     @Test(.timeLimit(.minutes(5))) func aReplicaKilledUnderLoadLosesNoCallAClientSawSucceed() async throws {
         try await Self.withPair("replica-sigkill") { pair in
-            let a = try pair.start("a")
-            let b = try pair.start("b")
-            try await a.waitUntilHealthy(pair.client)
-            try await b.waitUntilHealthy(pair.client)
-            let bases = [try await a.base(), try await b.base()]
-            for base in bases { #expect(try await Self.firstAnswer(200, from: base, pair.client) < .seconds(5)) }
+            let (a, b, bases) = try await pair.startBoth()
             let pid = a.process.processIdentifier
             let answered = Counter()
             let succeeded = await withTaskGroup(of: String?.self) { group in

@@ -24,8 +24,9 @@ public final class RateShareKeeper: Sendable {
     public static let sliceDivisor = 10
 
     /// Grows `key`'s share after a request was refused for want of it.
-    /// - Returns: whether the share grew (then the request may be tried again); false when it
-    ///   was not short, the store had nothing left, or could not be reached (`lastFailure`).
+    /// - Returns: whether the request may be tried again: the share grew, or is no longer short
+    ///   (another request grew it, or the grow renewed a share whose trust had lapsed); false when
+    ///   the store had nothing left or could not be reached (`lastFailure`).
     public func grow(key: String, limit: Int) async -> Bool {
         await trips.shared(key) { await self.growOnce(key: key, limit: limit) }
     }
@@ -39,7 +40,8 @@ public final class RateShareKeeper: Sendable {
                 let share = try await self.store.growRateShare(key: key, holding: before, want: max(1, limit / Self.sliceDivisor))
                 self.limiter.setShare(key: key, .init(slots: share.share, trustedUntil: sent + RateShares.trustFor, limit: share.limit ?? 0))
                 self.failure.withLock { $0 = nil }
-                return share.share > before
+                // More slots, or the same ones trusted again (a lapsed share, renewed by the grow).
+                return share.share > before || !self.limiter.isShort(key: key, limit: limit, now: .now)
             } catch {
                 self.failure.withLock { $0 = "growing the rate share of key \(key) failed: \(error)" }
                 return false
