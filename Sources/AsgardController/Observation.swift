@@ -55,7 +55,7 @@ public struct DriftObserver: Sendable {
                         result.objects[ref]?.drift = "terraform state is missing"
                     }
                 } catch {
-                    notes.append("\(ref): terraform state unreadable: \(error)")
+                    notes.append("\(ref): terraform state not compared: \(error)")
                 }
             }
             guard result.objects[ref]?.drift == nil, ref.kind == .servingEndpoint,

@@ -61,10 +61,18 @@ public struct TerraformConnector: Provisioner {
         try await applyDestroyWorkspace(ref, planDigest: planDigest)
     }
 
+    /// The state this replica last saw of `ref`: nil when there is none. With the state in
+    /// PostgreSQL, a workspace this replica never planned (another replica applied it) is not
+    /// a missing state but an unread one, and throws: taken for drift, it would have the
+    /// tagged resources replaced on a new leader's first pass.
     public func state(of ref: ObjectRef) throws -> WorkspaceState? {
         let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
         let path = stateFile(workspace)
-        guard let bytes = WorkspaceFiles.read(path) else { return nil }
+        guard let bytes = WorkspaceFiles.read(path) else {
+            if case .postgres = configuration.stateBackend { throw TerraformError.sharedStateNotReadHere(ref: ref.description) }
+            return nil
+        }
+        if bytes.isEmpty { return nil }
         return try StateReader.read(bytes, path: path)
     }
 
@@ -293,14 +301,16 @@ public struct TerraformConnector: Provisioner {
     }
 
     /// The workspace's state now: the state file, or `terraform state pull` (copied to
-    /// `stateFile`, 0600, for `state(of:)`); nil when there is none.
+    /// `stateFile`, 0600, for `state(of:)`; an empty copy when there is none); nil when there
+    /// is none.
     private func currentState(_ workspace: Workspace, _ session: StepSession) async throws(TerraformError) -> [UInt8]? {
         guard case .postgres = configuration.stateBackend else { return WorkspaceFiles.read(workspace.state) }
         let pulled = try await session.check(.statePull, ["state", "pull"])
         guard !pulled.stdoutTruncated else { throw .outputTooLarge(step: .statePull, limit: session.runner.stdoutLimit) }
         let bytes = Array(pulled.stdout.utf8)
         guard bytes.contains(where: { $0 != 0x20 && $0 != 0x0a }) else {
-            try? WorkspaceFiles.remove(stateFile(workspace))
+            // Read, and empty: recorded as such (an empty copy), unlike a state never read here.
+            try WorkspaceFiles.write("", to: stateFile(workspace))
             return nil
         }
         try WorkspaceFiles.write(pulled.stdout, to: stateFile(workspace))

@@ -46,6 +46,9 @@ public enum TerraformError: Error, Sendable, Hashable, CustomStringConvertible {
     /// it), nor what to make it again from: the object's provisionable service has left desired
     /// state, so its module and arguments are unknown here.
     case workspaceOnAnotherReplica(ref: String)
+    /// State is in PostgreSQL and this replica has not read `ref`'s yet (another replica
+    /// applied it; this one pulls it when it next plans): unknown here, which is not drift.
+    case sharedStateNotReadHere(ref: String)
     /// The saved plan no longer matches the workspace's state (another apply or destroy ran
     /// after it was made); nothing was applied. Plan again.
     case stalePlan(digest: String, reason: String)
@@ -93,6 +96,8 @@ public enum TerraformError: Error, Sendable, Hashable, CustomStringConvertible {
             "\(ref) was provisioned by another replica, whose workspace (its terraform configuration) this replica does not have, "
                 + "and its provisionable service is no longer in desired state to make it again from; its state is in PostgreSQL; "
                 + "nothing was destroyed (declare the service again until the destroy is done)"
+        case .sharedStateNotReadHere(let ref):
+            "\(ref)'s terraform state is in PostgreSQL and this replica has not read it yet (it does when it next plans \(ref))"
         case .stalePlan(let digest, let reason):
             "saved plan \(digest.prefix(12)) is stale (\(reason)); nothing was applied: plan again"
         case .workspaceBusy(let pid):

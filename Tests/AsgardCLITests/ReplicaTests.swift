@@ -416,6 +416,18 @@ import Testing
             let c = try pair.start("c", arguments: arguments, environment: environment)
             try await c.waitUntilHealthy(pair.client)
             try await Self.until("replica c leads") { try String(contentsOfFile: c.output, encoding: .utf8).contains("this replica now leads") }
+            // c's first pass: the resource b applied has no workspace here, and its state in
+            // PostgreSQL is one c has not read, which must not pass for drift (that would have
+            // the tagged resources replaced: destroyed and created again). The pass has run when
+            // c has reported the two objects still waiting for approval.
+            let startedBeforeC = try String(contentsOfFile: applies, encoding: .utf8).split(separator: "\n").count
+            try await Self.until("c's first pass", seconds: 60) {
+                let output = try String(contentsOfFile: c.output, encoding: .utf8)
+                return output.contains("Resource/fraud-warehouse converge") && output.contains("ServingEndpoint/fraud-triage converge")
+            }
+            try await Task.sleep(for: .seconds(5))
+            let afterFirstPass = try String(contentsOfFile: applies, encoding: .utf8).split(separator: "\n")
+            #expect(afterFirstPass.count == startedBeforeC, "c's first pass changed the converged resource: \(afterFirstPass.dropFirst(startedBeforeC))")
             let resources = pair.root + "/desired/resources/fraud-detection.yaml"
             let documents = try String(contentsOfFile: resources, encoding: .utf8).components(separatedBy: "---\n")
             try #require(documents.count == 2 && documents[0].contains("id: fraud-features"))

@@ -167,6 +167,23 @@ struct ConnectorRefusalTests {
         }
         #expect(!FileManager.default.fileExists(atPath: world.workspace()))
     }
+
+    /// With the state in PostgreSQL, a workspace this replica never planned has an unread
+    /// state, not a missing one (drift would have its resources replaced); one it read and
+    /// found empty has none. The local backend's missing state is none.
+    @Test func aSharedStateNeverReadHereIsUnknownNotMissing() throws {
+        let world = try TerraformWorld()
+        let ref = world.request().ref
+        #expect(try world.connector().state(of: ref) == nil)
+        var configuration = world.configuration
+        configuration.stateBackend = .postgres(connection: "postgres://asgard@127.0.0.1:1/none", password: nil)
+        let shared = TerraformConnector(configuration: configuration)
+        #expect(throws: TerraformError.sharedStateNotReadHere(ref: ref.description)) { try shared.state(of: ref) }
+        let workspace = try Workspace(ref, dataDirectory: configuration.dataDirectory)
+        try FileManager.default.createDirectory(atPath: workspace.directory, withIntermediateDirectories: true)
+        try "".write(toFile: workspace.directory + "/asgard-state.json", atomically: true, encoding: .utf8)
+        #expect(try shared.state(of: ref) == nil)
+    }
 }
 
 /// Events a connector reported, collected across tasks.
