@@ -2,7 +2,11 @@
 """The gateway load benchmark behind `make bench` (issue 4). Standard library only.
 
 On loopback, against nginx answering a fixed chat completion (the upstream), it measures
-four targets one after the other: nginx directly, Asgard (`asgard serve`, release build,
+these targets one after the other: nginx directly; Asgard's HTTP stack with no governance
+(`asgard stack-floor`: `floor-fixed` answers a fixed completion, `floor-proxy` forwards each
+call to nginx through Asgard's upstream client, `floor-proxy-ahc` through AsyncHTTPClient
+alone, the client before issue 18), so that Asgard's own CPU per call is told from
+its stack's; Asgard (`asgard serve`, release build,
 every pipeline step on, on SQLite), two Asgard replicas on one PostgreSQL 15 (durable: fsync
 and synchronous commit on) behind a second nginx as the load balancer (`replicas`), and a
 LiteLLM proxy (`--num_workers 2`), each routed to that upstream nginx.
@@ -15,7 +19,7 @@ Prints a table; writes the raw figures to .build/bench-gateway.txt. Everything r
 
 Environment: BENCH_SECONDS (per fixed rate, default 30), BENCH_RATES (default 500,1000,2000),
 BENCH_WRK_SECONDS (default 20), BENCH_WRK_CONNECTIONS (default 64), BENCH_TARGETS
-(default direct,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard).
+(default direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard).
 """
 import json
 import os
@@ -40,7 +44,7 @@ WARMUP = 5.0                      # seconds of the same rate before each measure
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "500,1000,2000").split(",")]
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
-TARGETS = os.environ.get("BENCH_TARGETS", "direct,asgard,replicas,litellm").split(",")
+TARGETS = os.environ.get("BENCH_TARGETS", "direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm").split(",")
 UPSTREAM_TOKEN = "bench-upstream-token"   # nginx ignores it; not a secret
 # The load generator's own lateness (p99 of actual minus scheduled send time) above which a
 # step is taken as disturbed by something else on the machine, and run once more.
@@ -248,6 +252,24 @@ def run_asgard(nginx_port):
     return results
 
 
+def run_floor(mode, nginx_port):
+    """`asgard stack-floor --mode MODE`: the same server stack as `asgard serve`, nothing else."""
+    if not os.access(ASGARD, os.X_OK):
+        sys.exit(f"bench: {ASGARD} is missing: swift build -c release --product asgard")
+    port = free_port()
+    env = dict(os.environ, BENCH_UPSTREAM_TOKEN=UPSTREAM_TOKEN)
+    server = start(f"floor-{mode}", [ASGARD, "stack-floor", "--mode", mode, "--port", str(port),
+                                     "--upstream", f"http://127.0.0.1:{nginx_port}"], env=env)
+    wait_http(f"http://127.0.0.1:{port}/healthz", server)
+    body = write_body(f"floor-{mode}", "fixed-model")
+    status, answer = post(f"http://127.0.0.1:{port}/v1/chat/completions", body, "Bearer caller-token")
+    if status != 200 or "usage" not in answer:
+        sys.exit(f"bench: the stack-floor ({mode}) check call failed (status {status})")
+    results = measure(f"floor-{mode}", port, body, "Bearer caller-token", server.pid)
+    stop(server)
+    return results
+
+
 def mint_desired():
     """The benchmark's desired/ with a freshly minted key: (directory, Authorization header)."""
     minted = json.loads(subprocess.run([ASGARD, "keygen", "--json"], capture_output=True, text=True, check=True).stdout)
@@ -407,6 +429,9 @@ def main():
     try:
         if "direct" in TARGETS:
             results["direct"] = measure("direct", nginx_port, direct_body, None, nginx.pid)
+        for mode in ("fixed", "proxy", "proxy-ahc"):
+            if f"floor-{mode}" in TARGETS:
+                results[f"floor-{mode}"] = run_floor(mode, nginx_port)
         if "asgard" in TARGETS:
             results["asgard"] = run_asgard(nginx_port)
         if "replicas" in TARGETS:
@@ -434,7 +459,7 @@ def main():
     direct = results.get("direct")
     if direct:
         lines += ["", "Added latency over nginx directly (ms)", "", "| gateway | rate RPS | p50 | p99 | p99.9 |", "|---|---|---|---|---|"]
-        for name in ("asgard", "replicas", "litellm"):
+        for name in ("floor-fixed", "floor-proxy", "floor-proxy-ahc", "asgard", "replicas", "litellm"):
             for rate in RATES:
                 if name in results:
                     lines.append(f"| {name} | {rate} | {added(results[name], direct, rate, 'p50_us')} | "
@@ -447,6 +472,27 @@ def main():
         lines.append(f"| {name} | {w['rps']:.0f} | {w['p50_us']/1000:.2f} | {w['p99_us']/1000:.2f} | {bad:.0f} | {w['server_cores']:.2f} |")
     if "asgard" in results and "litellm" in results:
         lines.append(f"\nmax RPS ratio Asgard / LiteLLM: {results['asgard']['wrk']['rps'] / results['litellm']['wrk']['rps']:.1f}")
+    # CPU per call by layer, at each rate: the server stack alone, its upstream client, and
+    # Asgard's own governance (what Asgard costs beyond a plain proxy on the same stack).
+    layers = [("HTTP server (floor-fixed)", "floor-fixed", None), ("upstream client (floor-proxy - floor-fixed)", "floor-proxy", "floor-fixed"),
+              ("AsyncHTTPClient as the upstream client (floor-proxy-ahc - floor-fixed)", "floor-proxy-ahc", "floor-fixed"),
+              ("Asgard's pipeline, recording, store (asgard - floor-proxy)", "asgard", "floor-proxy")]
+    if any(name in results for _, name, _ in layers):
+        lines += ["", "CPU µs per call by layer (differences of the targets' CPU per call at the same rate)", "",
+                  "| layer | " + " | ".join(f"{rate} RPS" for rate in RATES) + " |", "|---|" + "---|" * len(RATES)]
+        for label, name, base in layers:
+            if name not in results or (base and base not in results):
+                continue
+            cells = []
+            for rate in RATES:
+                x, b = results[name]["rates"].get(rate), results[base]["rates"].get(rate) if base else None
+                if not x or x["saturated"] or (base and (not b or b["saturated"])):
+                    cells.append("–")
+                    continue
+                mine = x["server_cores"] * 1e6 / x["achieved_rps"]
+                under = b["server_cores"] * 1e6 / b["achieved_rps"] if b else 0
+                cells.append(f"{mine - under:.0f}")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     for name in ("asgard", "replicas"):
         if name not in results or not direct or 2000 not in RATES:
             continue

@@ -5,15 +5,20 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Calls vendors over one shared AsyncHTTPClient connection pool: the gateway's upstream
-/// transport. What to send (URL, headers with the credential, body) is the inference
-/// adapter's; this only carries it.
+/// Calls vendors: the gateway's upstream transport. Plain calls to `http://` vendors go
+/// through `plain` (`PooledHTTP1Client`) when it is set; streams, and every `https://` call,
+/// through one shared AsyncHTTPClient connection pool. What to send (URL, headers with the
+/// credential, body) is the inference adapter's; this only carries it.
 public struct HTTPUpstream: UpstreamTransport {
     public let client: HTTPClient
+    public let plain: PooledHTTP1Client?
     /// The largest upstream body read whole, so a misbehaving vendor cannot exhaust memory.
     public var maxResponseBytes = 16 << 20
 
-    public init(client: HTTPClient) { self.client = client }
+    public init(client: HTTPClient, plain: PooledHTTP1Client? = nil) {
+        self.client = client
+        self.plain = plain
+    }
 
     /// The client `asgard serve` and `asgard demo` call vendors with: the shared event loops,
     /// a 10 s connect timeout, a 120 s read timeout (what bounds a stream between chunks; each
@@ -26,6 +31,7 @@ public struct HTTPUpstream: UpstreamTransport {
     }
 
     public func send(_ request: UpstreamRequest, timeoutSeconds: Int) async throws(GatewayError) -> UpstreamReply {
+        if let plain, request.url.hasPrefix("http://") { return try await plain.send(request, timeoutSeconds: timeoutSeconds) }
         let response = try await execute(request, timeoutSeconds: timeoutSeconds)
         do {
             let buffer = try await response.body.collect(upTo: maxResponseBytes)

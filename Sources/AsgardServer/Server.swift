@@ -130,7 +130,7 @@ extension ServerParts {
             })
         let metrics = GatewayMetrics()
         var gateway = Gateway(
-            snapshot: { snapshot.current }, transport: HTTPUpstream(client: httpClient), recorder: calls.recorder,
+            snapshot: { snapshot.current }, transport: HTTPUpstream(client: httpClient, plain: PooledHTTP1Client()), recorder: calls.recorder,
             budgets: budgets, rateLimiter: rateLimiter, killSwitches: killSwitches, metering: metrics)
         gateway.maxBodyBytes = configuration.maxBodyBytes
         gateway.leases = leases

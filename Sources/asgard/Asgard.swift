@@ -20,7 +20,7 @@ struct Asgard: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Demo.self, Validate.self, Reconcile.self, Approvals.self, Keygen.self, Audit.self, Status.self, PolicyCommand.self, Kill.self,
-            Unkill.self, Cost.self, Requests.self,
+            Unkill.self, Cost.self, Requests.self, StackFloorCommand.self,
         ]
     )
 

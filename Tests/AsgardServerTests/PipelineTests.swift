@@ -232,6 +232,34 @@ final class StandInVendor: Sendable {
         }
     }
 
+    /// An answer with nothing found is forwarded as the vendor's bytes (its spacing, key order and
+    /// escapes kept); one with a finding is re-encoded with the finding redacted, and one that
+    /// opens with a byte-order mark is re-encoded without it.
+    @Test func theVendorsBytesAreForwardedOnlyWhenNothingWasFound() async throws {
+        try await StandInVendor.run { vendor in
+            let world = try await World(vendor: vendor, guardrails: "guardrails: {default: redact}")
+            let clean =
+                "{ \"usage\": {\"prompt_tokens\": 5, \"completion_tokens\": 2, \"total_tokens\": 7},\n  \"id\": \"c3\", \"object\": \"chat.completion\",\n"
+                + #"  "choices": [{"index": 0, "message": {"role": "assistant", "content": "caf\u00e9 \"ok\""}, "finish_reason": "stop"}] }"#
+            vendor.answer(status: 200, body: clean)
+            let forwarded = await world.chat()
+            #expect(forwarded.status == 200 && Self.text(forwarded) == clean, "\(Self.text(forwarded))")
+
+            let leaked = "sk-proj-" + String(repeating: "A1b2C3d4", count: 6)
+            vendor.answer(status: 200, body: clean.replacingOccurrences(of: "caf\\u00e9", with: leaked))
+            let redacted = await world.chat()
+            #expect(redacted.status == 200 && !Self.text(redacted).contains(leaked), "\(Self.text(redacted))")
+            #expect(Self.text(redacted).contains("[REDACTED:"))
+
+            vendor.answer(status: 200, body: "\u{FEFF}" + clean)
+            let marked = await world.chat()
+            #expect(marked.status == 200 && !marked.body.starts(with: [0xEF, 0xBB, 0xBF]))
+            let parsed = try JSONSerialization.jsonObject(with: Data(marked.body)) as? [String: Any]
+            #expect(parsed?["id"] as? String == "c3")
+            await world.close()
+        }
+    }
+
     /// A 2xx answer that is not JSON: 502 `upstream_invalid_response`, the reservation released,
     /// nothing charged (no ledger row: nothing usable came back), one audit entry.
     @Test(arguments: ["<html>gateway timeout page</html>", "", #"["not","an","object"]"#])

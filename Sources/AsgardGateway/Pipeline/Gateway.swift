@@ -330,8 +330,17 @@ public struct Gateway: Sendable {
         }
         return .plain(
             GatewayResponse(
-                status: 200, body: answer.jsonBytes,
+                status: 200, body: Self.forwarded(reply.body, unlessChanged: answer, findings: usage.findings),
                 headers: [("Content-Type", "application/json"), ("x-asgard-request-id", call.requestID)], ledger: ledger))
+    }
+
+    /// The bytes the caller gets for an answer that passed the output guardrails: the vendor's
+    /// own when nothing was found (the strict parser read every string of them, so they mean
+    /// to any JSON reader what was scanned), the rewritten document otherwise. A leading
+    /// byte-order mark, which the parser tolerates and some readers do not, is re-encoded too.
+    static func forwarded(_ vendorBytes: [UInt8], unlessChanged answer: JSONValue, findings: [String]) -> [UInt8] {
+        guard findings.isEmpty, !vendorBytes.starts(with: [0xEF, 0xBB, 0xBF]) else { return answer.jsonBytes }
+        return vendorBytes
     }
 
     /// The vendor, streamed: admitted once it answers 2xx with a stream.

@@ -1,0 +1,406 @@
+public import AsgardGateway
+public import NIOCore
+import NIOHTTP1
+public import NIOPosix
+
+/// The gateway's plain (not streamed) calls to `http://` vendors: HTTP/1.1 over keep-alive
+/// connections pooled per event loop and origin, each exchange written as one head, one body
+/// and one end, its answer gathered in one buffer (issue 18: AsyncHTTPClient's pool and
+/// connection state machine were a fifth of the gateway's CPU per call).
+///
+/// A call made from a task running on one of the group's event loops (every call `asgard
+/// serve` handles: `EventLoopBoundChannel`) uses that loop's pool, so the vendor's answer is
+/// read on the thread that answers the caller and no lock is taken. Everything a pool holds
+/// is touched on its own loop only.
+///
+/// What it promises, as `UpstreamTransport` asks:
+/// - `upstreamUnreachable` only when no connection could be made (the request never left);
+/// - `upstreamTimeout` when the whole answer did not arrive within the call's deadline (the
+///   connection is closed: an answer arriving late must not be read as the next call's);
+/// - `upstreamFailed` for anything else after the request may have left: a connection closed
+///   or broken before the answer's end, an answer larger than `maxResponseBytes`, a call
+///   cancelled (the caller left);
+/// - never a header value in an error.
+public final class PooledHTTP1Client: Sendable {
+    public struct Configuration: Sendable {
+        public var connectTimeout: TimeAmount = .seconds(10)
+        /// A pooled connection unused for this long is closed rather than reused: below the
+        /// shortest keep-alive timeout common servers use (uvicorn's 5 s), so a call is not
+        /// written to a connection the vendor is closing.
+        public var idleTimeout: TimeAmount = .seconds(4)
+        /// Connections per event loop and origin; calls beyond wait for one in arrival order.
+        public var maxConnectionsPerLoop = 64
+        /// The largest answer read.
+        public var maxResponseBytes = 16 << 20
+
+        public init() {}
+    }
+
+    let configuration: Configuration
+    private let group: any EventLoopGroup
+    /// One set of pools per event loop of the group, built once: found without a lock.
+    private let pools: [ObjectIdentifier: LoopPools]
+
+    public init(group: MultiThreadedEventLoopGroup = .singleton, configuration: Configuration = .init()) {
+        self.group = group
+        self.configuration = configuration
+        var pools: [ObjectIdentifier: LoopPools] = [:]
+        for loop in group.makeIterator() { pools[ObjectIdentifier(loop)] = LoopPools(eventLoop: loop, configuration: configuration) }
+        self.pools = pools
+    }
+
+    /// Sends `request` (an `http://` URL) and reads the whole answer within `timeoutSeconds`.
+    public func send(_ request: UpstreamRequest, timeoutSeconds: Int) async throws(GatewayError) -> UpstreamReply {
+        guard let target = HTTPTarget(request.url), !target.secure else {
+            throw .upstreamUnreachable("the vendor URL is not an http:// URL this client serves")
+        }
+        let loopPools = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] } ?? pools[ObjectIdentifier(group.next())]!
+        let loop = loopPools.eventLoop
+        let promise = loop.makePromise(of: UpstreamReply.self)
+        let exchange = Exchange(request: request, target: target, promise: promise)
+        let deadline = NIODeadline.now() + .seconds(Int64(timeoutSeconds))
+        let start = {
+            exchange.timeout = loop.scheduleTask(deadline: deadline) { exchange.fail(.upstreamTimeout(after: timeoutSeconds)) }
+            loopPools.pool(for: target).execute(exchange)
+        }
+        if loop.inEventLoop { start() } else { loop.execute(start) }
+        do {
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                loop.execute { exchange.fail(.upstreamFailed("the call was cancelled before the vendor answered whole")) }
+            }
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw .upstreamFailed("the connection to the vendor failed (\(type(of: error)))")
+        }
+    }
+}
+
+/// Where a request goes: scheme, host, port and the request target (path and query).
+struct HTTPTarget: Hashable, Sendable {
+    var secure: Bool
+    var host: String
+    var port: Int
+    var path: String
+
+    /// Parses `http://host[:port]/path?query` (and `https://`; an IPv6 host in brackets);
+    /// nil for anything else, credentials in the URL included.
+    init?(_ url: String) {
+        let rest: Substring
+        if url.hasPrefix("http://") {
+            (secure, rest) = (false, url.dropFirst(7))
+        } else if url.hasPrefix("https://") {
+            (secure, rest) = (true, url.dropFirst(8))
+        } else {
+            return nil
+        }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        var target = String(rest[authorityEnd...].prefix { $0 != "#" })
+        if target.isEmpty || target.first == "?" { target = "/" + target }
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        var host = authority
+        var port = secure ? 443 : 80
+        if authority.first == "[" {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.first == ":", let parsed = Int(after.dropFirst()) else { return nil }
+                port = parsed
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            guard let parsed = Int(authority[authority.index(after: colon)...]) else { return nil }
+            (host, port) = (authority[..<colon], parsed)
+        }
+        guard !host.isEmpty, (1...65_535).contains(port) else { return nil }
+        (self.host, self.port, self.path) = (String(host), port, target)
+    }
+
+    /// The `Host` header: the host, with the port when it is not the scheme's.
+    var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == (secure ? 443 : 80) ? name : "\(name):\(port)"
+    }
+
+    var origin: Origin { Origin(host: host, port: port) }
+
+    struct Origin: Hashable, Sendable {
+        var host: String
+        var port: Int
+    }
+}
+
+/// One event loop's pools, by origin. Touched on `eventLoop` only.
+final class LoopPools: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let configuration: PooledHTTP1Client.Configuration
+    private var byOrigin: [HTTPTarget.Origin: ConnectionPool] = [:]
+
+    init(eventLoop: any EventLoop, configuration: PooledHTTP1Client.Configuration) {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+    }
+
+    func pool(for target: HTTPTarget) -> ConnectionPool {
+        eventLoop.assertInEventLoop()
+        if let pool = byOrigin[target.origin] { return pool }
+        let pool = ConnectionPool(eventLoop: eventLoop, origin: target.origin, configuration: configuration)
+        byOrigin[target.origin] = pool
+        return pool
+    }
+}
+
+/// One call on its way: the request, the answer as it arrives, and the promise the caller
+/// waits on. Touched on its pool's event loop only; it ends once (`succeed` or `fail`).
+final class Exchange: @unchecked Sendable {
+    let request: UpstreamRequest
+    let target: HTTPTarget
+    private let promise: EventLoopPromise<UpstreamReply>
+    var timeout: Scheduled<Void>?
+    /// The connection it is on, once written.
+    var connection: PooledConnection?
+    /// Set when it waits for a connection.
+    weak var waitingIn: ConnectionPool?
+    private(set) var ended = false
+
+    var status = 0
+    var contentType: String?
+    var keepAlive = true
+    var body: ByteBuffer?
+
+    init(request: UpstreamRequest, target: HTTPTarget, promise: EventLoopPromise<UpstreamReply>) {
+        self.request = request
+        self.target = target
+        self.promise = promise
+    }
+
+    /// The answer arrived whole.
+    func succeed() {
+        guard !ended else { return }
+        ended = true
+        timeout?.cancel()
+        let bytes = body.map { Array($0.readableBytesView) } ?? []
+        promise.succeed(UpstreamReply(status: status, body: bytes, contentType: contentType))
+    }
+
+    /// The call ended without an answer: the connection it is on is closed (whatever arrives
+    /// on it later belongs to no call), or it leaves the queue it waits in.
+    func fail(_ error: GatewayError) {
+        guard !ended else { return }
+        ended = true
+        timeout?.cancel()
+        if let connection {
+            self.connection = nil
+            connection.abandon(self)
+        }
+        waitingIn?.withdraw(self)
+        promise.fail(error)
+    }
+}
+
+/// The connections to one origin from one event loop. Touched on `eventLoop` only.
+final class ConnectionPool: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let origin: HTTPTarget.Origin
+    let configuration: PooledHTTP1Client.Configuration
+    /// Idle connections, the most recently used last.
+    private var idle: [PooledConnection] = []
+    /// Connections open or opening.
+    private(set) var count = 0
+    /// Calls waiting for a connection, in arrival order.
+    private var waiting: [Exchange] = []
+
+    init(eventLoop: any EventLoop, origin: HTTPTarget.Origin, configuration: PooledHTTP1Client.Configuration) {
+        self.eventLoop = eventLoop
+        self.origin = origin
+        self.configuration = configuration
+    }
+
+    var idleCount: Int { idle.count }
+
+    func execute(_ exchange: Exchange) {
+        eventLoop.assertInEventLoop()
+        guard !exchange.ended else { return }
+        let now = NIODeadline.now()
+        while let connection = idle.popLast() {
+            guard now - connection.idleSince < configuration.idleTimeout else {
+                connection.close()
+                continue
+            }
+            connection.write(exchange)
+            return
+        }
+        guard count < configuration.maxConnectionsPerLoop else {
+            exchange.waitingIn = self
+            waiting.append(exchange)
+            return
+        }
+        connect(for: exchange)
+    }
+
+    private func connect(for exchange: Exchange) {
+        count += 1
+        let connection = PooledConnection(pool: self)
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                }
+            }
+            .connect(host: origin.host, port: origin.port)
+            .whenComplete { result in
+                switch result {
+                case .success:
+                    connection.write(exchange)
+                case .failure(let error):
+                    self.count -= 1
+                    exchange.fail(.upstreamUnreachable("the vendor could not be reached (\(type(of: error)))"))
+                    self.connectForWaiting()
+                }
+            }
+    }
+
+    /// A connection finished an exchange and can take another.
+    func release(_ connection: PooledConnection) {
+        while !waiting.isEmpty {
+            let next = waiting.removeFirst()
+            next.waitingIn = nil
+            guard !next.ended else { continue }
+            connection.write(next)
+            return
+        }
+        connection.idleSince = .now()
+        idle.append(connection)
+    }
+
+    /// A connection closed: it leaves the pool, and a waiting call may open another.
+    func closed(_ connection: PooledConnection) {
+        count -= 1
+        idle.removeAll { $0 === connection }
+        connectForWaiting()
+    }
+
+    func withdraw(_ exchange: Exchange) {
+        waiting.removeAll { $0 === exchange }
+        exchange.waitingIn = nil
+    }
+
+    private func connectForWaiting() {
+        while count < configuration.maxConnectionsPerLoop, !waiting.isEmpty {
+            let next = waiting.removeFirst()
+            next.waitingIn = nil
+            if !next.ended { connect(for: next) }
+        }
+    }
+}
+
+/// One keep-alive connection: the channel's last handler, reading answers into the exchange
+/// it carries. Touched on its pool's event loop only.
+final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private let pool: ConnectionPool
+    private var context: ChannelHandlerContext?
+    private var exchange: Exchange?
+    private var isClosed = false
+    var idleSince = NIODeadline.now()
+
+    init(pool: ConnectionPool) { self.pool = pool }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    /// Writes the exchange's request as one head, one body and one end.
+    func write(_ exchange: Exchange) {
+        guard let context, !isClosed else {
+            exchange.fail(.upstreamFailed("the connection to the vendor closed before the request was written"))
+            return
+        }
+        guard !exchange.ended else {
+            pool.release(self)
+            return
+        }
+        self.exchange = exchange
+        exchange.connection = self
+        let request = exchange.request
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(request.headers.count + 2)
+        headers.add(name: "Host", value: exchange.target.hostHeader)
+        for (name, value) in request.headers { headers.add(name: name, value: value) }
+        headers.add(name: "Content-Length", value: String(request.body.count))
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: exchange.target.path, headers: headers)
+        var body = context.channel.allocator.buffer(capacity: request.body.count)
+        body.writeBytes(request.body)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let exchange else {
+            // Bytes nobody asked for: the connection cannot be trusted with another call.
+            close()
+            return
+        }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            exchange.status = Int(head.status.code)
+            exchange.contentType = head.headers.first(name: "content-type")
+            exchange.keepAlive = head.isKeepAlive
+        case .body(var chunk):
+            let size = (exchange.body?.readableBytes ?? 0) + chunk.readableBytes
+            guard size <= pool.configuration.maxResponseBytes else {
+                exchange.fail(.upstreamFailed("the vendor's answer is larger than \(pool.configuration.maxResponseBytes) bytes"))
+                return
+            }
+            if exchange.body == nil {
+                exchange.body = chunk
+            } else {
+                exchange.body!.writeBuffer(&chunk)
+            }
+        case .end:
+            self.exchange = nil
+            exchange.connection = nil
+            exchange.succeed()
+            if exchange.keepAlive { pool.release(self) } else { close() }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        guard !isClosed else { return }
+        isClosed = true
+        pool.closed(self)
+        if let exchange {
+            self.exchange = nil
+            exchange.connection = nil
+            exchange.fail(.upstreamFailed("the vendor closed the connection before its answer was complete"))
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let exchange {
+            self.exchange = nil
+            exchange.connection = nil
+            exchange.fail(.upstreamFailed("the connection to the vendor failed (\(type(of: error)))"))
+        }
+        close()
+    }
+
+    /// The exchange ended early (timeout, cancellation, an answer too large): what may still
+    /// arrive on this connection belongs to no call, so it closes.
+    func abandon(_ exchange: Exchange) {
+        if self.exchange === exchange { self.exchange = nil }
+        close()
+    }
+
+    func close() {
+        context?.close(promise: nil)
+    }
+}
