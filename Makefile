@@ -141,8 +141,9 @@ bench-cost: setup
 	$(PYTHON) scripts/bench_cost_rollup.py .build/release/asgard .build/release/fake-databricks
 
 # The gateway load benchmark (BENCHMARKS.md, "Gateway"): nginx as the upstream, wrk, and a
-# LiteLLM proxy in its own venv, each installed only when missing; Asgard in release.
-BENCH_DEBIAN_PACKAGES := nginx wrk gcc
+# LiteLLM proxy in its own venv, each installed only when missing; Asgard in release. Then
+# instructions per call under valgrind's callgrind (BENCHMARKS.md, "Gateway CPU per call").
+BENCH_DEBIAN_PACKAGES := nginx wrk gcc valgrind binutils
 BENCH_VENV := .venv-bench
 
 bench-debian:
@@ -158,6 +159,7 @@ bench-venv: $(BENCH_VENV)/.installed
 bench-gateway: debian bench-debian bench-venv
 	swift build -c release --product asgard
 	$(BENCH_VENV)/bin/python scripts/bench_gateway.py
+	$(BENCH_VENV)/bin/python scripts/bench_instructions.py
 
 clean:
 	rm -rf .build Benchmarks/.build $(VENV) $(TF_DIR)

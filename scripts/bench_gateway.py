@@ -19,8 +19,10 @@ Prints a table; writes the raw figures to .build/bench-gateway.txt. Everything r
 
 Environment: BENCH_SECONDS (per fixed rate, default 30), BENCH_RATES (default 500,1000,2000),
 BENCH_WRK_SECONDS (default 20), BENCH_WRK_CONNECTIONS (default 64), BENCH_TARGETS
-(default direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard).
+(default direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard),
+BENCH_PREFILL_LEDGER_ROWS (ledger rows added to Asgard's store before it is measured, default 0).
 """
+import calendar
 import json
 import os
 import secrets
@@ -44,6 +46,7 @@ WARMUP = 5.0                      # seconds of the same rate before each measure
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "500,1000,2000").split(",")]
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
+PREFILL_LEDGER_ROWS = int(os.environ.get("BENCH_PREFILL_LEDGER_ROWS", "0"))
 TARGETS = os.environ.get("BENCH_TARGETS", "direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm").split(",")
 UPSTREAM_TOKEN = "bench-upstream-token"   # nginx ignores it; not a secret
 # The load generator's own lateness (p99 of actual minus scheduled send time) above which a
@@ -244,12 +247,45 @@ def run_asgard(nginx_port):
     log(f"asgard: one call answered {status} ({answer['usage']}); store: ledger rows {ledger}, audit entries {status_json.get('audit_entries')}")
     if status != 200 or not ledger:
         sys.exit(f"bench: the Asgard check call failed (status {status}, ledger {ledger})")
+    if PREFILL_LEDGER_ROWS:
+        stop(server)
+        prefill_ledger(os.path.join(data, "asgard.sqlite"), PREFILL_LEDGER_ROWS)
+        server = start("asgard-prefilled", [ASGARD, "serve", desired, "--port", str(port), "--policies", os.path.join(ROOT, "policies"),
+                                  "--data-dir", data], env=env)
+        wait_http(f"http://127.0.0.1:{port}/healthz", server)
+        status, _ = post(f"http://127.0.0.1:{port}/v1/chat/completions", body, auth)
+        if status != 200:
+            sys.exit(f"bench: the Asgard check call failed after the prefill (status {status})")
     results = measure("asgard", port, body, auth, server.pid)
     stop(server)  # a graceful stop: the server copies every journaled call into the store first
     after = json.loads(subprocess.run([ASGARD, "status", "--json", "--data-dir", data], capture_output=True, text=True, check=True).stdout)
     results["ledger_rows"] = after.get("ledger_rows", after.get("ledger"))
     raw(f"asgard store after the run: ledger rows {results['ledger_rows']}, audit entries {after.get('audit_entries')}")
     return results
+
+
+def prefill_ledger(path, rows):
+    """`rows` more ledger rows, copies of the check call's with their own request ids, spread over
+    the 365 days before the current month (so this month's budgets are untouched): a store with a
+    year of history, to see whether the store's size moves the tail."""
+    import sqlite3
+    started = time.monotonic()
+    db = sqlite3.connect(path)
+    now = time.gmtime()
+    month_start_us = calendar.timegm((now.tm_year, now.tm_mon, 1, 0, 0, 0)) * 1_000_000
+    step_us = 365 * 86_400 * 1_000_000 // rows
+    with db:
+        db.execute("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+            INSERT INTO ledger (request_id, time, project, key_id, vendor, model, upstream, prompt_tokens, completion_tokens,
+                                cost_micros, latency_us, status, estimated, overrun)
+            SELECT 'prefill-' || i, ? - i * ?, l.project, l.key_id, l.vendor, l.model, l.upstream, l.prompt_tokens,
+                   l.completion_tokens, l.cost_micros, l.latency_us, l.status, l.estimated, l.overrun
+            FROM n, (SELECT * FROM ledger LIMIT 1) AS l""", (rows, month_start_us, step_us))
+    count = db.execute("SELECT count(*) FROM ledger").fetchone()[0]
+    db.close()
+    log(f"asgard: the store now holds {count} ledger rows ({time.monotonic() - started:.0f} s to add {rows})")
+    raw(f"asgard store prefilled: ledger rows {count}")
 
 
 def run_floor(mode, nginx_port):

@@ -195,20 +195,23 @@ struct JSONReader {
     mutating func string() throws(JSONSyntaxError) -> String {
         index += 1  // opening quote
         var out: [UInt8] = []
+        var escaped = false
+        // Whether every byte read so far is ASCII (escapes decode to valid UTF-8 by construction).
+        var ascii = true
         var runStart = index
         while true {
             guard index < bytes.count else { throw failure("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                out.append(contentsOf: bytes[runStart..<index])
-                index += 1
                 break
             }
             if byte < 0x20 { throw failure("control character 0x\(String(byte, radix: 16)) in a string must be escaped") }
             if byte != UInt8(ascii: "\\") {
+                if byte >= 0x80 { ascii = false }
                 index += 1
                 continue
             }
+            escaped = true
             out.append(contentsOf: bytes[runStart..<index])
             index += 1
             guard index < bytes.count else { throw failure("unterminated string") }
@@ -244,7 +247,16 @@ struct JSONReader {
             }
             runStart = index
         }
-        // Validate UTF-8 rather than silently repairing it.
+        let run = bytes[runStart..<index]
+        index += 1  // closing quote
+        // ASCII is valid UTF-8 as it is; anything else is validated rather than silently repaired.
+        if !escaped {
+            if ascii { return String(decoding: run, as: UTF8.self) }
+            guard let text = String(validating: run, as: UTF8.self) else { throw failure("a string is not valid UTF-8") }
+            return text
+        }
+        out.append(contentsOf: run)
+        if ascii { return String(decoding: out, as: UTF8.self) }
         guard let text = String(validating: out, as: UTF8.self) else { throw failure("a string is not valid UTF-8") }
         return text
     }

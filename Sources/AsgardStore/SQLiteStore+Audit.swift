@@ -21,12 +21,12 @@ enum AuditTable {
     /// next records cannot interleave with another append.
     @discardableResult
     static func append(_ entries: [AuditEntry], at now: Date, key: AuditKey, in db: Database) throws -> [AuditRecord] {
-        try append(entries, times: repeatElement(Encoding.rfc3339Milliseconds(now), count: entries.count), key: key, in: db)
+        try append(entries, times: Array(repeating: Encoding.rfc3339Milliseconds(now), count: entries.count), key: key, in: db)
     }
 
     /// `append`, each entry with its own time (RFC 3339 text, as `AuditRecord.Content.time`).
     @discardableResult
-    static func append(_ entries: [AuditEntry], times: some Sequence<String>, key: AuditKey, in db: Database) throws -> [AuditRecord] {
+    static func append(_ entries: [AuditEntry], times: [String], key: AuditKey, in db: Database) throws -> [AuditRecord] {
         guard !entries.isEmpty else { return [] }
         let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
         let records = AuditChain.records(

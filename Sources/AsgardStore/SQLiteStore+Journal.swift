@@ -17,7 +17,7 @@ extension SQLiteStore {
     public func ingest(_ calls: [RecordedCall], through position: JournalPosition) throws {
         try pool.write { db in
             try LedgerTable.insert(calls.compactMap(\.ledger), in: db)
-            try AuditTable.append(calls.map(\.audit), times: calls.lazy.map { Encoding.rfc3339Milliseconds($0.time) }, key: auditKey, in: db)
+            try AuditTable.append(calls.map(\.audit), times: calls.map { Encoding.rfc3339Milliseconds($0.time) }, key: auditKey, in: db)
             try db.cachedStatement(
                 sql: """
                     INSERT INTO journal_position (id, segment, offset) VALUES (1, ?, ?)

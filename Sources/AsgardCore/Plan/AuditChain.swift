@@ -33,7 +33,7 @@ public enum AuditChain {
     /// each at its time (RFC 3339 text) with its detail as canonical JSON, each MAC'd under
     /// `key`: what a store appends, whatever the database.
     public static func records(
-        after head: (sequence: Int64, hash: String), appending entries: [AuditEntry], times: some Sequence<String>, key: AuditKey
+        after head: (sequence: Int64, hash: String), appending entries: [AuditEntry], times: [String], key: AuditKey
     ) -> [AuditRecord] {
         var (sequence, previous) = head
         var records: [AuditRecord] = []

@@ -32,9 +32,33 @@ package enum StoreCoding {
         let days = seconds >= 0 ? seconds / 86_400 : -((-seconds + 86_399) / 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = CivilCalendar.date(days: Int(days))
-        return pad(Int(year), 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
-            + "T" + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
-            + "." + pad(milliseconds, 3) + "Z"
+        let (hour, minute, second) = (secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60)
+        guard (0...9999).contains(year) else {
+            return pad(Int(year), 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+                + "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2) + "." + pad(milliseconds, 3) + "Z"
+        }
+        // Written in place (the audit chain stamps every gateway call with one of these): the
+        // same text as the concatenation above, without its twenty-odd small strings.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var at = 0
+            func put(_ value: Int, width: Int, then separator: Unicode.Scalar) {
+                var rest = value
+                for place in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[at + place] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                buffer[at + width] = UInt8(ascii: separator)
+                at += width + 1
+            }
+            put(Int(year), width: 4, then: "-")
+            put(month, width: 2, then: "-")
+            put(day, width: 2, then: "T")
+            put(hour, width: 2, then: ":")
+            put(minute, width: 2, then: ":")
+            put(second, width: 2, then: ".")
+            put(milliseconds, width: 3, then: "Z")
+            return at
+        }
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

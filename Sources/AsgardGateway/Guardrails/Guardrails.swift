@@ -89,20 +89,25 @@ public enum Guardrails {
     /// Every candidate of every enabled scanner, sorted by start, then longer first, then
     /// detector order. Not yet made non-overlapping.
     static func candidates(in bytes: [UInt8], text: String, detectors: Set<GuardrailDetector>) -> [GuardrailFinding] {
+        // Every detector is the usual case; a set of them all is known by its size, without
+        // hashing each detector's name for each scanner.
+        let every = detectors.count == GuardrailDetector.allCases.count
+        func wants(_ detector: GuardrailDetector) -> Bool { every || detectors.contains(detector) }
         var lists: [[GuardrailFinding]] = []
-        if !detectors.isDisjoint(with: GuardrailDetector.secrets) {
+        lists.reserveCapacity(6)
+        if every || !detectors.isDisjoint(with: GuardrailDetector.secrets) {
             let secrets = SecretDetector.matches(in: text).compactMap { match -> GuardrailFinding? in
                 let detector = GuardrailDetector(match.kind)
-                return detectors.contains(detector) ? GuardrailFinding(detector: detector, range: match.range) : nil
+                return wants(detector) ? GuardrailFinding(detector: detector, range: match.range) : nil
             }
             lists.append(secrets)
         }
         let scanner = PIIScanner(bytes)
-        if detectors.contains(.email) { lists.append(scanner.emails()) }
-        if detectors.contains(.phone) { lists.append(scanner.phones()) }
-        if detectors.contains(.creditCard) { lists.append(scanner.creditCards()) }
-        if detectors.contains(.usSSN) { lists.append(scanner.ssns()) }
-        if detectors.contains(.iban) { lists.append(scanner.ibans()) }
+        if wants(.email) { lists.append(scanner.emails()) }
+        if wants(.phone) { lists.append(scanner.phones()) }
+        if wants(.creditCard) { lists.append(scanner.creditCards()) }
+        if wants(.usSSN) { lists.append(scanner.ssns()) }
+        if wants(.iban) { lists.append(scanner.ibans()) }
         return merge(lists)
     }
 

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Instructions per gateway call under callgrind (issue 18): a figure that does not move with
+whatever else the machine is doing, beside bench_gateway.py's CPU seconds per call.
+
+Each target (`asgard stack-floor --mode fixed`, `--mode proxy`, `asgard serve` with every step
+on, on SQLite) runs under `valgrind --tool=callgrind`, twice: once answering CALLS_LOW calls and
+once CALLS_HIGH, each after the same warm-up, one call after the other over one keep-alive
+connection, with nginx's fixed completion as the upstream. Startup, warm-up and shutdown are the
+same in both runs, so (Ir(high) - Ir(low)) / (high - low) is the instructions one call costs.
+What the process does while idle for the longer run's extra seconds (timers) is counted in it;
+the idle rate is measured and printed beside it.
+
+Asgard's per-stage breakdown is the same difference taken for the inclusive cost of the
+functions that carry each stage (callgrind_annotate --inclusive=yes). Async functions are
+split by the compiler into resumption pieces that callgrind sees as separate roots, so a stage
+is named by its synchronous work (parsing, Cedar, scanners, reservation, recording, ingest,
+metrics); the upstream client and the HTTP server are the layer figures (target differences).
+
+Two things valgrind 3.19 needs: it cannot read the Swift release binary's DWARF 5, so a copy
+without debug sections (objcopy --strip-debug; the symbol table stays) is what runs; and it
+writes into the read-only mask libdispatch gives sigsuspend() when an async main parks the main
+thread, so Benchmarks/callgrind/sigsuspend_shim.c is preloaded to pass it a copy.
+
+Environment: ASGARD_BIN (default .build/release/asgard), BENCH_TARGETS (default
+floor-fixed,floor-proxy,asgard), CALLS_LOW (default 200), CALLS_HIGH
+(default 1200), WARMUP_CALLS (default 100). Writes .build/bench-instructions.txt.
+"""
+import http.client
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_gateway as g  # noqa: E402  (its helpers: processes, nginx, the desired state)
+
+TARGETS = os.environ.get("BENCH_TARGETS", "floor-fixed,floor-proxy,asgard").split(",")
+CALLS_LOW = int(os.environ.get("CALLS_LOW", "200"))
+CALLS_HIGH = int(os.environ.get("CALLS_HIGH", "1200"))
+WARMUP_CALLS = int(os.environ.get("WARMUP_CALLS", "100"))
+RAW = os.path.join(g.ROOT, ".build", "bench-instructions.txt")
+RUN = os.path.join(g.ROOT, ".build", "bench-instructions-run")
+
+# Asgard's stages: a label and the demangled function names whose inclusive cost is the stage.
+# Names are matched as prefixes of callgrind_annotate's (demangled) function column.
+STAGES = [
+    ("parse the request (ChatRequest)", ["ChatRequest.init(bytes:limit:)"]),
+    ("authenticate the key", ["KeyAuthenticator.authenticate("]),
+    ("Cedar decision", ["PolicyEngine.decide("]),
+    ("guardrails, request and answer (every string scanned)", ["DocumentGuardrail.apply("]),
+    ("  of which the answer (CompletionGuardrail)", ["CompletionGuardrail.apply("]),
+    ("upstream body encoding (JSONValue.jsonBytes)", ["JSONValue.jsonBytes.getter"]),
+    ("parse the answer (JSONValue.parse)", ["static JSONValue.parse("]),
+    ("budget reservation", ["BudgetLedger.reserve("]),
+    ("call record into the journal (CallRecorder.record)", ["CallRecorder.record("]),
+    ("ingest into SQLite, audit chain included (SQLiteStore.ingest)", ["SQLiteStore.ingest("]),
+    ("metrics", ["GatewayMetrics.request(", "GatewayMetrics.spend("]),
+]
+
+
+def log(text=""):
+    print(text, flush=True)
+
+
+def stripped_binary():
+    path = os.path.join(RUN, "asgard-nodebug")
+    subprocess.run(["objcopy", "--strip-debug", g.ASGARD, path], check=True)
+    return path
+
+
+def shim():
+    path = os.path.join(RUN, "sigsuspend_shim.so")
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", path, os.path.join(g.ROOT, "Benchmarks", "callgrind", "sigsuspend_shim.c")], check=True)
+    return path
+
+
+def drive(port, body, auth, calls):
+    """`calls` POSTs one after the other over one keep-alive connection; every answer must be 200."""
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    for _ in range(calls):
+        connection.request("POST", "/v1/chat/completions", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            sys.exit(f"bench: a call answered {response.status}")
+    connection.close()
+
+
+def callgrind(name, argv, env, calls, body, auth, port):
+    """Runs argv under callgrind, answers warm-up + `calls` calls, stops it; (Ir, out file, seconds of the calls)."""
+    out = os.path.join(RUN, f"callgrind-{name}-{calls}.out")
+    server = g.start(f"{name}-{calls}", ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, *argv], env=env)
+    g.wait_http(f"http://127.0.0.1:{port}/healthz", server, seconds=600)
+    drive(port, body, auth, WARMUP_CALLS)
+    started = time.monotonic()
+    drive(port, body, auth, calls)
+    seconds = time.monotonic() - started
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(600)
+    g.processes.remove(server)
+    totals = next(line for line in open(out) if line.startswith(("totals:", "summary:")))
+    return int(totals.split()[1]), out, seconds
+
+
+def inclusive(out):
+    """{demangled function: inclusive Ir} from callgrind_annotate."""
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(["swift", "demangle", "--simplified"], input=text, capture_output=True, text=True, check=True).stdout
+    costs = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(?:[^:\s]*:)?(.*?)(?:\s+\[[^\]]*\])?$", line)
+        if m:
+            function = m.group(2).strip()
+            costs[function] = costs.get(function, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
+def stage_cost(costs, names):
+    """The stage's inclusive cost: for each function named, the largest inclusive cost among the
+    entries that name it (a specialization and the thunk that calls it are one function, not two)."""
+    return sum(max((cost for function, cost in costs.items() if name in function), default=0) for name in names)
+
+
+def main():
+    import shutil
+    shutil.rmtree(RUN, ignore_errors=True)
+    os.makedirs(os.path.join(RUN, "nginx-tmp"))
+    g.RUN = RUN
+    binary = stripped_binary()
+    nginx_port = g.free_port()
+    conf = open(os.path.join(g.HERE, "nginx.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(nginx_port))
+    open(os.path.join(RUN, "nginx.conf"), "w").write(conf)
+    g.start("nginx", ["nginx", "-c", os.path.join(RUN, "nginx.conf"), "-p", RUN + "/"])
+    time.sleep(0.5)
+    lines = [f"asgard: {subprocess.run(['git', '-C', g.ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}",
+             f"valgrind: {subprocess.run(['valgrind', '--version'], capture_output=True, text=True).stdout.strip()}",
+             f"method: warm-up {WARMUP_CALLS} calls, then {CALLS_LOW} or {CALLS_HIGH} calls, sequential, one keep-alive connection; "
+             f"per call = (Ir({CALLS_HIGH}) - Ir({CALLS_LOW})) / {CALLS_HIGH - CALLS_LOW}"]
+    per_call = {}
+    asgard_runs = None
+    try:
+        env = dict(os.environ, LD_PRELOAD=shim(), BENCH_UPSTREAM_URL=f"http://127.0.0.1:{nginx_port}", BENCH_UPSTREAM_TOKEN=g.UPSTREAM_TOKEN)
+        desired, auth = g.mint_desired()
+        asgard_body = open(g.write_body("asgard", "bench/fixed-model"), "rb").read()
+        floor_body = open(g.write_body("floor", "fixed-model"), "rb").read()
+        for name in [t for t in ("floor-fixed", "floor-proxy", "asgard") if t in TARGETS]:
+            runs = {}
+            for calls in (CALLS_LOW, CALLS_HIGH):
+                port = g.free_port()
+                if name == "asgard":
+                    data = os.path.join(RUN, f"asgard-data-{calls}")
+                    argv = [binary, "serve", desired, "--port", str(port), "--policies", os.path.join(g.ROOT, "policies"), "--data-dir", data]
+                    body, key = asgard_body, auth
+                else:
+                    argv = [binary, "stack-floor", "--mode", name.removeprefix("floor-"), "--port", str(port),
+                            "--upstream", f"http://127.0.0.1:{nginx_port}"]
+                    body, key = floor_body, None
+                runs[calls] = callgrind(name, argv, env, calls, body, key, port)
+                log(f"{name}: {calls} calls: {runs[calls][0]:,} instructions ({runs[calls][2]:.1f} s of calls)")
+            low, high = runs[CALLS_LOW], runs[CALLS_HIGH]
+            per_call[name] = (high[0] - low[0]) / (CALLS_HIGH - CALLS_LOW)
+            lines.append(f"{name}: Ir({CALLS_LOW}) {low[0]}, Ir({CALLS_HIGH}) {high[0]}; calls took {low[2]:.1f} s and {high[2]:.1f} s; "
+                         f"{per_call[name]:,.0f} instructions per call")
+            if name == "asgard":
+                asgard_runs = runs
+    finally:
+        for process in list(g.processes):
+            g.stop(process)
+
+    lines += ["", "Instructions per call (callgrind; difference of two runs)", "", "| target | instructions per call |", "|---|---:|"]
+    for name, value in per_call.items():
+        lines.append(f"| {name} | {value:,.0f} |")
+    if len(per_call) == 3:
+        lines += ["", "| layer | instructions per call |", "|---|---:|",
+                  f"| HTTP server (floor-fixed) | {per_call['floor-fixed']:,.0f} |",
+                  f"| upstream client (floor-proxy - floor-fixed) | {per_call['floor-proxy'] - per_call['floor-fixed']:,.0f} |",
+                  f"| Asgard's pipeline, recording, store (asgard - floor-proxy) | {per_call['asgard'] - per_call['floor-proxy']:,.0f} |"]
+    if asgard_runs:
+        low, high = inclusive(asgard_runs[CALLS_LOW][1]), inclusive(asgard_runs[CALLS_HIGH][1])
+        lines += ["", "Asgard by stage (inclusive instructions per call of the functions that carry it)", "",
+                  "| stage | instructions per call |", "|---|---:|"]
+        for label, names in STAGES:
+            value = (stage_cost(high, names) - stage_cost(low, names)) / (CALLS_HIGH - CALLS_LOW)
+            lines.append(f"| {label} | {value:,.0f} |")
+    log("\n".join(lines))
+    with open(RAW, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log(f"\nraw figures: {os.path.relpath(RAW, g.ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
