@@ -53,6 +53,11 @@ UPSTREAM_TOKEN = "bench-upstream-token"   # nginx ignores it; not a secret
 # step is taken as disturbed by something else on the machine, and run once more.
 MAX_SEND_LAG_US = 1000
 
+# The cost of each layer of a call: a label, the target, and the target it is measured above.
+LAYERS = [("HTTP server (floor-fixed)", "floor-fixed", None), ("upstream client (floor-proxy - floor-fixed)", "floor-proxy", "floor-fixed"),
+          ("AsyncHTTPClient as the upstream client (floor-proxy-ahc - floor-fixed)", "floor-proxy-ahc", "floor-fixed"),
+          ("Asgard's pipeline, recording, store (asgard - floor-proxy)", "asgard", "floor-proxy")]
+
 raw_lines = []
 processes = []
 
@@ -441,6 +446,16 @@ def added(gateway, direct, rate, key):
     return f"{(g[key] - d[key]) / 1000:.2f}"
 
 
+def start_nginx():
+    """The upstream: nginx answering a fixed chat completion on a free port, run in RUN. (process, port)"""
+    port = free_port()
+    conf = open(os.path.join(HERE, "nginx.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(port))
+    open(os.path.join(RUN, "nginx.conf"), "w").write(conf)
+    nginx = start("nginx", ["nginx", "-c", os.path.join(RUN, "nginx.conf"), "-p", RUN + "/"])
+    time.sleep(0.5)
+    return nginx, port
+
+
 def main():
     shutil.rmtree(RUN, ignore_errors=True)
     os.makedirs(os.path.join(RUN, "nginx-tmp"))
@@ -452,11 +467,7 @@ def main():
     raw(f"method: fixed rates {RATES} RPS, {SECONDS:g} s measured after {WARMUP:g} s warm-up each (loadgen, open loop); "
         f"max RPS: wrk -t2 -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s")
 
-    nginx_port = free_port()
-    conf = open(os.path.join(HERE, "nginx.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(nginx_port))
-    open(os.path.join(RUN, "nginx.conf"), "w").write(conf)
-    nginx = start("nginx", ["nginx", "-c", os.path.join(RUN, "nginx.conf"), "-p", RUN + "/"])
-    time.sleep(0.5)
+    nginx, nginx_port = start_nginx()
     direct_body = write_body("direct", "fixed-model")
     status, _ = post(f"http://127.0.0.1:{nginx_port}/v1/chat/completions", direct_body)
     assert status == 200
@@ -510,13 +521,10 @@ def main():
         lines.append(f"\nmax RPS ratio Asgard / LiteLLM: {results['asgard']['wrk']['rps'] / results['litellm']['wrk']['rps']:.1f}")
     # CPU per call by layer, at each rate: the server stack alone, its upstream client, and
     # Asgard's own governance (what Asgard costs beyond a plain proxy on the same stack).
-    layers = [("HTTP server (floor-fixed)", "floor-fixed", None), ("upstream client (floor-proxy - floor-fixed)", "floor-proxy", "floor-fixed"),
-              ("AsyncHTTPClient as the upstream client (floor-proxy-ahc - floor-fixed)", "floor-proxy-ahc", "floor-fixed"),
-              ("Asgard's pipeline, recording, store (asgard - floor-proxy)", "asgard", "floor-proxy")]
-    if any(name in results for _, name, _ in layers):
+    if any(name in results for _, name, _ in LAYERS):
         lines += ["", "CPU µs per call by layer (differences of the targets' CPU per call at the same rate)", "",
                   "| layer | " + " | ".join(f"{rate} RPS" for rate in RATES) + " |", "|---|" + "---|" * len(RATES)]
-        for label, name, base in layers:
+        for label, name, base in LAYERS:
             if name not in results or (base and base not in results):
                 continue
             cells = []

@@ -30,6 +30,7 @@ floor-fixed,floor-proxy,floor-proxy-ahc,asgard), CALLS_LOW (default 200), CALLS_
 import http.client
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -133,16 +134,11 @@ def stage_cost(costs, names):
 
 
 def main():
-    import shutil
     shutil.rmtree(RUN, ignore_errors=True)
     os.makedirs(os.path.join(RUN, "nginx-tmp"))
     g.RUN = RUN
     binary = stripped_binary()
-    nginx_port = g.free_port()
-    conf = open(os.path.join(g.HERE, "nginx.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(nginx_port))
-    open(os.path.join(RUN, "nginx.conf"), "w").write(conf)
-    g.start("nginx", ["nginx", "-c", os.path.join(RUN, "nginx.conf"), "-p", RUN + "/"])
-    time.sleep(0.5)
+    _, nginx_port = g.start_nginx()
     lines = [f"asgard: {subprocess.run(['git', '-C', g.ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}",
              f"valgrind: {subprocess.run(['valgrind', '--version'], capture_output=True, text=True).stdout.strip()}",
              f"method: warm-up {WARMUP_CALLS} calls, then {CALLS_LOW} or {CALLS_HIGH} calls, sequential, one keep-alive connection; "
@@ -181,10 +177,7 @@ def main():
     lines += ["", "Instructions per call (callgrind; difference of two runs)", "", "| target | instructions per call |", "|---|---:|"]
     for name, value in per_call.items():
         lines.append(f"| {name} | {value:,.0f} |")
-    layers = [("HTTP server (floor-fixed)", "floor-fixed", None), ("upstream client (floor-proxy - floor-fixed)", "floor-proxy", "floor-fixed"),
-              ("AsyncHTTPClient as the upstream client (floor-proxy-ahc - floor-fixed)", "floor-proxy-ahc", "floor-fixed"),
-              ("Asgard's pipeline, recording, store (asgard - floor-proxy)", "asgard", "floor-proxy")]
-    rows = [(label, per_call[name] - (per_call[base] if base else 0)) for label, name, base in layers
+    rows = [(label, per_call[name] - (per_call[base] if base else 0)) for label, name, base in g.LAYERS
             if name in per_call and (base is None or base in per_call)]
     if rows:
         lines += ["", "| layer | instructions per call |", "|---|---:|"] + [f"| {label} | {value:,.0f} |" for label, value in rows]

@@ -82,10 +82,11 @@ public struct GatewayMetrics: GatewayMetering {
 
     /// One answered request.
     public func request(endpoint: String, status: Int, duration: Duration) {
-        handles.counter(.init(metric: 0, first: endpoint, second: String(status))) {
-            registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", String(status))])
+        let status = String(status)
+        handles.counters.handle(.requests, endpoint, status) {
+            registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", status)])
         }.increment()
-        handles.histogram(.init(metric: 1, first: endpoint, second: "")) {
+        handles.histograms.handle(.duration, endpoint, "") {
             registry.makeDurationHistogram(descriptor: Self.duration, labels: [("endpoint", endpoint)], buckets: Self.buckets)
         }.record(duration)
     }
@@ -98,7 +99,7 @@ public struct GatewayMetrics: GatewayMetering {
     /// Metered spend.
     public func spend(project: String, vendor: String, micros: Int64) {
         guard micros > 0 else { return }
-        handles.counter(.init(metric: 2, first: project, second: vendor)) {
+        handles.counters.handle(.spend, project, vendor) {
             registry.makeCounter(descriptor: Self.spend, labels: [("project", project), ("vendor", vendor)])
         }.increment(by: micros)
     }
@@ -136,29 +137,34 @@ final class LogSampler: Sendable {
     }
 }
 
-/// Metric handles by (metric, two label values), shared by every copy of the metrics. One
-/// uncontended lock and a hash per use; the registry's own lookup is what it replaces.
+/// The hot path's metric handles, shared by every copy of the metrics.
 final class MetricHandles: Sendable {
-    struct Key: Hashable {
-        let metric: Int
+    /// The metrics whose handles are kept.
+    enum Metric: Hashable {
+        case requests, duration, spend
+    }
+    let counters = HandleCache<Counter>()
+    let histograms = HandleCache<DurationHistogram>()
+}
+
+/// Handles of one kind by (metric, two label values): one uncontended lock and a hash per
+/// use, where the registry's own lookup builds and validates the metric's name.
+final class HandleCache<Handle: Sendable>: Sendable {
+    private struct Key: Hashable {
+        let metric: MetricHandles.Metric
         let first: String
         let second: String
     }
-    private let counters = Mutex<[Key: Counter]>([:])
-    private let histograms = Mutex<[Key: DurationHistogram]>([:])
+    private let handles = Mutex<[Key: Handle]>([:])
 
-    func counter(_ key: Key, make: () -> Counter) -> Counter {
-        if let counter = counters.withLock({ $0[key] }) { return counter }
-        let counter = make()
-        counters.withLock { $0[key] = counter }
-        return counter
-    }
-
-    func histogram(_ key: Key, make: () -> DurationHistogram) -> DurationHistogram {
-        if let histogram = histograms.withLock({ $0[key] }) { return histogram }
-        let histogram = make()
-        histograms.withLock { $0[key] = histogram }
-        return histogram
+    /// The handle for `metric` with these label values, made by `make` the first time (the
+    /// registry returns the same handle for the same labels, so a race to make it is harmless).
+    func handle(_ metric: MetricHandles.Metric, _ first: String, _ second: String, make: () -> Handle) -> Handle {
+        let key = Key(metric: metric, first: first, second: second)
+        if let handle = handles.withLock({ $0[key] }) { return handle }
+        let handle = make()
+        handles.withLock { $0[key] = handle }
+        return handle
     }
 }
 

@@ -366,9 +366,7 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
                 exchange.body!.writeBuffer(&chunk)
             }
         case .end:
-            self.exchange = nil
-            exchange.connection = nil
-            exchange.succeed()
+            detach()?.succeed()
             if exchange.keepAlive { pool.release(self) } else { close() }
         }
     }
@@ -377,21 +375,22 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         pool.closed(self)
-        if let exchange {
-            self.exchange = nil
-            exchange.connection = nil
-            exchange.fail(.upstreamFailed("the vendor closed the connection before its answer was complete"))
-        }
+        detach()?.fail(.upstreamFailed("the vendor closed the connection before its answer was complete"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let exchange {
-            self.exchange = nil
-            exchange.connection = nil
-            exchange.fail(.upstreamFailed("the connection to the vendor failed (\(type(of: error)))"))
-        }
+        detach()?.fail(.upstreamFailed("the connection to the vendor failed (\(type(of: error)))"))
         close()
+    }
+
+    /// The exchange this connection carries, no longer carried, so that ending it does not
+    /// come back to close this connection (`Exchange.fail` abandons the one it is on).
+    private func detach() -> Exchange? {
+        guard let exchange else { return nil }
+        self.exchange = nil
+        exchange.connection = nil
+        return exchange
     }
 
     /// The exchange ended early (timeout, cancellation, an answer too large): what may still

@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import AsgardServer
 import Foundation
 
@@ -13,27 +13,21 @@ struct StackFloorCommand: AsyncParsableCommand {
     )
 
     @Option(help: "fixed: answer a fixed chat completion; proxy: forward each call to --upstream as asgard serve does; proxy-ahc: through AsyncHTTPClient alone.")
-    var mode: String = StackFloor.fixed.rawValue
+    var mode: StackFloor = .fixed
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8090
     @Option(help: "The upstream's base URL (for proxy).") var upstream = "http://127.0.0.1:8081"
     @Option(help: "The environment variable holding the upstream's bearer token (for proxy).")
     var tokenEnv = "BENCH_UPSTREAM_TOKEN"
 
-    func validate() throws {
-        guard StackFloor(rawValue: mode) != nil else {
-            throw ValidationError("--mode must be one of \(StackFloor.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-    }
-
     func run() async throws {
         let client = HTTPUpstream.vendorClient()
         let token = ProcessInfo.processInfo.environment[tokenEnv] ?? ""
         do {
-            let application = StackFloor(rawValue: mode)!.application(
+            let application = mode.application(
                 host: host, port: port, upstreamURL: upstream, upstreamToken: token, client: client
             ) { [host, mode] channel in
-                FileHandle.standardOutput.write(Data("asgard stack-floor (\(mode)): serving on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
+                FileHandle.standardOutput.write(Data("asgard stack-floor (\(mode.rawValue)): serving on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
             }
             try await application.runService()
         } catch {
@@ -43,3 +37,6 @@ struct StackFloorCommand: AsyncParsableCommand {
         try await client.shutdown()
     }
 }
+
+/// `--mode fixed | proxy | proxy-ahc`; anything else is refused naming the three.
+extension StackFloor: ExpressibleByArgument {}
