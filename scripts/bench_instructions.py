@@ -6,9 +6,10 @@ Each target (`asgard stack-floor --mode fixed`, `--mode proxy`, `--mode proxy-ah
 serve` with every step on, on SQLite) runs under `valgrind --tool=callgrind`, twice: once answering CALLS_LOW calls and
 once CALLS_HIGH, each after the same warm-up, one call after the other over one keep-alive
 connection, with nginx's fixed completion as the upstream. Startup, warm-up and shutdown are the
-same in both runs, so (Ir(high) - Ir(low)) / (high - low) is the instructions one call costs.
-What the process does while idle for the longer run's extra seconds (timers) is counted in it;
-the idle rate is measured and printed beside it.
+same in both runs, and so is their length: the CALLS_HIGH run goes first, and the CALLS_LOW run
+idles after its calls until it has lasted as long. What the process does on timers (the
+desired-state watcher, the budget and rate lease keepers) therefore cancels out too, and
+(Ir(high) - Ir(low)) / (high - low) is the instructions one call costs.
 
 Asgard's per-stage breakdown is the same difference taken for the inclusive cost of the
 functions that carry each stage (callgrind_annotate --inclusive=yes). Only synchronous
@@ -96,14 +97,16 @@ def drive(port, body, auth, calls):
     connection.close()
 
 
-def callgrind(name, argv, env, calls, body, auth, port):
-    """Runs argv under callgrind, answers warm-up + `calls` calls, stops it; (Ir, out file, seconds of the calls)."""
+def callgrind(name, argv, env, calls, body, auth, port, last=0.0):
+    """Runs argv under callgrind, answers warm-up + `calls` calls, idles until `last` seconds have
+    passed since the calls began, stops it; (Ir, out file, seconds from the calls' start to the stop)."""
     out = os.path.join(RUN, f"callgrind-{name}-{calls}.out")
     server = g.start(f"{name}-{calls}", ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, *argv], env=env)
     g.wait_http(f"http://127.0.0.1:{port}/healthz", server, seconds=600)
     drive(port, body, auth, WARMUP_CALLS)
     started = time.monotonic()
     drive(port, body, auth, calls)
+    time.sleep(max(0.0, last - (time.monotonic() - started)))
     seconds = time.monotonic() - started
     os.killpg(server.pid, signal.SIGTERM)
     server.wait(600)
@@ -141,7 +144,8 @@ def main():
     _, nginx_port = g.start_nginx()
     lines = [f"asgard: {subprocess.run(['git', '-C', g.ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}",
              f"valgrind: {subprocess.run(['valgrind', '--version'], capture_output=True, text=True).stdout.strip()}",
-             f"method: warm-up {WARMUP_CALLS} calls, then {CALLS_LOW} or {CALLS_HIGH} calls, sequential, one keep-alive connection; "
+             f"method: warm-up {WARMUP_CALLS} calls, then {CALLS_LOW} or {CALLS_HIGH} calls, sequential, one keep-alive connection, "
+             f"both runs equally long; "
              f"per call = (Ir({CALLS_HIGH}) - Ir({CALLS_LOW})) / {CALLS_HIGH - CALLS_LOW}"]
     per_call = {}
     asgard_runs = None
@@ -152,7 +156,7 @@ def main():
         floor_body = open(g.write_body("floor", "fixed-model"), "rb").read()
         for name in [t for t in ("floor-fixed", "floor-proxy", "floor-proxy-ahc", "asgard") if t in TARGETS]:
             runs = {}
-            for calls in (CALLS_LOW, CALLS_HIGH):
+            for calls in (CALLS_HIGH, CALLS_LOW):
                 port = g.free_port()
                 if name == "asgard":
                     data = os.path.join(RUN, f"asgard-data-{calls}")
@@ -162,11 +166,12 @@ def main():
                     argv = [binary, "stack-floor", "--mode", name.removeprefix("floor-"), "--port", str(port),
                             "--upstream", f"http://127.0.0.1:{nginx_port}"]
                     body, key = floor_body, None
-                runs[calls] = callgrind(name, argv, env, calls, body, key, port)
-                log(f"{name}: {calls} calls: {runs[calls][0]:,} instructions ({runs[calls][2]:.1f} s of calls)")
+                last = runs[CALLS_HIGH][2] if CALLS_HIGH in runs else 0.0
+                runs[calls] = callgrind(name, argv, env, calls, body, key, port, last)
+                log(f"{name}: {calls} calls: {runs[calls][0]:,} instructions ({runs[calls][2]:.1f} s from the calls' start)")
             low, high = runs[CALLS_LOW], runs[CALLS_HIGH]
             per_call[name] = (high[0] - low[0]) / (CALLS_HIGH - CALLS_LOW)
-            lines.append(f"{name}: Ir({CALLS_LOW}) {low[0]}, Ir({CALLS_HIGH}) {high[0]}; calls took {low[2]:.1f} s and {high[2]:.1f} s; "
+            lines.append(f"{name}: Ir({CALLS_LOW}) {low[0]}, Ir({CALLS_HIGH}) {high[0]}; runs lasted {low[2]:.1f} s and {high[2]:.1f} s; "
                          f"{per_call[name]:,.0f} instructions per call")
             if name == "asgard":
                 asgard_runs = runs

@@ -4,8 +4,18 @@
 /// bytes, so their SHA-256 can name a plan.
 public enum CanonicalJSON {
     /// The canonical order of object keys: by UTF-8 bytes (the order of Unicode scalar values).
+    /// Compares the strings' contiguous UTF-8 in place (the audit log sorts an object's keys
+    /// per gateway call; iterating the UTF-8 views cost ~10× more).
     static func precedes(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+        var (lhs, rhs) = (lhs, rhs)
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                for index in 0..<min(left.count, right.count) where left[index] != right[index] {
+                    return left[index] < right[index]
+                }
+                return left.count < right.count
+            }
+        }
     }
 
     /// The canonical bytes of `value`.

@@ -22,6 +22,30 @@ struct AuditChainTests {
         #expect(AuditChain.hash(previous: AuditChain.genesis, entry: Self.entry) == SHA256.hex(message))
     }
 
+    @Test(
+        "the length prefixes count UTF-8 bytes and the sequence is written in decimal, whatever its size",
+        arguments: [
+            AuditRecord.Content(
+                sequence: 9, time: "t", actor: "", action: "a", target: nil, outcome: "o", detail: "{}"),
+            AuditRecord.Content(
+                sequence: 10, time: "2026-12-03T10:00:00.000Z", actor: "clé", action: "gateway.invoke", target: "Route/ü→x",
+                outcome: "allowed", detail: #"{"policies":"policy0,policy1","request_id":"req_0123"}"#),
+            AuditRecord.Content(
+                sequence: 1_234_567_890_123, time: "2026-12-03T10:00:00.000Z", actor: "k_1", action: "b", target: "",
+                outcome: "denied", detail: String(repeating: "x", count: 1000)),
+            AuditRecord.Content(
+                sequence: Int64.max, time: "", actor: "🦀", action: "", target: "\u{0}", outcome: "", detail: ""),
+        ])
+    func macKnownAnswerForAnyField(entry: AuditRecord.Content) throws {
+        let hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        let key = try AuditKey(hex: hex, source: "test")
+        let previous = String(repeating: "ab", count: 32)
+        let fields = [String(entry.sequence), entry.time, entry.actor, entry.action, entry.target ?? "\u{0}", entry.outcome, entry.detail]
+        let message = previous + fields.map { "\($0.utf8.count):\($0)" }.joined()
+        #expect(AuditChain.mac(previous: previous, entry: entry, key: key) == (try python3HMAC(key: hex, message: message)))
+        #expect(AuditChain.hash(previous: previous, entry: entry) == SHA256.hex(message))
+    }
+
     @Test("the MAC depends on the key, the previous MAC and every field")
     func macCoversEverything() {
         let base = AuditChain.mac(previous: AuditChain.genesis, entry: Self.entry, key: testAuditKey)
@@ -142,8 +166,9 @@ private func python3HMAC(key: String, message: String) throws -> String {
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [
         "python3", "-c",
-        "import hmac, hashlib, sys; print(hmac.new(bytes.fromhex(sys.argv[1]), sys.argv[2].encode(), hashlib.sha256).hexdigest())",
-        key, message,
+        "import hmac, hashlib, sys; print(hmac.new(bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), hashlib.sha256).hexdigest())",
+        // As hex: a message may hold a NUL (a missing target), which no argument can carry.
+        key, message.utf8.map { String(format: "%02x", $0) }.joined(),
     ]
     let output = Pipe()
     process.standardOutput = output

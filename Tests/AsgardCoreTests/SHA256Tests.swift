@@ -27,6 +27,16 @@ import Testing
     }
 
     /// Every length around the 55/56/64-byte padding boundaries, checked against coreutils.
+    @Test("hex is two lower-case digits per byte, every byte value, contiguous or not")
+    func hexOfEveryByte() {
+        let bytes = (0...255).map { UInt8($0) }
+        let expected = bytes.map { String(format: "%02x", $0) }.joined()
+        #expect(hexString(bytes) == expected)
+        #expect(hexString(bytes.lazy.map { $0 }) == expected)
+        #expect(bytes.withUnsafeBytes { hexString($0) } == expected)
+        #expect(hexString([UInt8]()) == "")
+    }
+
     @Test(arguments: [0, 1, 54, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000])
     func matchesSystemSha256sum(length: Int) throws {
         let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }

@@ -16,6 +16,19 @@ struct CanonicalJSONTests {
         #expect(CanonicalJSON.text(try JSONValue.parse(input)) == expected)
     }
 
+    @Test("keys sort by UTF-8 bytes: a prefix first, then the first differing byte, ASCII or not")
+    func keysSortByBytes() {
+        let keys = ["", "a", "aa", "ab", "b", "B", "_", "é", "e", "z", "zz", "ü", "\u{7f}", "🦀", "\u{FFFF}", "a\u{0}", "request_id", "reason"]
+        let members = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, String($0)) })
+        let expected = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let written = try? JSONValue.parse(CanonicalJSON.encodeStrings(members))
+        guard case .object(let object)? = written else {
+            Issue.record("encodeStrings wrote no object")
+            return
+        }
+        #expect(object.map(\.key).map { Array($0.utf8) } == expected.map { Array($0.utf8) })
+    }
+
     @Test func sameMeaningSameBytesDifferentMeaningDifferentBytes() throws {
         let one = try JSONValue.parse(#"{"a": {"y": [1, 2], "x": "s"}, "b": false}"#)
         let two = try JSONValue.parse("{\n  \"b\": false,\n  \"a\": {\"x\": \"s\", \"y\": [1,2]}\n}")

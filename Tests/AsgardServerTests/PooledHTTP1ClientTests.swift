@@ -341,6 +341,9 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
         ("http://vendor.internal?x=1", "vendor.internal", 80, "/?x=1", "vendor.internal"),
         ("http://[::1]:9000/p#frag", "::1", 9000, "/p", "[::1]:9000"),
         ("https://api.openai.com/v1/chat/completions", "api.openai.com", 443, "/v1/chat/completions", "api.openai.com"),
+        ("https://api.openai.com:8443", "api.openai.com", 8443, "/", "api.openai.com:8443"),
+        ("http://hôte.example/é?q=ü", "hôte.example", 80, "/é?q=ü", "hôte.example"),
+        ("http://host:80/", "host", 80, "/", "host"),
     ])
     func targetsAreParsed(url: String, host: String, port: Int, path: String, hostHeader: String) throws {
         let target = try #require(HTTPTarget(url))
@@ -350,7 +353,9 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
         #expect(target.hostHeader == hostHeader)
     }
 
-    @Test(arguments: ["ftp://x/y", "http://", "http://user:pw@host/p", "http://host:0/", "http://host:99999/", "http://host:x/", "http://[::1/"])
+    @Test(arguments: ["ftp://x/y", "http://", "http://user:pw@host/p", "http://host:0/", "http://host:99999/", "http://host:x/", "http://[::1/", "http://host:+80/", "http://host: 80/",
+        "http://host:/", "http://host:080080/", "http://[::1]x/", "http://[]:80/", "HTTP://host/",
+    ])
     func badTargetsAreRefused(url: String) {
         #expect(HTTPTarget(url) == nil)
     }

@@ -64,7 +64,7 @@ public struct AuditKey: Sendable, CustomStringConvertible, CustomDebugStringConv
     private static func mac(_ keyed: HMAC<Crypto.SHA256>, _ message: [UInt8]) -> String {
         var hmac = keyed
         hmac.update(data: message)
-        return hexString(hmac.finalize())
+        return hmac.finalize().withUnsafeBytes { hexString($0) }
     }
 
     public var description: String { "AuditKey(id: \(id))" }

@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOPosix
 
 /// A JSON answer: `value` encoded with snake_case keys, sorted, dates in ISO 8601 (the API's
 /// one encoding), and `status`.
@@ -27,9 +28,16 @@ struct JSONAnswer<Value: Encodable & Sendable>: ResponseGenerator {
 }
 
 /// A request body, at most `limit` bytes, arrived whole within `timeout`.
+///
+/// The deadline is a timer on the event loop the call runs on, cancelled as soon as the body is
+/// in: `Task.sleep` left a timer in libdispatch per call that woke a worker thread `timeout`
+/// after the call, long after it was answered (issue 18).
 /// - Throws: `GatewayError` 413 over the limit; 408 `request_timeout` when it does not arrive in time.
 func collectBody(_ request: Request, upTo limit: Int, within timeout: Duration) async throws -> ByteBuffer {
-    try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+    let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+    let (seconds, attoseconds) = timeout.components
+    let delay = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
         group.addTask {
             do {
                 return try await request.body.collect(upTo: limit)
@@ -40,14 +48,21 @@ func collectBody(_ request: Request, upTo limit: Int, within timeout: Duration) 
             }
         }
         group.addTask {
-            try await Task.sleep(for: timeout)
+            let timer = loop.scheduleTask(in: delay) {}
+            // Cancelled (the body arrived first, or the caller left): the timer leaves the loop
+            // and this child ends as `Task.sleep` would, with a `CancellationError`.
+            do {
+                try await withTaskCancellationHandler { try await timer.futureResult.get() } onCancel: { timer.cancel() }
+            } catch {
+                throw CancellationError()
+            }
             return nil
         }
         defer { group.cancelAll() }
         guard let first = try await group.next(), let body = first else {
             throw GatewayError(
                 status: 408, type: "invalid_request_error", code: "request_timeout",
-                message: "the request body did not arrive within \(timeout.components.seconds) s")
+                message: "the request body did not arrive within \(seconds) s")
         }
         return body
     }

@@ -18,16 +18,20 @@ public struct Authorizer: Sendable {
         var forbids: Set<String> = []
         var errors: Set<String> = []
         var messages: [String: String] = [:]
-        for policy in policies {
-            do throws(EvaluationError) {
-                guard try Authorizer.isSatisfied(policy, by: evaluator) else { continue }
-                switch policy.effect {
-                case .permit: permits.insert(policy.id)
-                case .forbid: forbids.insert(policy.id)
+        // Each policy borrowed where it lies: iterating the array copied every policy (a retain
+        // and a release of each of its fields) per request.
+        policies.withUnsafeBufferPointer { policies in
+            for index in policies.indices {
+                do throws(EvaluationError) {
+                    guard try Authorizer.isSatisfied(policies[index], by: evaluator) else { continue }
+                    switch policies[index].effect {
+                    case .permit: permits.insert(policies[index].id)
+                    case .forbid: forbids.insert(policies[index].id)
+                    }
+                } catch {
+                    errors.insert(policies[index].id)
+                    messages[policies[index].id] = error.description
                 }
-            } catch {
-                errors.insert(policy.id)
-                messages[policy.id] = error.description
             }
         }
         if forbids.isEmpty && !permits.isEmpty {
@@ -66,10 +70,14 @@ public struct Authorizer: Sendable {
 
     static func actionMatches(_ scope: ActionConstraint, _ uid: EntityUID, _ entities: Entities) -> Bool {
         switch scope {
-        case .any: true
-        case .equal(let target): Evaluator.uidsEqual(uid, target)
-        case .in(let target): entities.isDescendant(uid, of: target)
-        case .inSet(let targets): targets.contains { entities.isDescendant(uid, of: $0) }
+        case .any: return true
+        case .equal(let target): return Evaluator.uidsEqual(uid, target)
+        case .in(let target): return entities.isDescendant(uid, of: target)
+        case .inSet(let targets):
+            // `isDescendant` per target would look the action up once per target.
+            if targets.contains(uid) { return true }
+            guard let ancestors = entities[uid]?.ancestors, !ancestors.isEmpty else { return false }
+            return targets.contains { ancestors.contains($0) }
         }
     }
 }
