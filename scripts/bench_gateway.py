@@ -20,7 +20,10 @@ Prints a table; writes the raw figures to .build/bench-gateway.txt. Everything r
 Environment: BENCH_SECONDS (per fixed rate, default 30), BENCH_RATES (default 500,1000,2000),
 BENCH_WRK_SECONDS (default 20), BENCH_WRK_CONNECTIONS (default 64), BENCH_TARGETS
 (default direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard),
-BENCH_PREFILL_LEDGER_ROWS (ledger rows added to Asgard's store before it is measured, default 0).
+BENCH_PREFILL_LEDGER_ROWS (ledger rows added to Asgard's store before it is measured, default 0),
+BENCH_AFTER_SECONDS (default 0: when set, after each fixed rate the server's CPU is also measured
+for that many seconds of idle, per call of the step: work a call defers, such as a timer left
+behind, which the step's own window would miss; 40 s covers the 30 s request-body deadline).
 """
 import calendar
 import json
@@ -47,6 +50,7 @@ RATES = [int(r) for r in os.environ.get("BENCH_RATES", "500,1000,2000").split(",
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
 PREFILL_LEDGER_ROWS = int(os.environ.get("BENCH_PREFILL_LEDGER_ROWS", "0"))
+AFTER_SECONDS = float(os.environ.get("BENCH_AFTER_SECONDS", "0"))
 TARGETS = os.environ.get("BENCH_TARGETS", "direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm").split(",")
 UPSTREAM_TOKEN = "bench-upstream-token"   # nginx ignores it; not a secret
 # The load generator's own lateness (p99 of actual minus scheduled send time) above which a
@@ -169,10 +173,17 @@ def loadgen(port, body, auth, rate, seconds, server_pid):
     before = cpu_seconds(server_pid)
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
     used = cpu_seconds(server_pid) - before
-    settle(server_pid)
+    after = ""
     result = parse_kv(out)
+    if AFTER_SECONDS:
+        idle_from = cpu_seconds(server_pid)
+        time.sleep(AFTER_SECONDS)
+        calls = rate * (seconds + WARMUP)
+        result["after_us_per_call"] = (cpu_seconds(server_pid) - idle_from) / calls * 1e6
+        after = f" after_{AFTER_SECONDS:g}s_us_per_call={result['after_us_per_call']:.1f}"
+    settle(server_pid)
     result["server_cores"] = used / (seconds + WARMUP)
-    raw(f"loadgen {out} server_cores={result['server_cores']:.2f}")
+    raw(f"loadgen {out} server_cores={result['server_cores']:.2f}{after}")
     # Saturated: the target could not keep up with the schedule (or failed calls).
     result["saturated"] = (result["achieved_rps"] < 0.97 * rate or result["unsent"] > 0 or result["unfinished"] > 0
                            or result["errors"] > 0 or result["non2xx"] > 0)
@@ -215,7 +226,8 @@ def measure(name, port, body, auth, server_pid):
         results["rates"][rate] = r
         log(f"  {rate:>5} RPS: achieved {r['achieved_rps']:.0f}, p50 {r['p50_us']:.0f} µs, p99 {r['p99_us']:.0f} µs, "
             f"p99.9 {r['p999_us']:.0f} µs, max {r['max_us']:.0f} µs, non-2xx {r['non2xx']:.0f}, errors {r['errors']:.0f}"
-            f"{' SATURATED' if r['saturated'] else ''} (server {r['server_cores']:.2f} cores)")
+            f"{' SATURATED' if r['saturated'] else ''} (server {r['server_cores']:.2f} cores"
+            + (f"; then {r['after_us_per_call']:.1f} µs of CPU per call in the {AFTER_SECONDS:g} s after" if AFTER_SECONDS else "") + ")")
     results["wrk"] = w = wrk(port, body, auth, server_pid)
     log(f"  max (wrk -c{WRK_CONNECTIONS}): {w['rps']:.0f} RPS, p50 {w['p50_us']:.0f} µs, p99 {w['p99_us']:.0f} µs, "
         f"non-2xx {w['non2xx']:.0f} (server {w['server_cores']:.2f} cores)")

@@ -132,6 +132,13 @@ public enum Guardrails {
 
     /// A k-way merge of lists each already sorted by start (k is at most 6).
     static func merge(_ lists: [[GuardrailFinding]]) -> [GuardrailFinding] {
+        // Text with nothing found (nearly every string) or one kind found: nothing to merge.
+        let found = lists.filter { !$0.isEmpty }
+        if found.count <= 1 { return found.first ?? [] }
+        return mergeSorted(found)
+    }
+
+    private static func mergeSorted(_ lists: [[GuardrailFinding]]) -> [GuardrailFinding] {
         var heads = [Int](repeating: 0, count: lists.count)
         var out: [GuardrailFinding] = []
         out.reserveCapacity(lists.reduce(0) { $0 + $1.count })
