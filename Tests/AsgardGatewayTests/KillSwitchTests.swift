@@ -43,6 +43,17 @@ import Testing
         }
     }
 
+    @Test(
+        "a vendor's kill switch is matched against the model name's first non-empty part",
+        arguments: [
+            ("databricks/llama", "databricks"), ("databricks", "databricks"), ("/databricks/llama", "databricks"),
+            ("//x//y", "x"), ("", ""), ("///", ""), ("openai/gpt-4o/mini", "openai"), ("vé/ndor", "vé"),
+            ("a/\u{301}b", "a"),
+        ])
+    func vendorOfAModelName(model: String, vendor: String) {
+        #expect(Array(Gateway.vendorPrefix(of: model).utf8) == Array(vendor.utf8))
+    }
+
     @Test func firstMatchInOrderGlobalVendorModelProjectKey() {
         let all = [
             Self.kill(.key, "k1"), Self.kill(.project, "fraud"), Self.kill(.model, "databricks/llama"),
