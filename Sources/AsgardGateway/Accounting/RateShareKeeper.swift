@@ -77,9 +77,8 @@ public final class RateShareKeeper: Sendable {
     }
 
     /// Gives back everything each share holds beyond the requests it allowed in the last minute
-    /// (at shutdown, once no more requests come in).
-    public func returnAll() async {
-        let now = ContinuousClock.now
+    /// (at shutdown, once no more requests come in). `now` is when "the last minute" ends.
+    public func returnAll(now: ContinuousClock.Instant = .now) async {
         for key in limiter.shares.keys { await giveBack(key: key, now: now) }
     }
 

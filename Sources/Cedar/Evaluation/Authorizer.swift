@@ -18,20 +18,16 @@ public struct Authorizer: Sendable {
         var forbids: Set<String> = []
         var errors: Set<String> = []
         var messages: [String: String] = [:]
-        // Each policy borrowed where it lies: iterating the array copied every policy (a retain
-        // and a release of each of its fields) per request.
-        policies.withUnsafeBufferPointer { policies in
-            for index in policies.indices {
-                do throws(EvaluationError) {
-                    guard try Authorizer.isSatisfied(policies[index], by: evaluator) else { continue }
-                    switch policies[index].effect {
-                    case .permit: permits.insert(policies[index].id)
-                    case .forbid: forbids.insert(policies[index].id)
-                    }
-                } catch {
-                    errors.insert(policies[index].id)
-                    messages[policies[index].id] = error.description
+        for policy in policies {
+            do throws(EvaluationError) {
+                guard try Authorizer.isSatisfied(policy, by: evaluator) else { continue }
+                switch policy.effect {
+                case .permit: permits.insert(policy.id)
+                case .forbid: forbids.insert(policy.id)
                 }
+            } catch {
+                errors.insert(policy.id)
+                messages[policy.id] = error.description
             }
         }
         if forbids.isEmpty && !permits.isEmpty {
