@@ -8,6 +8,7 @@ import FakeDatabricks
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// A whole `asgard serve` on loopback (real HTTP, real SQLite, the fake Databricks upstream),
@@ -464,6 +465,34 @@ struct PlanningProvisioner: Provisioner {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A client that closes its connection half way through its body has sent no request:
+    /// nothing is decided, so nothing is audited (it was audited as a body too large). A body
+    /// that really is too large still is.
+    @Test func aClientThatLeavesMidBodyIsNotAuditedAsTooLarge() async throws {
+        let stored = Mutex<SQLiteStore?>(nil)
+        try await ServedAsgard.run(configure: { $0.maxBodyBytes = 2_000 }, onStore: { store in stored.withLock { $0 = store } }) { base, _ in
+            let store = try #require(stored.withLock { $0 })
+            let head = { (length: Int) in
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ServedAsgard.secrets["sdk-key"]!)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(length)\r\n\r\n"
+            }
+            // Ten bytes of a thousand, then the client is gone.
+            let left = try Self.probe(base, pause: 0.1, wait: 0.3, [head(1_000) + "{\"model\":"])
+            #expect(left.hasPrefix("open"), "\(left)")
+            try await Task.sleep(for: .seconds(1))
+            // The control: 3,000 bytes against a limit of 2,000, answered 413 and audited.
+            let large = try Self.probe(base, pause: 0.1, wait: 10, [head(3_000) + String(repeating: " ", count: 3_000)])
+            #expect(large.contains("413"), "\(large)")
+            var tooLarge: [AuditRecord] = []
+            for _ in 0..<100 {
+                tooLarge = try await store.auditTail(limit: 50).filter { $0.content.detail.contains("body_too_large") }
+                if !tooLarge.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(tooLarge.count == 1, "\(tooLarge.map(\.content.detail))")
+        }
     }
 
     @Test func aClientThatStopsSendingIsCutOff() async throws {

@@ -52,6 +52,11 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
         GatewayError(status: 400, type: "invalid_request_error", code: "invalid_request", message: message, param: param)
     }
 
+    /// The connection ended (closed or reset) before the request body did.
+    public static let bodyIncomplete = GatewayError(
+        status: 400, type: "invalid_request_error", code: "body_incomplete",
+        message: "the connection ended before the request body arrived whole")
+
     public static func bodyTooLarge(limit: Int) -> GatewayError {
         GatewayError(status: 413, type: "invalid_request_error", code: "body_too_large", message: "the request body is larger than \(limit) bytes")
     }

@@ -32,7 +32,9 @@ struct JSONAnswer<Value: Encodable & Sendable>: ResponseGenerator {
 /// The deadline is a timer on the event loop the call runs on, cancelled as soon as the body is
 /// in: `Task.sleep` left a timer in libdispatch per call that woke a worker thread `timeout`
 /// after the call, long after it was answered (issue 18).
-/// - Throws: `GatewayError` 413 over the limit; 408 `request_timeout` when it does not arrive in time.
+/// - Throws: `GatewayError` 413 over the limit; 408 `request_timeout` when it does not arrive in
+///   time; 400 `body_incomplete` when the connection ends before the body does;
+///   `CancellationError` when the handler is cancelled.
 func collectBody(_ request: Request, upTo limit: Int, within timeout: Duration) async throws -> ByteBuffer {
     let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
     let (seconds, attoseconds) = timeout.components
@@ -43,8 +45,11 @@ func collectBody(_ request: Request, upTo limit: Int, within timeout: Duration) 
                 return try await request.body.collect(upTo: limit)
             } catch is CancellationError {
                 return nil
-            } catch {
+            } catch is NIOTooManyBytesError {
                 throw GatewayError.bodyTooLarge(limit: limit)
+            } catch {
+                // The stream broke before the body's end: the client closed or reset.
+                throw GatewayError.bodyIncomplete
             }
         }
         group.addTask {
@@ -134,9 +139,13 @@ struct GatewayController: Sendable {
         let body: Result<[UInt8], GatewayError>
         do {
             body = .success(Array(try await collectBody(request, upTo: maxBodyBytes, within: bodyReadTimeout).readableBytesView))
-        } catch let refusal as GatewayError where refusal.statusCode == 408 {
-            // The connection is held by a client that does not send: answered, not audited.
+        } catch let refusal as GatewayError where refusal.statusCode == 408 || refusal.code == GatewayError.bodyIncomplete.code {
+            // The connection is held by a client that does not send, or the client left half way
+            // through its body: no request arrived, so nothing was decided; answered (when anyone
+            // is there to read it), not audited.
             throw refusal
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             body = .failure(.bodyTooLarge(limit: maxBodyBytes))
         }
