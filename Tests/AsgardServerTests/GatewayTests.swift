@@ -24,6 +24,7 @@ final class GatewayHarness: Sendable {
     let client: HTTPClient
     let budgets = BudgetLedger()
     let killSwitches = KillSwitchBoard()
+    let metrics = GatewayMetrics()
     let gateway: Gateway
     let state: DesiredState
 
@@ -68,7 +69,7 @@ final class GatewayHarness: Sendable {
             environment: ["DATABRICKS_HOST": fake.url, "DATABRICKS_TOKEN": Self.sentinelToken], guardrails: guardrails)
         gateway = Gateway(
             snapshot: { snapshot }, transport: HTTPUpstream(client: client), recorder: calls.recorder, budgets: budgets,
-            rateLimiter: RateLimiter(), killSwitches: killSwitches)
+            rateLimiter: RateLimiter(), killSwitches: killSwitches, metering: metrics)
     }
 
     /// The store, once every call answered so far has been copied into it from the journal.
@@ -256,6 +257,8 @@ final class GatewayHarness: Sendable {
             let reply = await h.chat(GatewayHarness.scorer)
             #expect(reply.status == 502 && GatewayHarness.code(reply.json) == "upstream_TEMPORARILY_UNAVAILABLE", "\(reply.json)")
             #expect(!"\(reply.json)".contains(GatewayHarness.sentinelToken))
+            // Counted under the model's vendor, named from the model id over bytes.
+            #expect(h.metrics.exposition().contains(#"asgard_upstream_errors_total{vendor="databricks",code="upstream_TEMPORARILY_UNAVAILABLE"} 1"#))
             // Nothing was spent: the reservation was released.
             #expect(h.budgets.snapshot(project: "fraud-detection")?.reserved == .zero)
             #expect(h.budgets.snapshot(project: "fraud-detection")?.spent == .zero)

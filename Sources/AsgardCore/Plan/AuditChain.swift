@@ -60,9 +60,7 @@ public enum AuditChain {
             previous.utf8.count + 64 + entry.time.utf8.count + entry.actor.utf8.count + entry.action.utf8.count
                 + (entry.target?.utf8.count ?? 1) + entry.outcome.utf8.count + entry.detail.utf8.count)
         bytes.append(contentsOf: previous.utf8)
-        var sequence: [UInt8] = []
-        appendDecimal(entry.sequence, to: &sequence)
-        appendField(sequence, to: &bytes)
+        appendField(String(entry.sequence), to: &bytes)
         appendField(entry.time, to: &bytes)
         appendField(entry.actor, to: &bytes)
         appendField(entry.action, to: &bytes)
@@ -72,33 +70,12 @@ public enum AuditChain {
         return bytes
     }
 
-    /// `<byte count>:<bytes>`: the count in decimal ASCII.
+    /// `<byte count>:<bytes>`, the count in decimal ASCII: appended piece by piece, not
+    /// interpolated (a decimal this short is a small string, no allocation).
     static func appendField(_ field: String, to bytes: inout [UInt8]) {
-        appendField(field.utf8, to: &bytes)
-    }
-
-    private static func appendField(_ field: some Collection<UInt8>, to bytes: inout [UInt8]) {
-        appendDecimal(Int64(field.count), to: &bytes)
+        bytes.append(contentsOf: String(field.utf8.count).utf8)
         bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: field)
-    }
-
-    /// `value` in decimal ASCII, as `String(value)` writes it (a minus sign for a negative one).
-    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            bytes.append(contentsOf: buffer[(20 - count)...])
-        }
+        bytes.append(contentsOf: field.utf8)
     }
 
     /// Checks records in sequence order against each other, the recorded head, the seal of the

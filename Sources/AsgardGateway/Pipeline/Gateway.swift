@@ -481,7 +481,8 @@ public struct Gateway: Sendable {
         audit.detail["status"] = String(error.statusCode)
         audit.outcome = "denied"
         if error.statusCode == 502 || error.statusCode == 504 {
-            metering.upstreamError(vendor: audit.target.flatMap { $0.split(separator: "/").first.map(String.init) } ?? "unknown", code: error.code)
+            let vendor = audit.target.map(Self.vendorPrefix(of:)) ?? ""
+            metering.upstreamError(vendor: vendor.isEmpty ? "unknown" : vendor, code: error.code)
         }
         try? await recorder.record(ledger: nil, audit: audit)
         return GatewayResponse(error: error, requestID: call.requestID)

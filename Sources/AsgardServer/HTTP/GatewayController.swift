@@ -37,8 +37,6 @@ struct JSONAnswer<Value: Encodable & Sendable>: ResponseGenerator {
 ///   `CancellationError` when the handler is cancelled.
 func collectBody(_ request: Request, upTo limit: Int, within timeout: Duration) async throws -> ByteBuffer {
     let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
-    let (seconds, attoseconds) = timeout.components
-    let delay = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
         group.addTask {
             do {
@@ -53,7 +51,7 @@ func collectBody(_ request: Request, upTo limit: Int, within timeout: Duration) 
             }
         }
         group.addTask {
-            let timer = loop.scheduleTask(in: delay) {}
+            let timer = loop.scheduleTask(in: TimeAmount(timeout)) {}
             // Cancelled (the body arrived first, or the caller left): the timer leaves the loop
             // and this child ends as `Task.sleep` would, with a `CancellationError`.
             do {
@@ -67,7 +65,7 @@ func collectBody(_ request: Request, upTo limit: Int, within timeout: Duration) 
         guard let first = try await group.next(), let body = first else {
             throw GatewayError(
                 status: 408, type: "invalid_request_error", code: "request_timeout",
-                message: "the request body did not arrive within \(seconds) s")
+                message: "the request body did not arrive within \(timeout.components.seconds) s")
         }
         return body
     }
