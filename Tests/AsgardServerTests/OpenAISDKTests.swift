@@ -495,6 +495,20 @@ struct PlanningProvisioner: Provisioner {
         }
     }
 
+    /// A body that stops half way, the client still connected: 408 once the read timeout has
+    /// passed (the deadline closes the connection's input, so the body's stream ends).
+    @Test func aBodyThatStopsHalfWayIsAnswered408() async throws {
+        try await ServedAsgard.run(configure: { $0.bodyReadTimeout = .seconds(1) }) { base, _ in
+            let head =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ServedAsgard.secrets["sdk-key"]!)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":"
+            let stalled = try Self.probe(base, pause: 0.1, wait: 10, [head])
+            let after = stalled.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? .infinity
+            #expect(stalled.hasPrefix("answered") && stalled.contains("408"), "\(stalled)")
+            #expect(after >= 0.9 && after < 5, "\(stalled)")
+        }
+    }
+
     @Test func aClientThatStopsSendingIsCutOff() async throws {
         try await ServedAsgard.run(configure: {
             $0.idleTimeout = .seconds(3)

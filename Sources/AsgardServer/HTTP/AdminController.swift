@@ -64,7 +64,7 @@ struct AdminController: Sendable {
         }
         group.post("/api/admin/kill") { request, context -> JSONAnswer<Changed> in
             let order = try await decodeBody(
-                KillOrder.self, from: request,
+                KillOrder.self, from: request, context: context,
                 expected: #"{"scope": global|vendor|model|project|key, "id": ..., "reason": ...}"#)
             let id = order.id ?? ""
             try await desk().engage(scope: order.scope, id: id, reason: order.reason, by: try operatorOf(context))
@@ -92,7 +92,7 @@ struct AdminController: Sendable {
         }
         for verb in ["approve", "reject"] {
             group.post("/api/admin/approvals/:id/\(verb)") { request, context -> JSONAnswer<Approval> in
-                let decision = try await decodeDecision(request, verb: verb)
+                let decision = try await decodeDecision(request, context: context, verb: verb)
                 guard let person = context.person else {
                     throw GatewayError(
                         status: 403, type: "permission_error", code: "not_a_person",
@@ -109,8 +109,8 @@ struct AdminController: Sendable {
 
     /// The decision's body: nothing, `{}`, or `{"reason": ...}`. A field naming who decides is
     /// refused by name: who decides is the credential's holder.
-    private func decodeDecision(_ request: Request, verb: String) async throws -> Decision {
-        let body = try await collectBody(request, upTo: 64 << 10, within: .seconds(30))
+    private func decodeDecision(_ request: Request, context: AsgardRequestContext, verb: String) async throws -> Decision {
+        let body = try await collectBody(request, on: context.channel, upTo: 64 << 10, within: .seconds(30))
         guard body.readableBytes > 0 else { return Decision() }
         guard case .object(let members)? = try? JSONValue.parse(Array(body.readableBytesView)) else {
             throw GatewayError.invalidRequest("the body must be a JSON object: {}" + (verb == "reject" ? #" or {"reason": "..."}"# : ""))

@@ -30,7 +30,7 @@ struct CostController: Sendable {
     func addRoutes(operators: RouterGroup<AsgardRequestContext>, readers: RouterGroup<AsgardRequestContext>) {
         operators.post("/api/cost/rollup") { request, context -> Response in
             let admin = try Self.rollupOperator(context.admin)
-            let (period, sources) = try await Self.rollupOrder(request, today: CostDay(desk.clock()))
+            let (period, sources) = try await Self.rollupOrder(request, context: context, today: CostDay(desk.clock()))
             let outcome = try await Self.rollup(desk: desk, budgets: budgets, period: period, sources: sources, by: admin)
             return Self.json(
                 .object([
@@ -136,8 +136,8 @@ struct CostController: Sendable {
     }
 
     /// The rollup's body: empty, or `{"from", "to", "sources"}`; anything else is refused by name.
-    static func rollupOrder(_ request: Request, today: CostDay) async throws -> (CostPeriod, Set<String>?) {
-        let body = try await collectBody(request, upTo: 64 << 10, within: .seconds(30))
+    static func rollupOrder(_ request: Request, context: AsgardRequestContext, today: CostDay) async throws -> (CostPeriod, Set<String>?) {
+        let body = try await collectBody(request, on: context.channel, upTo: 64 << 10, within: .seconds(30))
         var from = CostRollupService.firstDay(through: today), to = today
         var sources: Set<String>?
         guard body.readableBytes > 0 else { return (try CostPeriod(from: from, to: to), nil) }

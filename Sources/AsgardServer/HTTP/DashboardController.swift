@@ -39,9 +39,9 @@ struct DashboardController: Sendable {
         router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/dashboard.js") { _, _ in Self.asset(Assets.script, type: "text/javascript; charset=utf-8") }
         router.get("/login") { request, _ in try await loginPage(request) }
-        router.post("/login") { request, _ in try await login(request) }
-        router.post("/logout") { request, _ in
-            try await action(request) { signed, _ in
+        router.post("/login") { request, context in try await login(request, context) }
+        router.post("/logout") { request, context in
+            try await action(request, context) { signed, _ in
                 try await sessions.close(request)
                 try await store.appendAudit(AuditEntry(actor: "User/\(signed.person.email)", action: "dashboard.logout", target: nil, outcome: "ok"))
                 var response = Self.redirect("/login")
@@ -55,21 +55,21 @@ struct DashboardController: Sendable {
                 return try await overview(request, signed, message: rolled ? .notice("The cost rollup ran: the figures below include it.") : nil)
             }
         }
-        router.post("/rollup") { request, _ in try await action(request) { signed, _ in try await rollup(request, signed) } }
+        router.post("/rollup") { request, context in try await action(request, context) { signed, _ in try await rollup(request, signed) } }
         router.get("/projects/:id") { request, context in
             try await page(request) { signed in try await project(context.parameters.get("id") ?? "", signed) }
         }
         router.get("/approvals") { request, _ in try await page(request) { signed in try await approvals(request, signed, message: nil) } }
         for verb in ["approve", "reject"] {
             router.post("/approvals/:id/\(verb)") { request, context in
-                try await action(request) { signed, form in
+                try await action(request, context) { signed, form in
                     try await decide(context.parameters.get("id") ?? "", approve: verb == "approve", form: form, request, signed)
                 }
             }
         }
         router.get("/kill") { request, _ in try await page(request) { signed in try await killSwitches(request, signed, message: nil) } }
-        router.post("/kill/engage") { request, _ in try await action(request) { signed, form in try await kill(engage: true, form, request, signed) } }
-        router.post("/kill/release") { request, _ in try await action(request) { signed, form in try await kill(engage: false, form, request, signed) } }
+        router.post("/kill/engage") { request, context in try await action(request, context) { signed, form in try await kill(engage: true, form, request, signed) } }
+        router.post("/kill/release") { request, context in try await action(request, context) { signed, form in try await kill(engage: false, form, request, signed) } }
         router.get("/audit") { request, _ in try await page(request) { signed in try await audit(request, signed) } }
     }
 
@@ -87,7 +87,7 @@ struct DashboardController: Sendable {
     /// A form post by a signed-in person carrying their session's CSRF token, from this origin.
     /// Refused with 403 otherwise, before anything is read or changed.
     private func action(
-        _ request: Request, _ handle: (DashboardSessions.SignedIn, FormData) async throws -> Response
+        _ request: Request, _ context: AsgardRequestContext, _ handle: (DashboardSessions.SignedIn, FormData) async throws -> Response
     ) async throws -> Response {
         guard let signed = try await sessions.signedIn(request) else {
             return Self.problem(.forbidden, "Log in first", "Your session has ended or you are not logged in: nothing was changed. Log in and try again.", viewer: nil)
@@ -95,7 +95,7 @@ struct DashboardController: Sendable {
         guard Self.sameOrigin(request) else {
             return Self.problem(.forbidden, "Refused", "This form was posted from another site: nothing was changed.", viewer: signed.viewer)
         }
-        let form = try await Self.form(request)
+        let form = try await Self.form(request, context: context)
         guard let token = form["csrf"], constantTimeEqual(token, signed.session.csrf) else {
             return Self.problem(
                 .forbidden, "Refused", "The form's CSRF token is missing or does not match your session: nothing was changed. Reload the page and try again.",
@@ -105,8 +105,8 @@ struct DashboardController: Sendable {
     }
 
     /// The request's form body, at most `maxFormBytes`, arrived within 30 s.
-    static func form(_ request: Request) async throws -> FormData {
-        let body = try await collectBody(request, upTo: maxFormBytes, within: .seconds(30))
+    static func form(_ request: Request, context: AsgardRequestContext) async throws -> FormData {
+        let body = try await collectBody(request, on: context.channel, upTo: maxFormBytes, within: .seconds(30))
         do { return try FormData(body.readableBytesView) } catch { throw GatewayError.invalidRequest(error.description) }
     }
 
@@ -133,8 +133,8 @@ struct DashboardController: Sendable {
         return response
     }
 
-    private func login(_ request: Request) async throws -> Response {
-        let form = try await Self.form(request)
+    private func login(_ request: Request, _ context: AsgardRequestContext) async throws -> Response {
+        let form = try await Self.form(request, context: context)
         let next = Self.localPath(form["next"])
         guard Self.sameOrigin(request), let token = form["csrf"], let expected = request.cookies[DashboardSessions.loginCookie]?.value,
             !expected.isEmpty, constantTimeEqual(token, expected)

@@ -16,8 +16,8 @@ struct MCPController: Sendable {
 
     func addRoutes(to router: Router<AsgardRequestContext>) {
         for method in [HTTPRequest.Method.post, .get, .delete, .put, .patch] {
-            router.on("/mcp", method: method) { request, _ -> Response in
-                let body = method == .post ? try await collectBody(request, upTo: maxBodyBytes, within: bodyReadTimeout) : nil
+            router.on("/mcp", method: method) { request, context -> Response in
+                let body = method == .post ? try await collectBody(request, on: context.channel, upTo: maxBodyBytes, within: bodyReadTimeout) : nil
                 return Self.response(await endpoint.handle(Self.mcpRequest(request, body: body)))
             }
         }

@@ -4,7 +4,7 @@ public import AsgardGateway
 public import Foundation
 import HTTPTypes
 public import Hummingbird
-import NIOCore
+public import NIOCore
 
 /// The context of every Asgard route: Hummingbird's core storage, and who called once an
 /// authentication middleware has run. Handlers read `caller` or `admin`; they never look at
@@ -18,9 +18,12 @@ public struct AsgardRequestContext: RequestContext {
     /// The person whose personal credential authenticated the admin request; nil for the admin
     /// credential, which acts as no person.
     public var person: Person?
+    /// The connection the request came on (its body's deadline closes the connection's input).
+    public let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     /// JSON with sorted keys: the same bytes for the same answer.
