@@ -1,6 +1,5 @@
 public import AsgardGateway
 public import NIOCore
-import NIOHTTP1
 public import NIOPosix
 
 /// The gateway's plain (not streamed) calls to `http://` vendors: HTTP/1.1 over keep-alive
@@ -103,7 +102,8 @@ struct HTTPTarget: Hashable, Sendable {
         } else {
             return nil
         }
-        let authorityEnd = bytes[schemeEnd...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
+        let authorityEnd =
+            bytes[schemeEnd...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
         let authority = bytes[schemeEnd..<authorityEnd]
         let targetEnd = bytes[authorityEnd...].firstIndex(of: UInt8(ascii: "#")) ?? bytes.endIndex
         var target = String(decoding: bytes[authorityEnd..<targetEnd], as: UTF8.self)
@@ -185,7 +185,6 @@ final class Exchange: @unchecked Sendable {
 
     var status = 0
     var contentType: String?
-    var keepAlive = true
     var body: ByteBuffer?
 
     init(request: UpstreamRequest, target: HTTPTarget, promise: EventLoopPromise<UpstreamReply>) {
@@ -265,10 +264,7 @@ final class ConnectionPool: @unchecked Sendable {
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(connection)
-                }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
             .connect(host: origin.host, port: origin.port)
             .whenComplete { result in
@@ -317,15 +313,17 @@ final class ConnectionPool: @unchecked Sendable {
     }
 }
 
-/// One keep-alive connection: the channel's last handler, reading answers into the exchange
-/// it carries. Touched on its pool's event loop only.
+/// One keep-alive connection: the channel's only handler, writing each request as one buffer
+/// (`HTTP1Request`) and reading answers with `HTTP1ResponseParser` into the exchange it carries.
+/// Touched on its pool's event loop only.
 final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let pool: ConnectionPool
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
+    private var parser = HTTP1ResponseParser()
     private var isClosed = false
     var idleSince = NIODeadline.now()
 
@@ -333,7 +331,7 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    /// Writes the exchange's request as one head, one body and one end.
+    /// Writes the exchange's request in one write and one flush.
     func write(_ exchange: Exchange) {
         guard let context, !isClosed else {
             exchange.fail(.upstreamFailed("the connection to the vendor closed before the request was written"))
@@ -343,20 +341,23 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
             pool.release(self)
             return
         }
+        let request: ByteBuffer
+        switch Result(catching: { () throws(HTTP1Request.InvalidHeader) in
+            try HTTP1Request.post(
+                exchange.target, headers: exchange.request.headers, body: exchange.request.body, allocator: context.channel.allocator)
+        }) {
+        case .success(let bytes):
+            request = bytes
+        case .failure(.invalid(let name)):
+            exchange.fail(.upstreamFailed("the request to the vendor has an invalid header \(name): nothing was sent"))
+            pool.release(self)
+            return
+        }
         self.exchange = exchange
         exchange.connection = self
-        let request = exchange.request
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headers.count + 2)
-        headers.add(name: "Host", value: exchange.target.hostHeader)
-        for (name, value) in request.headers { headers.add(name: name, value: value) }
-        headers.add(name: "Content-Length", value: String(request.body.count))
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: exchange.target.path, headers: headers)
-        var body = context.channel.allocator.buffer(capacity: request.body.count)
-        body.writeBytes(request.body)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        parser = HTTP1ResponseParser()
+        exchange.body = context.channel.allocator.buffer(capacity: 0)
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -365,32 +366,36 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
             close()
             return
         }
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            exchange.status = Int(head.status.code)
-            exchange.contentType = head.headers.first(name: "content-type")
-            exchange.keepAlive = head.isKeepAlive
-        case .body(var chunk):
-            let size = (exchange.body?.readableBytes ?? 0) + chunk.readableBytes
-            guard size <= pool.configuration.maxResponseBytes else {
-                exchange.fail(.upstreamFailed("the vendor's answer is larger than \(pool.configuration.maxResponseBytes) bytes"))
-                return
-            }
-            if exchange.body == nil {
-                exchange.body = chunk
-            } else {
-                exchange.body!.writeBuffer(&chunk)
-            }
-        case .end:
-            detach()?.succeed()
-            if exchange.keepAlive { pool.release(self) } else { close() }
+        var input = unwrapInboundIn(data)
+        let whole: Bool
+        do {
+            whole = try parser.parse(&input, into: &exchange.body!)
+        } catch {
+            exchange.fail(.upstreamFailed("the vendor's answer is not HTTP/1.1 this client can read (\(error))"))
+            return
         }
+        guard exchange.body!.readableBytes <= pool.configuration.maxResponseBytes else {
+            exchange.fail(.upstreamFailed("the vendor's answer is larger than \(pool.configuration.maxResponseBytes) bytes"))
+            return
+        }
+        guard whole, let head = parser.head else { return }
+        exchange.status = head.status
+        exchange.contentType = head.contentType
+        detach()?.succeed()
+        // Bytes after the answer belong to no call: the connection is not reused.
+        if head.keepAlive, input.readableBytes == 0 { pool.release(self) } else { close() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         guard !isClosed else { return }
         isClosed = true
         pool.closed(self)
+        if exchange != nil, parser.finishAtClose(), let head = parser.head {
+            // An answer framed by the connection's close is whole now.
+            exchange?.status = head.status
+            exchange?.contentType = head.contentType
+            detach()?.succeed()
+        }
         detach()?.fail(.upstreamFailed("the vendor closed the connection before its answer was complete"))
         context.fireChannelInactive()
     }

