@@ -13,7 +13,8 @@ public import NIOPosix
 /// is touched on its own loop only.
 ///
 /// What it promises, as `UpstreamTransport` asks:
-/// - `upstreamUnreachable` only when no connection could be made (the request never left);
+/// - `upstreamUnreachable` only when the request never left: no connection could be made, or
+///   a header could not be written (a name that is not a token, a value with a CR, LF or NUL);
 /// - `upstreamTimeout` when the whole answer did not arrive within the call's deadline (the
 ///   connection is closed: an answer arriving late must not be read as the next call's);
 /// - `upstreamFailed` for anything else after the request may have left: a connection closed
@@ -349,7 +350,7 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
         case .success(let bytes):
             request = bytes
         case .failure(.invalid(let name)):
-            exchange.fail(.upstreamFailed("the request to the vendor has an invalid header \(name): nothing was sent"))
+            exchange.fail(.upstreamUnreachable("the request to the vendor has an invalid header \(name): nothing was sent"))
             pool.release(self)
             return
         }

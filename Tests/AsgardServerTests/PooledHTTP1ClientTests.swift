@@ -1,10 +1,11 @@
 import AsgardGateway
-@testable import AsgardServer
 import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+
+@testable import AsgardServer
 
 /// A vendor that answers in raw bytes, as scripted by the request's path, and counts the
 /// connections it accepts and sees closed: what a pooled client must survive.
@@ -207,7 +208,8 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
             let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for i in 0..<300 {
                     group.addTask {
-                        let reply = try await client.send(Self.request(vendor.url(i % 2 == 0 ? "/echo" : "/chunked"), #"{"call":\#(i)}"#), timeoutSeconds: 10)
+                        let reply = try await client.send(
+                            Self.request(vendor.url(i % 2 == 0 ? "/echo" : "/chunked"), #"{"call":\#(i)}"#), timeoutSeconds: 10)
                         return (i, String(decoding: reply.body, as: UTF8.self))
                     }
                 }
@@ -277,6 +279,23 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// A credential with a line break (an environment variable set carelessly, or by someone
+    /// who wants a header of their own in the vendor's request): nothing is sent, the call is
+    /// unreachable (so nothing is charged), the header is named and its value is not, and the
+    /// connection serves the next call.
+    @Test func aHeaderWithALineBreakSendsNothing() async throws {
+        try await Self.withVendor { client, vendor in
+            let injected = UpstreamRequest(
+                url: vendor.url("/echo"), headers: [("Authorization", "Bearer " + Self.token + "\r\nX-Injected: 1")], body: Array("{}".utf8))
+            let error = await Self.failure { try await client.send(injected, timeoutSeconds: 5) }
+            #expect(error?.code == GatewayError.unreachableCode)
+            #expect(error?.body.contains("Authorization") == true && error?.body.contains("X-Injected") == false)
+            let reply = try await client.send(Self.request(vendor.url("/echo")), timeoutSeconds: 5)
+            #expect(reply.status == 200)
+            #expect(vendor.requests.load(ordering: .relaxed) == 1)
+        }
+    }
+
     @Test func aVendorThatNeverAnswersTimesOutAndItsConnectionIsClosed() async throws {
         try await Self.withVendor { client, vendor in
             let started = ContinuousClock.now
@@ -325,7 +344,9 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
             try await Self.eventually("the hanging call holds the connection") { vendor.requests.load(ordering: .relaxed) == 1 }
             let replies = try await withThrowingTaskGroup(of: String.self) { group in
                 for i in 0..<5 {
-                    group.addTask { String(decoding: try await client.send(Self.request(vendor.url("/echo"), "\(i)"), timeoutSeconds: 10).body, as: UTF8.self) }
+                    group.addTask {
+                        String(decoding: try await client.send(Self.request(vendor.url("/echo"), "\(i)"), timeoutSeconds: 10).body, as: UTF8.self)
+                    }
                 }
                 return try await group.reduce(into: Set<String>()) { $0.insert($1) }
             }
@@ -353,7 +374,9 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
         #expect(target.hostHeader == hostHeader)
     }
 
-    @Test(arguments: ["ftp://x/y", "http://", "http://user:pw@host/p", "http://host:0/", "http://host:99999/", "http://host:x/", "http://[::1/", "http://host:+80/", "http://host: 80/",
+    @Test(arguments: [
+        "ftp://x/y", "http://", "http://user:pw@host/p", "http://host:0/", "http://host:99999/", "http://host:x/", "http://[::1/", "http://host:+80/",
+        "http://host: 80/",
         "http://host:/", "http://host:080080/", "http://[::1]x/", "http://[]:80/", "HTTP://host/",
     ])
     func badTargetsAreRefused(url: String) {
