@@ -458,7 +458,19 @@ struct PlanningProvisioner: Provisioner {
             print("closed", round(time.time() - start, 1), "(reset)")
         """
 
-    static func probe(_ base: String, pause: Double, wait: Double, _ parts: [String]) throws -> String {
+    /// Runs the probe on a thread of its own and waits for it without holding one of Swift's
+    /// cooperative threads: blocking one there (the probe reads its child to the end) left the
+    /// served gateway, on a 2-core machine with other suites running, without a thread for work
+    /// it does off its event loop, and a 413 then went unanswered for the probe's whole wait.
+    static func probe(_ base: String, pause: Double, wait: Double, _ parts: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try blockingProbe(base, pause: pause, wait: wait, parts) })
+            }
+        }
+    }
+
+    static func blockingProbe(_ base: String, pause: Double, wait: Double, _ parts: [String]) throws -> String {
         let url = try #require(URL(string: base))
         let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -484,11 +496,11 @@ struct PlanningProvisioner: Provisioner {
                     + "Content-Type: application/json\r\nContent-Length: \(length)\r\n\r\n"
             }
             // Ten bytes of a thousand, then the client is gone.
-            let left = try Self.probe(base, pause: 0.1, wait: 0.3, [head(1_000) + "{\"model\":"])
+            let left = try await Self.probe(base, pause: 0.1, wait: 0.3, [head(1_000) + "{\"model\":"])
             #expect(left.hasPrefix("open"), "\(left)")
             try await Task.sleep(for: .seconds(1))
             // The control: 3,000 bytes against a limit of 2,000, answered 413 and audited.
-            let large = try Self.probe(base, pause: 0.1, wait: 10, [head(3_000) + String(repeating: " ", count: 3_000)])
+            let large = try await Self.probe(base, pause: 0.1, wait: 10, [head(3_000) + String(repeating: " ", count: 3_000)])
             #expect(large.contains("413"), "\(large)")
             var tooLarge: [AuditRecord] = []
             for _ in 0..<100 {
@@ -507,7 +519,7 @@ struct PlanningProvisioner: Provisioner {
             let head =
                 "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ServedAsgard.secrets["sdk-key"]!)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":"
-            let stalled = try Self.probe(base, pause: 0.1, wait: 30, [head])
+            let stalled = try await Self.probe(base, pause: 0.1, wait: 30, [head])
             let after = stalled.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
             #expect(stalled.hasPrefix("answered") && stalled.contains("408"), "\(stalled)")
             #expect(after >= 0.9, "\(stalled)")
@@ -520,7 +532,7 @@ struct PlanningProvisioner: Provisioner {
             $0.bodyReadTimeout = .seconds(2)
         }) { base, _ in
             // Headers that stop half way: closed after the idle timeout (this stayed open 40 s+).
-            let halfHeaders = try Self.probe(base, pause: 0.1, wait: 20, ["POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"])
+            let halfHeaders = try await Self.probe(base, pause: 0.1, wait: 20, ["POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"])
             #expect(halfHeaders.hasPrefix("closed"), "\(halfHeaders)")
             // A body trickled a byte every 0.3 s keeps the connection from idling but never
             // arrives: 408 after the read timeout (or, when the client is still sending as the
@@ -528,7 +540,7 @@ struct PlanningProvisioner: Provisioner {
             let head =
                 "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(ServedAsgard.secrets["sdk-key"]!)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
-            let trickle = try Self.probe(base, pause: 0.3, wait: 20, [head] + Array(repeating: " ", count: 40))
+            let trickle = try await Self.probe(base, pause: 0.3, wait: 20, [head] + Array(repeating: " ", count: 40))
             let cutAfter = trickle.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? .infinity
             #expect((trickle.hasPrefix("answered") && trickle.contains("408")) || trickle.hasPrefix("closed"), "\(trickle)")
             #expect(cutAfter < 10, "\(trickle)")
