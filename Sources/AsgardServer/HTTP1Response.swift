@@ -10,8 +10,9 @@ import NIOCore
 ///   `Content-Length`, and the connection is not reused; another transfer coding, or neither
 ///   header, is a body read to the connection's close; `Content-Length` must be digits, and
 ///   several must agree; 1xx answers (but 101) are skipped; 204 and 304 have no body;
-/// - lines end in CRLF; a header line that starts with whitespace (obsolete folding), a space
-///   before a header's colon, or a name that is not a token is refused;
+/// - lines end in CRLF; a bare CR or LF or a NUL in the head, a header line that starts with
+///   whitespace (obsolete folding), a space before a header's colon, or a name that is not a
+///   token is refused;
 /// - the head is at most `maxHeadBytes`, a chunk-size line at most 1 KiB, trailers are read and
 ///   dropped;
 /// - `keepAlive` is HTTP/1.1 without `Connection: close`, or HTTP/1.0 with `keep-alive`.
@@ -44,12 +45,6 @@ struct HTTP1ResponseParser {
 
     init(maxHeadBytes: Int = 64 << 10) {
         self.maxHeadBytes = maxHeadBytes
-    }
-
-    /// Whether the body is read until the connection closes (then `finishAtClose` ends it).
-    var readsUntilClose: Bool {
-        if case .untilClose = state { return true }
-        return false
     }
 
     /// Reads what it can of `input` (consuming it), appending body bytes to `body`; true once
@@ -139,6 +134,15 @@ struct HTTP1ResponseParser {
     private static let headEnd: [UInt8] = [13, 10, 13, 10]
 
     private mutating func readHead(_ bytes: ArraySlice<UInt8>) throws(ParseError) {
+        // A bare CR or LF, or a NUL, would let two readers see different headers (RFC 9112 §2.2).
+        for index in bytes.indices {
+            switch bytes[index] {
+            case 0: throw .malformed("the head has a NUL")
+            case 13 where index + 1 == bytes.endIndex || bytes[index + 1] != 10: throw .malformed("the head has a bare CR")
+            case 10 where index == bytes.startIndex || bytes[index - 1] != 13: throw .malformed("the head has a bare LF")
+            default: break
+            }
+        }
         var lines = Self.lines(bytes)
         guard let statusLine = lines.first else { throw .malformed("no status line") }
         lines.removeFirst()

@@ -173,6 +173,8 @@ import Testing
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: a\nContent-Length: 2\r\n\r\nhi", "HTTP/1.1 200 OK\r\nX-A: a\rContent-Length: 2\r\n\r\nhi",
+        "HTTP/1.1 200 OK\r\nX-A: a\u{0}b\r\nContent-Length: 2\r\n\r\nhi",
     ])
     func refusesWhatItCannotReadUnambiguously(answer: String) {
         #expect(throws: HTTP1ResponseParser.ParseError.self) { _ = try Self.ours([Array(answer.utf8)]) }
