@@ -173,22 +173,22 @@ struct HTTP1ResponseParser {
             let name = line[..<colon]
             guard !name.isEmpty, name.allSatisfy(Self.isToken) else { throw .malformed("a header name is not a token") }
             let value = Self.trimmed(line[(colon + 1)...])
-            if Self.named(name, "content-length") {
+            if Self.same(name, "content-length") {
                 guard let length = Self.contentLength(value) else { throw .malformed("Content-Length is not a number") }
                 guard contentLength == nil || contentLength == length else { throw .malformed("two Content-Length values disagree") }
                 contentLength = length
-            } else if Self.named(name, "transfer-encoding") {
+            } else if Self.same(name, "transfer-encoding") {
                 // Codings accumulate over repeated headers; only the last one decides framing.
                 for coding in Self.tokens(value) {
                     chunked = Self.same(coding, "chunked")
                     otherCoding = !chunked
                 }
-            } else if Self.named(name, "connection") {
+            } else if Self.same(name, "connection") {
                 for token in Self.tokens(value) {
                     if Self.same(token, "close") { close = true }
                     if Self.same(token, "keep-alive") { keepAliveToken = true }
                 }
-            } else if Self.named(name, "content-type") {
+            } else if Self.same(name, "content-type") {
                 contentType = String(decoding: value, as: UTF8.self)
             }
         }
@@ -312,11 +312,7 @@ struct HTTP1ResponseParser {
         return slice
     }
 
-    /// Whether a header name is `lowercased` (ASCII, case-insensitively).
-    private static func named(_ name: ArraySlice<UInt8>, _ lowercased: StaticString) -> Bool {
-        same(name, lowercased)
-    }
-
+    /// Whether `bytes` are `lowercased` (ASCII, case-insensitively).
     private static func same(_ bytes: ArraySlice<UInt8>, _ lowercased: StaticString) -> Bool {
         guard bytes.count == lowercased.utf8CodeUnitCount else { return false }
         return lowercased.withUTF8Buffer { expected in

@@ -186,7 +186,8 @@ final class Exchange: @unchecked Sendable {
 
     var status = 0
     var contentType: String?
-    var body: ByteBuffer?
+    /// The answer's body as it arrives.
+    var body = ByteBuffer()
 
     init(request: UpstreamRequest, target: HTTPTarget, promise: EventLoopPromise<UpstreamReply>) {
         self.request = request
@@ -199,7 +200,7 @@ final class Exchange: @unchecked Sendable {
         guard !ended else { return }
         ended = true
         timeout?.cancel()
-        let bytes = body.map { Array($0.readableBytesView) } ?? []
+        let bytes = Array(body.readableBytesView)
         promise.succeed(UpstreamReply(status: status, body: bytes, contentType: contentType))
     }
 
@@ -357,7 +358,6 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
         self.exchange = exchange
         exchange.connection = self
         parser = HTTP1ResponseParser()
-        exchange.body = context.channel.allocator.buffer(capacity: 0)
         context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
@@ -370,12 +370,12 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
         var input = unwrapInboundIn(data)
         let whole: Bool
         do {
-            whole = try parser.parse(&input, into: &exchange.body!)
+            whole = try parser.parse(&input, into: &exchange.body)
         } catch {
             exchange.fail(.upstreamFailed("the vendor's answer is not HTTP/1.1 this client can read (\(error))"))
             return
         }
-        guard exchange.body!.readableBytes <= pool.configuration.maxResponseBytes else {
+        guard exchange.body.readableBytes <= pool.configuration.maxResponseBytes else {
             exchange.fail(.upstreamFailed("the vendor's answer is larger than \(pool.configuration.maxResponseBytes) bytes"))
             return
         }
