@@ -134,16 +134,7 @@ struct HTTP1ResponseParser {
     private static let headEnd: [UInt8] = [13, 10, 13, 10]
 
     private mutating func readHead(_ bytes: ArraySlice<UInt8>) throws(ParseError) {
-        // A bare CR or LF, or a NUL, would let two readers see different headers (RFC 9112 §2.2).
-        for index in bytes.indices {
-            switch bytes[index] {
-            case 0: throw .malformed("the head has a NUL")
-            case 13 where index + 1 == bytes.endIndex || bytes[index + 1] != 10: throw .malformed("the head has a bare CR")
-            case 10 where index == bytes.startIndex || bytes[index - 1] != 13: throw .malformed("the head has a bare LF")
-            default: break
-            }
-        }
-        var lines = Self.lines(bytes)
+        var lines = try Self.lines(bytes)
         guard let statusLine = lines.first else { throw .malformed("no status line") }
         lines.removeFirst()
         // "HTTP/1.x SSS reason"
@@ -216,18 +207,23 @@ struct HTTP1ResponseParser {
 
     // MARK: Pieces
 
-    /// The lines of a head (without its final CRLF CRLF).
-    private static func lines(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+    /// The lines of a head (without its final CRLF CRLF), split at CRLF; a bare CR or LF, or a
+    /// NUL, is refused.
+    private static func lines(_ bytes: ArraySlice<UInt8>) throws(ParseError) -> [ArraySlice<UInt8>] {
         var lines: [ArraySlice<UInt8>] = []
         var start = bytes.startIndex
         var index = bytes.startIndex
         while index < bytes.endIndex {
-            if bytes[index] == 13, index + 1 < bytes.endIndex, bytes[index + 1] == 10 {
+            switch bytes[index] {
+            case 13 where index + 1 < bytes.endIndex && bytes[index + 1] == 10:
                 lines.append(bytes[start..<index])
                 index += 2
                 start = index
-            } else {
-                index += 1
+            // A bare CR or LF, or a NUL, would let two readers see different headers (RFC 9112 §2.2).
+            case 13: throw .malformed("the head has a bare CR")
+            case 10: throw .malformed("the head has a bare LF")
+            case 0: throw .malformed("the head has a NUL")
+            default: index += 1
             }
         }
         lines.append(bytes[start..<bytes.endIndex])
