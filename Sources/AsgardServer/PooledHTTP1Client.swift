@@ -13,8 +13,9 @@ public import NIOPosix
 /// is touched on its own loop only.
 ///
 /// What it promises, as `UpstreamTransport` asks:
-/// - `upstreamUnreachable` only when the request never left: no connection could be made, or
-///   a header could not be written (a name that is not a token, a value with a CR, LF or NUL);
+/// - `upstreamUnreachable` only when the request never left: no connection could be made, a
+///   header could not be written (a name that is not a token, a value with a CR, LF or NUL),
+///   or the deadline passed or the caller left while the call still waited for a connection;
 /// - `upstreamTimeout` when the whole answer did not arrive within the call's deadline (the
 ///   connection is closed: an answer arriving late must not be read as the next call's);
 /// - `upstreamFailed` for anything else after the request may have left: a connection closed
@@ -60,7 +61,12 @@ public final class PooledHTTP1Client: Sendable {
         let exchange = Exchange(request: request, target: target, promise: promise)
         let deadline = NIODeadline.now() + .seconds(Int64(timeoutSeconds))
         let start = {
-            exchange.timeout = loop.scheduleTask(deadline: deadline) { exchange.fail(.upstreamTimeout(after: timeoutSeconds)) }
+            exchange.timeout = loop.scheduleTask(deadline: deadline) {
+                exchange.fail(
+                    exchange.written
+                        ? .upstreamTimeout(after: timeoutSeconds)
+                        : .upstreamUnreachable("no connection to the vendor was ready within the call's \(timeoutSeconds) s: nothing was sent"))
+            }
             loopPools.pool(for: target).execute(exchange)
         }
         if loop.inEventLoop { start() } else { loop.execute(start) }
@@ -68,7 +74,12 @@ public final class PooledHTTP1Client: Sendable {
             return try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
             } onCancel: {
-                loop.execute { exchange.fail(.upstreamFailed("the call was cancelled before the vendor answered whole")) }
+                loop.execute {
+                    exchange.fail(
+                        exchange.written
+                            ? .upstreamFailed("the call was cancelled before the vendor answered whole")
+                            : .upstreamUnreachable("the call was cancelled before its request was sent"))
+                }
             }
         } catch let error as GatewayError {
             throw error
@@ -180,6 +191,8 @@ final class Exchange: @unchecked Sendable {
     var timeout: Scheduled<Void>?
     /// The connection it is on, once written.
     var connection: PooledConnection?
+    /// Its request was handed to a connection: the vendor may have it from then on.
+    var written = false
     /// Set when it waits for a connection.
     weak var waitingIn: ConnectionPool?
     private(set) var ended = false
@@ -230,11 +243,16 @@ final class ConnectionPool: @unchecked Sendable {
     private(set) var count = 0
     /// Calls waiting for a connection, in arrival order.
     private var waiting: [Exchange] = []
+    /// The origin's address when its host is an IP address: connected to directly. NIO
+    /// resolves any other host with `getaddrinfo` on a dispatch queue, a hop a busy process can
+    /// hold up for seconds before the connect even starts.
+    private let address: SocketAddress?
 
     init(eventLoop: any EventLoop, origin: HTTPTarget.Origin, configuration: PooledHTTP1Client.Configuration) {
         self.eventLoop = eventLoop
         self.origin = origin
         self.configuration = configuration
+        address = try? SocketAddress(ipAddress: origin.host, port: origin.port)
     }
 
     var idleCount: Int { idle.count }
@@ -262,23 +280,23 @@ final class ConnectionPool: @unchecked Sendable {
     private func connect(for exchange: Exchange) {
         count += 1
         let connection = PooledConnection(pool: self)
-        ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
-            .connect(host: origin.host, port: origin.port)
-            .whenComplete { result in
-                switch result {
-                case .success:
-                    connection.write(exchange)
-                case .failure(let error):
-                    self.count -= 1
-                    exchange.fail(.upstreamUnreachable("the vendor could not be reached (\(type(of: error)))"))
-                    self.connectForWaiting()
-                }
+        let connected = address.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: origin.host, port: origin.port)
+        connected.whenComplete { result in
+            switch result {
+            case .success:
+                connection.write(exchange)
+            case .failure(let error):
+                self.count -= 1
+                exchange.fail(.upstreamUnreachable("the vendor could not be reached (\(type(of: error)))"))
+                self.connectForWaiting()
             }
+        }
     }
 
     /// A connection finished an exchange and can take another.
@@ -357,6 +375,7 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         self.exchange = exchange
         exchange.connection = self
+        exchange.written = true
         parser = HTTP1ResponseParser()
         context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }

@@ -203,6 +203,18 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// A vendor named by a host name (not an IP address, which is connected to directly) is
+    /// resolved, and its connection pooled like any other.
+    @Test func aVendorNamedByAHostNameIsResolved() async throws {
+        try await Self.withVendor { client, vendor in
+            for i in 0..<3 {
+                let reply = try await client.send(Self.request("http://localhost:\(vendor.port)/echo", "\(i)"), timeoutSeconds: 30)
+                #expect(String(decoding: reply.body, as: UTF8.self) == "\(i)")
+            }
+            #expect(vendor.accepted.load(ordering: .relaxed) == 1)
+        }
+    }
+
     @Test func concurrentCallsEachGetTheirOwnAnswerWithinTheConnectionCap() async throws {
         try await Self.withVendor({ $0.maxConnectionsPerLoop = 8 }) { client, vendor in
             let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
@@ -296,15 +308,21 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// The hanging call goes out on a connection already open, so its request is written as
+    /// the call starts: had it waited for a new connection, a loaded machine could let the
+    /// deadline pass first, and a connection that carried nothing is rightly kept.
     @Test func aVendorThatNeverAnswersTimesOutAndItsConnectionIsClosed() async throws {
         try await Self.withVendor { client, vendor in
+            _ = try await client.send(Self.request(vendor.url("/echo")), timeoutSeconds: 30)
             let started = ContinuousClock.now
             let error = await Self.failure { try await client.send(Self.request(vendor.url("/hang")), timeoutSeconds: 1) }
             #expect(error?.code == GatewayError.upstreamTimeout(after: 1).code)
             #expect(ContinuousClock.now - started < .seconds(20), "the deadline is 1 s; this only shows it is kept at all")
+            #expect(vendor.requests.load(ordering: .relaxed) == 2)
             try await Self.eventually("a late answer must not be read as the next call's") { vendor.closed.load(ordering: .relaxed) == 1 }
-            let reply = try await client.send(Self.request(vendor.url("/echo"), "next"), timeoutSeconds: 5)
+            let reply = try await client.send(Self.request(vendor.url("/echo"), "next"), timeoutSeconds: 30)
             #expect(String(decoding: reply.body, as: UTF8.self) == "next")
+            #expect(vendor.accepted.load(ordering: .relaxed) == 2)
         }
     }
 
@@ -340,8 +358,11 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
     @Test func callsWaitingForAConnectionAreServedInTurn() async throws {
         try await Self.withVendor({ $0.maxConnectionsPerLoop = 1 }) { client, vendor in
             // One call hangs on the only connection until its deadline; the others wait, then go.
+            // The connection is open first, so the hanging request is written as its call starts
+            // (not after a connect a loaded machine could delay past the deadline).
+            _ = try await client.send(Self.request(vendor.url("/echo")), timeoutSeconds: 30)
             async let hung = Self.failure { try await client.send(Self.request(vendor.url("/hang")), timeoutSeconds: 1) }
-            try await Self.eventually("the hanging call holds the connection") { vendor.requests.load(ordering: .relaxed) == 1 }
+            try await Self.eventually("the hanging call holds the connection") { vendor.requests.load(ordering: .relaxed) == 2 }
             let replies = try await withThrowingTaskGroup(of: String.self) { group in
                 for i in 0..<5 {
                     group.addTask {
@@ -353,6 +374,29 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
             #expect(replies == ["0", "1", "2", "3", "4"])
             #expect(await hung?.code == GatewayError.upstreamTimeout(after: 1).code)
             #expect(vendor.accepted.load(ordering: .relaxed) == 2)
+        }
+    }
+
+    /// A call that never got a connection sent nothing, whether its deadline passed or its
+    /// caller left while it waited: it fails as unreachable, which the gateway charges nothing
+    /// for, instead of as a timeout or a failure after sending, which it charges the worst case.
+    @Test(arguments: [false, true])
+    func aCallThatEndsWhileWaitingForAConnectionSentNothing(cancelled: Bool) async throws {
+        try await Self.withVendor({ $0.maxConnectionsPerLoop = 1 }) { client, vendor in
+            _ = try await client.send(Self.request(vendor.url("/echo")), timeoutSeconds: 30)
+            let hung = Task { try await client.send(Self.request(vendor.url("/hang")), timeoutSeconds: 60) }
+            try await Self.eventually("the hanging call holds the only connection") { vendor.requests.load(ordering: .relaxed) == 2 }
+            let waiting = Task { try await client.send(Self.request(vendor.url("/echo")), timeoutSeconds: cancelled ? 60 : 1) }
+            if cancelled {
+                try await Task.sleep(for: .milliseconds(100))
+                waiting.cancel()
+            }
+            let error = await Self.failure { try await waiting.value }
+            #expect(error?.code == GatewayError.unreachableCode, "\(String(describing: error))")
+            #expect(error?.body.contains("nothing was sent") == !cancelled && error?.body.contains("before its request was sent") == cancelled)
+            #expect(vendor.requests.load(ordering: .relaxed) == 2)
+            hung.cancel()
+            #expect(await Self.failure { try await hung.value }?.code == "upstream_failed", "the hanging call's request was sent")
         }
     }
 
