@@ -81,12 +81,15 @@ public struct HTTPUpstream: UpstreamTransport {
     }
 
     /// A transport failure as the caller's error: `upstreamUnreachable` only when the request
-    /// surely never left (no connection was made), since the gateway then charges nothing; a
-    /// timeout or any other failure may have come after the vendor got the request. The
-    /// messages name the error's type, never a header.
+    /// surely never left (no connection was made, or none was free before the deadline), since
+    /// the gateway then charges nothing; a timeout or any other failure may have come after the
+    /// vendor got the request. The messages name the error's type, never a header.
     static func unreachable(_ error: any Error, timeoutSeconds: Int) -> GatewayError {
         if let error = error as? HTTPClientError, error == .connectTimeout {
             return .upstreamUnreachable("the vendor could not be reached within the connect timeout")
+        }
+        if let error = error as? HTTPClientError, error == .getConnectionFromPoolTimeout {
+            return .upstreamUnreachable("no connection to the vendor was ready within the call's \(timeoutSeconds) s: nothing was sent")
         }
         if error is NIOConnectionError || (error as? IOError).map({ [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains($0.errnoCode) }) == true {
             return .upstreamUnreachable("the vendor refused the connection (\(type(of: error)))")
