@@ -354,7 +354,7 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Writes the exchange's request in one write and one flush.
     func write(_ exchange: Exchange) {
         guard let context, !isClosed else {
-            exchange.fail(.upstreamFailed("the connection to the vendor closed before the request was written"))
+            exchange.fail(.upstreamUnreachable("the connection to the vendor closed before the request was written: nothing was sent"))
             return
         }
         guard !exchange.ended else {
