@@ -96,17 +96,22 @@ import Testing
 
     /// A vendor that does the work and then hangs used to cost nothing (the reservation was
     /// released on the timeout). Now the worst case is settled, estimated, and recorded once.
+    /// A first call opens the connection, so the 1 s deadline runs while the request is with the
+    /// vendor, not while a loaded machine makes a connection (a call that never left is charged
+    /// nothing: `anUnreachableVendorChargesNothing`).
     @Test func aTimeoutAfterSendingSettlesTheWorstCase() async throws {
         try await StandInVendor.run { vendor in
             let world = try await World(vendor: vendor, timeoutSeconds: 1)
+            #expect(await world.chat().status == 200)
+            let before = try #require(world.budgets.snapshot(project: "assistants")?.spent)
             vendor.answer(status: 200, body: Self.completion(), delay: .seconds(3))
             let response = await world.send(#"{"model":"azure/gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":200}"#)
             #expect(response.status == 504 && Self.text(response).contains("upstream_timeout"), "\(Self.text(response))")
             let (audit, ledger) = try await world.recorded()
-            let row = try #require(ledger.first)
-            #expect(ledger.count == 1 && row.status == "upstream_timeout" && row.estimated && row.completionTokens == 200)
-            #expect(audit.count == 1 && audit[0].content.outcome == "denied")
-            #expect(world.budgets.snapshot(project: "assistants")?.spent == row.cost && row.cost > .zero)
+            let row = try #require(ledger.first { $0.status != "ok" })
+            #expect(ledger.count == 2 && row.status == "upstream_timeout" && row.estimated && row.completionTokens == 200, "\(ledger)")
+            #expect(audit.count == 2 && audit.filter { $0.content.outcome == "denied" }.count == 1)
+            #expect(world.budgets.snapshot(project: "assistants")?.spent.value == before.value + row.cost.value && row.cost > .zero)
             #expect(world.budgets.snapshot(project: "assistants")?.reserved == .zero)
             await world.close()
         }
@@ -132,7 +137,10 @@ import Testing
             let world = try await World(vendor: vendor)
             vendor.stream([#"{"choices":[{"index":0,"delta":{"content":"late"},"finish_reason":"stop"}]}"#], delay: .seconds(2))
             let body = #"{"model":"azure/gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":50}"#
-            let call = Task { await world.gateway.chat(authorization: "Bearer \(PipelineTests.secret)", dataClassHeader: "internal", body: Array(body.utf8), endpoint: .openAICompatible) }
+            let call = Task {
+                await world.gateway.chat(
+                    authorization: "Bearer \(PipelineTests.secret)", dataClassHeader: "internal", body: Array(body.utf8), endpoint: .openAICompatible)
+            }
             try await Task.sleep(for: .milliseconds(400))
             call.cancel()
             _ = await call.value
@@ -294,7 +302,9 @@ import Testing
                 // Charged either way: what the vendor reported, or (blocked before its usage came)
                 // what it had generated, estimated.
                 let (_, ledger) = try await world.recorded()
-                #expect(ledger.count == 1 && (action == "block" ? ledger[0].estimated && ledger[0].completionTokens > 0 : ledger[0].completionTokens == 20))
+                #expect(
+                    ledger.count == 1
+                        && (action == "block" ? ledger[0].estimated && ledger[0].completionTokens > 0 : ledger[0].completionTokens == 20))
                 await world.close()
             }
         }
