@@ -140,6 +140,29 @@ struct EvaluatorAuthorizerTests {
         #expect((response.decision == .allow) == matches)
     }
 
+    /// The authorizer reads only the policies that name the request's action with `==`, and
+    /// those that name none or a group: the answer is the one reading every policy gives.
+    @Test(arguments: [(F.view, Response.Decision.deny, ["f1"], ["e1"]), (F.edit, .allow, ["p2", "p3"], ["e2"])])
+    func policiesNamingAnotherActionAreNotRead(action: EntityUID, decision: Response.Decision, reasons: [String], errors: [String]) {
+        let policies = [
+            Self.policy("p0", .permit, action: .equal(F.view), [Self.when(bool(false))]),
+            Self.policy("e1", .permit, action: .equal(F.view), [Self.when(failing)]),
+            Self.policy("p2", .permit, action: .equal(F.edit)),
+            Self.policy("f1", .forbid, action: .in(F.readActions)),
+            Self.policy("p3", .permit, action: .inSet([F.edit])),
+            Self.policy("e2", .forbid, action: .equal(F.edit), [Self.when(failing)]),
+            Self.policy("p4", .permit, principal: .equal(F.bob), action: .equal(F.view)),
+            Self.policy("p5", .permit, action: .equal(EntityUID(type: "Action", id: "delete"))),
+        ]
+        let response = Self.decide(policies, Request(principal: F.alice, action: action, resource: F.doc))
+        #expect(response.decision == decision)
+        #expect(response.reasons == Set(reasons))
+        #expect(response.errors == Set(errors))
+        // One policy at a time, each in an authorizer of its own: the same reasons and errors.
+        let alone = policies.map { Self.decide([$0], Request(principal: F.alice, action: action, resource: F.doc)) }
+        #expect(Set(alone.flatMap(\.reasons)) == Set(reasons) && Set(alone.flatMap(\.errors)) == Set(errors))
+    }
+
     @Test func scopeForPrincipalNotInStore() {
         let request = Request(principal: F.ghost, action: F.view, resource: F.doc)
         #expect(Self.decide([Self.policy("p0", .permit, principal: .in(F.ghost))], request).decision == .allow)

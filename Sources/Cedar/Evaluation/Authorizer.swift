@@ -3,10 +3,34 @@
 /// Decides requests against a policy set with Cedar's semantics.
 public struct Authorizer: Sendable {
     /// The policy set, in order.
-    public var policies: [Policy]
+    public let policies: [Policy]
+    /// The policies whose scope says `action == A`, by `A`: a request for another action passes
+    /// them over unread. Most of a deployment's policies name one action, not the one asked,
+    /// and reading a `Policy` out of the array copies it (a retain and a release for each of
+    /// its strings and arrays).
+    private let byAction: [(action: EntityUID, indices: [Int])]
+    /// The others (`action`, `action in ...`): read for every request.
+    private let unnamed: [Int]
 
     /// An authorizer for `policies`.
-    public init(policies: [Policy]) { self.policies = policies }
+    public init(policies: [Policy]) {
+        self.policies = policies
+        var byAction: [(action: EntityUID, indices: [Int])] = []
+        var unnamed: [Int] = []
+        for (index, policy) in policies.enumerated() {
+            guard case .equal(let action) = policy.action else {
+                unnamed.append(index)
+                continue
+            }
+            if let group = byAction.firstIndex(where: { Self.sameAction($0.action, action) }) {
+                byAction[group].indices.append(index)
+            } else {
+                byAction.append((action, [index]))
+            }
+        }
+        self.byAction = byAction
+        self.unnamed = unnamed
+    }
 
     /// Decides `request` against `entities`: denied if any satisfied `forbid` (those are the
     /// reasons), else allowed if any satisfied `permit` (those are the reasons), else denied
@@ -18,16 +42,21 @@ public struct Authorizer: Sendable {
         var forbids: Set<String> = []
         var errors: Set<String> = []
         var messages: [String: String] = [:]
-        for policy in policies {
-            do throws(EvaluationError) {
-                guard try Authorizer.isSatisfied(policy, by: evaluator) else { continue }
-                switch policy.effect {
-                case .permit: permits.insert(policy.id)
-                case .forbid: forbids.insert(policy.id)
+        // A policy passed over would fail its action's scope in `isSatisfied`: the same answer.
+        let named = byAction.first { Self.sameAction($0.action, request.action) }?.indices ?? []
+        for indices in [unnamed, named] {
+            for index in indices {
+                let policy = policies[index]
+                do throws(EvaluationError) {
+                    guard try Authorizer.isSatisfied(policy, by: evaluator) else { continue }
+                    switch policy.effect {
+                    case .permit: permits.insert(policy.id)
+                    case .forbid: forbids.insert(policy.id)
+                    }
+                } catch {
+                    errors.insert(policy.id)
+                    messages[policy.id] = error.description
                 }
-            } catch {
-                errors.insert(policy.id)
-                messages[policy.id] = error.description
             }
         }
         if forbids.isEmpty && !permits.isEmpty {
@@ -52,6 +81,12 @@ public struct Authorizer: Sendable {
             if holds != (condition.kind == .when) { return false }
         }
         return true
+    }
+
+    /// `Evaluator.uidsEqual`, the ids first: actions share their type, and their ids mostly
+    /// differ in length.
+    private static func sameAction(_ a: EntityUID, _ b: EntityUID) -> Bool {
+        Evaluator.sameBytes(a.id, b.id) && Evaluator.sameBytes(a.type, b.type)
     }
 
     static func scopeMatches(_ scope: ScopeConstraint, _ uid: EntityUID, _ entities: Entities) -> Bool {
