@@ -89,7 +89,7 @@ public struct HTTPUpstream: UpstreamTransport {
             return .upstreamUnreachable("the vendor could not be reached within the connect timeout")
         }
         if let error = error as? HTTPClientError, error == .getConnectionFromPoolTimeout {
-            return .upstreamUnreachable("no connection to the vendor was ready within the call's \(timeoutSeconds) s: nothing was sent")
+            return .unsentAtDeadline(after: timeoutSeconds)
         }
         if error is NIOConnectionError || (error as? IOError).map({ [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains($0.errnoCode) }) == true {
             return .upstreamUnreachable("the vendor refused the connection (\(type(of: error)))")

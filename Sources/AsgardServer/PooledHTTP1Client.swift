@@ -65,7 +65,7 @@ public final class PooledHTTP1Client: Sendable {
                 exchange.fail(
                     exchange.written
                         ? .upstreamTimeout(after: timeoutSeconds)
-                        : .upstreamUnreachable("no connection to the vendor was ready within the call's \(timeoutSeconds) s: nothing was sent"))
+                        : .unsentAtDeadline(after: timeoutSeconds))
             }
             loopPools.pool(for: target).execute(exchange)
         }
@@ -191,8 +191,9 @@ final class Exchange: @unchecked Sendable {
     var timeout: Scheduled<Void>?
     /// The connection it is on, once written.
     var connection: PooledConnection?
-    /// Its request was handed to a connection: the vendor may have it from then on.
-    var written = false
+    /// Its request was handed to a connection, so the vendor may have it. Meaningful until it
+    /// ends: a connection lets go of its exchange only as the exchange ends.
+    var written: Bool { connection != nil }
     /// Set when it waits for a connection.
     weak var waitingIn: ConnectionPool?
     private(set) var ended = false
@@ -375,7 +376,6 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         self.exchange = exchange
         exchange.connection = self
-        exchange.written = true
         parser = HTTP1ResponseParser()
         context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
@@ -443,5 +443,13 @@ final class PooledConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func close() {
         context?.close(promise: nil)
+    }
+}
+
+extension GatewayError {
+    /// The call's deadline passed while it still waited for a connection: nothing was sent, so
+    /// nothing is charged.
+    static func unsentAtDeadline(after seconds: Int) -> GatewayError {
+        .upstreamUnreachable("no connection to the vendor was ready within the call's \(seconds) s: nothing was sent")
     }
 }
