@@ -172,6 +172,17 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
         #expect(condition(), what, sourceLocation: sourceLocation)
     }
 
+    /// A call in a task of its own on the vendor's loop, as `withVendor`'s body runs: a plain
+    /// `Task {}` does not inherit that, and Swift's shared pool, which the suites alongside can
+    /// keep busy for seconds, might not start it before the test's waits run out.
+    static func call(_ vendor: RawVendor, _ request: UpstreamRequest, timeoutSeconds: Int, on client: PooledHTTP1Client)
+        -> Task<UpstreamReply, any Error>
+    {
+        Task(executorPreference: EventLoopTaskExecutor(vendor.group.next())) {
+            try await client.send(request, timeoutSeconds: timeoutSeconds)
+        }
+    }
+
     static func request(_ url: String, _ body: String = #"{"model":"m"}"#) -> UpstreamRequest {
         UpstreamRequest(url: url, headers: [("Authorization", "Bearer " + token), ("Content-Type", "application/json")], body: Array(body.utf8))
     }
@@ -344,7 +355,7 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
 
     @Test func aCancelledCallEndsAtOnceAndClosesItsConnection() async throws {
         try await Self.withVendor { client, vendor in
-            let call = Task { try await client.send(Self.request(vendor.url("/hang")), timeoutSeconds: 60) }
+            let call = Self.call(vendor, Self.request(vendor.url("/hang")), timeoutSeconds: 60, on: client)
             try await Self.eventually("the vendor has the request") { vendor.requests.load(ordering: .relaxed) == 1 }
             let started = ContinuousClock.now
             call.cancel()
@@ -384,9 +395,9 @@ final class RawVendorHandler: ChannelInboundHandler, @unchecked Sendable {
     func aCallThatEndsWhileWaitingForAConnectionSentNothing(cancelled: Bool) async throws {
         try await Self.withVendor({ $0.maxConnectionsPerLoop = 1 }) { client, vendor in
             _ = try await client.send(Self.request(vendor.url("/echo")), timeoutSeconds: 30)
-            let hung = Task { try await client.send(Self.request(vendor.url("/hang")), timeoutSeconds: 60) }
+            let hung = Self.call(vendor, Self.request(vendor.url("/hang")), timeoutSeconds: 60, on: client)
             try await Self.eventually("the hanging call holds the only connection") { vendor.requests.load(ordering: .relaxed) == 2 }
-            let waiting = Task { try await client.send(Self.request(vendor.url("/echo")), timeoutSeconds: cancelled ? 60 : 1) }
+            let waiting = Self.call(vendor, Self.request(vendor.url("/echo")), timeoutSeconds: cancelled ? 60 : 1, on: client)
             if cancelled {
                 try await Task.sleep(for: .milliseconds(100))
                 waiting.cancel()
