@@ -10,10 +10,14 @@ import Synchronization
 /// `asgard_upstream_errors_total{vendor,code}` and `asgard_spend_micros_total{project,vendor}`
 /// (integer micro-dollars, as metered into the ledger), `asgard_usage_overruns_total{project,vendor}`
 /// (each also a warning in the log) and `asgard_unauthenticated_total{code}` (sampled in the
-/// log: at most one line per 10 s), and `asgard_cost_drift_days{project,vendor}` (the days of the
-/// last rollup whose token counts drifted from the vendor's).
+/// log: at most one line per 10 s), `asgard_cost_drift_days{project,vendor}` (the days of the
+/// last rollup whose token counts drifted from the vendor's), and `asgard_ledger_backlog_calls`
+/// (answered calls in the call journal not yet copied into the store, read at each scrape).
 public struct GatewayMetrics: GatewayMetering {
     public let registry: PrometheusCollectorRegistry
+    /// Reads how many answered calls wait in the call journal for the copy into the store
+    /// (`CallIngester.backlog`); nil leaves the gauge out.
+    public let ledgerBacklog: (@Sendable () -> Int)?
     public var logger = Logger(label: "asgard.gateway")
     /// Logs about unauthenticated calls: at most one line per 10 s.
     private let unauthenticatedLog = LogSampler(interval: .seconds(10))
@@ -28,7 +32,10 @@ public struct GatewayMetrics: GatewayMetering {
         .seconds(5), .seconds(10), .seconds(30), .seconds(60),
     ]
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) { self.registry = registry }
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), ledgerBacklog: (@Sendable () -> Int)? = nil) {
+        self.registry = registry
+        self.ledgerBacklog = ledgerBacklog
+    }
 
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -59,6 +66,12 @@ public struct GatewayMetrics: GatewayMetering {
         MetricNameDescriptor(
             namespace: "asgard", metricName: "spend_micros", unitName: "total",
             helpText: "Spend metered by the gateway, in micro-dollars.")
+    }
+
+    static var backlog: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "asgard", metricName: "ledger_backlog", unitName: "calls",
+            helpText: "Answered calls in the call journal not yet copied into the store's ledger and audit log.")
     }
 
     static var costDrift: MetricNameDescriptor {
@@ -113,11 +126,16 @@ public struct GatewayMetrics: GatewayMetering {
 
     public func unauthenticated(code: String) {
         registry.makeCounter(descriptor: Self.unauthenticated, labels: [("code", code)]).increment()
-        if unauthenticatedLog.due() { logger.notice("chat calls with no valid key are being refused (counted in asgard_unauthenticated_total)", metadata: ["code": "\(code)"]) }
+        if unauthenticatedLog.due() {
+            logger.notice("chat calls with no valid key are being refused (counted in asgard_unauthenticated_total)", metadata: ["code": "\(code)"])
+        }
     }
 
-    /// The Prometheus text exposition.
-    public func exposition() -> String { registry.emitToString() }
+    /// The Prometheus text exposition, the backlog read as of now.
+    public func exposition() -> String {
+        if let ledgerBacklog { registry.makeGauge(descriptor: Self.backlog).set(Int64(ledgerBacklog())) }
+        return registry.emitToString()
+    }
 }
 
 /// Says when a line is due: at most once per `interval`.

@@ -6,8 +6,8 @@ import AsgardMCP
 public import AsyncHTTPClient
 import Foundation
 import HTTPTypes
-import HummingbirdCore
 public import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -128,7 +128,7 @@ extension ServerParts {
                 default: logger.info(line)
                 }
             })
-        let metrics = GatewayMetrics()
+        let metrics = GatewayMetrics(ledgerBacklog: { ingester.backlog })
         var gateway = Gateway(
             snapshot: { snapshot.current }, transport: HTTPUpstream(client: httpClient, plain: PooledHTTP1Client()), recorder: calls.recorder,
             budgets: budgets, rateLimiter: rateLimiter, killSwitches: killSwitches, metering: metrics)
@@ -172,7 +172,8 @@ extension ServerParts {
             Toolbox.Dependencies(
                 store: store, snapshot: { snapshot.current }, gateway: gateway, budgets: budgets,
                 costDesk: costDesk,
-                desiredDirectory: configuration.desiredDirectory, requestPass: { controller.requestPass() }, requestRound: { controller.requestRound() },
+                desiredDirectory: configuration.desiredDirectory, requestPass: { controller.requestPass() },
+                requestRound: { controller.requestRound() },
                 refreshKillSwitches: { try? await controller.killSwitches.refresh() }, ledgerCaughtUp: { await ingester.caughtUp() }))
         if let sessionStore = store as? any DashboardStore {
             let environment = configuration.environment
@@ -251,7 +252,10 @@ extension MCPEndpoint.Configuration {
         configuration.allowedOrigins += list("ASGARD_MCP_ALLOWED_ORIGINS")
         if let url = environment["ASGARD_PUBLIC_URL"], !url.isEmpty {
             configuration.publicURL = url
-            if let host = URL(string: url)?.host { configuration.allowedHosts.append(host + ":*") ; configuration.allowedHosts.append(host) }
+            if let host = URL(string: url)?.host {
+                configuration.allowedHosts.append(host + ":*")
+                configuration.allowedHosts.append(host)
+            }
         }
         if let seconds = environment["ASGARD_MCP_SESSION_IDLE_SECONDS"].flatMap(Int.init), seconds > 0 {
             configuration.idleTimeout = .seconds(seconds)

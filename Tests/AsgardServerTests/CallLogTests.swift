@@ -126,6 +126,7 @@ import Testing
         try await log.recorder.record(ledger: ledger, audit: audit)
         #expect(await log.ingester.caughtUp(within: .milliseconds(800)) == false)
         #expect(try await store.summary().auditEntries == 0)
+        #expect(log.ingester.backlog == 1)
         try sqlite3(root + "/asgard.sqlite", "DELETE FROM ledger WHERE project = 'squatter'")
         // The retries back off (0.5, 1, 2, 4, 8 s…) on a low-priority thread: on a busy machine
         // the next one can be many seconds away.
@@ -134,6 +135,7 @@ import Testing
         #expect(inStore)
         #expect(try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID) == ["r1"])
         #expect(try await store.summary().auditEntries == 1)
+        #expect(log.ingester.backlog == 0)
         await log.close()
     }
 
@@ -206,6 +208,7 @@ import Testing
         // Call 0 is taken, refused and put back, then two more fill the queue to three.
         try await Task.sleep(for: .seconds(1))
         #expect(recorded.value == 3)
+        #expect(log.ingester.backlog == 3)
         try sqlite3(root + "/asgard.sqlite", "DELETE FROM ledger WHERE project = 'squatter'")
         try await caller.value
         #expect(recorded.value == 12)
@@ -214,6 +217,7 @@ import Testing
         #expect(
             try await store.ledger(project: "p", from: .distantPast, to: .distantFuture).map(\.requestID).sorted()
                 == (0..<12).map { "r\($0)" }.sorted())
+        #expect(log.ingester.backlog == 0)
         await log.close()
     }
 }

@@ -1,6 +1,8 @@
-@testable import AsgardServer
 import Foundation
+import Synchronization
 import Testing
+
+@testable import AsgardServer
 
 /// The hot path's metric handles are cached per label set: a cached handle must be the one
 /// the exposition shows, every label set must keep its own, and copies of the metrics share them.
@@ -32,6 +34,18 @@ import Testing
         #expect(value(#"asgard_spend_micros_total{project="fraud",vendor="databricks"}"#, in: exposition) == "1750")
         #expect(value(#"asgard_spend_micros_total{project="search",vendor="databricks"}"#, in: exposition) == "7")
         #expect(!exposition.contains(#"vendor="openai""#))
+    }
+
+    /// The ledger backlog is read at each scrape, not when it was set up; without a reader the
+    /// gauge is left out rather than shown as zero.
+    @Test func theLedgerBacklogIsReadAtEachScrape() {
+        let waiting = Mutex(0)
+        #expect(!GatewayMetrics().exposition().contains("asgard_ledger_backlog_calls"))
+        let metrics = GatewayMetrics(ledgerBacklog: { waiting.withLock { $0 } })
+        waiting.withLock { $0 = 4_096 }
+        #expect(value("asgard_ledger_backlog_calls", in: metrics.exposition()) == "4096.0")
+        waiting.withLock { $0 = 0 }
+        #expect(value("asgard_ledger_backlog_calls", in: metrics.exposition()) == "0.0")
     }
 
     /// Two labels whose values would join to the same string stay apart.

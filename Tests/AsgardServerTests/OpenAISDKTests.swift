@@ -184,6 +184,8 @@ func withHTTPClient(_ body: (HTTPClient) async throws -> Void) async throws {
                 #expect(exposition.contains(#"asgard_requests_total{endpoint="/v1/chat/completions",status="402"} 1"#))
                 #expect(exposition.contains(#"asgard_spend_micros_total{project="fraud-detection",vendor="databricks"}"#))
                 #expect(exposition.contains("asgard_request_duration_seconds_bucket"))
+                // The served metrics read the server's own call ingester.
+                #expect(exposition.contains("\nasgard_ledger_backlog_calls "))
             }
         }
     }
