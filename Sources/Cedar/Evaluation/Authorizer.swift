@@ -22,7 +22,7 @@ public struct Authorizer: Sendable {
                 unnamed.append(index)
                 continue
             }
-            if let group = byAction.firstIndex(where: { Self.sameAction($0.action, action) }) {
+            if let group = byAction.firstIndex(where: { Evaluator.uidsEqual($0.action, action) }) {
                 byAction[group].indices.append(index)
             } else {
                 byAction.append((action, [index]))
@@ -42,8 +42,9 @@ public struct Authorizer: Sendable {
         var forbids: Set<String> = []
         var errors: Set<String> = []
         var messages: [String: String] = [:]
-        // A policy passed over would fail its action's scope in `isSatisfied`: the same answer.
-        let named = byAction.first { Self.sameAction($0.action, request.action) }?.indices ?? []
+        // A policy passed over would fail its action's scope in `isSatisfied`, which compares
+        // with the same `uidsEqual`: the same answer.
+        let named = byAction.first { Evaluator.uidsEqual($0.action, request.action) }?.indices ?? []
         for indices in [unnamed, named] {
             for index in indices {
                 let policy = policies[index]
@@ -81,12 +82,6 @@ public struct Authorizer: Sendable {
             if holds != (condition.kind == .when) { return false }
         }
         return true
-    }
-
-    /// `Evaluator.uidsEqual`, the ids first: actions share their type, and their ids mostly
-    /// differ in length.
-    private static func sameAction(_ a: EntityUID, _ b: EntityUID) -> Bool {
-        Evaluator.sameBytes(a.id, b.id) && Evaluator.sameBytes(a.type, b.type)
     }
 
     static func scopeMatches(_ scope: ScopeConstraint, _ uid: EntityUID, _ entities: Entities) -> Bool {
