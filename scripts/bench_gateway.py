@@ -5,8 +5,9 @@ On loopback, against nginx answering a fixed chat completion (the upstream), it 
 these targets one after the other: nginx directly; Asgard's HTTP stack with no governance
 (`asgard stack-floor`: `floor-fixed` answers a fixed completion, `floor-proxy` forwards each
 call to nginx through Asgard's upstream client, `floor-proxy-ahc` through AsyncHTTPClient
-alone, the client before issue 18), so that Asgard's own CPU per call is told from
-its stack's; Asgard (`asgard serve`, release build,
+alone, the client before issue 18; `floor-nio-fixed` and `floor-nio-proxy` the same on
+SwiftNIO's HTTP server without Hummingbird, the least any Swift gateway pays), so that
+Asgard's own CPU per call is told from its stack's; Asgard (`asgard serve`, release build,
 every pipeline step on, on SQLite), two Asgard replicas on one PostgreSQL 15 (durable: fsync
 and synchronous commit on) behind a second nginx as the load balancer (`replicas`), and a
 LiteLLM proxy (`--num_workers 2`), each routed to that upstream nginx.
@@ -19,7 +20,7 @@ Prints a table; writes the raw figures to .build/bench-gateway.txt. Everything r
 
 Environment: BENCH_SECONDS (per fixed rate, default 30), BENCH_RATES (default 500,1000,2000),
 BENCH_WRK_SECONDS (default 20), BENCH_WRK_CONNECTIONS (default 64), BENCH_TARGETS
-(default direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard),
+(default direct,floor-nio-fixed,floor-nio-proxy,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard),
 BENCH_PREFILL_LEDGER_ROWS (ledger rows added to Asgard's store before it is measured, default 0),
 BENCH_AFTER_SECONDS (default 0: when set, after each fixed rate the server's CPU is also measured
 for that many seconds of idle, per call of the step: work a call defers, such as a timer left
@@ -51,14 +52,17 @@ WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
 PREFILL_LEDGER_ROWS = int(os.environ.get("BENCH_PREFILL_LEDGER_ROWS", "0"))
 AFTER_SECONDS = float(os.environ.get("BENCH_AFTER_SECONDS", "0"))
-TARGETS = os.environ.get("BENCH_TARGETS", "direct,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm").split(",")
+TARGETS = os.environ.get("BENCH_TARGETS", "direct,floor-nio-fixed,floor-nio-proxy,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm").split(",")
 UPSTREAM_TOKEN = "bench-upstream-token"   # nginx ignores it; not a secret
 # The load generator's own lateness (p99 of actual minus scheduled send time) above which a
 # step is taken as disturbed by something else on the machine, and run once more.
 MAX_SEND_LAG_US = 1000
 
 # The cost of each layer of a call: a label, the target, and the target it is measured above.
-LAYERS = [("HTTP server (floor-fixed)", "floor-fixed", None), ("upstream client (floor-proxy - floor-fixed)", "floor-proxy", "floor-fixed"),
+LAYERS = [("SwiftNIO's HTTP server alone (floor-nio-fixed)", "floor-nio-fixed", None),
+          ("a plain SwiftNIO proxy: NIO's server and Asgard's upstream client (floor-nio-proxy)", "floor-nio-proxy", None),
+          ("Hummingbird over SwiftNIO (floor-fixed - floor-nio-fixed)", "floor-fixed", "floor-nio-fixed"),
+          ("HTTP server (floor-fixed)", "floor-fixed", None), ("upstream client (floor-proxy - floor-fixed)", "floor-proxy", "floor-fixed"),
           ("AsyncHTTPClient as the upstream client (floor-proxy-ahc - floor-fixed)", "floor-proxy-ahc", "floor-fixed"),
           ("Asgard's pipeline, recording, store (asgard - floor-proxy)", "asgard", "floor-proxy")]
 
@@ -488,7 +492,7 @@ def main():
     try:
         if "direct" in TARGETS:
             results["direct"] = measure("direct", nginx_port, direct_body, None, nginx.pid)
-        for mode in ("fixed", "proxy", "proxy-ahc"):
+        for mode in ("nio-fixed", "nio-proxy", "fixed", "proxy", "proxy-ahc"):
             if f"floor-{mode}" in TARGETS:
                 results[f"floor-{mode}"] = run_floor(mode, nginx_port)
         if "asgard" in TARGETS:
@@ -518,7 +522,7 @@ def main():
     direct = results.get("direct")
     if direct:
         lines += ["", "Added latency over nginx directly (ms)", "", "| gateway | rate RPS | p50 | p99 | p99.9 |", "|---|---|---|---|---|"]
-        for name in ("floor-fixed", "floor-proxy", "floor-proxy-ahc", "asgard", "replicas", "litellm"):
+        for name in ("floor-nio-fixed", "floor-nio-proxy", "floor-fixed", "floor-proxy", "floor-proxy-ahc", "asgard", "replicas", "litellm"):
             for rate in RATES:
                 if name in results:
                     lines.append(f"| {name} | {rate} | {added(results[name], direct, rate, 'p50_us')} | "

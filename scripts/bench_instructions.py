@@ -2,8 +2,8 @@
 """Instructions per gateway call under callgrind (issue 18): a figure that does not move with
 whatever else the machine is doing, beside bench_gateway.py's CPU seconds per call.
 
-Each target (`asgard stack-floor --mode fixed`, `--mode proxy`, `--mode proxy-ahc`, `asgard
-serve` with every step on, on SQLite) runs under `valgrind --tool=callgrind`, twice: once answering CALLS_LOW calls and
+Each target (`asgard stack-floor --mode nio-fixed`, `--mode nio-proxy`, `--mode fixed`,
+`--mode proxy`, `--mode proxy-ahc`, `asgard serve` with every step on, on SQLite) runs under `valgrind --tool=callgrind`, twice: once answering CALLS_LOW calls and
 once CALLS_HIGH, each after the same warm-up, one call after the other over one keep-alive
 connection, with nginx's fixed completion as the upstream. Startup, warm-up and shutdown are the
 same in both runs, and so is their length: the CALLS_HIGH run goes first, and the CALLS_LOW run
@@ -25,7 +25,7 @@ writes into the read-only mask libdispatch gives sigsuspend() when an async main
 thread, so Benchmarks/callgrind/sigsuspend_shim.c is preloaded to pass it a copy.
 
 Environment: ASGARD_BIN (default .build/release/asgard), BENCH_TARGETS (default
-floor-fixed,floor-proxy,floor-proxy-ahc,asgard), CALLS_LOW (default 200), CALLS_HIGH
+floor-nio-fixed,floor-nio-proxy,floor-fixed,floor-proxy,floor-proxy-ahc,asgard), CALLS_LOW (default 200), CALLS_HIGH
 (default 1200), WARMUP_CALLS (default 100). Writes .build/bench-instructions.txt.
 """
 import http.client
@@ -40,7 +40,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_gateway as g  # noqa: E402  (its helpers: processes, nginx, the desired state)
 
-TARGETS = os.environ.get("BENCH_TARGETS", "floor-fixed,floor-proxy,floor-proxy-ahc,asgard").split(",")
+TARGETS = os.environ.get("BENCH_TARGETS", "floor-nio-fixed,floor-nio-proxy,floor-fixed,floor-proxy,floor-proxy-ahc,asgard").split(",")
 CALLS_LOW = int(os.environ.get("CALLS_LOW", "200"))
 CALLS_HIGH = int(os.environ.get("CALLS_HIGH", "1200"))
 WARMUP_CALLS = int(os.environ.get("WARMUP_CALLS", "100"))
@@ -154,7 +154,7 @@ def main():
         desired, auth = g.mint_desired()
         asgard_body = open(g.write_body("asgard", "bench/fixed-model"), "rb").read()
         floor_body = open(g.write_body("floor", "fixed-model"), "rb").read()
-        for name in [t for t in ("floor-fixed", "floor-proxy", "floor-proxy-ahc", "asgard") if t in TARGETS]:
+        for name in [t for t in ("floor-nio-fixed", "floor-nio-proxy", "floor-fixed", "floor-proxy", "floor-proxy-ahc", "asgard") if t in TARGETS]:
             runs = {}
             for calls in (CALLS_HIGH, CALLS_LOW):
                 port = g.free_port()

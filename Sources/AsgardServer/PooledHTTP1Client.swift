@@ -52,27 +52,10 @@ public final class PooledHTTP1Client: Sendable {
 
     /// Sends `request` (an `http://` URL) and reads the whole answer within `timeoutSeconds`.
     public func send(_ request: UpstreamRequest, timeoutSeconds: Int) async throws(GatewayError) -> UpstreamReply {
-        guard let target = HTTPTarget(request.url), !target.secure else {
-            throw .upstreamUnreachable("the vendor URL is not an http:// URL this client serves")
-        }
-        let loopPools = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] } ?? pools[ObjectIdentifier(group.next())]!
-        let loop = loopPools.eventLoop
-        let promise = loop.makePromise(of: UpstreamReply.self)
-        let exchange = Exchange(request: request, target: target, promise: promise)
-        let deadline = NIODeadline.now() + .seconds(Int64(timeoutSeconds))
-        let start = {
-            exchange.timeout = loop.scheduleTask(deadline: deadline) {
-                exchange.fail(
-                    exchange.written
-                        ? .upstreamTimeout(after: timeoutSeconds)
-                        : .unsentAtDeadline(after: timeoutSeconds))
-            }
-            loopPools.pool(for: target).execute(exchange)
-        }
-        if loop.inEventLoop { start() } else { loop.execute(start) }
+        let (exchange, loop) = try start(request, timeoutSeconds: timeoutSeconds)
         do {
             return try await withTaskCancellationHandler {
-                try await promise.futureResult.get()
+                try await exchange.futureResult.get()
             } onCancel: {
                 loop.execute {
                     exchange.fail(
@@ -86,6 +69,40 @@ public final class PooledHTTP1Client: Sendable {
         } catch {
             throw .upstreamFailed("the connection to the vendor failed (\(type(of: error)))")
         }
+    }
+
+    /// `send` for a caller on an event loop with no task: the answer as a future, completed on
+    /// the calling loop when it is one of the group's (`NIOFloor`, issue 18's measurement of the
+    /// bare SwiftNIO stack).
+    func future(for request: UpstreamRequest, timeoutSeconds: Int) -> EventLoopFuture<UpstreamReply> {
+        do {
+            return try start(request, timeoutSeconds: timeoutSeconds).exchange.futureResult
+        } catch {
+            return group.next().makeFailedFuture(error)
+        }
+    }
+
+    /// Starts the exchange for `request` on the calling loop's pool (or the next loop's, for a
+    /// caller on none), its deadline `timeoutSeconds` away.
+    private func start(_ request: UpstreamRequest, timeoutSeconds: Int) throws(GatewayError) -> (exchange: Exchange, loop: any EventLoop) {
+        guard let target = HTTPTarget(request.url), !target.secure else {
+            throw .upstreamUnreachable("the vendor URL is not an http:// URL this client serves")
+        }
+        let loopPools = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] } ?? pools[ObjectIdentifier(group.next())]!
+        let loop = loopPools.eventLoop
+        let exchange = Exchange(request: request, target: target, promise: loop.makePromise(of: UpstreamReply.self))
+        let deadline = NIODeadline.now() + .seconds(Int64(timeoutSeconds))
+        let begin: @Sendable () -> Void = {
+            exchange.timeout = loop.scheduleTask(deadline: deadline) {
+                exchange.fail(
+                    exchange.written
+                        ? .upstreamTimeout(after: timeoutSeconds)
+                        : .unsentAtDeadline(after: timeoutSeconds))
+            }
+            loopPools.pool(for: target).execute(exchange)
+        }
+        if loop.inEventLoop { begin() } else { loop.execute(begin) }
+        return (exchange, loop)
     }
 }
 
@@ -202,6 +219,9 @@ final class Exchange: @unchecked Sendable {
     var contentType: String?
     /// The answer's body as it arrives.
     var body = ByteBuffer()
+
+    /// The answer, or why there is none.
+    var futureResult: EventLoopFuture<UpstreamReply> { promise.futureResult }
 
     init(request: UpstreamRequest, target: HTTPTarget, promise: EventLoopPromise<UpstreamReply>) {
         self.request = request

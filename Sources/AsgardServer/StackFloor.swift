@@ -1,4 +1,4 @@
-public import AsgardGateway
+import AsgardGateway
 import Foundation
 public import Hummingbird
 import HummingbirdCore

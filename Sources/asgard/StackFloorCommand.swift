@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 import AsgardServer
 import Foundation
 
@@ -12,8 +12,21 @@ struct StackFloorCommand: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @Option(help: "fixed: answer a fixed chat completion; proxy: forward each call to --upstream as asgard serve does; proxy-ahc: through AsyncHTTPClient alone.")
-    var mode: StackFloor = .fixed
+    /// What to serve: Hummingbird as `asgard serve` builds it (`StackFloor`), or SwiftNIO's HTTP
+    /// server alone (`NIOFloor`).
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case fixed, proxy
+        case proxyAHC = "proxy-ahc"
+        case nioFixed = "nio-fixed"
+        case nioProxy = "nio-proxy"
+    }
+
+    @Option(
+        help: """
+            fixed: answer a fixed chat completion; proxy: forward each call to --upstream as asgard serve does; \
+            proxy-ahc: through AsyncHTTPClient alone; nio-fixed, nio-proxy: the same on SwiftNIO's HTTP server, without Hummingbird.
+            """)
+    var mode: Mode = .fixed
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8090
     @Option(help: "The upstream's base URL (for proxy).") var upstream = "http://127.0.0.1:8081"
@@ -21,13 +34,26 @@ struct StackFloorCommand: AsyncParsableCommand {
     var tokenEnv = "BENCH_UPSTREAM_TOKEN"
 
     func run() async throws {
-        let client = HTTPUpstream.vendorClient()
         let token = ProcessInfo.processInfo.environment[tokenEnv] ?? ""
+        let announce: @Sendable (Int) -> Void = { [host, mode] port in
+            FileHandle.standardOutput.write(Data("asgard stack-floor (\(mode.rawValue)): serving on http://\(host):\(port)\n".utf8))
+        }
+        let hummingbird: StackFloor
+        switch mode {
+        case .nioFixed:
+            return try await NIOFloor.fixed.run(host: host, port: port, onBound: announce)
+        case .nioProxy:
+            return try await NIOFloor.proxy(upstreamURL: upstream, token: token, client: PooledHTTP1Client()).run(
+                host: host, port: port, onBound: announce)
+        case .fixed: hummingbird = .fixed
+        case .proxy: hummingbird = .proxy
+        case .proxyAHC: hummingbird = .proxyAHC
+        }
+        let client = HTTPUpstream.vendorClient()
         do {
-            let application = mode.application(
-                host: host, port: port, upstreamURL: upstream, upstreamToken: token, client: client
-            ) { [host, mode] channel in
-                FileHandle.standardOutput.write(Data("asgard stack-floor (\(mode.rawValue)): serving on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
+            let application = hummingbird.application(host: host, port: port, upstreamURL: upstream, upstreamToken: token, client: client) {
+                channel in
+                announce(channel.localAddress?.port ?? 0)
             }
             try await application.runService()
         } catch {
@@ -37,6 +63,3 @@ struct StackFloorCommand: AsyncParsableCommand {
         try await client.shutdown()
     }
 }
-
-/// `--mode fixed | proxy | proxy-ahc`; anything else is refused naming the three.
-extension StackFloor: ExpressibleByArgument {}
