@@ -2,7 +2,8 @@
 """The gateway load benchmark behind `make bench` (issue 4). Standard library only.
 
 On loopback, against nginx answering a fixed chat completion (the upstream), it measures
-these targets one after the other: nginx directly; Asgard's HTTP stack with no governance
+these targets one after the other: nginx directly; nginx as a reverse proxy in front of it
+(`nginx-proxy`, the least a proxy written in C pays); Asgard's HTTP stack with no governance
 (`asgard stack-floor`: `floor-fixed` answers a fixed completion, `floor-proxy` forwards each
 call to nginx through Asgard's upstream client, `floor-proxy-ahc` through AsyncHTTPClient
 alone, the client before issue 18; `floor-nio-fixed` and `floor-nio-proxy` the same on
@@ -20,7 +21,7 @@ Prints a table; writes the raw figures to .build/bench-gateway.txt. Everything r
 
 Environment: BENCH_SECONDS (per fixed rate, default 30), BENCH_RATES (default 500,1000,2000),
 BENCH_WRK_SECONDS (default 20), BENCH_WRK_CONNECTIONS (default 64), BENCH_TARGETS
-(default direct,floor-nio-fixed,floor-nio-proxy,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard),
+(default direct,nginx-proxy,floor-nio-fixed,floor-nio-proxy,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm), ASGARD_BIN (default .build/release/asgard),
 BENCH_PREFILL_LEDGER_ROWS (ledger rows added to Asgard's store before it is measured, default 0),
 BENCH_AFTER_SECONDS (default 0: when set, after each fixed rate the server's CPU is also measured
 for that many seconds of idle, per call of the step: work a call defers, such as a timer left
@@ -52,14 +53,15 @@ WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
 PREFILL_LEDGER_ROWS = int(os.environ.get("BENCH_PREFILL_LEDGER_ROWS", "0"))
 AFTER_SECONDS = float(os.environ.get("BENCH_AFTER_SECONDS", "0"))
-TARGETS = os.environ.get("BENCH_TARGETS", "direct,floor-nio-fixed,floor-nio-proxy,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm").split(",")
+TARGETS = os.environ.get("BENCH_TARGETS", "direct,nginx-proxy,floor-nio-fixed,floor-nio-proxy,floor-fixed,floor-proxy,floor-proxy-ahc,asgard,replicas,litellm").split(",")
 UPSTREAM_TOKEN = "bench-upstream-token"   # nginx ignores it; not a secret
 # The load generator's own lateness (p99 of actual minus scheduled send time) above which a
 # step is taken as disturbed by something else on the machine, and run once more.
 MAX_SEND_LAG_US = 1000
 
 # The cost of each layer of a call: a label, the target, and the target it is measured above.
-LAYERS = [("SwiftNIO's HTTP server alone (floor-nio-fixed)", "floor-nio-fixed", None),
+LAYERS = [("nginx as a reverse proxy (nginx-proxy)", "nginx-proxy", None),
+          ("SwiftNIO's HTTP server alone (floor-nio-fixed)", "floor-nio-fixed", None),
           ("a plain SwiftNIO proxy: NIO's server and Asgard's upstream client (floor-nio-proxy)", "floor-nio-proxy", None),
           ("Hummingbird over SwiftNIO (floor-fixed - floor-nio-fixed)", "floor-fixed", "floor-nio-fixed"),
           ("HTTP server (floor-fixed)", "floor-fixed", None), ("upstream client (floor-proxy - floor-fixed)", "floor-proxy", "floor-fixed"),
@@ -339,6 +341,25 @@ def mint_desired():
     return desired, "Bearer " + minted["key"]
 
 
+def run_nginx_proxy(nginx_port):
+    """nginx as a reverse proxy in front of the upstream nginx (one worker, keepalive 64 to the
+    upstream, balancer.conf.in): the least a proxy written in C pays per call on this machine,
+    the kernel's work on the caller's and the vendor's connections included."""
+    port = free_port()
+    conf = open(os.path.join(HERE, "balancer.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(port))
+    conf = conf.replace("@UPSTREAMS@", f"        server 127.0.0.1:{nginx_port};\n").replace("balancer", "nginx-proxy")
+    open(os.path.join(RUN, "nginx-proxy.conf"), "w").write(conf)
+    proxy = start("nginx-proxy", ["nginx", "-c", os.path.join(RUN, "nginx-proxy.conf"), "-p", RUN + "/"])
+    time.sleep(0.5)
+    body = write_body("nginx-proxy", "fixed-model")
+    status, answer = post(f"http://127.0.0.1:{port}/v1/chat/completions", body)
+    if status != 200 or "usage" not in answer:
+        sys.exit(f"bench: the nginx proxy check call failed (status {status})")
+    results = measure("nginx-proxy", port, body, None, proxy.pid)
+    stop(proxy)
+    return results
+
+
 def run_replicas(nginx_port):
     """Two replicas on one PostgreSQL, behind nginx (round robin, keepalive): the shape of
     deploy/docker-compose.yml. PostgreSQL runs durable (fsync and synchronous commit on)."""
@@ -492,6 +513,8 @@ def main():
     try:
         if "direct" in TARGETS:
             results["direct"] = measure("direct", nginx_port, direct_body, None, nginx.pid)
+        if "nginx-proxy" in TARGETS:
+            results["nginx-proxy"] = run_nginx_proxy(nginx_port)
         for mode in ("nio-fixed", "nio-proxy", "fixed", "proxy", "proxy-ahc"):
             if f"floor-{mode}" in TARGETS:
                 results[f"floor-{mode}"] = run_floor(mode, nginx_port)
@@ -522,7 +545,7 @@ def main():
     direct = results.get("direct")
     if direct:
         lines += ["", "Added latency over nginx directly (ms)", "", "| gateway | rate RPS | p50 | p99 | p99.9 |", "|---|---|---|---|---|"]
-        for name in ("floor-nio-fixed", "floor-nio-proxy", "floor-fixed", "floor-proxy", "floor-proxy-ahc", "asgard", "replicas", "litellm"):
+        for name in ("nginx-proxy", "floor-nio-fixed", "floor-nio-proxy", "floor-fixed", "floor-proxy", "floor-proxy-ahc", "asgard", "replicas", "litellm"):
             for rate in RATES:
                 if name in results:
                     lines.append(f"| {name} | {rate} | {added(results[name], direct, rate, 'p50_us')} | "
