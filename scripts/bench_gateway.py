@@ -341,16 +341,23 @@ def mint_desired():
     return desired, "Bearer " + minted["key"]
 
 
-def run_nginx_proxy(nginx_port):
-    """nginx as a reverse proxy in front of the upstream nginx (one worker, keepalive 64 to the
-    upstream, balancer.conf.in): the least a proxy written in C pays per call on this machine,
-    the kernel's work on the caller's and the vendor's connections included."""
+def start_balancer(name, upstream_ports):
+    """nginx as a reverse proxy (balancer.conf.in: one worker, round robin, keepalive 64) in front
+    of upstream_ports, on a free port, its config, pid and log named NAME in RUN. (process, port)"""
     port = free_port()
-    conf = open(os.path.join(HERE, "balancer.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(port))
-    conf = conf.replace("@UPSTREAMS@", f"        server 127.0.0.1:{nginx_port};\n").replace("balancer", "nginx-proxy")
-    open(os.path.join(RUN, "nginx-proxy.conf"), "w").write(conf)
-    proxy = start("nginx-proxy", ["nginx", "-c", os.path.join(RUN, "nginx-proxy.conf"), "-p", RUN + "/"])
+    conf = open(os.path.join(HERE, "balancer.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(port)).replace("@NAME@", name)
+    conf = conf.replace("@UPSTREAMS@", "".join(f"        server 127.0.0.1:{p};\n" for p in upstream_ports))
+    open(os.path.join(RUN, f"{name}.conf"), "w").write(conf)
+    process = start(name, ["nginx", "-c", os.path.join(RUN, f"{name}.conf"), "-p", RUN + "/"])
     time.sleep(0.5)
+    return process, port
+
+
+def run_nginx_proxy(nginx_port):
+    """nginx as a reverse proxy in front of the upstream nginx (`start_balancer`): the least a
+    proxy written in C pays per call on this machine, the kernel's work on the caller's and the
+    vendor's connections included."""
+    proxy, port = start_balancer("nginx-proxy", [nginx_port])
     body = write_body("nginx-proxy", "fixed-model")
     status, answer = post(f"http://127.0.0.1:{port}/v1/chat/completions", body)
     if status != 200 or "usage" not in answer:
@@ -381,12 +388,7 @@ def run_replicas(nginx_port):
             ports.append(port)
         for port, server in zip(ports, servers):
             wait_http(f"http://127.0.0.1:{port}/healthz", server)
-        lb_port = free_port()
-        conf = open(os.path.join(HERE, "balancer.conf.in")).read().replace("@RUN@", RUN).replace("@PORT@", str(lb_port))
-        conf = conf.replace("@UPSTREAMS@", "".join(f"        server 127.0.0.1:{p};\n" for p in ports))
-        open(os.path.join(RUN, "balancer.conf"), "w").write(conf)
-        balancer = start("balancer", ["nginx", "-c", os.path.join(RUN, "balancer.conf"), "-p", RUN + "/"])
-        time.sleep(0.5)
+        balancer, lb_port = start_balancer("balancer", ports)
         body = write_body("replicas", "bench/fixed-model")
         # The follower serves the key once the leader has written it: both must answer.
         for port in ports + [lb_port]:
